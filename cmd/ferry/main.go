@@ -1,0 +1,138 @@
+// Command ferry is an Anthropic-compatible LLM gateway.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferrygw/ferry/internal/app"
+	"github.com/ferrygw/ferry/internal/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+func main() {
+	if err := newRoot(os.Stdout, os.Stderr, os.LookupEnv).Execute(); err != nil {
+		var pe config.Problems
+		if !errors.As(err, &pe) {
+			fmt.Fprintln(os.Stderr, "ferry:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func newRoot(stdout, stderr io.Writer, env func(string) (string, bool)) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "ferry",
+		Short:         "Ferry: an Anthropic-compatible LLM gateway",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(serveCmd(stderr, env), configCmd(stdout, stderr, env), versionCmd(stdout))
+	return root
+}
+
+func serveCmd(stderr io.Writer, env func(string) (string, bool)) *cobra.Command {
+	var path, listen string
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway (embedded defaults when no --config is given)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var (
+				cfg    *config.Config
+				notice string
+				err    error
+			)
+			if path == "" {
+				cfg, notice = config.Defaults(env)
+			} else if cfg, err = config.Load(path, env); err != nil {
+				printProblems(stderr, err)
+				return err
+			}
+			if listen != "" {
+				cfg.Listen = listen
+			}
+			a, err := app.New(cfg, app.Options{Logger: app.NewLogger(cfg.Log, stderr), Notice: notice})
+			if err != nil {
+				printProblems(stderr, err)
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return a.Run(ctx)
+		},
+	}
+	c.Flags().StringVarP(&path, "config", "c", "", "config file (YAML); without it, embedded defaults")
+	c.Flags().StringVar(&listen, "listen", "", "override the listen address (host:port)")
+	return c
+}
+
+func configCmd(stdout, stderr io.Writer, env func(string) (string, bool)) *cobra.Command {
+	c := &cobra.Command{Use: "config", Short: "Work with config files"}
+	c.AddCommand(&cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check a config file and print every problem with its location",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := config.Load(args[0], env); err != nil {
+				printProblems(stderr, err)
+				return err
+			}
+			fmt.Fprintf(stdout, "%s: ok\n", args[0])
+			return nil
+		},
+	})
+	return c
+}
+
+// printProblems prints config problems one per line; main then skips its
+// own generic line for them.
+func printProblems(w io.Writer, err error) {
+	var pe config.Problems
+	if errors.As(err, &pe) {
+		for _, p := range pe {
+			fmt.Fprintln(w, p.Error())
+		}
+	}
+}
+
+func versionCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(stdout, "ferry", versionString())
+		},
+	}
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v := bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+		if v != "" {
+			return v
+		}
+	}
+	return "devel"
+}

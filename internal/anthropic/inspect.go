@@ -1,0 +1,226 @@
+package anthropic
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/ferrygw/ferry/internal/jsonpeek"
+)
+
+// Peek is what the gateway needs to know about a /v1/messages or
+// /v1/messages/count_tokens request body before routing it. It is produced
+// by Inspect and remembers where the model is so WithModel can rewrite it
+// without re-parsing the body.
+type Peek struct {
+	Model  string // the "model" field, decoded
+	Stream bool   // the "stream" field; absent or null means false
+
+	// The span of the model value, quotes included, in the inspected body.
+	modelStart, modelEnd int
+}
+
+// InspectError is a request body the gateway refuses. Its message is meant
+// for the API user, who gets it in a 400 invalid_request_error as is.
+type InspectError struct {
+	Field string // the offending top-level field; empty if the body is not a JSON object
+	Msg   string
+	err   error // the *jsonpeek.SyntaxError, for a body that is not JSON
+}
+
+func (e *InspectError) Error() string {
+	if e.Field == "" {
+		return e.Msg
+	}
+	return e.Field + ": " + e.Msg
+}
+
+// Unwrap returns the *jsonpeek.SyntaxError of a body that is not a JSON
+// object, and nil otherwise.
+func (e *InspectError) Unwrap() error { return e.err }
+
+// Inspect validates body as a JSON object and reads its "model" and
+// "stream" members.
+//
+// The whole body is validated, not just the part up to the fields we need:
+// the gateway forwards the body it routed on, and must not forward
+// something the upstream might parse differently. For the same reason a
+// repeated "model" or "stream" key is refused: JSON parsers disagree on
+// which duplicate wins, so a router and the upstream could otherwise act on
+// different values (request smuggling). Keys are compared after unescaping,
+// so "mod\u0065l" is the model too.
+//
+// Rules: model is required and must be a non-empty string; stream, if
+// present, must be true, false or null (null means false). Every other
+// field is left to the upstream to judge. The only allocation is the Model
+// string (plus the error, for a refused body).
+func Inspect(body []byte) (Peek, error) {
+	var p Peek
+	var ferr *InspectError // the first field error
+	seenModel, seenStream := false, false
+	fail := func(field, msg string) {
+		if ferr == nil {
+			ferr = &InspectError{Field: field, Msg: msg}
+		}
+	}
+	err := jsonpeek.Object(body, func(key []byte, start, end int) bool {
+		v := body[start:end]
+		switch string(key) {
+		case "model":
+			if seenModel {
+				fail("model", "duplicate key")
+				return true
+			}
+			seenModel = true
+			if v[0] != '"' {
+				fail("model", "must be a string")
+				return true
+			}
+			m, err := jsonpeek.String(v)
+			if err != nil { // cannot happen: Object validated the span
+				fail("model", "must be a string")
+				return true
+			}
+			if m == "" {
+				fail("model", "must not be empty")
+				return true
+			}
+			p.Model, p.modelStart, p.modelEnd = m, start, end
+		case "stream":
+			if seenStream {
+				fail("stream", "duplicate key")
+				return true
+			}
+			seenStream = true
+			switch string(v) {
+			case "true":
+				p.Stream = true
+			case "false", "null":
+			default:
+				fail("stream", "must be a boolean")
+			}
+		}
+		return true // never stop early: the whole body must be valid
+	})
+	if err != nil {
+		msg := err.Error()
+		var se *jsonpeek.SyntaxError
+		if errors.As(err, &se) {
+			msg = se.Msg + " at offset " + strconv.Itoa(se.Offset)
+		}
+		return Peek{}, &InspectError{Msg: "request body is not a JSON object: " + msg, err: err}
+	}
+	if ferr == nil && !seenModel {
+		fail("model", "field required")
+	}
+	if ferr != nil {
+		return Peek{}, ferr
+	}
+	return p, nil
+}
+
+// WithModel returns body, which must be the body p was inspected from, with
+// the model value replaced by model, JSON-encoded. Everything else is kept
+// byte for byte. If model is already p.Model, body itself is returned;
+// otherwise the result is a new slice, allocated once at its exact size.
+//
+// The encoding escapes what JSON requires ('"', '\\' and control
+// characters) and replaces invalid UTF-8 with U+FFFD, so the result is valid
+// JSON for any model string; '<', '>' and '&' are left alone since the body
+// is not embedded in HTML.
+func (p Peek) WithModel(body []byte, model string) []byte {
+	if model == p.Model {
+		return body
+	}
+	if p.modelEnd <= p.modelStart || p.modelEnd > len(body) || body[p.modelStart] != '"' || body[p.modelEnd-1] != '"' {
+		panic("anthropic: Peek.WithModel called with a body that was not inspected")
+	}
+	n := quotedLen(model)
+	var buf [128]byte
+	if n <= len(buf) {
+		// bytes.Join allocates its result without zeroing it first, which
+		// for a 100 KB body is most of the cost of a make+append.
+		return bytes.Join([][]byte{body[:p.modelStart], appendQuoted(buf[:0], model), body[p.modelEnd:]}, nil)
+	}
+	out := make([]byte, 0, len(body)-(p.modelEnd-p.modelStart)+n)
+	out = append(out, body[:p.modelStart]...)
+	out = appendQuoted(out, model)
+	return append(out, body[p.modelEnd:]...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// quotedLen returns len(appendQuoted(nil, s)).
+func quotedLen(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f':
+				n += 2
+			case c < 0x20:
+				n += 6
+			default:
+				n++
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			n += len("\ufffd")
+		} else {
+			n += size
+		}
+		i += size
+	}
+	return n
+}
+
+// appendQuoted appends s as a JSON string literal.
+func appendQuoted(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0 // s[start:i] is still to be copied
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -1,0 +1,252 @@
+// Package app is Ferry's composition root: it builds every component from
+// one typed config and owns start and shutdown.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ferrygw/ferry/internal/auth"
+	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/metrics"
+	anthropicp "github.com/ferrygw/ferry/internal/provider/anthropic"
+	"github.com/ferrygw/ferry/internal/provider/simulator"
+	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/routing"
+	"github.com/ferrygw/ferry/internal/server"
+)
+
+// Options are what the app needs besides the config.
+type Options struct {
+	Logger *slog.Logger // nil: built from cfg.Log on stderr
+	Notice string       // a line to log first (e.g. which defaults were chosen)
+}
+
+// App is a built gateway.
+type App struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	server  *server.Server
+	public  *http.Server
+	admin   *http.Server
+	pubLn   net.Listener
+	adminLn net.Listener
+	notices []string
+	closers []interface{ CloseIdleConnections() }
+}
+
+// New builds every component. It refuses an unauthenticated gateway on a
+// non-loopback address.
+func New(cfg *config.Config, o Options) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := o.Logger
+	if log == nil {
+		log = NewLogger(cfg.Log, nil)
+	}
+	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
+	if o.Notice != "" {
+		a.notices = append(a.notices, o.Notice)
+	}
+	keys, err := auth.New(cfg.Keys)
+	if err != nil {
+		return nil, err
+	}
+	if keys.Len() == 0 {
+		if !IsLoopback(cfg.Listen) {
+			return nil, fmt.Errorf("refusing to listen on %s without keys: configure keys, or listen on a loopback address such as 127.0.0.1:8080", cfg.Listen)
+		}
+		a.notices = append(a.notices, "no keys configured: accepting requests without a key, on loopback only ("+cfg.Listen+")")
+	}
+	providers := make(map[string]relay.Provider, len(cfg.Providers))
+	for _, pc := range cfg.Providers {
+		p, err := buildProvider(pc)
+		if err != nil {
+			return nil, err
+		}
+		providers[pc.Name] = p
+		if c, ok := p.(interface{ CloseIdleConnections() }); ok {
+			a.closers = append(a.closers, c)
+		}
+	}
+	routes, err := routing.New(cfg.Routes)
+	if err != nil {
+		return nil, err
+	}
+	rl, err := relay.New(routes, providers)
+	if err != nil {
+		return nil, err
+	}
+	a.server, err = server.New(server.Options{
+		Relay:           rl,
+		Keys:            keys,
+		Models:          routes.Models(),
+		ModelsCreated:   time.Now(),
+		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
+		Logger:          log,
+		Metrics:         a.metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.public = &http.Server{
+		Handler:           a.server,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	if cfg.Admin.Listen != "" && cfg.Admin.Listen != "off" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}))
+		a.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	}
+	return a, nil
+}
+
+func buildProvider(pc config.Provider) (relay.Provider, error) {
+	switch pc.Type {
+	case config.TypeAnthropic:
+		return anthropicp.New(anthropicp.Options{
+			Name:     pc.Name,
+			BaseURLs: pc.BaseURLs,
+			APIKey:   pc.APIKey,
+			Auth:     pc.Auth,
+			Headers:  pc.Headers,
+			Timeouts: pc.Timeouts,
+		})
+	case config.TypeSimulator:
+		return simulator.New(simulator.Options{Name: pc.Name, Config: pc.Simulator})
+	}
+	return nil, fmt.Errorf("provider %s: unknown type %q", pc.Name, pc.Type)
+}
+
+// Close releases idle upstream connections. Call it after Run returns.
+func (a *App) Close() {
+	for _, c := range a.closers {
+		c.CloseIdleConnections()
+	}
+}
+
+// Handler is the public API handler (for tests and embedding).
+func (a *App) Handler() http.Handler { return a.server }
+
+// Listen binds the listeners.
+func (a *App) Listen() error {
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return err
+	}
+	a.pubLn = ln
+	if a.admin != nil {
+		aln, err := net.Listen("tcp", a.cfg.Admin.Listen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		a.adminLn = aln
+	}
+	return nil
+}
+
+// Addr is the public listener's address, once bound.
+func (a *App) Addr() string {
+	if a.pubLn == nil {
+		return ""
+	}
+	return a.pubLn.Addr().String()
+}
+
+// AdminAddr is the admin listener's address, once bound ("" when off).
+func (a *App) AdminAddr() string {
+	if a.adminLn == nil {
+		return ""
+	}
+	return a.adminLn.Addr().String()
+}
+
+// Run binds (if not yet bound) and serves until ctx ends, then drains:
+// /readyz turns 503, new connections stop, and in-flight requests get
+// shutdown_timeout to finish before their connections are closed.
+func (a *App) Run(ctx context.Context) error {
+	if a.pubLn == nil {
+		if err := a.Listen(); err != nil {
+			return err
+		}
+	}
+	for _, n := range a.notices {
+		a.log.Info(n)
+	}
+	a.log.Info("listening", slog.String("addr", a.Addr()), slog.String("admin", a.AdminAddr()))
+	errc := make(chan error, 2)
+	go func() { errc <- a.public.Serve(a.pubLn) }()
+	if a.admin != nil {
+		go func() { errc <- a.admin.Serve(a.adminLn) }()
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.server.Drain()
+	a.log.Info("shutting down", slog.Duration("grace", a.cfg.ShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := a.public.Shutdown(sctx); err != nil {
+		a.log.Warn("grace period over: closing remaining connections", slog.Any("error", err))
+		a.public.Close()
+	}
+	if a.admin != nil {
+		a.admin.Close()
+	}
+	if errors.Is(runErr, http.ErrServerClosed) {
+		runErr = nil
+	}
+	return runErr
+}
+
+// NewLogger builds the logger the config asks for, writing to w (stderr if nil).
+func NewLogger(c config.Log, w io.Writer) *slog.Logger {
+	if w == nil {
+		w = stderr()
+	}
+	var lvl slog.Level
+	switch strings.ToLower(c.Level) {
+	case "debug":
+		lvl = slog.LevelDebug
+	case "warn":
+		lvl = slog.LevelWarn
+	case "error":
+		lvl = slog.LevelError
+	}
+	ho := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, ho))
+	}
+	return slog.New(slog.NewJSONHandler(w, ho))
+}
+
+// IsLoopback reports whether a listen address binds only loopback
+// interfaces. An empty host binds every interface, so it is not loopback.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,261 @@
+package app
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/fakeupstream"
+)
+
+// The gateway's own cost is measured as a difference: the same client and
+// the same fake upstream, once directly and once through the gateway. The
+// client and the fake run in this process too, so the "direct" benchmark
+// is the baseline to subtract from "via gateway". CPU time comes from
+// getrusage, so it counts every thread, not just wall time.
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+
+// quietGateway is newGateway for benchmarks: logs at info level into a
+// discarded sink, as a production access log would cost.
+func quietGateway(b *testing.B, fake *fakeupstream.Server) (string, func()) {
+	cfg := &config.Config{
+		Listen:    "127.0.0.1:0",
+		Admin:     config.Admin{Listen: "off"},
+		Keys:      []config.Key{{Name: "team-a", Key: clientKey}},
+		Providers: []config.Provider{{Name: "up", Type: config.TypeAnthropic, BaseURLs: []string{fake.URL}, APIKey: providerKey}},
+		Routes:    []config.Route{{Match: "*", Targets: []config.Target{{Provider: "up", Model: "claude-sonnet-4-20250514"}}}},
+	}
+	cfg.ApplyDefaults()
+	a, err := New(cfg, Options{Logger: NewLogger(config.Log{Level: "info"}, io.Discard)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := a.Listen(); err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	ctx, cancel := contextWithCancel()
+	go func() { a.Run(ctx); close(done) }()
+	return "http://" + a.Addr(), func() { cancel(); <-done; a.Close() }
+}
+
+func benchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, DisableCompression: true}}
+}
+
+func post(b *testing.B, hc *http.Client, url string, body []byte) []byte {
+	req, _ := http.NewRequest(http.MethodPost, url+"/v1/messages", bytes.NewReader(body))
+	req.Header = http.Header{
+		"Content-Type":      {"application/json"},
+		"X-Api-Key":         {clientKey},
+		"Anthropic-Version": {"2023-06-01"},
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.Fatalf("status %d: %s", resp.StatusCode, out)
+	}
+	return out
+}
+
+// requestBody is a 2 KB request, the size of a typical SDK call.
+var requestBody = []byte(`{"model":"claude-sonnet-4-5","max_tokens":1024,"system":"You are a helpful assistant that answers briefly.","messages":[{"role":"user","content":"` + strings.Repeat("Tell me about the weather in San Francisco today. ", 36) + `"}]}`)
+
+func BenchmarkPassthroughJSON(b *testing.B) {
+	fake := fakeupstream.New()
+	defer fake.Close()
+	fake.SetDefault(fakeupstream.Reply{Fixture: fakeupstream.MustLoad(b, fixtures+"message_tool_use.txtar")})
+	gw, stop := quietGateway(b, fake)
+	defer stop()
+	for _, target := range []struct{ name, url string }{{"direct", fake.URL}, {"via_gateway", gw}} {
+		b.Run(target.name, func(b *testing.B) {
+			hc := benchClient()
+			defer hc.CloseIdleConnections()
+			post(b, hc, target.url, requestBody) // warm the connections
+			b.ReportAllocs()
+			b.ResetTimer()
+			c0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				post(b, hc, target.url, requestBody)
+			}
+			b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e3, "cpu-µs/op")
+		})
+	}
+}
+
+// longStream builds an Anthropic stream with n text deltas, in the API's
+// format.
+func longStream(n int) *fakeupstream.Fixture {
+	var buf bytes.Buffer
+	buf.WriteString("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-20250514\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":25,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":1}}}\n\n")
+	buf.WriteString("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&buf, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"token %d \"}}\n\n", i)
+	}
+	buf.WriteString("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n")
+	fmt.Fprintf(&buf, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":%d}}\n\n", n)
+	buf.WriteString("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+	return &fakeupstream.Fixture{Status: 200, Header: http.Header{"Content-Type": {"text/event-stream; charset=utf-8"}}, Body: buf.Bytes()}
+}
+
+// BenchmarkPassthroughStream reports the gateway's cost per event for a
+// stream whose events arrive in separate writes (the fake flushes every
+// event), so each event is a read, a write and a flush in the gateway.
+func BenchmarkPassthroughStream(b *testing.B) {
+	const events = 1000
+	f := longStream(events)
+	var splits []int
+	for i := 0; ; {
+		j := bytes.Index(f.Body[i:], []byte("\n\n"))
+		if j < 0 {
+			break
+		}
+		i += j + 2
+		splits = append(splits, i)
+	}
+	fake := fakeupstream.New()
+	defer fake.Close()
+	fake.SetDefault(fakeupstream.Reply{Fixture: f, Splits: splits, Pause: -1})
+	gw, stop := quietGateway(b, fake)
+	defer stop()
+	body := bytes.Replace(requestBody, []byte(`"max_tokens":1024,`), []byte(`"max_tokens":1024,"stream":true,`), 1)
+	for _, target := range []struct{ name, url string }{{"direct", fake.URL}, {"via_gateway", gw}} {
+		b.Run(target.name, func(b *testing.B) {
+			hc := benchClient()
+			defer hc.CloseIdleConnections()
+			if got := post(b, hc, target.url, body); !bytes.Equal(got, f.Body) {
+				b.Fatal("stream differs")
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			c0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				post(b, hc, target.url, body)
+			}
+			n := float64(b.N) * float64(len(splits))
+			b.ReportMetric(float64(cpuTime()-c0)/n, "cpu-ns/event")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/event")
+		})
+	}
+}
+
+// BenchmarkFirstByte reports the time from sending a streaming request to
+// reading the first event, direct and through the gateway.
+func BenchmarkFirstByte(b *testing.B) {
+	fake := fakeupstream.New()
+	defer fake.Close()
+	fake.SetDefault(fakeupstream.Reply{Fixture: fakeupstream.MustLoad(b, fixtures+"stream_text.txtar")})
+	gw, stop := quietGateway(b, fake)
+	defer stop()
+	body := bytes.Replace(requestBody, []byte(`"max_tokens":1024,`), []byte(`"max_tokens":1024,"stream":true,`), 1)
+	for _, target := range []struct{ name, url string }{{"direct", fake.URL}, {"via_gateway", gw}} {
+		b.Run(target.name, func(b *testing.B) {
+			hc := benchClient()
+			defer hc.CloseIdleConnections()
+			var total time.Duration
+			for i := 0; i < b.N; i++ {
+				req, _ := http.NewRequest(http.MethodPost, target.url+"/v1/messages", bytes.NewReader(body))
+				req.Header = http.Header{"Content-Type": {"application/json"}, "X-Api-Key": {clientKey}}
+				start := time.Now()
+				resp, err := hc.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				br := bufio.NewReader(resp.Body)
+				if _, err := br.ReadByte(); err != nil {
+					b.Fatal(err)
+				}
+				total += time.Since(start)
+				io.Copy(io.Discard, br)
+				resp.Body.Close()
+			}
+			b.ReportMetric(float64(total.Microseconds())/float64(b.N), "µs-to-first-byte")
+		})
+	}
+}
+
+// TestIdleStreamMemory holds 1,000 streams open and idle, directly and
+// through the gateway, and reports the gateway's memory per stream (heap
+// and goroutine stacks in use). It runs only when FERRY_MEMTEST=1: it is a
+// measurement, not a check to run on every build.
+func TestIdleStreamMemory(t *testing.T) {
+	if !envBool("FERRY_MEMTEST") {
+		t.Skip("set FERRY_MEMTEST=1 to measure")
+	}
+	const streams = 1000
+	f := fakeupstream.MustLoad(t, fixtures+"stream_text.txtar")
+	first := bytes.Index(f.Body, []byte("\n\n")) + 2
+	release := make(chan struct{})
+	fake := fakeupstream.New()
+	defer fake.Close()
+	fake.SetDefault(fakeupstream.Reply{Fixture: f, Splits: []int{first}, Hold: func(*http.Request) { <-release }})
+	gw, stop := quietGateway(&testing.B{}, fake)
+	defer stop()
+	body := []byte(streamBody)
+	measure := func(url string) float64 {
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: streams, MaxConnsPerHost: 0}}
+		defer hc.CloseIdleConnections()
+		before := inUse()
+		var wg sync.WaitGroup
+		resps := make([]*http.Response, streams)
+		for i := 0; i < streams; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				req, _ := http.NewRequest(http.MethodPost, url+"/v1/messages", bytes.NewReader(body))
+				req.Header = http.Header{"Content-Type": {"application/json"}, "X-Api-Key": {clientKey}}
+				resp, err := hc.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				br := bufio.NewReader(resp.Body)
+				br.ReadString('\n')
+				resps[i] = resp
+			}(i)
+		}
+		wg.Wait()
+		time.Sleep(200 * time.Millisecond)
+		after := inUse()
+		for _, r := range resps {
+			if r != nil {
+				r.Body.Close()
+			}
+		}
+		return float64(after-before) / streams
+	}
+	direct := measure(fake.URL)
+	via := measure(gw)
+	close(release)
+	t.Logf("idle stream memory: direct %.1f KiB/stream, via gateway %.1f KiB/stream, gateway's share %.1f KiB/stream",
+		direct/1024, via/1024, (via-direct)/1024)
+	if (via-direct)/1024 > 64 {
+		t.Errorf("gateway holds %.1f KiB per idle stream, over the 64 KiB target", (via-direct)/1024)
+	}
+}
+
+func inUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse + m.StackInuse
+}

@@ -1,0 +1,8 @@
+package app
+
+import (
+	"io"
+	"os"
+)
+
+func stderr() io.Writer { return os.Stderr }

@@ -1,0 +1,152 @@
+// Package config is Ferry's typed configuration tree: loading from YAML with
+// ${ENV} interpolation, embedded defaults, and validation that reports every
+// problem with its file and line.
+//
+// The usual life of a Config:
+//
+//	cfg, err := config.Load("ferry.yaml", os.LookupEnv) // parse, default, validate
+//	var ps config.Problems
+//	if errors.As(err, &ps) {
+//		for _, p := range ps {
+//			fmt.Fprintln(os.Stderr, p) // ferry.yaml:12: routes[0].targets[1].provider "glmm" is not defined
+//		}
+//	}
+//
+// Without a file, Defaults builds a working Config from the environment. A
+// Config built in code should go through ApplyDefaults and Validate too.
+// docs/config.md documents every field.
+package config
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	Listen          string        `yaml:"listen"`           // public listener, default 127.0.0.1:8080
+	Admin           Admin         `yaml:"admin"`            // admin/metrics listener
+	Keys            []Key         `yaml:"keys"`             // gateway keys; none means loopback-only, unauthenticated
+	Providers       []Provider    `yaml:"providers"`        // upstreams
+	Routes          []Route       `yaml:"routes"`           // model name -> targets
+	Limits          Limits        `yaml:"limits"`           // request limits
+	Log             Log           `yaml:"log"`              // logging
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"` // grace period for in-flight requests, default 30s
+}
+
+// Admin is the separate listener for /metrics (and later the admin API).
+type Admin struct {
+	Listen string `yaml:"listen"` // default 127.0.0.1:8081; "off" disables it
+}
+
+// AdminOff as Admin.Listen disables the admin listener.
+const AdminOff = "off"
+
+// Enabled reports whether the admin listener should run.
+func (a Admin) Enabled() bool { return a.Listen != "" && a.Listen != AdminOff }
+
+// Key is one gateway key a client may present.
+type Key struct {
+	Name      string `yaml:"name"`
+	Key       Secret `yaml:"key"`        // the key itself; or
+	KeySHA256 string `yaml:"key_sha256"` // its SHA-256, hex, so the file need not hold the key
+}
+
+// Provider types.
+const (
+	TypeAnthropic = "anthropic"
+	TypeSimulator = "simulator"
+)
+
+// Auth header styles for Anthropic-format upstreams.
+const (
+	AuthXAPIKey = "x-api-key"
+	AuthBearer  = "bearer"
+)
+
+// Provider is one upstream service.
+type Provider struct {
+	Name      string            `yaml:"name"`
+	Type      string            `yaml:"type"`      // anthropic | simulator
+	BaseURLs  []string          `yaml:"base_urls"` // anthropic: nodes, tried in order; default https://api.anthropic.com
+	APIKey    Secret            `yaml:"api_key"`   // anthropic: the provider's credential
+	Auth      string            `yaml:"auth"`      // anthropic: x-api-key (default) | bearer
+	Headers   map[string]string `yaml:"headers"`   // extra static headers sent upstream
+	Timeouts  Timeouts          `yaml:"timeouts"`
+	Simulator Simulator         `yaml:"simulator"` // simulator settings
+}
+
+// Timeouts bound each phase of an upstream call.
+type Timeouts struct {
+	Connect        time.Duration `yaml:"connect"`         // TCP connect, default 10s
+	TLSHandshake   time.Duration `yaml:"tls_handshake"`   // default 10s
+	ResponseHeader time.Duration `yaml:"response_header"` // until the response headers, default 10m (a non-streaming answer arrives whole)
+	StreamIdle     time.Duration `yaml:"stream_idle"`     // longest silence between stream events, default 5m
+	NodeDown       time.Duration `yaml:"node_down"`       // how long a node that refused a connection is skipped, default 10s
+}
+
+// Simulator configures the built-in fake model.
+type Simulator struct {
+	Text            string        `yaml:"text"`              // the answer; default: a sentence quoting the last user message
+	FirstToken      time.Duration `yaml:"first_token"`       // time to the first token
+	TokensPerSecond float64       `yaml:"tokens_per_second"` // 0: as fast as possible
+	Errors          SimErrors     `yaml:"errors"`            // shares of answers that are errors
+	ToolUse         float64       `yaml:"tool_use"`          // share of answers (to requests with tools) that call a tool
+	Seed            uint64        `yaml:"seed"`              // seeds the outcome sequence
+}
+
+// SimErrors are shares in [0,1] of simulated error answers; their sum is at most 1.
+type SimErrors struct {
+	RateLimit  float64 `yaml:"rate_limit"` // 429 rate_limit_error
+	APIError   float64 `yaml:"api_error"`  // 500 api_error
+	Overloaded float64 `yaml:"overloaded"` // 529 overloaded_error
+}
+
+// Route maps model names to targets.
+type Route struct {
+	Match   string   `yaml:"match"`   // exact name, "prefix*", "*suffix", or "*" (catch-all)
+	Models  []string `yaml:"models"`  // names to list in /v1/models besides an exact match
+	Targets []Target `yaml:"targets"` // tried in order
+}
+
+// Target is one provider a route may use.
+type Target struct {
+	Provider string `yaml:"provider"`
+	Model    string `yaml:"model"` // rewrites the model name upstream; empty keeps the client's
+}
+
+// Limits bound what clients may send.
+type Limits struct {
+	MaxRequestBytes int64 `yaml:"max_request_bytes"` // default 32 MiB, Anthropic's own limit
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info (default) | warn | error
+	Format string `yaml:"format"` // json (default) | text
+}
+
+// Secret is a string that never prints itself.
+type Secret string
+
+const redacted = "[redacted]"
+
+// String redacts.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString redacts.
+func (s Secret) GoString() string { return s.String() }
+
+// LogValue redacts.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText redacts, so encoders (JSON, YAML) never print the secret.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Reveal returns the secret itself, for the one place that must send it.
+func (s Secret) Reveal() string { return string(s) }

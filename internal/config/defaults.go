@@ -1,0 +1,107 @@
+package config
+
+import (
+	"os"
+	"time"
+)
+
+// Default values that ApplyDefaults fills in.
+const (
+	DefaultListen           = "127.0.0.1:8080"
+	DefaultAdminListen      = "127.0.0.1:8081"
+	DefaultAnthropicBaseURL = "https://api.anthropic.com"
+	DefaultMaxRequestBytes  = 32 << 20 // Anthropic's own limit for a Messages request
+	DefaultLogLevel         = "info"
+	DefaultLogFormat        = "json"
+	DefaultShutdownTimeout  = 30 * time.Second
+)
+
+// DefaultTimeouts are the timeouts of every provider that sets none.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{
+		Connect:        10 * time.Second,
+		TLSHandshake:   10 * time.Second,
+		ResponseHeader: 10 * time.Minute, // a non-streaming answer arrives whole, after all its tokens
+		StreamIdle:     5 * time.Minute,
+		NodeDown:       10 * time.Second,
+	}
+}
+
+// ApplyDefaults fills in every field left at its zero value that has a
+// default. It is idempotent. Admin.Listen "off" is kept as it is.
+func (c *Config) ApplyDefaults() {
+	setDefault(&c.Listen, DefaultListen)
+	setDefault(&c.Admin.Listen, DefaultAdminListen)
+	def := DefaultTimeouts()
+	for i := range c.Providers {
+		p := &c.Providers[i]
+		if p.Type == TypeAnthropic {
+			if len(p.BaseURLs) == 0 {
+				p.BaseURLs = []string{DefaultAnthropicBaseURL}
+			}
+			setDefault(&p.Auth, AuthXAPIKey)
+		}
+		setDefault(&p.Timeouts.Connect, def.Connect)
+		setDefault(&p.Timeouts.TLSHandshake, def.TLSHandshake)
+		setDefault(&p.Timeouts.ResponseHeader, def.ResponseHeader)
+		setDefault(&p.Timeouts.StreamIdle, def.StreamIdle)
+		setDefault(&p.Timeouts.NodeDown, def.NodeDown)
+	}
+	setDefault(&c.Limits.MaxRequestBytes, DefaultMaxRequestBytes)
+	setDefault(&c.Log.Level, DefaultLogLevel)
+	setDefault(&c.Log.Format, DefaultLogFormat)
+	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+}
+
+func setDefault[T comparable](field *T, def T) {
+	var zero T
+	if *field == zero {
+		*field = def
+	}
+}
+
+// DefaultModels are the model names the embedded defaults list in
+// /v1/models. Every other name is routed too: the route is a catch-all.
+func DefaultModels() []string {
+	return []string{"claude-opus-4-5", "claude-sonnet-4-5", "claude-haiku-4-5"}
+}
+
+// Defaults returns the configuration `ferry serve` runs without a config
+// file, and a one-line notice saying which it chose, for the first log line.
+//
+// With ANTHROPIC_API_KEY set and non-empty, every model is routed to the
+// Anthropic API with that key; otherwise every model is answered by the
+// built-in simulator, so that Ferry works out of the box with no credential.
+// The Config is defaulted and valid. env looks up environment variables; nil
+// means os.LookupEnv.
+//
+// ANTHROPIC_BASE_URL is deliberately not read: users set it to point their
+// clients at Ferry, and honouring it would make Ferry call itself.
+func Defaults(env func(string) (string, bool)) (*Config, string) {
+	if env == nil {
+		env = os.LookupEnv
+	}
+	var (
+		c      Config
+		notice string
+	)
+	if key, _ := env("ANTHROPIC_API_KEY"); key != "" {
+		c.Providers = []Provider{{
+			Name:     "anthropic",
+			Type:     TypeAnthropic,
+			BaseURLs: []string{DefaultAnthropicBaseURL},
+			APIKey:   Secret(key),
+		}}
+		notice = "no config file: embedded defaults, ANTHROPIC_API_KEY found: routing every model to Anthropic"
+	} else {
+		c.Providers = []Provider{{Name: "simulator", Type: TypeSimulator}}
+		notice = "no config file and no upstream credential in the environment: every model is answered by the built-in simulator"
+	}
+	c.Routes = []Route{{
+		Match:   "*",
+		Models:  DefaultModels(),
+		Targets: []Target{{Provider: c.Providers[0].Name}},
+	}}
+	c.ApplyDefaults()
+	return &c, notice
+}

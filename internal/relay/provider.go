@@ -1,0 +1,69 @@
+// Package relay carries one request from the server to an upstream: it maps
+// the model to a route, picks a target and asks that target's provider.
+package relay
+
+import (
+	"context"
+	"io"
+	"net/http"
+
+	"github.com/ferrygw/ferry/internal/sse"
+)
+
+// Op is the operation a call performs.
+type Op uint8
+
+// Operations.
+const (
+	OpMessages    Op = iota // POST /v1/messages
+	OpCountTokens           // POST /v1/messages/count_tokens
+)
+
+func (o Op) String() string {
+	switch o {
+	case OpMessages:
+		return "messages"
+	case OpCountTokens:
+		return "count_tokens"
+	}
+	return "unknown"
+}
+
+// Call is one request to one provider, in Anthropic's format.
+type Call struct {
+	Op     Op
+	Body   []byte      // the request body, with the model already rewritten for the upstream
+	Model  string      // the model name the upstream sees
+	Stream bool        // the client asked for "stream": true
+	Query  string      // raw query to forward (the SDKs' "beta=true"), already filtered
+	Header http.Header // the client's request headers; providers copy only what they allow
+}
+
+// Response is an upstream's answer in Anthropic's format. Exactly one of
+// Body and Events is set.
+type Response struct {
+	Status int
+	Header http.Header   // headers for the client, already filtered
+	Body   io.ReadCloser // a JSON body (success or error)
+	Events sse.Source    // an event stream (status 200 to a streaming call)
+	Node   string        // the node that answered, for logs
+}
+
+// Close releases whichever of Body and Events is set.
+func (r *Response) Close() error {
+	if r.Events != nil {
+		return r.Events.Close()
+	}
+	if r.Body != nil {
+		return r.Body.Close()
+	}
+	return nil
+}
+
+// Provider sends a call to one upstream. An error means no answer was had
+// (the upstream was unreachable, timed out, or failed before its headers);
+// an HTTP error from the upstream is a Response with that status.
+// Errors are *apierr.Error where the provider can classify them.
+type Provider interface {
+	Do(ctx context.Context, c *Call) (*Response, error)
+}

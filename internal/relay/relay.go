@@ -1,0 +1,94 @@
+package relay
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/routing"
+)
+
+// Relay routes calls to providers.
+type Relay struct {
+	routes    *routing.Table
+	providers map[string]Provider
+}
+
+// New builds a Relay. Every provider a route names must be present.
+func New(routes *routing.Table, providers map[string]Provider) (*Relay, error) {
+	for _, rt := range routes.All() {
+		for _, t := range rt.Targets {
+			if providers[t.Provider] == nil {
+				return nil, fmt.Errorf("relay: route %q: provider %q is not defined", rt.Match, t.Provider)
+			}
+		}
+	}
+	return &Relay{routes: routes, providers: providers}, nil
+}
+
+// Request is what the server hands the relay.
+type Request struct {
+	Op     Op
+	Body   []byte
+	Peek   anthropic.Peek
+	Header http.Header
+	Query  string
+}
+
+// Result is the answer plus where it came from, for logs and headers.
+type Result struct {
+	*Response
+	Route    string // the route's match pattern
+	Provider string
+	Model    string // the model name the upstream saw
+	Attempts []Attempt
+}
+
+// Attempt records one try at one target.
+type Attempt struct {
+	Provider string
+	Err      error
+}
+
+// Lookup reports the route for a model, for callers that need to decide
+// before sending (e.g. to answer 404 early).
+func (r *Relay) Lookup(model string) (*routing.Route, bool) { return r.routes.Lookup(model) }
+
+// Do routes the request and tries the route's targets in order. A target is
+// left for the next only when its provider produced no answer at all (every
+// node unreachable); an answer, even an error status, is the client's.
+// Fuller retry and fallback policy comes with the resilience work.
+func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
+	model := req.Peek.Model
+	route, ok := r.routes.Lookup(model)
+	if !ok {
+		// The API's own wording for an unknown model.
+		return nil, apierr.New(apierr.NotFound, "model: %s", model)
+	}
+	res := &Result{Route: route.Match}
+	var lastErr error
+	for _, t := range route.Targets {
+		up := t.UpstreamModel(model)
+		call := &Call{
+			Op:     req.Op,
+			Body:   req.Peek.WithModel(req.Body, up),
+			Model:  up,
+			Stream: req.Peek.Stream,
+			Header: req.Header,
+			Query:  req.Query,
+		}
+		resp, err := r.providers[t.Provider].Do(ctx, call)
+		res.Attempts = append(res.Attempts, Attempt{Provider: t.Provider, Err: err})
+		if err == nil {
+			res.Response, res.Provider, res.Model = resp, t.Provider, up
+			return res, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return res, lastErr
+}

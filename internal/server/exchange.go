@@ -1,0 +1,222 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/apierr"
+)
+
+// exchange is one request's response writer and its record for the access
+// log. One allocation carries everything the log line needs.
+type exchange struct {
+	http.ResponseWriter
+	rc          *http.ResponseController
+	status      int
+	wroteHeader bool
+	bytesOut    int64
+	bytesIn     int64
+	start       time.Time
+	firstByte   time.Duration
+
+	id            string
+	endpoint      string
+	key           string
+	model         string
+	route         string
+	provider      string
+	node          string
+	upstreamModel string
+	stream        bool
+	usage         anthropic.Totals
+	usageSeen     bool
+	err           *apierr.Error // an error the gateway answered
+	streamErr     error         // a stream that broke after the status was sent
+	attempts      int
+}
+
+func (x *exchange) WriteHeader(code int) {
+	if x.wroteHeader {
+		return
+	}
+	x.wroteHeader = true
+	x.status = code
+	x.ResponseWriter.WriteHeader(code)
+}
+
+func (x *exchange) Write(b []byte) (int, error) {
+	if !x.wroteHeader {
+		x.WriteHeader(http.StatusOK)
+	}
+	if x.firstByte == 0 && len(b) > 0 {
+		x.firstByte = time.Since(x.start)
+	}
+	n, err := x.ResponseWriter.Write(b)
+	x.bytesOut += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
+
+func (s *Server) begin(w http.ResponseWriter, r *http.Request) *exchange {
+	x := &exchange{ResponseWriter: w, start: time.Now(), status: http.StatusOK}
+	x.rc = http.NewResponseController(w)
+	x.id = requestID(r.Header)
+	w.Header()["Request-Id"] = []string{x.id}
+	s.m.InFlight.Inc()
+	return x
+}
+
+// end recovers from a handler panic, then writes the access log line and
+// observes metrics.
+func (s *Server) end(x *exchange, r *http.Request) {
+	s.m.InFlight.Dec()
+	if v := recover(); v != nil {
+		if v == http.ErrAbortHandler {
+			s.logLine(x, r)
+			panic(v)
+		}
+		s.log.Error("panic serving request", slog.String("request_id", x.id), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+		if !x.wroteHeader {
+			s.fail(x, apierr.New(apierr.Internal, "internal error"))
+		} else {
+			s.logLine(x, r)
+			panic(http.ErrAbortHandler)
+		}
+	}
+	s.logLine(x, r)
+}
+
+func (s *Server) logLine(x *exchange, r *http.Request) {
+	d := time.Since(x.start)
+	code := strconv.Itoa(x.status)
+	s.m.Requests.WithLabelValues(x.endpoint, x.route, x.provider, code).Inc()
+	s.m.Duration.WithLabelValues(x.endpoint, x.provider).Observe(d.Seconds())
+
+	level := slog.LevelInfo
+	if x.endpoint == epHealth || x.endpoint == epRoot {
+		level = slog.LevelDebug
+	}
+	if !s.log.Enabled(r.Context(), level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 24)
+	attrs = append(attrs,
+		slog.String("request_id", x.id),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", x.status),
+		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+		slog.Int64("bytes_in", x.bytesIn),
+		slog.Int64("bytes_out", x.bytesOut),
+	)
+	if x.key != "" {
+		attrs = append(attrs, slog.String("key", x.key))
+	}
+	if x.model != "" {
+		attrs = append(attrs, slog.String("model", x.model), slog.Bool("stream", x.stream))
+	}
+	if x.route != "" {
+		attrs = append(attrs, slog.String("route", x.route))
+	}
+	if x.provider != "" {
+		attrs = append(attrs,
+			slog.String("provider", x.provider),
+			slog.String("node", x.node),
+			slog.String("upstream_model", x.upstreamModel),
+			slog.Float64("first_byte_ms", float64(x.firstByte.Microseconds())/1000),
+		)
+	}
+	if x.attempts > 1 {
+		attrs = append(attrs, slog.Int("attempts", x.attempts))
+	}
+	if x.usageSeen {
+		attrs = append(attrs,
+			slog.Int64("input_tokens", x.usage.Input),
+			slog.Int64("output_tokens", x.usage.Output),
+			slog.Int64("cache_read_input_tokens", x.usage.CacheRead),
+			slog.Int64("cache_creation_input_tokens", x.usage.CacheCreation),
+		)
+	}
+	if x.err != nil {
+		level = max(level, slog.LevelWarn)
+		if x.err.Kind == apierr.Internal {
+			level = slog.LevelError
+		}
+		attrs = append(attrs, slog.String("error_kind", x.err.Kind.String()), slog.String("error", x.err.Error()))
+	}
+	if x.streamErr != nil {
+		level = max(level, slog.LevelWarn)
+		attrs = append(attrs, slog.String("stream_error", x.streamErr.Error()))
+	}
+	s.log.LogAttrs(context.Background(), level, "request", attrs...)
+}
+
+// requestID accepts the client's request-id or x-request-id when it is
+// short printable ASCII (it lands in logs and headers), else makes one.
+func requestID(h http.Header) string {
+	for _, k := range [...]string{"Request-Id", "X-Request-Id"} {
+		if v := h[k]; len(v) > 0 && validID(v[0]) {
+			return v[0]
+		}
+	}
+	return newRequestID()
+}
+
+func validID(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c > '~' || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// newRequestID returns "req_" and 24 random base62 characters, like the
+// API's own ids.
+func newRequestID() string {
+	var raw [24]byte
+	rand.Read(raw[:])
+	var out [4 + 24]byte
+	copy(out[:], "req_")
+	for i, b := range raw {
+		// 256 % 62 bias is irrelevant for an identifier.
+		out[4+i] = base62[int(b)%62]
+	}
+	return string(out[:])
+}
+
+func notFound(r *http.Request) *apierr.Error {
+	return apierr.New(apierr.NotFound, "Not found: %s %s", r.Method, r.URL.Path)
+}
+
+func methodNotAllowed(r *http.Request) *apierr.Error {
+	return apierr.New(apierr.MethodNotAllowed, "Method %s is not allowed on %s", r.Method, r.URL.Path)
+}
+
+func authError(err error) *apierr.Error {
+	return apierr.Wrap(apierr.Authentication, err, err.Error())
+}
+
+var errClientGone = errors.New("client disconnected")
+
+func tooLarge(n, limit int64) *apierr.Error {
+	if n < 0 {
+		return apierr.New(apierr.RequestTooLarge, "Request exceeds the maximum allowed number of bytes (%d).", limit)
+	}
+	return apierr.New(apierr.RequestTooLarge, "Request exceeds the maximum allowed number of bytes: %d > %d.", n, limit)
+}

@@ -1,0 +1,294 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/jsonpeek"
+	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/sse"
+)
+
+// messages serves /v1/messages and /v1/messages/count_tokens.
+func (s *Server) messages(x *exchange, r *http.Request, op relay.Op) {
+	body, err := s.readBody(x, r)
+	if err != nil {
+		s.fail(x, err)
+		return
+	}
+	peek, err := anthropic.Inspect(body)
+	if err != nil {
+		s.fail(x, apierr.Wrap(apierr.InvalidRequest, err, err.Error()))
+		return
+	}
+	if op == relay.OpCountTokens {
+		peek.Stream = false
+	}
+	x.model, x.stream = peek.Model, peek.Stream
+	res, err := s.relay.Do(r.Context(), &relay.Request{
+		Op:     op,
+		Body:   body,
+		Peek:   peek,
+		Header: r.Header,
+		Query:  forwardQuery(r.URL.RawQuery),
+	})
+	if res != nil {
+		x.route, x.attempts = res.Route, len(res.Attempts)
+		for _, a := range res.Attempts {
+			if a.Err != nil {
+				s.m.UpstreamErrors.WithLabelValues(a.Provider, apierr.From(a.Err).Kind.String()).Inc()
+			}
+		}
+	}
+	if err != nil {
+		if res != nil && len(res.Attempts) > 0 {
+			x.provider = res.Attempts[len(res.Attempts)-1].Provider
+		}
+		s.fail(x, err)
+		return
+	}
+	defer res.Close()
+	x.provider, x.node, x.upstreamModel = res.Provider, res.Node, res.Model
+	s.m.FirstByte.WithLabelValues(res.Provider).Observe(time.Since(x.start).Seconds())
+	h := x.Header()
+	for k, v := range res.Header {
+		h[k] = v
+	}
+	h["X-Ferry-Provider"] = []string{res.Provider}
+	if res.Events != nil {
+		s.relayStream(x, r, res)
+		return
+	}
+	s.relayBody(x, res)
+}
+
+// forwardQuery keeps only the query the SDKs send on purpose: beta=true.
+// Everything else is the gateway's business, not the upstream's.
+func forwardQuery(q string) string {
+	if q == "" {
+		return ""
+	}
+	if q == "beta=true" {
+		return q
+	}
+	for _, part := range strings.Split(q, "&") {
+		if part == "beta=true" {
+			return part
+		}
+	}
+	return ""
+}
+
+// readBody reads the request body whole, bounded by the configured limit.
+// A declared length over the limit is refused before reading a byte.
+func (s *Server) readBody(x *exchange, r *http.Request) ([]byte, error) {
+	if r.ContentLength > s.maxReq {
+		return nil, tooLarge(r.ContentLength, s.maxReq)
+	}
+	var buf []byte
+	if r.ContentLength >= 0 {
+		buf = make([]byte, r.ContentLength)
+		n, err := io.ReadFull(r.Body, buf)
+		x.bytesIn = int64(n)
+		if err != nil {
+			return nil, apierr.Wrap(apierr.InvalidRequest, err, "could not read the request body")
+		}
+		return buf, nil
+	}
+	// Chunked: read up to one byte past the limit to tell "at" from "over".
+	var b bytes.Buffer
+	n, err := b.ReadFrom(io.LimitReader(r.Body, s.maxReq+1))
+	x.bytesIn = n
+	if err != nil {
+		return nil, apierr.Wrap(apierr.InvalidRequest, err, "could not read the request body")
+	}
+	if n > s.maxReq {
+		return nil, tooLarge(-1, s.maxReq)
+	}
+	return b.Bytes(), nil
+}
+
+// relayBody copies a JSON answer (success or error) to the client as is,
+// reading its usage on the way for the access log.
+func (s *Server) relayBody(x *exchange, res *relay.Result) {
+	bp := s.getBuf()
+	defer s.bufs.Put(bp)
+	buf := bytes.NewBuffer((*bp)[:0])
+	_, err := buf.ReadFrom(io.LimitReader(res.Body, s.maxResp+1))
+	*bp = buf.Bytes()[:0]
+	if err == nil && int64(buf.Len()) > s.maxResp {
+		err = errors.New("upstream answer over the response size limit")
+	}
+	if err != nil {
+		s.fail(x, apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be read"))
+		return
+	}
+	b := buf.Bytes()
+	if res.Status == http.StatusOK {
+		s.sniffBodyUsage(x, b)
+	}
+	h := x.Header()
+	if len(h["Content-Type"]) == 0 {
+		h["Content-Type"] = []string{"application/json"}
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	x.WriteHeader(res.Status)
+	x.rc.SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	x.Write(b)
+}
+
+func (s *Server) getBuf() *[]byte {
+	if v := s.bufs.Get(); v != nil {
+		return v.(*[]byte)
+	}
+	b := make([]byte, 0, 16<<10)
+	return &b
+}
+
+// sniffBodyUsage reads "usage" from a Message without decoding the rest.
+func (s *Server) sniffBodyUsage(x *exchange, b []byte) {
+	var span []byte
+	jsonpeek.Object(b, func(key []byte, start, end int) bool {
+		if string(key) == "usage" {
+			span = b[start:end]
+			return false
+		}
+		return true
+	})
+	if span == nil {
+		return
+	}
+	var u anthropic.Usage
+	if json.Unmarshal(span, &u) == nil {
+		x.usage.Merge(&u)
+		x.usageSeen = true
+		s.countTokens(x)
+	}
+}
+
+func (s *Server) countTokens(x *exchange) {
+	if x.usage.Input > 0 {
+		s.m.Tokens.WithLabelValues(x.provider, "input").Add(float64(x.usage.Input))
+	}
+	if x.usage.Output > 0 {
+		s.m.Tokens.WithLabelValues(x.provider, "output").Add(float64(x.usage.Output))
+	}
+	if x.usage.CacheRead > 0 {
+		s.m.Tokens.WithLabelValues(x.provider, "cache_read").Add(float64(x.usage.CacheRead))
+	}
+	if x.usage.CacheCreation > 0 {
+		s.m.Tokens.WithLabelValues(x.provider, "cache_creation").Add(float64(x.usage.CacheCreation))
+	}
+}
+
+// relayStream copies an event stream to the client event by event, flushing
+// each one as it arrives. After the status is sent nothing can change it: a
+// broken upstream stream ends with an Anthropic error event, never a silent
+// truncation the client might take for a complete answer.
+func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
+	s.m.StreamsInFlight.Inc()
+	defer s.m.StreamsInFlight.Dec()
+	h := x.Header()
+	h["Content-Type"] = []string{"text/event-stream; charset=utf-8"}
+	h["Cache-Control"] = []string{"no-cache"}
+	h["X-Accel-Buffering"] = []string{"no"} // tell nginx-style proxies not to buffer
+	delete(h, "Content-Length")
+	x.WriteHeader(http.StatusOK)
+	if err := x.rc.Flush(); err != nil {
+		x.streamErr = err
+		return
+	}
+	var (
+		stopped  bool // message_stop seen
+		errored  bool // the upstream sent its own error event
+		deadline time.Time
+	)
+	for {
+		ev, err := res.Events.Next()
+		if err != nil {
+			if err == io.EOF && (stopped || errored) {
+				break
+			}
+			if r.Context().Err() != nil {
+				x.streamErr = errClientGone
+				break
+			}
+			if err == io.EOF {
+				err = errors.New("upstream stream ended before message_stop")
+			}
+			x.streamErr = err
+			reason := apierr.From(err).Kind.String()
+			s.m.StreamBreaks.WithLabelValues(res.Provider, reason).Inc()
+			s.writeStreamError(x, err)
+			break
+		}
+		switch string(ev.Name) {
+		case "message_start":
+			var m anthropic.MessageStartEvent
+			if json.Unmarshal(ev.Data, &m) == nil && m.Message.Usage != nil {
+				x.usage.Merge(m.Message.Usage)
+				x.usageSeen = true
+			}
+		case "message_delta":
+			var m anthropic.MessageDeltaEvent
+			if json.Unmarshal(ev.Data, &m) == nil && m.Usage != nil {
+				x.usage.Merge(m.Usage)
+				x.usageSeen = true
+			}
+		case "message_stop":
+			stopped = true
+		case "error":
+			errored = true
+			x.streamErr = errors.New("upstream error event: " + truncate(ev.Data, 256))
+		}
+		// Refresh the write deadline at most once a second: cheap, and
+		// enough to drop a client that stopped reading.
+		if now := time.Now(); now.After(deadline) {
+			deadline = now.Add(time.Second)
+			x.rc.SetWriteDeadline(now.Add(s.writeTimeout))
+		}
+		if _, err := x.Write(ev.Raw); err != nil {
+			x.streamErr = errClientGone
+			break
+		}
+		if err := x.rc.Flush(); err != nil {
+			x.streamErr = errClientGone
+			break
+		}
+	}
+	if x.usageSeen {
+		s.countTokens(x)
+	}
+}
+
+// writeStreamError ends a stream with an Anthropic error event. Claude Code
+// re-sends the request when it sees one.
+func (s *Server) writeStreamError(x *exchange, err error) {
+	e := apierr.From(err)
+	typ, msg := "api_error", "upstream stream broke: "+e.Public
+	if e.Kind == apierr.Internal {
+		msg = "upstream stream broke"
+	}
+	if e.Kind == apierr.GatewayTimeout {
+		msg = "upstream stream stalled: " + e.Public
+	}
+	var frame []byte
+	frame = sse.AppendEvent(frame, "error", errorBody(x.id, typ, msg))
+	x.Write(frame)
+	x.rc.Flush()
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}

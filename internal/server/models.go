@@ -1,0 +1,75 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/apierr"
+)
+
+// listModels serves GET /v1/models (paged like the API: limit, after_id,
+// before_id) and GET /v1/models/{id}.
+func (s *Server) listModels(x *exchange, r *http.Request) {
+	if id, ok := strings.CutPrefix(r.URL.Path, "/v1/models/"); ok {
+		if !slices.Contains(s.models, id) {
+			s.fail(x, apierr.New(apierr.NotFound, "model: %s", id))
+			return
+		}
+		b, _ := json.Marshal(s.modelInfo(id))
+		writeJSON(x, http.StatusOK, b)
+		return
+	}
+	q := r.URL.Query()
+	limit := 20
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			s.fail(x, apierr.New(apierr.InvalidRequest, "limit: must be an integer between 1 and 1000"))
+			return
+		}
+		limit = n
+	}
+	ids := s.models
+	if after := q.Get("after_id"); after != "" {
+		i := slices.Index(ids, after)
+		if i < 0 {
+			s.fail(x, apierr.New(apierr.InvalidRequest, "after_id: unknown model %s", after))
+			return
+		}
+		ids = ids[i+1:]
+	}
+	fromEnd := false
+	if before := q.Get("before_id"); before != "" {
+		i := slices.Index(ids, before)
+		if i < 0 {
+			s.fail(x, apierr.New(apierr.InvalidRequest, "before_id: unknown model %s", before))
+			return
+		}
+		ids, fromEnd = ids[:i], true
+	}
+	more := len(ids) > limit
+	if more {
+		if fromEnd {
+			ids = ids[len(ids)-limit:]
+		} else {
+			ids = ids[:limit]
+		}
+	}
+	page := anthropic.ModelList{Data: make([]anthropic.ModelInfo, 0, len(ids)), HasMore: more}
+	for _, id := range ids {
+		page.Data = append(page.Data, s.modelInfo(id))
+	}
+	if len(ids) > 0 {
+		page.FirstID, page.LastID = &ids[0], &ids[len(ids)-1]
+	}
+	b, _ := json.Marshal(page)
+	writeJSON(x, http.StatusOK, b)
+}
+
+func (s *Server) modelInfo(id string) anthropic.ModelInfo {
+	return anthropic.ModelInfo{Type: "model", ID: id, DisplayName: id, CreatedAt: s.modelsCreated}
+}

@@ -1,0 +1,172 @@
+// Package server is Ferry's public HTTP API: routing of paths, request ids,
+// authentication, body limits, access logs, and the one place where errors
+// become Anthropic error responses.
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferrygw/ferry/internal/auth"
+	"github.com/ferrygw/ferry/internal/metrics"
+	"github.com/ferrygw/ferry/internal/relay"
+)
+
+// Options configure a Server.
+type Options struct {
+	Relay           *relay.Relay
+	Keys            *auth.Keyring // nil or empty: no authentication (the app allows that on loopback only)
+	Models          []string      // names listed by /v1/models
+	ModelsCreated   time.Time     // created_at of every listed model
+	MaxRequestBytes int64
+	// MaxResponseBytes bounds a non-streaming upstream answer (default 64 MiB).
+	MaxResponseBytes int64
+	// WriteTimeout bounds each write to a client (default 60s), so a client
+	// that stops reading cannot pin a stream forever.
+	WriteTimeout time.Duration
+	Logger       *slog.Logger
+	Metrics      *metrics.Metrics
+}
+
+// Server is the public API handler.
+type Server struct {
+	relay         *relay.Relay
+	keys          *auth.Keyring
+	models        []string
+	modelsCreated string
+	maxReq        int64
+	maxResp       int64
+	writeTimeout  time.Duration
+	log           *slog.Logger
+	m             *metrics.Metrics
+	draining      atomic.Bool
+	bufs          sync.Pool // *[]byte for non-streaming answers
+}
+
+// New builds a Server.
+func New(o Options) (*Server, error) {
+	if o.Relay == nil || o.Logger == nil || o.Metrics == nil {
+		return nil, errors.New("server: relay, logger and metrics are required")
+	}
+	s := &Server{
+		relay:         o.Relay,
+		keys:          o.Keys,
+		models:        o.Models,
+		modelsCreated: o.ModelsCreated.UTC().Format(time.RFC3339),
+		maxReq:        o.MaxRequestBytes,
+		maxResp:       o.MaxResponseBytes,
+		writeTimeout:  o.WriteTimeout,
+		log:           o.Logger,
+		m:             o.Metrics,
+	}
+	if s.maxReq <= 0 {
+		s.maxReq = 32 << 20
+	}
+	if s.maxResp <= 0 {
+		s.maxResp = 64 << 20
+	}
+	if s.writeTimeout <= 0 {
+		s.writeTimeout = 60 * time.Second
+	}
+	if s.keys != nil && s.keys.Len() == 0 {
+		s.keys = nil
+	}
+	return s, nil
+}
+
+// Drain marks the server as shutting down: /readyz fails so load balancers
+// stop sending traffic while in-flight requests finish.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Endpoint names, used as metric labels and in logs.
+const (
+	epMessages    = "messages"
+	epCountTokens = "count_tokens"
+	epModels      = "models"
+	epHealth      = "health"
+	epRoot        = "root"
+	epOther       = "other"
+)
+
+// ServeHTTP dispatches on the path. The set of paths is small and fixed, so
+// a switch is both the fastest and the clearest router; it also lets every
+// miss answer in Anthropic's error shape.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x := s.begin(w, r)
+	defer s.end(x, r)
+
+	p := r.URL.Path
+	switch {
+	case p == "/v1/messages":
+		x.endpoint = epMessages
+		if s.method(x, r, http.MethodPost) && s.authenticate(x, r) {
+			s.messages(x, r, relay.OpMessages)
+		}
+	case p == "/v1/messages/count_tokens":
+		x.endpoint = epCountTokens
+		if s.method(x, r, http.MethodPost) && s.authenticate(x, r) {
+			s.messages(x, r, relay.OpCountTokens)
+		}
+	case p == "/v1/models" || len(p) > len("/v1/models/") && p[:len("/v1/models/")] == "/v1/models/":
+		x.endpoint = epModels
+		if s.method(x, r, http.MethodGet) && s.authenticate(x, r) {
+			s.listModels(x, r)
+		}
+	case p == "/healthz":
+		x.endpoint = epHealth
+		if s.method(x, r, http.MethodGet) {
+			writeJSON(x, http.StatusOK, []byte(`{"status":"ok"}`))
+		}
+	case p == "/readyz":
+		x.endpoint = epHealth
+		if !s.method(x, r, http.MethodGet) {
+			return
+		}
+		if s.draining.Load() {
+			writeJSON(x, http.StatusServiceUnavailable, []byte(`{"status":"draining"}`))
+			return
+		}
+		writeJSON(x, http.StatusOK, []byte(`{"status":"ready"}`))
+	case p == "/":
+		// Claude Code's warm-up: HEAD / at start. Answer without auth or
+		// body, cheaply.
+		x.endpoint = epRoot
+		if s.method(x, r, http.MethodGet) {
+			x.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			x.WriteHeader(http.StatusOK)
+			if r.Method != http.MethodHead {
+				x.Write([]byte("ferry: Anthropic-compatible gateway\n"))
+			}
+		}
+	default:
+		x.endpoint = epOther
+		s.fail(x, notFound(r))
+	}
+}
+
+// method checks the method; HEAD is allowed wherever GET is.
+func (s *Server) method(x *exchange, r *http.Request, want string) bool {
+	if r.Method == want || want == http.MethodGet && r.Method == http.MethodHead {
+		return true
+	}
+	x.Header().Set("Allow", want)
+	s.fail(x, methodNotAllowed(r))
+	return false
+}
+
+func (s *Server) authenticate(x *exchange, r *http.Request) bool {
+	if s.keys == nil {
+		return true
+	}
+	name, err := s.keys.Check(auth.Presented(r.Header))
+	if err != nil {
+		s.fail(x, authError(err))
+		return false
+	}
+	x.key = name
+	return true
+}
