@@ -104,6 +104,9 @@ func Inspect(body []byte) (Peek, error) {
 		return true // never stop early: the whole body must be valid
 	})
 	if err != nil {
+		if errors.Is(err, jsonpeek.ErrTooDeep) {
+			return Peek{}, &InspectError{Msg: "request body is nested more than " + strconv.Itoa(jsonpeek.MaxDepth) + " levels deep", err: err}
+		}
 		msg := err.Error()
 		var se *jsonpeek.SyntaxError
 		if errors.As(err, &se) {

@@ -37,6 +37,7 @@ func TestInspect(t *testing.T) {
 		{body: `{"model":"m",}`, err: "request body is not a JSON object: invalid character '}' looking for beginning of object key string at offset 13"},
 		{body: `{"model":"m"} {}`, err: "request body is not a JSON object: invalid character '{' after top-level value at offset 14"},
 		{body: `{"model":"m","messages":[` + strings.Repeat(`{"a":1},`, 3) + `{"a":01}]}`, err: "request body is not a JSON object: invalid character '1' after object key:value pair at offset 55"},
+		{body: `{"model":"m","messages":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `}`, err: "request body is nested more than 512 levels deep"},
 		{body: `{"model":"m","model":"m",`, err: "request body is not a JSON object: unexpected end of input at offset 25"},
 
 		{body: `{}`, err: "model: field required"},
@@ -71,7 +72,7 @@ func TestInspect(t *testing.T) {
 				t.Errorf("Inspect(%q) error is %T, want *InspectError", tt.body, err)
 			}
 			var se *jsonpeek.SyntaxError
-			if isSyntax := errors.As(err, &se); isSyntax != strings.HasPrefix(tt.err, "request body") {
+			if isSyntax := errors.As(err, &se); isSyntax != strings.HasPrefix(tt.err, "request body is") {
 				t.Errorf("Inspect(%q): errors.As(*jsonpeek.SyntaxError) = %v", tt.body, isSyntax)
 			}
 			if p != (Peek{}) {

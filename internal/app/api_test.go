@@ -221,3 +221,38 @@ func TestNoKeysLoopbackOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsOnAdminListener(t *testing.T) {
+	g := newGateway(t, func(c *config.Config) { c.Admin.Listen = "127.0.0.1:0" })
+	g.reply(t, "message_tool_use")
+	resp, _ := g.rawPost(t, "/v1/messages", plainBody, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	g.rawPost(t, "/v1/messages", `{"model":`, nil) // a 400, counted as a gateway error
+	r, err := g.HTTP.Get("http://" + g.App.AdminAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	for _, want := range []string{
+		`ferry_requests_total{code="200",endpoint="messages",provider="anthropic-hk",route="claude-sonnet-4-5"} 1`,
+		`ferry_tokens_total{provider="anthropic-hk",type="input"} 402`,
+		`ferry_tokens_total{provider="anthropic-hk",type="output"} 89`,
+		`ferry_errors_total{endpoint="messages",kind="invalid_request"} 1`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	// The public listener does not serve metrics.
+	pr, err := g.HTTP.Get(g.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.Body.Close()
+	if pr.StatusCode != 404 {
+		t.Errorf("public /metrics: %d", pr.StatusCode)
+	}
+}

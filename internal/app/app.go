@@ -29,6 +29,8 @@ import (
 type Options struct {
 	Logger *slog.Logger // nil: built from cfg.Log on stderr
 	Notice string       // a line to log first (e.g. which defaults were chosen)
+
+	transport http.RoundTripper // tests: replaces every Anthropic provider's transport
 }
 
 // App is a built gateway.
@@ -64,14 +66,12 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	if keys.Len() == 0 {
-		if !IsLoopback(cfg.Listen) {
-			return nil, fmt.Errorf("refusing to listen on %s without keys: configure keys, or listen on a loopback address such as 127.0.0.1:8080", cfg.Listen)
-		}
+		// Validate refused a non-loopback address without keys.
 		a.notices = append(a.notices, "no keys configured: accepting requests without a key, on loopback only ("+cfg.Listen+")")
 	}
 	providers := make(map[string]relay.Provider, len(cfg.Providers))
 	for _, pc := range cfg.Providers {
-		p, err := buildProvider(pc)
+		p, err := buildProvider(pc, o.transport)
 		if err != nil {
 			return nil, err
 		}
@@ -115,16 +115,17 @@ func New(cfg *config.Config, o Options) (*App, error) {
 	return a, nil
 }
 
-func buildProvider(pc config.Provider) (relay.Provider, error) {
+func buildProvider(pc config.Provider, rt http.RoundTripper) (relay.Provider, error) {
 	switch pc.Type {
 	case config.TypeAnthropic:
 		return anthropicp.New(anthropicp.Options{
-			Name:     pc.Name,
-			BaseURLs: pc.BaseURLs,
-			APIKey:   pc.APIKey,
-			Auth:     pc.Auth,
-			Headers:  pc.Headers,
-			Timeouts: pc.Timeouts,
+			Name:      pc.Name,
+			BaseURLs:  pc.BaseURLs,
+			APIKey:    pc.APIKey,
+			Auth:      pc.Auth,
+			Headers:   pc.Headers,
+			Timeouts:  pc.Timeouts,
+			Transport: rt,
 		})
 	case config.TypeSimulator:
 		return simulator.New(simulator.Options{Name: pc.Name, Config: pc.Simulator})
@@ -200,7 +201,7 @@ func (a *App) Run(ctx context.Context) error {
 	case runErr = <-errc:
 	}
 	a.server.Drain()
-	a.log.Info("shutting down", slog.Duration("grace", a.cfg.ShutdownTimeout))
+	a.log.Info("shutting down", slog.String("grace", a.cfg.ShutdownTimeout.String()))
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := a.public.Shutdown(sctx); err != nil {
@@ -235,18 +236,4 @@ func NewLogger(c config.Log, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, ho))
 	}
 	return slog.New(slog.NewJSONHandler(w, ho))
-}
-
-// IsLoopback reports whether a listen address binds only loopback
-// interfaces. An empty host binds every interface, so it is not loopback.
-func IsLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil || host == "" {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -496,4 +496,3 @@ func (g *gateway) rawPost(t *testing.T, path string, body string, hdr map[string
 	}
 	return resp, b
 }
-

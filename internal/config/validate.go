@@ -95,6 +95,10 @@ func (v *validator) listen(c *Config) {
 		v.missing("listen", "is required")
 	case !listenOK:
 		v.addf("listen", "%q is not host:port with a numeric port (e.g. 127.0.0.1:8080)", c.Listen)
+	case len(c.Keys) == 0 && !IsLoopback(c.Listen):
+		// Without keys anyone who can reach the port spends the providers'
+		// credits: only the local machine may.
+		v.addf("listen", "%q is not a loopback address and no keys are configured: configure keys, or listen on 127.0.0.1", c.Listen)
 	}
 	switch a := c.Admin.Listen; {
 	case a == AdminOff:
@@ -434,4 +438,18 @@ func validMatch(m string) bool {
 		return strings.HasPrefix(m, "*") || strings.HasSuffix(m, "*")
 	}
 	return false
+}
+
+// IsLoopback reports whether a listen address binds only loopback
+// interfaces. An empty host binds every interface, so it is not loopback.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -159,6 +159,13 @@ func (s *Server) Last() Request {
 	return s.reqs[len(s.reqs)-1]
 }
 
+func (s *Server) noteCanceled() {
+	select {
+	case s.canceled <- struct{}{}:
+	default: // nobody is counting; never block a handler on it
+	}
+}
+
 // Canceled receives a value each time a request's context ends before the
 // reply was fully written (the gateway hung up on the fake).
 func (s *Server) Canceled() <-chan struct{} { return s.canceled }
@@ -204,7 +211,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		select {
 		case <-r.Context().Done():
-			s.canceled <- struct{}{}
+			s.noteCanceled()
 			return
 		case <-time.After(pause):
 		}
@@ -214,7 +221,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rep.Hold(r)
 	}
 	if r.Context().Err() != nil {
-		s.canceled <- struct{}{}
+		s.noteCanceled()
 		return
 	}
 	w.Write(f.Body[prev:])

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
-	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/relay"
 	"github.com/ferrygw/ferry/internal/sse"
 )
@@ -155,20 +153,7 @@ func (s *Server) getBuf() *[]byte {
 
 // sniffBodyUsage reads "usage" from a Message without decoding the rest.
 func (s *Server) sniffBodyUsage(x *exchange, b []byte) {
-	var span []byte
-	jsonpeek.Object(b, func(key []byte, start, end int) bool {
-		if string(key) == "usage" {
-			span = b[start:end]
-			return false
-		}
-		return true
-	})
-	if span == nil {
-		return
-	}
-	var u anthropic.Usage
-	if json.Unmarshal(span, &u) == nil {
-		x.usage.Merge(&u)
+	if anthropic.MessageUsage(b, &x.usage) {
 		x.usageSeen = true
 		s.countTokens(x)
 	}
@@ -232,17 +217,9 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 		}
 		switch string(ev.Name) {
 		case "message_start":
-			var m anthropic.MessageStartEvent
-			if json.Unmarshal(ev.Data, &m) == nil && m.Message.Usage != nil {
-				x.usage.Merge(m.Message.Usage)
-				x.usageSeen = true
-			}
+			x.usageSeen = anthropic.StartUsage(ev.Data, &x.usage) || x.usageSeen
 		case "message_delta":
-			var m anthropic.MessageDeltaEvent
-			if json.Unmarshal(ev.Data, &m) == nil && m.Usage != nil {
-				x.usage.Merge(m.Usage)
-				x.usageSeen = true
-			}
+			x.usageSeen = anthropic.DeltaUsage(ev.Data, &x.usage) || x.usageSeen
 		case "message_stop":
 			stopped = true
 		case "error":

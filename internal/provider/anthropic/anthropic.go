@@ -49,7 +49,7 @@ type Options struct {
 type Provider struct {
 	name      string
 	nodes     []*node
-	client    *http.Client
+	rt        http.RoundTripper
 	authKey   string // canonical header name
 	authValue string
 	static    [][2]string
@@ -60,6 +60,7 @@ type Provider struct {
 
 type node struct {
 	base      *url.URL
+	urls      [len(paths)]*url.URL // per operation, built once
 	label     string
 	downUntil atomic.Int64 // unix nanoseconds; 0 = healthy
 }
@@ -82,13 +83,22 @@ func New(o Options) (*Provider, error) {
 	if p.nodeDown <= 0 {
 		p.nodeDown = 10 * time.Second
 	}
+	if len(o.BaseURLs) > 64 {
+		return nil, fmt.Errorf("anthropic provider %s: at most 64 base_urls", o.Name)
+	}
 	for _, raw := range o.BaseURLs {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("anthropic provider %s: bad base_url %q", o.Name, raw)
 		}
 		u.Path = strings.TrimSuffix(u.Path, "/")
-		p.nodes = append(p.nodes, &node{base: u, label: u.Host})
+		n := &node{base: u, label: u.Host}
+		for op, path := range paths {
+			ou := *u
+			ou.Path += path
+			n.urls[op] = &ou
+		}
+		p.nodes = append(p.nodes, n)
 	}
 	switch o.Auth {
 	case "", config.AuthXAPIKey:
@@ -105,10 +115,12 @@ func New(o Options) (*Provider, error) {
 	if rt == nil {
 		rt = NewTransport(o.Timeouts)
 	}
-	// No client-level timeout: a stream may legitimately last an hour. The
-	// phases are bounded by the transport (connect, TLS, headers) and by the
-	// idle timer between events.
-	p.client = &http.Client{Transport: rt, CheckRedirect: noRedirect}
+	// The transport is used directly, not through an http.Client: there are
+	// no redirects to follow (an API answer is never a redirect worth
+	// following with the provider's key) and no client-level timeout (a
+	// stream may legitimately last an hour; the transport bounds connect,
+	// TLS and headers, the idle timer bounds the gaps between events).
+	p.rt = rt
 	return p, nil
 }
 
@@ -136,8 +148,6 @@ func NewTransport(t config.Timeouts) *http.Transport {
 	}
 }
 
-func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-
 // connectError marks a failure to establish a connection: the request was
 // never sent, so another node may safely be tried.
 type connectError struct{ err error }
@@ -146,7 +156,11 @@ func (e *connectError) Error() string { return "connect: " + e.err.Error() }
 func (e *connectError) Unwrap() error { return e.err }
 
 // CloseIdleConnections closes the provider's idle upstream connections.
-func (p *Provider) CloseIdleConnections() { p.client.CloseIdleConnections() }
+func (p *Provider) CloseIdleConnections() {
+	if c, ok := p.rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
 
 // Name is the provider's configured name.
 func (p *Provider) Name() string { return p.name }
@@ -161,13 +175,21 @@ func (p *Provider) Do(ctx context.Context, c *relay.Call) (*relay.Response, erro
 		return nil, apierr.New(apierr.NotFound, "operation %s is not supported by provider %s", c.Op, p.name)
 	}
 	now := p.now().UnixNano()
-	var lastErr error
+	var (
+		lastErr error
+		skipped uint64 // nodes passed over because they were marked down
+	)
+	// First pass: healthy nodes in order. Second pass, only over nodes that
+	// were already marked down when the call began: a mark is a guess about
+	// the present, so they are worth a try before giving up; a node that
+	// refused during this call's first pass is not.
 	for pass := 0; pass < 2; pass++ {
-		for _, n := range p.nodes {
-			// First pass: healthy nodes in order. Second pass, only if
-			// every node is marked down: try them anyway, since a
-			// marked-down node is only a guess about the present.
-			if down := n.downUntil.Load() > now; down != (pass == 1) {
+		for i, n := range p.nodes {
+			if pass == 0 && n.downUntil.Load() > now {
+				skipped |= 1 << i
+				continue
+			}
+			if pass == 1 && skipped&(1<<i) == 0 {
 				continue
 			}
 			resp, err := p.attempt(ctx, n, c)
@@ -182,26 +204,36 @@ func (p *Provider) Do(ctx context.Context, c *relay.Call) (*relay.Response, erro
 			}
 			n.downUntil.Store(p.now().Add(p.nodeDown).UnixNano())
 		}
+		if skipped == 0 {
+			break
+		}
 	}
 	return nil, classify(ctx, lastErr)
 }
 
 func (p *Provider) attempt(ctx context.Context, n *node, c *relay.Call) (*relay.Response, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	u := *n.base
-	u.Path += paths[c.Op]
+	u := n.urls[c.Op]
 	if c.Query != "" {
-		u.RawQuery = c.Query
+		q := *u
+		q.RawQuery = c.Query
+		u = &q
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytesReader(c.Body))
-	if err != nil {
-		cancel(nil)
-		return nil, err
-	}
-	req.ContentLength = int64(len(c.Body))
-	req.GetBody = func() (io.ReadCloser, error) { return bytesReader(c.Body), nil }
-	req.Header = p.header(c.Header)
-	resp, err := p.client.Do(req)
+	// Built by hand rather than with http.NewRequest: the URL is parsed
+	// once per node, not once per request.
+	req := (&http.Request{
+		Method:        http.MethodPost,
+		URL:           u,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        p.header(c.Header),
+		Body:          bytesReader(c.Body),
+		GetBody:       func() (io.ReadCloser, error) { return bytesReader(c.Body), nil },
+		ContentLength: int64(len(c.Body)),
+		Host:          u.Host,
+	}).WithContext(ctx)
+	resp, err := p.rt.RoundTrip(req)
 	if err != nil {
 		cancel(nil)
 		return nil, err
