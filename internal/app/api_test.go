@@ -256,3 +256,65 @@ func TestMetricsOnAdminListener(t *testing.T) {
 		t.Errorf("public /metrics: %d", pr.StatusCode)
 	}
 }
+
+// claudeCodeLikeBody builds a request the size and shape of Claude Code's:
+// three system blocks, dozens of tools with JSON-schema inputs and long
+// descriptions, a mid-conversation system message, thinking and metadata.
+func claudeCodeLikeBody(model string) []byte {
+	type m = map[string]any
+	var tools []m
+	for i := 0; i < 30; i++ {
+		tools = append(tools, m{
+			"name":        fmt.Sprintf("Tool%02d", i),
+			"description": strings.Repeat("Use this tool to do a \"thing\" carefully.\n", 80),
+			"input_schema": m{
+				"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": false,
+				"properties": m{"path": m{"type": "string", "maxLength": 4096}, "limit": m{"type": "integer", "minimum": 1, "maximum": 2000}},
+				"required": []string{"path"},
+			},
+		})
+	}
+	body := m{
+		"model": model, "max_tokens": 64000, "stream": true,
+		"system": []m{
+			{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.197.123; cc_entrypoint=sdk-cli;"},
+			{"type": "text", "text": "You are Claude Code.", "cache_control": m{"type": "ephemeral"}},
+			{"type": "text", "text": strings.Repeat("Guidelines. ", 500), "cache_control": m{"type": "ephemeral"}},
+		},
+		"messages": []m{
+			{"role": "user", "content": []m{{"type": "text", "text": "<system-reminder>ctx</system-reminder>"}, {"type": "text", "text": "say hi", "cache_control": m{"type": "ephemeral"}}}},
+			{"role": "system", "content": "Available agent types: general-purpose."},
+		},
+		"tools":              tools,
+		"metadata":           m{"user_id": `{"device_id":"ab12","account_uuid":"","session_id":"5f0c"}`},
+		"thinking":           m{"type": "adaptive"},
+		"context_management": m{"edits": []m{{"type": "clear_thinking_20251015", "keep": "all"}}},
+		"output_config":      m{"effort": "high"},
+	}
+	b, _ := json.Marshal(body)
+	return b
+}
+
+// TestLargeClaudeCodeBody: a 100+ KB body with dozens of tools reaches the
+// upstream byte for byte, but for the rewritten model.
+func TestLargeClaudeCodeBody(t *testing.T) {
+	g := newGateway(t)
+	g.reply(t, "stream_text")
+	body := claudeCodeLikeBody("claude-sonnet-4-5")
+	if len(body) < 100<<10 {
+		t.Fatalf("body is only %d bytes", len(body))
+	}
+	resp, out := g.rawPost(t, "/v1/messages?beta=true", string(body), map[string]string{
+		"Anthropic-Beta": "claude-code-20250219,interleaved-thinking-2025-05-14", "X-App": "cli",
+	})
+	if resp.StatusCode != 200 || !strings.HasSuffix(string(out), "event: message_stop\ndata: {\"type\":\"message_stop\"        }\n\n") {
+		t.Fatalf("status %d, stream end %q", resp.StatusCode, out[max(0, len(out)-80):])
+	}
+	want := strings.Replace(string(body), `"model":"claude-sonnet-4-5"`, `"model":"claude-sonnet-4-20250514"`, 1)
+	if got := string(g.Fake.Last().Body); got != want {
+		t.Errorf("upstream body differs beyond the model (len %d vs %d)", len(got), len(want))
+	}
+	if h := g.Fake.Last().Header; h.Get("X-App") != "cli" || h.Get("Anthropic-Beta") != "claude-code-20250219,interleaved-thinking-2025-05-14" {
+		t.Errorf("claude code headers not forwarded: %v", h)
+	}
+}

@@ -91,6 +91,13 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 		case <-time.After(10 * time.Second):
 		}
 	}})
+	// The gateway's accept loops start asynchronously: make sure they run
+	// before taking the snapshot of goroutines that may stay.
+	if r, err := g.HTTP.Get(g.URL + "/healthz"); err == nil {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+	before := goleak.IgnoreCurrent()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, g.URL+"/v1/messages", strings.NewReader(streamBody))
 	req.Header.Set("X-Api-Key", clientKey)
@@ -112,6 +119,18 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("upstream request was not cancelled")
+	}
+	// No goroutine started for this request outlives it: the gateway's
+	// handler, its upstream connection's loops and the fake's handler all end.
+	g.HTTP.CloseIdleConnections()
+	var err2 error
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if err2 = goleak.Find(before); err2 == nil {
+			break
+		}
+	}
+	if err2 != nil {
+		t.Errorf("goroutines outlived the request: %v", err2)
 	}
 }
 
