@@ -270,7 +270,7 @@ func claudeCodeLikeBody(model string) []byte {
 			"input_schema": m{
 				"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": false,
 				"properties": m{"path": m{"type": "string", "maxLength": 4096}, "limit": m{"type": "integer", "minimum": 1, "maximum": 2000}},
-				"required": []string{"path"},
+				"required":   []string{"path"},
 			},
 		})
 	}
