@@ -237,3 +237,9 @@ func NewLogger(c config.Log, w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewJSONHandler(w, ho))
 }
+
+// Every provider satisfies the relay's interface.
+var (
+	_ relay.Provider = (*anthropicp.Provider)(nil)
+	_ relay.Provider = (*simulator.Provider)(nil)
+)

@@ -1,3 +1,5 @@
+// Package relay carries one request from the server to an upstream: it maps
+// the model to a route, picks a target and asks that target's provider.
 package relay
 
 import (
@@ -7,8 +9,17 @@ import (
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/routing"
 )
+
+// Provider sends a call to one upstream. An error means no answer was had
+// (the upstream was unreachable, timed out, or failed before its headers);
+// an HTTP error from the upstream is a Response with that status.
+// Errors are *apierr.Error where the provider can classify them.
+type Provider interface {
+	Do(ctx context.Context, c *provider.Call) (*provider.Response, error)
+}
 
 // Relay routes calls to providers.
 type Relay struct {
@@ -30,7 +41,7 @@ func New(routes *routing.Table, providers map[string]Provider) (*Relay, error) {
 
 // Request is what the server hands the relay.
 type Request struct {
-	Op     Op
+	Op     provider.Op
 	Body   []byte
 	Peek   anthropic.Peek
 	Header http.Header
@@ -39,7 +50,7 @@ type Request struct {
 
 // Result is the answer plus where it came from, for logs and headers.
 type Result struct {
-	*Response
+	*provider.Response
 	Route    string // the route's match pattern
 	Provider string
 	Model    string // the model name the upstream saw
@@ -71,7 +82,7 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 	var lastErr error
 	for _, t := range route.Targets {
 		up := t.UpstreamModel(model)
-		call := &Call{
+		call := &provider.Call{
 			Op:     req.Op,
 			Body:   req.Peek.WithModel(req.Body, up),
 			Model:  up,

@@ -11,12 +11,13 @@ import (
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/relay"
 	"github.com/ferrygw/ferry/internal/sse"
 )
 
 // messages serves /v1/messages and /v1/messages/count_tokens.
-func (s *Server) messages(x *exchange, r *http.Request, op relay.Op) {
+func (s *Server) messages(x *exchange, r *http.Request, op provider.Op) {
 	body, err := s.readBody(x, r)
 	if err != nil {
 		s.fail(x, err)
@@ -27,7 +28,7 @@ func (s *Server) messages(x *exchange, r *http.Request, op relay.Op) {
 		s.fail(x, apierr.Wrap(apierr.InvalidRequest, err, err.Error()))
 		return
 	}
-	if op == relay.OpCountTokens {
+	if op == provider.OpCountTokens {
 		peek.Stream = false
 	}
 	x.model, x.stream = peek.Model, peek.Stream

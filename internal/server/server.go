@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/auth"
 	"github.com/ferrygw/ferry/internal/metrics"
+	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/relay"
 )
 
@@ -104,12 +105,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/v1/messages":
 		x.endpoint = epMessages
 		if s.method(x, r, http.MethodPost) && s.authenticate(x, r) {
-			s.messages(x, r, relay.OpMessages)
+			s.messages(x, r, provider.OpMessages)
 		}
 	case p == "/v1/messages/count_tokens":
 		x.endpoint = epCountTokens
 		if s.method(x, r, http.MethodPost) && s.authenticate(x, r) {
-			s.messages(x, r, relay.OpCountTokens)
+			s.messages(x, r, provider.OpCountTokens)
 		}
 	case p == "/v1/models" || len(p) > len("/v1/models/") && p[:len("/v1/models/")] == "/v1/models/":
 		x.endpoint = epModels

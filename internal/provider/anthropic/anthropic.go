@@ -24,7 +24,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
-	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/sse"
 )
 
@@ -165,12 +165,12 @@ func (p *Provider) CloseIdleConnections() {
 // Name is the provider's configured name.
 func (p *Provider) Name() string { return p.name }
 
-var paths = [...]string{relay.OpMessages: "/v1/messages", relay.OpCountTokens: "/v1/messages/count_tokens"}
+var paths = [...]string{provider.OpMessages: "/v1/messages", provider.OpCountTokens: "/v1/messages/count_tokens"}
 
 // Do sends the call to the first healthy node, moving on to the next when a
 // node cannot be connected to. Anything the upstream answers, errors
 // included, is returned as a Response for the client to see unmodified.
-func (p *Provider) Do(ctx context.Context, c *relay.Call) (*relay.Response, error) {
+func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response, error) {
 	if int(c.Op) >= len(paths) {
 		return nil, apierr.New(apierr.NotFound, "operation %s is not supported by provider %s", c.Op, p.name)
 	}
@@ -211,7 +211,7 @@ func (p *Provider) Do(ctx context.Context, c *relay.Call) (*relay.Response, erro
 	return nil, classify(ctx, lastErr)
 }
 
-func (p *Provider) attempt(ctx context.Context, n *node, c *relay.Call) (*relay.Response, error) {
+func (p *Provider) attempt(ctx context.Context, n *node, c *provider.Call) (*provider.Response, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	u := n.urls[c.Op]
 	if c.Query != "" {
@@ -238,7 +238,7 @@ func (p *Provider) attempt(ctx context.Context, n *node, c *relay.Call) (*relay.
 		cancel(nil)
 		return nil, err
 	}
-	out := &relay.Response{Status: resp.StatusCode, Header: responseHeader(resp.Header), Node: n.label}
+	out := &provider.Response{Status: resp.StatusCode, Header: responseHeader(resp.Header), Node: n.label}
 	g := &idleGuard{cancel: cancel, idle: p.idle}
 	if p.idle > 0 {
 		g.timer = time.AfterFunc(p.idle, g.fire)

@@ -20,8 +20,8 @@ import (
 
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/provider/anthropic"
-	"github.com/ferrygw/ferry/internal/relay"
 	"github.com/ferrygw/ferry/internal/sse"
 )
 
@@ -130,12 +130,12 @@ func newProvider(t *testing.T, o anthropic.Options) *anthropic.Provider {
 	return p
 }
 
-func call(body string) *relay.Call {
-	return &relay.Call{Op: relay.OpMessages, Body: []byte(body), Model: "m", Header: http.Header{}}
+func call(body string) *provider.Call {
+	return &provider.Call{Op: provider.OpMessages, Body: []byte(body), Model: "m", Header: http.Header{}}
 }
 
 // do calls p.Do and registers the response's Close.
-func do(t *testing.T, ctx context.Context, p *anthropic.Provider, c *relay.Call) (*relay.Response, error) {
+func do(t *testing.T, ctx context.Context, p *anthropic.Provider, c *provider.Call) (*provider.Response, error) {
 	t.Helper()
 	resp, err := p.Do(ctx, c)
 	if resp != nil {
@@ -144,7 +144,7 @@ func do(t *testing.T, ctx context.Context, p *anthropic.Provider, c *relay.Call)
 	return resp, err
 }
 
-func readBody(t *testing.T, resp *relay.Response) string {
+func readBody(t *testing.T, resp *provider.Response) string {
 	t.Helper()
 	if resp.Body == nil {
 		t.Fatalf("response has no Body (Events: %v)", resp.Events != nil)
@@ -291,7 +291,7 @@ func TestRequestForwarding(t *testing.T) {
 		auth       string
 		static     map[string]string
 		prefix     string // base URL path
-		op         relay.Op
+		op         provider.Op
 		query      string
 		header     func() http.Header
 		wantPath   string
@@ -379,7 +379,7 @@ func TestRequestForwarding(t *testing.T) {
 		{
 			name:     "count_tokens with a path prefix and trailing slash",
 			prefix:   "/api/anthropic/",
-			op:       relay.OpCountTokens,
+			op:       provider.OpCountTokens,
 			query:    "beta=true",
 			header:   func() http.Header { return http.Header{"User-Agent": {"ua"}} },
 			wantPath: "/api/anthropic/v1/messages/count_tokens",
@@ -392,7 +392,7 @@ func TestRequestForwarding(t *testing.T) {
 		},
 		{
 			name:     "count_tokens without prefix",
-			op:       relay.OpCountTokens,
+			op:       provider.OpCountTokens,
 			header:   func() http.Header { return http.Header{"User-Agent": {"ua"}} },
 			wantPath: "/v1/messages/count_tokens",
 			wantHeader: http.Header{
@@ -413,7 +413,7 @@ func TestRequestForwarding(t *testing.T) {
 			})
 			in := tc.header()
 			before := in.Clone()
-			c := &relay.Call{Op: tc.op, Body: body, Model: "m", Query: tc.query, Header: in}
+			c := &provider.Call{Op: tc.op, Body: body, Model: "m", Query: tc.query, Header: in}
 			resp, err := do(t, context.Background(), p, c)
 			if err != nil {
 				t.Fatalf("Do: %v", err)
@@ -456,7 +456,7 @@ func TestLargeBodyForwardedExactly(t *testing.T) {
 	for i := range body {
 		body[i] = byte(i*7 + i>>9)
 	}
-	resp, err := do(t, context.Background(), p, &relay.Call{Op: relay.OpMessages, Body: body})
+	resp, err := do(t, context.Background(), p, &provider.Call{Op: provider.OpMessages, Body: body})
 	if err != nil {
 		t.Fatalf("Do: %v", err)
 	}
@@ -470,7 +470,7 @@ func TestLargeBodyForwardedExactly(t *testing.T) {
 func TestUnsupportedOp(t *testing.T) {
 	u := newUpstream(t, okHandler)
 	p := newProvider(t, anthropic.Options{BaseURLs: []string{u.URL}})
-	resp, err := do(t, context.Background(), p, &relay.Call{Op: relay.Op(99), Body: []byte("{}")})
+	resp, err := do(t, context.Background(), p, &provider.Call{Op: provider.Op(99), Body: []byte("{}")})
 	if resp != nil {
 		t.Errorf("got a response for an unsupported op")
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/ferrygw/ferry/internal/config"
-	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/provider"
 )
 
 // benchText is a 200-word answer: about 200 events per stream.
@@ -19,7 +19,7 @@ const benchBody = `{"model":"claude-sonnet-4-5","max_tokens":4096,"stream":true,
 // every event. ns/event is the cost per event including the per-request work.
 func BenchmarkStream(b *testing.B) {
 	p := newProvider(b, config.Simulator{Text: benchText})
-	c := &relay.Call{Op: relay.OpMessages, Body: []byte(benchBody), Model: "claude-sonnet-4-5", Stream: true}
+	c := &provider.Call{Op: provider.OpMessages, Body: []byte(benchBody), Model: "claude-sonnet-4-5", Stream: true}
 	ctx := context.Background()
 	b.ReportAllocs()
 	events, bytes := 0, 0
@@ -49,7 +49,7 @@ func BenchmarkStream(b *testing.B) {
 // BenchmarkJSON measures a whole non-streaming answer.
 func BenchmarkJSON(b *testing.B) {
 	p := newProvider(b, config.Simulator{Text: benchText})
-	c := &relay.Call{Op: relay.OpMessages, Body: []byte(benchBody), Model: "claude-sonnet-4-5"}
+	c := &provider.Call{Op: provider.OpMessages, Body: []byte(benchBody), Model: "claude-sonnet-4-5"}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

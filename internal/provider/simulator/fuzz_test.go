@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ferrygw/ferry/internal/config"
-	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/provider"
 )
 
 func TestAppendString(t *testing.T) {
@@ -72,9 +72,9 @@ func FuzzDo(f *testing.F) {
 			cfg.Text = string(body[:min(len(body), 40)])
 		}
 		hdr := map[string]string{HeaderSimulate: force}
-		op := relay.OpMessages
+		op := provider.OpMessages
 		if knobs&4 != 0 {
-			op = relay.OpCountTokens
+			op = provider.OpCountTokens
 		}
 		sp, _ := New(Options{Config: cfg, Sleep: noSleep})
 		jp, _ := New(Options{Config: cfg, Sleep: noSleep})

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/provider"
 )
 
 // request is the part of a Messages (or count_tokens) body the simulator
@@ -125,7 +125,7 @@ type metadata struct {
 
 // decodeRequest decodes and checks a body. A non-empty message is the
 // reason for a 400.
-func decodeRequest(body []byte, op relay.Op) (*request, string) {
+func decodeRequest(body []byte, op provider.Op) (*request, string) {
 	r := new(request)
 	if err := json.Unmarshal(body, r); err != nil {
 		var te *json.UnmarshalTypeError
@@ -134,7 +134,7 @@ func decodeRequest(body []byte, op relay.Op) (*request, string) {
 		}
 		return nil, "invalid request body: " + strings.TrimPrefix(err.Error(), "json: ")
 	}
-	if op == relay.OpMessages {
+	if op == provider.OpMessages {
 		switch {
 		case r.MaxTokens == nil:
 			return nil, "max_tokens: Field required"

@@ -57,14 +57,14 @@ import (
 
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
-	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/provider"
 )
 
 // HeaderSimulate is the request header that forces an outcome (see the
 // package documentation).
 const HeaderSimulate = "X-Ferry-Simulate"
 
-// node is relay.Response.Node for every answer.
+// node is provider.Response.Node for every answer.
 const node = "simulator"
 
 // Options configure a Provider.
@@ -84,8 +84,6 @@ type Provider struct {
 	gap   time.Duration // between token deltas
 	n     atomic.Uint64 // requests answered so far
 }
-
-var _ relay.Provider = (*Provider)(nil)
 
 // New validates o and returns a Provider.
 func New(o Options) (*Provider, error) {
@@ -169,11 +167,11 @@ func parseForce(v string) (outcome, bool) {
 }
 
 // Do answers one call.
-func (p *Provider) Do(ctx context.Context, c *relay.Call) (*relay.Response, error) {
+func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if c.Op != relay.OpMessages && c.Op != relay.OpCountTokens {
+	if c.Op != provider.OpMessages && c.Op != provider.OpCountTokens {
 		return nil, apierr.New(apierr.NotFound, "the simulator does not support %s", c.Op)
 	}
 	force, ok := parseForce(c.Header.Get(HeaderSimulate))
@@ -204,7 +202,7 @@ func (p *Provider) Do(ctx context.Context, c *relay.Call) (*relay.Response, erro
 		return errorResponse(529, "overloaded_error", "Overloaded"), nil
 	}
 
-	if c.Op == relay.OpCountTokens {
+	if c.Op == provider.OpCountTokens {
 		b := make([]byte, 0, 32)
 		b = append(b, `{"input_tokens":`...)
 		b = appendInt(b, req.inputTokens())
@@ -225,7 +223,7 @@ func (p *Provider) Do(ctx context.Context, c *relay.Call) (*relay.Response, erro
 			"Content-Type":  {"text/event-stream; charset=utf-8"},
 			"Cache-Control": {"no-cache"},
 		}
-		return &relay.Response{Status: http.StatusOK, Header: h, Events: p.newStream(ctx, a), Node: node}, nil
+		return &provider.Response{Status: http.StatusOK, Header: h, Events: p.newStream(ctx, a), Node: node}, nil
 	}
 
 	// A non-streaming answer arrives whole, after as long as its stream
@@ -255,8 +253,8 @@ func (p *Provider) band(u float64) outcome {
 }
 
 // jsonResponse wraps a JSON body.
-func jsonResponse(status int, b []byte) *relay.Response {
-	return &relay.Response{
+func jsonResponse(status int, b []byte) *provider.Response {
+	return &provider.Response{
 		Status: status,
 		Header: http.Header{"Content-Type": {"application/json"}},
 		Body:   io.NopCloser(bytes.NewReader(b)),
@@ -265,7 +263,7 @@ func jsonResponse(status int, b []byte) *relay.Response {
 }
 
 // errorResponse is an error the way the real API sends it (PROTOCOL.md §5).
-func errorResponse(status int, typ, msg string) *relay.Response {
+func errorResponse(status int, typ, msg string) *provider.Response {
 	b := make([]byte, 0, 48+len(typ)+len(msg))
 	b = append(b, `{"type":"error","error":{"type":`...)
 	b = appendString(b, typ)
@@ -275,6 +273,6 @@ func errorResponse(status int, typ, msg string) *relay.Response {
 	return jsonResponse(status, b)
 }
 
-func invalidRequest(msg string) *relay.Response {
+func invalidRequest(msg string) *provider.Response {
 	return errorResponse(http.StatusBadRequest, "invalid_request_error", msg)
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ferrygw/ferry/internal/config"
-	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/provider"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -34,15 +34,15 @@ func newProvider(t testing.TB, cfg config.Simulator) *Provider {
 	return p
 }
 
-func call(op relay.Op, stream bool, body string, hdr map[string]string) *relay.Call {
+func call(op provider.Op, stream bool, body string, hdr map[string]string) *provider.Call {
 	h := http.Header{}
 	for k, v := range hdr {
 		h.Set(k, v)
 	}
-	return &relay.Call{Op: op, Body: []byte(body), Model: "claude-sim-upstream", Stream: stream, Header: h}
+	return &provider.Call{Op: op, Body: []byte(body), Model: "claude-sim-upstream", Stream: stream, Header: h}
 }
 
-func do(t testing.TB, p *Provider, c *relay.Call) *relay.Response {
+func do(t testing.TB, p *Provider, c *provider.Call) *provider.Response {
 	t.Helper()
 	resp, err := p.Do(context.Background(), c)
 	if err != nil {
@@ -54,7 +54,7 @@ func do(t testing.TB, p *Provider, c *relay.Call) *relay.Response {
 	return resp
 }
 
-func readBody(t testing.TB, resp *relay.Response) []byte {
+func readBody(t testing.TB, resp *provider.Response) []byte {
 	t.Helper()
 	if resp.Body == nil || resp.Events != nil {
 		t.Fatalf("want a JSON body, got Body=%v Events=%v", resp.Body, resp.Events)
@@ -409,7 +409,7 @@ func TestAnswers(t *testing.T) {
 			cfg := tc.cfg
 			cfg.Seed = 7
 
-			sresp := do(t, newProvider(t, cfg), call(relay.OpMessages, true, tc.body, tc.hdr))
+			sresp := do(t, newProvider(t, cfg), call(provider.OpMessages, true, tc.body, tc.hdr))
 			if sresp.Status != 200 || sresp.Events == nil || sresp.Body != nil {
 				t.Fatalf("stream: status %d, Events %v, Body %v", sresp.Status, sresp.Events, sresp.Body)
 			}
@@ -422,7 +422,7 @@ func TestAnswers(t *testing.T) {
 			}
 			sresp.Close()
 
-			jresp := do(t, newProvider(t, cfg), call(relay.OpMessages, false, tc.body, tc.hdr))
+			jresp := do(t, newProvider(t, cfg), call(provider.OpMessages, false, tc.body, tc.hdr))
 			if jresp.Status != 200 {
 				t.Fatalf("json: status %d", jresp.Status)
 			}
@@ -521,7 +521,7 @@ func checkMessage(t *testing.T, tc answerCase, msg map[string]any) {
 func TestOutputTokensCountDeltas(t *testing.T) {
 	for _, tc := range answerCases {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := do(t, newProvider(t, tc.cfg), call(relay.OpMessages, true, tc.body, tc.hdr))
+			resp := do(t, newProvider(t, tc.cfg), call(provider.OpMessages, true, tc.body, tc.hdr))
 			res, err := checkStream(resp.Events)
 			if err != nil {
 				t.Fatal(err)
@@ -568,7 +568,7 @@ func TestErrors(t *testing.T) {
 		name    string
 		cfg     config.Simulator
 		hdr     map[string]string
-		op      relay.Op
+		op      provider.Op
 		body    string
 		status  int
 		typ     string
@@ -578,7 +578,7 @@ func TestErrors(t *testing.T) {
 		{name: "header_429", hdr: map[string]string{HeaderSimulate: "error=429"}, body: ok, status: 429, typ: "rate_limit_error", retry: "1"},
 		{name: "header_500", hdr: map[string]string{HeaderSimulate: "error=500"}, body: ok, status: 500, typ: "api_error", message: "Internal server error"},
 		{name: "header_529", hdr: map[string]string{HeaderSimulate: " Error=529 "}, body: ok, status: 529, typ: "overloaded_error", message: "Overloaded"},
-		{name: "header_529_count_tokens", hdr: map[string]string{HeaderSimulate: "error=529"}, op: relay.OpCountTokens, body: `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, status: 529, typ: "overloaded_error", message: "Overloaded"},
+		{name: "header_529_count_tokens", hdr: map[string]string{HeaderSimulate: "error=529"}, op: provider.OpCountTokens, body: `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, status: 529, typ: "overloaded_error", message: "Overloaded"},
 		{name: "share_rate_limit", cfg: config.Simulator{Seed: 99, Errors: config.SimErrors{RateLimit: 1}}, body: ok, status: 429, typ: "rate_limit_error", retry: "1"},
 		{name: "share_api_error", cfg: config.Simulator{Seed: 99, Errors: config.SimErrors{APIError: 1}}, body: ok, status: 500, typ: "api_error"},
 		{name: "share_overloaded", cfg: config.Simulator{Seed: 99, Errors: config.SimErrors{Overloaded: 1}}, body: ok, status: 529, typ: "overloaded_error", message: "Overloaded"},
@@ -595,7 +595,7 @@ func TestErrors(t *testing.T) {
 		{name: "empty_messages", body: `{"model":"m","max_tokens":10,"messages":[]}`, status: 400, typ: "invalid_request_error", message: "messages: at least one message is required"},
 		{name: "bad_role", body: `{"model":"m","max_tokens":10,"messages":[{"role":"bot","content":"hi"}]}`, status: 400, typ: "invalid_request_error", message: "messages.0.role: Input should be 'user', 'assistant' or 'system'"},
 		{name: "content_number", body: `{"model":"m","max_tokens":10,"messages":[{"role":"user","content":5}]}`, status: 400, typ: "invalid_request_error"},
-		{name: "count_tokens_empty_messages", op: relay.OpCountTokens, body: `{"model":"m","messages":[]}`, status: 400, typ: "invalid_request_error", message: "messages: at least one message is required"},
+		{name: "count_tokens_empty_messages", op: provider.OpCountTokens, body: `{"model":"m","messages":[]}`, status: 400, typ: "invalid_request_error", message: "messages: at least one message is required"},
 		{name: "invalid_before_share", cfg: config.Simulator{Errors: config.SimErrors{RateLimit: 1}}, body: `{}`, status: 400, typ: "invalid_request_error"},
 	}
 	for _, tc := range tests {
@@ -629,9 +629,9 @@ func TestErrors(t *testing.T) {
 func TestInvalidTakesNoNumber(t *testing.T) {
 	cfg := config.Simulator{Seed: 3}
 	a, b := newProvider(t, cfg), newProvider(t, cfg)
-	do(t, a, call(relay.OpMessages, false, `{}`, nil)).Close()
-	got := readBody(t, do(t, a, call(relay.OpMessages, false, body(10, hello), nil)))
-	want := readBody(t, do(t, b, call(relay.OpMessages, false, body(10, hello), nil)))
+	do(t, a, call(provider.OpMessages, false, `{}`, nil)).Close()
+	got := readBody(t, do(t, a, call(provider.OpMessages, false, body(10, hello), nil)))
+	want := readBody(t, do(t, b, call(provider.OpMessages, false, body(10, hello), nil)))
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Error(diff)
 	}
@@ -639,7 +639,7 @@ func TestInvalidTakesNoNumber(t *testing.T) {
 
 func TestUnsupportedOp(t *testing.T) {
 	p := newProvider(t, config.Simulator{})
-	resp, err := p.Do(context.Background(), &relay.Call{Op: relay.Op(99), Body: []byte(body(1, hello))})
+	resp, err := p.Do(context.Background(), &provider.Call{Op: provider.Op(99), Body: []byte(body(1, hello))})
 	if err == nil || resp != nil {
 		t.Fatalf("Do = %v, %v; want an error", resp, err)
 	}
@@ -661,7 +661,7 @@ func TestCountTokens(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newProvider(t, config.Simulator{})
-			resp := do(t, p, call(relay.OpCountTokens, false, tc.body, map[string]string{HeaderSimulate: "tool_use"}))
+			resp := do(t, p, call(provider.OpCountTokens, false, tc.body, map[string]string{HeaderSimulate: "tool_use"}))
 			if resp.Status != 200 {
 				t.Fatalf("status %d", resp.Status)
 			}
@@ -690,10 +690,10 @@ func TestCountTokensMatchesUsage(t *testing.T) {
 		var count struct {
 			InputTokens float64 `json:"input_tokens"`
 		}
-		if err := json.Unmarshal(readBody(t, do(t, p, call(relay.OpCountTokens, false, string(ct), nil))), &count); err != nil {
+		if err := json.Unmarshal(readBody(t, do(t, p, call(provider.OpCountTokens, false, string(ct), nil))), &count); err != nil {
 			t.Fatal(err)
 		}
-		msg := decode(t, readBody(t, do(t, p, call(relay.OpMessages, false, tc.body, tc.hdr))))
+		msg := decode(t, readBody(t, do(t, p, call(provider.OpMessages, false, tc.body, tc.hdr))))
 		if got := msg["usage"].(map[string]any)["input_tokens"]; got != count.InputTokens {
 			t.Errorf("%s: input_tokens %v, count_tokens %v", tc.name, got, count.InputTokens)
 		}
@@ -752,9 +752,9 @@ func run(t *testing.T, p *Provider, n int) []string {
 	var out []string
 	for i := range n {
 		b := bodies[i%len(bodies)]
-		op := relay.OpMessages
+		op := provider.OpMessages
 		if i%len(bodies) == 3 {
-			op = relay.OpCountTokens
+			op = provider.OpCountTokens
 		}
 		resp := do(t, p, call(op, i%2 == 0, b, nil))
 		s := fmt.Sprint(resp.Status, " ", headerText(resp.Header), "\n")
@@ -793,7 +793,7 @@ func TestShares(t *testing.T) {
 	const n = 4000
 	counts := map[string]int{}
 	for range n {
-		resp := do(t, p, call(relay.OpMessages, false, body(100, hello, `"tools":[`+weatherTool+`]`), nil))
+		resp := do(t, p, call(provider.OpMessages, false, body(100, hello, `"tools":[`+weatherTool+`]`), nil))
 		b := readBody(t, resp)
 		key := fmt.Sprint(resp.Status)
 		if resp.Status == 200 {
@@ -818,7 +818,7 @@ func TestConcurrentDo(t *testing.T) {
 		go func() {
 			defer func() { done <- struct{}{} }()
 			for range each {
-				resp, err := p.Do(context.Background(), call(relay.OpMessages, false, body(10, hello), nil))
+				resp, err := p.Do(context.Background(), call(provider.OpMessages, false, body(10, hello), nil))
 				if err != nil {
 					t.Error(err)
 					return

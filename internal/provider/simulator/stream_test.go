@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ferrygw/ferry/internal/config"
-	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/provider"
 )
 
 // recorder is an injected Sleep that records what it was asked to wait.
@@ -85,7 +85,7 @@ func TestPacing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp := do(t, p, call(relay.OpMessages, true, tc.body, nil))
+			resp := do(t, p, call(provider.OpMessages, true, tc.body, nil))
 			defer resp.Close()
 			var (
 				want   []time.Duration
@@ -130,7 +130,7 @@ func TestPacing(t *testing.T) {
 			// The JSON answer waits as long as the stream, at once.
 			jrec := &recorder{}
 			p, _ = New(Options{Config: tc.cfg, Sleep: jrec.sleep})
-			readBody(t, do(t, p, call(relay.OpMessages, false, tc.body, nil)))
+			readBody(t, do(t, p, call(provider.OpMessages, false, tc.body, nil)))
 			var total time.Duration
 			for _, d := range want {
 				total += d
@@ -154,7 +154,7 @@ func TestRealTimer(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	resp := do(t, p, call(relay.OpMessages, true, body(100, hello), nil))
+	resp := do(t, p, call(provider.OpMessages, true, body(100, hello), nil))
 	if _, err := checkStream(resp.Events); err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestCancelWhileWaiting(t *testing.T) {
 					want = context.Canceled
 				}
 				defer cancel()
-				resp, err := p.Do(ctx, call(relay.OpMessages, true, body(100, hello), nil))
+				resp, err := p.Do(ctx, call(provider.OpMessages, true, body(100, hello), nil))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -235,7 +235,7 @@ func TestCancelJSON(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	resp, err := p.Do(ctx, call(relay.OpMessages, false, body(100, hello), nil))
+	resp, err := p.Do(ctx, call(provider.OpMessages, false, body(100, hello), nil))
 	if !errors.Is(err, context.DeadlineExceeded) || resp != nil {
 		t.Fatalf("Do = %v, %v; want DeadlineExceeded", resp, err)
 	}
@@ -247,7 +247,7 @@ func TestCancelJSON(t *testing.T) {
 func TestCancelled(t *testing.T) {
 	p := newProvider(t, config.Simulator{})
 	ctx, cancel := context.WithCancel(context.Background())
-	resp, err := p.Do(ctx, call(relay.OpMessages, true, body(100, hello), nil))
+	resp, err := p.Do(ctx, call(provider.OpMessages, true, body(100, hello), nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestCancelled(t *testing.T) {
 	if _, err := resp.Events.Next(); !errors.Is(err, context.Canceled) {
 		t.Errorf("Next after cancel = %v, want context.Canceled", err)
 	}
-	if _, err := p.Do(ctx, call(relay.OpMessages, true, body(100, hello), nil)); !errors.Is(err, context.Canceled) {
+	if _, err := p.Do(ctx, call(provider.OpMessages, true, body(100, hello), nil)); !errors.Is(err, context.Canceled) {
 		t.Errorf("Do with a cancelled context = %v, want context.Canceled", err)
 	}
 }
@@ -266,7 +266,7 @@ func TestCancelled(t *testing.T) {
 func TestClose(t *testing.T) {
 	for _, after := range []int{0, 1, 3, 100} {
 		p := newProvider(t, config.Simulator{})
-		resp := do(t, p, call(relay.OpMessages, true, body(100, hello), nil))
+		resp := do(t, p, call(provider.OpMessages, true, body(100, hello), nil))
 		for i := 0; i < after; i++ {
 			if _, err := resp.Events.Next(); err == io.EOF {
 				break
@@ -289,7 +289,7 @@ func TestClose(t *testing.T) {
 }
 
 // drain reads a whole answer and returns the number of events.
-func drain(tb testing.TB, p *Provider, c *relay.Call) int {
+func drain(tb testing.TB, p *Provider, c *provider.Call) int {
 	resp, err := p.Do(context.Background(), c)
 	if err != nil {
 		tb.Fatal(err)
@@ -314,7 +314,7 @@ func drain(tb testing.TB, p *Provider, c *relay.Call) int {
 func TestNoAllocsPerEvent(t *testing.T) {
 	short := newProvider(t, config.Simulator{Text: "a b"})
 	long := newProvider(t, config.Simulator{Text: strings.Repeat("word, \"quoted\" ünïcode\n", 100)})
-	c := call(relay.OpMessages, true, body(100000, hello), nil)
+	c := call(provider.OpMessages, true, body(100000, hello), nil)
 	ns, nl := drain(t, short, c), drain(t, long, c)
 	as := testing.AllocsPerRun(20, func() { drain(t, short, c) })
 	al := testing.AllocsPerRun(20, func() { drain(t, long, c) })

@@ -1,9 +1,10 @@
-// Package relay carries one request from the server to an upstream: it maps
-// the model to a route, picks a target and asks that target's provider.
-package relay
+// Package provider holds what every provider takes and returns: a Call in
+// Anthropic's format and the upstream's Response. The providers themselves
+// live in the subpackages; the relay, which uses them, defines the
+// interface they satisfy.
+package provider
 
 import (
-	"context"
 	"io"
 	"net/http"
 
@@ -58,12 +59,4 @@ func (r *Response) Close() error {
 		return r.Body.Close()
 	}
 	return nil
-}
-
-// Provider sends a call to one upstream. An error means no answer was had
-// (the upstream was unreachable, timed out, or failed before its headers);
-// an HTTP error from the upstream is a Response with that status.
-// Errors are *apierr.Error where the provider can classify them.
-type Provider interface {
-	Do(ctx context.Context, c *Call) (*Response, error)
 }

@@ -1,0 +1,119 @@
+// Package archtest holds the layering rules of ARCHITECTURE.md as tests: a
+// package imports only packages of lower layers, and every package has one
+// package doc comment.
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/ferrygw/ferry/"
+
+// layers numbers every package; a package may import only lower numbers.
+// A new package must be added here, which is the point: its place in the
+// layering is a decision.
+var layers = map[string]int{
+	"internal/apierr":             0,
+	"internal/sse":                0,
+	"internal/jsonpeek":           0,
+	"internal/config":             0,
+	"internal/anthropic":          1,
+	"internal/routing":            2,
+	"internal/auth":               2,
+	"internal/metrics":            2,
+	"internal/provider":           2,
+	"internal/provider/anthropic": 3,
+	"internal/provider/simulator": 3,
+	"internal/fakeupstream":       3,
+	"internal/relay":              4,
+	"internal/server":             5,
+	"internal/app":                6,
+	"internal/archtest":           7,
+	"cmd/ferry":                   7,
+}
+
+// packages maps each package directory (relative to the repo root) to its
+// non-test files' imports and doc comment count.
+func packages(t *testing.T) map[string]struct {
+	imports []string
+	docs    int
+} {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]struct {
+		imports []string
+		docs    int
+	}{}
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly|parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		p := out[rel]
+		if f.Doc != nil && strings.HasPrefix(f.Doc.Text(), "Package ") || f.Doc != nil && strings.HasPrefix(f.Doc.Text(), "Command ") {
+			p.docs++
+		}
+		for _, imp := range f.Imports {
+			v, _ := strconv.Unquote(imp.Path.Value)
+			if strings.HasPrefix(v, module) {
+				p.imports = append(p.imports, strings.TrimPrefix(v, module))
+			}
+		}
+		out[rel] = p
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestLayering(t *testing.T) {
+	pkgs := packages(t)
+	names := make([]string, 0, len(pkgs))
+	for n := range pkgs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		l, ok := layers[n]
+		if !ok {
+			t.Errorf("package %s has no layer: add it to layers", n)
+			continue
+		}
+		for _, imp := range pkgs[n].imports {
+			il, ok := layers[imp]
+			if ok && il >= l {
+				t.Errorf("%s (layer %d) imports %s (layer %d): only lower layers may be imported", n, l, imp, il)
+			}
+		}
+	}
+}
+
+func TestPackageDocs(t *testing.T) {
+	for n, p := range packages(t) {
+		if p.docs != 1 {
+			t.Errorf("package %s has %d package doc comments, want 1", n, p.docs)
+		}
+	}
+}
