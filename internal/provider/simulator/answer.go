@@ -94,7 +94,7 @@ func (p *Provider) plan(req *request, model string, wantTool bool, n uint64) *an
 	default:
 		said := ""
 		if last != nil {
-			said = last.Content.joinText()
+			said = last.Content.said()
 		}
 		text = p.cfg.Text
 		if text == "" {

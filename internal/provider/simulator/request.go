@@ -238,6 +238,19 @@ func (c *content) joinText() string {
 	return strings.Join(parts, " ")
 }
 
+// said is what the user typed in c: the last text block that is not a
+// client's injected context (Claude Code puts <system-reminder> blocks
+// before the prompt), else all the text.
+func (c *content) said() string {
+	for i := len(c.blocks) - 1; i >= 0; i-- {
+		b := &c.blocks[i]
+		if b.Type == "text" && !strings.HasPrefix(strings.TrimSpace(b.Text), "<system-reminder>") {
+			return b.Text
+		}
+	}
+	return c.joinText()
+}
+
 // toolResult returns the first tool_result block in c.
 func (c *content) toolResult() (*inBlock, bool) {
 	for i := range c.blocks {

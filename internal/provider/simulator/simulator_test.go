@@ -156,10 +156,12 @@ var answerCases = []answerCase{
 	},
 	{
 		name:  "long_blocks_quoted",
-		body:  body(1024, `[{"role":"user","content":[{"type":"text","text":"`+strings.Repeat("ab ", 20)+`"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}},{"type":"text","text":"`+strings.Repeat("ü", 30)+`"}]}]`),
+		// Claude Code's shape: injected <system-reminder> context first,
+		// the typed prompt last; the quote is the prompt, clipped.
+		body:  body(1024, `[{"role":"user","content":[{"type":"text","text":"<system-reminder>context</system-reminder>"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}},{"type":"text","text":"`+strings.Repeat("ab ", 20)+strings.Repeat("ü", 30)+`"}]}]`),
 		stop:  "end_turn",
 		types: []string{"text"},
-		text:  `Hello from Ferry's simulator. You said: "` + strings.Repeat("ab ", 20) + " " + strings.Repeat("ü", 19) + `…"`,
+		text:  `Hello from Ferry's simulator. You said: "` + strings.Repeat("ab ", 20) + strings.Repeat("ü", 20) + `…"`,
 	},
 	{
 		name:  "system_prompt",
