@@ -30,9 +30,20 @@ func (o Op) String() string {
 	return "unknown"
 }
 
-// Call is one request to one provider, in Anthropic's format.
+// Format is a wire format.
+type Format uint8
+
+// Formats.
+const (
+	FormatAnthropic Format = iota // Messages API (the canonical format)
+	FormatOpenAI                  // Chat Completions
+)
+
+// Call is one request to one provider, in Anthropic's format unless Format
+// says otherwise (a provider that speaks a format natively takes it as is).
 type Call struct {
 	Op     Op
+	Format Format
 	Body   []byte      // the request body, with the model already rewritten for the upstream
 	Model  string      // the model name the upstream sees
 	Stream bool        // the client asked for "stream": true

@@ -1,0 +1,81 @@
+// Package translate converts between Anthropic's Messages API and OpenAI's
+// Chat Completions, both directions, requests, answers and streams, and
+// Anthropic's legacy Text Completions. It is pure: no I/O, no logging, no
+// context. Vendor differences come in as a Profile, which is data.
+package translate
+
+// Profile is what a translator needs to know about an OpenAI-compatible
+// upstream. The provider package fills one per vendor, citing the vendor's
+// docs beside each value; the translator only obeys it.
+type Profile struct {
+	Name string
+
+	// MaxTokensField is the request field for the output limit:
+	// "max_tokens" or "max_completion_tokens".
+	MaxTokensField string
+	// MaxTokensCap clamps max_tokens (0: no clamp). Claude Code asks for
+	// 32000-64000 whatever the model.
+	MaxTokensCap int
+
+	// Sampling ranges; a value outside is clamped. Max 0 means "drop the
+	// parameter" (the vendor rejects or ignores it).
+	TemperatureMax float64 // Anthropic's range is [0,1]; OpenAI's [0,2]
+	TopPMax        float64
+	TopK           bool // forward top_k (vLLM, Ollama accept it as an extension)
+
+	// StreamUsage: send stream_options.include_usage so the last chunk
+	// carries usage.
+	StreamUsage bool
+
+	// ReasoningFields are the delta/message fields that carry reasoning
+	// text, in order of preference ("reasoning_content", "reasoning").
+	ReasoningFields []string
+	// ReasoningReplay: send thinking blocks from history back as the
+	// assistant message's reasoning_content (DeepSeek requires it for tool
+	// turns in thinking mode).
+	ReasoningReplay bool
+	// Thinking is how to ask for (or turn off) reasoning:
+	// "" (not supported: drop), "reasoning_effort" (OpenAI style),
+	// "thinking_type" (Zhipu, DeepSeek: {"thinking":{"type":"enabled|disabled"}}),
+	// "enable_thinking" (DashScope, Qianfan for qwen/ernie).
+	Thinking string
+	// ThinkingOffExplicit: when the Anthropic request has no thinking, send
+	// the "off" form (Zhipu thinks by default).
+	ThinkingOffExplicit bool
+
+	// ToolChoice: forward tool_choice (Ollama has none).
+	ToolChoice bool
+	// ParallelToolCalls: forward parallel_tool_calls.
+	ParallelToolCalls bool
+	// StripSchemaKeys are JSON-schema keywords removed from tool parameters
+	// (e.g. "$schema" for strict validators).
+	StripSchemaKeys []string
+	// ImageURLs: the upstream accepts http(s) image URLs (Ollama: base64 only).
+	ImageURLs bool
+	// Documents: the upstream accepts PDF files as "file" content parts.
+	Documents bool
+	// SystemMidConversation: the upstream accepts a system message that is
+	// not first (many chat templates do not). When false, such messages are
+	// appended to the leading system message.
+	SystemMidConversation bool
+	// User: forward metadata.user_id as "user".
+	User bool
+	// MaxStop is how many stop sequences the upstream accepts (0: no limit).
+	MaxStop int
+}
+
+// RequestInfo is what translating a request learned that translating its
+// answer needs.
+type RequestInfo struct {
+	Model         string   // the model the client asked for; answers echo it
+	Stream        bool     // the client asked for a stream
+	StopSequences []string // to tell which one matched, when the vendor does not say
+	Thinking      bool     // the client asked for thinking
+	InputEstimate int      // an estimate of input tokens, for message_start before usage arrives
+}
+
+// Error is a request the translator cannot express for the upstream: the
+// client gets 400 invalid_request_error with Msg.
+type Error struct{ Msg string }
+
+func (e *Error) Error() string { return e.Msg }
