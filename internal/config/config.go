@@ -55,6 +55,7 @@ type Key struct {
 // Provider types.
 const (
 	TypeAnthropic = "anthropic"
+	TypeOpenAI    = "openai"
 	TypeSimulator = "simulator"
 )
 
@@ -67,10 +68,11 @@ const (
 // Provider is one upstream service.
 type Provider struct {
 	Name      string            `yaml:"name"`
-	Type      string            `yaml:"type"`      // anthropic | simulator
-	BaseURLs  []string          `yaml:"base_urls"` // anthropic: nodes, tried in order; default https://api.anthropic.com
-	APIKey    Secret            `yaml:"api_key"`   // anthropic: the provider's credential
-	Auth      string            `yaml:"auth"`      // anthropic: x-api-key (default) | bearer
+	Type      string            `yaml:"type"`      // anthropic | openai | simulator
+	Profile   string            `yaml:"profile"`   // openai: the vendor profile (openai, zhipu, dashscope, qianfan, deepseek, moonshot, vllm, ollama, generic)
+	BaseURLs  []string          `yaml:"base_urls"` // nodes, tried in order; anthropic default https://api.anthropic.com, openai: the profile's
+	APIKey    Secret            `yaml:"api_key"`   // the provider's credential (optional for vllm, ollama, generic)
+	Auth      string            `yaml:"auth"`      // anthropic: x-api-key (default) | bearer; openai always sends a bearer token
 	Headers   map[string]string `yaml:"headers"`   // extra static headers sent upstream
 	Timeouts  Timeouts          `yaml:"timeouts"`
 	Simulator Simulator         `yaml:"simulator"` // simulator settings

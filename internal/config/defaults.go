@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"strings"
 	"time"
 )
 
@@ -41,6 +42,11 @@ func (c *Config) ApplyDefaults() {
 			}
 			setDefault(&p.Auth, AuthXAPIKey)
 		}
+		if p.Type == TypeOpenAI && len(p.BaseURLs) == 0 {
+			if vp, ok := VendorProfileByName(p.Profile); ok && vp.DefaultBaseURL != "" {
+				p.BaseURLs = []string{vp.DefaultBaseURL}
+			}
+		}
 		setDefault(&p.Timeouts.Connect, def.Connect)
 		setDefault(&p.Timeouts.TLSHandshake, def.TLSHandshake)
 		setDefault(&p.Timeouts.ResponseHeader, def.ResponseHeader)
@@ -69,9 +75,13 @@ func DefaultModels() []string {
 // Defaults returns the configuration `ferry serve` runs without a config
 // file, and a one-line notice saying which it chose, for the first log line.
 //
-// With ANTHROPIC_API_KEY set and non-empty, every model is routed to the
-// Anthropic API with that key; otherwise every model is answered by the
-// built-in simulator, so that Ferry works out of the box with no credential.
+// Every upstream whose credential is in the environment is enabled:
+// ANTHROPIC_API_KEY for Anthropic (which also takes the catch-all), and each
+// OpenAI-compatible vendor's key (VendorProfiles: OPENAI_API_KEY,
+// ZHIPUAI_API_KEY, DASHSCOPE_API_KEY, QIANFAN_API_KEY, DEEPSEEK_API_KEY,
+// MOONSHOT_API_KEY) with routes for its model prefixes. With none, every
+// model is answered by the built-in simulator, so that Ferry works out of
+// the box with no credential.
 // The Config is defaulted and valid. env looks up environment variables; nil
 // means os.LookupEnv.
 //
@@ -85,23 +95,47 @@ func Defaults(env func(string) (string, bool)) (*Config, string) {
 		c      Config
 		notice string
 	)
+	// Every upstream whose credential is in the environment is enabled.
+	// Anthropic takes claude-* and, when present, the catch-all; each
+	// OpenAI-compatible vendor takes its own model prefixes.
+	var found []string
 	if key, _ := env("ANTHROPIC_API_KEY"); key != "" {
-		c.Providers = []Provider{{
+		c.Providers = append(c.Providers, Provider{
 			Name:     "anthropic",
 			Type:     TypeAnthropic,
 			BaseURLs: []string{DefaultAnthropicBaseURL},
 			APIKey:   Secret(key),
-		}}
-		notice = "no config file: embedded defaults, ANTHROPIC_API_KEY found: routing every model to Anthropic"
-	} else {
+		})
+		found = append(found, "ANTHROPIC_API_KEY")
+	}
+	for _, vp := range VendorProfiles() {
+		if vp.EnvKey == "" {
+			continue
+		}
+		key, _ := env(vp.EnvKey)
+		if key == "" {
+			continue
+		}
+		c.Providers = append(c.Providers, Provider{Name: vp.Name, Type: TypeOpenAI, Profile: vp.Name, APIKey: Secret(key)})
+		found = append(found, vp.EnvKey)
+		for _, prefix := range vp.ModelPrefixes {
+			c.Routes = append(c.Routes, Route{Match: prefix + "*", Targets: []Target{{Provider: vp.Name}}})
+		}
+	}
+	switch {
+	case len(c.Providers) == 0:
 		c.Providers = []Provider{{Name: "simulator", Type: TypeSimulator}}
 		notice = "no config file and no upstream credential in the environment: every model is answered by the built-in simulator"
+	case c.Providers[0].Type == TypeAnthropic:
+		notice = "no config file: embedded defaults with " + strings.Join(found, ", ") + "; every model not claimed by another vendor goes to Anthropic"
+	default:
+		notice = "no config file: embedded defaults with " + strings.Join(found, ", ") + "; models without a vendor prefix go to " + c.Providers[0].Name
 	}
-	c.Routes = []Route{{
+	c.Routes = append(c.Routes, Route{
 		Match:   "*",
 		Models:  DefaultModels(),
 		Targets: []Target{{Provider: c.Providers[0].Name}},
-	}}
+	})
 	c.ApplyDefaults()
 	return &c, notice
 }

@@ -76,7 +76,45 @@ func TestDefaults(t *testing.T) {
 			// ANTHROPIC_BASE_URL points clients at Ferry: Ferry must not use it.
 			env:        map[string]string{"ANTHROPIC_API_KEY": "sk-ant-test", "ANTHROPIC_BASE_URL": "http://127.0.0.1:8080"},
 			want:       base(Provider{Name: "anthropic", Type: TypeAnthropic, BaseURLs: []string{"https://api.anthropic.com"}, APIKey: "sk-ant-test"}),
-			wantNotice: "no config file: embedded defaults, ANTHROPIC_API_KEY found: routing every model to Anthropic",
+			wantNotice: "no config file: embedded defaults with ANTHROPIC_API_KEY; every model not claimed by another vendor goes to Anthropic",
+		},
+		{
+			name: "Anthropic and two vendors",
+			env:  map[string]string{"ANTHROPIC_API_KEY": "sk-ant-test", "DEEPSEEK_API_KEY": "sk-ds", "ZHIPUAI_API_KEY": "zp.key"},
+			want: func() *Config {
+				c := &Config{
+					Providers: []Provider{
+						{Name: "anthropic", Type: TypeAnthropic, BaseURLs: []string{"https://api.anthropic.com"}, APIKey: "sk-ant-test"},
+						{Name: "zhipu", Type: TypeOpenAI, Profile: "zhipu", APIKey: "zp.key"},
+						{Name: "deepseek", Type: TypeOpenAI, Profile: "deepseek", APIKey: "sk-ds"},
+					},
+					Routes: []Route{
+						{Match: "glm-*", Targets: []Target{{Provider: "zhipu"}}},
+						{Match: "deepseek-*", Targets: []Target{{Provider: "deepseek"}}},
+						{Match: "*", Models: models, Targets: []Target{{Provider: "anthropic"}}},
+					},
+				}
+				c.ApplyDefaults()
+				return c
+			}(),
+			wantNotice: "no config file: embedded defaults with ANTHROPIC_API_KEY, ZHIPUAI_API_KEY, DEEPSEEK_API_KEY; every model not claimed by another vendor goes to Anthropic",
+		},
+		{
+			name: "one vendor only takes the catch-all too",
+			env:  map[string]string{"MOONSHOT_API_KEY": "sk-moon"},
+			want: func() *Config {
+				c := &Config{
+					Providers: []Provider{{Name: "moonshot", Type: TypeOpenAI, Profile: "moonshot", APIKey: "sk-moon"}},
+					Routes: []Route{
+						{Match: "kimi-*", Targets: []Target{{Provider: "moonshot"}}},
+						{Match: "moonshot-*", Targets: []Target{{Provider: "moonshot"}}},
+						{Match: "*", Models: models, Targets: []Target{{Provider: "moonshot"}}},
+					},
+				}
+				c.ApplyDefaults()
+				return c
+			}(),
+			wantNotice: "no config file: embedded defaults with MOONSHOT_API_KEY; models without a vendor prefix go to moonshot",
 		},
 		{
 			name:       "no credential",

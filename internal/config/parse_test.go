@@ -438,6 +438,7 @@ providers:
       connect: 10
   - name: glm
     type: openai
+    profile: glm
 routes:
   - match: claude-*
     targets:
@@ -454,11 +455,12 @@ log:
 		`ferry.yaml:4: admin.enabled: unknown field`,
 		`ferry.yaml:8: providers[0].api_key is empty: ${ANTHROPIC_API_KEY} is not set`,
 		`ferry.yaml:10: providers[0].timeouts.connect: expected a duration such as 30s, 5m or 1h30m, got "10"`,
-		`ferry.yaml:12: providers[1].type "openai" is an unknown type (known types: anthropic, simulator)`,
-		`ferry.yaml:17: routes[0].targets[1].provider "glmm" is not defined`,
-		`ferry.yaml:18: routes[1].match "claude-*" is already used by routes[0]`,
-		`ferry.yaml:19: routes[1].targets: at least one target is required`,
-		`ferry.yaml:21: log.level "loud" is unknown: use debug, info, warn or error`,
+		`ferry.yaml:11: providers[1].base_urls: at least one base URL is required`,
+		`ferry.yaml:13: providers[1].profile "glm" is unknown (known profiles: openai, zhipu, dashscope, qianfan, deepseek, moonshot, vllm, ollama, generic)`,
+		`ferry.yaml:18: routes[0].targets[1].provider "glmm" is not defined`,
+		`ferry.yaml:19: routes[1].match "claude-*" is already used by routes[0]`,
+		`ferry.yaml:20: routes[1].targets: at least one target is required`,
+		`ferry.yaml:22: log.level "loud" is unknown: use debug, info, warn or error`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)

@@ -24,7 +24,7 @@ func (c *Config) Validate() error {
 const MaxRequestBytesLimit = 1 << 30
 
 // knownTypes lists the provider types, for messages.
-const knownTypes = TypeAnthropic + ", " + TypeSimulator
+const knownTypes = TypeAnthropic + ", " + TypeOpenAI + ", " + TypeSimulator
 
 // validate checks c. notes maps paths to why interpolation left them empty
 // (see expand), to explain a missing required value; nil for a Config built
@@ -214,6 +214,8 @@ func (v *validator) providers(ps []Provider) {
 			v.anthropic(p, pr)
 		case TypeSimulator:
 			v.simulated(p, pr)
+		case TypeOpenAI:
+			v.openai(p, pr)
 		default:
 			v.addf(p+".type", "%q is an unknown type (known types: %s)", pr.Type, knownTypes)
 		}
@@ -242,11 +244,47 @@ func validProviderName(s string) bool {
 }
 
 func (v *validator) anthropic(p string, pr Provider) {
-	if len(pr.BaseURLs) == 0 {
+	v.baseURLs(p, pr.BaseURLs)
+	if pr.APIKey == "" {
+		v.missing(p+".api_key", "is required")
+	}
+	if pr.Auth != AuthXAPIKey && pr.Auth != AuthBearer {
+		v.addf(p+".auth", "%q is unknown: use x-api-key or bearer", pr.Auth)
+	}
+	if pr.Profile != "" {
+		v.add(p+".profile", "must not be set: profiles apply only to type openai")
+	}
+	if pr.Simulator != (Simulator{}) {
+		v.add(p+".simulator", "must not be set: it applies only to type simulator")
+	}
+}
+
+func (v *validator) openai(p string, pr Provider) {
+	vp, ok := VendorProfileByName(pr.Profile)
+	switch {
+	case pr.Profile == "":
+		v.addf(p+".profile", "is required for type openai (known profiles: %s)", vendorProfileNames())
+	case !ok:
+		v.addf(p+".profile", "%q is unknown (known profiles: %s)", pr.Profile, vendorProfileNames())
+	}
+	v.baseURLs(p, pr.BaseURLs)
+	if ok && vp.KeyRequired && pr.APIKey == "" {
+		v.missing(p+".api_key", "is required")
+	}
+	if pr.Auth != "" {
+		v.add(p+".auth", "must not be set: OpenAI-compatible upstreams take a bearer token")
+	}
+	if pr.Simulator != (Simulator{}) {
+		v.add(p+".simulator", "must not be set: it applies only to type simulator")
+	}
+}
+
+func (v *validator) baseURLs(p string, urls []string) {
+	if len(urls) == 0 {
 		v.add(p+".base_urls", ": at least one base URL is required")
 	}
 	seen := map[string]int{}
-	for i, raw := range pr.BaseURLs {
+	for i, raw := range urls {
 		path := fmt.Sprintf("%s.base_urls[%d]", p, i)
 		// The URL is never quoted: it might carry a credential.
 		u, err := url.Parse(raw)
@@ -274,15 +312,6 @@ func (v *validator) anthropic(p string, pr Provider) {
 		}
 		seen[norm] = i
 	}
-	if pr.APIKey == "" {
-		v.missing(p+".api_key", "is required")
-	}
-	if pr.Auth != AuthXAPIKey && pr.Auth != AuthBearer {
-		v.addf(p+".auth", "%q is unknown: use x-api-key or bearer", pr.Auth)
-	}
-	if pr.Simulator != (Simulator{}) {
-		v.add(p+".simulator", "must not be set: it applies only to type simulator")
-	}
 }
 
 func (v *validator) simulated(p string, pr Provider) {
@@ -295,6 +324,9 @@ func (v *validator) simulated(p string, pr Provider) {
 	}
 	if pr.Auth != "" {
 		v.add(p+".auth", why)
+	}
+	if pr.Profile != "" {
+		v.add(p+".profile", why)
 	}
 	s := pr.Simulator
 	p += ".simulator"

@@ -161,12 +161,49 @@ func TestValidationRules(t *testing.T) {
 		{
 			name: "provider type required",
 			src:  "providers:\n  - name: p\n" + routeToP,
-			want: []string{`ferry.yaml:2: providers[0].type is required (known types: anthropic, simulator)`},
+			want: []string{`ferry.yaml:2: providers[0].type is required (known types: anthropic, openai, simulator)`},
 		},
 		{
 			name: "provider type unknown",
-			src:  "providers:\n  - name: p\n    type: openai\n" + routeToP,
-			want: []string{`ferry.yaml:3: providers[0].type "openai" is an unknown type (known types: anthropic, simulator)`},
+			src:  "providers:\n  - name: p\n    type: gemini\n" + routeToP,
+			want: []string{`ferry.yaml:3: providers[0].type "gemini" is an unknown type (known types: anthropic, openai, simulator)`},
+		},
+
+		// openai
+		{
+			name: "openai profile required",
+			src:  "providers:\n  - name: p\n    type: openai\n    base_urls: [http://127.0.0.1:8000/v1]\n" + routeToP,
+			want: []string{`ferry.yaml:2: providers[0].profile is required for type openai (known profiles: openai, zhipu, dashscope, qianfan, deepseek, moonshot, vllm, ollama, generic)`},
+		},
+		{
+			name: "openai profile unknown",
+			src:  "providers:\n  - name: p\n    type: openai\n    profile: glm\n    api_key: k\n" + routeToP,
+			want: []string{
+				`ferry.yaml:2: providers[0].base_urls: at least one base URL is required`,
+				`ferry.yaml:4: providers[0].profile "glm" is unknown (known profiles: openai, zhipu, dashscope, qianfan, deepseek, moonshot, vllm, ollama, generic)`,
+			},
+		},
+		{
+			name: "openai key required by profile",
+			src:  "providers:\n  - name: p\n    type: openai\n    profile: deepseek\n" + routeToP,
+			want: []string{`ferry.yaml:2: providers[0].api_key is required`},
+		},
+		{
+			name: "openai local profile needs no key, takes default base URL",
+			src:  "providers:\n  - name: p\n    type: openai\n    profile: ollama\n" + routeToP,
+		},
+		{
+			name: "openai generic needs base_urls, no auth",
+			src:  "providers:\n  - name: p\n    type: openai\n    profile: generic\n    auth: bearer\n" + routeToP,
+			want: []string{
+				`ferry.yaml:2: providers[0].base_urls: at least one base URL is required`,
+				`ferry.yaml:5: providers[0].auth must not be set: OpenAI-compatible upstreams take a bearer token`,
+			},
+		},
+		{
+			name: "profile on anthropic",
+			src:  "providers:\n  - name: p\n    type: anthropic\n    api_key: k\n    profile: zhipu\n" + routeToP,
+			want: []string{`ferry.yaml:5: providers[0].profile must not be set: profiles apply only to type openai`},
 		},
 
 		// anthropic

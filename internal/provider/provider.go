@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/sse"
 )
 
@@ -59,6 +60,9 @@ type Response struct {
 	Body   io.ReadCloser // a JSON body (success or error)
 	Events sse.Source    // an event stream (status 200 to a streaming call)
 	Node   string        // the node that answered, for logs
+	// Usage, when set, is the answer's usage read before a translation
+	// that drops it; otherwise it is read from the answer itself.
+	Usage *anthropic.Totals
 }
 
 // Close releases whichever of Body and Events is set.
