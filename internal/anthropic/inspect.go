@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/ferrygw/ferry/internal/jsonpeek"
 )
@@ -128,10 +127,11 @@ func Inspect(body []byte) (Peek, error) {
 // byte for byte. If model is already p.Model, body itself is returned;
 // otherwise the result is a new slice, allocated once at its exact size.
 //
-// The encoding escapes what JSON requires ('"', '\\' and control
-// characters) and replaces invalid UTF-8 with U+FFFD, so the result is valid
-// JSON for any model string; '<', '>' and '&' are left alone since the body
-// is not embedded in HTML.
+// The model is written by [jsonpeek.AppendString], as encoding/json would
+// write it without HTML escaping: '"', '\\', control characters, U+2028 and
+// U+2029 are escaped and invalid UTF-8 becomes \ufffd, so the result is
+// valid JSON for any model string; '<', '>' and '&' are left alone since the
+// body is not embedded in HTML.
 func (p Peek) WithModel(body []byte, model string) []byte {
 	if model == p.Model {
 		return body
@@ -139,91 +139,15 @@ func (p Peek) WithModel(body []byte, model string) []byte {
 	if p.modelEnd <= p.modelStart || p.modelEnd > len(body) || body[p.modelStart] != '"' || body[p.modelEnd-1] != '"' {
 		panic("anthropic: Peek.WithModel called with a body that was not inspected")
 	}
-	n := quotedLen(model)
+	n := jsonpeek.StringLen(model)
 	var buf [128]byte
 	if n <= len(buf) {
 		// bytes.Join allocates its result without zeroing it first, which
 		// for a 100 KB body is most of the cost of a make+append.
-		return bytes.Join([][]byte{body[:p.modelStart], appendQuoted(buf[:0], model), body[p.modelEnd:]}, nil)
+		return bytes.Join([][]byte{body[:p.modelStart], jsonpeek.AppendString(buf[:0], model), body[p.modelEnd:]}, nil)
 	}
 	out := make([]byte, 0, len(body)-(p.modelEnd-p.modelStart)+n)
 	out = append(out, body[:p.modelStart]...)
-	out = appendQuoted(out, model)
+	out = jsonpeek.AppendString(out, model)
 	return append(out, body[p.modelEnd:]...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// quotedLen returns len(appendQuoted(nil, s)).
-func quotedLen(s string) int {
-	n := 2
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f':
-				n += 2
-			case c < 0x20:
-				n += 6
-			default:
-				n++
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			n += len("\ufffd")
-		} else {
-			n += size
-		}
-		i += size
-	}
-	return n
-}
-
-// appendQuoted appends s as a JSON string literal.
-func appendQuoted(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0 // s[start:i] is still to be copied
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ferrygw/ferry/internal/jsonpeek"
+	"github.com/ferrygw/ferry/internal/testbody"
 )
 
 func TestInspect(t *testing.T) {
@@ -132,7 +133,7 @@ func TestWithModel(t *testing.T) {
 	}
 
 	// One allocation of the exact size.
-	big := claudeCodeBody(t, 100<<10)
+	big := testbody.ClaudeCode("claude-sonnet-4-5-20250929")
 	p, err := Inspect(big)
 	if err != nil {
 		t.Fatal(err)
@@ -257,7 +258,7 @@ func FuzzInspect(f *testing.F) {
 }
 
 func BenchmarkInspect(b *testing.B) {
-	body := claudeCodeBody(b, 100<<10)
+	body := testbody.ClaudeCode("claude-sonnet-4-5-20250929")
 	b.Run("Inspect", func(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/fakeupstream"
+	"github.com/ferrygw/ferry/internal/testbody"
 )
 
 const plainBody = `{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}`
@@ -257,50 +258,12 @@ func TestMetricsOnAdminListener(t *testing.T) {
 	}
 }
 
-// claudeCodeLikeBody builds a request the size and shape of Claude Code's:
-// three system blocks, dozens of tools with JSON-schema inputs and long
-// descriptions, a mid-conversation system message, thinking and metadata.
-func claudeCodeLikeBody(model string) []byte {
-	type m = map[string]any
-	var tools []m
-	for i := 0; i < 30; i++ {
-		tools = append(tools, m{
-			"name":        fmt.Sprintf("Tool%02d", i),
-			"description": strings.Repeat("Use this tool to do a \"thing\" carefully.\n", 80),
-			"input_schema": m{
-				"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": false,
-				"properties": m{"path": m{"type": "string", "maxLength": 4096}, "limit": m{"type": "integer", "minimum": 1, "maximum": 2000}},
-				"required":   []string{"path"},
-			},
-		})
-	}
-	body := m{
-		"model": model, "max_tokens": 64000, "stream": true,
-		"system": []m{
-			{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.197.123; cc_entrypoint=sdk-cli;"},
-			{"type": "text", "text": "You are Claude Code.", "cache_control": m{"type": "ephemeral"}},
-			{"type": "text", "text": strings.Repeat("Guidelines. ", 500), "cache_control": m{"type": "ephemeral"}},
-		},
-		"messages": []m{
-			{"role": "user", "content": []m{{"type": "text", "text": "<system-reminder>ctx</system-reminder>"}, {"type": "text", "text": "say hi", "cache_control": m{"type": "ephemeral"}}}},
-			{"role": "system", "content": "Available agent types: general-purpose."},
-		},
-		"tools":              tools,
-		"metadata":           m{"user_id": `{"device_id":"ab12","account_uuid":"","session_id":"5f0c"}`},
-		"thinking":           m{"type": "adaptive"},
-		"context_management": m{"edits": []m{{"type": "clear_thinking_20251015", "keep": "all"}}},
-		"output_config":      m{"effort": "high"},
-	}
-	b, _ := json.Marshal(body)
-	return b
-}
-
 // TestLargeClaudeCodeBody: a 100+ KB body with dozens of tools reaches the
 // upstream byte for byte, but for the rewritten model.
 func TestLargeClaudeCodeBody(t *testing.T) {
 	g := newGateway(t)
 	g.reply(t, "stream_text")
-	body := claudeCodeLikeBody("claude-sonnet-4-5")
+	body := testbody.ClaudeCode("claude-sonnet-4-5")
 	if len(body) < 100<<10 {
 		t.Fatalf("body is only %d bytes", len(body))
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/metrics"
 	anthropicp "github.com/ferrygw/ferry/internal/provider/anthropic"
+	"github.com/ferrygw/ferry/internal/provider/openaicompat"
 	"github.com/ferrygw/ferry/internal/provider/simulator"
 	"github.com/ferrygw/ferry/internal/relay"
 	"github.com/ferrygw/ferry/internal/routing"
@@ -126,6 +127,15 @@ func buildProvider(pc config.Provider, rt http.RoundTripper) (relay.Provider, er
 			Headers:   pc.Headers,
 			Timeouts:  pc.Timeouts,
 			Transport: rt,
+		})
+	case config.TypeOpenAI:
+		return openaicompat.New(openaicompat.Options{
+			Name:     pc.Name,
+			Profile:  pc.Profile,
+			BaseURLs: pc.BaseURLs,
+			APIKey:   pc.APIKey,
+			Headers:  pc.Headers,
+			Timeouts: pc.Timeouts,
 		})
 	case config.TypeSimulator:
 		return simulator.New(simulator.Options{Name: pc.Name, Config: pc.Simulator})
@@ -242,4 +252,5 @@ func NewLogger(c config.Log, w io.Writer) *slog.Logger {
 var (
 	_ relay.Provider = (*anthropicp.Provider)(nil)
 	_ relay.Provider = (*simulator.Provider)(nil)
+	_ relay.Provider = (*openaicompat.Provider)(nil)
 )

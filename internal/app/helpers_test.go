@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"os"
 )
 
@@ -10,3 +11,5 @@ func contextWithCancel() (context.Context, context.CancelFunc) {
 }
 
 func envBool(k string) bool { return os.Getenv(k) == "1" }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ferrygw/ferry/internal/testbody"
 )
 
 type member struct{ Key, Value string }
@@ -228,7 +230,7 @@ func TestString(t *testing.T) {
 }
 
 func TestClaudeCodeBody(t *testing.T) {
-	b := claudeCodeBody(t, 100<<10)
+	b := testbody.ClaudeCode("claude-sonnet-4-5-20250929")
 	got, err := members(b)
 	if err != nil {
 		t.Fatal(err)
@@ -302,7 +304,7 @@ func FuzzObject(f *testing.F) {
 }
 
 func BenchmarkObject(b *testing.B) {
-	body := claudeCodeBody(b, 100<<10)
+	body := testbody.ClaudeCode("claude-sonnet-4-5-20250929")
 	b.Run("jsonpeek.Object", func(b *testing.B) {
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()

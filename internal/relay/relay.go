@@ -11,6 +11,7 @@ import (
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/routing"
+	"github.com/ferrygw/ferry/internal/translate"
 )
 
 // Provider sends a call to one upstream. An error means no answer was had
@@ -42,6 +43,7 @@ func New(routes *routing.Table, providers map[string]Provider) (*Relay, error) {
 // Request is what the server hands the relay.
 type Request struct {
 	Op     provider.Op
+	Format provider.Format // the client's format; the answer comes back in it
 	Body   []byte
 	Peek   anthropic.Peek
 	Header http.Header
@@ -79,18 +81,43 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 		return nil, apierr.New(apierr.NotFound, "model: %s", model)
 	}
 	res := &Result{Route: route.Match}
-	var lastErr error
+	var (
+		lastErr error
+		conv    *converted // the request in Anthropic's format, made once if needed
+	)
 	for _, t := range route.Targets {
 		up := t.UpstreamModel(model)
+		p := r.providers[t.Provider]
 		call := &provider.Call{
 			Op:     req.Op,
+			Format: req.Format,
 			Body:   req.Peek.WithModel(req.Body, up),
 			Model:  up,
 			Stream: req.Peek.Stream,
 			Header: req.Header,
 			Query:  req.Query,
 		}
-		resp, err := r.providers[t.Provider].Do(ctx, call)
+		var oinfo *translate.OpenAIRequestInfo
+		if !speaks(p, req.Format) {
+			// Only OpenAI clients reach here: the provider speaks
+			// Anthropic, so the call goes as Anthropic and the answer
+			// comes back translated.
+			if conv == nil {
+				c, err := convertOpenAI(req.Body)
+				if err != nil {
+					return res, err
+				}
+				conv = c
+			}
+			call.Format = provider.FormatAnthropic
+			call.Body = conv.peek.WithModel(conv.body, up)
+			call.Stream = conv.peek.Stream
+			oinfo = conv.info
+		}
+		resp, err := p.Do(ctx, call)
+		if err == nil && oinfo != nil {
+			resp, err = toOpenAI(resp, oinfo)
+		}
 		res.Attempts = append(res.Attempts, Attempt{Provider: t.Provider, Err: err})
 		if err == nil {
 			res.Response, res.Provider, res.Model = resp, t.Provider, up
@@ -102,4 +129,23 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 		}
 	}
 	return res, lastErr
+}
+
+// converted is an OpenAI request translated to Anthropic's format.
+type converted struct {
+	body []byte
+	peek anthropic.Peek
+	info *translate.OpenAIRequestInfo
+}
+
+func convertOpenAI(body []byte) (*converted, error) {
+	ab, info, err := translate.FromOpenAIRequest(body)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.InvalidRequest, err, err.Error())
+	}
+	peek, err := anthropic.Inspect(ab)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.Internal, err, "request translation failed")
+	}
+	return &converted{body: ab, peek: peek, info: info}, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/provider"
 )
 
 // exchange is one request's response writer and its record for the access
@@ -29,6 +30,7 @@ type exchange struct {
 
 	id            string
 	endpoint      string
+	format        provider.Format // the client's wire format, for errors
 	key           string
 	model         string
 	route         string

@@ -11,9 +11,11 @@ import (
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/openai"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/relay"
 	"github.com/ferrygw/ferry/internal/sse"
+	"github.com/ferrygw/ferry/internal/translate"
 )
 
 // messages serves /v1/messages and /v1/messages/count_tokens.
@@ -23,6 +25,43 @@ func (s *Server) messages(x *exchange, r *http.Request, op provider.Op) {
 		s.fail(x, err)
 		return
 	}
+	s.forward(x, r, op, body, nil)
+}
+
+// chatCompletions serves /v1/chat/completions for OpenAI clients, on any
+// route: OpenAI-compatible upstreams take the body as it is, Anthropic-format
+// ones get it translated (in the relay).
+func (s *Server) chatCompletions(x *exchange, r *http.Request) {
+	x.format = provider.FormatOpenAI
+	body, err := s.readBody(x, r)
+	if err != nil {
+		s.fail(x, err)
+		return
+	}
+	s.forward(x, r, provider.OpMessages, body, nil)
+}
+
+// complete serves the legacy Text Completions API, translated to and from
+// the Messages API so that it works on any route.
+func (s *Server) complete(x *exchange, r *http.Request) {
+	body, err := s.readBody(x, r)
+	if err != nil {
+		s.fail(x, err)
+		return
+	}
+	mb, info, err := translate.FromCompleteRequest(body)
+	if err != nil {
+		s.fail(x, apierr.Wrap(apierr.InvalidRequest, err, err.Error()))
+		return
+	}
+	s.forward(x, r, provider.OpMessages, mb, func(resp *provider.Response) (*provider.Response, error) {
+		return relay.ToComplete(resp, info)
+	})
+}
+
+// forward inspects a body, relays it and writes the answer. convert, when
+// set, turns the relay's answer into the client's format.
+func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []byte, convert func(*provider.Response) (*provider.Response, error)) {
 	peek, err := anthropic.Inspect(body)
 	if err != nil {
 		s.fail(x, apierr.Wrap(apierr.InvalidRequest, err, err.Error()))
@@ -34,6 +73,7 @@ func (s *Server) messages(x *exchange, r *http.Request, op provider.Op) {
 	x.model, x.stream = peek.Model, peek.Stream
 	res, err := s.relay.Do(r.Context(), &relay.Request{
 		Op:     op,
+		Format: x.format,
 		Body:   body,
 		Peek:   peek,
 		Header: r.Header,
@@ -45,6 +85,15 @@ func (s *Server) messages(x *exchange, r *http.Request, op provider.Op) {
 			if a.Err != nil {
 				s.m.UpstreamErrors.WithLabelValues(a.Provider, apierr.From(a.Err).Kind.String()).Inc()
 			}
+		}
+	}
+	if err == nil && convert != nil {
+		var resp *provider.Response
+		if resp, err = convert(res.Response); err != nil {
+			res.Close()
+			err = apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be translated")
+		} else {
+			res.Response = resp
 		}
 	}
 	if err != nil {
@@ -131,7 +180,11 @@ func (s *Server) relayBody(x *exchange, res *relay.Result) {
 		return
 	}
 	b := buf.Bytes()
-	if res.Status == http.StatusOK {
+	switch {
+	case res.Usage != nil:
+		x.usage, x.usageSeen = *res.Usage, true
+		s.countTokens(x)
+	case res.Status == http.StatusOK:
 		s.sniffBodyUsage(x, b)
 	}
 	h := x.Header()
@@ -154,7 +207,11 @@ func (s *Server) getBuf() *[]byte {
 
 // sniffBodyUsage reads "usage" from a Message without decoding the rest.
 func (s *Server) sniffBodyUsage(x *exchange, b []byte) {
-	if anthropic.MessageUsage(b, &x.usage) {
+	read := anthropic.MessageUsage
+	if x.format == provider.FormatOpenAI {
+		read = openai.ReadUsage
+	}
+	if read(b, &x.usage) {
 		x.usageSeen = true
 		s.countTokens(x)
 	}
@@ -177,8 +234,8 @@ func (s *Server) countTokens(x *exchange) {
 
 // relayStream copies an event stream to the client event by event, flushing
 // each one as it arrives. After the status is sent nothing can change it: a
-// broken upstream stream ends with an Anthropic error event, never a silent
-// truncation the client might take for a complete answer.
+// broken upstream stream ends with an error event in the client's format,
+// never a silent truncation the client might take for a complete answer.
 func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 	s.m.StreamsInFlight.Inc()
 	defer s.m.StreamsInFlight.Dec()
@@ -192,15 +249,19 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 		x.streamErr = err
 		return
 	}
+	// A stream whose framing the gateway made itself (a translation) is
+	// always closed properly by its translator; an upstream's own stream
+	// must show its end marker.
+	_, translated := res.Events.(interface{ Translated() bool })
+	openaiFormat := x.format == provider.FormatOpenAI
 	var (
-		stopped  bool // message_stop seen
-		errored  bool // the upstream sent its own error event
+		ended    bool // the stream's end marker (or an error) was seen
 		deadline time.Time
 	)
 	for {
 		ev, err := res.Events.Next()
 		if err != nil {
-			if err == io.EOF && (stopped || errored) {
+			if err == io.EOF && (ended || translated) {
 				break
 			}
 			if r.Context().Err() != nil {
@@ -208,7 +269,7 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 				break
 			}
 			if err == io.EOF {
-				err = errors.New("upstream stream ended before message_stop")
+				err = errors.New("upstream stream ended before its end")
 			}
 			x.streamErr = err
 			reason := apierr.From(err).Kind.String()
@@ -216,16 +277,28 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 			s.writeStreamError(x, err)
 			break
 		}
-		switch string(ev.Name) {
-		case "message_start":
-			x.usageSeen = anthropic.StartUsage(ev.Data, &x.usage) || x.usageSeen
-		case "message_delta":
-			x.usageSeen = anthropic.DeltaUsage(ev.Data, &x.usage) || x.usageSeen
-		case "message_stop":
-			stopped = true
-		case "error":
-			errored = true
-			x.streamErr = errors.New("upstream error event: " + truncate(ev.Data, 256))
+		if openaiFormat {
+			switch {
+			case string(ev.Data) == "[DONE]":
+				ended = true
+			case openai.IsErrorChunk(ev.Data):
+				ended = true
+				x.streamErr = errors.New("upstream error chunk: " + truncate(ev.Data, 256))
+			default:
+				x.usageSeen = openai.ReadChunkUsage(ev.Data, &x.usage) || x.usageSeen
+			}
+		} else {
+			switch string(ev.Name) {
+			case "message_start":
+				x.usageSeen = anthropic.StartUsage(ev.Data, &x.usage) || x.usageSeen
+			case "message_delta":
+				x.usageSeen = anthropic.DeltaUsage(ev.Data, &x.usage) || x.usageSeen
+			case "message_stop":
+				ended = true
+			case "error":
+				ended = true
+				x.streamErr = errors.New("upstream error event: " + truncate(ev.Data, 256))
+			}
 		}
 		// Refresh the write deadline at most once a second: cheap, and
 		// enough to drop a client that stopped reading.
@@ -240,6 +313,13 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 		if err := x.rc.Flush(); err != nil {
 			x.streamErr = errClientGone
 			break
+		}
+	}
+	if u, ok := res.Events.(interface {
+		Usage() (anthropic.Totals, bool)
+	}); ok {
+		if t, seen := u.Usage(); seen {
+			x.usage, x.usageSeen = t, true
 		}
 	}
 	if x.usageSeen {
@@ -259,7 +339,14 @@ func (s *Server) writeStreamError(x *exchange, err error) {
 		msg = "upstream stream stalled: " + e.Public
 	}
 	var frame []byte
-	frame = sse.AppendEvent(frame, "error", errorBody(x.id, typ, msg))
+	if x.format == provider.FormatOpenAI {
+		// The OpenAI SDKs throw on a chunk that carries an error.
+		frame = append(frame, "data: "...)
+		frame = append(frame, openaiErrorBody(e.Kind, msg)...)
+		frame = append(frame, "\n\n"...)
+	} else {
+		frame = sse.AppendEvent(frame, "error", errorBody(x.id, typ, msg))
+	}
 	x.Write(frame)
 	x.rc.Flush()
 }

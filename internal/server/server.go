@@ -87,6 +87,8 @@ func (s *Server) Drain() { s.draining.Store(true) }
 const (
 	epMessages    = "messages"
 	epCountTokens = "count_tokens"
+	epChat        = "chat_completions"
+	epComplete    = "complete"
 	epModels      = "models"
 	epHealth      = "health"
 	epRoot        = "root"
@@ -111,6 +113,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.endpoint = epCountTokens
 		if s.method(x, r, http.MethodPost) && s.authenticate(x, r) {
 			s.messages(x, r, provider.OpCountTokens)
+		}
+	case p == "/v1/chat/completions":
+		x.endpoint = epChat
+		x.format = provider.FormatOpenAI
+		if s.method(x, r, http.MethodPost) && s.authenticate(x, r) {
+			s.chatCompletions(x, r)
+		}
+	case p == "/v1/complete":
+		x.endpoint = epComplete
+		if s.method(x, r, http.MethodPost) && s.authenticate(x, r) {
+			s.complete(x, r)
 		}
 	case p == "/v1/models" || len(p) > len("/v1/models/") && p[:len("/v1/models/")] == "/v1/models/":
 		x.endpoint = epModels

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ferrygw/ferry/internal/jsonpeek"
 )
 
 // kind is a content block's type.
@@ -311,7 +313,7 @@ func schemaValue(raw json.RawMessage, top bool, depth int) string {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, name)
+		b = jsonpeek.AppendString(b, name)
 		b = append(b, ':')
 		b = append(b, schemaValue(props[name], false, depth+1)...)
 	}

@@ -13,45 +13,6 @@ import (
 	"github.com/ferrygw/ferry/internal/provider"
 )
 
-func TestAppendString(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", `""`},
-		{"plain", `"plain"`},
-		{`q"b\`, `"q\"b\\"`},
-		{"\n\r\t\b\f", `"\n\r\t\b\f"`},
-		{"\x00\x01\x1f\x7f", `"\u0000\u0001\u001f` + "\x7f" + `"`},
-		{"<&>", `"<&>"`},
-		{"\u2028\u2029", `"\u2028\u2029"`},
-		{"é🙂", `"é🙂"`},
-		{"a\xffb\xc3", `"a\ufffdb\ufffd"`},
-	}
-	for _, tc := range tests {
-		if got := string(appendString(nil, tc.in)); got != tc.want {
-			t.Errorf("appendString(%q) = %s, want %s", tc.in, got, tc.want)
-		}
-	}
-}
-
-// FuzzAppendString checks appendString against encoding/json (without HTML
-// escaping).
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "a\"b", "\x00\u2028\xff", "日本語", "\b\f\n"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(s); err != nil {
-			t.Fatal(err)
-		}
-		got := appendString([]byte("x"), s)
-		if diff := cmp.Diff(string(bytes.TrimSuffix(want.Bytes(), []byte("\n"))), string(got[1:])); diff != "" {
-			t.Errorf("appendString(%q) (-encoding/json +got):\n%s", s, diff)
-		}
-	})
-}
-
 // FuzzDo checks that any body gets an answer, never a Go error, and that
 // every successful stream is well formed and accumulates to the JSON answer.
 func FuzzDo(f *testing.F) {

@@ -2,70 +2,14 @@ package simulator
 
 import (
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/ferrygw/ferry/internal/jsonpeek"
 )
 
 // JSON is written by hand with append, so that a stream costs no allocation
 // per event (encoding/json would allocate for every event, and
 // strconv.AppendQuote writes Go escapes such as \x00 and \a that JSON does not
-// know).
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
-// with encoding/json; U+2028 and U+2029 are escaped so the output is also
-// valid JavaScript.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b': // as encoding/json since Go 1.22
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+// know). Strings are written by jsonpeek.AppendString.
 
 func appendInt(b []byte, n int) []byte { return strconv.AppendInt(b, int64(n), 10) }
 
@@ -81,9 +25,9 @@ func appendUsage(b []byte, input, output int) []byte {
 // appendMessageHead appends a message object up to its content array.
 func appendMessageHead(b []byte, a *answer) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, a.id)
+	b = jsonpeek.AppendString(b, a.id)
 	b = append(b, `,"type":"message","role":"assistant","model":`...)
-	b = appendString(b, a.model)
+	b = jsonpeek.AppendString(b, a.model)
 	return append(b, `,"content":`...)
 }
 
@@ -99,26 +43,26 @@ func appendMessage(b []byte, a *answer) []byte {
 		switch blk.kind {
 		case kindText:
 			b = append(b, `{"type":"text","text":`...)
-			b = appendString(b, blk.text)
+			b = jsonpeek.AppendString(b, blk.text)
 			b = append(b, '}')
 		case kindThinking:
 			b = append(b, `{"type":"thinking","thinking":`...)
-			b = appendString(b, blk.text)
+			b = jsonpeek.AppendString(b, blk.text)
 			b = append(b, `,"signature":`...)
-			b = appendString(b, blk.signature)
+			b = jsonpeek.AppendString(b, blk.signature)
 			b = append(b, '}')
 		case kindToolUse:
 			b = append(b, `{"type":"tool_use","id":`...)
-			b = appendString(b, blk.id)
+			b = jsonpeek.AppendString(b, blk.id)
 			b = append(b, `,"name":`...)
-			b = appendString(b, blk.name)
+			b = jsonpeek.AppendString(b, blk.name)
 			b = append(b, `,"input":`...)
 			b = append(b, blk.text...)
 			b = append(b, '}')
 		}
 	}
 	b = append(b, `],"stop_reason":`...)
-	b = appendString(b, a.stopReason)
+	b = jsonpeek.AppendString(b, a.stopReason)
 	b = append(b, `,"stop_sequence":`...)
 	b = appendStopSequence(b, a)
 	b = append(b, `,"usage":`...)
@@ -130,7 +74,7 @@ func appendStopSequence(b []byte, a *answer) []byte {
 	if !a.hasStopSeq {
 		return append(b, "null"...)
 	}
-	return appendString(b, a.stopSeq)
+	return jsonpeek.AppendString(b, a.stopSeq)
 }
 
 // jsonSize is a capacity guess for the JSON body: enough unless the text

@@ -57,6 +57,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/provider"
 )
 
@@ -266,9 +267,9 @@ func jsonResponse(status int, b []byte) *provider.Response {
 func errorResponse(status int, typ, msg string) *provider.Response {
 	b := make([]byte, 0, 48+len(typ)+len(msg))
 	b = append(b, `{"type":"error","error":{"type":`...)
-	b = appendString(b, typ)
+	b = jsonpeek.AppendString(b, typ)
 	b = append(b, `,"message":`...)
-	b = appendString(b, msg)
+	b = jsonpeek.AppendString(b, msg)
 	b = append(b, "}}"...)
 	return jsonResponse(status, b)
 }

@@ -155,7 +155,7 @@ var answerCases = []answerCase{
 		inTok:  5, // (17+3)/4
 	},
 	{
-		name:  "long_blocks_quoted",
+		name: "long_blocks_quoted",
 		// Claude Code's shape: injected <system-reminder> context first,
 		// the typed prompt last; the quote is the prompt, clipped.
 		body:  body(1024, `[{"role":"user","content":[{"type":"text","text":"<system-reminder>context</system-reminder>"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}},{"type":"text","text":"`+strings.Repeat("ab ", 20)+strings.Repeat("ü", 30)+`"}]}]`),

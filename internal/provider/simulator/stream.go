@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/sse"
 )
 
@@ -210,9 +211,9 @@ func (s *stream) blockStart() sse.Event {
 		s.buf = append(s.buf, `,"content_block":{"type":"thinking","thinking":"","signature":""}}`...)
 	case kindToolUse:
 		s.buf = append(s.buf, `,"content_block":{"type":"tool_use","id":`...)
-		s.buf = appendString(s.buf, b.id)
+		s.buf = jsonpeek.AppendString(s.buf, b.id)
 		s.buf = append(s.buf, `,"name":`...)
-		s.buf = appendString(s.buf, b.name)
+		s.buf = jsonpeek.AppendString(s.buf, b.name)
 		s.buf = append(s.buf, `,"input":{}}}`...)
 	}
 	return s.end(len("content_block_start"))
@@ -235,7 +236,7 @@ func (s *stream) delta(k kind, tok string) sse.Event {
 	case kindToolUse:
 		s.buf = append(s.buf, `,"delta":{"type":"input_json_delta","partial_json":`...)
 	}
-	s.buf = appendString(s.buf, tok)
+	s.buf = jsonpeek.AppendString(s.buf, tok)
 	s.buf = append(s.buf, "}}"...)
 	return s.end(len("content_block_delta"))
 }
@@ -243,7 +244,7 @@ func (s *stream) delta(k kind, tok string) sse.Event {
 func (s *stream) signatureDelta(sig string) sse.Event {
 	s.deltaHead()
 	s.buf = append(s.buf, `,"delta":{"type":"signature_delta","signature":`...)
-	s.buf = appendString(s.buf, sig)
+	s.buf = jsonpeek.AppendString(s.buf, sig)
 	s.buf = append(s.buf, "}}"...)
 	return s.end(len("content_block_delta"))
 }
@@ -259,7 +260,7 @@ func (s *stream) blockStop() sse.Event {
 func (s *stream) messageDelta() sse.Event {
 	s.begin("message_delta")
 	s.buf = append(s.buf, `{"type":"message_delta","delta":{"stop_reason":`...)
-	s.buf = appendString(s.buf, s.a.stopReason)
+	s.buf = jsonpeek.AppendString(s.buf, s.a.stopReason)
 	s.buf = append(s.buf, `,"stop_sequence":`...)
 	s.buf = appendStopSequence(s.buf, s.a)
 	s.buf = append(s.buf, `},"usage":{"output_tokens":`...)

@@ -1,0 +1,54 @@
+package jsonpeek
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestAppendString(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", `""`},
+		{"plain", `"plain"`},
+		{`q"b\`, `"q\"b\\"`},
+		{"\n\r\t\b\f", `"\n\r\t\b\f"`},
+		{"\x00\x01\x1f\x7f", `"\u0000\u0001\u001f` + "\x7f" + `"`},
+		{"<&>", `"<&>"`},
+		{"\u2028\u2029", `"\u2028\u2029"`},
+		{"é🙂", `"é🙂"`},
+		{"a\xffb\xc3", `"a\ufffdb\ufffd"`},
+	}
+	for _, tc := range tests {
+		if got := string(AppendString(nil, tc.in)); got != tc.want {
+			t.Errorf("AppendString(%q) = %s, want %s", tc.in, got, tc.want)
+		}
+		if n := StringLen(tc.in); n != len(tc.want) {
+			t.Errorf("StringLen(%q) = %d, want %d", tc.in, n, len(tc.want))
+		}
+	}
+}
+
+// FuzzAppendString checks AppendString against encoding/json (without HTML
+// escaping), and StringLen against AppendString.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "a\"b", "\x00\u2028\xff", "日本語", "\b\f\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		got := AppendString([]byte("x"), s)
+		if diff := cmp.Diff(string(bytes.TrimSuffix(want.Bytes(), []byte("\n"))), string(got[1:])); diff != "" {
+			t.Errorf("AppendString(%q) (-encoding/json +got):\n%s", s, diff)
+		}
+		if n := StringLen(s); n != len(got)-1 {
+			t.Errorf("StringLen(%q) = %d, AppendString wrote %d bytes", s, n, len(got)-1)
+		}
+	})
+}

@@ -1,0 +1,50 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+)
+
+// marshal is json.Marshal without HTML escaping. The custom marshalers of
+// this package use it so that the whole body stays unescaped: encoding/json
+// keeps what a MarshalJSON method returns as it is.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// Marshal encodes v as JSON like json.Marshal, without escaping '<', '>'
+// and '&', and without a trailing newline. Use it for the bodies built from
+// this package's types.
+func Marshal(v any) ([]byte, error) { return marshal(v) }
+
+// isNull reports whether b is the JSON literal null (surrounding space
+// allowed), which every custom decoder here treats as "absent".
+func isNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
+
+// typeError reports a JSON value b of the wrong kind for t, as a
+// *json.UnmarshalTypeError so that encoding/json adds the field's path.
+func typeError(b []byte, t reflect.Type) error {
+	kind := "number"
+	if len(b) > 0 {
+		switch b[0] {
+		case '{':
+			kind = "object"
+		case '[':
+			kind = "array"
+		case '"':
+			kind = "string"
+		case 't', 'f':
+			kind = "bool"
+		case 'n':
+			kind = "null"
+		}
+	}
+	return &json.UnmarshalTypeError{Value: kind, Type: t}
+}

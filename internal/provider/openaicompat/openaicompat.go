@@ -1,0 +1,425 @@
+// Package openaicompat forwards calls to OpenAI-compatible Chat Completions
+// upstreams (OpenAI, Zhipu GLM, DashScope Qwen, Qianfan ERNIE, DeepSeek,
+// Moonshot Kimi, vLLM, Ollama), translating Anthropic calls with package
+// translate; vendor quirks are data, in profiles.go.
+//
+// An Anthropic call is translated to a Chat Completions request, and the
+// answer back: a JSON body, an event stream, or an upstream error turned
+// into Anthropic's error envelope with a status chosen from the vendor's
+// business code first (errors.go). An OpenAI call is forwarded as bytes,
+// and its answer returned untouched. count_tokens is answered locally with
+// an estimate (count.go).
+//
+// A 200 answer that is not an event stream to a streaming call (some
+// servers ignore "stream") is turned into a stream anyway: the
+// chat.completion becomes one synthetic chunk fed to the same stream
+// translator, so the client gets the event sequence it asked for.
+package openaicompat
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+
+	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/openai"
+	"github.com/ferrygw/ferry/internal/provider"
+	"github.com/ferrygw/ferry/internal/sse"
+	"github.com/ferrygw/ferry/internal/translate"
+)
+
+const (
+	// chatPath is appended to every base URL.
+	chatPath = "/chat/completions"
+	// maxAnswer bounds a non-streaming answer read for translation: the
+	// 32 MiB of Anthropic's request limit, far above any real answer.
+	maxAnswer = 32 << 20
+	// maxErrorBody bounds an error body read for classification; the
+	// message is all that is needed.
+	maxErrorBody = 1 << 20
+)
+
+// Options configure a Provider.
+type Options struct {
+	Name     string
+	Profile  string   // a name from Names()
+	BaseURLs []string // nodes, tried in order; default: the profile's DefaultBaseURL
+	APIKey   config.Secret
+	Headers  map[string]string // static headers added to every upstream request
+	Timeouts config.Timeouts
+	// Transport overrides the HTTP transport (tests). Nil builds one from
+	// Timeouts, without any proxy from the environment.
+	Transport http.RoundTripper
+	Now       func() time.Time
+}
+
+// Provider is an OpenAI-compatible upstream with one or more nodes.
+type Provider struct {
+	name    string
+	profile Profile
+	nodes   *nodes
+	rt      http.RoundTripper
+	auth    []string // the Authorization value, nil without a key
+	static  [][2]string
+	idle    time.Duration
+}
+
+// New builds a Provider.
+func New(o Options) (*Provider, error) {
+	if o.Name == "" {
+		return nil, errors.New("openai provider: name required")
+	}
+	prof, ok := Lookup(o.Profile)
+	if !ok {
+		return nil, fmt.Errorf("openai provider %s: unknown profile %q (known: %s)", o.Name, o.Profile, strings.Join(Names(), ", "))
+	}
+	bases := o.BaseURLs
+	if len(bases) == 0 {
+		if prof.DefaultBaseURL == "" {
+			return nil, fmt.Errorf("openai provider %s: profile %s has no default base URL: base_urls required", o.Name, prof.Name)
+		}
+		bases = []string{prof.DefaultBaseURL}
+	}
+	if prof.KeyRequired && o.APIKey == "" {
+		return nil, fmt.Errorf("openai provider %s: profile %s needs an api_key", o.Name, prof.Name)
+	}
+	ns, err := newNodes(o.Name, bases, chatPath, o.Timeouts, o.Now)
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{name: o.Name, profile: prof, nodes: ns, idle: o.Timeouts.StreamIdle}
+	if o.APIKey != "" {
+		p.auth = []string{"Bearer " + o.APIKey.Reveal()}
+	}
+	for k, v := range o.Headers {
+		p.static = append(p.static, [2]string{textproto.CanonicalMIMEHeaderKey(k), v})
+	}
+	p.rt = o.Transport
+	if p.rt == nil {
+		// Used directly, not through an http.Client: no redirects to
+		// follow with the provider's key, and no client-level timeout (a
+		// stream may last an hour; the transport bounds connect, TLS and
+		// headers, the idle guard the gaps).
+		p.rt = newTransport(o.Timeouts)
+	}
+	return p, nil
+}
+
+// Name is the provider's configured name.
+func (p *Provider) Name() string { return p.name }
+
+// Speaks reports the formats the provider takes natively: Anthropic (by
+// translation) and OpenAI (forwarded as is). The relay asks.
+func (p *Provider) Speaks(f provider.Format) bool {
+	return f == provider.FormatAnthropic || f == provider.FormatOpenAI
+}
+
+// CloseIdleConnections closes the provider's idle upstream connections.
+func (p *Provider) CloseIdleConnections() {
+	if c, ok := p.rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// Do performs the call. An upstream's HTTP error is a Response (in the
+// call's format); an error means no answer was had: every node
+// unreachable, a timeout, the client gone.
+func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response, error) {
+	switch {
+	case c.Op == provider.OpCountTokens && c.Format == provider.FormatAnthropic:
+		return countResponse(c.Body), nil
+	case c.Op != provider.OpMessages:
+		return nil, apierr.New(apierr.NotFound, "operation %s is not supported by provider %s", c.Op, p.name)
+	case c.Format == provider.FormatOpenAI:
+		return p.passthrough(ctx, c)
+	case c.Format == provider.FormatAnthropic:
+		return p.messages(ctx, c)
+	}
+	return nil, apierr.New(apierr.InvalidRequest, "format %d is not supported by provider %s", c.Format, p.name)
+}
+
+// exchange is one upstream answer, its body under the idle guard.
+type exchange struct {
+	resp *http.Response
+	body *guardedBody
+	node string
+}
+
+func (x *exchange) header() http.Header { return responseHeader(x.resp.Header) }
+
+// eventsHeader is header for a translated stream: the upstream's content
+// type describes its own framing, not the events the client gets.
+func (x *exchange) eventsHeader() http.Header {
+	h := x.header()
+	delete(h, "Content-Type")
+	return h
+}
+
+// roundTrip POSTs body to the first node that accepts a connection.
+func (p *Provider) roundTrip(ctx context.Context, body []byte) (*exchange, error) {
+	var x *exchange
+	err := p.nodes.try(ctx, func(n *node) error {
+		actx, cancel := context.WithCancelCause(ctx)
+		// Built by hand rather than with http.NewRequest: the URL is
+		// parsed once per node, not once per request.
+		req := (&http.Request{
+			Method:        http.MethodPost,
+			URL:           n.url,
+			Proto:         "HTTP/1.1",
+			ProtoMajor:    1,
+			ProtoMinor:    1,
+			Header:        p.header(),
+			Body:          io.NopCloser(bytes.NewReader(body)),
+			GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+			ContentLength: int64(len(body)),
+			Host:          n.url.Host,
+		}).WithContext(actx)
+		resp, err := p.rt.RoundTrip(req)
+		if err != nil {
+			cancel(nil)
+			return err
+		}
+		x = &exchange{resp: resp, node: n.label, body: &guardedBody{rc: resp.Body, g: newIdleGuard(cancel, p.idle), ctx: actx}}
+		return nil
+	})
+	return x, err
+}
+
+// header builds the upstream request headers: the provider's key and
+// static headers, never anything of the client's (its key, anthropic-*).
+func (p *Provider) header() http.Header {
+	h := make(http.Header, 4+len(p.static))
+	h["Content-Type"] = jsonContentType
+	if p.auth != nil {
+		h["Authorization"] = p.auth
+	}
+	for _, kv := range p.static {
+		h[kv[0]] = []string{kv[1]}
+	}
+	return h
+}
+
+// passthrough forwards an OpenAI call as bytes: the body already names the
+// upstream model. The answer goes back untouched, status included.
+func (p *Provider) passthrough(ctx context.Context, c *provider.Call) (*provider.Response, error) {
+	x, err := p.roundTrip(ctx, c.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := &provider.Response{Status: x.resp.StatusCode, Header: x.header(), Node: x.node}
+	if c.Stream && x.resp.StatusCode == http.StatusOK && isEventStream(x.resp.Header.Get("Content-Type")) {
+		out.Events = &rawEvents{r: sse.NewReader(x.body, 0)}
+	} else {
+		out.Body = x.body
+	}
+	return out, nil
+}
+
+// messages translates an Anthropic call.
+func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Response, error) {
+	body, info, err := translate.Request(c.Body, c.Model, &p.profile.Profile)
+	if err != nil {
+		var te *translate.Error
+		if errors.As(err, &te) {
+			return errorResponse(KindInvalidRequest, te.Msg, nil, ""), nil
+		}
+		return nil, apierr.Wrap(apierr.Internal, err, "request could not be translated")
+	}
+	x, err := p.roundTrip(ctx, body)
+	if err != nil {
+		return nil, err
+	}
+	status := x.resp.StatusCode
+	if status < 200 || status > 299 {
+		b, _ := readAtMost(x.body, maxErrorBody) // a cut-short body still classifies by status
+		x.body.Close()
+		f := p.profile.classifyFailure(status, b)
+		return errorResponse(f.kind, f.message, x.resp.Header, x.node), nil
+	}
+	if info.Stream && isEventStream(x.resp.Header.Get("Content-Type")) {
+		st := translate.NewStream(info, &p.profile.Profile, newMessageID())
+		return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: &translatedEvents{r: sse.NewReader(x.body, 0), st: st}, Node: x.node}, nil
+	}
+	b, err := readAtMost(x.body, maxAnswer)
+	x.body.Close()
+	if err != nil {
+		return nil, readFailure(err)
+	}
+	if info.Stream {
+		return p.synthesizedStream(b, info, x), nil
+	}
+	out, totals, err := translate.Response(b, info, &p.profile.Profile)
+	if err != nil {
+		var bad *translate.ToolArgumentsError
+		if !errors.As(err, &bad) {
+			return p.unusableAnswer(status, b, x), nil
+		}
+		// Tool arguments that were not a JSON object became {}: the body
+		// is complete and valid, and the client's tool validation tells
+		// the model what is missing.
+	}
+	h := x.header()
+	h["Content-Type"] = jsonContentType
+	return &provider.Response{Status: http.StatusOK, Header: h, Body: io.NopCloser(bytes.NewReader(out)), Node: x.node, Usage: &totals}, nil
+}
+
+// synthesizedStream answers a streaming call whose upstream sent a whole
+// chat.completion: its choice becomes the delta of one chunk, fed to the
+// stream translator with the usage, then [DONE]. The translator already
+// handles a chunk that carries everything at once (Zhipu sends whole tool
+// calls in one chunk), so nothing is duplicated here.
+func (p *Provider) synthesizedStream(b []byte, info *translate.RequestInfo, x *exchange) *provider.Response {
+	var cc openai.ChatCompletion
+	if err := json.Unmarshal(b, &cc); err != nil || len(cc.Choices) == 0 || openai.IsErrorChunk(b) {
+		return p.unusableAnswer(x.resp.StatusCode, b, x)
+	}
+	ch := cc.Choices[0]
+	m := ch.Message
+	var content *string
+	if t := m.Content.JoinedText(); t != "" {
+		content = &t
+	}
+	calls := make([]openai.ToolCall, len(m.ToolCalls))
+	for i, tc := range m.ToolCalls {
+		idx := i
+		tc.Index = &idx // an answer's calls carry no index; a delta's must tie fragments
+		calls[i] = tc
+	}
+	var finish *string
+	if ch.FinishReason != "" {
+		finish = &ch.FinishReason
+	}
+	chunk := openai.Chunk{
+		ID: cc.ID, Object: "chat.completion.chunk", Created: cc.Created, Model: cc.Model,
+		Choices: []openai.ChunkChoice{{
+			Delta:        openai.Delta{Role: m.Role, Content: content, ReasoningContent: m.ReasoningContent, Reasoning: m.Reasoning, ToolCalls: calls, Refusal: m.Refusal},
+			FinishReason: finish,
+			StopReason:   ch.StopReason,
+		}},
+		Usage: cc.Usage,
+	}
+	data, err := openai.Marshal(chunk)
+	if err != nil { // cannot happen: every value was decoded
+		return errorResponse(KindBadGateway, "upstream answer could not be translated", nil, x.node)
+	}
+	st := translate.NewStream(info, &p.profile.Profile, newMessageID())
+	st.Feed(data) // a failure queues an error event, which the client gets
+	st.Feed([]byte("[DONE]"))
+	st.End(nil)
+	return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: &translatedEvents{st: st}, Node: x.node}
+}
+
+// unusableAnswer answers for a 2xx body that is not a chat completion: an
+// error object sent with a success status (Baidu's v1 error_code, some
+// proxies' {"error":…}) is classified like any upstream error; anything
+// else is a bad gateway. Nothing was sent to the client yet, so either is
+// a real HTTP status, not an event.
+func (p *Provider) unusableAnswer(status int, b []byte, x *exchange) *provider.Response {
+	if _, ok := parseUpstreamError(b); ok {
+		f := p.profile.classifyFailure(status, b)
+		return errorResponse(f.kind, f.message, x.resp.Header, x.node)
+	}
+	return errorResponse(KindBadGateway, "upstream answer could not be translated", nil, x.node)
+}
+
+// readAtMost reads r whole, failing when it holds more than limit bytes.
+func readAtMost(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = fmt.Errorf("upstream answer over %d bytes", limit)
+	}
+	return b, err
+}
+
+// readFailure classifies a failure to read an answer body.
+func readFailure(err error) error {
+	var ae *apierr.Error
+	if errors.As(err, &ae) {
+		return ae // the idle timeout
+	}
+	return apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be read")
+}
+
+func isEventStream(ct string) bool {
+	return strings.HasPrefix(strings.TrimSpace(strings.ToLower(ct)), "text/event-stream")
+}
+
+// newMessageID returns an id in the shape of Anthropic's ("msg_" and 24
+// base62 characters).
+func newMessageID() string {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	var b [24]byte
+	rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return "msg_" + string(b[:])
+}
+
+// translatedEvents yields the Anthropic events a translate.Stream makes of
+// an upstream's Chat Completions stream (r nil: everything was fed
+// already). The stream ends every message it started with message_stop or
+// an error event, so io.EOF from here is always a clean end.
+type translatedEvents struct {
+	r     *sse.Reader
+	st    *translate.Stream
+	ended bool
+}
+
+func (t *translatedEvents) Next() (sse.Event, error) {
+	for {
+		if ev, ok := t.st.Next(); ok {
+			return ev, nil
+		}
+		if t.ended || t.r == nil || t.st.Finished() {
+			return sse.Event{}, io.EOF
+		}
+		ev, err := t.r.Next()
+		if err != nil {
+			t.ended = true
+			if err == io.EOF {
+				err = nil
+			}
+			t.st.End(err)
+			continue
+		}
+		if ev.Data == nil {
+			continue // a comment-only keep-alive (": ping") or a frame without data
+		}
+		// An error here (a malformed chunk, an error object) has queued
+		// an error event for the client, and ended the stream.
+		t.st.Feed(ev.Data)
+	}
+}
+
+func (t *translatedEvents) Close() error {
+	if t.r == nil {
+		return nil
+	}
+	return t.r.Close()
+}
+
+// Translated reports that the stream's framing is the gateway's own (the
+// server then takes io.EOF as a clean end).
+func (t *translatedEvents) Translated() bool { return true }
+
+// Usage is the message's usage once message_delta carried it.
+func (t *translatedEvents) Usage() (anthropic.Totals, bool) {
+	return t.st.Usage(), t.st.StopReason() != ""
+}
+
+// rawEvents is an upstream's own stream, passed through.
+type rawEvents struct{ r *sse.Reader }
+
+func (e *rawEvents) Next() (sse.Event, error) { return e.r.Next() }
+func (e *rawEvents) Close() error             { return e.r.Close() }

@@ -1,0 +1,191 @@
+package openaicompat_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/fakeupstream"
+	"github.com/ferrygw/ferry/internal/provider/openaicompat"
+)
+
+// TestProfilesMatchConfig: the config validates profile names against its
+// own list; every name there must have a translation profile here, and
+// the other way round.
+func TestProfilesMatchConfig(t *testing.T) {
+	var cfg []string
+	for _, vp := range config.VendorProfiles() {
+		cfg = append(cfg, vp.Name)
+		p, ok := openaicompat.Lookup(vp.Name)
+		if !ok {
+			t.Errorf("config profile %s has no openaicompat profile", vp.Name)
+			continue
+		}
+		if p.DefaultBaseURL != vp.DefaultBaseURL || p.KeyRequired != vp.KeyRequired {
+			t.Errorf("%s: base %q key %v, config says %q %v", vp.Name, p.DefaultBaseURL, p.KeyRequired, vp.DefaultBaseURL, vp.KeyRequired)
+		}
+	}
+	if got := openaicompat.Names(); !slices.Equal(got, cfg) {
+		t.Errorf("Names() = %v, config = %v", got, cfg)
+	}
+	if _, ok := openaicompat.Lookup("anthropic"); ok {
+		t.Error("Lookup of an unknown name succeeded")
+	}
+}
+
+// TestProfileQuirks pins the values the brief and VENDORS.md call out, so
+// that a change to one is a visible decision.
+func TestProfileQuirks(t *testing.T) {
+	get := func(name string) openaicompat.Profile {
+		p, ok := openaicompat.Lookup(name)
+		if !ok {
+			t.Fatalf("no profile %s", name)
+		}
+		return p
+	}
+	for _, name := range openaicompat.Names() {
+		p := get(name)
+		if p.Name != name || p.TopPMax != 1 || p.TemperatureMax < 1 {
+			t.Errorf("%s: name %q top_p max %v temperature max %v", name, p.Name, p.TopPMax, p.TemperatureMax)
+		}
+		if strip := slices.Contains(p.StripSchemaKeys, "$schema"); strip == (name == "openai") {
+			t.Errorf("%s: strips $schema: %v", name, strip)
+		}
+		if len(p.ReasoningFields) == 0 {
+			t.Errorf("%s: no reasoning fields", name)
+		}
+		if p.SystemMidConversation != (name == "openai") {
+			t.Errorf("%s: SystemMidConversation %v", name, p.SystemMidConversation)
+		}
+	}
+	checks := []struct {
+		name string
+		ok   bool
+	}{
+		{"openai max_completion_tokens", get("openai").MaxTokensField == "max_completion_tokens"},
+		{"others max_tokens", get("zhipu").MaxTokensField == "max_tokens" && get("deepseek").MaxTokensField == "max_tokens"},
+		{"openai temperature 2", get("openai").TemperatureMax == 2},
+		{"zhipu, moonshot, qianfan temperature 1", get("zhipu").TemperatureMax == 1 && get("moonshot").TemperatureMax == 1 && get("qianfan").TemperatureMax == 1},
+		{"stream usage needs stream_options", get("openai").StreamUsage && get("dashscope").StreamUsage && get("vllm").StreamUsage && get("ollama").StreamUsage},
+		{"zhipu sends usage anyway", !get("zhipu").StreamUsage},
+		{"zhipu thinking", get("zhipu").Thinking == "thinking_type" && get("zhipu").ThinkingOffExplicit},
+		{"deepseek thinking + replay", get("deepseek").Thinking == "thinking_type" && get("deepseek").ReasoningReplay},
+		{"dashscope, qianfan enable_thinking", get("dashscope").Thinking == "enable_thinking" && get("qianfan").Thinking == "enable_thinking"},
+		{"openai, ollama reasoning_effort", get("openai").Thinking == "reasoning_effort" && get("ollama").Thinking == "reasoning_effort"},
+		{"vllm no thinking switch", get("vllm").Thinking == ""},
+		{"vllm reads reasoning first", slices.Equal(get("vllm").ReasoningFields, []string{"reasoning", "reasoning_content"})},
+		{"ollama has no tool_choice, no image URLs", !get("ollama").ToolChoice && !get("ollama").ImageURLs},
+		{"vllm top_k", get("vllm").TopK},
+		{"openai stop ≤ 4", get("openai").MaxStop == 4},
+		{"zhipu 1113 is billing", get("zhipu").ErrorCodes["1113"] == openaicompat.KindBilling},
+		{"zhipu 1312 is overloaded", get("zhipu").ErrorCodes["1312"] == openaicompat.KindOverloaded},
+		{"moonshot quota is billing", get("moonshot").ErrorCodes["exceeded_current_quota_error"] == openaicompat.KindBilling},
+		{"dashscope arrearage is billing", get("dashscope").ErrorCodes["Arrearage"] == openaicompat.KindBilling},
+		{"local servers need no key", !get("vllm").KeyRequired && !get("ollama").KeyRequired && !get("generic").KeyRequired},
+		{"generic has no base URL", get("generic").DefaultBaseURL == ""},
+	}
+	for _, c := range checks {
+		if !c.ok {
+			t.Errorf("quirk: %s", c.name)
+		}
+	}
+	// Lookup hands out copies: changing one does not change the next.
+	p := get("zhipu")
+	p.ErrorCodes["1113"] = openaicompat.KindAPI
+	p.StripSchemaKeys[0] = "x"
+	if q := get("zhipu"); q.ErrorCodes["1113"] != openaicompat.KindBilling || q.StripSchemaKeys[0] != "$schema" {
+		t.Error("Lookup shares its table")
+	}
+}
+
+func TestErrorKinds(t *testing.T) {
+	for k, want := range map[openaicompat.ErrorKind]string{
+		openaicompat.KindInvalidRequest:  "400 invalid_request_error",
+		openaicompat.KindContextLength:   "400 invalid_request_error",
+		openaicompat.KindAuthentication:  "401 authentication_error",
+		openaicompat.KindBilling:         "402 billing_error",
+		openaicompat.KindPermission:      "403 permission_error",
+		openaicompat.KindNotFound:        "404 not_found_error",
+		openaicompat.KindRequestTooLarge: "413 request_too_large",
+		openaicompat.KindRateLimit:       "429 rate_limit_error",
+		openaicompat.KindAPI:             "500 api_error",
+		openaicompat.KindBadGateway:      "502 api_error",
+		openaicompat.KindOverloaded:      "529 overloaded_error",
+		openaicompat.KindTimeout:         "504 timeout_error",
+	} {
+		if got := strconv.Itoa(k.Status()) + " " + k.Type(); got != want {
+			t.Errorf("kind %d: %s, want %s", k, got, want)
+		}
+	}
+}
+
+// hostRecorder is an injected transport that records every attempt's host.
+type hostRecorder struct {
+	rt    *http.Transport
+	mu    sync.Mutex
+	hosts []string
+}
+
+func (r *hostRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.hosts = append(r.hosts, req.URL.Host)
+	r.mu.Unlock()
+	return r.rt.RoundTrip(req)
+}
+
+func (r *hostRecorder) CloseIdleConnections() { r.rt.CloseIdleConnections() }
+
+func (r *hostRecorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.hosts
+	r.hosts = nil
+	return h
+}
+
+// TestNodeMarkedDown: with an injected transport (whose dial errors are
+// plain *net.OpError), a node that refused is skipped by later calls until
+// node_down passes, then tried again.
+func TestNodeMarkedDown(t *testing.T) {
+	fake := newFake(t)
+	f := loadFixture(t, "qianfan_message")
+	fake.SetDefault(fakeupstream.Reply{Fixture: f.reply})
+	dead := deadURL(t)
+	rec := &hostRecorder{rt: &http.Transport{}}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	p := newProvider(t, openaicompat.Options{Profile: "qianfan", BaseURLs: []string{dead, fake.URL}, APIKey: providerKey, Transport: rec, Now: clock,
+		Timeouts: config.Timeouts{NodeDown: 10 * time.Second, StreamIdle: 5 * time.Second}})
+	deadHost, liveHost := strings.TrimPrefix(dead, "http://"), strings.TrimPrefix(fake.URL, "http://")
+	call := func() {
+		t.Helper()
+		resp, err := p.Do(context.Background(), anthropicCall("ernie", f.request(t, "ernie", false), false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+		resp.Close()
+	}
+	call()
+	if got := rec.take(); !slices.Equal(got, []string{deadHost, liveHost}) {
+		t.Errorf("first call tried %v", got)
+	}
+	call()
+	if got := rec.take(); !slices.Equal(got, []string{liveHost}) {
+		t.Errorf("second call tried %v (the dead node should be skipped)", got)
+	}
+	mu.Lock()
+	now = now.Add(11 * time.Second)
+	mu.Unlock()
+	call()
+	if got := rec.take(); !slices.Equal(got, []string{deadHost, liveHost}) {
+		t.Errorf("after node_down the call tried %v", got)
+	}
+}

@@ -1,0 +1,163 @@
+package relay
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/provider"
+	"github.com/ferrygw/ferry/internal/sse"
+	"github.com/ferrygw/ferry/internal/translate"
+)
+
+// speaker is implemented by providers that take formats other than
+// Anthropic's natively (an OpenAI-compatible upstream takes OpenAI calls as
+// they are). Providers without it speak Anthropic only.
+type speaker interface {
+	Speaks(provider.Format) bool
+}
+
+func speaks(p Provider, f provider.Format) bool {
+	if f == provider.FormatAnthropic {
+		return true
+	}
+	s, ok := p.(speaker)
+	return ok && s.Speaks(f)
+}
+
+// frameTranslator turns Anthropic events into another format's frames.
+// translate.OpenAIStream and translate.CompleteStream are the two.
+type frameTranslator interface {
+	Feed(ev sse.Event)
+	End(err error)
+	Next() ([]byte, bool)
+}
+
+// translatedSource reads Anthropic events from src and yields the frames a
+// translator makes of them. The translator ends every stream it is given
+// with a closing frame (the end marker, or an error frame), so io.EOF from
+// here is always a clean end.
+type translatedSource struct {
+	src       sse.Source
+	tr        frameTranslator
+	ended     bool
+	usage     anthropic.Totals // read from the Anthropic events on the way
+	usageSeen bool
+}
+
+// Usage is the Anthropic usage of the stream, which the translated frames
+// may not carry (an OpenAI client that did not ask for include_usage).
+func (t *translatedSource) Usage() (anthropic.Totals, bool) { return t.usage, t.usageSeen }
+
+// Translated reports that the stream's framing is the gateway's own.
+func (t *translatedSource) Translated() bool { return true }
+
+func (t *translatedSource) Next() (sse.Event, error) {
+	for {
+		if f, ok := t.tr.Next(); ok {
+			name, data := splitFrame(f)
+			return sse.Event{Name: name, Data: data, Raw: f}, nil
+		}
+		if t.ended {
+			return sse.Event{}, io.EOF
+		}
+		ev, err := t.src.Next()
+		if err != nil {
+			t.ended = true
+			if err == io.EOF {
+				err = nil
+			}
+			t.tr.End(err)
+			continue
+		}
+		switch string(ev.Name) {
+		case "message_start":
+			t.usageSeen = anthropic.StartUsage(ev.Data, &t.usage) || t.usageSeen
+		case "message_delta":
+			t.usageSeen = anthropic.DeltaUsage(ev.Data, &t.usage) || t.usageSeen
+		}
+		t.tr.Feed(ev)
+	}
+}
+
+func (t *translatedSource) Close() error { return t.src.Close() }
+
+// splitFrame reads the event name and data of a frame the gateway wrote
+// itself (one optional "event:" line, one "data:" line).
+func splitFrame(f []byte) (name, data []byte) {
+	rest := f
+	if bytes.HasPrefix(rest, []byte("event: ")) {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			return nil, nil
+		}
+		name, rest = rest[len("event: "):i], rest[i+1:]
+	}
+	if bytes.HasPrefix(rest, []byte("data: ")) {
+		rest = rest[len("data: "):]
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			data = rest[:i]
+		}
+	}
+	return name, data
+}
+
+// toOpenAI converts an Anthropic-format answer for an OpenAI client.
+func toOpenAI(resp *provider.Response, info *translate.OpenAIRequestInfo) (*provider.Response, error) {
+	if resp.Events != nil {
+		resp.Events = &translatedSource{src: resp.Events, tr: translate.NewOpenAIStream(info)}
+		return resp, nil
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status == http.StatusOK {
+		var t anthropic.Totals
+		if anthropic.MessageUsage(b, &t) {
+			resp.Usage = &t
+		}
+		b, err = translate.ToOpenAIResponse(b, info)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		b = translate.ToOpenAIError(resp.Status, b)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.Header.Set("Content-Type", "application/json")
+	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+	return resp, nil
+}
+
+// ToComplete converts an Anthropic-format answer for a legacy Text
+// Completions client. Error answers keep Anthropic's error shape, which is
+// also that API's.
+func ToComplete(resp *provider.Response, info *translate.CompleteInfo) (*provider.Response, error) {
+	if resp.Events != nil {
+		resp.Events = &translatedSource{src: resp.Events, tr: translate.NewCompleteStream(info)}
+		return resp, nil
+	}
+	if resp.Status != http.StatusOK {
+		return resp, nil
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var t anthropic.Totals
+	if anthropic.MessageUsage(b, &t) {
+		resp.Usage = &t
+	}
+	if b, err = translate.ToCompleteResponse(b, info); err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.Header.Set("Content-Type", "application/json")
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}

@@ -1,0 +1,1468 @@
+package translate
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/tools/txtar"
+
+	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/sse"
+)
+
+// Other test files of the package may define -update too; the first one to
+// run registers it (init functions run after every file's variables, in
+// file name order), the others share it.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite the golden files in testdata")
+	}
+}
+
+func stUpdating() bool {
+	f := flag.Lookup("update")
+	if f == nil {
+		return false
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return false
+	}
+	v, _ := g.Get().(bool)
+	return v
+}
+
+// stCase is a golden case: testdata/stream/NAME.txtar holds upstream.sse
+// (the upstream's raw bytes), want.sse (Ferry's exact output) and an
+// optional profile file of key=value lines:
+//
+//	model=…        the model the client asked for (default claude-sonnet-4-5)
+//	id=…           the message id (default msg_01FerryGolden)
+//	input=N        RequestInfo.InputEstimate
+//	reasoning=a,b  Profile.ReasoningFields ("reasoning=" for none)
+//	stop=["…"]     RequestInfo.StopSequences, as JSON
+//	accumulate=skip  (with a reason) leaves the case out of TestStreamAccumulate
+type stCase struct {
+	name       string
+	info       RequestInfo
+	profile    *Profile
+	id         string
+	upstream   []byte
+	want       []byte
+	accumulate bool
+	ar         *txtar.Archive
+	file       string
+}
+
+func stLoadCases(t testing.TB) []*stCase {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "stream", "*.txtar"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden cases: %v", err)
+	}
+	var cases []*stCase
+	for _, file := range files {
+		ar, err := txtar.ParseFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &stCase{
+			name:       strings.TrimSuffix(filepath.Base(file), ".txtar"),
+			info:       RequestInfo{Model: "claude-sonnet-4-5", Stream: true},
+			id:         "msg_01FerryGolden",
+			accumulate: true,
+			ar:         ar,
+			file:       file,
+		}
+		for _, f := range ar.Files {
+			switch f.Name {
+			case "upstream.sse":
+				c.upstream = f.Data
+			case "want.sse":
+				c.want = f.Data
+			case "profile":
+				stParseProfile(t, c, f.Data)
+			}
+		}
+		if c.upstream == nil {
+			t.Fatalf("%s: no upstream.sse", file)
+		}
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+func stParseProfile(t testing.TB, c *stCase, data []byte) {
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimRight(line, "\n")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("%s: profile line %q is not key=value", c.name, line)
+		}
+		switch k {
+		case "model":
+			c.info.Model = v
+		case "id":
+			c.id = v
+		case "input":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("%s: input: %v", c.name, err)
+			}
+			c.info.InputEstimate = n
+		case "reasoning":
+			c.profile = &Profile{Name: "golden", ReasoningFields: []string{}}
+			if v != "" {
+				c.profile.ReasoningFields = strings.Split(v, ",")
+			}
+		case "stop":
+			if err := json.Unmarshal([]byte(v), &c.info.StopSequences); err != nil {
+				t.Fatalf("%s: stop: %v", c.name, err)
+			}
+		case "accumulate":
+			c.accumulate = !strings.HasPrefix(v, "skip")
+		default:
+			t.Fatalf("%s: unknown profile key %q", c.name, k)
+		}
+	}
+}
+
+// stRunOpts varies how a stream is driven, which must not change the
+// output.
+type stRunOpts struct {
+	sizes   []byte // read sizes for the splitting reader (nil: one read)
+	noDrain bool   // drain Next only at the end, not after every call
+}
+
+// stRun feeds upstream, framed by sse.Reader, to a new Stream and returns
+// every event it emitted, concatenated.
+func stRun(tb testing.TB, info *RequestInfo, p *Profile, id string, upstream []byte, o stRunOpts) ([]byte, *Stream) {
+	tb.Helper()
+	s := NewStream(info, p, id)
+	var out []byte
+	drain := func() {
+		for {
+			ev, ok := s.Next()
+			if !ok {
+				return
+			}
+			want := "event: " + string(ev.Name) + "\ndata: " + string(ev.Data) + "\n\n"
+			if string(ev.Raw) != want {
+				tb.Fatalf("event parts disagree: Raw %q, Name %q, Data %q", ev.Raw, ev.Name, ev.Data)
+			}
+			out = append(out, ev.Raw...)
+		}
+	}
+	var r io.Reader = bytes.NewReader(upstream)
+	if o.sizes != nil {
+		r = &stSplitReader{data: upstream, sizes: o.sizes}
+	}
+	rd := sse.NewReader(r, 0)
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			s.End(err)
+			break
+		}
+		if ev.Data == nil {
+			continue // a comment-only keep-alive
+		}
+		s.Feed(ev.Data)
+		if !o.noDrain {
+			drain()
+		}
+	}
+	drain()
+	if !s.Finished() {
+		tb.Fatalf("not finished after End")
+	}
+	// Nothing may come after the end.
+	s.Feed([]byte(`{"choices":[{"index":0,"delta":{"content":"late"}}]}`))
+	s.Feed([]byte(`[DONE]`))
+	s.End(errors.New("late"))
+	if ev, ok := s.Next(); ok {
+		tb.Fatalf("event after the end: %q", ev.Raw)
+	}
+	return out, s
+}
+
+// stSplitReader returns data in reads of the given sizes, in turn (a size
+// of 0 makes a read that returns nothing, which sse.Reader tolerates).
+type stSplitReader struct {
+	data  []byte
+	sizes []byte
+	i     int
+	zeros int
+}
+
+func (r *stSplitReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := 1
+	if len(r.sizes) > 0 {
+		n = int(r.sizes[r.i%len(r.sizes)])
+		r.i++
+	}
+	if n == 0 {
+		// sse.Reader gives up after 100 empty reads in a row.
+		if r.zeros++; r.zeros < 50 {
+			return 0, nil
+		}
+		n = 1
+	}
+	r.zeros = 0
+	n = min(n, len(p), len(r.data))
+	copy(p, r.data[:n])
+	r.data = r.data[n:]
+	return n, nil
+}
+
+func TestStreamGolden(t *testing.T) {
+	for _, c := range stLoadCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			got, _ := stRun(t, &c.info, c.profile, c.id, c.upstream, stRunOpts{})
+			if err := stCheck(got, true); err != nil {
+				t.Errorf("output breaks the event-stream rules: %v\n%s", err, got)
+			}
+			if stUpdating() {
+				stSetFile(c.ar, "want.sse", got)
+				if err := os.WriteFile(c.file, txtar.Format(c.ar), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if diff := cmp.Diff(string(c.want), string(got)); diff != "" {
+				t.Errorf("output differs from want.sse (-want +got):\n%s", diff)
+			}
+			// How the bytes arrive and when the caller drains must not
+			// matter.
+			for _, o := range []stRunOpts{{sizes: []byte{1}}, {sizes: []byte{7, 0, 255, 2}, noDrain: true}} {
+				again, _ := stRun(t, &c.info, c.profile, c.id, c.upstream, o)
+				if diff := cmp.Diff(string(got), string(again)); diff != "" {
+					t.Errorf("output depends on reads %v / noDrain %v (-one read +split):\n%s", o.sizes, o.noDrain, diff)
+				}
+			}
+		})
+	}
+}
+
+func stSetFile(ar *txtar.Archive, name string, data []byte) {
+	for i := range ar.Files {
+		if ar.Files[i].Name == name {
+			ar.Files[i].Data = data
+			return
+		}
+	}
+	ar.Files = append(ar.Files, txtar.File{Name: name, Data: data})
+}
+
+// TestStreamProtocolExample holds Ferry's output for PROTOCOL §11a's worked
+// example to the document's bytes. Two things Ferry sends that §11a leaves
+// out are taken away first, and nothing else: the ping after the first
+// content_block_start and the tool_use block's first input_json_delta
+// with partial_json "", both of which the real API sends (PROTOCOL §4,
+// vendor-samples §5) and the brief asks for.
+func TestStreamProtocolExample(t *testing.T) {
+	ar, err := txtar.ParseFile(filepath.Join("testdata", "stream", "protocol_11a.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got []byte
+	for _, f := range ar.Files {
+		switch f.Name {
+		case "protocol.sse":
+			want = f.Data
+		case "want.sse":
+			got = f.Data
+		}
+	}
+	if want == nil || got == nil {
+		t.Fatal("protocol_11a.txtar lacks protocol.sse or want.sse")
+	}
+	ping := "event: ping\ndata: {\"type\":\"ping\"}\n\n"
+	empty := "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\"}}\n\n"
+	for _, extra := range []string{ping, empty} {
+		if strings.Count(string(got), extra) != 1 {
+			t.Fatalf("want.sse has %d of %q, want 1", strings.Count(string(got), extra), extra)
+		}
+		got = bytes.Replace(got, []byte(extra), nil, 1)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("§11a output differs (-PROTOCOL +Ferry):\n%s", diff)
+	}
+}
+
+// stCheck holds an event stream to the rules of PROTOCOL §4 and §12.3:
+// message_start first; blocks with contiguous indexes from 0, one open at a
+// time, deltas only to the open block and of its type, no empty text or
+// thinking block, a signature last in a thinking block; message_delta and
+// message_stop last, or a single error event last; valid UTF-8; each frame
+// one event line and one data line holding a JSON object whose type is the
+// event name. complete: the stream was ended, so it must be whole.
+func stCheck(out []byte, complete bool) error {
+	if !utf8.Valid(out) {
+		return errors.New("output is not valid UTF-8")
+	}
+	type event struct {
+		name string
+		m    map[string]any
+	}
+	var evs []event
+	rd := sse.NewReader(bytes.NewReader(out), 0)
+	for {
+		ev, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("framing: %v", err)
+		}
+		n := len(evs) + 1
+		if ev.Name == nil || ev.Data == nil {
+			return fmt.Errorf("event %d: frame without event or data line: %q", n, ev.Raw)
+		}
+		if want := "event: " + string(ev.Name) + "\ndata: " + string(ev.Data) + "\n\n"; string(ev.Raw) != want {
+			return fmt.Errorf("event %d: frame %q is not one event line and one data line", n, ev.Raw)
+		}
+		var m map[string]any
+		d := json.NewDecoder(bytes.NewReader(ev.Data))
+		d.UseNumber()
+		if err := d.Decode(&m); err != nil || d.More() {
+			return fmt.Errorf("event %d %s: data is not one JSON object: %v", n, ev.Name, err)
+		}
+		if m["type"] != string(ev.Name) {
+			return fmt.Errorf("event %d: type %v in event %s", n, m["type"], ev.Name)
+		}
+		evs = append(evs, event{string(ev.Name), m})
+	}
+	if len(evs) == 0 {
+		if complete {
+			return errors.New("no events")
+		}
+		return nil
+	}
+	if evs[0].name != "message_start" {
+		return fmt.Errorf("first event is %s", evs[0].name)
+	}
+	var (
+		open     = -1
+		openType string
+		signed   bool
+		gotDelta bool
+		next     int
+	)
+	for i, ev := range evs {
+		n, m := i+1, ev.m
+		idx := func() int {
+			v, ok := m["index"].(json.Number)
+			if !ok {
+				return -2
+			}
+			k, err := v.Int64()
+			if err != nil {
+				return -2
+			}
+			return int(k)
+		}
+		switch ev.name {
+		case "message_start":
+			if i != 0 {
+				return fmt.Errorf("event %d: second message_start", n)
+			}
+			msg, _ := m["message"].(map[string]any)
+			if msg == nil || msg["type"] != "message" || msg["role"] != "assistant" {
+				return fmt.Errorf("message_start: bad message %v", m["message"])
+			}
+			if _, ok := msg["id"].(string); !ok {
+				return fmt.Errorf("message_start: id %v", msg["id"])
+			}
+			if c, ok := msg["content"].([]any); !ok || len(c) != 0 {
+				return fmt.Errorf("message_start: content %v", msg["content"])
+			}
+			if msg["stop_reason"] != nil || msg["stop_sequence"] != nil {
+				return fmt.Errorf("message_start: stop_reason %v", msg["stop_reason"])
+			}
+			if _, ok := msg["model"].(string); !ok {
+				return fmt.Errorf("message_start: model %v", msg["model"])
+			}
+			u, _ := msg["usage"].(map[string]any)
+			if u == nil || u["input_tokens"] == nil || u["output_tokens"] == nil {
+				return fmt.Errorf("message_start: usage %v", msg["usage"])
+			}
+		case "ping":
+		case "content_block_start":
+			if open >= 0 {
+				return fmt.Errorf("event %d: block %d starts while %d is open", n, idx(), open)
+			}
+			if idx() != next {
+				return fmt.Errorf("event %d: block index %d, want %d", n, idx(), next)
+			}
+			b, _ := m["content_block"].(map[string]any)
+			openType, _ = b["type"].(string)
+			switch openType {
+			case "text":
+				if b["text"] != "" {
+					return fmt.Errorf("event %d: text block starts with %v", n, b["text"])
+				}
+			case "thinking":
+				if b["thinking"] != "" || b["signature"] != "" {
+					return fmt.Errorf("event %d: thinking block starts with %v", n, b)
+				}
+			case "tool_use":
+				if id, _ := b["id"].(string); id == "" {
+					return fmt.Errorf("event %d: tool_use without id", n)
+				}
+				if _, ok := b["name"].(string); !ok {
+					return fmt.Errorf("event %d: tool_use without name", n)
+				}
+				if in, ok := b["input"].(map[string]any); !ok || len(in) != 0 {
+					return fmt.Errorf("event %d: tool_use input %v", n, b["input"])
+				}
+			default:
+				return fmt.Errorf("event %d: block type %q", n, openType)
+			}
+			open, next, signed, gotDelta = next, next+1, false, false
+		case "content_block_delta":
+			if open < 0 || idx() != open {
+				return fmt.Errorf("event %d: delta to block %d, open is %d", n, idx(), open)
+			}
+			dl, _ := m["delta"].(map[string]any)
+			dt, _ := dl["type"].(string)
+			if signed {
+				return fmt.Errorf("event %d: %s after signature_delta", n, dt)
+			}
+			switch {
+			case openType == "text" && dt == "text_delta":
+				if s, _ := dl["text"].(string); s == "" {
+					return fmt.Errorf("event %d: empty text_delta", n)
+				}
+			case openType == "thinking" && dt == "thinking_delta":
+				if s, _ := dl["thinking"].(string); s == "" {
+					return fmt.Errorf("event %d: empty thinking_delta", n)
+				}
+			case openType == "thinking" && dt == "signature_delta":
+				if s, _ := dl["signature"].(string); s == "" {
+					return fmt.Errorf("event %d: empty signature", n)
+				}
+				signed = true
+			case openType == "tool_use" && dt == "input_json_delta":
+				if _, ok := dl["partial_json"].(string); !ok {
+					return fmt.Errorf("event %d: partial_json %v", n, dl["partial_json"])
+				}
+			default:
+				return fmt.Errorf("event %d: %s in a %s block", n, dt, openType)
+			}
+			gotDelta = true
+		case "content_block_stop":
+			if open < 0 || idx() != open {
+				return fmt.Errorf("event %d: stop of block %d, open is %d", n, idx(), open)
+			}
+			if openType == "thinking" && !signed {
+				return fmt.Errorf("event %d: thinking block closed without signature", n)
+			}
+			if (openType == "text" || openType == "thinking") && !gotDelta {
+				return fmt.Errorf("event %d: empty %s block", n, openType)
+			}
+			open = -1
+		case "message_delta":
+			if open >= 0 {
+				return fmt.Errorf("event %d: message_delta while block %d is open", n, open)
+			}
+			dl, _ := m["delta"].(map[string]any)
+			sr, _ := dl["stop_reason"].(string)
+			switch sr {
+			case "end_turn", "max_tokens", "tool_use", "refusal":
+				if dl["stop_sequence"] != nil {
+					return fmt.Errorf("event %d: stop_sequence %v with %s", n, dl["stop_sequence"], sr)
+				}
+			case "stop_sequence":
+				if _, ok := dl["stop_sequence"].(string); !ok {
+					return fmt.Errorf("event %d: stop_sequence %v", n, dl["stop_sequence"])
+				}
+			default:
+				return fmt.Errorf("event %d: stop_reason %q", n, sr)
+			}
+			u, _ := m["usage"].(map[string]any)
+			for _, k := range []string{"input_tokens", "cache_read_input_tokens", "output_tokens"} {
+				v, ok := u[k].(json.Number)
+				if !ok {
+					return fmt.Errorf("event %d: usage.%s %v", n, k, u[k])
+				}
+				if k, err := v.Int64(); err != nil || k < 0 {
+					return fmt.Errorf("event %d: usage %v", n, u)
+				}
+			}
+			switch {
+			case i+1 < len(evs) && evs[i+1].name == "message_stop" && i+2 == len(evs):
+				return nil
+			case i+1 == len(evs) && !complete:
+				return nil
+			}
+			return fmt.Errorf("event %d: message_delta is not followed by a last message_stop", n)
+		case "message_stop":
+			return fmt.Errorf("event %d: message_stop without message_delta", n)
+		case "error":
+			e, _ := m["error"].(map[string]any)
+			typ, _ := e["type"].(string)
+			msg, _ := e["message"].(string)
+			if typ == "" || msg == "" {
+				return fmt.Errorf("event %d: error %v", n, m["error"])
+			}
+			if i+1 != len(evs) {
+				return fmt.Errorf("event %d: error is followed by %s", n, evs[i+1].name)
+			}
+			return nil
+		default:
+			return fmt.Errorf("event %d: unknown event %s", n, ev.name)
+		}
+	}
+	if complete {
+		return errors.New("stream does not end in message_stop or error")
+	}
+	return nil
+}
+
+// stMsg is a message as a client accumulates it from events.
+type stMsg struct {
+	Blocks       []stBlock
+	StopReason   string
+	StopSequence *string
+	Usage        map[string]int64
+	Error        string
+}
+
+type stBlock struct {
+	Type, Text, Thinking, Signature, ID, Name, JSON string
+}
+
+func stAccumulate(tb testing.TB, out []byte) stMsg {
+	tb.Helper()
+	var msg stMsg
+	rd := sse.NewReader(bytes.NewReader(out), 0)
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			break
+		}
+		var e struct {
+			Index        int
+			ContentBlock struct{ Type, ID, Name string } `json:"content_block"`
+			Delta        struct {
+				Type, Text, Thinking, Signature string
+				PartialJSON                     string  `json:"partial_json"`
+				StopReason                      string  `json:"stop_reason"`
+				StopSequence                    *string `json:"stop_sequence"`
+			}
+			Usage map[string]int64
+			Error struct{ Type, Message string }
+		}
+		if err := json.Unmarshal(ev.Data, &e); err != nil {
+			tb.Fatalf("%s: %v", ev.Data, err)
+		}
+		switch string(ev.Name) {
+		case "content_block_start":
+			msg.Blocks = append(msg.Blocks, stBlock{Type: e.ContentBlock.Type, ID: e.ContentBlock.ID, Name: e.ContentBlock.Name})
+		case "content_block_delta":
+			b := &msg.Blocks[e.Index]
+			b.Text += e.Delta.Text
+			b.Thinking += e.Delta.Thinking
+			b.Signature += e.Delta.Signature
+			b.JSON += e.Delta.PartialJSON
+		case "message_delta":
+			msg.StopReason, msg.StopSequence, msg.Usage = e.Delta.StopReason, e.Delta.StopSequence, e.Usage
+		case "error":
+			msg.Error = e.Error.Type + ": " + e.Error.Message
+		}
+	}
+	return msg
+}
+
+// stRef is what an OpenAI client accumulates from the upstream chunks, the
+// reference Ferry's output must agree with.
+type stRef struct {
+	Text, Thinking string
+	Calls          []stRefCall
+}
+
+type stRefCall struct{ Name, Args string }
+
+// stReference accumulates the upstream like the OpenAI SDK does, with
+// encoding/json: tool calls by index, else by id, else the last call.
+func stReference(tb testing.TB, upstream []byte, reasoning []string) stRef {
+	tb.Helper()
+	var ref stRef
+	byKey := map[string]int{}
+	rd := sse.NewReader(bytes.NewReader(upstream), 0)
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			break
+		}
+		// Lines of one event that are each a chunk (an upstream that left
+		// out a blank line) count as chunks, as Stream reads them.
+		for d := range bytes.Lines(ev.Data) {
+			stReferenceChunk(tb, &ref, byKey, bytes.TrimSpace(d), reasoning)
+		}
+	}
+	return ref
+}
+
+func stReferenceChunk(tb testing.TB, ref *stRef, byKey map[string]int, d []byte, reasoning []string) {
+	tb.Helper()
+	{
+		if len(d) == 0 || string(d) == "[DONE]" {
+			return
+		}
+		var ch struct {
+			Choices []struct {
+				Delta map[string]json.RawMessage
+			}
+		}
+		if err := json.Unmarshal(d, &ch); err != nil {
+			tb.Fatalf("reference: %v: %s", err, d)
+		}
+		for _, c := range ch.Choices {
+			str := func(k string) string {
+				var s string
+				json.Unmarshal(c.Delta[k], &s)
+				return s
+			}
+			for _, f := range reasoning {
+				if s := str(f); s != "" {
+					ref.Thinking += s
+					break
+				}
+			}
+			ref.Text += str("content")
+			var calls []struct {
+				Index    *int
+				ID       string
+				Function struct{ Name, Arguments string }
+			}
+			json.Unmarshal(c.Delta["tool_calls"], &calls)
+			for _, tc := range calls {
+				key := ""
+				switch {
+				case tc.Index != nil:
+					key = "i" + strconv.Itoa(*tc.Index)
+				case tc.ID != "":
+					key = "id" + tc.ID
+				}
+				k, ok := byKey[key]
+				if key == "" && len(ref.Calls) > 0 {
+					k, ok = len(ref.Calls)-1, true
+				}
+				if !ok {
+					ref.Calls = append(ref.Calls, stRefCall{})
+					k = len(ref.Calls) - 1
+					byKey[key] = k
+				}
+				if ref.Calls[k].Name == "" {
+					ref.Calls[k].Name = tc.Function.Name
+				}
+				ref.Calls[k].Args += tc.Function.Arguments
+			}
+		}
+	}
+}
+
+// TestStreamAccumulate checks that a client accumulating Ferry's events gets
+// what an OpenAI client gets from the upstream: the same text, the same
+// reasoning, the same tool calls with arguments that parse to the same
+// JSON.
+func TestStreamAccumulate(t *testing.T) {
+	for _, c := range stLoadCases(t) {
+		if !c.accumulate {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			out, _ := stRun(t, &c.info, c.profile, c.id, c.upstream, stRunOpts{})
+			msg := stAccumulate(t, out)
+			if msg.Error != "" {
+				t.Skipf("ends in an error event (%s); checked by the golden file", msg.Error)
+			}
+			reasoning := stDefaultReasoning
+			if c.profile != nil {
+				reasoning = c.profile.ReasoningFields
+			}
+			ref := stReference(t, c.upstream, reasoning)
+			var got stRef
+			for _, b := range msg.Blocks {
+				switch b.Type {
+				case "text":
+					got.Text += b.Text
+				case "thinking":
+					got.Thinking += b.Thinking
+					if want := stWantSignature(b.Thinking); b.Signature != want {
+						t.Errorf("thinking signature %q, want the marker %q", b.Signature, want)
+					}
+				case "tool_use":
+					got.Calls = append(got.Calls, stRefCall{Name: b.Name, Args: b.JSON})
+				}
+			}
+			if diff := cmp.Diff(ref, got, cmp.Comparer(stJSONEqual)); diff != "" {
+				t.Errorf("accumulated message differs (-upstream +Ferry):\n%s", diff)
+			}
+			if len(got.Calls) > 0 && msg.StopReason != "tool_use" && msg.StopReason != "max_tokens" {
+				t.Errorf("stop_reason %q with tool calls", msg.StopReason)
+			}
+		})
+	}
+}
+
+// stJSONEqual compares tool arguments as JSON when both parse, else as
+// text.
+func stJSONEqual(a, b stRefCall) bool {
+	if a.Name != b.Name {
+		return false
+	}
+	var x, y any
+	if json.Unmarshal([]byte(a.Args), &x) == nil && json.Unmarshal([]byte(b.Args), &y) == nil {
+		return cmp.Equal(x, y)
+	}
+	return a.Args == b.Args
+}
+
+// stFeedAll drives a Stream with chunk data directly and returns the events.
+func stFeedAll(t *testing.T, s *Stream, end error, chunks ...string) []byte {
+	t.Helper()
+	var out []byte
+	for _, c := range chunks {
+		s.Feed([]byte(c))
+	}
+	if end != io.EOF {
+		s.End(end)
+	}
+	for {
+		ev, ok := s.Next()
+		if !ok {
+			break
+		}
+		out = append(out, ev.Raw...)
+	}
+	if err := stCheck(out, s.Finished()); err != nil {
+		t.Errorf("%v\n%s", err, out)
+	}
+	return out
+}
+
+func TestStreamStopReason(t *testing.T) {
+	text := `{"choices":[{"index":0,"delta":{"content":"hi"}}]}`
+	tool := `{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"f","arguments":"{}"}}]}}]}`
+	fin := func(r string) string {
+		return `{"choices":[{"index":0,"delta":{},"finish_reason":"` + r + `"}]}`
+	}
+	tests := []struct {
+		name   string
+		stop   []string
+		chunks []string
+		want   string
+		seq    string
+	}{
+		{"stop", nil, []string{text, fin("stop"), "[DONE]"}, "end_turn", ""},
+		{"length", nil, []string{text, fin("length"), "[DONE]"}, "max_tokens", ""},
+		{"tool_calls", nil, []string{tool, fin("tool_calls"), "[DONE]"}, "tool_use", ""},
+		{"function_call", nil, []string{text, fin("function_call"), "[DONE]"}, "tool_use", ""},
+		{"content_filter", nil, []string{text, fin("content_filter"), "[DONE]"}, "refusal", ""},
+		{"unknown", nil, []string{text, fin("insufficient_system_resource"), "[DONE]"}, "end_turn", ""},
+		{"stop with tools", nil, []string{tool, fin("stop"), "[DONE]"}, "tool_use", ""},
+		{"filter with tools", nil, []string{tool, fin("content_filter"), "[DONE]"}, "tool_use", ""},
+		{"length with tools", nil, []string{tool, fin("length"), "[DONE]"}, "max_tokens", ""},
+		{"done without finish", nil, []string{text, "[DONE]"}, "end_turn", ""},
+		{"done without finish, tools", nil, []string{tool, "[DONE]"}, "tool_use", ""},
+		{"only done", nil, []string{"[DONE]"}, "end_turn", ""},
+		{"vllm stop_reason", []string{"END", "STOP"}, []string{text, `{"choices":[{"index":0,"delta":{},"finish_reason":"stop","stop_reason":"STOP"}]}`, "[DONE]"}, "stop_sequence", "STOP"},
+		{"sglang matched_stop", []string{"END"}, []string{text, `{"choices":[{"index":0,"delta":{},"finish_reason":"stop","matched_stop":"END"}]}`, "[DONE]"}, "stop_sequence", "END"},
+		{"stop token id", []string{"END"}, []string{text, `{"choices":[{"index":0,"delta":{},"finish_reason":"stop","stop_reason":151645}]}`, "[DONE]"}, "end_turn", ""},
+		{"unknown stop string", []string{"END"}, []string{text, `{"choices":[{"index":0,"delta":{},"finish_reason":"stop","stop_reason":"OTHER"}]}`, "[DONE]"}, "end_turn", ""},
+		{"finish then eof", nil, []string{text, fin("stop")}, "end_turn", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewStream(&RequestInfo{Model: "m", StopSequences: tt.stop}, nil, "msg_1")
+			out := stFeedAll(t, s, nil, tt.chunks...)
+			if got := s.StopReason(); got != tt.want {
+				t.Errorf("StopReason() = %q, want %q", got, tt.want)
+			}
+			msg := stAccumulate(t, out)
+			if msg.StopReason != tt.want {
+				t.Errorf("message_delta stop_reason %q, want %q", msg.StopReason, tt.want)
+			}
+			var seq string
+			if msg.StopSequence != nil {
+				seq = *msg.StopSequence
+			}
+			if seq != tt.seq {
+				t.Errorf("stop_sequence %q, want %q", seq, tt.seq)
+			}
+		})
+	}
+}
+
+func TestStreamUsage(t *testing.T) {
+	text := `{"choices":[{"index":0,"delta":{"content":"hi"}}]}`
+	fin := `{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`
+	tests := []struct {
+		name   string
+		chunks []string
+		want   anthropic.Totals
+		delta  map[string]int64
+	}{
+		{
+			"openai cached",
+			[]string{text, fin, `{"choices":[],"usage":{"prompt_tokens":100,"completion_tokens":7,"total_tokens":107,"prompt_tokens_details":{"cached_tokens":60}}}`},
+			anthropic.Totals{Input: 40, Output: 7, CacheRead: 60},
+			map[string]int64{"input_tokens": 40, "cache_read_input_tokens": 60, "output_tokens": 7},
+		},
+		{
+			"deepseek hit tokens",
+			[]string{text, `{"choices":[{"index":0,"delta":{"content":""},"finish_reason":"stop"}],"usage":{"prompt_tokens":14,"completion_tokens":9,"total_tokens":23,"prompt_cache_hit_tokens":10,"prompt_cache_miss_tokens":4}}`},
+			anthropic.Totals{Input: 4, Output: 9, CacheRead: 10},
+			map[string]int64{"input_tokens": 4, "cache_read_input_tokens": 10, "output_tokens": 9},
+		},
+		{
+			"cache writes",
+			[]string{text, fin, `{"choices":[],"usage":{"prompt_tokens":100,"completion_tokens":7,"prompt_tokens_details":{"cached_tokens":10,"cache_write_tokens":30}}}`},
+			anthropic.Totals{Input: 60, Output: 7, CacheRead: 10, CacheCreation: 30},
+			map[string]int64{"input_tokens": 60, "cache_creation_input_tokens": 30, "cache_read_input_tokens": 10, "output_tokens": 7},
+		},
+		{
+			"repeated, last wins",
+			[]string{
+				`{"choices":[{"index":0,"delta":{"content":"a"}}],"usage":{"prompt_tokens":5,"completion_tokens":1}}`,
+				`{"choices":[{"index":0,"delta":{"content":"b"}}],"usage":{"prompt_tokens":5,"completion_tokens":2}}`,
+				`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":3}}`,
+			},
+			anthropic.Totals{Input: 5, Output: 3},
+			map[string]int64{"input_tokens": 5, "cache_read_input_tokens": 0, "output_tokens": 3},
+		},
+		{
+			"none: the estimate",
+			[]string{text, fin, "[DONE]"},
+			anthropic.Totals{Input: 42},
+			map[string]int64{"input_tokens": 42, "cache_read_input_tokens": 0, "output_tokens": 0},
+		},
+		{
+			"cached above prompt",
+			[]string{text, fin, `{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":9}}}`},
+			anthropic.Totals{Input: 0, Output: 1, CacheRead: 9},
+			map[string]int64{"input_tokens": 0, "cache_read_input_tokens": 9, "output_tokens": 1},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewStream(&RequestInfo{Model: "m", InputEstimate: 42}, nil, "msg_1")
+			out := stFeedAll(t, s, nil, tt.chunks...)
+			if diff := cmp.Diff(tt.want, s.Usage()); diff != "" {
+				t.Errorf("Usage() (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.delta, stAccumulate(t, out).Usage); diff != "" {
+				t.Errorf("message_delta usage (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestStreamHoldsMessageDelta: finish_reason closes the block at once, but
+// message_delta waits for the usage.
+func TestStreamHoldsMessageDelta(t *testing.T) {
+	s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+	s.Feed([]byte(`{"choices":[{"index":0,"delta":{"content":"hi"}}]}`))
+	s.Feed([]byte(`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`))
+	var names []string
+	for ev, ok := s.Next(); ok; ev, ok = s.Next() {
+		names = append(names, string(ev.Name))
+	}
+	want := []string{"message_start", "content_block_start", "ping", "content_block_delta", "content_block_stop"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("events before usage (-want +got):\n%s", diff)
+	}
+	if s.Finished() || s.StopReason() != "" {
+		t.Errorf("finished before usage")
+	}
+	s.Feed([]byte(`{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1}}`))
+	names = nil
+	for ev, ok := s.Next(); ok; ev, ok = s.Next() {
+		names = append(names, string(ev.Name))
+	}
+	if diff := cmp.Diff([]string{"message_delta", "message_stop"}, names); diff != "" {
+		t.Errorf("events after usage (-want +got):\n%s", diff)
+	}
+	if !s.Finished() || s.StopReason() != "end_turn" {
+		t.Errorf("Finished() %v, StopReason() %q after usage", s.Finished(), s.StopReason())
+	}
+}
+
+func TestStreamErrors(t *testing.T) {
+	text := `{"choices":[{"index":0,"delta":{"content":"hi"}}]}`
+	tests := []struct {
+		name    string
+		chunks  []string
+		end     error // io.EOF: End is not called
+		want    string
+		feedErr bool
+	}{
+		{"eof before finish", []string{text}, nil, "api_error: upstream stream ended before it finished", false},
+		{"eof, nothing", nil, nil, "api_error: upstream stream ended before it finished", false},
+		{"cut frame", []string{text}, io.ErrUnexpectedEOF, "api_error: upstream stream ended before it finished", false},
+		{"read error", []string{text}, errors.New("connection reset by peer"), "api_error: upstream stream failed", false},
+		{"overloaded read error", []string{text}, apierr.New(apierr.Overloaded, "upstream overloaded"), "overloaded_error: upstream overloaded", false},
+		{"bad gateway", []string{text}, apierr.Wrap(apierr.BadGateway, errors.New("x"), "upstream idle too long"), "api_error: upstream idle too long", false},
+		{"openai error chunk", []string{text, `{"error":{"message":"The server had an error while processing your request.","type":"server_error","param":null,"code":null}}`}, io.EOF, "api_error: The server had an error while processing your request.", true},
+		{"overloaded chunk", []string{text, `{"error":{"message":"Server overloaded, please retry","type":"server_error"}}`}, io.EOF, "overloaded_error: Server overloaded, please retry", true},
+		{"zhipu 1312", []string{`{"error":{"code":"1312","message":"该模型当前访问量过大，请您稍后再试"}}`}, io.EOF, "overloaded_error: 该模型当前访问量过大，请您稍后再试", true},
+		{"bare string error", []string{text, `{"error":"upstream timeout"}`}, io.EOF, "api_error: upstream timeout", true},
+		{"error without message", []string{text, `{"error":{"type":"server_error"}}`}, io.EOF, "api_error: upstream error: server_error", true},
+		{"null error", []string{`{"error":null,"choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"stop"}]}`, "[DONE]"}, io.EOF, "", false},
+		{"invalid json", []string{text, `{"choices":[{"index":0,"delta":{"content":"x"`}, io.EOF, "api_error: upstream sent a malformed stream chunk", true},
+		{"not an object", []string{text, `[1,2]`}, io.EOF, "api_error: upstream sent a malformed stream chunk", true},
+		{"garbage", []string{"event: oops"}, io.EOF, "api_error: upstream sent a malformed stream chunk", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+			var feedErr error
+			for _, c := range tt.chunks {
+				if err := s.Feed([]byte(c)); err != nil {
+					feedErr = err
+				}
+			}
+			if (feedErr != nil) != tt.feedErr {
+				t.Errorf("Feed error %v, want error: %v", feedErr, tt.feedErr)
+			}
+			out := stFeedAll(t, s, tt.end)
+			msg := stAccumulate(t, out)
+			if msg.Error != tt.want {
+				t.Errorf("error event %q, want %q", msg.Error, tt.want)
+			}
+			if tt.want != "" && s.StopReason() != "" {
+				t.Errorf("StopReason() %q after an error", s.StopReason())
+			}
+		})
+	}
+}
+
+// TestStreamToolCalls covers the tool-call keying and the parallel-call
+// policy on short, readable sequences.
+func TestStreamToolCalls(t *testing.T) {
+	tc := func(entries string) string {
+		return `{"choices":[{"index":0,"delta":{"tool_calls":[` + entries + `]}}]}`
+	}
+	text := func(s string) string {
+		return `{"choices":[{"index":0,"delta":{"content":"` + s + `"}}]}`
+	}
+	fin := `{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}`
+	tests := []struct {
+		name   string
+		chunks []string
+		want   []stBlock
+		order  string // event names, abbreviated, when the order matters
+	}{
+		{
+			name: "interleaved: the first call streams, the second waits until the first is complete",
+			chunks: []string{
+				tc(`{"index":0,"id":"a","function":{"name":"f","arguments":"{\"x\":"}}`),
+				tc(`{"index":1,"id":"b","function":{"name":"g","arguments":"{\"y\":"}}`),
+				tc(`{"index":0,"function":{"arguments":"1"}}`),
+				tc(`{"index":1,"function":{"arguments":"2}"}}`),
+				tc(`{"index":0,"function":{"arguments":"}"}}`),
+				tc(`{"index":1,"function":{"arguments":" "}}`),
+				fin, "[DONE]",
+			},
+			want: []stBlock{
+				{Type: "tool_use", ID: "a", Name: "f", JSON: `{"x":1}`},
+				{Type: "tool_use", ID: "b", Name: "g", JSON: `{"y":2} `},
+			},
+			// a opens; b's fragments are buffered; b opens once a is complete.
+			order: "start:a ping d:'' d:'{\"x\":' d:'1' d:'}' stop start:b d:'' d:'{\"y\":2}' d:' ' stop",
+		},
+		{
+			name: "one chunk, two whole calls (Gemini: no index)",
+			chunks: []string{
+				tc(`{"id":"a","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}},{"id":"b","type":"function","function":{"name":"g","arguments":"{}"}}`),
+				fin, "[DONE]",
+			},
+			want: []stBlock{
+				{Type: "tool_use", ID: "a", Name: "f", JSON: `{"x":1}`},
+				{Type: "tool_use", ID: "b", Name: "g", JSON: `{}`},
+			},
+		},
+		{
+			name: "no index, no id: each call in its own chunk, same tool twice (Ollama)",
+			chunks: []string{
+				tc(`{"function":{"name":"read","arguments":{"path":"a"}}}`),
+				tc(`{"function":{"name":"read","arguments":{"path":"b"}}}`),
+				fin, "[DONE]",
+			},
+			want: []stBlock{
+				{Type: "tool_use", ID: "toolu_1_0", Name: "read", JSON: `{"path":"a"}`},
+				{Type: "tool_use", ID: "toolu_1_1", Name: "read", JSON: `{"path":"b"}`},
+			},
+		},
+		{
+			name: "index reused for the next call with a new id",
+			chunks: []string{
+				tc(`{"index":0,"id":"a","function":{"name":"f","arguments":""}}`),
+				tc(`{"index":0,"function":{"arguments":"{}"}}`),
+				tc(`{"index":0,"id":"b","function":{"name":"f","arguments":""}}`),
+				tc(`{"index":0,"function":{"arguments":"{\"z\":true}"}}`),
+				fin, "[DONE]",
+			},
+			want: []stBlock{
+				{Type: "tool_use", ID: "a", Name: "f", JSON: `{}`},
+				{Type: "tool_use", ID: "b", Name: "f", JSON: `{"z":true}`},
+			},
+		},
+		{
+			name: "arguments before name and id",
+			chunks: []string{
+				text("Let me check."),
+				tc(`{"index":0,"function":{"arguments":"{\"q\":"}}`),
+				text(" More text."),
+				tc(`{"index":0,"id":"a","function":{"name":"search"}}`),
+				tc(`{"index":0,"function":{"arguments":"\"go\"}"}}`),
+				fin, "[DONE]",
+			},
+			want: []stBlock{
+				{Type: "text", Text: "Let me check. More text."},
+				{Type: "tool_use", ID: "a", Name: "search", JSON: `{"q":"go"}`},
+			},
+		},
+		{
+			name: "a name that never comes",
+			chunks: []string{
+				tc(`{"index":0,"function":{"arguments":"{\"q\":1}"}}`),
+				fin, "[DONE]",
+			},
+			want: []stBlock{{Type: "tool_use", ID: "toolu_1_0", Name: "", JSON: `{"q":1}`}},
+		},
+		{
+			name: "text while a call is incomplete waits behind it",
+			chunks: []string{
+				tc(`{"index":0,"id":"a","function":{"name":"f","arguments":"{\"x\""}}`),
+				text("aside"),
+				tc(`{"index":0,"function":{"arguments":":1}"}}`),
+				text(" more"),
+				fin, "[DONE]",
+			},
+			want: []stBlock{
+				{Type: "tool_use", ID: "a", Name: "f", JSON: `{"x":1}`},
+				{Type: "text", Text: "aside more"},
+			},
+		},
+		{
+			name: "legacy function_call",
+			chunks: []string{
+				`{"choices":[{"index":0,"delta":{"function_call":{"name":"f","arguments":"{\"a\""}}}]}`,
+				`{"choices":[{"index":0,"delta":{"function_call":{"arguments":":1}"}}}]}`,
+				`{"choices":[{"index":0,"delta":{},"finish_reason":"function_call"}]}`, "[DONE]",
+			},
+			want: []stBlock{{Type: "tool_use", ID: "toolu_1_0", Name: "f", JSON: `{"a":1}`}},
+		},
+		{
+			name: "index reused without ids, arguments before the name",
+			chunks: []string{
+				tc(`{"index":0,"function":{"name":"f","arguments":"{\"a\":1}"}}`),
+				tc(`{"index":0,"function":{"arguments":"{\"b\":"}}`),
+				tc(`{"index":0,"function":{"name":"g","arguments":"2}"}}`),
+				fin, "[DONE]",
+			},
+			want: []stBlock{
+				{Type: "tool_use", ID: "toolu_1_0", Name: "f", JSON: `{"a":1}`},
+				{Type: "tool_use", ID: "toolu_1_1", Name: "g", JSON: `{"b":2}`},
+			},
+		},
+		{
+			name: "DashScope's empty continuation creates nothing",
+			chunks: []string{
+				tc(`{"index":0,"id":"a","function":{"name":"f","arguments":"{}"}}`),
+				tc(`{"function":{},"index":0,"id":"","type":"function"}`),
+				tc(`{"function":{},"index":1,"id":"","type":"function"}`),
+				fin, "[DONE]",
+			},
+			want: []stBlock{{Type: "tool_use", ID: "a", Name: "f", JSON: `{}`}},
+		},
+		{
+			name: "late whitespace for a closed call is dropped",
+			chunks: []string{
+				tc(`{"index":0,"id":"a","function":{"name":"f","arguments":"{}"}}`),
+				tc(`{"index":1,"id":"b","function":{"name":"g","arguments":"{}"}}`),
+				tc(`{"index":0,"function":{"arguments":"\n"}}`),
+				fin, "[DONE]",
+			},
+			want: []stBlock{
+				{Type: "tool_use", ID: "a", Name: "f", JSON: `{}`},
+				{Type: "tool_use", ID: "b", Name: "g", JSON: `{}`},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+			out := stFeedAll(t, s, nil, tt.chunks...)
+			msg := stAccumulate(t, out)
+			if diff := cmp.Diff(tt.want, msg.Blocks); diff != "" {
+				t.Errorf("blocks (-want +got):\n%s", diff)
+			}
+			if msg.StopReason != "tool_use" {
+				t.Errorf("stop_reason %q", msg.StopReason)
+			}
+			if tt.order != "" {
+				if got := stOrder(t, out); got != tt.order {
+					t.Errorf("event order\n got %s\nwant %s", got, tt.order)
+				}
+			}
+		})
+	}
+}
+
+// TestStreamOddShapes feeds chunks that are valid JSON but odd: non-object
+// elements, numbers that are not small integers, content as parts,
+// arguments as an object, a character cut at the end of a call's
+// arguments.
+func TestStreamOddShapes(t *testing.T) {
+	s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+	out := stFeedAll(t, s, nil,
+		`{"choices":[1,"x",null,[[{"a":"]"}]],{"index":-1,"delta":{"content":"skipped"}},{"index":1.0,"delta":{"content":"skipped"}},{"index":0.0,"delta":{"content":"A"}}]}`,
+		`{"choices":[{"index":99999999999,"delta":{"content":"skipped"}},{"delta":{"content":[{"type":"text","text":"B"},{"type":"image_url","text":"skipped"},"x",{"type":"text","text":null}]}}]}`,
+		`{"choices":[ { "index" : 0 , "delta" : { "content" : [ ] , "tool_calls" : [ { "index" : 0 , "id" : "a" , "function" : { "name" : "f" , "arguments" : { "q" : [ 1 , { } ] } } } ] } } ] }`,
+		"{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"b\",\"function\":{\"name\":\"g\",\"arguments\":\"{\\\"k\\\":\\\"\xe4\xb8\"}}]}}]}",
+		`{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":1.5,"completion_tokens":-3,"prompt_tokens_details":null}}`,
+		"[DONE]")
+	msg := stAccumulate(t, out)
+	want := []stBlock{
+		{Type: "text", Text: "AB"},
+		{Type: "tool_use", ID: "a", Name: "f", JSON: `{ "q" : [ 1 , { } ] }`},
+		{Type: "tool_use", ID: "b", Name: "g", JSON: "{\"k\":\"\ufffd\ufffd"},
+	}
+	if diff := cmp.Diff(want, msg.Blocks); diff != "" {
+		t.Errorf("blocks (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(anthropic.Totals{}, s.Usage()); diff != "" {
+		t.Errorf("usage of odd numbers (-want +got):\n%s", diff)
+	}
+}
+
+// TestStreamNothingAfterEnd: whatever path tries to write after the end,
+// its frame is dropped.
+func TestStreamNothingAfterEnd(t *testing.T) {
+	s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+	s.Feed([]byte(`{"choices":[{"index":0,"delta":{"content":"hi"}}]}`))
+	s.fail("api_error", "x")
+	s.closeBlock()
+	s.openBlock(stThinking)
+	s.textDelta(stThinking, []byte("late"))
+	s.ping()
+	var names []string
+	for ev, ok := s.Next(); ok; ev, ok = s.Next() {
+		names = append(names, string(ev.Name))
+	}
+	want := []string{"message_start", "content_block_start", "ping", "content_block_delta", "error"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}
+
+// TestStreamLimits: a stream that would make the Stream hold too much
+// fails with an error event instead, and nothing follows it.
+func TestStreamLimits(t *testing.T) {
+	t.Run("calls", func(t *testing.T) {
+		var chunks []string
+		for i := range stMaxCalls + 1 {
+			chunks = append(chunks, `{"choices":[{"index":0,"delta":{"tool_calls":[{"index":`+strconv.Itoa(i)+`,"function":{"name":"f","arguments":"{}"}}]}}]}`)
+		}
+		s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+		for i, c := range chunks {
+			if err := s.Feed([]byte(c)); (err != nil) != (i == stMaxCalls) {
+				t.Fatalf("Feed of call %d: %v", i, err)
+			}
+		}
+		out := stFeedAll(t, s, nil, "[DONE]")
+		if msg := stAccumulate(t, out); msg.Error != "api_error: upstream stream could not be translated: too many tool calls" || len(msg.Blocks) != stMaxCalls {
+			t.Errorf("error %q after %d blocks", msg.Error, len(msg.Blocks))
+		}
+	})
+	t.Run("held bytes", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("feeds 32 MiB")
+		}
+		big := strings.Repeat("x", stMaxBuffered/3+1)
+		s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+		out := stFeedAll(t, s, nil,
+			// An incomplete call holds the block; the text waits behind it.
+			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{"}}]}}]}`,
+			`{"choices":[{"index":0,"delta":{"content":"`+big+`"}}]}`,
+			`{"choices":[{"index":0,"delta":{"content":"`+big+`"}}]}`,
+			`{"choices":[{"index":0,"delta":{"content":"`+big+`"}}]}`,
+			`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`, "[DONE]")
+		msg := stAccumulate(t, out)
+		if msg.Error != "api_error: upstream stream could not be translated: too much output held back" {
+			t.Errorf("error %q", msg.Error)
+		}
+		if s.StopReason() != "" {
+			t.Errorf("StopReason() %q after an error", s.StopReason())
+		}
+	})
+}
+
+// stOrder abbreviates the block events of a stream.
+func stOrder(t *testing.T, out []byte) string {
+	var parts []string
+	rd := sse.NewReader(bytes.NewReader(out), 0)
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			break
+		}
+		var e struct {
+			ContentBlock struct{ ID string } `json:"content_block"`
+			Delta        struct {
+				PartialJSON *string `json:"partial_json"`
+			}
+		}
+		json.Unmarshal(ev.Data, &e)
+		switch string(ev.Name) {
+		case "content_block_start":
+			parts = append(parts, "start:"+e.ContentBlock.ID)
+		case "content_block_delta":
+			if e.Delta.PartialJSON != nil {
+				parts = append(parts, "d:'"+*e.Delta.PartialJSON+"'")
+			}
+		case "content_block_stop":
+			parts = append(parts, "stop")
+		case "ping":
+			parts = append(parts, "ping")
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// TestStreamUTF8Split: a character whose bytes an upstream splits across
+// two chunks arrives whole; bytes that never complete become U+FFFD.
+func TestStreamUTF8Split(t *testing.T) {
+	s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+	out := stFeedAll(t, s, nil,
+		"{\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"\xe6\x80\"}}]}",
+		"{\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"\x9d\xe8\x80\x83\"}}]}",
+		"{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\xf0\x9f\"}}]}",
+		"{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\x98\x80 ok \xe4\xb8\"}}]}",
+		`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`, "[DONE]")
+	msg := stAccumulate(t, out)
+	want := []stBlock{
+		{Type: "thinking", Thinking: "思考", Signature: stWantSignature("思考")},
+		{Type: "text", Text: "😀 ok \ufffd\ufffd"},
+	}
+	if diff := cmp.Diff(want, msg.Blocks); diff != "" {
+		t.Errorf("blocks (-want +got):\n%s", diff)
+	}
+}
+
+func TestStreamMessageStart(t *testing.T) {
+	s := NewStream(&RequestInfo{Model: "qwen3-coder\"<&>\xff", InputEstimate: 1234}, nil, "msg_01X")
+	s.Feed([]byte(`{"id":"chatcmpl-1","model":"upstream-name","choices":[{"index":0,"delta":{"role":"assistant"}}]}`))
+	ev, ok := s.Next()
+	if !ok {
+		t.Fatal("no message_start after the first chunk")
+	}
+	want := `{"type":"message_start","message":{"id":"msg_01X","type":"message","role":"assistant","model":"qwen3-coder\"<&>\ufffd","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":1234,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}`
+	if string(ev.Data) != want {
+		t.Errorf("message_start\n got %s\nwant %s", ev.Data, want)
+	}
+	if ev, ok := s.Next(); ok {
+		t.Errorf("a role-only chunk sent %s", ev.Raw)
+	}
+	// Nil info and profile are allowed.
+	s = NewStream(nil, nil, "")
+	out := stFeedAll(t, s, nil, `{"choices":[{"index":0,"delta":{"reasoning":"r","content":"c"},"finish_reason":"stop"}]}`, "[DONE]")
+	if msg := stAccumulate(t, out); len(msg.Blocks) != 2 || msg.Blocks[0].Thinking != "r" || msg.Blocks[0].Signature != stWantSignature("r") {
+		t.Errorf("nil info/profile: %+v", msg.Blocks)
+	}
+}
+
+// TestStreamProfileReasoning: only the profile's fields are reasoning, the
+// first one present wins, and an empty list reads none.
+func TestStreamProfileReasoning(t *testing.T) {
+	chunk := `{"choices":[{"index":0,"delta":{"reasoning":"B","reasoning_content":"A","content":"c"},"finish_reason":"stop"}]}`
+	for _, tt := range []struct {
+		fields []string
+		want   string
+	}{
+		{[]string{"reasoning_content", "reasoning"}, "A"},
+		{[]string{"reasoning", "reasoning_content"}, "B"},
+		{[]string{"reasoning"}, "B"},
+		{[]string{}, ""},
+	} {
+		s := NewStream(&RequestInfo{Model: "m"}, &Profile{ReasoningFields: tt.fields}, "msg_1")
+		out := stFeedAll(t, s, nil, chunk, "[DONE]")
+		var got string
+		for _, b := range stAccumulate(t, out).Blocks {
+			got += b.Thinking
+		}
+		if got != tt.want {
+			t.Errorf("fields %v: thinking %q, want %q", tt.fields, got, tt.want)
+		}
+	}
+}
+
+// TestStreamJSONString holds the string writer and reader to encoding/json.
+func TestStreamJSONString(t *testing.T) {
+	inputs := []string{
+		"", "plain", "quote\" back\\slash /", "\x00\x01\x08\x0c\n\r\t\x1f\x7f",
+		"<script>&amp;</script>", "\u2028\u2029", "中文 emoji 😀", "bad \xff \xe4\xb8 \xed\xa0\x80 end",
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		b := make([]byte, rng.IntN(24))
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+			if rng.IntN(2) == 0 {
+				const pool = "a\"\\\n\xe4\xb8\xad\xf0\x9f\x98\x80\xe2\x80\xa8"
+				b[i] = pool[rng.IntN(len(pool))]
+			}
+		}
+		inputs = append(inputs, string(b))
+	}
+	for _, in := range inputs {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.Encode(in)
+		want := strings.TrimSuffix(buf.String(), "\n")
+		if got := string(stAppendBytes(nil, []byte(in))); got != want {
+			t.Errorf("stAppendBytes(%q) = %s, want %s", in, got, want)
+		}
+		// Reading what encoding/json writes gives what it reads.
+		lit, _ := json.Marshal(in)
+		var dec string
+		json.Unmarshal(lit, &dec)
+		if got := string(stAppendUnquoted(nil, lit[1:len(lit)-1])); got != dec {
+			t.Errorf("stAppendUnquoted(%s) = %q, want %q", lit, got, dec)
+		}
+	}
+	for _, lit := range []string{`"\ud83d\ude00"`, `"\ud83d"`, `"\ude00x"`, `"\ud83d\u0041"`, `"\u00e9\/\b\f"`, `"\uD83D\uDE00"`} {
+		var dec string
+		json.Unmarshal([]byte(lit), &dec)
+		if got := string(stAppendUnquoted(nil, []byte(lit[1:len(lit)-1]))); got != dec {
+			t.Errorf("stAppendUnquoted(%s) = %q, want %q", lit, got, dec)
+		}
+	}
+}
+
+// stWantSignature is the marker signature of a thinking block with text
+// thinking, as response.go's Signature makes it for non-streaming answers.
+func stWantSignature(thinking string) string {
+	h := sha256.Sum256([]byte(thinking))
+	return "ferry:" + hex.EncodeToString(h[:8])
+}
+
+// TestStreamSignatureMarker: every thinking block is closed with the marker
+// made from its own text, invalid bytes hashed as the U+FFFD the client
+// reads.
+func TestStreamSignatureMarker(t *testing.T) {
+	s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_01abc")
+	out := stFeedAll(t, s, nil,
+		`{"choices":[{"index":0,"delta":{"reasoning_content":"one"}}]}`,
+		`{"choices":[{"index":0,"delta":{"reasoning_content":" more"}}]}`,
+		`{"choices":[{"index":0,"delta":{"content":"text"}}]}`,
+		"{\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"tw\xffo \\ud800 é\"}}]}",
+		`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`, "[DONE]")
+	want := []stBlock{
+		{Type: "thinking", Thinking: "one more", Signature: stWantSignature("one more")},
+		{Type: "text", Text: "text"},
+		{Type: "thinking", Thinking: "tw\ufffdo \ufffd é", Signature: stWantSignature("tw\ufffdo \ufffd é")},
+	}
+	if diff := cmp.Diff(want, stAccumulate(t, out).Blocks); diff != "" {
+		t.Errorf("blocks (-want +got):\n%s", diff)
+	}
+	if !strings.HasPrefix(want[0].Signature, stSignaturePrefix) || len(want[0].Signature) != len("ferry:")+16 {
+		t.Errorf("signature %q", want[0].Signature)
+	}
+}
+
+// stBenchChunks builds realistic upstream chunk data: a 200-chunk text
+// stream in OpenAI's shape, and a tool-call stream.
+func stBenchChunks(kind string) [][]byte {
+	head := `{"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-2024-08-06","service_tier":"default","system_fingerprint":"fp_eb9dce56a8","choices":[{"index":0,"delta":`
+	tail := `,"logprobs":null,"finish_reason":null}],"usage":null}`
+	words := []string{" the", " gateway", " translates", " each", " chunk", " into", " Anthropic", " events", ",", " keeping", " one", " block", " open", " at", " a", " time", ".", "\\n", " 中文", " \\\"quoted\\\""}
+	var cs [][]byte
+	cs = append(cs, []byte(head+`{"role":"assistant","content":"","refusal":null}`+tail))
+	switch kind {
+	case "text":
+		for i := range 197 {
+			cs = append(cs, []byte(head+`{"content":"`+words[i%len(words)]+`"}`+tail))
+		}
+		cs = append(cs, []byte(head+`{}`+`,"logprobs":null,"finish_reason":"stop"}],"usage":null}`))
+	case "tools":
+		for i := range 20 {
+			cs = append(cs, []byte(head+`{"content":"`+words[i%len(words)]+`"}`+tail))
+		}
+		args := `{\"file_path\":\"/work/main/internal/translate/stream.go\",\"old_string\":\"func (s *Stream) Feed(data []byte) error {\",\"new_string\":\"func (s *Stream) Feed(data []byte) error {\\n\\t// comment\"}`
+		for call := range 2 {
+			cs = append(cs, []byte(head+`{"tool_calls":[{"index":`+strconv.Itoa(call)+`,"id":"call_`+strconv.Itoa(call)+`abcdefgh","type":"function","function":{"name":"Edit","arguments":""}}]}`+tail))
+			for i := 0; i < len(args); {
+				j := min(i+6, len(args))
+				for j < len(args) && args[j-1] == '\\' {
+					j++
+				}
+				cs = append(cs, []byte(head+`{"tool_calls":[{"index":`+strconv.Itoa(call)+`,"function":{"arguments":"`+args[i:j]+`"}}]}`+tail))
+				i = j
+			}
+		}
+		cs = append(cs, []byte(head+`{}`+`,"logprobs":null,"finish_reason":"tool_calls"}],"usage":null}`))
+	}
+	cs = append(cs, []byte(`{"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-2024-08-06","choices":[],"usage":{"prompt_tokens":1117,"completion_tokens":46,"total_tokens":1163,"prompt_tokens_details":{"cached_tokens":1024,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0}}}`))
+	cs = append(cs, []byte("[DONE]"))
+	return cs
+}
+
+func BenchmarkStream(b *testing.B) {
+	for _, kind := range []string{"text", "tools"} {
+		chunks := stBenchChunks(kind)
+		b.Run(kind, func(b *testing.B) {
+			info := &RequestInfo{Model: "claude-sonnet-4-5", InputEstimate: 1000}
+			var bytesOut int
+			b.ReportAllocs()
+			for b.Loop() {
+				s := NewStream(info, nil, "msg_01Bench")
+				bytesOut = 0
+				for _, c := range chunks {
+					s.Feed(c)
+					for ev, ok := s.Next(); ok; ev, ok = s.Next() {
+						bytesOut += len(ev.Raw)
+					}
+				}
+				s.End(nil)
+				if !s.Finished() {
+					b.Fatal("not finished")
+				}
+			}
+			n := float64(b.N) * float64(len(chunks))
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/chunk")
+			b.ReportMetric(float64(len(chunks)), "chunks")
+			b.SetBytes(int64(bytesOut))
+		})
+	}
+}
