@@ -317,3 +317,103 @@ func BenchmarkGatewayCodeJSON(b *testing.B) {
 		}
 	}
 }
+
+// translatingGateway runs a gateway whose only route goes to an
+// OpenAI-compatible upstream (zhipu profile) at fake.
+func translatingGateway(b *testing.B, fake *fakeupstream.Server) (string, func()) {
+	cfg := &config.Config{
+		Listen:    "127.0.0.1:0",
+		Admin:     config.Admin{Listen: "off"},
+		Keys:      []config.Key{{Name: "team-a", Key: clientKey}},
+		Providers: []config.Provider{{Name: "glm", Type: config.TypeOpenAI, Profile: "zhipu", BaseURLs: []string{fake.URL}, APIKey: providerKey}},
+		Routes:    []config.Route{{Match: "*", Targets: []config.Target{{Provider: "glm", Model: "glm-4.7-flash"}}}},
+	}
+	cfg.ApplyDefaults()
+	a, err := New(cfg, Options{Logger: NewLogger(config.Log{Level: "info"}, io.Discard)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := a.Listen(); err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	ctx, cancel := contextWithCancel()
+	go func() { a.Run(ctx); close(done) }()
+	return "http://" + a.Addr(), func() { cancel(); <-done; a.Close() }
+}
+
+// BenchmarkTranslatedJSON: a 2 KB Anthropic request translated for an
+// OpenAI-compatible upstream and its 1.4 KB answer (Zhipu's recorded
+// format) translated back, through the full HTTP path; "direct" is the
+// same client and fake without the gateway.
+func BenchmarkTranslatedJSON(b *testing.B) {
+	fake := fakeupstream.New()
+	defer fake.Close()
+	fake.SetDefault(fakeupstream.Reply{Fixture: fakeupstream.MustLoad(b, openaiFixtures+"zhipu_message.txtar")})
+	gw, stop := translatingGateway(b, fake)
+	defer stop()
+	for _, target := range []struct{ name, url string }{{"direct", fake.URL}, {"via_gateway", gw}} {
+		b.Run(target.name, func(b *testing.B) {
+			hc := benchClient()
+			defer hc.CloseIdleConnections()
+			post(b, hc, target.url, requestBody)
+			b.ReportAllocs()
+			b.ResetTimer()
+			c0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				post(b, hc, target.url, requestBody)
+			}
+			b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e3, "cpu-µs/op")
+		})
+	}
+}
+
+// openaiStream builds an OpenAI-format stream of n content chunks, usage
+// in a separate last chunk, then [DONE].
+func openaiStream(n int) *fakeupstream.Fixture {
+	var buf bytes.Buffer
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&buf, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1773349387,\"model\":\"glm-4.7-flash\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"token %d \"},\"finish_reason\":null}]}\n\n", i)
+	}
+	buf.WriteString("data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1773349387,\"model\":\"glm-4.7-flash\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n")
+	fmt.Fprintf(&buf, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1773349387,\"model\":\"glm-4.7-flash\",\"choices\":[],\"usage\":{\"prompt_tokens\":120,\"completion_tokens\":%d,\"total_tokens\":%d}}\n\n", n, n+120)
+	buf.WriteString("data: [DONE]\n\n")
+	return &fakeupstream.Fixture{Status: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: buf.Bytes()}
+}
+
+// BenchmarkTranslatedStream: the gateway's cost per upstream chunk of an
+// OpenAI-format stream translated into Anthropic events.
+func BenchmarkTranslatedStream(b *testing.B) {
+	const chunks = 1000
+	f := openaiStream(chunks)
+	var splits []int
+	for i := 0; ; {
+		j := bytes.Index(f.Body[i:], []byte("\n\n"))
+		if j < 0 {
+			break
+		}
+		i += j + 2
+		splits = append(splits, i)
+	}
+	fake := fakeupstream.New()
+	defer fake.Close()
+	fake.SetDefault(fakeupstream.Reply{Fixture: f, Splits: splits, Pause: -1})
+	gw, stop := translatingGateway(b, fake)
+	defer stop()
+	body := bytes.Replace(requestBody, []byte(`"max_tokens":1024,`), []byte(`"max_tokens":1024,"stream":true,`), 1)
+	for _, target := range []struct{ name, url string }{{"direct", fake.URL}, {"via_gateway", gw}} {
+		b.Run(target.name, func(b *testing.B) {
+			hc := benchClient()
+			defer hc.CloseIdleConnections()
+			post(b, hc, target.url, body)
+			b.ReportAllocs()
+			b.ResetTimer()
+			c0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				post(b, hc, target.url, body)
+			}
+			n := float64(b.N) * float64(len(splits))
+			b.ReportMetric(float64(cpuTime()-c0)/n, "cpu-ns/chunk")
+		})
+	}
+}
