@@ -422,3 +422,63 @@ func TestClaudeCodeRequestsOnOpenAIUpstream(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryProfileStreamMatchesWhole: for every vendor profile, a tool-use
+// answer streamed through the Anthropic SDK accumulates into exactly the
+// message the non-streaming call returns, and the request the vendor gets
+// has the profile's shape.
+func TestEveryProfileStreamMatchesWhole(t *testing.T) {
+	for _, vp := range config.VendorProfiles() {
+		t.Run(vp.Name, func(t *testing.T) {
+			vendor := fakeupstream.New()
+			defer vendor.Close()
+			g := newGateway(t, func(c *config.Config) {
+				c.Providers = append(c.Providers, config.Provider{Name: "v", Type: config.TypeOpenAI, Profile: vp.Name, BaseURLs: []string{vendor.URL}, APIKey: vendorKey})
+				c.Routes = append(c.Routes, config.Route{Match: "vendor-*", Targets: []config.Target{{Provider: "v"}}})
+			})
+			c := g.client()
+			params := anthropic.MessageNewParams{
+				Model: "vendor-model", MaxTokens: 8000, Tools: weatherTool,
+				Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Weather in Paris?"))},
+			}
+			vendor.Enqueue(fakeupstream.Reply{Fixture: fakeupstream.MustLoad(t, openaiFixtures+"pair_tool_message.txtar")})
+			whole, err := c.Messages.New(context.Background(), params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body map[string]any
+			json.Unmarshal(vendor.Last().Body, &body)
+			if body["max_tokens"] == nil && body["max_completion_tokens"] == nil {
+				t.Errorf("no output limit sent: %s", vendor.Last().Body)
+			}
+			if vendor.Last().Path != "/chat/completions" {
+				t.Errorf("path %s", vendor.Last().Path)
+			}
+
+			vendor.Enqueue(fakeupstream.Reply{Fixture: fakeupstream.MustLoad(t, openaiFixtures+"pair_tool_stream.txtar")})
+			stream := c.Messages.NewStreaming(context.Background(), params)
+			var acc anthropic.Message
+			for stream.Next() {
+				if err := acc.Accumulate(stream.Current()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := stream.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if len(whole.Content) < 2 || whole.StopReason != anthropic.StopReasonToolUse {
+				t.Fatalf("whole: stop %q content %+v", whole.StopReason, whole.Content)
+			}
+			if len(acc.Content) != len(whole.Content) || acc.StopReason != whole.StopReason || acc.Usage.OutputTokens != whole.Usage.OutputTokens {
+				t.Fatalf("stream %d blocks stop %q usage %+v; whole %d blocks stop %q usage %+v",
+					len(acc.Content), acc.StopReason, acc.Usage, len(whole.Content), whole.StopReason, whole.Usage)
+			}
+			for i := range whole.Content {
+				w, s := whole.Content[i], acc.Content[i]
+				if w.Type != s.Type || w.Text != s.Text || w.Thinking != s.Thinking || w.ID != s.ID || w.Name != s.Name || (w.Type == "tool_use" && string(w.Input) != string(s.Input)) {
+					t.Errorf("block %d: whole %+v, stream %+v", i, w, s)
+				}
+			}
+		})
+	}
+}
