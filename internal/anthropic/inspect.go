@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"bytes"
 	"errors"
 	"strconv"
 
@@ -140,12 +139,6 @@ func (p Peek) WithModel(body []byte, model string) []byte {
 		panic("anthropic: Peek.WithModel called with a body that was not inspected")
 	}
 	n := jsonpeek.StringLen(model)
-	var buf [128]byte
-	if n <= len(buf) {
-		// bytes.Join allocates its result without zeroing it first, which
-		// for a 100 KB body is most of the cost of a make+append.
-		return bytes.Join([][]byte{body[:p.modelStart], jsonpeek.AppendString(buf[:0], model), body[p.modelEnd:]}, nil)
-	}
 	out := make([]byte, 0, len(body)-(p.modelEnd-p.modelStart)+n)
 	out = append(out, body[:p.modelStart]...)
 	out = jsonpeek.AppendString(out, model)

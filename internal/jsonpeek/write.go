@@ -15,7 +15,18 @@ const hexDigits = "0123456789abcdef"
 // others as \u00XX), U+2028 and U+2029 are escaped so the output is also
 // valid JavaScript, each byte of invalid UTF-8 becomes \ufffd, and '<', '>'
 // and '&' are left alone. It allocates only if dst has too little room.
-func AppendString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte { return appendString(dst, s) }
+
+// AppendStringBytes is AppendString for a string held in a byte slice,
+// without the allocation of converting it.
+func AppendStringBytes(dst, b []byte) []byte { return appendString(dst, b) }
+
+// appendString is AppendString and AppendStringBytes. Only the decoding of
+// a non-ASCII character depends on what s is: each kind has its own
+// decoder, and converting s to the other kind would copy it.
+func appendString[T string | []byte](dst []byte, s T) []byte {
+	str, isString := any(s).(string)
+	b, _ := any(s).([]byte)
 	dst = append(dst, '"')
 	start := 0 // s[start:i] is still to be copied
 	for i := 0; i < len(s); {
@@ -46,7 +57,13 @@ func AppendString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		var r rune
+		var size int
+		if isString {
+			r, size = utf8.DecodeRuneInString(str[i:])
+		} else {
+			r, size = utf8.DecodeRune(b[i:])
+		}
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)

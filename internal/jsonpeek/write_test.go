@@ -27,11 +27,14 @@ func TestAppendString(t *testing.T) {
 		if n := StringLen(tc.in); n != len(tc.want) {
 			t.Errorf("StringLen(%q) = %d, want %d", tc.in, n, len(tc.want))
 		}
+		if got := string(AppendStringBytes(nil, []byte(tc.in))); got != tc.want {
+			t.Errorf("AppendStringBytes(%q) = %s, want %s", tc.in, got, tc.want)
+		}
 	}
 }
 
 // FuzzAppendString checks AppendString against encoding/json (without HTML
-// escaping), and StringLen against AppendString.
+// escaping), and StringLen and AppendStringBytes against AppendString.
 func FuzzAppendString(f *testing.F) {
 	for _, s := range []string{"", "a\"b", "\x00\u2028\xff", "日本語", "\b\f\n"} {
 		f.Add(s)
@@ -50,5 +53,16 @@ func FuzzAppendString(f *testing.F) {
 		if n := StringLen(s); n != len(got)-1 {
 			t.Errorf("StringLen(%q) = %d, AppendString wrote %d bytes", s, n, len(got)-1)
 		}
+		if b := AppendStringBytes([]byte("x"), []byte(s)); string(b) != string(got) {
+			t.Errorf("AppendStringBytes(%q) = %s, AppendString wrote %s", s, b[1:], got[1:])
+		}
 	})
+}
+
+func TestAppendStringBytesAllocs(t *testing.T) {
+	b := []byte("text \"quoted\"\n中文 \xff \u2028 end")
+	dst := make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() { dst = AppendStringBytes(dst[:0], b) }); n != 0 {
+		t.Errorf("AppendStringBytes: %v allocations, want 0", n)
+	}
 }

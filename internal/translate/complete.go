@@ -428,10 +428,10 @@ func (s *CompleteStream) start(id, model string) {
 		model = s.info.Model
 	}
 	p := append(s.prefix[:0], `{"type":"completion","id":`...)
-	p = oiAppendString(p, cpID(id))
+	p = jsonpeek.AppendString(p, cpID(id))
 	s.prefix = append(p, `,"completion":`...)
 	m := append(s.suffix[:0], `,"model":`...)
-	m = oiAppendString(m, model)
+	m = jsonpeek.AppendString(m, model)
 	s.suffix = append(m, '}')
 }
 
@@ -442,7 +442,7 @@ func (s *CompleteStream) completion(lit []byte) {
 	if s.space {
 		s.space = false
 		if d := oiStringOf(lit); cpLeadingSpace(d) {
-			b = oiAppendString(b, " "+d)
+			b = jsonpeek.AppendString(b, " "+d)
 			lit = nil
 		}
 	}
@@ -467,10 +467,10 @@ func (s *CompleteStream) finish(reason, seq string) {
 	b := append(s.q.buf, "event: completion\ndata: "...)
 	b = append(b, s.prefix...)
 	b = append(b, `"","stop_reason":`...)
-	b = oiAppendString(b, r)
+	b = jsonpeek.AppendString(b, r)
 	b = append(b, `,"stop":`...)
 	if stop != nil {
-		b = oiAppendString(b, *stop)
+		b = jsonpeek.AppendString(b, *stop)
 	} else {
 		b = append(b, "null"...)
 	}
@@ -483,9 +483,9 @@ func (s *CompleteStream) finish(reason, seq string) {
 // fail writes an error event and ends the stream.
 func (s *CompleteStream) fail(typ, msg string) {
 	b := append(s.q.buf, "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"...)
-	b = oiAppendString(b, typ)
+	b = jsonpeek.AppendString(b, typ)
 	b = append(b, `,"message":`...)
-	b = oiAppendString(b, msg)
+	b = jsonpeek.AppendString(b, msg)
 	s.q.buf = append(b, "}}\n\n"...)
 	s.q.mark()
 	s.done = true

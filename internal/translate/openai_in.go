@@ -1386,50 +1386,6 @@ func (q *oiFrames) next() ([]byte, bool) {
 	return q.buf[start:q.ends[q.read-1]:q.ends[q.read-1]], true
 }
 
-// oiAppendString appends s as a JSON string literal; invalid UTF-8 becomes
-// U+FFFD, so the output is always valid UTF-8.
-func oiAppendString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
 // oiAppendLiteral appends lit, a JSON string literal validated by
 // jsonpeek, copying it as is when it is valid UTF-8 (the common case, no
 // allocation) and re-encoding it otherwise.
@@ -1441,7 +1397,7 @@ func oiAppendLiteral(dst, lit []byte) []byte {
 	if err != nil {
 		return append(dst, `""`...)
 	}
-	return oiAppendString(dst, s)
+	return jsonpeek.AppendString(dst, s)
 }
 
 // oiMembers reads the members named in names from the JSON object b into
@@ -1598,11 +1554,11 @@ func (s *OpenAIStream) start(id, model string) {
 		model = s.info.Model
 	}
 	p := append(s.prefix[:0], `{"id":`...)
-	p = oiAppendString(p, oiCompletionID(id))
+	p = jsonpeek.AppendString(p, oiCompletionID(id))
 	p = append(p, `,"object":"chat.completion.chunk","created":`...)
 	p = strconv.AppendInt(p, s.created, 10)
 	p = append(p, `,"model":`...)
-	p = oiAppendString(p, model)
+	p = jsonpeek.AppendString(p, model)
 	s.prefix = append(p, ',')
 	s.open()
 	s.q.buf = append(s.q.buf, `"role":"assistant","content":"","refusal":null`...)
@@ -1622,7 +1578,7 @@ func (s *OpenAIStream) close(finish string) {
 	if finish == "" {
 		b = append(b, "null"...)
 	} else {
-		b = oiAppendString(b, finish)
+		b = jsonpeek.AppendString(b, finish)
 	}
 	b = append(b, "}]"...)
 	if s.info.IncludeUsage {
@@ -1657,12 +1613,12 @@ func (s *OpenAIStream) args(lit []byte) {
 // fail writes an error chunk and ends the stream.
 func (s *OpenAIStream) fail(typ, msg string) {
 	b := append(s.q.buf, `data: {"error":{"message":`...)
-	b = oiAppendString(b, msg)
+	b = jsonpeek.AppendString(b, msg)
 	b = append(b, `,"type":`...)
-	b = oiAppendString(b, typ)
+	b = jsonpeek.AppendString(b, typ)
 	b = append(b, `,"param":null,"code":`...)
 	if c, ok := oiErrorCode(0, typ, msg).(string); ok {
-		b = oiAppendString(b, c)
+		b = jsonpeek.AppendString(b, c)
 	} else {
 		b = append(b, "null"...)
 	}
@@ -1693,7 +1649,7 @@ func (s *OpenAIStream) endBlock() {
 	if s.kind == oiBlockTool && !s.argsSent && len(s.input) > 0 {
 		var buf bytes.Buffer
 		if json.Compact(&buf, s.input) == nil {
-			s.args(oiAppendString(nil, buf.String()))
+			s.args(jsonpeek.AppendString(nil, buf.String()))
 		}
 	}
 	s.block, s.kind, s.argsSent, s.input = -1, oiBlockNone, false, s.input[:0]
@@ -1751,9 +1707,9 @@ func (s *OpenAIStream) Feed(ev sse.Event) {
 			q := append(s.q.buf, `"tool_calls":[{"index":`...)
 			q = strconv.AppendInt(q, int64(s.toolIdx), 10)
 			q = append(q, `,"id":`...)
-			q = oiAppendString(q, oiStringOf(b[3]))
+			q = jsonpeek.AppendString(q, oiStringOf(b[3]))
 			q = append(q, `,"type":"function","function":{"name":`...)
-			q = oiAppendString(q, oiStringOf(b[4]))
+			q = jsonpeek.AppendString(q, oiStringOf(b[4]))
 			s.q.buf = append(q, `,"arguments":""}}]`...)
 			s.close("")
 		default:

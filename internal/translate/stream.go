@@ -41,7 +41,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
@@ -384,9 +383,10 @@ func stMembers(data []byte) (choices, usage, errv []byte, err error) {
 }
 
 // End is called when the upstream body ended: err == nil at a clean EOF,
-// otherwise the error that broke it. A stream that saw a finish_reason is
-// finished normally (usage or [DONE] may be missing: "may be missing if the
-// stream is interrupted", PROTOCOL §9); anything else is an error event,
+// otherwise the error that broke it. At EOF (io.ErrUnexpectedEOF, an EOF
+// inside a frame, included) a stream that saw a finish_reason is finished
+// normally (usage or [DONE] may be missing: "may be missing if the stream
+// is interrupted", PROTOCOL §9); anything else is an error event,
 // since the message may be cut short and the client must not take it for a
 // whole one (Claude Code re-sends the request, PROTOCOL §4).
 func (s *Stream) End(err error) {
@@ -395,10 +395,14 @@ func (s *Stream) End(err error) {
 	}
 	s.reclaim()
 	s.start()
+	cut := errors.Is(err, io.ErrUnexpectedEOF) // EOF inside a frame
 	switch {
-	case err == nil && s.finishSeen:
+	case (err == nil || cut) && s.finishSeen:
+		// After finish_reason only usage and [DONE] are left to come; a
+		// server that closes after "data: [DONE]\n" without the blank
+		// line leaves a cut frame, not a cut message.
 		s.finalize()
-	case err == nil || errors.Is(err, io.ErrUnexpectedEOF):
+	case err == nil || cut:
 		s.fail("api_error", "upstream stream ended before it finished")
 	default:
 		typ, msg := "api_error", "upstream stream failed"
@@ -1520,9 +1524,6 @@ func stU4(s []byte) rune {
 
 // stAppendBytes appends b as a JSON string, as encoding/json writes it with
 // HTML escaping off (the Anthropic API does not escape <, > and &), each
-// invalid byte as \ufffd. AppendString only reads its argument during the
-// call, so viewing b as a string without a copy is safe, and keeps the
+// invalid byte as \ufffd: jsonpeek.AppendStringBytes, which keeps the
 // per-chunk path free of allocations.
-func stAppendBytes(dst, b []byte) []byte {
-	return jsonpeek.AppendString(dst, unsafe.String(unsafe.SliceData(b), len(b)))
-}
+func stAppendBytes(dst, b []byte) []byte { return jsonpeek.AppendStringBytes(dst, b) }

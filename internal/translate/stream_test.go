@@ -927,6 +927,7 @@ func TestStreamErrors(t *testing.T) {
 		{"eof before finish", []string{text}, nil, "api_error: upstream stream ended before it finished", false},
 		{"eof, nothing", nil, nil, "api_error: upstream stream ended before it finished", false},
 		{"cut frame", []string{text}, io.ErrUnexpectedEOF, "api_error: upstream stream ended before it finished", false},
+		{"cut frame after finish", []string{text, `{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`}, io.ErrUnexpectedEOF, "", false},
 		{"read error", []string{text}, errors.New("connection reset by peer"), "api_error: upstream stream failed", false},
 		{"overloaded read error", []string{text}, apierr.New(apierr.Overloaded, "upstream overloaded"), "overloaded_error: upstream overloaded", false},
 		{"bad gateway", []string{text}, apierr.Wrap(apierr.BadGateway, errors.New("x"), "upstream idle too long"), "api_error: upstream idle too long", false},
@@ -1436,6 +1437,32 @@ func stBenchChunks(kind string) [][]byte {
 	cs = append(cs, []byte(`{"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion.chunk","created":1741570283,"model":"gpt-4o-2024-08-06","choices":[],"usage":{"prompt_tokens":1117,"completion_tokens":46,"total_tokens":1163,"prompt_tokens_details":{"cached_tokens":1024,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0}}}`))
 	cs = append(cs, []byte("[DONE]"))
 	return cs
+}
+
+// TestStreamAllocs: once its buffers have grown, a Stream translates a
+// text chunk or a tool-call arguments chunk without allocating.
+func TestStreamAllocs(t *testing.T) {
+	s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+	feed := func(c []byte) {
+		s.Feed(c)
+		for _, ok := s.Next(); ok; _, ok = s.Next() {
+		}
+	}
+	text := []byte(`{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" more \"text\" 中文"},"finish_reason":null}],"usage":null}`)
+	args := []byte(`{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"x\\n\":1,"}}]},"finish_reason":null}],"usage":null}`)
+	for range 10 {
+		feed(text)
+	}
+	if n := testing.AllocsPerRun(200, func() { feed(text) }); n != 0 {
+		t.Errorf("%v allocations per text chunk", n)
+	}
+	feed([]byte(`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{"}}]}}]}`))
+	for range 10 {
+		feed(args)
+	}
+	if n := testing.AllocsPerRun(200, func() { feed(args) }); n != 0 {
+		t.Errorf("%v allocations per arguments chunk", n)
+	}
 }
 
 func BenchmarkStream(b *testing.B) {

@@ -9,17 +9,12 @@ package anthropic
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/textproto"
-	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/ferrygw/ferry/internal/apierr"
@@ -48,21 +43,12 @@ type Options struct {
 // Provider is an Anthropic-format upstream with one or more nodes.
 type Provider struct {
 	name      string
-	nodes     []*node
+	nodes     *provider.Nodes // a node's URLs are per operation, indexed by Op
 	rt        http.RoundTripper
 	authKey   string // canonical header name
 	authValue string
 	static    [][2]string
 	idle      time.Duration
-	nodeDown  time.Duration
-	now       func() time.Time
-}
-
-type node struct {
-	base      *url.URL
-	urls      [len(paths)]*url.URL // per operation, built once
-	label     string
-	downUntil atomic.Int64 // unix nanoseconds; 0 = healthy
 }
 
 // New builds a Provider.
@@ -76,30 +62,11 @@ func New(o Options) (*Provider, error) {
 	if o.APIKey == "" {
 		return nil, fmt.Errorf("anthropic provider %s: no api_key", o.Name)
 	}
-	p := &Provider{name: o.Name, idle: o.Timeouts.StreamIdle, nodeDown: o.Timeouts.NodeDown, now: o.Now}
-	if p.now == nil {
-		p.now = time.Now
+	ns, err := provider.NewNodes("anthropic provider "+o.Name, o.BaseURLs, paths[:], o.Timeouts, o.Now)
+	if err != nil {
+		return nil, err
 	}
-	if p.nodeDown <= 0 {
-		p.nodeDown = 10 * time.Second
-	}
-	if len(o.BaseURLs) > 64 {
-		return nil, fmt.Errorf("anthropic provider %s: at most 64 base_urls", o.Name)
-	}
-	for _, raw := range o.BaseURLs {
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("anthropic provider %s: bad base_url %q", o.Name, raw)
-		}
-		u.Path = strings.TrimSuffix(u.Path, "/")
-		n := &node{base: u, label: u.Host}
-		for op, path := range paths {
-			ou := *u
-			ou.Path += path
-			n.urls[op] = &ou
-		}
-		p.nodes = append(p.nodes, n)
-	}
+	p := &Provider{name: o.Name, nodes: ns, idle: o.Timeouts.StreamIdle}
 	switch o.Auth {
 	case "", config.AuthXAPIKey:
 		p.authKey, p.authValue = "X-Api-Key", o.APIKey.Reveal()
@@ -111,49 +78,16 @@ func New(o Options) (*Provider, error) {
 	for k, v := range o.Headers {
 		p.static = append(p.static, [2]string{textproto.CanonicalMIMEHeaderKey(k), v})
 	}
-	rt := o.Transport
-	if rt == nil {
-		rt = NewTransport(o.Timeouts)
+	p.rt = o.Transport
+	if p.rt == nil {
+		p.rt = provider.NewTransport(o.Timeouts)
 	}
-	// The transport is used directly, not through an http.Client: there are
-	// no redirects to follow (an API answer is never a redirect worth
-	// following with the provider's key) and no client-level timeout (a
-	// stream may legitimately last an hour; the transport bounds connect,
-	// TLS and headers, the idle timer bounds the gaps between events).
-	p.rt = rt
 	return p, nil
 }
 
-// NewTransport builds the HTTP transport for one provider. It never uses a
-// proxy from the environment: outbound traffic goes only to the configured
-// base URLs.
-func NewTransport(t config.Timeouts) *http.Transport {
-	d := &net.Dialer{Timeout: t.Connect, KeepAlive: 30 * time.Second}
-	return &http.Transport{
-		Proxy: nil,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := d.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, &connectError{err}
-			}
-			return c, nil
-		},
-		TLSHandshakeTimeout:   t.TLSHandshake,
-		ResponseHeaderTimeout: t.ResponseHeader,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-	}
-}
-
-// connectError marks a failure to establish a connection: the request was
-// never sent, so another node may safely be tried.
-type connectError struct{ err error }
-
-func (e *connectError) Error() string { return "connect: " + e.err.Error() }
-func (e *connectError) Unwrap() error { return e.err }
+// NewTransport is provider.NewTransport, the transport New builds when
+// Options.Transport is nil.
+func NewTransport(t config.Timeouts) *http.Transport { return provider.NewTransport(t) }
 
 // CloseIdleConnections closes the provider's idle upstream connections.
 func (p *Provider) CloseIdleConnections() {
@@ -174,46 +108,21 @@ func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response
 	if int(c.Op) >= len(paths) {
 		return nil, apierr.New(apierr.NotFound, "operation %s is not supported by provider %s", c.Op, p.name)
 	}
-	now := p.now().UnixNano()
-	var (
-		lastErr error
-		skipped uint64 // nodes passed over because they were marked down
-	)
-	// First pass: healthy nodes in order. Second pass, only over nodes that
-	// were already marked down when the call began: a mark is a guess about
-	// the present, so they are worth a try before giving up; a node that
-	// refused during this call's first pass is not.
-	for pass := 0; pass < 2; pass++ {
-		for i, n := range p.nodes {
-			if pass == 0 && n.downUntil.Load() > now {
-				skipped |= 1 << i
-				continue
-			}
-			if pass == 1 && skipped&(1<<i) == 0 {
-				continue
-			}
-			resp, err := p.attempt(ctx, n, c)
-			if err == nil {
-				n.downUntil.Store(0)
-				return resp, nil
-			}
-			lastErr = err
-			var ce *connectError
-			if !errors.As(err, &ce) || ctx.Err() != nil {
-				return nil, classify(ctx, err)
-			}
-			n.downUntil.Store(p.now().Add(p.nodeDown).UnixNano())
-		}
-		if skipped == 0 {
-			break
-		}
+	var resp *provider.Response
+	err := p.nodes.Try(ctx, func(n *provider.Node) error {
+		var err error
+		resp, err = p.attempt(ctx, n, c)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, classify(ctx, lastErr)
+	return resp, nil
 }
 
-func (p *Provider) attempt(ctx context.Context, n *node, c *provider.Call) (*provider.Response, error) {
+func (p *Provider) attempt(ctx context.Context, n *provider.Node, c *provider.Call) (*provider.Response, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	u := n.urls[c.Op]
+	u := n.URLs[c.Op]
 	if c.Query != "" {
 		q := *u
 		q.RawQuery = c.Query
@@ -238,21 +147,14 @@ func (p *Provider) attempt(ctx context.Context, n *node, c *provider.Call) (*pro
 		cancel(nil)
 		return nil, err
 	}
-	out := &provider.Response{Status: resp.StatusCode, Header: responseHeader(resp.Header), Node: n.label}
-	g := &idleGuard{cancel: cancel, idle: p.idle}
-	if p.idle > 0 {
-		g.timer = time.AfterFunc(p.idle, g.fire)
-	}
-	if c.Stream && resp.StatusCode == http.StatusOK && isEventStream(resp.Header.Get("Content-Type")) {
-		out.Events = &events{r: sse.NewReader(resp.Body, 0), g: g, ctx: ctx}
+	out := &provider.Response{Status: resp.StatusCode, Header: responseHeader(resp.Header), Node: n.Label}
+	g := provider.NewIdleGuard(ctx, cancel, p.idle)
+	if c.Stream && resp.StatusCode == http.StatusOK && provider.IsEventStream(resp.Header.Get("Content-Type")) {
+		out.Events = &events{r: sse.NewReader(resp.Body, 0), g: g}
 	} else {
-		out.Body = &body{rc: resp.Body, g: g, ctx: ctx}
+		out.Body = provider.GuardBody(resp.Body, g)
 	}
 	return out, nil
-}
-
-func isEventStream(ct string) bool {
-	return strings.HasPrefix(strings.TrimSpace(strings.ToLower(ct)), "text/event-stream")
 }
 
 // header builds the upstream request headers from an allowlist of the
@@ -308,99 +210,28 @@ func responseHeader(in http.Header) http.Header {
 	return h
 }
 
-// classify turns a transport failure into a client-facing error.
-func classify(ctx context.Context, err error) error {
-	if err == nil {
-		return apierr.New(apierr.Unavailable, "no upstream node available")
-	}
-	if ctx.Err() != nil {
-		return apierr.Wrap(apierr.BadGateway, err, "request canceled")
-	}
-	var ce *connectError
-	var ne net.Error
-	var cv *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	switch {
-	case errors.As(err, &ce):
-		return apierr.Wrap(apierr.BadGateway, err, "upstream unreachable")
-	case errors.As(err, &cv), errors.As(err, &ua):
-		return apierr.Wrap(apierr.BadGateway, err, "upstream TLS verification failed")
-	case errors.As(err, &ne) && ne.Timeout():
-		return apierr.Wrap(apierr.GatewayTimeout, err, "upstream timed out")
-	}
-	return apierr.Wrap(apierr.BadGateway, err, "upstream request failed")
-}
+// ErrIdle is provider.ErrIdle, the cause when an upstream stays silent
+// longer than stream_idle.
+var ErrIdle = provider.ErrIdle
 
-// ErrIdle is the cause when an upstream stays silent longer than stream_idle.
-var ErrIdle = errors.New("upstream idle timeout")
-
-// idleGuard cancels the upstream request when no bytes arrive for idle.
-type idleGuard struct {
-	cancel context.CancelCauseFunc
-	idle   time.Duration
-	timer  *time.Timer
-}
-
-func (g *idleGuard) fire() { g.cancel(ErrIdle) }
-
-func (g *idleGuard) touch() {
-	if g.timer != nil {
-		g.timer.Reset(g.idle)
-	}
-}
-
-func (g *idleGuard) stop() {
-	if g.timer != nil {
-		g.timer.Stop()
-	}
-	g.cancel(nil)
-}
-
-func idleErr(ctx context.Context, err error) error {
-	if errors.Is(context.Cause(ctx), ErrIdle) {
-		return apierr.Wrap(apierr.GatewayTimeout, ErrIdle, "upstream stream idle timeout")
-	}
-	return err
-}
-
+// events is an upstream's event stream under the idle guard, which each
+// event (rather than each read, as for a body) touches: stream_idle is the
+// longest silence between two events.
 type events struct {
-	r   *sse.Reader
-	g   *idleGuard
-	ctx context.Context
+	r *sse.Reader
+	g *provider.IdleGuard
 }
 
 func (e *events) Next() (sse.Event, error) {
 	ev, err := e.r.Next()
 	if err != nil {
-		return ev, idleErr(e.ctx, err)
+		return ev, e.g.Err(err)
 	}
-	e.g.touch()
+	e.g.Touch()
 	return ev, nil
 }
 
 func (e *events) Close() error {
-	e.g.stop()
+	e.g.Stop()
 	return e.r.Close()
-}
-
-type body struct {
-	rc  io.ReadCloser
-	g   *idleGuard
-	ctx context.Context
-}
-
-func (b *body) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	if n > 0 {
-		b.g.touch()
-	}
-	if err != nil && err != io.EOF {
-		err = idleErr(b.ctx, err)
-	}
-	return n, err
-}
-
-func (b *body) Close() error {
-	b.g.stop()
-	return b.rc.Close()
 }

@@ -67,7 +67,7 @@ type Options struct {
 type Provider struct {
 	name    string
 	profile Profile
-	nodes   *nodes
+	nodes   *provider.Nodes // a node's one URL is its base with chatPath
 	rt      http.RoundTripper
 	auth    []string // the Authorization value, nil without a key
 	static  [][2]string
@@ -93,7 +93,7 @@ func New(o Options) (*Provider, error) {
 	if prof.KeyRequired && o.APIKey == "" {
 		return nil, fmt.Errorf("openai provider %s: profile %s needs an api_key", o.Name, prof.Name)
 	}
-	ns, err := newNodes(o.Name, bases, chatPath, o.Timeouts, o.Now)
+	ns, err := provider.NewNodes("openai provider "+o.Name, bases, []string{chatPath}, o.Timeouts, o.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -106,11 +106,7 @@ func New(o Options) (*Provider, error) {
 	}
 	p.rt = o.Transport
 	if p.rt == nil {
-		// Used directly, not through an http.Client: no redirects to
-		// follow with the provider's key, and no client-level timeout (a
-		// stream may last an hour; the transport bounds connect, TLS and
-		// headers, the idle guard the gaps).
-		p.rt = newTransport(o.Timeouts)
+		p.rt = provider.NewTransport(o.Timeouts)
 	}
 	return p, nil
 }
@@ -151,7 +147,7 @@ func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response
 // exchange is one upstream answer, its body under the idle guard.
 type exchange struct {
 	resp *http.Response
-	body *guardedBody
+	body io.ReadCloser // under the idle guard
 	node string
 }
 
@@ -168,13 +164,13 @@ func (x *exchange) eventsHeader() http.Header {
 // roundTrip POSTs body to the first node that accepts a connection.
 func (p *Provider) roundTrip(ctx context.Context, body []byte) (*exchange, error) {
 	var x *exchange
-	err := p.nodes.try(ctx, func(n *node) error {
+	err := p.nodes.Try(ctx, func(n *provider.Node) error {
 		actx, cancel := context.WithCancelCause(ctx)
 		// Built by hand rather than with http.NewRequest: the URL is
 		// parsed once per node, not once per request.
 		req := (&http.Request{
 			Method:        http.MethodPost,
-			URL:           n.url,
+			URL:           n.URLs[0],
 			Proto:         "HTTP/1.1",
 			ProtoMajor:    1,
 			ProtoMinor:    1,
@@ -182,14 +178,14 @@ func (p *Provider) roundTrip(ctx context.Context, body []byte) (*exchange, error
 			Body:          io.NopCloser(bytes.NewReader(body)),
 			GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
 			ContentLength: int64(len(body)),
-			Host:          n.url.Host,
+			Host:          n.URLs[0].Host,
 		}).WithContext(actx)
 		resp, err := p.rt.RoundTrip(req)
 		if err != nil {
 			cancel(nil)
 			return err
 		}
-		x = &exchange{resp: resp, node: n.label, body: &guardedBody{rc: resp.Body, g: newIdleGuard(cancel, p.idle), ctx: actx}}
+		x = &exchange{resp: resp, node: n.Label, body: provider.GuardBody(resp.Body, provider.NewIdleGuard(actx, cancel, p.idle))}
 		return nil
 	})
 	return x, err
@@ -217,7 +213,7 @@ func (p *Provider) passthrough(ctx context.Context, c *provider.Call) (*provider
 		return nil, err
 	}
 	out := &provider.Response{Status: x.resp.StatusCode, Header: x.header(), Node: x.node}
-	if c.Stream && x.resp.StatusCode == http.StatusOK && isEventStream(x.resp.Header.Get("Content-Type")) {
+	if c.Stream && x.resp.StatusCode == http.StatusOK && provider.IsEventStream(x.resp.Header.Get("Content-Type")) {
 		out.Events = &rawEvents{r: sse.NewReader(x.body, 0)}
 	} else {
 		out.Body = x.body
@@ -246,7 +242,7 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 		f := p.profile.classifyFailure(status, b)
 		return errorResponse(f.kind, f.message, x.resp.Header, x.node), nil
 	}
-	if info.Stream && isEventStream(x.resp.Header.Get("Content-Type")) {
+	if info.Stream && provider.IsEventStream(x.resp.Header.Get("Content-Type")) {
 		st := translate.NewStream(info, &p.profile.Profile, newMessageID())
 		return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: &translatedEvents{r: sse.NewReader(x.body, 0), st: st}, Node: x.node}, nil
 	}
@@ -348,10 +344,6 @@ func readFailure(err error) error {
 		return ae // the idle timeout
 	}
 	return apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be read")
-}
-
-func isEventStream(ct string) bool {
-	return strings.HasPrefix(strings.TrimSpace(strings.ToLower(ct)), "text/event-stream")
 }
 
 // newMessageID returns an id in the shape of Anthropic's ("msg_" and 24

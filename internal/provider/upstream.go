@@ -1,11 +1,8 @@
-package openaicompat
+package provider
 
-// Upstream plumbing shared in substance with internal/provider/anthropic:
-// the transport, the ordered node list with connect-failure failover, the
-// idle guard and the guarded body. That package is on this package's layer
-// and may not be imported (internal/archtest), so this file keeps a compact
-// copy; it is written to move as a whole into package provider (see the
-// note in the package's report) and be used by both providers.
+// Upstream plumbing the HTTP providers share: the transport, the ordered
+// node list with connect-failure failover, the classification of transport
+// failures, and the idle guard with the body it watches.
 
 import (
 	"context"
@@ -25,10 +22,16 @@ import (
 	"github.com/ferrygw/ferry/internal/config"
 )
 
-// newTransport builds the HTTP transport for one provider. It never uses a
+// NewTransport builds the HTTP transport for one provider. It never uses a
 // proxy from the environment: outbound traffic goes only to the configured
 // base URLs.
-func newTransport(t config.Timeouts) *http.Transport {
+//
+// A provider uses it directly, not through an http.Client: there are no
+// redirects to follow (an API answer is never a redirect worth following
+// with the provider's key) and no client-level timeout (a stream may
+// legitimately last an hour; the transport bounds connect, TLS and
+// headers, the idle guard the gaps between reads).
+func NewTransport(t config.Timeouts) *http.Transport {
 	d := &net.Dialer{Timeout: t.Connect, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy: nil,
@@ -67,25 +70,36 @@ func isConnectError(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// node is one base URL.
-type node struct {
-	url       *url.URL // base + path, built once
-	label     string
+// maxNodes bounds a provider's base URLs: Try keeps the nodes it passed
+// over in a 64-bit set.
+const maxNodes = 64
+
+// Node is one base URL of a provider.
+type Node struct {
+	// URLs are the base URL joined with each of the paths given to
+	// NewNodes, in their order, built once. They are shared: copy one
+	// before changing it.
+	URLs      []*url.URL
+	Label     string       // the host, for logs and Response.Node
 	downUntil atomic.Int64 // unix nanoseconds; 0 = healthy
 }
 
-// nodes are a provider's base URLs, tried in order.
-type nodes struct {
-	list     []*node
+// Nodes are a provider's base URLs, tried in order.
+type Nodes struct {
+	list     []*Node
 	nodeDown time.Duration
 	now      func() time.Time
 }
 
-func newNodes(name string, bases []string, path string, t config.Timeouts, now func() time.Time) (*nodes, error) {
-	if len(bases) > 64 {
-		return nil, fmt.Errorf("openai provider %s: at most 64 base_urls", name)
+// NewNodes parses bases, each an http or https URL, and joins each with
+// every one of paths; what names the provider in errors ("anthropic
+// provider x"). A node that cannot be connected to is skipped for
+// t.NodeDown (default 10s) by the clock now (default time.Now).
+func NewNodes(what string, bases, paths []string, t config.Timeouts, now func() time.Time) (*Nodes, error) {
+	if len(bases) > maxNodes {
+		return nil, fmt.Errorf("%s: at most %d base_urls", what, maxNodes)
 	}
-	ns := &nodes{nodeDown: t.NodeDown, now: now}
+	ns := &Nodes{nodeDown: t.NodeDown, now: now}
 	if ns.nodeDown <= 0 {
 		ns.nodeDown = 10 * time.Second
 	}
@@ -95,25 +109,32 @@ func newNodes(name string, bases []string, path string, t config.Timeouts, now f
 	for _, raw := range bases {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("openai provider %s: bad base_url %q", name, raw)
+			return nil, fmt.Errorf("%s: bad base_url %q", what, raw)
 		}
-		u.Path = strings.TrimSuffix(u.Path, "/") + path
+		u.Path = strings.TrimSuffix(u.Path, "/")
 		u.RawPath, u.RawQuery, u.Fragment = "", "", ""
-		ns.list = append(ns.list, &node{url: u, label: u.Host})
+		n := &Node{URLs: make([]*url.URL, len(paths)), Label: u.Host}
+		for i, path := range paths {
+			pu := *u
+			pu.Path += path
+			n.URLs[i] = &pu
+		}
+		ns.list = append(ns.list, n)
 	}
 	return ns, nil
 }
 
-// try calls attempt on the first healthy node, moving on to the next when
-// a node cannot be connected to. First pass: healthy nodes in order.
-// Second pass, only over nodes already marked down when the call began: a
-// mark is a guess about the present, worth a try before giving up; a node
-// that refused during this call is not.
-func (ns *nodes) try(ctx context.Context, attempt func(*node) error) error {
+// Try calls attempt on the first healthy node, moving on to the next when
+// a node cannot be connected to; the error, if any, is a client-facing
+// *apierr.Error. First pass: healthy nodes in order. Second pass, only over
+// nodes already marked down when the call began: a mark is a guess about
+// the present, worth a try before giving up; a node that refused during
+// this call is not.
+func (ns *Nodes) Try(ctx context.Context, attempt func(*Node) error) error {
 	now := ns.now().UnixNano()
 	var (
 		lastErr error
-		skipped uint64
+		skipped uint64 // nodes passed over because they were marked down
 	)
 	for pass := 0; pass < 2; pass++ {
 		for i, n := range ns.list {
@@ -164,67 +185,84 @@ func classify(ctx context.Context, err error) error {
 	return apierr.Wrap(apierr.BadGateway, err, "upstream request failed")
 }
 
+// IsEventStream reports whether a Content-Type is text/event-stream.
+func IsEventStream(ct string) bool {
+	return strings.HasPrefix(strings.TrimSpace(strings.ToLower(ct)), "text/event-stream")
+}
+
 // ErrIdle is the cause when an upstream stays silent longer than
 // stream_idle.
 var ErrIdle = errors.New("upstream idle timeout")
 
-// idleGuard cancels the upstream request when no bytes arrive for idle.
-type idleGuard struct {
+// IdleGuard cancels an upstream request, with cause ErrIdle, when it is
+// not touched for idle.
+type IdleGuard struct {
+	ctx    context.Context
 	cancel context.CancelCauseFunc
 	idle   time.Duration
 	timer  *time.Timer
 }
 
-func newIdleGuard(cancel context.CancelCauseFunc, idle time.Duration) *idleGuard {
-	g := &idleGuard{cancel: cancel, idle: idle}
+// NewIdleGuard starts a guard over the request context ctx, cancelled by
+// cancel. idle <= 0 means no limit: only Stop cancels.
+func NewIdleGuard(ctx context.Context, cancel context.CancelCauseFunc, idle time.Duration) *IdleGuard {
+	g := &IdleGuard{ctx: ctx, cancel: cancel, idle: idle}
 	if idle > 0 {
 		g.timer = time.AfterFunc(idle, g.fire)
 	}
 	return g
 }
 
-func (g *idleGuard) fire() { g.cancel(ErrIdle) }
+func (g *IdleGuard) fire() { g.cancel(ErrIdle) }
 
-func (g *idleGuard) touch() {
+// Touch restarts the idle timer: the upstream was heard from.
+func (g *IdleGuard) Touch() {
 	if g.timer != nil {
 		g.timer.Reset(g.idle)
 	}
 }
 
-func (g *idleGuard) stop() {
+// Stop stops the timer and cancels the request.
+func (g *IdleGuard) Stop() {
 	if g.timer != nil {
 		g.timer.Stop()
 	}
 	g.cancel(nil)
 }
 
-func idleErr(ctx context.Context, err error) error {
-	if errors.Is(context.Cause(ctx), ErrIdle) {
+// Err returns err, or a gateway timeout wrapping ErrIdle when the guard
+// cancelled the request.
+func (g *IdleGuard) Err(err error) error {
+	if errors.Is(context.Cause(g.ctx), ErrIdle) {
 		return apierr.Wrap(apierr.GatewayTimeout, ErrIdle, "upstream stream idle timeout")
 	}
 	return err
 }
 
-// guardedBody is an upstream body whose reads feed the idle guard and whose
-// Close stops it (and cancels the request).
+// GuardBody returns rc, an upstream body, with every read that returns
+// bytes touching g, read errors other than io.EOF passed through g.Err,
+// and Close stopping g (which cancels the request) before closing rc.
+func GuardBody(rc io.ReadCloser, g *IdleGuard) io.ReadCloser {
+	return &guardedBody{rc: rc, g: g}
+}
+
 type guardedBody struct {
-	rc  io.ReadCloser
-	g   *idleGuard
-	ctx context.Context
+	rc io.ReadCloser
+	g  *IdleGuard
 }
 
 func (b *guardedBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if n > 0 {
-		b.g.touch()
+		b.g.Touch()
 	}
 	if err != nil && err != io.EOF {
-		err = idleErr(b.ctx, err)
+		err = b.g.Err(err)
 	}
 	return n, err
 }
 
 func (b *guardedBody) Close() error {
-	b.g.stop()
+	b.g.Stop()
 	return b.rc.Close()
 }
