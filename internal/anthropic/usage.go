@@ -43,37 +43,24 @@ func MergeUsage(b []byte, t *Totals) bool {
 	return err == nil
 }
 
-// member returns the value of a top-level member of a JSON object, or nil.
-func member(b []byte, name string) []byte {
-	var v []byte
-	jsonpeek.Object(b, func(key []byte, start, end int) bool {
-		if string(key) == name {
-			v = b[start:end]
-			return false
-		}
-		return true
-	})
-	return v
-}
-
 // MessageUsage merges the usage of a Message body (non-streaming answer).
 func MessageUsage(body []byte, t *Totals) bool {
-	u := member(body, "usage")
+	u := jsonpeek.Member(body, "usage")
 	return u != nil && MergeUsage(u, t)
 }
 
 // StartUsage merges the usage of a message_start event's data.
 func StartUsage(data []byte, t *Totals) bool {
-	m := member(data, "message")
+	m := jsonpeek.Member(data, "message")
 	if m == nil {
 		return false
 	}
-	u := member(m, "usage")
+	u := jsonpeek.Member(m, "usage")
 	return u != nil && MergeUsage(u, t)
 }
 
 // DeltaUsage merges the usage of a message_delta event's data.
 func DeltaUsage(data []byte, t *Totals) bool {
-	u := member(data, "usage")
+	u := jsonpeek.Member(data, "usage")
 	return u != nil && MergeUsage(u, t)
 }

@@ -85,20 +85,7 @@ func BenchmarkPassthroughJSON(b *testing.B) {
 	fake.SetDefault(fakeupstream.Reply{Fixture: fakeupstream.MustLoad(b, fixtures+"message_tool_use.txtar")})
 	gw, stop := quietGateway(b, fake)
 	defer stop()
-	for _, target := range []struct{ name, url string }{{"direct", fake.URL}, {"via_gateway", gw}} {
-		b.Run(target.name, func(b *testing.B) {
-			hc := benchClient()
-			defer hc.CloseIdleConnections()
-			post(b, hc, target.url, requestBody) // warm the connections
-			b.ReportAllocs()
-			b.ResetTimer()
-			c0 := cpuTime()
-			for i := 0; i < b.N; i++ {
-				post(b, hc, target.url, requestBody)
-			}
-			b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e3, "cpu-µs/op")
-		})
-	}
+	compareDirect(b, fake.URL, gw, requestBody, 1, "", nil)
 }
 
 // longStream builds an Anthropic stream with n text deltas, in the API's
@@ -122,39 +109,18 @@ func longStream(n int) *fakeupstream.Fixture {
 func BenchmarkPassthroughStream(b *testing.B) {
 	const events = 1000
 	f := longStream(events)
-	var splits []int
-	for i := 0; ; {
-		j := bytes.Index(f.Body[i:], []byte("\n\n"))
-		if j < 0 {
-			break
-		}
-		i += j + 2
-		splits = append(splits, i)
-	}
+	splits := frameEnds(f.Body)
 	fake := fakeupstream.New()
 	defer fake.Close()
 	fake.SetDefault(fakeupstream.Reply{Fixture: f, Splits: splits, Pause: -1})
 	gw, stop := quietGateway(b, fake)
 	defer stop()
 	body := bytes.Replace(requestBody, []byte(`"max_tokens":1024,`), []byte(`"max_tokens":1024,"stream":true,`), 1)
-	for _, target := range []struct{ name, url string }{{"direct", fake.URL}, {"via_gateway", gw}} {
-		b.Run(target.name, func(b *testing.B) {
-			hc := benchClient()
-			defer hc.CloseIdleConnections()
-			if got := post(b, hc, target.url, body); !bytes.Equal(got, f.Body) {
-				b.Fatal("stream differs")
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			c0 := cpuTime()
-			for i := 0; i < b.N; i++ {
-				post(b, hc, target.url, body)
-			}
-			n := float64(b.N) * float64(len(splits))
-			b.ReportMetric(float64(cpuTime()-c0)/n, "cpu-ns/event")
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/event")
-		})
-	}
+	compareDirect(b, fake.URL, gw, body, len(splits), "event", func(b *testing.B, out []byte) {
+		if !bytes.Equal(out, f.Body) {
+			b.Fatal("stream differs")
+		}
+	})
 }
 
 // BenchmarkFirstByte reports the time from sending a streaming request to
@@ -352,20 +318,7 @@ func BenchmarkTranslatedJSON(b *testing.B) {
 	fake.SetDefault(fakeupstream.Reply{Fixture: fakeupstream.MustLoad(b, openaiFixtures+"zhipu_message.txtar")})
 	gw, stop := translatingGateway(b, fake)
 	defer stop()
-	for _, target := range []struct{ name, url string }{{"direct", fake.URL}, {"via_gateway", gw}} {
-		b.Run(target.name, func(b *testing.B) {
-			hc := benchClient()
-			defer hc.CloseIdleConnections()
-			post(b, hc, target.url, requestBody)
-			b.ReportAllocs()
-			b.ResetTimer()
-			c0 := cpuTime()
-			for i := 0; i < b.N; i++ {
-				post(b, hc, target.url, requestBody)
-			}
-			b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e3, "cpu-µs/op")
-		})
-	}
+	compareDirect(b, fake.URL, gw, requestBody, 1, "", nil)
 }
 
 // openaiStream builds an OpenAI-format stream of n content chunks, usage
@@ -386,34 +339,54 @@ func openaiStream(n int) *fakeupstream.Fixture {
 func BenchmarkTranslatedStream(b *testing.B) {
 	const chunks = 1000
 	f := openaiStream(chunks)
-	var splits []int
-	for i := 0; ; {
-		j := bytes.Index(f.Body[i:], []byte("\n\n"))
-		if j < 0 {
-			break
-		}
-		i += j + 2
-		splits = append(splits, i)
-	}
+	splits := frameEnds(f.Body)
 	fake := fakeupstream.New()
 	defer fake.Close()
 	fake.SetDefault(fakeupstream.Reply{Fixture: f, Splits: splits, Pause: -1})
 	gw, stop := translatingGateway(b, fake)
 	defer stop()
 	body := bytes.Replace(requestBody, []byte(`"max_tokens":1024,`), []byte(`"max_tokens":1024,"stream":true,`), 1)
-	for _, target := range []struct{ name, url string }{{"direct", fake.URL}, {"via_gateway", gw}} {
+	compareDirect(b, fake.URL, gw, body, len(splits), "chunk", nil)
+}
+
+// compareDirect runs a sub-benchmark against the fake directly and one
+// through the gateway, each posting body; it reports CPU time per unit
+// (per request when units is 1, per event or chunk otherwise). check, when
+// set, vets the first answer.
+func compareDirect(b *testing.B, direct, gateway string, body []byte, units int, unit string, check func(b *testing.B, out []byte)) {
+	for _, target := range []struct{ name, url string }{{"direct", direct}, {"via_gateway", gateway}} {
 		b.Run(target.name, func(b *testing.B) {
 			hc := benchClient()
 			defer hc.CloseIdleConnections()
-			post(b, hc, target.url, body)
+			if out := post(b, hc, target.url, body); check != nil {
+				check(b, out)
+			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			c0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				post(b, hc, target.url, body)
 			}
-			n := float64(b.N) * float64(len(splits))
-			b.ReportMetric(float64(cpuTime()-c0)/n, "cpu-ns/chunk")
+			n := float64(b.N) * float64(units)
+			if units == 1 {
+				b.ReportMetric(float64(cpuTime()-c0)/n/1e3, "cpu-µs/op")
+				return
+			}
+			b.ReportMetric(float64(cpuTime()-c0)/n, "cpu-ns/"+unit)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/"+unit)
 		})
+	}
+}
+
+// frameEnds returns the offsets just past each "\n\n" in body.
+func frameEnds(body []byte) []int {
+	var ends []int
+	for i := 0; ; {
+		j := bytes.Index(body[i:], []byte("\n\n"))
+		if j < 0 {
+			return ends
+		}
+		i += j + 2
+		ends = append(ends, i)
 	}
 }

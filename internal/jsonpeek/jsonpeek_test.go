@@ -342,3 +342,22 @@ func BenchmarkString(b *testing.B) {
 		})
 	}
 }
+
+func TestMember(t *testing.T) {
+	b := []byte(`{"a":1,"usage":{"input_tokens":3},"b":"x"}`)
+	for _, c := range []struct {
+		body []byte
+		name string
+		want string
+	}{
+		{b, "usage", `{"input_tokens":3}`},
+		{b, "b", `"x"`},
+		{b, "missing", ""},
+		{[]byte(`[1]`), "a", ""},
+		{[]byte(`{"mod\u0065l":"m"}`), "model", `"m"`},
+	} {
+		if got := string(Member(c.body, c.name)); got != c.want {
+			t.Errorf("Member(%s, %q) = %q, want %q", c.body, c.name, got, c.want)
+		}
+	}
+}

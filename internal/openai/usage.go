@@ -14,7 +14,7 @@ import (
 // DeepSeek's prompt_cache_hit_tokens. It reports whether usage was found
 // (a null usage, as in every chunk but the last, is not usage).
 func ReadUsage(b []byte, t *anthropic.Totals) bool {
-	u := member(b, "usage")
+	u := jsonpeek.Member(b, "usage")
 	if u == nil || string(u) == "null" {
 		return false
 	}
@@ -30,7 +30,7 @@ func ReadUsage(b []byte, t *anthropic.Totals) bool {
 		case "prompt_cache_hit_tokens":
 			hit = atoi(v)
 		case "prompt_tokens_details":
-			if c := member(v, "cached_tokens"); c != nil {
+			if c := jsonpeek.Member(v, "cached_tokens"); c != nil {
 				cached = atoi(c)
 			}
 		}
@@ -60,20 +60,8 @@ func IsErrorChunk(data []byte) bool {
 	if len(data) == 0 || data[0] != '{' {
 		return false
 	}
-	e := member(data, "error")
+	e := jsonpeek.Member(data, "error")
 	return e != nil && string(e) != "null"
-}
-
-func member(b []byte, name string) []byte {
-	var v []byte
-	jsonpeek.Object(b, func(key []byte, start, end int) bool {
-		if string(key) == name {
-			v = b[start:end]
-			return false
-		}
-		return true
-	})
-	return v
 }
 
 func atoi(b []byte) int64 {
