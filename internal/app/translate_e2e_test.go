@@ -482,3 +482,17 @@ func TestEveryProfileStreamMatchesWhole(t *testing.T) {
 		})
 	}
 }
+
+// TestUntranslatableAnswer: an OpenAI-compatible upstream that answers 200
+// with something that is not a chat completion gives the client a 502 in
+// Anthropic's shape, and the log says why.
+func TestUntranslatableAnswer(t *testing.T) {
+	g := newTranslatingGateway(t)
+	g.Vendor.Enqueue(fakeupstream.Reply{Fixture: &fakeupstream.Fixture{Status: 200, Header: http.Header{"Content-Type": {"text/html"}}, Body: []byte("<html>captive portal</html>")}})
+	c := g.client()
+	_, err := c.Messages.New(context.Background(), anthropic.MessageNewParams{Model: "glm-4.7-flash", MaxTokens: 100, Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}})
+	assertAPIError(t, err, 502, "api_error")
+	if logs := g.Logs.String(); !strings.Contains(logs, `"upstream_note":"untranslatable answer`) {
+		t.Errorf("the log does not say why: %s", logs)
+	}
+}

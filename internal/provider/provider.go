@@ -63,6 +63,10 @@ type Response struct {
 	// Usage, when set, is the answer's usage read before a translation
 	// that drops it; otherwise it is read from the answer itself.
 	Usage *anthropic.Totals
+	// Note is a problem with the upstream's answer that the client does
+	// not see as such (a repaired answer, an untranslatable one turned
+	// into a 502): for the access log and metrics, never for the client.
+	Note error
 }
 
 // Close releases whichever of Body and Events is set.

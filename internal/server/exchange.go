@@ -42,6 +42,7 @@ type exchange struct {
 	usageSeen     bool
 	err           *apierr.Error // an error the gateway answered
 	streamErr     error         // a stream that broke after the status was sent
+	note          error         // a problem with the upstream's answer, for the log
 	attempts      int
 }
 
@@ -155,6 +156,10 @@ func (s *Server) logLine(x *exchange, r *http.Request) {
 			level = slog.LevelError
 		}
 		attrs = append(attrs, slog.String("error_kind", x.err.Kind.String()), slog.String("error", x.err.Error()))
+	}
+	if x.note != nil {
+		level = max(level, slog.LevelWarn)
+		attrs = append(attrs, slog.String("upstream_note", x.note.Error()))
 	}
 	if x.streamErr != nil {
 		level = max(level, slog.LevelWarn)

@@ -105,6 +105,10 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 	}
 	defer res.Close()
 	x.provider, x.node, x.upstreamModel = res.Provider, res.Node, res.Model
+	if res.Note != nil {
+		x.note = res.Note
+		s.m.UpstreamErrors.WithLabelValues(res.Provider, "answer_problem").Inc()
+	}
 	s.m.FirstByte.WithLabelValues(res.Provider).Observe(time.Since(x.start).Seconds())
 	h := x.Header()
 	for k, v := range res.Header {

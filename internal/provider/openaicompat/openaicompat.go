@@ -240,7 +240,9 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 		b, _ := readAtMost(x.body, maxErrorBody) // a cut-short body still classifies by status
 		x.body.Close()
 		f := p.profile.classifyFailure(status, b)
-		return errorResponse(f.kind, f.message, x.resp.Header, x.node), nil
+		r := errorResponse(f.kind, f.message, x.resp.Header, x.node)
+		r.Note = fmt.Errorf("upstream answered %d: %.300s", status, b)
+		return r, nil
 	}
 	if info.Stream && provider.IsEventStream(x.resp.Header.Get("Content-Type")) {
 		st := translate.NewStream(info, &p.profile.Profile, newMessageID())
@@ -255,18 +257,22 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 		return p.synthesizedStream(b, info, x), nil
 	}
 	out, totals, err := translate.Response(b, info, &p.profile.Profile)
+	var note error
 	if err != nil {
 		var bad *translate.ToolArgumentsError
 		if !errors.As(err, &bad) {
-			return p.unusableAnswer(status, b, x), nil
+			r := p.unusableAnswer(status, b, x)
+			r.Note = fmt.Errorf("untranslatable answer: %w", err)
+			return r, nil
 		}
 		// Tool arguments that were not a JSON object became {}: the body
 		// is complete and valid, and the client's tool validation tells
-		// the model what is missing.
+		// the model what is missing. The log still says so.
+		note = err
 	}
 	h := x.header()
 	h["Content-Type"] = jsonContentType
-	return &provider.Response{Status: http.StatusOK, Header: h, Body: io.NopCloser(bytes.NewReader(out)), Node: x.node, Usage: &totals}, nil
+	return &provider.Response{Status: http.StatusOK, Header: h, Body: io.NopCloser(bytes.NewReader(out)), Node: x.node, Usage: &totals, Note: note}, nil
 }
 
 // synthesizedStream answers a streaming call whose upstream sent a whole
