@@ -91,14 +91,15 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 		call := &provider.Call{
 			Op:     req.Op,
 			Format: req.Format,
-			Body:   req.Peek.WithModel(req.Body, up),
 			Model:  up,
 			Stream: req.Peek.Stream,
 			Header: req.Header,
 			Query:  req.Query,
 		}
 		var oinfo *translate.OpenAIRequestInfo
-		if !speaks(p, req.Format) {
+		if speaks(p, req.Format) {
+			call.Body = req.Peek.WithModel(req.Body, up)
+		} else {
 			// Only OpenAI clients reach here: the provider speaks
 			// Anthropic, so the call goes as Anthropic and the answer
 			// comes back translated.
