@@ -20,6 +20,7 @@ func TestExampleFile(t *testing.T) {
 		"FERRY_KEY_ALICE":   "alice-key",
 		"ANTHROPIC_API_KEY": "sk-ant-example",
 		"RELAY_TOKEN":       "relay-token",
+		"ZHIPUAI_API_KEY":   "zp.example",
 	})
 	cfg, err := Parse(data, "ferry.example.yaml", env)
 	if err != nil {
@@ -39,10 +40,10 @@ func TestExampleFile(t *testing.T) {
 	for _, r := range cfg.Routes {
 		matches = append(matches, r.Match)
 	}
-	if diff := cmp.Diff([]string{"ferry-sim", "claude-haiku-*", "*"}, matches); diff != "" {
+	if diff := cmp.Diff([]string{"ferry-sim", "glm-*", "*-local", "claude-haiku-*", "*"}, matches); diff != "" {
 		t.Errorf("routes (-want +got):\n%s", diff)
 	}
-	if cfg.Routes[1].Targets[0].Model == "" {
+	if cfg.Routes[3].Targets[0].Model == "" {
 		t.Error("the prefix route rewrites no model")
 	}
 
@@ -52,6 +53,7 @@ func TestExampleFile(t *testing.T) {
 			"ferry.example.yaml:21: keys[0].key is empty: ${FERRY_KEY_ALICE} is not set",
 			"ferry.example.yaml:35: providers[0].api_key is empty: ${ANTHROPIC_API_KEY} is not set",
 			`ferry.example.yaml:38: providers[0].headers["X-Relay-Token"] is empty: ${RELAY_TOKEN} is not set (write ${RELAY_TOKEN:-} to allow that)`,
+			"ferry.example.yaml:50: providers[1].api_key is empty: ${ZHIPUAI_API_KEY} is not set",
 		}
 		if diff := cmp.Diff(want, problemLines(t, err)); diff != "" {
 			t.Errorf("problems (-want +got):\n%s", diff)
