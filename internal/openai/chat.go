@@ -3,9 +3,7 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 
@@ -65,40 +63,9 @@ var chatRequestFields = sync.OnceValue(func() map[string]bool {
 	return m
 })
 
-// MarshalJSON writes the typed fields, then Extra.
+// MarshalJSON writes the typed fields, then Extra (see appendChatRequest).
 func (r ChatRequest) MarshalJSON() ([]byte, error) {
-	type plain ChatRequest
-	b, err := marshal(plain(r))
-	if err != nil || len(r.Extra) == 0 {
-		return b, err
-	}
-	known := chatRequestFields()
-	keys := make([]string, 0, len(r.Extra))
-	for k := range r.Extra {
-		if !known[k] {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	b = b[:len(b)-1] // the closing brace
-	for _, k := range keys {
-		kb, err := marshal(k)
-		if err != nil {
-			return nil, err
-		}
-		v := r.Extra[k]
-		if len(v) == 0 {
-			v = json.RawMessage("null")
-		}
-		if !json.Valid(v) {
-			return nil, errors.New("openai: ChatRequest.Extra[" + k + "] is not valid JSON")
-		}
-		b = append(b, ',')
-		b = append(b, kb...)
-		b = append(b, ':')
-		b = append(b, v...)
-	}
-	return append(b, '}'), nil
+	return appendChatRequest(nil, &r)
 }
 
 // UnmarshalJSON decodes the typed fields and keeps the others in Extra.
@@ -225,8 +192,14 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 		*c = Content{}
 		return nil
 	case len(b) > 0 && b[0] == '"':
-		*c = Content{}
-		return json.Unmarshal(b, &c.Text)
+		// jsonpeek.String decodes as encoding/json does, without a
+		// second validation pass over a text encoding/json just checked.
+		s, err := jsonpeek.String(b)
+		if err != nil {
+			return json.Unmarshal(b, new(string)) // encoding/json's error
+		}
+		*c = Content{Text: s}
+		return nil
 	case len(b) > 0 && b[0] == '[':
 		parts := []Part{}
 		if err := json.Unmarshal(b, &parts); err != nil {

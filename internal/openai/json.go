@@ -22,7 +22,19 @@ func marshal(v any) ([]byte, error) {
 // Marshal encodes v as JSON like json.Marshal, without escaping '<', '>'
 // and '&', and without a trailing newline. Use it for the bodies built from
 // this package's types.
-func Marshal(v any) ([]byte, error) { return marshal(v) }
+func Marshal(v any) ([]byte, error) {
+	// A request body is written in one pass, without encoding/json
+	// re-compacting it (see appendChatRequest).
+	switch r := v.(type) {
+	case ChatRequest:
+		return appendChatRequest(make([]byte, 0, chatRequestSize(&r)), &r)
+	case *ChatRequest:
+		if r != nil {
+			return appendChatRequest(make([]byte, 0, chatRequestSize(r)), r)
+		}
+	}
+	return marshal(v)
+}
 
 // isNull reports whether b is the JSON literal null (surrounding space
 // allowed), which every custom decoder here treats as "absent".
