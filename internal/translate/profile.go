@@ -42,6 +42,13 @@ type Profile struct {
 	// ThinkingOffExplicit: when the Anthropic request has no thinking, send
 	// the "off" form (Zhipu thinks by default).
 	ThinkingOffExplicit bool
+	// ThinkingStreamOnly: the upstream thinks only in streaming calls and
+	// rejects the "on" form otherwise (DashScope: "enable_thinking must be
+	// set to false for non-streaming calls"). A non-streaming request that
+	// asks for thinking then gets the "off" form, without effort or budget:
+	// Claude Code retries a broken stream without streaming, thinking still
+	// on, and an answer without reasoning beats a 400.
+	ThinkingStreamOnly bool
 
 	// ToolChoice: forward tool_choice (Ollama has none).
 	ToolChoice bool
@@ -52,6 +59,11 @@ type Profile struct {
 	StripSchemaKeys []string
 	// ImageURLs: the upstream accepts http(s) image URLs (Ollama: base64 only).
 	ImageURLs bool
+	// NoImages: the upstream takes no images at all (text-only models, such
+	// as DeepSeek's). An image anywhere in the request is then a 400: dropped,
+	// the model would answer about a picture it never saw. The zero value
+	// (images accepted) keeps profiles that predate the field as they were.
+	NoImages bool
 	// Documents: the upstream accepts PDF files as "file" content parts.
 	Documents bool
 	// SystemMidConversation: the upstream accepts a system message that is

@@ -14,8 +14,8 @@ package translate
 //   - Content the upstream cannot take, where dropping it would change
 //     what the model sees, is a 400 (*Error) naming the block: an image or
 //     document by file_id, an image URL for an upstream that only takes
-//     base64, a PDF for an upstream without file parts, a tool_choice that
-//     forces a dropped server tool.
+//     base64, any image for a text-only upstream, a PDF for an upstream
+//     without file parts, a tool_choice that forces a dropped server tool.
 //   - Nothing panics: every input is decoded into typed values first, and
 //     an undecodable body is an *Error too.
 //
@@ -519,6 +519,9 @@ func (b *rqBuilder) image(src *anthropic.Source, where string) (openai.Part, err
 	if src == nil {
 		return openai.Part{}, &Error{Msg: where + ".source: field required"}
 	}
+	if b.p.NoImages {
+		return openai.Part{}, &Error{Msg: where + ": " + rqUpstream(b.p) + " does not accept images"}
+	}
 	var url string
 	switch src.Type {
 	case "base64":
@@ -535,6 +538,15 @@ func (b *rqBuilder) image(src *anthropic.Source, where string) (openai.Part, err
 	}
 	b.media++
 	return openai.Part{Type: openai.PartImageURL, ImageURL: &openai.ImageURL{URL: url}}, nil
+}
+
+// rqUpstream names the upstream in an error message: "this upstream
+// (deepseek)", so that the client knows which route refused it.
+func rqUpstream(p *Profile) string {
+	if p.Name == "" {
+		return "this model's upstream"
+	}
+	return "this upstream (" + p.Name + ")"
 }
 
 // document translates a document block: a PDF becomes a file part, text
@@ -860,6 +872,13 @@ func rqEffort(in *anthropic.MessageRequest) string {
 func rqThinking(in *anthropic.MessageRequest, p *Profile, out *openai.ChatRequest) {
 	on := rqThinkingOn(in.Thinking)
 	off := !on && p.ThinkingOffExplicit
+	if on && p.ThinkingStreamOnly && !in.Stream {
+		// The upstream refuses thinking without a stream (DashScope); the
+		// client asked for a non-streaming call (Claude Code's fallback
+		// after a broken stream), so the answer comes without reasoning
+		// rather than as a 400.
+		on, off = false, true
+	}
 	switch p.Thinking {
 	case "reasoning_effort":
 		switch {

@@ -86,6 +86,20 @@ var rqProfiles = map[string]Profile{
 	},
 }
 
+// Profiles that differ from one above by a single switch, named as the
+// vendor's so that error messages read as they will. "deepseek" itself
+// keeps images, which the Claude Code golden and TestRequestProperties
+// send, so that they still exercise its other quirks; "dashscope" itself
+// keeps thinking on without a stream, as thinking_dashscope_enabled shows.
+func init() {
+	d := rqProfiles["deepseek"]
+	d.NoImages = true // DeepSeek's chat models are text-only
+	rqProfiles["deepseek_text"] = d
+	q := rqProfiles["dashscope"]
+	q.ThinkingStreamOnly = true // "enable_thinking must be set to false for non-streaming calls"
+	rqProfiles["dashscope_stream_only"] = q
+}
+
 // rqCase is a loaded golden file.
 type rqCase struct {
 	name, path string

@@ -246,6 +246,7 @@ func dashscopeProfile() Profile {
 			ReasoningReplay:       false,                         // no replay requirement documented — same page
 			Thinking:              "enable_thinking",             // hybrid models; commercial default off, open-source default on — same page
 			ThinkingOffExplicit:   true,                          // open-source Qwen3 think by default and then reject non-streaming calls ("enable_thinking must be set to false for non-streaming calls") — https://help.aliyun.com/zh/model-studio/error-code
+			ThinkingStreamOnly:    true,                          // thinking models are stream-only: "parameter.enable_thinking must be set to false for non-streaming calls" (VENDORS.md B.2); Claude Code's non-streaming fallback gets thinking off — https://help.aliyun.com/zh/model-studio/error-code
 			ToolChoice:            true,                          // compatible mode — https://help.aliyun.com/document_detail/2713154.html
 			ParallelToolCalls:     false,                         // not in VENDORS.md: not sent
 			StripSchemaKeys:       stripSchema(),                 // VENDORS.md C16
@@ -321,6 +322,7 @@ func deepseekProfile() Profile {
 			ParallelToolCalls:     false,                         // not documented: not sent
 			StripSchemaKeys:       stripSchema(),                 // VENDORS.md C16
 			ImageURLs:             false,                         // text-only models — https://api-docs.deepseek.com/quick_start/pricing
+			NoImages:              true,                          // text-only chat models: an image_url part, even base64, is a 400 "unknown variant `image_url`, expected `text`" (e.g. https://github.com/rikkahub/rikkahub/issues/1433) — https://api-docs.deepseek.com/
 			Documents:             false,                         // text-only models — same page
 			SystemMidConversation: false,                         // one leading system message (VENDORS.md C1)
 			User:                  false,                         // not documented: not sent

@@ -81,6 +81,8 @@ func TestProfileQuirks(t *testing.T) {
 		{"vllm no thinking switch", get("vllm").Thinking == ""},
 		{"vllm reads reasoning first", slices.Equal(get("vllm").ReasoningFields, []string{"reasoning", "reasoning_content"})},
 		{"ollama has no tool_choice, no image URLs", !get("ollama").ToolChoice && !get("ollama").ImageURLs},
+		{"deepseek takes no images; the others do", get("deepseek").NoImages && !get("openai").NoImages && !get("dashscope").NoImages && !get("ollama").NoImages},
+		{"dashscope thinks only when streaming", get("dashscope").ThinkingStreamOnly && !get("qianfan").ThinkingStreamOnly && !get("zhipu").ThinkingStreamOnly},
 		{"vllm top_k", get("vllm").TopK},
 		{"openai stop ≤ 4", get("openai").MaxStop == 4},
 		{"zhipu 1113 is billing", get("zhipu").ErrorCodes["1113"] == openaicompat.KindBilling},
