@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+
+	"github.com/ferrygw/ferry/internal/jsonpeek"
 )
 
 // This file holds the Messages API request and response types, for the
@@ -87,10 +89,23 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 	case string(b) == "null":
 		return nil
 	case len(b) > 0 && b[0] == '"':
+		if s, err := jsonpeek.String(b); err == nil && !slowDecode {
+			c.Text = s
+			return nil
+		}
 		return json.Unmarshal(b, &c.Text)
 	case len(b) > 0 && b[0] == '[':
-		blocks := []ContentBlock{}
-		if err := json.Unmarshal(b, &blocks); err != nil {
+		var blocks []ContentBlock
+		var ok bool
+		var err error
+		if !slowDecode {
+			blocks, ok, err = decodeBlocks(b)
+		}
+		if !ok {
+			blocks = []ContentBlock{}
+			err = json.Unmarshal(b, &blocks)
+		}
+		if err != nil {
 			return err
 		}
 		c.Blocks = blocks
@@ -204,6 +219,9 @@ func knownBlock(t string) bool {
 }
 
 func (b *ContentBlock) UnmarshalJSON(data []byte) error {
+	if !slowDecode && b.decodeFast(data) {
+		return nil
+	}
 	type plain ContentBlock
 	var p plain
 	err := json.Unmarshal(data, &p)
@@ -309,6 +327,9 @@ type Tool struct {
 func (t *Tool) IsCustom() bool { return t.Type == "" || t.Type == "custom" }
 
 func (t *Tool) UnmarshalJSON(data []byte) error {
+	if !slowDecode && t.decodeFast(data) {
+		return nil
+	}
 	type plain Tool
 	var p plain
 	err := json.Unmarshal(data, &p)
@@ -444,4 +465,303 @@ func marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// Fast decoding.
+//
+// encoding/json validates a whole document before it calls any
+// UnmarshalJSON method, and each json.Unmarshal inside one validates its
+// input again; with Content, ContentBlock and Tool each calling it (and
+// ContentBlock and Tool twice), a request body was scanned several times.
+// The fast paths below decode the common shapes with jsonpeek instead, and
+// give up (returning false) on anything whose result or error they might
+// not reproduce exactly: a duplicate member, a null, a value of the wrong
+// kind, a key that encoding/json might match to a field case-insensitively.
+// The caller then takes the encoding/json path, which decides.
+
+// slowDecode turns the fast paths off, for tests comparing them with
+// encoding/json.
+var slowDecode bool
+
+// decodeBlocks decodes the JSON array b (trimmed, valid JSON, as
+// encoding/json hands to UnmarshalJSON) element by element, as
+// json.Unmarshal into a []ContentBlock would: an element's error is
+// returned as is, since the slice adds no context to it. ok is false if b
+// does not look like an array, and the caller must decode it otherwise.
+func decodeBlocks(b []byte) (blocks []ContentBlock, ok bool, err error) {
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return nil, false, nil
+	}
+	blocks = []ContentBlock{}
+	body := b[1 : len(b)-1]
+	depth, start := 0, -1
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; c {
+		case ' ', '\t', '\n', '\r':
+		case '"':
+			if start < 0 {
+				start = i
+			}
+			// Skip the string.
+			i++
+			for {
+				j := bytes.IndexAny(body[i:], `"\`)
+				if j < 0 {
+					return nil, false, nil
+				}
+				i += j
+				if body[i] == '"' {
+					break
+				}
+				i += 2
+				if i >= len(body) {
+					return nil, false, nil
+				}
+			}
+		case '{', '[':
+			if start < 0 {
+				start = i
+			}
+			depth++
+		case '}', ']':
+			depth--
+			if depth < 0 {
+				return nil, false, nil
+			}
+		case ',':
+			if depth == 0 {
+				if start < 0 {
+					return nil, false, nil
+				}
+				blocks = append(blocks, ContentBlock{})
+				if err := blocks[len(blocks)-1].UnmarshalJSON(bytes.TrimRight(body[start:i], " \t\n\r")); err != nil {
+					return nil, true, err
+				}
+				start = -1
+			}
+		default:
+			if start < 0 {
+				start = i
+			}
+		}
+	}
+	if depth != 0 {
+		return nil, false, nil
+	}
+	if start >= 0 {
+		blocks = append(blocks, ContentBlock{})
+		if err := blocks[len(blocks)-1].UnmarshalJSON(bytes.TrimRight(body[start:], " \t\n\r")); err != nil {
+			return nil, true, err
+		}
+	} else if len(blocks) > 0 {
+		return nil, false, nil // trailing comma
+	}
+	return blocks, true, nil
+}
+
+// plainKey reports whether encoding/json cannot match key to a field other
+// than by exact name: the field names here are lower-case ASCII, and
+// encoding/json folds case (with K and ſ folding to ASCII letters).
+func plainKey(key []byte) bool {
+	for _, c := range key {
+		if c >= 0x80 || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// peekString decodes the JSON string v into *dst; false for any other kind.
+func peekString(v []byte, dst *string) bool {
+	if len(v) == 0 || v[0] != '"' {
+		return false
+	}
+	s, err := jsonpeek.String(v)
+	if err != nil {
+		return false
+	}
+	*dst = s
+	return true
+}
+
+// peekRaw copies v into *dst; false for null, which the slow path handles.
+func peekRaw(v []byte, dst *json.RawMessage) bool {
+	if len(v) == 0 || v[0] == 'n' {
+		return false
+	}
+	*dst = append(json.RawMessage(nil), v...)
+	return true
+}
+
+// decodeFast is ContentBlock.UnmarshalJSON's fast path (see above).
+func (b *ContentBlock) decodeFast(data []byte) bool {
+	var p ContentBlock
+	var seen uint32
+	ok := true
+	err := jsonpeek.Object(data, func(key []byte, s, e int) bool {
+		v := data[s:e]
+		var bit uint32
+		switch string(key) {
+		case "type":
+			bit, ok = 1<<0, peekString(v, &p.Type)
+		case "text":
+			bit, ok = 1<<1, peekString(v, &p.Text)
+		case "citations":
+			bit, ok = 1<<2, peekRaw(v, &p.Citations)
+		case "source":
+			bit = 1 << 3
+			if v[0] != '{' {
+				ok = false
+				break
+			}
+			p.Source = new(Source)
+			ok = p.Source.decodeFast(v) || json.Unmarshal(v, p.Source) == nil
+		case "title":
+			bit, ok = 1<<4, peekString(v, &p.Title)
+		case "context":
+			bit, ok = 1<<5, peekString(v, &p.Context)
+		case "id":
+			bit, ok = 1<<6, peekString(v, &p.ID)
+		case "name":
+			bit, ok = 1<<7, peekString(v, &p.Name)
+		case "input":
+			bit, ok = 1<<8, peekRaw(v, &p.Input)
+		case "tool_use_id":
+			bit, ok = 1<<9, peekString(v, &p.ToolUseID)
+		case "content":
+			bit = 1 << 10
+			if v[0] != '"' && v[0] != '[' {
+				ok = false
+				break
+			}
+			p.Content = new(Content)
+			ok = p.Content.UnmarshalJSON(v) == nil
+		case "is_error":
+			bit = 1 << 11
+			switch string(v) {
+			case "true":
+				p.IsError = true
+			case "false":
+				p.IsError = false
+			default:
+				ok = false
+			}
+		case "thinking":
+			bit, ok = 1<<12, peekString(v, &p.Thinking)
+		case "signature":
+			bit, ok = 1<<13, peekString(v, &p.Signature)
+		case "data":
+			bit, ok = 1<<14, peekString(v, &p.Data)
+		case "cache_control":
+			bit, ok = 1<<15, peekRaw(v, &p.CacheControl)
+		default:
+			ok = plainKey(key)
+		}
+		if seen&bit != 0 {
+			ok = false
+		}
+		seen |= bit
+		return ok
+	})
+	if err != nil || !ok {
+		return false
+	}
+	if !knownBlock(p.Type) {
+		*b = ContentBlock{Type: p.Type, Raw: append(json.RawMessage(nil), bytes.TrimSpace(data)...)}
+		return true
+	}
+	*b = p
+	return true
+}
+
+// decodeFast decodes the JSON object data into s, which must be zero, as
+// json.Unmarshal would; false when it gives up, leaving s in any state.
+func (s *Source) decodeFast(data []byte) bool {
+	var seen uint32
+	ok := true
+	err := jsonpeek.Object(data, func(key []byte, start, end int) bool {
+		v := data[start:end]
+		var bit uint32
+		switch string(key) {
+		case "type":
+			bit, ok = 1<<0, peekString(v, &s.Type)
+		case "media_type":
+			bit, ok = 1<<1, peekString(v, &s.MediaType)
+		case "data":
+			bit, ok = 1<<2, peekString(v, &s.Data)
+		case "url":
+			bit, ok = 1<<3, peekString(v, &s.URL)
+		case "file_id":
+			bit, ok = 1<<4, peekString(v, &s.FileID)
+		case "content":
+			bit = 1 << 5
+			if v[0] != '"' && v[0] != '[' {
+				ok = false
+				break
+			}
+			s.Content = new(Content)
+			ok = s.Content.UnmarshalJSON(v) == nil
+		default:
+			ok = plainKey(key)
+		}
+		if seen&bit != 0 {
+			ok = false
+		}
+		seen |= bit
+		return ok
+	})
+	if err != nil || !ok {
+		*s = Source{}
+		return false
+	}
+	return true
+}
+
+// decodeFast is Tool.UnmarshalJSON's fast path (see above).
+func (t *Tool) decodeFast(data []byte) bool {
+	var p Tool
+	var seen uint32
+	ok := true
+	err := jsonpeek.Object(data, func(key []byte, s, e int) bool {
+		v := data[s:e]
+		var bit uint32
+		switch string(key) {
+		case "type":
+			bit, ok = 1<<0, peekString(v, &p.Type)
+		case "name":
+			bit, ok = 1<<1, peekString(v, &p.Name)
+		case "description":
+			bit, ok = 1<<2, peekString(v, &p.Description)
+		case "input_schema":
+			bit, ok = 1<<3, peekRaw(v, &p.InputSchema)
+		case "strict":
+			bit = 1 << 4
+			switch string(v) {
+			case "true":
+				p.Strict = new(true)
+			case "false":
+				p.Strict = new(false)
+			default:
+				ok = false
+			}
+		case "cache_control":
+			bit, ok = 1<<5, peekRaw(v, &p.CacheControl)
+		default:
+			ok = plainKey(key)
+		}
+		if seen&bit != 0 {
+			ok = false
+		}
+		seen |= bit
+		return ok
+	})
+	if err != nil || !ok {
+		return false
+	}
+	if !p.IsCustom() {
+		*t = Tool{Type: p.Type, Name: p.Name, Raw: append(json.RawMessage(nil), bytes.TrimSpace(data)...)}
+		return true
+	}
+	*t = p
+	return true
 }
