@@ -31,7 +31,7 @@ type Options struct {
 	Logger *slog.Logger // nil: built from cfg.Log on stderr
 	Notice string       // a line to log first (e.g. which defaults were chosen)
 
-	transport http.RoundTripper // tests: replaces every Anthropic provider's transport
+	transport http.RoundTripper // tests: replaces every upstream provider's transport
 }
 
 // App is a built gateway.
@@ -130,12 +130,13 @@ func buildProvider(pc config.Provider, rt http.RoundTripper) (relay.Provider, er
 		})
 	case config.TypeOpenAI:
 		return openaicompat.New(openaicompat.Options{
-			Name:     pc.Name,
-			Profile:  pc.Profile,
-			BaseURLs: pc.BaseURLs,
-			APIKey:   pc.APIKey,
-			Headers:  pc.Headers,
-			Timeouts: pc.Timeouts,
+			Name:      pc.Name,
+			Profile:   pc.Profile,
+			BaseURLs:  pc.BaseURLs,
+			APIKey:    pc.APIKey,
+			Headers:   pc.Headers,
+			Timeouts:  pc.Timeouts,
+			Transport: rt,
 		})
 	case config.TypeSimulator:
 		return simulator.New(simulator.Options{Name: pc.Name, Config: pc.Simulator})

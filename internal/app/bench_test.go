@@ -250,12 +250,13 @@ func (d *discardWriter) Write(b []byte) (int, error) {
 }
 func (d *discardWriter) Flush() {}
 
-func handlerOnly(b *testing.B, f *fakeupstream.Fixture) http.Handler {
+func handlerOnly(b *testing.B, f *fakeupstream.Fixture, up config.Provider) http.Handler {
+	up.Name = "up"
 	cfg := &config.Config{
 		Listen:    "127.0.0.1:0",
 		Admin:     config.Admin{Listen: "off"},
 		Keys:      []config.Key{{Name: "team-a", Key: clientKey}},
-		Providers: []config.Provider{{Name: "up", Type: config.TypeAnthropic, BaseURLs: []string{"http://127.0.0.1:1"}, APIKey: providerKey}},
+		Providers: []config.Provider{up},
 		Routes:    []config.Route{{Match: "*", Targets: []config.Target{{Provider: "up", Model: "claude-sonnet-4-20250514"}}}},
 	}
 	cfg.ApplyDefaults()
@@ -271,7 +272,19 @@ func handlerOnly(b *testing.B, f *fakeupstream.Fixture) http.Handler {
 // request building, usage sniffing, access log, metrics) with the network
 // replaced by a canned answer: the gateway's own CPU and allocations.
 func BenchmarkGatewayCodeJSON(b *testing.B) {
-	h := handlerOnly(b, fakeupstream.MustLoad(b, fixtures+"message_tool_use.txtar"))
+	benchHandler(b, handlerOnly(b, fakeupstream.MustLoad(b, fixtures+"message_tool_use.txtar"),
+		config.Provider{Type: config.TypeAnthropic, BaseURLs: []string{"http://127.0.0.1:1"}, APIKey: providerKey}))
+}
+
+// BenchmarkGatewayCodeTranslated is BenchmarkGatewayCodeJSON on a route to
+// an OpenAI-compatible upstream: the 2 KB request translated, the recorded
+// Zhipu answer translated back.
+func BenchmarkGatewayCodeTranslated(b *testing.B) {
+	benchHandler(b, handlerOnly(b, fakeupstream.MustLoad(b, openaiFixtures+"zhipu_message.txtar"),
+		config.Provider{Type: config.TypeOpenAI, Profile: "zhipu", BaseURLs: []string{"http://127.0.0.1:1"}, APIKey: providerKey}))
+}
+
+func benchHandler(b *testing.B, h http.Handler) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		req, _ := http.NewRequest(http.MethodPost, "/v1/messages", bytes.NewReader(requestBody))
