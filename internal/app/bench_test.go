@@ -107,20 +107,25 @@ func longStream(n int) *fakeupstream.Fixture {
 // stream whose events arrive in separate writes (the fake flushes every
 // event), so each event is a read, a write and a flush in the gateway.
 func BenchmarkPassthroughStream(b *testing.B) {
-	const events = 1000
-	f := longStream(events)
-	splits := frameEnds(f.Body)
-	fake := fakeupstream.New()
-	defer fake.Close()
-	fake.SetDefault(fakeupstream.Reply{Fixture: f, Splits: splits, Pause: -1})
-	gw, stop := quietGateway(b, fake)
-	defer stop()
-	body := bytes.Replace(requestBody, []byte(`"max_tokens":1024,`), []byte(`"max_tokens":1024,"stream":true,`), 1)
-	compareDirect(b, fake.URL, gw, body, len(splits), "event", func(b *testing.B, out []byte) {
+	f := longStream(1000)
+	benchStream(b, f, quietGateway, "event", func(b *testing.B, out []byte) {
 		if !bytes.Equal(out, f.Body) {
 			b.Fatal("stream differs")
 		}
 	})
+}
+
+// benchStream serves f from a fake that flushes every frame separately and
+// compares a streaming request direct and through the gateway start builds.
+func benchStream(b *testing.B, f *fakeupstream.Fixture, start func(*testing.B, *fakeupstream.Server) (string, func()), unit string, check func(*testing.B, []byte)) {
+	splits := frameEnds(f.Body)
+	fake := fakeupstream.New()
+	defer fake.Close()
+	fake.SetDefault(fakeupstream.Reply{Fixture: f, Splits: splits, Pause: -1})
+	gw, stop := start(b, fake)
+	defer stop()
+	body := bytes.Replace(requestBody, []byte(`"max_tokens":1024,`), []byte(`"max_tokens":1024,"stream":true,`), 1)
+	compareDirect(b, fake.URL, gw, body, len(splits), unit, check)
 }
 
 // BenchmarkFirstByte reports the time from sending a streaming request to
@@ -350,16 +355,7 @@ func openaiStream(n int) *fakeupstream.Fixture {
 // BenchmarkTranslatedStream: the gateway's cost per upstream chunk of an
 // OpenAI-format stream translated into Anthropic events.
 func BenchmarkTranslatedStream(b *testing.B) {
-	const chunks = 1000
-	f := openaiStream(chunks)
-	splits := frameEnds(f.Body)
-	fake := fakeupstream.New()
-	defer fake.Close()
-	fake.SetDefault(fakeupstream.Reply{Fixture: f, Splits: splits, Pause: -1})
-	gw, stop := translatingGateway(b, fake)
-	defer stop()
-	body := bytes.Replace(requestBody, []byte(`"max_tokens":1024,`), []byte(`"max_tokens":1024,"stream":true,`), 1)
-	compareDirect(b, fake.URL, gw, body, len(splits), "chunk", nil)
+	benchStream(b, openaiStream(1000), translatingGateway, "chunk", nil)
 }
 
 // compareDirect runs a sub-benchmark against the fake directly and one

@@ -558,19 +558,7 @@ func (s *CompleteStream) Feed(ev sse.Event) {
 		s.finish("", "")
 		s.done = true
 	case "error":
-		typ, msg := "api_error", "upstream stream failed"
-		if oiMembers(ev.Data, oiNamesError, v[:1]) {
-			e := s.sub[:2]
-			if oiMembers(v[0], oiNamesErrorObj, e) {
-				if t := oiStringOf(e[0]); t != "" {
-					typ = t
-				}
-				if m := oiStringOf(e[1]); m != "" {
-					msg = m
-				}
-			}
-		}
-		s.fail(typ, msg)
+		s.fail(oiUpstreamError(ev.Data, v[:1], s.sub[:2]))
 	}
 }
 
@@ -581,9 +569,5 @@ func (s *CompleteStream) End(err error) {
 		return
 	}
 	s.q.reset()
-	if err != nil {
-		s.fail("api_error", "upstream connection failed before the answer was complete")
-		return
-	}
-	s.fail("api_error", "upstream stream ended before the answer was complete")
+	s.fail("api_error", oiEndMessage(err))
 }

@@ -1772,19 +1772,7 @@ func (s *OpenAIStream) Feed(ev sse.Event) {
 		s.q.mark()
 		s.done = true
 	case "error":
-		typ, msg := "api_error", "upstream stream failed"
-		if oiMembers(ev.Data, oiNamesError, v[:1]) {
-			e := s.sub[:2]
-			if oiMembers(v[0], oiNamesErrorObj, e) {
-				if t := oiStringOf(e[0]); t != "" {
-					typ = t
-				}
-				if m := oiStringOf(e[1]); m != "" {
-					msg = m
-				}
-			}
-		}
-		s.fail(typ, msg)
+		s.fail(oiUpstreamError(ev.Data, v[:1], s.sub[:2]))
 	}
 }
 
@@ -1796,11 +1784,31 @@ func (s *OpenAIStream) End(err error) {
 		return
 	}
 	s.q.reset()
-	if err != nil {
-		s.fail("api_error", "upstream connection failed before the answer was complete")
-		return
+	s.fail("api_error", oiEndMessage(err))
+}
+
+// oiUpstreamError reads an Anthropic error event's type and message (for
+// both stream translators), with generic ones for whatever is missing.
+// val and sub are scratch slices of one and two elements.
+func oiUpstreamError(data []byte, val, sub [][]byte) (typ, msg string) {
+	typ, msg = "api_error", "upstream stream failed"
+	if oiMembers(data, oiNamesError, val) && oiMembers(val[0], oiNamesErrorObj, sub) {
+		if t := oiStringOf(sub[0]); t != "" {
+			typ = t
+		}
+		if m := oiStringOf(sub[1]); m != "" {
+			msg = m
+		}
 	}
-	s.fail("api_error", "upstream stream ended before the answer was complete")
+	return typ, msg
+}
+
+// oiEndMessage says why a stream that never finished ended.
+func oiEndMessage(err error) string {
+	if err != nil {
+		return "upstream connection failed before the answer was complete"
+	}
+	return "upstream stream ended before the answer was complete"
 }
 
 // oiAppendUsage appends an OpenAI usage object.
