@@ -30,6 +30,10 @@ type Config struct {
 	Providers       []Provider    `yaml:"providers"`        // upstreams
 	Routes          []Route       `yaml:"routes"`           // model name -> targets
 	Limits          Limits        `yaml:"limits"`           // request limits
+	RateLimits      RateLimits    `yaml:"rate_limits"`      // requests, tokens and concurrency per scope
+	Cache           Cache         `yaml:"cache"`            // response cache, coalescing, duplicate suppression
+	Redis           Redis         `yaml:"redis"`            // shared state for several instances
+	Shadow          Shadow        `yaml:"shadow"`           // the shadow-traffic queue (routes choose what to mirror)
 	Log             Log           `yaml:"log"`              // logging
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"` // grace period for in-flight requests, default 30s
 }
@@ -37,6 +41,7 @@ type Config struct {
 // Admin is the separate listener for /metrics (and later the admin API).
 type Admin struct {
 	Listen string `yaml:"listen"` // default 127.0.0.1:8081; "off" disables it
+	Token  Secret `yaml:"token"`  // bearer token for /admin/*; required when the listener is not on loopback
 }
 
 // AdminOff as Admin.Listen disables the admin listener.
@@ -76,6 +81,13 @@ type Provider struct {
 	Headers   map[string]string `yaml:"headers"`   // extra static headers sent upstream
 	Timeouts  Timeouts          `yaml:"timeouts"`
 	Simulator Simulator         `yaml:"simulator"` // simulator settings
+
+	Policy      string      `yaml:"policy"`       // how a node is chosen: priority (default) | weighted | least_latency | least_inflight
+	NodeWeights []int       `yaml:"node_weights"` // weighted: one weight per base_url
+	Retry       Retry       `yaml:"retry"`        // retries of failed attempts
+	Breaker     Breaker     `yaml:"breaker"`      // per-node circuit breaker
+	HealthCheck HealthCheck `yaml:"health_check"` // active health checks
+	Bulkhead    Bulkhead    `yaml:"bulkhead"`     // cap on in-flight requests
 }
 
 // Timeouts bound each phase of an upstream call.
@@ -85,6 +97,7 @@ type Timeouts struct {
 	ResponseHeader time.Duration `yaml:"response_header"` // until the response headers, default 10m (a non-streaming answer arrives whole)
 	StreamIdle     time.Duration `yaml:"stream_idle"`     // longest silence between stream events, default 5m
 	NodeDown       time.Duration `yaml:"node_down"`       // how long a node that refused a connection is skipped, default 10s
+	Total          time.Duration `yaml:"total"`           // deadline for the whole request until its answer starts (retries included), and for a whole non-streaming answer; default 10m
 }
 
 // Simulator configures the built-in fake model.
@@ -106,15 +119,22 @@ type SimErrors struct {
 
 // Route maps model names to targets.
 type Route struct {
-	Match   string   `yaml:"match"`   // exact name, "prefix*", "*suffix", or "*" (catch-all)
-	Models  []string `yaml:"models"`  // names to list in /v1/models besides an exact match
-	Targets []Target `yaml:"targets"` // tried in order
+	Match    string        `yaml:"match"`    // exact name, "prefix*", "*suffix", or "*" (catch-all)
+	Models   []string      `yaml:"models"`   // names to list in /v1/models besides an exact match
+	Targets  []Target      `yaml:"targets"`  // tried in order (after the weighted pick, when weights are set)
+	Timeouts RouteTimeouts `yaml:"timeouts"` // overrides of the providers' timeouts
+	Sticky   string        `yaml:"sticky"`   // weighted split: "" (random), "key" (per gateway key) or "header:NAME"
+	Canary   CanaryGuard   `yaml:"canary"`   // automatic rollback of a canary target
+	Shadow   RouteShadow   `yaml:"shadow"`   // mirror a share of requests to another target
+	Cache    RouteCache    `yaml:"cache"`    // response cache, opt-in
 }
 
 // Target is one provider a route may use.
 type Target struct {
 	Provider string `yaml:"provider"`
-	Model    string `yaml:"model"` // rewrites the model name upstream; empty keeps the client's
+	Model    string `yaml:"model"`  // rewrites the model name upstream; empty keeps the client's
+	Weight   int    `yaml:"weight"` // share of first choices; when no target sets one, the first target always goes first
+	Canary   bool   `yaml:"canary"` // guarded by the route's canary thresholds
 }
 
 // Limits bound what clients may send.

@@ -25,6 +25,7 @@ func DefaultTimeouts() Timeouts {
 		ResponseHeader: 10 * time.Minute, // a non-streaming answer arrives whole, after all its tokens
 		StreamIdle:     5 * time.Minute,
 		NodeDown:       10 * time.Second,
+		Total:          10 * time.Minute,
 	}
 }
 
@@ -52,7 +53,13 @@ func (c *Config) ApplyDefaults() {
 		setDefault(&p.Timeouts.ResponseHeader, def.ResponseHeader)
 		setDefault(&p.Timeouts.StreamIdle, def.StreamIdle)
 		setDefault(&p.Timeouts.NodeDown, def.NodeDown)
+		setDefault(&p.Timeouts.Total, def.Total)
+		p.resilienceDefaults()
 	}
+	for i := range c.Routes {
+		c.Routes[i].resilienceDefaults()
+	}
+	c.trafficDefaults()
 	setDefault(&c.Limits.MaxRequestBytes, DefaultMaxRequestBytes)
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)

@@ -28,6 +28,7 @@ func TestApplyDefaults(t *testing.T) {
 				ResponseHeader: 10 * time.Minute,
 				StreamIdle:     5 * time.Minute,
 				NodeDown:       10 * time.Second,
+				Total:          10 * time.Minute,
 			}},
 			{Name: "s", Type: TypeSimulator, Timeouts: def}, // no base URL or auth for a simulator
 		},
@@ -35,6 +36,7 @@ func TestApplyDefaults(t *testing.T) {
 		Log:             Log{Level: "info", Format: "json"},
 		ShutdownTimeout: 30 * time.Second,
 	}
+	withFeatureDefaults(&want)
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("ApplyDefaults (-want +got):\n%s", diff)
 	}

@@ -48,3 +48,16 @@ func parseProblems(t *testing.T, src string, env func(string) (string, bool)) []
 	}
 	return problemLines(t, err)
 }
+
+// withFeatureDefaults applies the defaults of the resilience and traffic
+// sections to a wanted Config, so tests about other fields need not spell
+// them out.
+func withFeatureDefaults(c *Config) {
+	for i := range c.Providers {
+		c.Providers[i].resilienceDefaults()
+	}
+	for i := range c.Routes {
+		c.Routes[i].resilienceDefaults()
+	}
+	c.trafficDefaults()
+}

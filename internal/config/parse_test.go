@@ -77,6 +77,7 @@ shutdown_timeout: 1m
 					ResponseHeader: def.ResponseHeader,
 					StreamIdle:     90 * time.Second,
 					NodeDown:       def.NodeDown,
+					Total:          def.Total,
 				},
 			},
 			{
@@ -101,6 +102,7 @@ shutdown_timeout: 1m
 		Log:             Log{Level: "warn", Format: "text"},
 		ShutdownTimeout: time.Minute,
 	}
+	withFeatureDefaults(want)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
@@ -415,8 +417,11 @@ routes:
 	}
 	def := DefaultTimeouts()
 	want := []Provider{
-		{Name: "p", Type: TypeSimulator, Timeouts: Timeouts{Connect: 3 * time.Second, TLSHandshake: def.TLSHandshake, ResponseHeader: def.ResponseHeader, StreamIdle: def.StreamIdle, NodeDown: def.NodeDown}},
-		{Name: "q", Type: TypeSimulator, Timeouts: Timeouts{Connect: 3 * time.Second, TLSHandshake: def.TLSHandshake, ResponseHeader: def.ResponseHeader, StreamIdle: def.StreamIdle, NodeDown: time.Minute}},
+		{Name: "p", Type: TypeSimulator, Timeouts: Timeouts{Connect: 3 * time.Second, TLSHandshake: def.TLSHandshake, ResponseHeader: def.ResponseHeader, StreamIdle: def.StreamIdle, NodeDown: def.NodeDown, Total: def.Total}},
+		{Name: "q", Type: TypeSimulator, Timeouts: Timeouts{Connect: 3 * time.Second, TLSHandshake: def.TLSHandshake, ResponseHeader: def.ResponseHeader, StreamIdle: def.StreamIdle, NodeDown: time.Minute, Total: def.Total}},
+	}
+	for i := range want {
+		want[i].resilienceDefaults()
 	}
 	if diff := cmp.Diff(want, cfg.Providers); diff != "" {
 		t.Errorf("providers (-want +got):\n%s", diff)

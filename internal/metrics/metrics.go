@@ -21,6 +21,9 @@ type Metrics struct {
 	Tokens          *prometheus.CounterVec   // provider, type
 	InFlight        prometheus.Gauge
 	StreamsInFlight prometheus.Gauge
+
+	Resilience // retries, breakers, nodes, canaries, shadows (resilience.go)
+	Traffic    // rate limits, cache, coalescing (traffic.go)
 }
 
 // New registers every collector on a new registry.
@@ -59,5 +62,7 @@ func New() *Metrics {
 		}),
 	}
 	r.MustRegister(m.Requests, m.Duration, m.FirstByte, m.Errors, m.UpstreamErrors, m.StreamBreaks, m.Tokens, m.InFlight, m.StreamsInFlight)
+	m.Resilience = newResilience(r)
+	m.Traffic = newTraffic(r)
 	return m
 }
