@@ -1,0 +1,143 @@
+package upstream
+
+import (
+	"math"
+	"sync/atomic"
+	"time"
+)
+
+// ewmaAlpha weighs a new latency sample against the node's history.
+//
+// The average is per sample, not time-decayed: a time-decayed EWMA needs a
+// value to decay towards, and "unknown" is not a latency. Staleness is the
+// selection's job instead: least_latency explores another node on about 5%
+// of picks, so a node that is not chosen still gets fresh samples and a
+// recovered node is noticed. 0.3 lets one bad sample move the average a
+// third of the way, so a node that went from 0.6s to 3s loses its place
+// after a single slow answer, while one outlier among fast answers fades
+// within a few requests.
+const ewmaAlpha = 0.3
+
+// Health is the outcome of a node's active health checks.
+type Health uint32
+
+// Health values.
+const (
+	HealthUnknown Health = iota // no check has run (or checks are off): the node is usable
+	HealthOK
+	HealthFailing // the last check failed: the node is skipped until one passes
+)
+
+func (h Health) String() string {
+	switch h {
+	case HealthUnknown:
+		return "unknown"
+	case HealthOK:
+		return "ok"
+	case HealthFailing:
+		return "failing"
+	}
+	return "unknown"
+}
+
+// MarshalText makes a Health a JSON string in snapshots.
+func (h Health) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// Node is one base URL of a provider, with its breaker, latency average and
+// in-flight count.
+type Node struct {
+	index   int
+	label   string
+	breaker *Breaker
+
+	inflight atomic.Int64
+	ewma     atomic.Uint64 // math.Float64bits of nanoseconds; 0 = no sample yet
+	health   atomic.Uint32
+	lastErr  atomic.Pointer[string]
+	requests atomic.Uint64 // finished attempts, any result
+	failures atomic.Uint64
+}
+
+// Outcome is how an attempt on a node ended.
+type Outcome struct {
+	Result Result
+	// TTFB is the time to the first byte (or headers) when known. For a
+	// failure the caller passes the elapsed time, so that a node that times
+	// out looks slow and not merely unlucky. Ignored for Neutral results: a
+	// client that hung up early says nothing about the node's speed.
+	TTFB time.Duration
+}
+
+// Index is the node's position in the pool.
+func (n *Node) Index() int { return n.index }
+
+// Label names the node (its host) in logs and snapshots.
+func (n *Node) Label() string { return n.label }
+
+// Breaker is the node's circuit breaker.
+func (n *Node) Breaker() *Breaker { return n.breaker }
+
+// Inflight is the number of attempts on the node not finished yet.
+func (n *Node) Inflight() int64 { return n.inflight.Load() }
+
+// Latency is the node's TTFB average; 0 before the first sample.
+func (n *Node) Latency() time.Duration {
+	return time.Duration(math.Float64frombits(n.ewma.Load()))
+}
+
+// Health is the node's active health-check state.
+func (n *Node) Health() Health { return Health(n.health.Load()) }
+
+// Start marks an attempt in flight on n. The returned func finishes it
+// with its outcome and must be called exactly once. An attempt on a node
+// Pick chose holds the node's probe reservation when its breaker is
+// half-open; finishing releases it.
+func (n *Node) Start() (finish func(Outcome)) {
+	n.inflight.Add(1)
+	gen := n.breaker.gen.Load()
+	return func(o Outcome) { n.finish(gen, o) }
+}
+
+func (n *Node) finish(gen uint64, o Outcome) {
+	n.inflight.Add(-1)
+	n.requests.Add(1)
+	if o.Result == Failure {
+		n.failures.Add(1)
+	}
+	if o.Result != Neutral && o.TTFB > 0 {
+		// A half-open probe measures the node as it is after an outage;
+		// the average so far describes the outage (timeouts fed in as
+		// samples), so the probe replaces it instead of blending in.
+		// Otherwise a recovered node would need several exploration
+		// picks just to work off its failures before regaining traffic.
+		probe := State(n.breaker.state.Load()) == HalfOpen && n.breaker.gen.Load() == gen
+		n.observe(o.TTFB, probe)
+	}
+	n.breaker.record(gen, o.Result)
+}
+
+// observe folds a latency sample into the average, or makes it the
+// average when fresh.
+func (n *Node) observe(d time.Duration, fresh bool) {
+	s := float64(d)
+	for {
+		old := n.ewma.Load()
+		v := s
+		if old != 0 && !fresh {
+			prev := math.Float64frombits(old)
+			v = prev + ewmaAlpha*(s-prev)
+		}
+		if n.ewma.CompareAndSwap(old, math.Float64bits(v)) {
+			return
+		}
+	}
+}
+
+// available reports, without reserving anything, whether Pick may choose n.
+func (n *Node) available() bool {
+	return Health(n.health.Load()) != HealthFailing && n.breaker.available()
+}
+
+// latencyKey orders nodes for least_latency: a node without a sample sorts
+// first so it gets explored.
+func (n *Node) latencyKey() float64 { return math.Float64frombits(n.ewma.Load()) }
