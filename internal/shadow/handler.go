@@ -1,0 +1,56 @@
+package shadow
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// DefaultRecent is how many recent pairs the handler shows unless asked.
+const DefaultRecent = 20
+
+// Handler serves the Summary as JSON to GET (and HEAD). Query parameters:
+// route (one route's match pattern) and recent (how many recent pairs, 0
+// to Keep, default DefaultRecent). It does no authentication: mount it
+// behind the admin listener's.
+func (m *Mirror) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed")
+			return
+		}
+		q := Query{Route: r.URL.Query().Get("route"), Recent: DefaultRecent}
+		if v := r.URL.Query().Get("recent"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				writeError(w, http.StatusBadRequest, "recent must be a non-negative integer")
+				return
+			}
+			q.Recent = n
+		}
+		q.Recent = min(q.Recent, len(m.ring))
+		b, err := json.Marshal(m.Summary(q))
+		if err != nil { // only plain types: cannot happen
+			writeError(w, http.StatusInternalServerError, "summary could not be encoded")
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		if r.Method == http.MethodHead {
+			return
+		}
+		w.Write(b)
+	})
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	b, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(b)
+}

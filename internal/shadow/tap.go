@@ -1,0 +1,160 @@
+package shadow
+
+import (
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/sse"
+)
+
+// TapEvents returns a Source that yields src's events unchanged and feeds
+// each to rec. When the stream ends (Next returns an error) or is closed,
+// whichever comes first, done gets rec's Outcome, once, outside any lock.
+//
+// Like the relay's own stream wrappers, the tap answers Translated and
+// Usage with what src says (false and none when src lacks them): the
+// server asks for both, and a wrapper that hid them would change how the
+// stream is relayed.
+func TapEvents(src sse.Source, rec *Recorder, done func(Outcome)) sse.Source {
+	return &tapEvents{src: src, rec: rec, done: done}
+}
+
+type tapEvents struct {
+	src  sse.Source
+	mu   sync.Mutex // Close may run while Next is blocked
+	rec  *Recorder
+	done func(Outcome)
+	over bool // done was called
+}
+
+func (t *tapEvents) Next() (sse.Event, error) {
+	ev, err := t.src.Next()
+	t.mu.Lock()
+	if t.over {
+		t.mu.Unlock()
+		return ev, err
+	}
+	if err == nil {
+		t.rec.FeedEvent(ev)
+		t.mu.Unlock()
+		return ev, nil
+	}
+	if err != io.EOF {
+		t.rec.Fail(err)
+	}
+	t.finish() // unlocks
+	return ev, err
+}
+
+func (t *tapEvents) Close() error {
+	t.mu.Lock()
+	if t.over {
+		t.mu.Unlock()
+	} else {
+		t.finish()
+	}
+	return t.src.Close()
+}
+
+// finish is called with mu held and releases it before calling done.
+func (t *tapEvents) finish() {
+	t.over = true
+	o := t.rec.Outcome()
+	t.mu.Unlock()
+	if t.done != nil {
+		t.done(o)
+	}
+}
+
+// Translated reports whether src's framing is the gateway's own.
+func (t *tapEvents) Translated() bool {
+	tr, ok := t.src.(interface{ Translated() bool })
+	return ok && tr.Translated()
+}
+
+// Usage is the usage src read on the way, when it reads one.
+func (t *tapEvents) Usage() (anthropic.Totals, bool) {
+	if u, ok := t.src.(interface {
+		Usage() (anthropic.Totals, bool)
+	}); ok {
+		return u.Usage()
+	}
+	return anthropic.Totals{}, false
+}
+
+// TapBody returns a ReadCloser that reads body unchanged and keeps a copy
+// of what passes (up to MaxBody) for rec. At end of file or Close,
+// whichever comes first, rec gets the bytes and done gets its Outcome,
+// once. The copy is the price of a mirrored JSON answer; answers are
+// rarely over a few hundred kilobytes.
+func TapBody(body io.ReadCloser, rec *Recorder, done func(Outcome)) io.ReadCloser {
+	return &tapBody{body: body, rec: rec, done: done}
+}
+
+type tapBody struct {
+	body io.ReadCloser
+	mu   sync.Mutex
+	rec  *Recorder
+	done func(Outcome)
+	buf  []byte
+	big  bool // more than MaxBody passed
+	over bool
+}
+
+func (t *tapBody) Read(p []byte) (int, error) {
+	n, err := t.body.Read(p)
+	t.mu.Lock()
+	if t.over {
+		t.mu.Unlock()
+		return n, err
+	}
+	if n > 0 && !t.big {
+		if len(t.buf)+n > MaxBody {
+			t.big, t.buf = true, nil
+		} else {
+			t.buf = append(t.buf, p[:n]...)
+		}
+	}
+	if err == nil {
+		t.mu.Unlock()
+		return n, nil
+	}
+	if err != io.EOF {
+		t.rec.Fail(err)
+	}
+	t.finish()
+	return n, err
+}
+
+func (t *tapBody) Close() error {
+	t.mu.Lock()
+	if t.over {
+		t.mu.Unlock()
+	} else {
+		t.finish()
+	}
+	return t.body.Close()
+}
+
+// finish is called with mu held and releases it before calling done.
+func (t *tapBody) finish() {
+	t.over = true
+	if t.big {
+		t.rec.Fail(errTooBig)
+	} else {
+		// Fed even without end of file: a reader that stopped at the
+		// body's last byte still read it all, and an incomplete body
+		// does not parse.
+		t.rec.FeedBody(t.buf)
+	}
+	t.buf = nil
+	o := t.rec.Outcome()
+	t.mu.Unlock()
+	if t.done != nil {
+		t.done(o)
+	}
+}
+
+var errTooBig = errors.New("answer over the shadow body limit")
