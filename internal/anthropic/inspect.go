@@ -14,6 +14,11 @@ import (
 type Peek struct {
 	Model  string // the "model" field, decoded
 	Stream bool   // the "stream" field; absent or null means false
+	// MaxTokens is "max_tokens" (or, in an OpenAI Chat Completions body,
+	// "max_completion_tokens", whichever is larger) when it is a plain
+	// non-negative integer, else 0. The rate limiter reserves it; judging
+	// the field is left to the upstream.
+	MaxTokens int64
 
 	// The span of the model value, quotes included, in the inspected body.
 	modelStart, modelEnd int
@@ -85,6 +90,8 @@ func Inspect(body []byte) (Peek, error) {
 				return true
 			}
 			p.Model, p.modelStart, p.modelEnd = m, start, end
+		case "max_tokens", "max_completion_tokens":
+			p.MaxTokens = max(p.MaxTokens, plainInt(v))
 		case "stream":
 			if seenStream {
 				fail("stream", "duplicate key")
@@ -119,6 +126,21 @@ func Inspect(body []byte) (Peek, error) {
 		return Peek{}, ferr
 	}
 	return p, nil
+}
+
+// plainInt reads a JSON number made of digits only, saturating at 1<<53;
+// anything else (a sign, a fraction, an exponent, not a number) is 0.
+func plainInt(v []byte) int64 {
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		if n < 1<<53 {
+			n = n*10 + int64(c-'0')
+		}
+	}
+	return min(n, 1<<53)
 }
 
 // WithModel returns body, which must be the body p was inspected from, with

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ferrygw/ferry/internal/auth"
 	"github.com/ferrygw/ferry/internal/config"
@@ -21,8 +21,8 @@ import (
 	anthropicp "github.com/ferrygw/ferry/internal/provider/anthropic"
 	"github.com/ferrygw/ferry/internal/provider/openaicompat"
 	"github.com/ferrygw/ferry/internal/provider/simulator"
+	"github.com/ferrygw/ferry/internal/ratelimit"
 	"github.com/ferrygw/ferry/internal/relay"
-	"github.com/ferrygw/ferry/internal/routing"
 	"github.com/ferrygw/ferry/internal/server"
 )
 
@@ -46,6 +46,9 @@ type App struct {
 	adminLn net.Listener
 	notices []string
 	closers []interface{ CloseIdleConnections() }
+	rdb     *redis.Client // shared by every Redis-backed component; see redisClient
+	limiter *ratelimit.Limiter
+	relay   *relay.Relay
 }
 
 // New builds every component. It refuses an unauthenticated gateway on a
@@ -81,20 +84,33 @@ func New(cfg *config.Config, o Options) (*App, error) {
 			a.closers = append(a.closers, c)
 		}
 	}
-	routes, err := routing.New(cfg.Routes)
+	rl, err := relay.New(relay.Options{
+		Routes:    cfg.Routes,
+		Providers: cfg.Providers,
+		Impl:      providers,
+		Metrics:   a.metrics,
+		Logger:    log,
+	})
 	if err != nil {
 		return nil, err
 	}
-	rl, err := relay.New(routes, providers)
+	a.relay = rl
+	if a.limiter, err = a.rateLimiter(log); err != nil {
+		return nil, err
+	}
+	respCache, cacheTTL, err := a.buildCache()
 	if err != nil {
 		return nil, err
 	}
 	a.server, err = server.New(server.Options{
 		Relay:           rl,
 		Keys:            keys,
-		Models:          routes.Models(),
+		Models:          rl.Models(),
 		ModelsCreated:   time.Now(),
 		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
+		RateLimiter:     a.limiter,
+		Cache:           respCache,
+		CacheTTL:        cacheTTL,
 		Logger:          log,
 		Metrics:         a.metrics,
 	})
@@ -108,10 +124,8 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	if cfg.Admin.Listen != "" && cfg.Admin.Listen != "off" {
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}))
-		a.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if cfg.Admin.Enabled() {
+		a.admin = &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	}
 	return a, nil
 }
@@ -144,10 +158,41 @@ func buildProvider(pc config.Provider, rt http.RoundTripper) (relay.Provider, er
 	return nil, fmt.Errorf("provider %s: unknown type %q", pc.Name, pc.Type)
 }
 
+// rateLimiter builds the rate limiter from rate_limits, on the shared Redis
+// client when the backend is redis, counting into the metrics.
+func (a *App) rateLimiter(log *slog.Logger) (*ratelimit.Limiter, error) {
+	rc := a.cfg.RateLimits
+	m := a.metrics
+	o := ratelimit.Options{
+		Config: rc,
+		Prefix: a.cfg.Redis.Prefix,
+		Logger: log,
+		OnStoreError: func(backend, mode string) {
+			m.RateLimitStoreErrors.WithLabelValues(backend, mode).Inc()
+		},
+		OnReject: func(scope, limit string) { m.RateLimitRejected.WithLabelValues(scope, limit).Inc() },
+	}
+	if rc.Backend == config.BackendRedis {
+		if c := a.redisClient(); c != nil {
+			o.Redis = c
+		}
+	}
+	if len(rc.Rules) > 0 {
+		a.notices = append(a.notices, fmt.Sprintf("rate limits: %d rules in %s, %s when the store fails", len(rc.Rules), rc.Backend, rc.OnStoreFailure))
+	}
+	return ratelimit.New(o)
+}
+
 // Close releases idle upstream connections. Call it after Run returns.
 func (a *App) Close() {
 	for _, c := range a.closers {
 		c.CloseIdleConnections()
+	}
+	if a.limiter != nil {
+		a.limiter.Close()
+	}
+	if a.rdb != nil {
+		a.rdb.Close()
 	}
 }
 
@@ -201,6 +246,18 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Info(n)
 	}
 	a.log.Info("listening", slog.String("addr", a.Addr()), slog.String("admin", a.AdminAddr()))
+	// Active health checks run while the gateway serves, and stop before
+	// Run returns.
+	hctx, stopChecks := context.WithCancel(context.Background())
+	checksDone := make(chan struct{})
+	go func() {
+		defer close(checksDone)
+		a.relay.RunHealthChecks(hctx)
+	}()
+	defer func() {
+		stopChecks()
+		<-checksDone
+	}()
 	errc := make(chan error, 2)
 	go func() { errc <- a.public.Serve(a.pubLn) }()
 	if a.admin != nil {
@@ -254,4 +311,9 @@ var (
 	_ relay.Provider = (*anthropicp.Provider)(nil)
 	_ relay.Provider = (*simulator.Provider)(nil)
 	_ relay.Provider = (*openaicompat.Provider)(nil)
+	// and can be health-checked (relay.RunHealthChecks skips a provider
+	// that cannot: a changed signature would turn checks off silently).
+	_ relay.Prober = (*anthropicp.Provider)(nil)
+	_ relay.Prober = (*simulator.Provider)(nil)
+	_ relay.Prober = (*openaicompat.Provider)(nil)
 )

@@ -412,9 +412,17 @@ func TestSDKErrors(t *testing.T) {
 		}
 	})
 	t.Run("upstream 529", func(t *testing.T) {
-		g.reply(t, "error_529")
+		// The gateway retries an overload (3 attempts by default): the
+		// client gets the last 529 as is.
+		n := len(g.Fake.Requests())
+		for range 3 {
+			g.reply(t, "error_529")
+		}
 		_, err := cl.Messages.New(ctx, params)
 		assertAPIError(t, err, 529, "overloaded_error")
+		if got := len(g.Fake.Requests()) - n; got != 3 {
+			t.Errorf("upstream got %d requests, want 3 (the gateway's retries)", got)
+		}
 	})
 	t.Run("upstream 400 context wording kept", func(t *testing.T) {
 		g.reply(t, "error_400_context")

@@ -488,7 +488,8 @@ func TestEveryProfileStreamMatchesWhole(t *testing.T) {
 // Anthropic's shape, and the log says why.
 func TestUntranslatableAnswer(t *testing.T) {
 	g := newTranslatingGateway(t)
-	g.Vendor.Enqueue(fakeupstream.Reply{Fixture: &fakeupstream.Fixture{Status: 200, Header: http.Header{"Content-Type": {"text/html"}}, Body: []byte("<html>captive portal</html>")}})
+	// Every attempt (the gateway retries a 502) gets the same page.
+	g.Vendor.SetDefault(fakeupstream.Reply{Fixture: &fakeupstream.Fixture{Status: 200, Header: http.Header{"Content-Type": {"text/html"}}, Body: []byte("<html>captive portal</html>")}})
 	c := g.client()
 	_, err := c.Messages.New(context.Background(), anthropic.MessageNewParams{Model: "glm-4.7-flash", MaxTokens: 100, Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}})
 	assertAPIError(t, err, 502, "api_error")

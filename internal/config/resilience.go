@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Node-selection policies for a provider with several base URLs.
 const (
@@ -110,8 +114,162 @@ func (r *Route) resilienceDefaults() {
 	}
 }
 
+// Zero values are valid throughout: they mean the default, which
+// ApplyDefaults fills in (a Config built in code may skip it), and which
+// the pools and splits apply themselves.
+
 // resilience validates retries, breakers, node policies, bulkheads, route
-// timeouts, weights, canaries and shadows.
+// timeouts, weights, canaries, and the admin API's token. (Shadows are
+// validated with the shadow work.)
 func (v *validator) resilience(c *Config) {
-	_ = c // filled in with the resilience work
+	for i := range c.Providers {
+		v.providerResilience(fmt.Sprintf("providers[%d]", i), &c.Providers[i])
+	}
+	for i := range c.Routes {
+		v.routeResilience(fmt.Sprintf("routes[%d]", i), &c.Routes[i])
+	}
+	// The admin API can promote and roll back canaries: off loopback it
+	// needs a token. An address already reported by listen is not
+	// reported twice.
+	if a := c.Admin.Listen; a != AdminOff && validHostPort(a) && !(validHostPort(c.Listen) && sameAddress(a, c.Listen)) &&
+		!IsLoopback(a) && c.Admin.Token == "" {
+		v.addf("admin.token", "is required when admin.listen (%q) is not a loopback address: the admin API changes routing", a)
+	}
+}
+
+// maxAttempts bounds retry.max_attempts: more attempts than this only
+// multiply the load on an upstream that is already failing.
+const maxAttempts = 10
+
+func (v *validator) providerResilience(p string, pr *Provider) {
+	switch pr.Policy {
+	case "", PolicyPriority, PolicyWeighted, PolicyLeastLatency, PolicyLeastInflight:
+	default:
+		v.addf(p+".policy", "%q is unknown: use priority, weighted, least_latency or least_inflight", pr.Policy)
+	}
+	nodes := len(pr.BaseURLs)
+	if pr.Type == TypeSimulator {
+		nodes = 1
+	}
+	switch {
+	case len(pr.NodeWeights) > 0 && pr.Policy != PolicyWeighted:
+		v.addf(p+".node_weights", "is set but policy is %q: node_weights apply to policy weighted only", pr.Policy)
+	case len(pr.NodeWeights) > 0 && len(pr.NodeWeights) != nodes:
+		v.addf(p+".node_weights", "has %d weights for %d base_urls: give one per base URL", len(pr.NodeWeights), nodes)
+	case len(pr.NodeWeights) > 0:
+		sum := 0
+		for j, w := range pr.NodeWeights {
+			if w < 0 {
+				v.addf(fmt.Sprintf("%s.node_weights[%d]", p, j), "%d must not be negative", w)
+			}
+			sum += max(w, 0)
+		}
+		if sum == 0 {
+			v.add(p+".node_weights", ": at least one weight must be more than 0")
+		}
+	}
+	v.nonNegative(p+".timeouts.total", pr.Timeouts.Total)
+
+	r := pr.Retry
+	rp := p + ".retry"
+	if r.MaxAttempts < 0 || r.MaxAttempts > maxAttempts {
+		v.addf(rp+".max_attempts", "%d is out of range: it must be 1 (no retries) to %d", r.MaxAttempts, maxAttempts)
+	}
+	v.nonNegative(rp+".base_delay", r.BaseDelay)
+	v.nonNegative(rp+".max_delay", r.MaxDelay)
+	if r.BaseDelay > 0 && r.MaxDelay > 0 && r.MaxDelay < r.BaseDelay {
+		v.addf(rp+".max_delay", "%s is less than base_delay %s", r.MaxDelay, r.BaseDelay)
+	}
+	v.share(rp+".budget", r.Budget)
+	v.nonNegative(rp+".budget_window", r.BudgetWindow)
+	if r.MinRetries < 0 {
+		v.addf(rp+".min_retries", "%d must not be negative", r.MinRetries)
+	}
+
+	b := pr.Breaker
+	bp := p + ".breaker"
+	v.share(bp+".error_rate", b.ErrorRate)
+	v.atLeastOne(bp+".min_requests", b.MinRequests)
+	v.nonNegative(bp+".window", b.Window)
+	v.atLeastOne(bp+".consecutive_failures", b.ConsecutiveFailures)
+	v.nonNegative(bp+".open_time", b.OpenTime)
+	v.nonNegative(bp+".max_open_time", b.MaxOpenTime)
+	if b.OpenTime > 0 && b.MaxOpenTime > 0 && b.MaxOpenTime < b.OpenTime {
+		v.addf(bp+".max_open_time", "%s is less than open_time %s", b.MaxOpenTime, b.OpenTime)
+	}
+	v.atLeastOne(bp+".half_open_probes", b.HalfOpenProbes)
+
+	h := pr.HealthCheck
+	hp := p + ".health_check"
+	v.nonNegative(hp+".interval", h.Interval)
+	v.nonNegative(hp+".timeout", h.Timeout)
+	if h.Interval > 0 && h.Timeout > h.Interval {
+		v.addf(hp+".timeout", "%s is longer than interval %s", h.Timeout, h.Interval)
+	}
+
+	k := pr.Bulkhead
+	kp := p + ".bulkhead"
+	if k.MaxInflight < 0 {
+		v.addf(kp+".max_inflight", "%d must not be negative (0: no cap)", k.MaxInflight)
+	}
+	switch {
+	case k.Queue < 0:
+		v.addf(kp+".queue", "%d must not be negative", k.Queue)
+	case k.Queue > 0 && k.MaxInflight == 0:
+		v.add(kp+".queue", "is set but max_inflight is 0 (no cap): nothing would ever wait")
+	}
+	v.nonNegative(kp+".queue_timeout", k.QueueTimeout)
+}
+
+// atLeastOne checks a count whose zero means its default.
+func (v *validator) atLeastOne(path string, n int) {
+	if n < 0 {
+		v.addf(path, "%d must be at least 1", n)
+	}
+}
+
+func (v *validator) routeResilience(p string, r *Route) {
+	v.nonNegative(p+".timeouts.response_header", r.Timeouts.ResponseHeader)
+	v.nonNegative(p+".timeouts.stream_idle", r.Timeouts.StreamIdle)
+	v.nonNegative(p+".timeouts.total", r.Timeouts.Total)
+
+	weighted, canaries, primaries := false, 0, 0
+	for j, t := range r.Targets {
+		tp := fmt.Sprintf("%s.targets[%d]", p, j)
+		switch {
+		case t.Weight < 0:
+			v.addf(tp+".weight", "%d must not be negative", t.Weight)
+		case t.Weight > 0:
+			weighted = true
+		}
+		if t.Canary {
+			canaries++
+			if t.Weight <= 0 {
+				v.add(tp+".canary", "needs a weight: a canary gets the share of first choices its weight gives it")
+			}
+		} else if t.Weight > 0 {
+			primaries++
+		}
+	}
+	if canaries > 0 && primaries == 0 {
+		v.add(p+".targets", ": a route with a canary needs a target that is not one, with a weight, to compare it with")
+	}
+	switch s := r.Sticky; {
+	case s == "":
+	case s != "key" && !strings.HasPrefix(s, "header:"):
+		v.addf(p+".sticky", `%q is unknown: use "key" or "header:NAME"`, s)
+	case strings.HasPrefix(s, "header:") && !validHeaderName(strings.TrimPrefix(s, "header:")):
+		v.addf(p+".sticky", "%q does not name a valid header", s)
+	case !weighted:
+		v.add(p+".sticky", "is set but no target has a weight: there is no split to keep sticky")
+	}
+
+	g := r.Canary
+	gp := p + ".canary"
+	v.nonNegative(gp+".window", g.Window)
+	v.atLeastOne(gp+".min_requests", g.MinRequests)
+	v.share(gp+".max_error_rate", g.MaxErrorRate)
+	if !(g.MaxLatencyRatio >= 1 || g.MaxLatencyRatio == 0) { // also catches NaN
+		v.addf(gp+".max_latency_ratio", "%g must be at least 1", g.MaxLatencyRatio)
+	}
 }

@@ -7,6 +7,7 @@ package provider
 import (
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/sse"
@@ -50,6 +51,17 @@ type Call struct {
 	Stream bool        // the client asked for "stream": true
 	Query  string      // raw query to forward (the SDKs' "beta=true"), already filtered
 	Header http.Header // the client's request headers; providers copy only what they allow
+
+	// Node is the index, into the provider's Nodes, of the node to call.
+	// The relay chooses it: a provider makes exactly one attempt, on this
+	// node, and never fails over by itself.
+	Node int
+	// FirstByte bounds the wait for the response headers of this attempt,
+	// StreamIdle the silence between two reads of the answer (a route's
+	// override, or the provider's own timeouts). Zero: the provider's
+	// configured value.
+	FirstByte  time.Duration
+	StreamIdle time.Duration
 }
 
 // Response is an upstream's answer in Anthropic's format. Exactly one of
@@ -59,7 +71,7 @@ type Response struct {
 	Header http.Header   // headers for the client, already filtered
 	Body   io.ReadCloser // a JSON body (success or error)
 	Events sse.Source    // an event stream (status 200 to a streaming call)
-	Node   string        // the node that answered, for logs
+	Node   string        // the label of the node that answered, for logs
 	// Usage, when set, is the answer's usage read before a translation
 	// that drops it; otherwise it is read from the answer itself.
 	Usage *anthropic.Totals

@@ -1,14 +1,11 @@
 package provider
 
-// Upstream plumbing the HTTP providers share: the transport, the ordered
-// node list with connect-failure failover, the classification of transport
-// failures, and the idle guard with the body it watches.
+// Upstream plumbing the HTTP providers share: the transport, the node
+// list, one attempt's timers (first byte, then idle) and the body they
+// watch, and active health-check probes.
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -29,8 +26,10 @@ import (
 // A provider uses it directly, not through an http.Client: there are no
 // redirects to follow (an API answer is never a redirect worth following
 // with the provider's key) and no client-level timeout (a stream may
-// legitimately last an hour; the transport bounds connect, TLS and
-// headers, the idle guard the gaps between reads).
+// legitimately last an hour). The transport bounds connect and TLS; the
+// wait for the response headers is each attempt's own timer (a route may
+// lengthen or shorten it, which a transport-wide ResponseHeaderTimeout
+// could not), and the idle guard bounds the gaps between reads.
 func NewTransport(t config.Timeouts) *http.Transport {
 	d := &net.Dialer{Timeout: t.Connect, KeepAlive: 30 * time.Second}
 	return &http.Transport{
@@ -43,7 +42,6 @@ func NewTransport(t config.Timeouts) *http.Transport {
 			return c, nil
 		},
 		TLSHandshakeTimeout:   t.TLSHandshake,
-		ResponseHeaderTimeout: t.ResponseHeader,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
@@ -52,26 +50,8 @@ func NewTransport(t config.Timeouts) *http.Transport {
 	}
 }
 
-// connectError marks a failure to establish a connection: the request was
-// never sent, so another node may safely be tried.
-type connectError struct{ err error }
-
-func (e *connectError) Error() string { return "connect: " + e.err.Error() }
-func (e *connectError) Unwrap() error { return e.err }
-
-// isConnectError reports whether err means the request never left: our
-// transport's connectError, or a dial *net.OpError from an injected one.
-func isConnectError(err error) bool {
-	var ce *connectError
-	if errors.As(err, &ce) {
-		return true
-	}
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
-// maxNodes bounds a provider's base URLs: Try keeps the nodes it passed
-// over in a 64-bit set.
+// maxNodes bounds a provider's base URLs: the relay keeps the nodes it
+// tried in a 64-bit set.
 const maxNodes = 64
 
 // Node is one base URL of a provider.
@@ -79,40 +59,33 @@ type Node struct {
 	// URLs are the base URL joined with each of the paths given to
 	// NewNodes, in their order, built once. They are shared: copy one
 	// before changing it.
-	URLs      []*url.URL
-	Label     string       // the host, for logs and Response.Node
-	downUntil atomic.Int64 // unix nanoseconds; 0 = healthy
+	URLs  []*url.URL
+	Label string // the host (with the path when two nodes share a host), for logs and metrics
 }
 
-// Nodes are a provider's base URLs, tried in order.
+// Nodes are a provider's base URLs, in configuration order.
 type Nodes struct {
-	list     []*Node
-	nodeDown time.Duration
-	now      func() time.Time
+	list   []*Node
+	labels []string
 }
 
 // NewNodes parses bases, each an http or https URL, and joins each with
 // every one of paths; what names the provider in errors ("anthropic
-// provider x"). A node that cannot be connected to is skipped for
-// t.NodeDown (default 10s) by the clock now (default time.Now).
-func NewNodes(what string, bases, paths []string, t config.Timeouts, now func() time.Time) (*Nodes, error) {
+// provider x").
+func NewNodes(what string, bases, paths []string) (*Nodes, error) {
 	if len(bases) > maxNodes {
 		return nil, fmt.Errorf("%s: at most %d base_urls", what, maxNodes)
 	}
-	ns := &Nodes{nodeDown: t.NodeDown, now: now}
-	if ns.nodeDown <= 0 {
-		ns.nodeDown = 10 * time.Second
-	}
-	if ns.now == nil {
-		ns.now = time.Now
-	}
+	ns := &Nodes{}
+	hosts := map[string]int{}
 	for _, raw := range bases {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("%s: bad base_url %q", what, raw)
 		}
 		u.Path = strings.TrimSuffix(u.Path, "/")
-		u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+		u.RawPath, u.RawQuery, u.Fragment, u.User = "", "", "", nil
+		hosts[u.Host]++
 		n := &Node{URLs: make([]*url.URL, len(paths)), Label: u.Host}
 		for i, path := range paths {
 			pu := *u
@@ -121,68 +94,50 @@ func NewNodes(what string, bases, paths []string, t config.Timeouts, now func() 
 		}
 		ns.list = append(ns.list, n)
 	}
+	for _, n := range ns.list {
+		if hosts[n.Label] > 1 {
+			// Labels name nodes in metrics and the admin API: they must
+			// be unique. The first URL holds the base path.
+			n.Label += strings.TrimSuffix(n.URLs[0].Path, paths[0])
+		}
+		ns.labels = append(ns.labels, n.Label)
+	}
 	return ns, nil
 }
 
-// Try calls attempt on the first healthy node, moving on to the next when
-// a node cannot be connected to; the error, if any, is a client-facing
-// *apierr.Error. First pass: healthy nodes in order. Second pass, only over
-// nodes already marked down when the call began: a mark is a guess about
-// the present, worth a try before giving up; a node that refused during
-// this call is not.
-func (ns *Nodes) Try(ctx context.Context, attempt func(*Node) error) error {
-	now := ns.now().UnixNano()
-	var (
-		lastErr error
-		skipped uint64 // nodes passed over because they were marked down
-	)
-	for pass := 0; pass < 2; pass++ {
-		for i, n := range ns.list {
-			if pass == 0 && n.downUntil.Load() > now {
-				skipped |= 1 << i
-				continue
-			}
-			if pass == 1 && skipped&(1<<i) == 0 {
-				continue
-			}
-			err := attempt(n)
-			if err == nil {
-				n.downUntil.Store(0)
-				return nil
-			}
-			lastErr = err
-			if !isConnectError(err) || ctx.Err() != nil {
-				return classify(ctx, err)
-			}
-			n.downUntil.Store(ns.now().Add(ns.nodeDown).UnixNano())
-		}
-		if skipped == 0 {
-			break
-		}
+// Labels are the nodes' labels, in order. The slice is shared.
+func (ns *Nodes) Labels() []string { return ns.labels }
+
+// Get returns node i, or an internal error when there is none: the relay
+// chose an index the provider does not have.
+func (ns *Nodes) Get(i int) (*Node, error) {
+	if i < 0 || i >= len(ns.list) {
+		return nil, apierr.New(apierr.Internal, "internal error: no upstream node %d", i)
 	}
-	return classify(ctx, lastErr)
+	return ns.list[i], nil
 }
 
-// classify turns a transport failure into a client-facing error.
-func classify(ctx context.Context, err error) error {
-	if err == nil {
-		return apierr.New(apierr.Unavailable, "no upstream node available")
+// Probe is one active health check: GET u with header h. Any answer below
+// 500 means the node is up (a 401 or 404 still proves it serves HTTP); a
+// 5xx, or no answer, is an error.
+func Probe(ctx context.Context, rt http.RoundTripper, u *url.URL, h http.Header) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
 	}
-	if ctx.Err() != nil {
-		return apierr.Wrap(apierr.BadGateway, err, "request canceled")
+	for k, v := range h {
+		req.Header[k] = v
 	}
-	var ne net.Error
-	var cv *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	switch {
-	case isConnectError(err):
-		return apierr.Wrap(apierr.BadGateway, err, "upstream unreachable")
-	case errors.As(err, &cv), errors.As(err, &ua):
-		return apierr.Wrap(apierr.BadGateway, err, "upstream TLS verification failed")
-	case errors.As(err, &ne) && ne.Timeout():
-		return apierr.Wrap(apierr.GatewayTimeout, err, "upstream timed out")
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return Classify(ctx, err)
 	}
-	return apierr.Wrap(apierr.BadGateway, err, "upstream request failed")
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	resp.Body.Close()
+	if resp.StatusCode >= 500 {
+		return &Failure{Reason: HTTPReason(resp.StatusCode), Err: fmt.Errorf("health check answered %d", resp.StatusCode)}
+	}
+	return nil
 }
 
 // IsEventStream reports whether a Content-Type is text/event-stream.
@@ -190,34 +145,66 @@ func IsEventStream(ct string) bool {
 	return strings.HasPrefix(strings.TrimSpace(strings.ToLower(ct)), "text/event-stream")
 }
 
-// ErrIdle is the cause when an upstream stays silent longer than
-// stream_idle.
-var ErrIdle = errors.New("upstream idle timeout")
-
-// IdleGuard cancels an upstream request, with cause ErrIdle, when it is
-// not touched for idle.
+// IdleGuard times one attempt with a single timer: until the response
+// headers it is the first-byte timeout, whose expiry cancels the attempt
+// with cause ErrFirstByte; after them, the idle timeout, reset by every
+// read, whose expiry cancels it with cause ErrIdle.
 type IdleGuard struct {
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	idle   time.Duration
-	timer  *time.Timer
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	idle    time.Duration
+	timer   *time.Timer
+	headers atomic.Bool // the response headers arrived: the timer is the idle one
 }
 
-// NewIdleGuard starts a guard over the request context ctx, cancelled by
-// cancel. idle <= 0 means no limit: only Stop cancels.
-func NewIdleGuard(ctx context.Context, cancel context.CancelCauseFunc, idle time.Duration) *IdleGuard {
+// NewGuard starts a guard for an attempt made under ctx, which cancel
+// cancels, before the request is sent. firstByte <= 0: no first-byte limit;
+// idle <= 0: no idle limit.
+func NewGuard(ctx context.Context, cancel context.CancelCauseFunc, firstByte, idle time.Duration) *IdleGuard {
 	g := &IdleGuard{ctx: ctx, cancel: cancel, idle: idle}
-	if idle > 0 {
-		g.timer = time.AfterFunc(idle, g.fire)
+	if firstByte > 0 {
+		g.timer = time.AfterFunc(firstByte, g.fire)
 	}
 	return g
 }
 
-func (g *IdleGuard) fire() { g.cancel(ErrIdle) }
+func (g *IdleGuard) fire() {
+	if g.headers.Load() {
+		g.cancel(ErrIdle)
+		return
+	}
+	g.cancel(ErrFirstByte)
+}
+
+// Headers ends the first-byte phase with the round trip's result. On
+// success the idle phase begins; on failure (err, or the first-byte timer
+// that fired just as the headers came) the attempt is over and the error,
+// classified, is returned: the caller closes any body it got.
+func (g *IdleGuard) Headers(err error) error {
+	if err != nil {
+		err = Classify(g.ctx, err) // before Stop, whose cancel would hide the cause
+		g.Stop()
+		return err
+	}
+	if g.timer != nil && !g.timer.Stop() {
+		err = Classify(g.ctx, context.Cause(g.ctx))
+		g.Stop()
+		return err
+	}
+	g.headers.Store(true) // the timer is stopped: it cannot fire as first-byte now
+	if g.idle > 0 {
+		if g.timer == nil {
+			g.timer = time.AfterFunc(g.idle, g.fire)
+		} else {
+			g.timer.Reset(g.idle)
+		}
+	}
+	return nil
+}
 
 // Touch restarts the idle timer: the upstream was heard from.
 func (g *IdleGuard) Touch() {
-	if g.timer != nil {
+	if g.timer != nil && g.idle > 0 {
 		g.timer.Reset(g.idle)
 	}
 }
@@ -230,13 +217,14 @@ func (g *IdleGuard) Stop() {
 	g.cancel(nil)
 }
 
-// Err returns err, or a gateway timeout wrapping ErrIdle when the guard
-// cancelled the request.
+// Err classifies a failure to read the answer: the idle timeout, the
+// request's deadline, the client's cancel, a reset connection. io.EOF, the
+// clean end, is returned as is.
 func (g *IdleGuard) Err(err error) error {
-	if errors.Is(context.Cause(g.ctx), ErrIdle) {
-		return apierr.Wrap(apierr.GatewayTimeout, ErrIdle, "upstream stream idle timeout")
+	if err == nil || err == io.EOF {
+		return err
 	}
-	return err
+	return Classify(g.ctx, err)
 }
 
 // GuardBody returns rc, an upstream body, with every read that returns

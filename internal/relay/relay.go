@@ -1,43 +1,59 @@
 // Package relay carries one request from the server to an upstream: it maps
-// the model to a route, picks a target and asks that target's provider.
+// the model to a route, orders the route's targets (weights, canary,
+// stickiness), and runs the one retry-and-fallback loop. Per target: the
+// provider's bulkhead, then attempts on nodes its pool chooses, bounded by
+// the retry policy and budget and by the request's total deadline; a
+// target that is exhausted (or has no node available) hands over to the
+// next, which may speak another protocol. Everything happens before the
+// first byte reaches the client: once an answer is handed to the server it
+// is never retried.
 package relay
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/canary"
+	"github.com/ferrygw/ferry/internal/metrics"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/routing"
 	"github.com/ferrygw/ferry/internal/translate"
+	"github.com/ferrygw/ferry/internal/upstream"
 )
 
-// Provider sends a call to one upstream. An error means no answer was had
-// (the upstream was unreachable, timed out, or failed before its headers);
-// an HTTP error from the upstream is a Response with that status.
-// Errors are *apierr.Error where the provider can classify them.
+// Provider sends a call to one node of one upstream, once. An error means
+// no answer was had (see provider.Failure for its reason); an HTTP error
+// from the upstream is a Response with that status. Nodes are the labels of
+// its nodes, which Call.Node indexes.
 type Provider interface {
 	Do(ctx context.Context, c *provider.Call) (*provider.Response, error)
+	Nodes() []string
+}
+
+// Prober is a Provider that can check a node's health.
+type Prober interface {
+	Probe(ctx context.Context, node int) error
 }
 
 // Relay routes calls to providers.
 type Relay struct {
-	routes    *routing.Table
-	providers map[string]Provider
-}
-
-// New builds a Relay. Every provider a route names must be present.
-func New(routes *routing.Table, providers map[string]Provider) (*Relay, error) {
-	for _, rt := range routes.All() {
-		for _, t := range rt.Targets {
-			if providers[t.Provider] == nil {
-				return nil, fmt.Errorf("relay: route %q: provider %q is not defined", rt.Match, t.Provider)
-			}
-		}
-	}
-	return &Relay{routes: routes, providers: providers}, nil
+	table    *routing.Table
+	routes   map[string]*route   // by match
+	backends map[string]*backend // by provider name
+	pools    []*upstream.Pool
+	splits   []*canary.Split
+	m        *metrics.Metrics
+	log      *slog.Logger
+	now      func() time.Time
+	sleep    func(context.Context, time.Duration) error
+	bufs     sync.Pool // *bytes.Buffer for whole answers
 }
 
 // Request is what the server hands the relay.
@@ -48,6 +64,9 @@ type Request struct {
 	Peek   anthropic.Peek
 	Header http.Header
 	Query  string
+	// KeyName is the gateway key's name ("" without keys): the sticky key
+	// of routes with sticky: key.
+	KeyName string
 }
 
 // Result is the answer plus where it came from, for logs and headers.
@@ -59,77 +78,192 @@ type Result struct {
 	Attempts []Attempt
 }
 
-// Attempt records one try at one target.
+// Attempt records one try: on a node, or refused before one was chosen
+// (Node "": a full bulkhead, no node available).
 type Attempt struct {
 	Provider string
+	Node     string
+	Status   int           // the upstream's answer; 0: none
+	Reason   string        // why there was no answer, when Status is 0
+	Backoff  time.Duration // the wait after this attempt, before the next
 	Err      error
+}
+
+// Outcome is the attempt's status code, or the reason it had none.
+func (a Attempt) Outcome() string {
+	if a.Status != 0 {
+		return strconv.Itoa(a.Status)
+	}
+	return a.Reason
+}
+
+// String is the attempt for the access log: provider@node:outcome, and the
+// backoff that followed it, e.g. "anthropic@10.0.0.1:529 backoff=87ms".
+func (a Attempt) String() string {
+	var b strings.Builder
+	b.WriteString(a.Provider)
+	b.WriteByte('@')
+	if a.Node == "" {
+		b.WriteByte('-')
+	}
+	b.WriteString(a.Node)
+	b.WriteByte(':')
+	b.WriteString(a.Outcome())
+	if a.Backoff > 0 {
+		b.WriteString(" backoff=")
+		b.WriteString(strconv.FormatInt(a.Backoff.Milliseconds(), 10))
+		b.WriteString("ms")
+	}
+	return b.String()
 }
 
 // Lookup reports the route for a model, for callers that need to decide
 // before sending (e.g. to answer 404 early).
-func (r *Relay) Lookup(model string) (*routing.Route, bool) { return r.routes.Lookup(model) }
+func (r *Relay) Lookup(model string) (*routing.Route, bool) { return r.table.Lookup(model) }
 
-// Do routes the request and tries the route's targets in order. A target is
-// left for the next only when its provider produced no answer at all (every
-// node unreachable); an answer, even an error status, is the client's.
-// Fuller retry and fallback policy comes with the resilience work.
+// Do routes the request and tries the route's targets in the split's order
+// (see the package documentation). The client gets the first success; when
+// none succeeds, the last answer the upstreams gave (as is), or, when none
+// answered, the last error. A final answer (a 4xx the client caused) and a
+// client's cancel end the loop at once.
 func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 	model := req.Peek.Model
-	route, ok := r.routes.Lookup(model)
+	rt, ok := r.table.Lookup(model)
 	if !ok {
 		// The API's own wording for an unknown model.
 		return nil, apierr.New(apierr.NotFound, "model: %s", model)
 	}
-	res := &Result{Route: route.Match}
+	st := r.routes[rt.Match]
+	res := &Result{Route: rt.Match}
+	var buf [8]int
+	order := st.order(req, len(rt.Targets), buf[:0])
 	var (
-		lastErr error
+		start   = r.now()
 		conv    *converted // the request in Anthropic's format, made once if needed
+		kept    *keptAnswer
+		lastErr error
+		prev    string
 	)
-	for _, t := range route.Targets {
-		up := t.UpstreamModel(model)
-		p := r.providers[t.Provider]
-		call := &provider.Call{
-			Op:     req.Op,
-			Format: req.Format,
-			Model:  up,
-			Stream: req.Peek.Stream,
-			Header: req.Header,
-			Query:  req.Query,
+	for pos, ti := range order {
+		t := rt.Targets[ti]
+		b := r.backends[t.Provider]
+		if pos > 0 && prev != "" {
+			r.m.Fallbacks.WithLabelValues(rt.Match, prev, t.Provider).Inc()
 		}
-		var oinfo *translate.OpenAIRequestInfo
-		if speaks(p, req.Format) {
-			call.Body = req.Peek.WithModel(req.Body, up)
-		} else {
-			// Only OpenAI clients reach here: the provider speaks
-			// Anthropic, so the call goes as Anthropic and the answer
-			// comes back translated.
-			if conv == nil {
-				c, err := convertOpenAI(req.Body)
-				if err != nil {
-					return res, err
-				}
-				conv = c
+		call, oinfo, err := r.call(req, b, t, model, &conv)
+		if err != nil {
+			return res, err // an untranslatable request: the client's error
+		}
+		out := r.target(ctx, b, st, call, start, res)
+		if out.skipped {
+			if lastErr == nil {
+				lastErr = out.err
 			}
-			call.Format = provider.FormatAnthropic
-			call.Body = conv.peek.WithModel(conv.body, up)
-			call.Stream = conv.peek.Stream
-			oinfo = conv.info
+			continue
 		}
-		resp, err := p.Do(ctx, call)
-		if err == nil && oinfo != nil {
-			resp, err = toOpenAI(resp, oinfo)
+		prev = t.Provider
+		if pos == 0 && st.split != nil && out.result != upstream.Neutral {
+			st.split.Record(ti, out.result == upstream.Success, out.latency)
 		}
-		res.Attempts = append(res.Attempts, Attempt{Provider: t.Provider, Err: err})
-		if err == nil {
-			res.Response, res.Provider, res.Model = resp, t.Provider, up
+		if out.success {
+			resp := out.resp
+			if oinfo != nil {
+				if resp, err = toOpenAI(resp, oinfo); err != nil {
+					out.resp.Close()
+					return res, apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be translated")
+				}
+			}
+			res.Response, res.Provider, res.Model = resp, t.Provider, call.Model
 			return res, nil
 		}
-		lastErr = err
-		if ctx.Err() != nil {
+		if out.resp != nil {
+			kept = &keptAnswer{resp: out.resp, provider: t.Provider, model: call.Model, oinfo: oinfo}
+		} else {
+			lastErr = out.err
+		}
+		if out.final || ctx.Err() != nil {
 			break
 		}
 	}
+	if ctx.Err() != nil && lastErr != nil {
+		return res, lastErr // the client is gone: no answer to give
+	}
+	if kept != nil {
+		resp := kept.resp
+		if kept.oinfo != nil {
+			var err error
+			if resp, err = toOpenAI(resp, kept.oinfo); err != nil {
+				return res, apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be translated")
+			}
+		}
+		res.Response, res.Provider, res.Model = resp, kept.provider, kept.model
+		return res, nil
+	}
+	if lastErr == nil {
+		lastErr = apierr.New(apierr.Unavailable, "no upstream available")
+	}
 	return res, lastErr
+}
+
+// keptAnswer is the last error answer, buffered, given to the client when
+// no later target succeeds.
+type keptAnswer struct {
+	resp     *provider.Response
+	provider string
+	model    string
+	oinfo    *translate.OpenAIRequestInfo
+}
+
+// order is the order to try the route's n targets in.
+func (st *route) order(req *Request, n int, dst []int) []int {
+	if st.split == nil {
+		for i := range n {
+			dst = append(dst, i)
+		}
+		return dst
+	}
+	key := ""
+	switch {
+	case st.stickyKey:
+		key = req.KeyName
+	case st.stickyHeader != "":
+		if v := req.Header[st.stickyHeader]; len(v) > 0 {
+			key = v[0]
+		}
+	}
+	return st.split.Order(key, dst)
+}
+
+// call builds the call to one target: the body with the target's model, in
+// a format its provider speaks, with the route's timeouts.
+func (r *Relay) call(req *Request, b *backend, t routing.Target, model string, conv **converted) (*provider.Call, *translate.OpenAIRequestInfo, error) {
+	up := t.UpstreamModel(model)
+	call := &provider.Call{
+		Op:     req.Op,
+		Format: req.Format,
+		Model:  up,
+		Stream: req.Peek.Stream,
+		Header: req.Header,
+		Query:  req.Query,
+	}
+	if speaks(b.p, req.Format) {
+		call.Body = req.Peek.WithModel(req.Body, up)
+		return call, nil, nil
+	}
+	// Only OpenAI clients reach here: the provider speaks Anthropic, so
+	// the call goes as Anthropic and the answer comes back translated.
+	if *conv == nil {
+		c, err := convertOpenAI(req.Body)
+		if err != nil {
+			return nil, nil, err
+		}
+		*conv = c
+	}
+	c := *conv
+	call.Format = provider.FormatAnthropic
+	call.Body = c.peek.WithModel(c.body, up)
+	call.Stream = c.peek.Stream
+	return call, c.info, nil
 }
 
 // converted is an OpenAI request translated to Anthropic's format.

@@ -14,6 +14,7 @@ import (
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/provider"
+	"github.com/ferrygw/ferry/internal/relay"
 )
 
 // exchange is one request's response writer and its record for the access
@@ -43,7 +44,8 @@ type exchange struct {
 	err           *apierr.Error // an error the gateway answered
 	streamErr     error         // a stream that broke after the status was sent
 	note          error         // a problem with the upstream's answer, for the log
-	attempts      int
+	attempts      []relay.Attempt
+	cache         *cacheState // the response cache's part; nil when not involved
 }
 
 func (x *exchange) WriteHeader(code int) {
@@ -139,9 +141,16 @@ func (s *Server) logLine(x *exchange, r *http.Request) {
 			slog.Float64("first_byte_ms", float64(x.firstByte.Microseconds())/1000),
 		)
 	}
-	if x.attempts > 1 {
-		attrs = append(attrs, slog.Int("attempts", x.attempts))
+	if n := len(x.attempts); n > 1 || n == 1 && x.attempts[0].Status/100 != 2 {
+		// provider@node:outcome, in order: the fallback path at a glance
+		// (a lone success says no more than provider and node above).
+		list := make([]string, len(x.attempts))
+		for i, a := range x.attempts {
+			list[i] = a.String()
+		}
+		attrs = append(attrs, slog.Any("attempts", list))
 	}
+	attrs = x.cache.logAttrs(attrs)
 	if x.usageSeen {
 		attrs = append(attrs,
 			slog.Int64("input_tokens", x.usage.Input),

@@ -71,20 +71,34 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 		peek.Stream = false
 	}
 	x.model, x.stream = peek.Model, peek.Stream
-	res, err := s.relay.Do(r.Context(), &relay.Request{
-		Op:     op,
-		Format: x.format,
-		Body:   body,
-		Peek:   peek,
-		Header: r.Header,
-		Query:  forwardQuery(r.URL.RawQuery),
+	lt, ok := s.admit(x, r, op, peek, len(body))
+	if !ok {
+		return
+	}
+	defer s.settle(x, r, &lt)
+	if s.cacheServe(x, r, op, body, peek) {
+		return
+	}
+	res, err := s.relayDo(x, r, &relay.Request{
+		Op:      op,
+		Format:  x.format,
+		Body:    body,
+		Peek:    peek,
+		Header:  r.Header,
+		Query:   forwardQuery(r.URL.RawQuery),
+		KeyName: x.key,
 	})
 	if res != nil {
-		x.route, x.attempts = res.Route, len(res.Attempts)
+		x.route, x.attempts = res.Route, res.Attempts
 		for _, a := range res.Attempts {
 			if a.Err != nil {
-				s.m.UpstreamErrors.WithLabelValues(a.Provider, apierr.From(a.Err).Kind.String()).Inc()
+				s.m.UpstreamErrors.WithLabelValues(a.Provider, provider.Reason(a.Err)).Inc()
 			}
+		}
+		if len(res.Attempts) > 0 {
+			// Every attempt, those refused before a node was called
+			// included (provider@-:no_available_node in the access log).
+			x.Header()["X-Ferry-Attempts"] = []string{count(len(res.Attempts))}
 		}
 	}
 	if err == nil && convert != nil {
@@ -114,12 +128,28 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 	for k, v := range res.Header {
 		h[k] = v
 	}
+	s.rateHeaders(x, &lt) // ours again, over an upstream's own
 	h["X-Ferry-Provider"] = []string{res.Provider}
+	h["X-Ferry-Node"] = []string{res.Node}
+	if res.Status >= 400 && res.Status < 500 && res.Status != http.StatusRequestTimeout &&
+		res.Status != http.StatusConflict && res.Status != http.StatusTooManyRequests {
+		// The same request would fail the same way: say so, or the SDKs
+		// (and Claude Code) retry it. PROTOCOL.md §7.
+		h["X-Should-Retry"] = []string{"false"}
+	}
 	if res.Events != nil {
 		s.relayStream(x, r, res)
 		return
 	}
 	s.relayBody(x, res)
+}
+
+// count is strconv.Itoa without an allocation for the usual 1 to 9.
+func count(n int) string {
+	if n > 0 && n < 10 {
+		return "123456789"[n-1 : n]
+	}
+	return strconv.Itoa(n)
 }
 
 // forwardQuery keeps only the query the SDKs send on purpose: beta=true.
@@ -180,7 +210,11 @@ func (s *Server) relayBody(x *exchange, res *relay.Result) {
 		err = errors.New("upstream answer over the response size limit")
 	}
 	if err != nil {
-		s.fail(x, apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be read"))
+		var ae *apierr.Error // a classified failure (the deadline: 504) keeps its kind
+		if !errors.As(err, &ae) {
+			ae = apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be read")
+		}
+		s.fail(x, ae)
 		return
 	}
 	b := buf.Bytes()
@@ -256,7 +290,8 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 	// A stream whose framing the gateway made itself (a translation) is
 	// always closed properly by its translator; an upstream's own stream
 	// must show its end marker.
-	_, translated := res.Events.(interface{ Translated() bool })
+	tr, ok := res.Events.(interface{ Translated() bool })
+	translated := ok && tr.Translated()
 	openaiFormat := x.format == provider.FormatOpenAI
 	var (
 		ended    bool // the stream's end marker (or an error) was seen
@@ -273,11 +308,12 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 				break
 			}
 			if err == io.EOF {
-				err = errors.New("upstream stream ended before its end")
+				err = &provider.Failure{Reason: provider.ReasonConnectionReset, Err: errors.New("upstream stream ended before its end")}
 			}
 			x.streamErr = err
-			reason := apierr.From(err).Kind.String()
+			reason := provider.Reason(err)
 			s.m.StreamBreaks.WithLabelValues(res.Provider, reason).Inc()
+			s.m.UpstreamErrors.WithLabelValues(res.Provider, reason).Inc()
 			s.writeStreamError(x, err)
 			break
 		}

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/ferrygw/ferry/internal/auth"
+	"github.com/ferrygw/ferry/internal/cache"
 	"github.com/ferrygw/ferry/internal/metrics"
 	"github.com/ferrygw/ferry/internal/provider"
+	"github.com/ferrygw/ferry/internal/ratelimit"
 	"github.com/ferrygw/ferry/internal/relay"
 )
 
@@ -31,6 +33,14 @@ type Options struct {
 	WriteTimeout time.Duration
 	Logger       *slog.Logger
 	Metrics      *metrics.Metrics
+	// RateLimiter limits requests, tokens and concurrency (nil, or one
+	// without rules: no limits). The server admits every request it
+	// forwards and settles it at the end.
+	RateLimiter *ratelimit.Limiter
+	// Cache is the response cache, coalescing and duplicate suppression
+	// (nil: none); CacheTTL maps a route's match to its cache ttl.
+	Cache    *cache.Cache
+	CacheTTL map[string]time.Duration
 }
 
 // Server is the public API handler.
@@ -45,7 +55,11 @@ type Server struct {
 	log           *slog.Logger
 	m             *metrics.Metrics
 	draining      atomic.Bool
-	bufs          sync.Pool // *[]byte for non-streaming answers
+	limiter       *ratelimit.Limiter // nil: no rate limits
+	cache         *cache.Cache       // nil: no cache (see cache.go)
+	cacheTTL      map[string]time.Duration
+	flights       *cache.Group[*sharedResult] // nil: no coalescing
+	bufs          sync.Pool                   // *[]byte for non-streaming answers
 }
 
 // New builds a Server.
@@ -76,6 +90,10 @@ func New(o Options) (*Server, error) {
 	if s.keys != nil && s.keys.Len() == 0 {
 		s.keys = nil
 	}
+	if o.RateLimiter != nil && o.RateLimiter.Enabled() {
+		s.limiter = o.RateLimiter
+	}
+	s.useCache(o.Cache, o.CacheTTL)
 	return s, nil
 }
 

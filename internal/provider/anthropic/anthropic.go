@@ -37,7 +37,6 @@ type Options struct {
 	Timeouts config.Timeouts
 	// Transport overrides the HTTP transport (tests). Nil builds one from Timeouts.
 	Transport http.RoundTripper
-	Now       func() time.Time
 }
 
 // Provider is an Anthropic-format upstream with one or more nodes.
@@ -48,6 +47,7 @@ type Provider struct {
 	authKey   string // canonical header name
 	authValue string
 	static    [][2]string
+	firstByte time.Duration // defaults of Call.FirstByte and Call.StreamIdle
 	idle      time.Duration
 }
 
@@ -62,11 +62,11 @@ func New(o Options) (*Provider, error) {
 	if o.APIKey == "" {
 		return nil, fmt.Errorf("anthropic provider %s: no api_key", o.Name)
 	}
-	ns, err := provider.NewNodes("anthropic provider "+o.Name, o.BaseURLs, paths[:], o.Timeouts, o.Now)
+	ns, err := provider.NewNodes("anthropic provider "+o.Name, o.BaseURLs, paths[:])
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{name: o.Name, nodes: ns, idle: o.Timeouts.StreamIdle}
+	p := &Provider{name: o.Name, nodes: ns, firstByte: o.Timeouts.ResponseHeader, idle: o.Timeouts.StreamIdle}
 	switch o.Auth {
 	case "", config.AuthXAPIKey:
 		p.authKey, p.authValue = "X-Api-Key", o.APIKey.Reveal()
@@ -99,28 +99,45 @@ func (p *Provider) CloseIdleConnections() {
 // Name is the provider's configured name.
 func (p *Provider) Name() string { return p.name }
 
-var paths = [...]string{provider.OpMessages: "/v1/messages", provider.OpCountTokens: "/v1/messages/count_tokens"}
+// probe indexes the health-check URL in a node's URLs, after the
+// operations' own.
+const probe = provider.OpCountTokens + 1
 
-// Do sends the call to the first healthy node, moving on to the next when a
-// node cannot be connected to. Anything the upstream answers, errors
-// included, is returned as a Response for the client to see unmodified.
+var paths = [...]string{provider.OpMessages: "/v1/messages", provider.OpCountTokens: "/v1/messages/count_tokens", probe: "/v1/models"}
+
+// Nodes are the labels of the provider's base URLs; Call.Node indexes them.
+func (p *Provider) Nodes() []string { return p.nodes.Labels() }
+
+// Probe checks that a node answers: GET /v1/models?limit=1 with the
+// provider's credential, the cheapest authenticated call the API has.
+func (p *Provider) Probe(ctx context.Context, node int) error {
+	n, err := p.nodes.Get(node)
+	if err != nil {
+		return err
+	}
+	u := *n.URLs[probe]
+	u.RawQuery = "limit=1"
+	return provider.Probe(ctx, p.rt, &u, p.header(nil))
+}
+
+// Do sends the call to the node it names, once. Anything the upstream
+// answers, errors included, is returned as a Response for the client to
+// see unmodified; an error means no answer was had (see provider.Failure).
 func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response, error) {
-	if int(c.Op) >= len(paths) {
+	if c.Op >= probe {
 		return nil, apierr.New(apierr.NotFound, "operation %s is not supported by provider %s", c.Op, p.name)
 	}
-	var resp *provider.Response
-	err := p.nodes.Try(ctx, func(n *provider.Node) error {
-		var err error
-		resp, err = p.attempt(ctx, n, c)
-		return err
-	})
+	n, err := p.nodes.Get(c.Node)
 	if err != nil {
 		return nil, err
 	}
-	return resp, nil
-}
-
-func (p *Provider) attempt(ctx context.Context, n *provider.Node, c *provider.Call) (*provider.Response, error) {
+	firstByte, idle := c.FirstByte, c.StreamIdle
+	if firstByte <= 0 {
+		firstByte = p.firstByte
+	}
+	if idle <= 0 {
+		idle = p.idle
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	u := n.URLs[c.Op]
 	if c.Query != "" {
@@ -142,13 +159,15 @@ func (p *Provider) attempt(ctx context.Context, n *provider.Node, c *provider.Ca
 		ContentLength: int64(len(c.Body)),
 		Host:          u.Host,
 	}).WithContext(ctx)
+	g := provider.NewGuard(ctx, cancel, firstByte, idle)
 	resp, err := p.rt.RoundTrip(req)
-	if err != nil {
-		cancel(nil)
+	if err = g.Headers(err); err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
 		return nil, err
 	}
 	out := &provider.Response{Status: resp.StatusCode, Header: responseHeader(resp.Header), Node: n.Label}
-	g := provider.NewIdleGuard(ctx, cancel, p.idle)
 	if c.Stream && resp.StatusCode == http.StatusOK && provider.IsEventStream(resp.Header.Get("Content-Type")) {
 		out.Events = &events{r: sse.NewReader(resp.Body, 0), g: g}
 	} else {

@@ -103,17 +103,6 @@ func (r *recorder) take() []string {
 	return h
 }
 
-// clock is an injectable Options.Now.
-type clock struct{ ns atomic.Int64 }
-
-func newClock() *clock {
-	c := &clock{}
-	c.ns.Store(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-	return c
-}
-func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
-
 func newProvider(t *testing.T, o anthropic.Options) *anthropic.Provider {
 	t.Helper()
 	if o.Name == "" {
@@ -527,197 +516,64 @@ func TestResponseHeaderFilter(t *testing.T) {
 	}
 }
 
-// ---- (c) node failover ----
+// ---- (c) one attempt on the named node ----
 
-func TestFailoverToLiveNode(t *testing.T) {
-	live := newUpstream(t, okHandler)
+// The provider makes exactly one attempt, on Call.Node: failover is the
+// relay's (its loop chooses the next node).
+func TestOneAttemptOnNamedNode(t *testing.T) {
+	a, b := newUpstream(t, okHandler), newUpstream(t, okHandler)
 	dead := deadURL(t)
-	deadHost := strings.TrimPrefix(dead, "http://")
-	clk := newClock()
 	rec := newRecorder(config.Timeouts{Connect: 2 * time.Second})
-	p := newProvider(t, anthropic.Options{
-		BaseURLs:  []string{dead, live.URL},
-		Timeouts:  config.Timeouts{NodeDown: 10 * time.Second},
-		Transport: rec,
-		Now:       clk.Now,
-	})
-
-	steps := []struct {
-		name    string
-		advance time.Duration
-		want    []string // hosts attempted, in order
-	}{
-		{"first call tries the dead node, then the live one", 0, []string{deadHost, live.host()}},
-		{"dead node is skipped while marked down", 0, []string{live.host()}},
-		{"still skipped just before node_down passes", 10*time.Second - time.Millisecond, []string{live.host()}},
-		{"tried again once node_down has passed", 2 * time.Millisecond, []string{deadHost, live.host()}},
-		{"and marked down again", time.Second, []string{live.host()}},
+	p := newProvider(t, anthropic.Options{BaseURLs: []string{dead, a.URL, b.URL}, Transport: rec})
+	if diff := cmp.Diff([]string{strings.TrimPrefix(dead, "http://"), a.host(), b.host()}, p.Nodes()); diff != "" {
+		t.Errorf("Nodes (-want +got):\n%s", diff)
 	}
-	for i, s := range steps {
-		clk.Advance(s.advance)
-		resp, err := do(t, context.Background(), p, call(`{}`))
+	for _, node := range []int{2, 1, 2} {
+		c := call(`{}`)
+		c.Node = node
+		resp, err := do(t, context.Background(), p, c)
 		if err != nil {
-			t.Fatalf("step %d (%s): Do: %v", i, s.name, err)
-		}
-		if resp.Status != 200 || resp.Node != live.host() {
-			t.Errorf("step %d (%s): status %d from %q, want 200 from %q", i, s.name, resp.Status, resp.Node, live.host())
-		}
-		if got := readBody(t, resp); got != `{"ok":true}` {
-			t.Errorf("step %d (%s): body %q", i, s.name, got)
-		}
-		resp.Close()
-		if diff := cmp.Diff(s.want, rec.take()); diff != "" {
-			t.Errorf("step %d (%s): attempts mismatch (-want +got):\n%s", i, s.name, diff)
-		}
-	}
-	if n := live.count.Load(); n != int64(len(steps)) {
-		t.Errorf("live node served %d requests, want %d", n, len(steps))
-	}
-}
-
-func TestFailoverRealClock(t *testing.T) {
-	// Without an injected clock: the second call goes straight to the live
-	// node, which shows as one request there and no second connect attempt.
-	live := newUpstream(t, okHandler)
-	dead := deadURL(t)
-	rec := newRecorder(config.Timeouts{})
-	p := newProvider(t, anthropic.Options{BaseURLs: []string{dead, live.URL}, Transport: rec})
-	for i := 0; i < 2; i++ {
-		resp, err := do(t, context.Background(), p, call(`{}`))
-		if err != nil {
-			t.Fatalf("call %d: %v", i, err)
+			t.Fatalf("node %d: %v", node, err)
 		}
 		readBody(t, resp)
-		resp.Close()
-	}
-	want := []string{strings.TrimPrefix(dead, "http://"), live.host(), live.host()}
-	if diff := cmp.Diff(want, rec.take()); diff != "" {
-		t.Errorf("attempts mismatch (-want +got):\n%s", diff)
-	}
-	if n := live.count.Load(); n != 2 {
-		t.Errorf("live node served %d, want 2", n)
-	}
-}
-
-func TestAllNodesDown(t *testing.T) {
-	d1, d2 := deadURL(t), deadURL(t)
-	h1, h2 := strings.TrimPrefix(d1, "http://"), strings.TrimPrefix(d2, "http://")
-	clk := newClock()
-	rec := newRecorder(config.Timeouts{Connect: 2 * time.Second})
-	p := newProvider(t, anthropic.Options{
-		BaseURLs:  []string{d1, d2},
-		Timeouts:  config.Timeouts{NodeDown: time.Minute},
-		Transport: rec,
-		Now:       clk.Now,
-	})
-
-	// First call: both nodes fail and are marked down.
-	resp, err := do(t, context.Background(), p, call(`{}`))
-	if resp != nil {
-		t.Fatalf("got a response from dead nodes")
-	}
-	ae := wantAPIErr(t, err, apierr.BadGateway, "upstream unreachable")
-	if ae.Err == nil {
-		t.Errorf("error has no cause")
-	}
-	first := rec.take()
-	for _, h := range []string{h1, h2} {
-		if !contains(first, h) {
-			t.Errorf("first call did not try %s: %v", h, first)
+		if resp.Node != p.Nodes()[node] {
+			t.Errorf("answered by %q, want %q", resp.Node, p.Nodes()[node])
 		}
 	}
+	if diff := cmp.Diff([]string{b.host(), a.host(), b.host()}, rec.take()); diff != "" {
+		t.Errorf("attempts (-want +got):\n%s", diff)
+	}
 
-	// Second call, every node marked down: tried anyway, in order, once each.
-	clk.Advance(time.Second)
-	start := time.Now()
-	resp, err = do(t, context.Background(), p, call(`{}`))
-	if resp != nil {
-		t.Fatalf("got a response from dead nodes")
-	}
-	wantAPIErr(t, err, apierr.BadGateway, "upstream unreachable")
-	if diff := cmp.Diff([]string{h1, h2}, rec.take()); diff != "" {
-		t.Errorf("second pass attempts mismatch (-want +got):\n%s", diff)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("all-down call took %v", d)
-	}
-}
-
-// A connection refused during this very call is not a guess about the
-// present: the second pass should only retry nodes that were marked down
-// before the call started.
-func TestNodeFailingNowIsNotRetriedInSameCall(t *testing.T) {
-	d1, d2 := deadURL(t), deadURL(t)
-	h1, h2 := strings.TrimPrefix(d1, "http://"), strings.TrimPrefix(d2, "http://")
-	rec := newRecorder(config.Timeouts{Connect: 2 * time.Second})
-	p := newProvider(t, anthropic.Options{BaseURLs: []string{d1, d2}, Transport: rec, Now: newClock().Now})
-	_, err := do(t, context.Background(), p, call(`{}`))
-	wantAPIErr(t, err, apierr.BadGateway, "upstream unreachable")
-	if diff := cmp.Diff([]string{h1, h2}, rec.take()); diff != "" {
-		t.Errorf("attempts mismatch (-want +got):\n%s", diff)
-	}
-}
-
-func TestNodeRecoversInSecondPass(t *testing.T) {
-	// Both nodes are down; the second comes back. The all-down call reaches
-	// it in the second pass and marks it healthy, so the next call goes to
-	// it in the first pass without retrying the first node.
-	d1 := deadURL(t)
-	h1 := strings.TrimPrefix(d1, "http://")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr2 := ln.Addr().String()
-	ln.Close()
-
-	clk := newClock()
-	rec := newRecorder(config.Timeouts{Connect: 2 * time.Second})
-	p := newProvider(t, anthropic.Options{
-		BaseURLs:  []string{d1, "http://" + addr2},
-		Timeouts:  config.Timeouts{NodeDown: time.Minute},
-		Transport: rec,
-		Now:       clk.Now,
-	})
-	if _, err := do(t, context.Background(), p, call(`{}`)); err == nil {
-		t.Fatal("call to two dead nodes succeeded")
-	}
-	rec.take()
-
-	ln2, err := net.Listen("tcp", addr2)
-	if err != nil {
-		t.Skipf("could not reuse port %s: %v", addr2, err)
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { okHandler(nil, w, r) }))
-	srv.Listener.Close()
-	srv.Listener = ln2
-	srv.Start()
-	t.Cleanup(srv.Close)
-
+	// A dead node is an error, with no attempt elsewhere.
 	resp, err := do(t, context.Background(), p, call(`{}`))
-	if err != nil {
-		t.Fatalf("second call: %v", err)
+	if resp != nil {
+		t.Fatal("got a response from a dead node")
 	}
-	readBody(t, resp)
-	resp.Close()
-	if diff := cmp.Diff([]string{h1, addr2}, rec.take()); diff != "" {
-		t.Errorf("second call attempts mismatch (-want +got):\n%s", diff)
+	wantAPIErr(t, err, apierr.BadGateway, "upstream unreachable")
+	if r := provider.Reason(err); r != provider.ReasonConnectRefused || !provider.NeverSent(err) {
+		t.Errorf("reason %q (never sent %v), want connect_refused", r, provider.NeverSent(err))
+	}
+	if diff := cmp.Diff([]string{strings.TrimPrefix(dead, "http://")}, rec.take()); diff != "" {
+		t.Errorf("attempts (-want +got):\n%s", diff)
 	}
 
-	resp, err = do(t, context.Background(), p, call(`{}`))
-	if err != nil {
-		t.Fatalf("third call: %v", err)
-	}
-	readBody(t, resp)
-	resp.Close()
-	if diff := cmp.Diff([]string{addr2}, rec.take()); diff != "" {
-		t.Errorf("third call attempts mismatch (-want +got):\n%s", diff)
+	// An index the provider does not have is the gateway's bug.
+	c := call(`{}`)
+	c.Node = 3
+	_, err = do(t, context.Background(), p, c)
+	wantAPIErr(t, err, apierr.Internal, "")
+}
+
+func TestNodeLabelsUnique(t *testing.T) {
+	p := newProvider(t, anthropic.Options{BaseURLs: []string{"https://relay.example/a", "https://relay.example/b/", "https://other.example"}})
+	if diff := cmp.Diff([]string{"relay.example/a", "relay.example/b", "other.example"}, p.Nodes()); diff != "" {
+		t.Errorf("Nodes (-want +got):\n%s", diff)
 	}
 }
 
-func TestNoFailoverAfterRequestSent(t *testing.T) {
+func TestNoRetryAfterRequestSent(t *testing.T) {
 	// A timeout waiting for headers is not a connect failure: the request
-	// may have been processed, so the next node must not be tried.
+	// may have been processed. The error says so (NeverSent false).
 	hang := newUpstream(t, func(u *upstream, w http.ResponseWriter, r *http.Request) {
 		// The server notices a client going away only once the request
 		// body has been read.
@@ -727,9 +583,8 @@ func TestNoFailoverAfterRequestSent(t *testing.T) {
 		case <-u.stop:
 		}
 	})
-	live := newUpstream(t, okHandler)
 	p := newProvider(t, anthropic.Options{
-		BaseURLs: []string{hang.URL, live.URL},
+		BaseURLs: []string{hang.URL},
 		Timeouts: config.Timeouts{ResponseHeader: 100 * time.Millisecond},
 	})
 	resp, err := do(t, context.Background(), p, call(`{}`))
@@ -737,26 +592,12 @@ func TestNoFailoverAfterRequestSent(t *testing.T) {
 		t.Fatal("got a response")
 	}
 	wantAPIErr(t, err, apierr.GatewayTimeout, "upstream timed out")
-	if n := live.count.Load(); n != 0 {
-		t.Errorf("second node got %d requests after the first timed out, want 0", n)
+	if provider.NeverSent(err) || provider.Reason(err) != provider.ReasonFirstByteTimeout {
+		t.Errorf("reason %q, never sent %v", provider.Reason(err), provider.NeverSent(err))
 	}
-	// And a node that timed out is not marked down.
-	resp, err = do(t, context.Background(), p, call(`{}`))
-	if err == nil {
-		t.Fatalf("second call answered by %s, want the hanging node again", resp.Node)
+	if n := hang.count.Load(); n != 1 {
+		t.Errorf("hanging node got %d requests, want 1", n)
 	}
-	if n := hang.count.Load(); n != 2 {
-		t.Errorf("hanging node got %d requests, want 2", n)
-	}
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ---- (d) upstream HTTP errors ----

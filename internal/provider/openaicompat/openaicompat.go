@@ -39,8 +39,10 @@ import (
 )
 
 const (
-	// chatPath is appended to every base URL.
-	chatPath = "/chat/completions"
+	// chatPath is appended to every base URL; modelsPath too, for health
+	// checks (every OpenAI-compatible server lists its models there).
+	chatPath   = "/chat/completions"
+	modelsPath = "/models"
 	// maxAnswer bounds a non-streaming answer read for translation: the
 	// 32 MiB of Anthropic's request limit, far above any real answer.
 	maxAnswer = 32 << 20
@@ -60,18 +62,19 @@ type Options struct {
 	// Transport overrides the HTTP transport (tests). Nil builds one from
 	// Timeouts, without any proxy from the environment.
 	Transport http.RoundTripper
-	Now       func() time.Time
 }
 
 // Provider is an OpenAI-compatible upstream with one or more nodes.
 type Provider struct {
 	name    string
 	profile Profile
-	nodes   *provider.Nodes // a node's one URL is its base with chatPath
+	nodes   *provider.Nodes // a node's URLs are its base with chatPath, then modelsPath
 	rt      http.RoundTripper
 	auth    []string // the Authorization value, nil without a key
 	static  [][2]string
-	idle    time.Duration
+	// Defaults of Call.FirstByte and Call.StreamIdle.
+	firstByte time.Duration
+	idle      time.Duration
 }
 
 // New builds a Provider.
@@ -93,11 +96,11 @@ func New(o Options) (*Provider, error) {
 	if prof.KeyRequired && o.APIKey == "" {
 		return nil, fmt.Errorf("openai provider %s: profile %s needs an api_key", o.Name, prof.Name)
 	}
-	ns, err := provider.NewNodes("openai provider "+o.Name, bases, []string{chatPath}, o.Timeouts, o.Now)
+	ns, err := provider.NewNodes("openai provider "+o.Name, bases, []string{chatPath, modelsPath})
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{name: o.Name, profile: prof, nodes: ns, idle: o.Timeouts.StreamIdle}
+	p := &Provider{name: o.Name, profile: prof, nodes: ns, firstByte: o.Timeouts.ResponseHeader, idle: o.Timeouts.StreamIdle}
 	if o.APIKey != "" {
 		p.auth = []string{"Bearer " + o.APIKey.Reveal()}
 	}
@@ -113,6 +116,19 @@ func New(o Options) (*Provider, error) {
 
 // Name is the provider's configured name.
 func (p *Provider) Name() string { return p.name }
+
+// Nodes are the labels of the provider's base URLs; Call.Node indexes them.
+func (p *Provider) Nodes() []string { return p.nodes.Labels() }
+
+// Probe checks that a node answers: GET {base}/models with the provider's
+// key.
+func (p *Provider) Probe(ctx context.Context, node int) error {
+	n, err := p.nodes.Get(node)
+	if err != nil {
+		return err
+	}
+	return provider.Probe(ctx, p.rt, n.URLs[1], p.header())
+}
 
 // Speaks reports the formats the provider takes natively: Anthropic (by
 // translation) and OpenAI (forwarded as is). The relay asks.
@@ -161,34 +177,43 @@ func (x *exchange) eventsHeader() http.Header {
 	return h
 }
 
-// roundTrip POSTs body to the first node that accepts a connection.
-func (p *Provider) roundTrip(ctx context.Context, body []byte) (*exchange, error) {
-	var x *exchange
-	err := p.nodes.Try(ctx, func(n *provider.Node) error {
-		actx, cancel := context.WithCancelCause(ctx)
-		// Built by hand rather than with http.NewRequest: the URL is
-		// parsed once per node, not once per request.
-		req := (&http.Request{
-			Method:        http.MethodPost,
-			URL:           n.URLs[0],
-			Proto:         "HTTP/1.1",
-			ProtoMajor:    1,
-			ProtoMinor:    1,
-			Header:        p.header(),
-			Body:          io.NopCloser(bytes.NewReader(body)),
-			GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
-			ContentLength: int64(len(body)),
-			Host:          n.URLs[0].Host,
-		}).WithContext(actx)
-		resp, err := p.rt.RoundTrip(req)
-		if err != nil {
-			cancel(nil)
-			return err
+// roundTrip POSTs body to the call's node, once.
+func (p *Provider) roundTrip(ctx context.Context, c *provider.Call, body []byte) (*exchange, error) {
+	n, err := p.nodes.Get(c.Node)
+	if err != nil {
+		return nil, err
+	}
+	firstByte, idle := c.FirstByte, c.StreamIdle
+	if firstByte <= 0 {
+		firstByte = p.firstByte
+	}
+	if idle <= 0 {
+		idle = p.idle
+	}
+	actx, cancel := context.WithCancelCause(ctx)
+	// Built by hand rather than with http.NewRequest: the URL is parsed
+	// once per node, not once per request.
+	req := (&http.Request{
+		Method:        http.MethodPost,
+		URL:           n.URLs[0],
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        p.header(),
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+		ContentLength: int64(len(body)),
+		Host:          n.URLs[0].Host,
+	}).WithContext(actx)
+	g := provider.NewGuard(actx, cancel, firstByte, idle)
+	resp, err := p.rt.RoundTrip(req)
+	if err = g.Headers(err); err != nil {
+		if resp != nil {
+			resp.Body.Close()
 		}
-		x = &exchange{resp: resp, node: n.Label, body: provider.GuardBody(resp.Body, provider.NewIdleGuard(actx, cancel, p.idle))}
-		return nil
-	})
-	return x, err
+		return nil, err
+	}
+	return &exchange{resp: resp, node: n.Label, body: provider.GuardBody(resp.Body, g)}, nil
 }
 
 // header builds the upstream request headers: the provider's key and
@@ -208,7 +233,7 @@ func (p *Provider) header() http.Header {
 // passthrough forwards an OpenAI call as bytes: the body already names the
 // upstream model. The answer goes back untouched, status included.
 func (p *Provider) passthrough(ctx context.Context, c *provider.Call) (*provider.Response, error) {
-	x, err := p.roundTrip(ctx, c.Body)
+	x, err := p.roundTrip(ctx, c, c.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +256,7 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 		}
 		return nil, apierr.Wrap(apierr.Internal, err, "request could not be translated")
 	}
-	x, err := p.roundTrip(ctx, body)
+	x, err := p.roundTrip(ctx, c, body)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -854,33 +855,71 @@ func collectRaw(t *testing.T, src sse.Source) []sse.Event {
 
 // ---- nodes, timeouts, cancellation ----
 
-func TestFailoverOnConnectFailure(t *testing.T) {
+// TestOneAttemptPerCall: the call goes to Call.Node only; a dead node is
+// an error naming its reason, never a silent failover (the relay's job).
+func TestOneAttemptPerCall(t *testing.T) {
 	fake := newFake(t)
 	f := loadFixture(t, "deepseek_message")
 	fake.SetDefault(fakeupstream.Reply{Fixture: f.reply})
 	dead := deadURL(t)
-	p := newProvider(t, openaicompat.Options{Profile: "deepseek", BaseURLs: []string{dead, fake.URL}, APIKey: providerKey, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: 5 * time.Second, NodeDown: time.Minute}})
+	p := newProvider(t, openaicompat.Options{Profile: "deepseek", BaseURLs: []string{dead, fake.URL}, APIKey: providerKey, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: 5 * time.Second}})
+	live := strings.TrimPrefix(fake.URL, "http://")
+	if got := p.Nodes(); !slices.Equal(got, []string{strings.TrimPrefix(dead, "http://"), live}) {
+		t.Errorf("Nodes = %v", got)
+	}
 	for i := range 2 {
-		resp, err := p.Do(context.Background(), anthropicCall("deepseek-chat", f.request(t, "deepseek-chat", false), false))
+		c := anthropicCall("deepseek-chat", f.request(t, "deepseek-chat", false), false)
+		c.Node = 1
+		resp, err := p.Do(context.Background(), c)
 		if err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
 		readAll(t, resp)
 		resp.Close()
-		if want := strings.TrimPrefix(fake.URL, "http://"); resp.Node != want || resp.Status != 200 {
-			t.Errorf("call %d: node %q status %d, want %q 200", i, resp.Node, resp.Status, want)
+		if resp.Node != live || resp.Status != 200 {
+			t.Errorf("call %d: node %q status %d, want %q 200", i, resp.Node, resp.Status, live)
 		}
 	}
-	if n := len(fake.Requests()); n != 2 {
-		t.Errorf("live node got %d requests", n)
-	}
-
-	// Every node down: a classified error, no answer.
-	p2 := newTestProvider(t, "deepseek", deadURL(t), deadURL(t))
-	_, err := p2.Do(context.Background(), anthropicCall("m", f.request(t, "m", false), false))
+	_, err := p.Do(context.Background(), anthropicCall("m", f.request(t, "m", false), false))
 	var ae *apierr.Error
-	if !errors.As(err, &ae) || ae.Kind != apierr.BadGateway || ae.Public != "upstream unreachable" {
-		t.Errorf("err = %v", err)
+	if !errors.As(err, &ae) || ae.Kind != apierr.BadGateway || ae.Public != "upstream unreachable" || provider.Reason(err) != provider.ReasonConnectRefused {
+		t.Errorf("err = %v (reason %s)", err, provider.Reason(err))
+	}
+	if n := len(fake.Requests()); n != 2 {
+		t.Errorf("live node got %d requests, want 2", n)
+	}
+}
+
+// TestProbe: a health check lists the models with the provider's key; any
+// answer below 500 is healthy.
+func TestProbe(t *testing.T) {
+	var status atomic.Int32
+	status.Store(200)
+	var got atomic.Value
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Method + " " + r.URL.Path + " " + r.Header.Get("Authorization"))
+		w.WriteHeader(int(status.Load()))
+	}))
+	p := newProvider(t, openaicompat.Options{Profile: "vllm", BaseURLs: []string{srv + "/v1"}, APIKey: providerKey})
+	for _, c := range []struct {
+		status int
+		ok     bool
+	}{{200, true}, {401, true}, {404, true}, {500, false}, {503, false}} {
+		status.Store(int32(c.status))
+		err := p.Probe(context.Background(), 0)
+		if (err == nil) != c.ok {
+			t.Errorf("status %d: err = %v", c.status, err)
+		}
+	}
+	if want := "GET /v1/models Bearer " + providerKey; got.Load() != want {
+		t.Errorf("probe sent %q, want %q", got.Load(), want)
+	}
+	if err := p.Probe(context.Background(), 1); err == nil {
+		t.Error("probe of a node that does not exist succeeded")
+	}
+	dead := newProvider(t, openaicompat.Options{Profile: "vllm", BaseURLs: []string{deadURL(t)}})
+	if err := dead.Probe(context.Background(), 0); provider.Reason(err) != provider.ReasonConnectRefused {
+		t.Errorf("dead node: %v", err)
 	}
 }
 

@@ -1,17 +1,11 @@
 package openaicompat_test
 
 import (
-	"context"
-	"net/http"
 	"slices"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
-	"github.com/ferrygw/ferry/internal/fakeupstream"
 	"github.com/ferrygw/ferry/internal/provider/openaicompat"
 )
 
@@ -124,70 +118,5 @@ func TestErrorKinds(t *testing.T) {
 		if got := strconv.Itoa(k.Status()) + " " + k.Type(); got != want {
 			t.Errorf("kind %d: %s, want %s", k, got, want)
 		}
-	}
-}
-
-// hostRecorder is an injected transport that records every attempt's host.
-type hostRecorder struct {
-	rt    *http.Transport
-	mu    sync.Mutex
-	hosts []string
-}
-
-func (r *hostRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	r.mu.Lock()
-	r.hosts = append(r.hosts, req.URL.Host)
-	r.mu.Unlock()
-	return r.rt.RoundTrip(req)
-}
-
-func (r *hostRecorder) CloseIdleConnections() { r.rt.CloseIdleConnections() }
-
-func (r *hostRecorder) take() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	h := r.hosts
-	r.hosts = nil
-	return h
-}
-
-// TestNodeMarkedDown: with an injected transport (whose dial errors are
-// plain *net.OpError), a node that refused is skipped by later calls until
-// node_down passes, then tried again.
-func TestNodeMarkedDown(t *testing.T) {
-	fake := newFake(t)
-	f := loadFixture(t, "qianfan_message")
-	fake.SetDefault(fakeupstream.Reply{Fixture: f.reply})
-	dead := deadURL(t)
-	rec := &hostRecorder{rt: &http.Transport{}}
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	p := newProvider(t, openaicompat.Options{Profile: "qianfan", BaseURLs: []string{dead, fake.URL}, APIKey: providerKey, Transport: rec, Now: clock,
-		Timeouts: config.Timeouts{NodeDown: 10 * time.Second, StreamIdle: 5 * time.Second}})
-	deadHost, liveHost := strings.TrimPrefix(dead, "http://"), strings.TrimPrefix(fake.URL, "http://")
-	call := func() {
-		t.Helper()
-		resp, err := p.Do(context.Background(), anthropicCall("ernie", f.request(t, "ernie", false), false))
-		if err != nil {
-			t.Fatal(err)
-		}
-		readAll(t, resp)
-		resp.Close()
-	}
-	call()
-	if got := rec.take(); !slices.Equal(got, []string{deadHost, liveHost}) {
-		t.Errorf("first call tried %v", got)
-	}
-	call()
-	if got := rec.take(); !slices.Equal(got, []string{liveHost}) {
-		t.Errorf("second call tried %v (the dead node should be skipped)", got)
-	}
-	mu.Lock()
-	now = now.Add(11 * time.Second)
-	mu.Unlock()
-	call()
-	if got := rec.take(); !slices.Equal(got, []string{deadHost, liveHost}) {
-		t.Errorf("after node_down the call tried %v", got)
 	}
 }

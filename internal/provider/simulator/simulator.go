@@ -167,6 +167,13 @@ func parseForce(v string) (outcome, bool) {
 	return outAuto, false
 }
 
+// Nodes is the simulator's one node, "simulator": the relay's node pool
+// (breaker, retries) applies to it like to any provider.
+func (p *Provider) Nodes() []string { return []string{node} }
+
+// Probe is a health check, which the simulator always passes.
+func (p *Provider) Probe(ctx context.Context, _ int) error { return ctx.Err() }
+
 // Do answers one call.
 func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response, error) {
 	if err := ctx.Err(); err != nil {

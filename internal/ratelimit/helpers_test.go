@@ -1,0 +1,201 @@
+package ratelimit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+	"go.uber.org/goleak"
+
+	"github.com/ferrygw/ferry/internal/config"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// clock is a fake clock; limiter tests never sleep.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock {
+	return &clock{t: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// counters records the limiter's callbacks.
+type counters struct {
+	mu       sync.Mutex
+	store    map[string]int // "backend/mode"
+	rejected map[string]int // "scope/limit"
+}
+
+func newCounters() *counters {
+	return &counters{store: map[string]int{}, rejected: map[string]int{}}
+}
+
+func (c *counters) onStore(backend, mode string) {
+	c.mu.Lock()
+	c.store[backend+"/"+mode]++
+	c.mu.Unlock()
+}
+
+func (c *counters) onReject(scope, limit string) {
+	c.mu.Lock()
+	c.rejected[scope+"/"+limit]++
+	c.mu.Unlock()
+}
+
+func (c *counters) storeErrors(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.store[key]
+}
+
+func (c *counters) rejections(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rejected[key]
+}
+
+// logSink counts log lines by level.
+type logSink struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (s *logSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	s.lines = append(s.lines, string(p))
+	s.mu.Unlock()
+	return len(p), nil
+}
+
+func (s *logSink) count(substr string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, l := range s.lines {
+		if strings.Contains(l, substr) {
+			n++
+		}
+	}
+	return n
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// newRedisClient builds a client as the app does (internal/app/redis.go).
+func newRedisClient(addr string) *redis.Client {
+	return redis.NewClient(&redis.Options{
+		Addr:                     addr,
+		DialTimeout:              time.Second,
+		ReadTimeout:              time.Second,
+		WriteTimeout:             time.Second,
+		PoolTimeout:              time.Second,
+		ContextTimeoutEnabled:    true,
+		MaxRetries:               -1,
+		DialerRetries:            1,
+		DisableIdentity:          true,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+	})
+}
+
+// testRedis connects to the shared Redis at 127.0.0.1:6379 and returns a
+// key prefix of the test's own; its keys are deleted at the end. Without
+// Redis the test is skipped, or fails under CI=true.
+func testRedis(t testing.TB) (*redis.Client, string) {
+	t.Helper()
+	c := newRedisClient("127.0.0.1:6379")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("redis at 127.0.0.1:6379: %v", err)
+		}
+		t.Skipf("no redis at 127.0.0.1:6379: %v", err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	prefix := fmt.Sprintf("ferrytest:%s:%s:", t.Name(), hex.EncodeToString(b[:]))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		if len(keys) > 0 {
+			c.Del(ctx, keys...)
+		}
+		c.Close()
+	})
+	return c, prefix
+}
+
+// roundTrips counts the commands a client sends (a pipeline counts once).
+type roundTrips struct{ n atomic.Int64 }
+
+func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// newTestLimiter builds a limiter on the fake clock: memory when c is nil,
+// else Redis (with the fake clock as the store's clock too).
+func newTestLimiter(t testing.TB, cfg config.RateLimits, clk *clock, c Redis, prefix string, cnt *counters) *Limiter {
+	t.Helper()
+	o := Options{Config: cfg, Now: clk.Now, Logger: discardLogger()}
+	if cnt != nil {
+		o.OnStoreError, o.OnReject = cnt.onStore, cnt.onReject
+	}
+	if c != nil {
+		o.Config.Backend = config.BackendRedis
+		o.Redis, o.Prefix, o.StoreClock = c, prefix, clk.Now
+	}
+	l, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	return l
+}
+
+func newLogger(s *logSink) *slog.Logger { return slog.New(slog.NewTextHandler(s, nil)) }

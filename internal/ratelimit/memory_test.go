@@ -1,0 +1,75 @@
+package ratelimit
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferrygw/ferry/internal/config"
+)
+
+func TestMemorySweep(t *testing.T) {
+	clk := newClock()
+	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "ip", RPM: 60, TPM: 600}}}
+	l := newTestLimiter(t, cfg, clk, nil, "", nil)
+	ctx := context.Background()
+	// Three clients: one done long ago, one in debt, one still running.
+	done, err := l.Admit(ctx, Subject{IP: "192.0.2.1"}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done.Settle(ctx, 10)
+	debt, err := l.Admit(ctx, Subject{IP: "192.0.2.2"}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	debt.Settle(ctx, 6000) // 5,990 tokens owed: ten minutes to refill
+	running, err := l.Admit(ctx, Subject{IP: "192.0.2.3"}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := l.mem.size(); n != 3 {
+		t.Fatalf("%d entries, want 3", n)
+	}
+	clk.Add(sweepEvery)
+	fresh, err := l.Admit(ctx, Subject{IP: "192.0.2.4"}, 0) // sweeps first
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 192.0.2.1 is full and idle: gone. .2 is still in debt (forgetting
+	// it would forgive the debt), .3 still runs, .4 is new.
+	if n := l.mem.size(); n != 3 {
+		t.Errorf("%d entries after the sweep, want 3", n)
+	}
+	running.Settle(ctx, 10)
+	fresh.Settle(ctx, 0)
+	clk.Add(time.Hour)
+	if _, err := l.Admit(ctx, Subject{IP: "192.0.2.5"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.mem.size(); n != 1 {
+		t.Errorf("%d entries an hour later, want 1 (the new one)", n)
+	}
+}
+
+func TestLongValuesAreHashed(t *testing.T) {
+	long := strings.Repeat("x", maxValue+1)
+	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "tag", RPM: 1}, {Scope: "tag", Match: long + "y", RPM: 5}}}
+	l := newTestLimiter(t, cfg, newClock(), nil, "", nil)
+	tk, err := l.Admit(context.Background(), Subject{Tag: long}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := tk.scopes[0].value; len(v) != len("xxh3:")+32 || !strings.HasPrefix(v, "xxh3:") {
+		t.Errorf("stored value %q, want the hash", v)
+	}
+	// A rule for one long value still matches it (before hashing).
+	tk2, err := l.Admit(context.Background(), Subject{Tag: long + "y"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q, _ := tk2.Requests(); q.Limit != 5 {
+		t.Errorf("long single-value rule not applied: limit %d", q.Limit)
+	}
+}

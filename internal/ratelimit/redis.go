@@ -1,0 +1,258 @@
+package ratelimit
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	_ "embed"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis is what the limiter needs of a Redis client; *redis.Client has it.
+type Redis interface {
+	EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd
+	Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd
+}
+
+// The scripts: bucket.lua's arithmetic, then each script's own part.
+var (
+	//go:embed bucket.lua
+	bucketLua string
+	//go:embed admit.lua
+	admitLua string
+	//go:embed settle.lua
+	settleLua string
+	//go:embed renew.lua
+	renewLua string
+)
+
+// script is a Lua script run by its SHA-1 (EVALSHA: the source is not sent
+// each time); after a SCRIPT FLUSH or a failover to a server that never saw
+// it, the NOSCRIPT answer costs one EVAL, which loads it again.
+type script struct{ src, sha string }
+
+func newScript(src string) script {
+	h := sha1.Sum([]byte(src))
+	return script{src: src, sha: hex.EncodeToString(h[:])}
+}
+
+func (s script) run(ctx context.Context, c Redis, keys []string, args []any) *redis.Cmd {
+	cmd := c.EvalSha(ctx, s.sha, keys, args...)
+	if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		cmd = c.Eval(ctx, s.src, keys, args...)
+	}
+	return cmd
+}
+
+// renewBatch is the most leases renewed in one script call.
+const renewBatch = 256
+
+// redisStore decides in Redis, shared by every instance.
+type redisStore struct {
+	c      Redis
+	prefix string // redis.prefix + "rl:"
+	lease  time.Duration
+	clock  func() time.Time // tests; nil: Redis's clock
+	l      *Limiter
+
+	admitS, settleS, renewS script
+
+	idBase string // random, so that request ids are unique across instances
+	ids    atomic.Uint64
+
+	mu      sync.Mutex
+	live    map[string][]string // request id -> its lease sets, while it runs
+	started bool
+	closed  bool
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func newRedisStore(c Redis, prefix string, lease time.Duration, clock func() time.Time, l *Limiter) *redisStore {
+	var b [8]byte
+	rand.Read(b[:])
+	return &redisStore{
+		c: c, prefix: prefix, lease: lease, clock: clock, l: l,
+		admitS:  newScript(bucketLua + admitLua),
+		settleS: newScript(bucketLua + settleLua),
+		renewS:  newScript(bucketLua + renewLua),
+		idBase:  hex.EncodeToString(b[:]) + ":",
+		live:    make(map[string][]string),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+}
+
+func (r *redisStore) bucketKey(a applied) string {
+	return r.prefix + "b:" + scopeNames[a.rule.scope] + ":" + a.value
+}
+
+func (r *redisStore) leaseKey(a applied) string {
+	return r.prefix + "c:" + scopeNames[a.rule.scope] + ":" + a.value
+}
+
+// nowArg is the clock argument of the scripts.
+func (r *redisStore) nowArg() int64 {
+	if r.clock == nil {
+		return -1
+	}
+	return r.clock().UnixMilli()
+}
+
+// admit runs admit.lua for t: one round trip.
+func (r *redisStore) admit(ctx context.Context, t *Ticket) (denial, error) {
+	keys := make([]string, 0, 2*t.n)
+	args := make([]any, 4, 4+3*t.n)
+	var leases []string
+	for i := 0; i < t.n; i++ {
+		a := t.scopes[i]
+		keys = append(keys, r.bucketKey(a), r.leaseKey(a))
+		args = append(args, a.rule.rpm, a.rule.tpm, a.rule.conc)
+		if a.rule.conc > 0 {
+			leases = append(leases, keys[len(keys)-1])
+		}
+	}
+	id := ""
+	if leases != nil {
+		id = r.idBase + strconv.FormatUint(r.ids.Add(1), 36)
+	}
+	args[0], args[1], args[2], args[3] = r.nowArg(), r.lease.Milliseconds(), id, t.est
+	res, err := r.admitS.run(ctx, r.c, keys, args).Int64Slice()
+	if err != nil {
+		return denial{}, fmt.Errorf("admit: %w", err)
+	}
+	if len(res) != 5+3*t.n {
+		return denial{}, fmt.Errorf("admit: the script answered %d values, want %d", len(res), 5+3*t.n)
+	}
+	t.now = res[1]
+	for i := 0; i < t.n; i++ {
+		rl := t.scopes[i].rule
+		if rl.rpm > 0 {
+			t.record(res[5+3*i], rl.rpm, false)
+		}
+		if rl.tpm > 0 {
+			t.record(res[6+3*i], rl.tpm, true)
+		}
+	}
+	if res[0] == 1 {
+		t.st, t.id = inRedis, id
+		if leases != nil {
+			r.hold(id, leases)
+		}
+		return denial{}, nil
+	}
+	s := int(res[2]) - 1
+	if s < 0 || s >= t.n || res[3] < 1 || res[3] > 3 || res[4] <= 0 {
+		return denial{}, fmt.Errorf("admit: the script refused without a reason (%v)", res[:5])
+	}
+	return denial{scope: s, limit: [...]string{LimitRPM, LimitTPM, LimitConcurrency}[res[3]-1], wait: res[4]}, nil
+}
+
+// settle ends t's request with settle.lua, one round trip, or none when there is
+// nothing to change.
+func (r *redisStore) settle(ctx context.Context, t *Ticket, actual int64) error {
+	delta := actual - t.est
+	needed := false
+	for i := 0; i < t.n; i++ {
+		rl := t.scopes[i].rule
+		needed = needed || rl.conc > 0 || (rl.tpm > 0 && delta != 0)
+	}
+	if t.id != "" {
+		r.release(t.id)
+	}
+	if !needed {
+		return nil
+	}
+	keys := make([]string, 0, 2*t.n)
+	args := make([]any, 3, 3+3*t.n)
+	args[0], args[1], args[2] = r.nowArg(), t.id, delta
+	for i := 0; i < t.n; i++ {
+		a := t.scopes[i]
+		keys = append(keys, r.bucketKey(a), r.leaseKey(a))
+		args = append(args, a.rule.rpm, a.rule.tpm, a.rule.conc)
+	}
+	if err := r.settleS.run(ctx, r.c, keys, args).Err(); err != nil {
+		return fmt.Errorf("settle: %w", err)
+	}
+	return nil
+}
+
+// hold records a running request's leases for renewal, starting the
+// renewal loop on first use.
+func (r *redisStore) hold(id string, leases []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.live[id] = leases
+	if !r.started && !r.closed {
+		r.started = true
+		go r.renewLoop()
+	}
+}
+
+func (r *redisStore) release(id string) {
+	r.mu.Lock()
+	delete(r.live, id)
+	r.mu.Unlock()
+}
+
+func (r *redisStore) renewLoop() {
+	defer close(r.done)
+	tick := time.NewTicker(r.lease / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-tick.C:
+			ctx, cancel := context.WithTimeout(context.Background(), r.lease/3)
+			if err := r.renew(ctx); err != nil {
+				r.l.storeError(err)
+			}
+			cancel()
+		}
+	}
+}
+
+// renew extends the leases of every running request: one round trip per
+// renewBatch leases.
+func (r *redisStore) renew(ctx context.Context) error {
+	r.mu.Lock()
+	keys := make([]string, 0, len(r.live))
+	ids := make([]any, 0, len(r.live))
+	for id, ls := range r.live {
+		for _, k := range ls {
+			keys = append(keys, k)
+			ids = append(ids, id)
+		}
+	}
+	r.mu.Unlock()
+	for len(keys) > 0 {
+		n := min(len(keys), renewBatch)
+		args := append([]any{r.nowArg(), r.lease.Milliseconds()}, ids[:n]...)
+		if err := r.renewS.run(ctx, r.c, keys[:n], args).Err(); err != nil {
+			return fmt.Errorf("renew leases: %w", err)
+		}
+		keys, ids = keys[n:], ids[n:]
+	}
+	return nil
+}
+
+func (r *redisStore) close() {
+	r.mu.Lock()
+	started := r.started
+	if !r.closed {
+		r.closed = true
+		close(r.stop)
+	}
+	r.mu.Unlock()
+	if started {
+		<-r.done
+	}
+}

@@ -1,0 +1,30 @@
+-- settle.lua: end one request. Its token reservation becomes its real usage
+-- (the difference refunded, capped at a full bucket, or owed), and its
+-- concurrency leases are released. Mirrors memory.go's settle, on
+-- bucket.lua's arithmetic.
+--
+-- KEYS as in admit.lua. ARGV: [1] now in unix ms, or -1 for Redis's clock;
+-- [2] the request id; [3] real usage minus reservation, in tokens; then for
+-- each scope i, from ARGV[3+3(i-1)+1]: rpm, tpm, concurrency.
+local now = clock(ARGV[1])
+local id, delta = ARGV[2], tonumber(ARGV[3])
+for i = 1, #KEYS / 2 do
+  local b = 3 + 3 * (i - 1)
+  local rpm, tpm, conc = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
+  if tpm > 0 and delta ~= 0 then
+    local h = redis.call('HMGET', KEYS[2 * i - 1], 'r', 'rt', 't', 'tt')
+    local t, tt = refill(tonumber(h[3]), tonumber(h[4]), now, tpm)
+    t = math.min(t - delta * U, tpm * U)
+    redis.call('HSET', KEYS[2 * i - 1], 't', num(t), 'tt', num(tt))
+    local ttl = wait(t, tpm * U, tpm)
+    if rpm > 0 then
+      local r = refill(tonumber(h[1]), tonumber(h[2]), now, rpm)
+      ttl = math.max(ttl, wait(r, rpm * U, rpm))
+    end
+    redis.call('PEXPIRE', KEYS[2 * i - 1], ttl + 1000)
+  end
+  if conc > 0 then
+    redis.call('ZREM', KEYS[2 * i], id)
+  end
+end
+return 1

@@ -1,0 +1,249 @@
+package relay
+
+// The answer handed to the server. A whole answer is read (and checked)
+// before it is handed over, so its node's outcome is known then. A stream
+// is watched to its end: the node's outcome and the bulkhead slot are
+// settled when it is consumed, not when its headers arrive, so that a
+// stream that breaks half-way counts against its node and a long stream
+// holds its slot for as long as it runs.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/provider"
+	"github.com/ferrygw/ferry/internal/sse"
+	"github.com/ferrygw/ferry/internal/upstream"
+)
+
+// settle ends one handed-over attempt.
+type settle struct {
+	finish  func(upstream.Outcome)
+	release func()          // the bulkhead slot
+	stop    func()          // the deadline timer and the attempt's context
+	ttfb    time.Duration   // time to the response headers
+	client  context.Context // the client's context: its end is nobody's fault
+	node    *upstream.Node
+	gauge   prometheus.Gauge
+	decided atomic.Bool
+	closed  atomic.Bool
+}
+
+// result records the node's outcome, once.
+func (s *settle) result(r upstream.Result) {
+	if s.decided.CompareAndSwap(false, true) {
+		s.finish(upstream.Outcome{Result: r, TTFB: s.ttfb})
+		s.gauge.Set(s.node.Latency().Seconds())
+	}
+}
+
+// failed records a read failure: the node's, unless the client left.
+func (s *settle) failed() {
+	if s.client.Err() != nil {
+		s.result(upstream.Neutral)
+		return
+	}
+	s.result(upstream.Failure)
+}
+
+// close frees everything, once. An answer closed before its end says
+// nothing about the node (the client left, or the server stopped reading).
+func (s *settle) close() {
+	if s.closed.CompareAndSwap(false, true) {
+		s.result(upstream.Neutral)
+		s.release()
+		s.stop()
+	}
+}
+
+// wrap puts resp's event stream under s.
+func wrap(resp *provider.Response, s *settle) {
+	resp.Events = &watchedEvents{src: resp.Events, s: s}
+}
+
+// Reasons of whole answers that are not usable.
+const (
+	ReasonMalformed = "malformed_answer" // a 2xx whose body is not JSON
+	ReasonTooLarge  = "answer_too_large" // over maxAnswer
+)
+
+// maxAnswer bounds a whole answer held in memory: the server's own default
+// limit.
+const maxAnswer = 64 << 20
+
+// readAnswer reads a whole (non-streaming) success answer into a pooled
+// buffer and checks that it is JSON; the answer then holds the bytes.
+func (r *Relay) readAnswer(ctx context.Context, resp *provider.Response) error {
+	buf, _ := r.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	var err error
+	if resp.Body != nil {
+		_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer+1))
+		resp.Body.Close()
+	}
+	switch {
+	case err != nil:
+		err = provider.Classify(ctx, err)
+	case buf.Len() > maxAnswer:
+		err = &apierr.Error{Kind: apierr.BadGateway, Public: "upstream answer too large",
+			Err: &provider.Failure{Reason: ReasonTooLarge, Err: fmt.Errorf("upstream answer over %d bytes", maxAnswer)}}
+	case !json.Valid(buf.Bytes()):
+		err = &apierr.Error{Kind: apierr.BadGateway, Public: "upstream answer is not valid JSON",
+			Err: &provider.Failure{Reason: ReasonMalformed, Err: fmt.Errorf("upstream answered %d with %d bytes that are not JSON: %.200q", resp.Status, buf.Len(), buf.Bytes())}}
+	}
+	if err != nil {
+		r.putBuf(buf)
+		return err
+	}
+	pb := &pooledBody{buf: buf, r: r}
+	pb.Reader.Reset(buf.Bytes())
+	resp.Body = pb
+	return nil
+}
+
+func (r *Relay) putBuf(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 { // a rare huge answer's buffer is left to the GC
+		b.Reset()
+		r.bufs.Put(b)
+	}
+}
+
+// pooledBody is an answer read whole; Close returns its buffer to the
+// pool, after which it must not be read.
+type pooledBody struct {
+	bytes.Reader
+	buf *bytes.Buffer
+	r   *Relay
+}
+
+func (b *pooledBody) Close() error {
+	if b.buf != nil {
+		b.Reader.Reset(nil)
+		b.r.putBuf(b.buf)
+		b.buf = nil
+	}
+	return nil
+}
+
+// watchedEvents is an answer's event stream. A stream succeeds when it
+// ends after its end marker (message_stop, or [DONE] for an OpenAI
+// client's own stream); an error event, a read error, or an end without
+// the marker is the node's failure.
+type watchedEvents struct {
+	src   sse.Source
+	s     *settle
+	ended bool // the end marker passed
+	err   bool // an error event passed
+}
+
+func (e *watchedEvents) Next() (sse.Event, error) {
+	ev, err := e.src.Next()
+	switch {
+	case err == io.EOF:
+		if e.ended && !e.err {
+			e.s.result(upstream.Success)
+		} else {
+			e.s.failed()
+		}
+	case err != nil:
+		e.s.failed()
+	default:
+		switch string(ev.Name) {
+		case "message_stop":
+			e.ended = true
+		case "error":
+			e.ended, e.err = true, true
+		case "":
+			if string(ev.Data) == "[DONE]" {
+				e.ended = true
+			}
+		}
+	}
+	return ev, err
+}
+
+func (e *watchedEvents) Close() error {
+	err := e.src.Close()
+	e.s.close()
+	return err
+}
+
+// Translated reports whether the stream's framing is the gateway's own, as
+// the source it watches does.
+func (e *watchedEvents) Translated() bool {
+	t, ok := e.src.(interface{ Translated() bool })
+	return ok && t.Translated()
+}
+
+// Usage is the usage the watched source read, when it reads one.
+func (e *watchedEvents) Usage() (anthropic.Totals, bool) {
+	if u, ok := e.src.(interface {
+		Usage() (anthropic.Totals, bool)
+	}); ok {
+		return u.Usage()
+	}
+	return anthropic.Totals{}, false
+}
+
+// maxErrorBody bounds an error answer kept in memory: the message is all
+// a client needs, and error bodies are small.
+const maxErrorBody = 1 << 20
+
+// buffer reads an error answer whole and closes its body; the answer then
+// holds the bytes. An answer cut short is a failure to read it.
+func buffer(resp *provider.Response) error {
+	var (
+		b   []byte
+		err error
+	)
+	if resp.Events != nil { // an error status never streams; be safe
+		resp.Events.Close()
+		resp.Events = nil
+	} else if resp.Body != nil {
+		b, err = io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		resp.Body.Close()
+	}
+	if err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return nil
+}
+
+// parseRetryAfter reads an answer's retry hint: retry-after-ms (which the
+// SDKs read first), else retry-after in seconds or as an HTTP date.
+// PROTOCOL.md §6-7.
+func parseRetryAfter(h http.Header, now time.Time) time.Duration {
+	if v := h.Get("Retry-After-Ms"); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 && ms < 1e9 {
+			return time.Duration(ms * float64(time.Millisecond))
+		}
+	}
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s <= 0 || s > 1e6 {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

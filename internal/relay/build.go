@@ -1,0 +1,350 @@
+package relay
+
+// Building a Relay: one node pool per provider, one split per weighted
+// route, their hooks wired to metrics and the log.
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ferrygw/ferry/internal/canary"
+	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/metrics"
+	"github.com/ferrygw/ferry/internal/routing"
+	"github.com/ferrygw/ferry/internal/upstream"
+)
+
+// Options configure a Relay.
+type Options struct {
+	// Routes and Providers are the validated, defaulted config: routes map
+	// models to targets, providers carry their timeouts and resilience
+	// settings. Every provider a route names must be in both Providers and
+	// Impl.
+	Routes    []config.Route
+	Providers []config.Provider
+	Impl      map[string]Provider
+	Metrics   *metrics.Metrics // nil: a private registry
+	Logger    *slog.Logger     // nil: discard
+	// Now, Rand and Sleep are injected by tests: the clock of breakers,
+	// budgets and canaries, their randomness (jitter, weighted picks), and
+	// the backoff wait, which must return early with ctx's error when ctx
+	// ends. Nil: time.Now, math/rand/v2, a timer.
+	Now   func() time.Time
+	Rand  func() float64
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// backend is one provider with its pool and settings.
+type backend struct {
+	name        string
+	p           Provider
+	pool        *upstream.Pool
+	t           config.Timeouts
+	maxAttempts int
+	health      config.HealthCheck
+	ttfb        []prometheus.Gauge // per node
+	successes   prometheus.Counter // attempts{provider, success}: the common case, resolved once
+	// down[i] is when node i, which refused a connection, may be tried
+	// first again (unix ns; 0: not down); nodeDown is timeouts.node_down.
+	// A refused connection is news about the present that a breaker,
+	// counting several failures, would take several requests to act on.
+	down     []atomic.Int64
+	anyDown  atomic.Int64 // the latest of down: a fast "none is down"
+	nodeDown time.Duration
+}
+
+// route is a config route's runtime state.
+type route struct {
+	match        string
+	split        *canary.Split // nil: no weights, targets in config order
+	firstByte    time.Duration // overrides of the providers' timeouts; 0: theirs
+	idle         time.Duration
+	total        time.Duration
+	stickyKey    bool   // sticky: key
+	stickyHeader string // sticky: header:NAME, canonical
+}
+
+// New builds a Relay and the pools and splits it runs on.
+func New(o Options) (*Relay, error) {
+	table, err := routing.New(o.Routes)
+	if err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
+	r := &Relay{
+		table:    table,
+		routes:   make(map[string]*route, len(o.Routes)),
+		backends: make(map[string]*backend, len(o.Providers)),
+		m:        o.Metrics,
+		log:      o.Logger,
+		now:      o.Now,
+		sleep:    o.Sleep,
+	}
+	if r.m == nil {
+		r.m = metrics.New()
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.sleep == nil {
+		r.sleep = sleepTimer
+	}
+	for _, pc := range o.Providers {
+		p := o.Impl[pc.Name]
+		if p == nil {
+			return nil, fmt.Errorf("relay: provider %q has no implementation", pc.Name)
+		}
+		b, err := r.newBackend(pc, p, o)
+		if err != nil {
+			return nil, err
+		}
+		r.backends[pc.Name] = b
+		r.pools = append(r.pools, b.pool)
+	}
+	for _, rc := range o.Routes {
+		for _, t := range rc.Targets {
+			if r.backends[t.Provider] == nil {
+				return nil, fmt.Errorf("relay: route %q: provider %q is not defined", rc.Match, t.Provider)
+			}
+		}
+		rt, err := r.newRoute(rc, o)
+		if err != nil {
+			return nil, err
+		}
+		r.routes[rc.Match] = rt
+		if rt.split != nil {
+			r.splits = append(r.splits, rt.split)
+		}
+	}
+	return r, nil
+}
+
+func (r *Relay) newBackend(pc config.Provider, p Provider, o Options) (*backend, error) {
+	labels := p.Nodes()
+	b := &backend{
+		name:        pc.Name,
+		p:           p,
+		t:           pc.Timeouts,
+		maxAttempts: max(pc.Retry.MaxAttempts, 1),
+		health:      pc.HealthCheck,
+		down:        make([]atomic.Int64, len(labels)),
+		nodeDown:    pc.Timeouts.NodeDown,
+		successes:   r.m.Attempts.WithLabelValues(pc.Name, outcomeSuccess),
+	}
+	if pc.Retry.MaxAttempts == 0 {
+		b.maxAttempts = 3 // the config default, for a Config built without defaults
+	}
+	for _, l := range labels {
+		b.ttfb = append(b.ttfb, r.m.NodeTTFB.WithLabelValues(pc.Name, l))
+		r.m.BreakerState.WithLabelValues(pc.Name, l).Set(metrics.BreakerClosed)
+	}
+	name := pc.Name
+	pool, err := upstream.NewPool(upstream.PoolOptions{
+		Provider: pc.Name,
+		Labels:   labels,
+		Policy:   pc.Policy,
+		Weights:  pc.NodeWeights,
+		Breaker:  pc.Breaker,
+		Retry:    pc.Retry,
+		Bulkhead: pc.Bulkhead,
+		Now:      o.Now,
+		Rand:     o.Rand,
+		OnBreaker: func(node string, from, to upstream.State) {
+			r.m.BreakerState.WithLabelValues(name, node).Set(breakerValue(to))
+			r.m.BreakerTransitions.WithLabelValues(name, node, to.String()).Inc()
+			level := slog.LevelInfo
+			if to == upstream.Open {
+				level = slog.LevelWarn
+			}
+			r.log.LogAttrs(context.Background(), level, "circuit breaker",
+				slog.String("provider", name), slog.String("node", node),
+				slog.String("from", from.String()), slog.String("to", to.String()))
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("relay: provider %s: %w", pc.Name, err)
+	}
+	b.pool = pool
+	return b, nil
+}
+
+// pick chooses the next node, preferring nodes not tried yet and not
+// marked down: then a node marked down but not tried (a mark is a guess
+// about the present, worth a try before giving up); then, when every node
+// was tried, any available one. untried reports a node new to this request.
+func (b *backend) pick(tried uint64, now time.Time) (n *upstream.Node, untried, ok bool) {
+	var down uint64
+	if t := now.UnixNano(); b.anyDown.Load() > t {
+		for i := range b.down {
+			if b.down[i].Load() > t {
+				down |= 1 << i
+			}
+		}
+	}
+	if n, ok = b.pool.Pick(tried | down); ok {
+		return n, true, true
+	}
+	if down&^tried != 0 {
+		if n, ok = b.pool.Pick(tried); ok {
+			return n, true, true
+		}
+	}
+	if tried != 0 {
+		if n, ok = b.pool.Pick(0); ok {
+			return n, false, true
+		}
+	}
+	return nil, false, false
+}
+
+// markDown skips node i for node_down, after it refused a connection.
+func (b *backend) markDown(i int, now time.Time) {
+	if b.nodeDown <= 0 {
+		return
+	}
+	until := now.Add(b.nodeDown).UnixNano()
+	b.down[i].Store(until)
+	for {
+		cur := b.anyDown.Load()
+		if cur >= until || b.anyDown.CompareAndSwap(cur, until) {
+			return
+		}
+	}
+}
+
+// markUp clears node i's mark: it answered.
+func (b *backend) markUp(i int) {
+	if b.down[i].Load() != 0 {
+		b.down[i].Store(0)
+	}
+}
+
+func breakerValue(s upstream.State) float64 {
+	switch s {
+	case upstream.Open:
+		return metrics.BreakerOpen
+	case upstream.HalfOpen:
+		return metrics.BreakerHalfOpen
+	}
+	return metrics.BreakerClosed
+}
+
+func (r *Relay) newRoute(rc config.Route, o Options) (*route, error) {
+	rt := &route{
+		match:     rc.Match,
+		firstByte: rc.Timeouts.ResponseHeader,
+		idle:      rc.Timeouts.StreamIdle,
+		total:     rc.Timeouts.Total,
+	}
+	switch s := rc.Sticky; {
+	case s == "key":
+		rt.stickyKey = true
+	case strings.HasPrefix(s, "header:"):
+		rt.stickyHeader = http.CanonicalHeaderKey(strings.TrimPrefix(s, "header:"))
+	}
+	weighted := false
+	targets := make([]canary.Target, len(rc.Targets))
+	for i, t := range rc.Targets {
+		name := t.Provider
+		if t.Model != "" {
+			name += "/" + t.Model
+		}
+		targets[i] = canary.Target{Name: name, Weight: t.Weight, Canary: t.Canary}
+		weighted = weighted || t.Weight > 0
+	}
+	if !weighted {
+		// Config order, always: no split to keep, nothing to guard.
+		return rt, nil
+	}
+	match := rc.Match
+	split, err := canary.New(canary.Options{
+		Route:   rc.Match,
+		Targets: targets,
+		Guard:   rc.Canary,
+		Now:     o.Now,
+		Rand:    o.Rand,
+		OnRollback: func(target, reason string) {
+			r.m.CanaryRollbacks.WithLabelValues(match, target).Inc()
+			r.log.Warn("canary rolled back", slog.String("route", match), slog.String("target", target), slog.String("reason", reason))
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("relay: route %q: %w", rc.Match, err)
+	}
+	rt.split = split
+	return rt, nil
+}
+
+// Models lists the model names to advertise in /v1/models.
+func (r *Relay) Models() []string { return r.table.Models() }
+
+// Pools are the providers' node pools, in config order (for the admin API).
+func (r *Relay) Pools() []*upstream.Pool { return r.pools }
+
+// Splits are the weighted routes' splits, in config order (for the admin
+// API).
+func (r *Relay) Splits() []*canary.Split { return r.splits }
+
+// Split returns the split of the route whose match is match.
+func (r *Relay) Split(match string) (*canary.Split, bool) {
+	rt, ok := r.routes[match]
+	if !ok || rt.split == nil {
+		return nil, false
+	}
+	return rt.split, true
+}
+
+// HasRoute reports whether a route's match is match.
+func (r *Relay) HasRoute(match string) bool { return r.routes[match] != nil }
+
+// RunHealthChecks probes the nodes of every provider whose health_check
+// has an interval and which can be probed, until ctx ends; it returns when
+// every check has stopped.
+func (r *Relay) RunHealthChecks(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, pool := range r.pools {
+		b := r.backends[pool.Provider()]
+		pr, ok := b.p.(Prober)
+		if b.health.Interval <= 0 || !ok {
+			continue
+		}
+		wg.Go(func() {
+			b.pool.RunHealthChecks(ctx, b.health.Interval, b.health.Timeout, func(pctx context.Context, node int) error {
+				err := pr.Probe(pctx, node)
+				// Logged on a change only: a check runs every interval.
+				n := b.pool.Node(node)
+				switch failing := n.Health() == upstream.HealthFailing; {
+				case ctx.Err() != nil: // shutting down
+				case err != nil && !failing:
+					r.log.Warn("health check failed", slog.String("provider", b.name), slog.String("node", n.Label()), slog.Any("error", err))
+				case err == nil && failing:
+					r.log.Info("health check passed again", slog.String("provider", b.name), slog.String("node", n.Label()))
+				}
+				return err
+			})
+		})
+	}
+	wg.Wait()
+}
+
+// sleepTimer waits for d, or until ctx ends.
+func sleepTimer(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}

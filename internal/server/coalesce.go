@@ -1,0 +1,115 @@
+package server
+
+import (
+	"io"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/cache"
+	"github.com/ferrygw/ferry/internal/provider"
+	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/sse"
+)
+
+// sharedResult is the head of a shared upstream call: the relay's result,
+// whose body or events only the call's own goroutine reads, and whether
+// its answer has been stored (by whichever reader completed it first).
+type sharedResult struct {
+	res    *relay.Result
+	stored atomic.Bool
+}
+
+// coalesce makes identical concurrent requests (same scope, body and
+// stream flag) share one upstream call (see cache.Group). The request that
+// starts the call is billed for it; the others are answered for free, with
+// X-Ferry-Cache: coalesced. Each gets a result of its own, reading the
+// shared answer from its start.
+func (s *Server) coalesce(x *exchange, r *http.Request, req *relay.Request) (*relay.Result, *sharedResult, error) {
+	st := x.cache
+	rd, lead := s.flights.Join(r.Context(), cache.FlightKey{Key: st.key, Stream: st.stream})
+	if lead {
+		// The call outlives the request that started it when others
+		// joined: it gets its own copy of what it reads after this
+		// handler may have returned.
+		fr := *req
+		fr.Header = r.Header.Clone()
+		go s.runFlight(rd.Flight(), &fr)
+	} else {
+		st.free = true
+		s.cacheResult(x, cacheCoalesced)
+	}
+	sh, err := rd.Wait()
+	if sh == nil || sh.res == nil || sh.res.Response == nil {
+		rd.Close()
+		if sh == nil { // the client left while waiting
+			return nil, nil, provider.Classify(r.Context(), err)
+		}
+		if sh.res == nil {
+			return nil, nil, err
+		}
+		res := *sh.res
+		if !lead {
+			res.Attempts = nil // counted once, by the leader
+		}
+		return &res, nil, err
+	}
+	res := *sh.res
+	resp := *sh.res.Response
+	if !lead {
+		res.Attempts = nil
+		resp.Usage = &anthropic.Totals{} // no tokens of its own
+	}
+	if resp.Events != nil {
+		resp.Events = &flightEvents{rd: rd, src: sh.res.Events, free: !lead}
+	} else {
+		resp.Body = rd
+	}
+	res.Response = &resp
+	return &res, sh, nil
+}
+
+// runFlight makes a shared call and publishes its answer: an error, a
+// whole body (read here, bounded like relayBody), or a stream (pumped
+// here into the flight's log).
+func (s *Server) runFlight(f *cache.Flight[*sharedResult], req *relay.Request) {
+	res, err := s.relay.Do(f.Context(), req)
+	sh := &sharedResult{res: res}
+	if err != nil || res == nil || res.Response == nil {
+		f.Fail(sh, err)
+		return
+	}
+	if res.Events != nil {
+		f.Start(sh)
+		f.Pump(res.Events)
+		return
+	}
+	b, err := io.ReadAll(io.LimitReader(res.Body, s.maxResp+1))
+	res.Body.Close()
+	f.Finish(sh, b, err)
+}
+
+// flightEvents is one request's view of a shared stream.
+type flightEvents struct {
+	rd   *cache.Reader[*sharedResult]
+	src  sse.Source // the upstream's, read by the flight: asked only what it is
+	free bool
+}
+
+func (e *flightEvents) Next() (sse.Event, error) { return e.rd.Next() }
+
+func (e *flightEvents) Close() error { return e.rd.Close() }
+
+func (e *flightEvents) Translated() bool { return translated(e.src) }
+
+// Usage is the upstream's own count for the request that made the call,
+// and zero for those that shared it.
+func (e *flightEvents) Usage() (anthropic.Totals, bool) {
+	if e.free {
+		return anthropic.Totals{}, true
+	}
+	if !e.rd.Ended() {
+		return anthropic.Totals{}, false // the call still reads src
+	}
+	return usageOf(e.src)
+}

@@ -1,0 +1,130 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/provider"
+	"github.com/ferrygw/ferry/internal/ratelimit"
+)
+
+// bytesPerToken turns a request's size into its input-token estimate for
+// the reservation. Four bytes a token is the usual rule of thumb for English
+// and JSON; it undercounts CJK text (three bytes a character, about a token
+// each) and overcounts base64 images. It need not be exact: the reservation
+// is settled to the real usage when the request ends.
+const bytesPerToken = 4
+
+// admit asks the rate limiter whether the request may start, and sets the
+// rate-limit headers either way. Refused, the error is answered and admit
+// returns false. The ticket must be settled (s.settle) when the request ends.
+func (s *Server) admit(x *exchange, r *http.Request, op provider.Op, peek anthropic.Peek, bodyLen int) (ratelimit.Ticket, bool) {
+	if s.limiter == nil {
+		return ratelimit.Ticket{}, true
+	}
+	subj := ratelimit.Subject{Key: x.key}
+	if ip := s.limiter.ClientIP(r.RemoteAddr, r.Header["X-Forwarded-For"]); ip.IsValid() {
+		subj.IP = ip.String()
+	}
+	if rt, ok := s.relay.Lookup(peek.Model); ok {
+		subj.Route = rt.Match
+	}
+	if h := s.limiter.TagHeader(); h != "" {
+		subj.Tag = r.Header.Get(h)
+	}
+	t, err := s.limiter.Admit(r.Context(), subj, estimate(op, bodyLen, peek.MaxTokens))
+	s.rateHeaders(x, &t)
+	if err != nil {
+		s.fail(x, err)
+		return t, false
+	}
+	return t, true
+}
+
+// estimate is the tokens a request reserves: its input, guessed from its
+// size, and all the output it allows. count_tokens generates nothing and is
+// charged as a request only.
+func estimate(op provider.Op, bodyLen int, maxTokens int64) int64 {
+	if op == provider.OpCountTokens {
+		return 0
+	}
+	return int64(bodyLen)/bytesPerToken + maxTokens
+}
+
+// settle ends the request's ticket with the tokens it really used: input,
+// output and cache tokens as the upstream reported them; none when the
+// request failed without usage (no upstream answered, or it answered an
+// error); the reservation itself when an answer came without usage.
+func (s *Server) settle(x *exchange, r *http.Request, t *ratelimit.Ticket) {
+	if s.limiter == nil {
+		return
+	}
+	actual := t.Estimate()
+	switch {
+	case x.usageSeen:
+		u := x.usage
+		actual = u.Input + u.Output + u.CacheRead + u.CacheCreation
+	case x.status >= 400 || x.err != nil:
+		actual = 0
+	}
+	// After the response: the client may be gone, the settlement is still
+	// due. The store bounds its own wait (ratelimit.SettleTimeout).
+	t.Settle(context.WithoutCancel(r.Context()), actual)
+}
+
+// rateHeaders sets the rate-limit headers of the limits that apply, in the
+// client's format. Anthropic's clients read anthropic-ratelimit-*, with the
+// reset as an RFC 3339 time (PROTOCOL.md §6); OpenAI's read x-ratelimit-*,
+// with the reset as a duration ("1s", "6m0s"). The reset is when the
+// bucket is full again, rounded up to the second for Anthropic's format so
+// it is never early. Set before the upstream's headers are copied, they
+// are set again after (a real Anthropic upstream sends its own, about the
+// provider's account rather than this client).
+func (s *Server) rateHeaders(x *exchange, t *ratelimit.Ticket) {
+	if s.limiter == nil {
+		return
+	}
+	h := x.Header()
+	names := &anthropicRateHeaders
+	if x.format == provider.FormatOpenAI {
+		names = &openaiRateHeaders
+	}
+	for i := range 2 {
+		q, ok := t.Requests()
+		if i == 1 {
+			q, ok = t.Tokens()
+		}
+		if !ok {
+			continue
+		}
+		var reset string
+		if names == &openaiRateHeaders {
+			reset = q.ResetIn.String()
+		} else {
+			at := q.Reset.UTC()
+			if at.Nanosecond() != 0 {
+				at = at.Truncate(time.Second).Add(time.Second)
+			}
+			reset = at.Format(time.RFC3339)
+		}
+		h[names[i][0]] = []string{strconv.FormatInt(q.Limit, 10)}
+		h[names[i][1]] = []string{strconv.FormatInt(q.Remaining, 10)}
+		h[names[i][2]] = []string{reset}
+	}
+}
+
+// The rate-limit header names, canonical: requests, then tokens; limit,
+// remaining, reset.
+var (
+	anthropicRateHeaders = [2][3]string{
+		{"Anthropic-Ratelimit-Requests-Limit", "Anthropic-Ratelimit-Requests-Remaining", "Anthropic-Ratelimit-Requests-Reset"},
+		{"Anthropic-Ratelimit-Tokens-Limit", "Anthropic-Ratelimit-Tokens-Remaining", "Anthropic-Ratelimit-Tokens-Reset"},
+	}
+	openaiRateHeaders = [2][3]string{
+		{"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests"},
+		{"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens"},
+	}
+)
