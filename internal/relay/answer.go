@@ -10,7 +10,6 @@ package relay
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/sse"
 	"github.com/ferrygw/ferry/internal/upstream"
@@ -100,7 +100,7 @@ func (r *Relay) readAnswer(ctx context.Context, resp *provider.Response) error {
 	case buf.Len() > maxAnswer:
 		err = &apierr.Error{Kind: apierr.BadGateway, Public: "upstream answer too large",
 			Err: &provider.Failure{Reason: ReasonTooLarge, Err: fmt.Errorf("upstream answer over %d bytes", maxAnswer)}}
-	case !json.Valid(buf.Bytes()):
+	case !jsonpeek.Valid(buf.Bytes()):
 		err = &apierr.Error{Kind: apierr.BadGateway, Public: "upstream answer is not valid JSON",
 			Err: &provider.Failure{Reason: ReasonMalformed, Err: fmt.Errorf("upstream answered %d with %d bytes that are not JSON: %.200q", resp.Status, buf.Len(), buf.Bytes())}}
 	}

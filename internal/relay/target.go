@@ -46,11 +46,12 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 		total = b.t.Total
 	}
 	var deadline time.Time
+	t0 := r.now()
 	tctx, cancel := context.WithCancelCause(ctx)
 	var timer *time.Timer
 	if total > 0 {
 		deadline = start.Add(total)
-		left := deadline.Sub(r.now())
+		left := deadline.Sub(t0)
 		if left <= 0 {
 			cancel(nil)
 			return targetOutcome{skipped: true, err: provider.Classify(deadlineContext(), provider.ErrDeadline)}
@@ -63,7 +64,6 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 		}
 		cancel(nil)
 	}
-	t0 := r.now()
 
 	b.pool.CountRequest()
 	release, err := b.pool.Acquire(tctx)
@@ -92,7 +92,7 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 		lastErr  error
 		result   = upstream.Neutral // of the last attempt
 		final    bool
-		n, _, ok = b.pick(0, r.now())
+		n, _, ok = b.pick(0, t0)
 	)
 	for attempt := 0; ; attempt++ {
 		if !ok {
