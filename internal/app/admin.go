@@ -7,6 +7,7 @@ package app
 //	GET  /admin/routes                  every weighted route's split: weights, canary windows, last change
 //	POST /admin/routes/{match}/promote  the route's canary takes all the weight
 //	POST /admin/routes/{match}/rollback the route's canary gets none
+//	GET  /admin/shadow                  shadow-traffic comparisons, summarised per route (?route=, ?recent=)
 //
 // {match} is the route's match pattern, URL-escaped ("claude-%2A" or
 // "claude-*"). /admin/* needs "Authorization: Bearer <admin.token>" when a
@@ -35,6 +36,7 @@ func (a *App) adminHandler() http.Handler {
 	api.HandleFunc("GET /admin/routes", a.adminRoutes)
 	api.HandleFunc("POST /admin/routes/{match}/promote", a.adminSplit("promote", (*canary.Split).Promote))
 	api.HandleFunc("POST /admin/routes/{match}/rollback", a.adminSplit("rollback", (*canary.Split).Rollback))
+	api.Handle("GET /admin/shadow", a.mirror.Handler())
 	mux.Handle("/admin/", adminAuth(a.cfg.Admin.Token.Reveal(), api))
 	return mux
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/ferrygw/ferry/internal/ratelimit"
 	"github.com/ferrygw/ferry/internal/relay"
 	"github.com/ferrygw/ferry/internal/server"
+	"github.com/ferrygw/ferry/internal/shadow"
 )
 
 // Options are what the app needs besides the config.
@@ -49,6 +50,7 @@ type App struct {
 	rdb     *redis.Client // shared by every Redis-backed component; see redisClient
 	limiter *ratelimit.Limiter
 	relay   *relay.Relay
+	mirror  *shadow.Mirror // shadow traffic: started by Run, drained on shutdown
 }
 
 // New builds every component. It refuses an unauthenticated gateway on a
@@ -84,12 +86,24 @@ func New(cfg *config.Config, o Options) (*App, error) {
 			a.closers = append(a.closers, c)
 		}
 	}
+	a.mirror, err = shadow.New(shadow.Options{
+		Queue:      cfg.Shadow.Queue,
+		Workers:    cfg.Shadow.Workers,
+		Keep:       cfg.Shadow.Keep,
+		Timeout:    cfg.Shadow.Timeout,
+		Logger:     log,
+		Registerer: a.metrics.Registry,
+	})
+	if err != nil {
+		return nil, err
+	}
 	rl, err := relay.New(relay.Options{
 		Routes:    cfg.Routes,
 		Providers: cfg.Providers,
 		Impl:      providers,
 		Metrics:   a.metrics,
 		Logger:    log,
+		Mirror:    a.mirror,
 	})
 	if err != nil {
 		return nil, err
@@ -258,6 +272,7 @@ func (a *App) Run(ctx context.Context) error {
 		stopChecks()
 		<-checksDone
 	}()
+	a.mirror.Start(context.WithoutCancel(ctx))
 	errc := make(chan error, 2)
 	go func() { errc <- a.public.Serve(a.pubLn) }()
 	if a.admin != nil {
@@ -275,6 +290,11 @@ func (a *App) Run(ctx context.Context) error {
 	if err := a.public.Shutdown(sctx); err != nil {
 		a.log.Warn("grace period over: closing remaining connections", slog.Any("error", err))
 		a.public.Close()
+	}
+	// Shadow calls already queued finish within what is left of the grace
+	// period; past it they are cancelled and dropped (counted).
+	if err := a.mirror.Close(sctx); err != nil {
+		a.log.Warn("shadow queue not drained", slog.Any("error", err))
 	}
 	if a.admin != nil {
 		a.admin.Close()

@@ -119,15 +119,19 @@ func (r *Route) resilienceDefaults() {
 // the pools and splits apply themselves.
 
 // resilience validates retries, breakers, node policies, bulkheads, route
-// timeouts, weights, canaries, and the admin API's token. (Shadows are
-// validated with the shadow work.)
+// timeouts, weights, canaries, shadows, and the admin API's token.
 func (v *validator) resilience(c *Config) {
+	defined := make(map[string]bool, len(c.Providers))
 	for i := range c.Providers {
 		v.providerResilience(fmt.Sprintf("providers[%d]", i), &c.Providers[i])
+		defined[c.Providers[i].Name] = true
 	}
 	for i := range c.Routes {
-		v.routeResilience(fmt.Sprintf("routes[%d]", i), &c.Routes[i])
+		p := fmt.Sprintf("routes[%d]", i)
+		v.routeResilience(p, &c.Routes[i])
+		v.routeShadow(p+".shadow", c.Routes[i].Shadow, defined)
 	}
+	v.shadowQueue(c.Shadow)
 	// The admin API can promote and roll back canaries: off loopback it
 	// needs a token. An address already reported by listen is not
 	// reported twice.
@@ -272,4 +276,35 @@ func (v *validator) routeResilience(p string, r *Route) {
 	if !(g.MaxLatencyRatio >= 1 || g.MaxLatencyRatio == 0) { // also catches NaN
 		v.addf(gp+".max_latency_ratio", "%g must be at least 1", g.MaxLatencyRatio)
 	}
+}
+
+// routeShadow checks a route's shadow target.
+func (v *validator) routeShadow(p string, s RouteShadow, defined map[string]bool) {
+	if s.Provider == "" {
+		if s.Model != "" || s.Sample != 0 {
+			v.add(p+".provider", "is required when model or sample is set")
+		}
+		return
+	}
+	if !defined[s.Provider] {
+		v.addf(p+".provider", "%q is not defined", s.Provider)
+	}
+	v.share(p+".sample", s.Sample)
+}
+
+// shadowQueue checks the top-level shadow settings. Zero means the
+// default, as everywhere.
+func (v *validator) shadowQueue(s Shadow) {
+	for _, f := range []struct {
+		path string
+		n    int
+	}{{"shadow.queue", s.Queue}, {"shadow.workers", s.Workers}, {"shadow.keep", s.Keep}} {
+		if f.n < 0 {
+			v.addf(f.path, "%d must not be negative", f.n)
+		}
+	}
+	if s.Workers > 64 {
+		v.addf("shadow.workers", "%d is too many: at most 64 concurrent shadow calls", s.Workers)
+	}
+	v.nonNegative("shadow.timeout", s.Timeout)
 }

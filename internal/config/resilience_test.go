@@ -52,6 +52,44 @@ routes:
 `,
 		},
 		{
+			name: "shadow valid",
+			src: pHead + `  - name: q
+    type: simulator
+routes:
+  - match: "*"
+    shadow: {provider: q, model: glm-4.6, sample: 0.1}
+    targets: [{provider: p}]
+shadow: {queue: 10, workers: 1, keep: 50, timeout: 30s}
+`,
+		},
+		{
+			name: "shadow provider undefined, sample out of range",
+			src: pHead + `routes:
+  - match: "*"
+    shadow: {provider: nope, sample: 1.5}
+    targets: [{provider: p}]
+`,
+			want: []string{
+				`ferry.yaml:8: routes[0].shadow.provider "nope" is not defined`,
+				`ferry.yaml:8: routes[0].shadow.sample 1.5 is not between 0 and 1`,
+			},
+		},
+		{
+			name: "shadow sample without provider; bad queue",
+			src: pHead + `routes:
+  - match: "*"
+    shadow: {sample: 0.5}
+    targets: [{provider: p}]
+shadow: {workers: 100, queue: -1, timeout: -1s}
+`,
+			want: []string{
+				`ferry.yaml:8: routes[0].shadow.provider is required when model or sample is set`,
+				`ferry.yaml:10: shadow.queue -1 must not be negative`,
+				`ferry.yaml:10: shadow.workers 100 is too many: at most 64 concurrent shadow calls`,
+				`ferry.yaml:10: shadow.timeout must not be negative`,
+			},
+		},
+		{
 			name: "unknown policy",
 			src:  pHead + "    policy: fastest\n" + twoTargets,
 			want: []string{`ferry.yaml:6: providers[0].policy "fastest" is unknown: use priority, weighted, least_latency or least_inflight`},

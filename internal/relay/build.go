@@ -19,6 +19,7 @@ import (
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/metrics"
 	"github.com/ferrygw/ferry/internal/routing"
+	"github.com/ferrygw/ferry/internal/shadow"
 	"github.com/ferrygw/ferry/internal/upstream"
 )
 
@@ -40,6 +41,8 @@ type Options struct {
 	Now   func() time.Time
 	Rand  func() float64
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Mirror runs shadow traffic for routes with a shadow; nil: none.
+	Mirror *shadow.Mirror
 }
 
 // backend is one provider with its pool and settings.
@@ -68,8 +71,9 @@ type route struct {
 	firstByte    time.Duration // overrides of the providers' timeouts; 0: theirs
 	idle         time.Duration
 	total        time.Duration
-	stickyKey    bool   // sticky: key
-	stickyHeader string // sticky: header:NAME, canonical
+	stickyKey    bool         // sticky: key
+	stickyHeader string       // sticky: header:NAME, canonical
+	shadow       *routeShadow // nil: no shadow traffic
 }
 
 // New builds a Relay and the pools and splits it runs on.
@@ -86,6 +90,7 @@ func New(o Options) (*Relay, error) {
 		log:      o.Logger,
 		now:      o.Now,
 		sleep:    o.Sleep,
+		shadow:   o.Mirror,
 	}
 	if r.m == nil {
 		r.m = metrics.New()
@@ -245,6 +250,7 @@ func (r *Relay) newRoute(rc config.Route, o Options) (*route, error) {
 		firstByte: rc.Timeouts.ResponseHeader,
 		idle:      rc.Timeouts.StreamIdle,
 		total:     rc.Timeouts.Total,
+		shadow:    r.shadowTarget(rc),
 	}
 	switch s := rc.Sticky; {
 	case s == "key":

@@ -24,6 +24,7 @@ import (
 	"github.com/ferrygw/ferry/internal/metrics"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/routing"
+	"github.com/ferrygw/ferry/internal/shadow"
 	"github.com/ferrygw/ferry/internal/translate"
 	"github.com/ferrygw/ferry/internal/upstream"
 )
@@ -53,7 +54,8 @@ type Relay struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
-	bufs     sync.Pool // *bytes.Buffer for whole answers
+	shadow   *shadow.Mirror // nil: no shadow traffic
+	bufs     sync.Pool      // *bytes.Buffer for whole answers
 }
 
 // Request is what the server hands the relay.
@@ -167,6 +169,7 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 		}
 		if out.success {
 			resp := out.resp
+			r.mirror(ctx, req, st, conv, resp, oinfo, t.Provider, start)
 			if oinfo != nil {
 				if resp, err = toOpenAI(resp, oinfo); err != nil {
 					out.resp.Close()
@@ -190,6 +193,7 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 	}
 	if kept != nil {
 		resp := kept.resp
+		r.mirror(ctx, req, st, conv, resp, kept.oinfo, kept.provider, start)
 		if kept.oinfo != nil {
 			var err error
 			if resp, err = toOpenAI(resp, kept.oinfo); err != nil {
