@@ -51,9 +51,9 @@ func TestExampleFile(t *testing.T) {
 		_, err := Parse(data, "ferry.example.yaml", noEnv)
 		want := []string{
 			"ferry.example.yaml:21: keys[0].key is empty: ${FERRY_KEY_ALICE} is not set",
-			"ferry.example.yaml:35: providers[0].api_key is empty: ${ANTHROPIC_API_KEY} is not set",
-			`ferry.example.yaml:38: providers[0].headers["X-Relay-Token"] is empty: ${RELAY_TOKEN} is not set (write ${RELAY_TOKEN:-} to allow that)`,
-			"ferry.example.yaml:50: providers[1].api_key is empty: ${ZHIPUAI_API_KEY} is not set",
+			"ferry.example.yaml:38: providers[0].api_key is empty: ${ANTHROPIC_API_KEY} is not set",
+			`ferry.example.yaml:41: providers[0].headers["X-Relay-Token"] is empty: ${RELAY_TOKEN} is not set (write ${RELAY_TOKEN:-} to allow that)`,
+			"ferry.example.yaml:67: providers[1].api_key is empty: ${ZHIPUAI_API_KEY} is not set",
 		}
 		if diff := cmp.Diff(want, problemLines(t, err)); diff != "" {
 			t.Errorf("problems (-want +got):\n%s", diff)
