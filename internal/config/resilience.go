@@ -21,7 +21,7 @@ type Retry struct {
 	MaxDelay     time.Duration `yaml:"max_delay"`     // backoff cap and the longest retry-after honoured, default 5s
 	Budget       float64       `yaml:"budget"`        // retries allowed as a share of requests over budget_window, default 0.2
 	BudgetWindow time.Duration `yaml:"budget_window"` // default 10s
-	MinRetries   int           `yaml:"min_retries"`   // retries allowed per window whatever the share, default 3
+	MinRetries   int           `yaml:"min_retries"`   // retries allowed per window whatever the share, default 10
 }
 
 // Breaker configures the per-node circuit breaker.
@@ -90,7 +90,7 @@ func (p *Provider) resilienceDefaults() {
 	setDefault(&r.MaxDelay, 5*time.Second)
 	setDefault(&r.Budget, 0.2)
 	setDefault(&r.BudgetWindow, 10*time.Second)
-	setDefault(&r.MinRetries, 3)
+	setDefault(&r.MinRetries, 10)
 	b := &p.Breaker
 	setDefault(&b.ErrorRate, 0.05)
 	setDefault(&b.MinRequests, 20)

@@ -2,9 +2,9 @@
 -- if every bucket has room, take from all of them. One call, atomic. It
 -- mirrors memory.go's admit, on bucket.lua's arithmetic.
 --
--- KEYS, for each scope i: KEYS[2i-1] its buckets (a hash: r, rt = requests
--- level and last update; t, tt = tokens), KEYS[2i] its concurrency leases (a
--- sorted set of request ids scored by lease expiry, unix ms).
+-- KEYS, for each scope i: KEYS[2i-1] its buckets (a string, see bucket.lua),
+-- KEYS[2i] its concurrency leases (a sorted set of request ids scored by
+-- lease expiry, unix ms).
 -- ARGV: [1] now in unix ms, or -1 for Redis's clock; [2] lease ms; [3] the
 -- request id; [4] the tokens to reserve; then for each scope i, from
 -- ARGV[4+3(i-1)+1]: rpm, tpm, concurrency (0: no such limit).
@@ -15,20 +15,31 @@ local now = clock(ARGV[1])
 local lease, id, est = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local n = #KEYS / 2
 local st = {}
-local dwait, dscope, dkind = 0, 0, 0
+local bkeys, bidx = {}, {}
 for i = 1, n do
   local b = 4 + 3 * (i - 1)
-  local s = {rpm = tonumber(ARGV[b + 1]), tpm = tonumber(ARGV[b + 2]), conc = tonumber(ARGV[b + 3]), r = 0, t = 0, c = 0}
-  st[i] = s
-  if s.rpm > 0 or s.tpm > 0 then
-    local h = redis.call('HMGET', KEYS[2 * i - 1], 'r', 'rt', 't', 'tt')
+  st[i] = {rpm = tonumber(ARGV[b + 1]), tpm = tonumber(ARGV[b + 2]), conc = tonumber(ARGV[b + 3]), r = 0, t = 0, c = 0}
+  if st[i].rpm > 0 or st[i].tpm > 0 then
+    bkeys[#bkeys + 1] = KEYS[2 * i - 1]
+    bidx[i] = #bkeys
+  end
+end
+local vals = {}
+if #bkeys > 0 then vals = redis.call('MGET', unpack(bkeys)) end
+
+local dwait, dscope, dkind = 0, 0, 0
+for i = 1, n do
+  local s = st[i]
+  if bidx[i] then
+    local r, rt, t, tt = decode(vals[bidx[i]])
+    s.r, s.rt, s.t, s.tt = r, rt, t, tt
     if s.rpm > 0 then
-      s.r, s.rt = refill(tonumber(h[1]), tonumber(h[2]), now, s.rpm)
+      s.r, s.rt = refill(r, rt, now, s.rpm)
       local w = wait(s.r, math.min(1, s.rpm) * U, s.rpm)
       if w > dwait then dwait, dscope, dkind = w, i, 1 end
     end
     if s.tpm > 0 then
-      s.t, s.tt = refill(tonumber(h[3]), tonumber(h[4]), now, s.tpm)
+      s.t, s.tt = refill(t, tt, now, s.tpm)
       if est > 0 then
         local w = wait(s.t, math.min(est, s.tpm) * U, s.tpm)
         if w > dwait then dwait, dscope, dkind = w, i, 2 end
@@ -52,21 +63,18 @@ if dwait == 0 then out[1] = 1 end
 for i = 1, n do
   local s = st[i]
   if dwait == 0 then
-    if s.rpm > 0 or s.tpm > 0 then
-      local ttl, f = 0, {}
+    if bidx[i] then
+      local ttl = 0
       if s.rpm > 0 then
         s.r = s.r - U
-        f[#f + 1], f[#f + 2], f[#f + 3], f[#f + 4] = 'r', num(s.r), 'rt', num(s.rt)
         ttl = math.max(ttl, wait(s.r, s.rpm * U, s.rpm))
       end
       if s.tpm > 0 then
         s.t = s.t - est * U
-        f[#f + 1], f[#f + 2], f[#f + 3], f[#f + 4] = 't', num(s.t), 'tt', num(s.tt)
         ttl = math.max(ttl, wait(s.t, s.tpm * U, s.tpm))
       end
-      redis.call('HSET', KEYS[2 * i - 1], unpack(f))
       -- Expired is full: the key lives until its buckets would be.
-      redis.call('PEXPIRE', KEYS[2 * i - 1], ttl + 1000)
+      redis.call('SET', KEYS[2 * i - 1], encode(s.r, s.rt, s.t, s.tt), 'PX', ttl + 1000)
     end
     if s.conc > 0 then
       redis.call('ZADD', KEYS[2 * i], now + lease, id)
@@ -74,8 +82,8 @@ for i = 1, n do
       s.c = s.c + 1
     end
   end
-  out[#out + 1] = s.r
-  out[#out + 1] = s.t
+  out[#out + 1] = (s.rpm > 0 and s.r) or 0
+  out[#out + 1] = (s.tpm > 0 and s.t) or 0
   out[#out + 1] = s.c
 end
 return out

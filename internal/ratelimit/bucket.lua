@@ -34,3 +34,15 @@ local function clock(arg)
   return now
 end
 
+-- A scope's buckets are one string, "r:rt:t:tt" (requests level and last
+-- update, tokens level and last update; an empty field: no such bucket),
+-- so that reading all scopes is one MGET and writing one is one SET with
+-- its expiry: Lua's redis.call costs more than the commands themselves.
+local function decode(v)
+  if not v then return nil, nil, nil, nil end
+  local r, rt, t, tt = string.match(v, '^([^:]*):([^:]*):([^:]*):([^:]*)$')
+  return tonumber(r), tonumber(rt), tonumber(t), tonumber(tt)
+end
+local function field(x) if x == nil then return '' end return num(x) end
+local function encode(r, rt, t, tt) return field(r) .. ':' .. field(rt) .. ':' .. field(t) .. ':' .. field(tt) end
+

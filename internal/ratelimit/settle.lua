@@ -12,16 +12,15 @@ for i = 1, #KEYS / 2 do
   local b = 3 + 3 * (i - 1)
   local rpm, tpm, conc = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
   if tpm > 0 and delta ~= 0 then
-    local h = redis.call('HMGET', KEYS[2 * i - 1], 'r', 'rt', 't', 'tt')
-    local t, tt = refill(tonumber(h[3]), tonumber(h[4]), now, tpm)
+    local r, rt, t, tt = decode(redis.call('GET', KEYS[2 * i - 1]))
+    t, tt = refill(t, tt, now, tpm)
     t = math.min(t - delta * U, tpm * U)
-    redis.call('HSET', KEYS[2 * i - 1], 't', num(t), 'tt', num(tt))
     local ttl = wait(t, tpm * U, tpm)
     if rpm > 0 then
-      local r = refill(tonumber(h[1]), tonumber(h[2]), now, rpm)
+      r, rt = refill(r, rt, now, rpm)
       ttl = math.max(ttl, wait(r, rpm * U, rpm))
     end
-    redis.call('PEXPIRE', KEYS[2 * i - 1], ttl + 1000)
+    redis.call('SET', KEYS[2 * i - 1], encode(r, rt, t, tt), 'PX', ttl + 1000)
   end
   if conc > 0 then
     redis.call('ZREM', KEYS[2 * i], id)
