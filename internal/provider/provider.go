@@ -64,6 +64,19 @@ type Call struct {
 	StreamIdle time.Duration
 }
 
+// Timeouts returns the call's first-byte and stream-idle timeouts, each
+// falling back to the provider's own (firstByte, idle) when the call (the
+// route) sets none.
+func (c *Call) Timeouts(firstByte, idle time.Duration) (time.Duration, time.Duration) {
+	if c.FirstByte > 0 {
+		firstByte = c.FirstByte
+	}
+	if c.StreamIdle > 0 {
+		idle = c.StreamIdle
+	}
+	return firstByte, idle
+}
+
 // Response is an upstream's answer in Anthropic's format. Exactly one of
 // Body and Events is set.
 type Response struct {

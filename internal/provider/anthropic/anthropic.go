@@ -131,13 +131,7 @@ func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response
 	if err != nil {
 		return nil, err
 	}
-	firstByte, idle := c.FirstByte, c.StreamIdle
-	if firstByte <= 0 {
-		firstByte = p.firstByte
-	}
-	if idle <= 0 {
-		idle = p.idle
-	}
+	firstByte, idle := c.Timeouts(p.firstByte, p.idle)
 	ctx, cancel := context.WithCancelCause(ctx)
 	u := n.URLs[c.Op]
 	if c.Query != "" {

@@ -183,13 +183,7 @@ func (p *Provider) roundTrip(ctx context.Context, c *provider.Call, body []byte)
 	if err != nil {
 		return nil, err
 	}
-	firstByte, idle := c.FirstByte, c.StreamIdle
-	if firstByte <= 0 {
-		firstByte = p.firstByte
-	}
-	if idle <= 0 {
-		idle = p.idle
-	}
+	firstByte, idle := c.Timeouts(p.firstByte, p.idle)
 	actx, cancel := context.WithCancelCause(ctx)
 	// Built by hand rather than with http.NewRequest: the URL is parsed
 	// once per node, not once per request.
