@@ -134,7 +134,9 @@ func classify(ctx context.Context, err error) (string, apierr.Kind, string) {
 			return ReasonFirstByteTimeout, apierr.GatewayTimeout, "upstream timed out"
 		case errors.Is(cause, ErrIdle):
 			return ReasonStreamIdle, apierr.GatewayTimeout, "upstream stream idle timeout"
-		case errors.Is(cause, ErrDeadline):
+		case errors.Is(cause, ErrDeadline), errors.Is(cause, context.DeadlineExceeded):
+			// Ours, or a caller's own deadline (a health probe's, a
+			// shadow call's): a timeout either way, not a cancel.
 			return ReasonDeadline, apierr.GatewayTimeout, "upstream request deadline exceeded"
 		default:
 			return ReasonCanceled, apierr.BadGateway, "request canceled"

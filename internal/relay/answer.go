@@ -29,21 +29,21 @@ import (
 
 // settle ends one handed-over attempt.
 type settle struct {
-	finish  func(upstream.Outcome)
-	release func()          // the bulkhead slot
-	stop    func()          // the deadline timer and the attempt's context
-	ttfb    time.Duration   // time to the response headers
-	client  context.Context // the client's context: its end is nobody's fault
+	end     func(failed bool) // the node's hold on the stream (upstream.Node.Hold)
+	release func()            // the bulkhead slot
+	stop    func()            // the deadline timer and the attempt's context
+	client  context.Context   // the client's context: its end is nobody's fault
 	node    *upstream.Node
 	gauge   prometheus.Gauge
 	decided atomic.Bool
 	closed  atomic.Bool
 }
 
-// result records the node's outcome, once.
+// result records the stream's end on its node, once. Its success was
+// recorded at the headers, so only a failure counts now.
 func (s *settle) result(r upstream.Result) {
 	if s.decided.CompareAndSwap(false, true) {
-		s.finish(upstream.Outcome{Result: r, TTFB: s.ttfb})
+		s.end(r == upstream.Failure)
 		s.gauge.Set(s.node.Latency().Seconds())
 	}
 }

@@ -84,16 +84,14 @@ func (r *Relay) mirror(ctx context.Context, req *Request, st *route, conv *conve
 }
 
 // shadowCall makes the shadow call: one attempt on one node, no retry and
-// no fallback. It stays out of the pool's breaker and latency figures (a
-// Neutral outcome without a latency sample), so shadow traffic can never
-// change how primary traffic is routed.
+// no fallback. It stays out of the pool's breakers, latency and in-flight
+// figures, so shadow traffic can never change how primary traffic is
+// routed.
 func (r *Relay) shadowCall(ctx context.Context, b *backend, call *provider.Call) (shadow.Outcome, error) {
-	n, ok := b.pool.Pick(0)
-	if !ok {
+	n := shadowNode(b.pool)
+	if n == nil {
 		return shadow.Outcome{}, errNoShadowNode
 	}
-	finish := n.Start()
-	defer finish(upstream.Outcome{Result: upstream.Neutral})
 	call.Node = n.Index()
 	rec := shadow.NewRecorder(r.now)
 	resp, err := b.p.Do(ctx, call)
@@ -121,4 +119,18 @@ func (r *Relay) shadowTarget(rc config.Route) *routeShadow {
 		target: shadow.Target{Route: rc.Match, Provider: rc.Shadow.Provider, Model: rc.Shadow.Model},
 		b:      r.backends[rc.Shadow.Provider],
 	}
+}
+
+// shadowNode is the first node whose breaker is closed and whose health
+// check is not failing, or nil. Pool.Pick is not used: on a half-open node
+// it would take the one probe slot that primary traffic needs to close the
+// breaker.
+func shadowNode(p *upstream.Pool) *upstream.Node {
+	for i := range p.Len() {
+		n := p.Node(i)
+		if n.Breaker().State() == upstream.Closed && n.Health() != upstream.HealthFailing {
+			return n
+		}
+	}
+	return nil
 }

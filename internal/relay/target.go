@@ -124,7 +124,14 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 					// A stream that started has no total deadline.
 					timer.Stop()
 				}
-				wrap(resp, &settle{finish: finish, release: release, stop: stop, ttfb: ttfb, client: ctx, node: n, gauge: b.ttfb[n.Index()]})
+				// The breaker learns of the success at the headers: a
+				// half-open node's one probe slot must not be held for
+				// the whole of a long stream, keeping every other request
+				// off a recovered node. The stream keeps its own in-flight
+				// mark, and a break later in it is recorded then.
+				finish(upstream.Outcome{Result: upstream.Success, TTFB: ttfb})
+				b.ttfb[n.Index()].Set(n.Latency().Seconds())
+				wrap(resp, &settle{end: n.Hold(), release: release, stop: stop, client: ctx, node: n, gauge: b.ttfb[n.Index()]})
 				return targetOutcome{resp: resp, success: true, result: upstream.Success, latency: r.now().Sub(t0)}
 			}
 			// A whole answer is read here, under the deadline, and checked:
@@ -171,6 +178,12 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 			// may take it; this one would refuse again.
 			at.Reason, at.Err = provider.Reason(err), err
 			lastErr, result, noRetry = err, upstream.Neutral, true
+		case err != nil && errors.Is(context.Cause(tctx), provider.ErrDeadline):
+			// The request's own deadline ended the attempt, perhaps with
+			// little time left after earlier failures and backoffs: that
+			// says nothing about this node.
+			at.Reason, at.Err = f.Reason, err
+			lastErr, result = err, upstream.Neutral
 		case err != nil:
 			at.Reason, at.Err = f.Reason, err
 			lastErr, result = err, upstream.Failure

@@ -98,6 +98,23 @@ func (n *Node) Start() (finish func(Outcome)) {
 	return func(o Outcome) { n.finish(gen, o) }
 }
 
+// Hold marks a stream in flight on n once its attempt was finished at the
+// headers (so that a half-open probe slot is not held for a whole stream).
+// The returned func ends it, exactly once: failed records a stream that
+// broke in the breaker and the node's failure count, without counting a
+// second request.
+func (n *Node) Hold() (end func(failed bool)) {
+	n.inflight.Add(1)
+	gen := n.breaker.gen.Load()
+	return func(failed bool) {
+		n.inflight.Add(-1)
+		if failed {
+			n.failures.Add(1)
+			n.breaker.record(gen, Failure)
+		}
+	}
+}
+
 func (n *Node) finish(gen uint64, o Outcome) {
 	n.inflight.Add(-1)
 	n.requests.Add(1)
@@ -110,8 +127,19 @@ func (n *Node) finish(gen uint64, o Outcome) {
 		// samples), so the probe replaces it instead of blending in.
 		// Otherwise a recovered node would need several exploration
 		// picks just to work off its failures before regaining traffic.
+		d := o.TTFB
 		probe := State(n.breaker.state.Load()) == HalfOpen && n.breaker.gen.Load() == gen
-		n.observe(o.TTFB, probe)
+		if o.Result == Failure {
+			// A failure counts at least twice the node's average: a node
+			// that answers 529 in 5 ms must not look like the fastest
+			// node and keep drawing traffic. Nor does a failed probe
+			// replace the average.
+			if avg := n.Latency(); d < 2*avg {
+				d = 2 * avg
+			}
+			probe = false
+		}
+		n.observe(d, probe)
 	}
 	n.breaker.record(gen, o.Result)
 }
