@@ -83,11 +83,11 @@ var scenarios = []struct {
 		},
 	},
 	{
-		name:  "a request larger than the limit passes a full bucket and leaves it in debt",
+		name:  "a request larger than the limit reserves the whole bucket, no more (a huge max_tokens cannot sink it for days)",
 		rules: []config.RateRule{{Scope: "ip", TPM: 1000}},
 		ops: []op{
-			{admit: "big", subj: ip1, est: 5000, want: "ok tok=1000/0/5m0s"},
-			{admit: "small", subj: ip1, est: 1, want: `rate_limit retry=4m0.06s (tpm ip="192.0.2.1") tok=1000/0/5m0s`},
+			{admit: "big", subj: ip1, est: 5000, want: "ok tok=1000/0/1m0s"},
+			{admit: "small", subj: ip1, est: 1, want: `rate_limit retry=60ms (tpm ip="192.0.2.1") tok=1000/0/1m0s`},
 			{settle: "big", actual: 200}, // 4800 back: 800 left
 			{admit: "small2", subj: ip1, est: 1, want: "ok tok=1000/799/12.06s"},
 		},
@@ -110,9 +110,9 @@ var scenarios = []struct {
 		name:  "count_tokens (no estimate) is charged a request only",
 		rules: []config.RateRule{{Scope: "key", RPM: 10, TPM: 100}},
 		ops: []op{
-			{admit: "1", subj: keyA, est: 500, want: "ok req=10/9/6s tok=100/0/5m0s"},
-			{admit: "2", subj: keyA, est: 0, want: "ok req=10/8/12s tok=100/0/5m0s"},
-			{admit: "3", subj: keyA, est: 1, want: `rate_limit retry=4m0.6s (tpm key="a") req=10/8/12s tok=100/0/5m0s`},
+			{admit: "1", subj: keyA, est: 500, want: "ok req=10/9/6s tok=100/0/1m0s"},
+			{admit: "2", subj: keyA, est: 0, want: "ok req=10/8/12s tok=100/0/1m0s"},
+			{admit: "3", subj: keyA, est: 1, want: `rate_limit retry=600ms (tpm key="a") req=10/8/12s tok=100/0/1m0s`},
 		},
 	},
 	{
@@ -242,14 +242,19 @@ func TestRejectionsCounted(t *testing.T) {
 }
 
 func TestEstimateBounded(t *testing.T) {
-	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", TPM: 100}}}
+	// Bounded by the smallest tokens-per-minute limit that applies, and
+	// without one by the largest rate the config allows.
+	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", TPM: 100}, {Scope: "ip", RPM: 5}}}
 	l := newTestLimiter(t, cfg, newClock(), nil, "", nil)
 	tk, err := l.Admit(context.Background(), keyA, 1<<62)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := tk.Estimate(); got != config.MaxRate {
-		t.Errorf("estimate %d, want it bounded at %d", got, config.MaxRate)
+	if got := tk.Estimate(); got != 100 {
+		t.Errorf("estimate %d, want it bounded at the tpm limit 100", got)
+	}
+	if tk, _ := l.Admit(context.Background(), ip1, 1<<62); tk.Estimate() != config.MaxRate {
+		t.Errorf("estimate %d without a tpm rule, want it bounded at %d", tk.Estimate(), config.MaxRate)
 	}
 	tk2, _ := l.Admit(context.Background(), keyA, -5)
 	if got := tk2.Estimate(); got != 0 {

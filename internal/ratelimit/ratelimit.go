@@ -187,6 +187,15 @@ func (l *Limiter) Admit(ctx context.Context, s Subject, estTokens int64) (Ticket
 	}
 	t.l = l
 	t.est = min(max(estTokens, 0), maxTokens)
+	// A reservation never exceeds the smallest tokens-per-minute limit that
+	// applies: a client-chosen max_tokens of a billion would otherwise sink
+	// a shared bucket for days, refusing everyone on the route until the
+	// request settles. Settlement still charges the real usage.
+	for i := range t.n {
+		if tpm := t.scopes[i].rule.tpm; tpm > 0 && t.est > tpm {
+			t.est = tpm
+		}
+	}
 	if l.red == nil {
 		return t, l.decided(&t, l.mem.admit(&t))
 	}
@@ -194,7 +203,14 @@ func (l *Limiter) Admit(ctx context.Context, s Subject, estTokens int64) (Ticket
 	if now.UnixMilli() < l.downUntil.Load() {
 		return t, l.storeFailed(&t, errStoreResting)
 	}
-	d, err := l.red.admit(ctx, &t)
+	if err := ctx.Err(); err != nil {
+		// The client already left: nothing to decide, not the store's fault.
+		return t, apierr.Wrap(apierr.Unavailable, err, "request cancelled")
+	}
+	// Not on the client's context: a client that leaves while the script
+	// runs would leave its lease and reservation in Redis with nobody to
+	// settle them. The store's own timeout bounds the wait.
+	d, err := l.red.admit(context.WithoutCancel(ctx), &t)
 	if err != nil {
 		if ctx.Err() != nil {
 			// The client left: not the store's fault.

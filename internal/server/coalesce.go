@@ -1,8 +1,11 @@
 package server
 
 import (
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync/atomic"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
@@ -73,8 +76,17 @@ func (s *Server) coalesce(x *exchange, r *http.Request, req *relay.Request) (*re
 // whole body (read here, bounded like relayBody), or a stream (pumped
 // here into the flight's log).
 func (s *Server) runFlight(f *cache.Flight[*sharedResult], req *relay.Request) {
+	sh := &sharedResult{}
+	defer func() {
+		// This goroutine is no handler's: a panic here would take the
+		// whole process down instead of one request.
+		if p := recover(); p != nil {
+			s.log.Error("panic in a shared upstream call", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			f.Fail(sh, fmt.Errorf("panic in a shared upstream call: %v", p))
+		}
+	}()
 	res, err := s.relay.Do(f.Context(), req)
-	sh := &sharedResult{res: res}
+	sh.res = res
 	if err != nil || res == nil || res.Response == nil {
 		f.Fail(sh, err)
 		return

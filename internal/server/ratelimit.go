@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
@@ -67,6 +68,14 @@ func (s *Server) settle(x *exchange, r *http.Request, t *ratelimit.Ticket) {
 	case x.usageSeen:
 		u := x.usage
 		actual = u.Input + u.Output + u.CacheRead + u.CacheCreation
+		if x.streamErr != nil {
+			// Cut short (the client left, the upstream broke): the usage
+			// seen is message_start's, with output near zero, though the
+			// output relayed so far was generated, and a client that hangs
+			// up must not dodge the token limit. Charge at least what was
+			// relayed, at the same bytes-per-token guess as the estimate.
+			actual = max(actual, u.Input+u.CacheRead+u.CacheCreation+x.bytesOut/bytesPerToken)
+		}
 	case x.status >= 400 || x.err != nil:
 		actual = 0
 	}
@@ -91,6 +100,18 @@ func (s *Server) rateHeaders(x *exchange, t *ratelimit.Ticket) {
 	names := &anthropicRateHeaders
 	if x.format == provider.FormatOpenAI {
 		names = &openaiRateHeaders
+	}
+	_, reqOK := t.Requests()
+	_, tokOK := t.Tokens()
+	if reqOK || tokOK {
+		// Our limits apply: the upstream's own rate-limit headers describe
+		// the provider's account, not this client, and clients act on
+		// them (a tokens header our rules do not set would pass through).
+		for k := range h {
+			if strings.HasPrefix(k, "Anthropic-Ratelimit-") || strings.HasPrefix(k, "X-Ratelimit-") {
+				delete(h, k)
+			}
+		}
 	}
 	for i := range 2 {
 		q, ok := t.Requests()

@@ -79,6 +79,25 @@ func TestRateHeaders(t *testing.T) {
 	}
 }
 
+// The upstream's own rate-limit headers (about the provider's account)
+// never reach a client whose requests our limits govern, not even the
+// kinds our rules do not set.
+func TestUpstreamRateHeadersReplaced(t *testing.T) {
+	s, tk := ticketAt(t, time.Now(), []config.RateRule{{Scope: "key", RPM: 50}}, 10)
+	rec := httptest.NewRecorder()
+	rec.Header().Set("Anthropic-Ratelimit-Tokens-Remaining", "123")
+	rec.Header().Set("Anthropic-Ratelimit-Input-Tokens-Limit", "456")
+	rec.Header().Set("Anthropic-Ratelimit-Requests-Limit", "4000")
+	s.rateHeaders(&exchange{ResponseWriter: rec}, tk)
+	h := rec.Header()
+	if h.Get("Anthropic-Ratelimit-Tokens-Remaining") != "" || h.Get("Anthropic-Ratelimit-Input-Tokens-Limit") != "" {
+		t.Errorf("upstream rate-limit headers passed through: %v", h)
+	}
+	if got := h.Get("Anthropic-Ratelimit-Requests-Limit"); got != "50" {
+		t.Errorf("requests limit %q, want ours, 50", got)
+	}
+}
+
 func TestRateHeadersOnlyForLimitsThatApply(t *testing.T) {
 	s, tk := ticketAt(t, time.Now(), []config.RateRule{{Scope: "key", Concurrency: 3}}, 10)
 	rec := httptest.NewRecorder()
@@ -98,6 +117,7 @@ func TestSettleActual(t *testing.T) {
 		{"usage seen: input, output and cache tokens", exchange{status: 200, usageSeen: true, usage: anthropic.Totals{Input: 100, Output: 50, CacheRead: 30, CacheCreation: 20}}, 9800},
 		{"an error answered without usage: nothing", exchange{status: 529}, 10000},
 		{"a success without usage: the reservation", exchange{status: 200}, 9000},
+		{"a stream cut short after 2,000 bytes: at least the input and the output relayed", exchange{status: 200, usageSeen: true, usage: anthropic.Totals{Input: 100, Output: 1}, streamErr: errClientGone, bytesOut: 2000}, 9400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
