@@ -52,8 +52,9 @@ func (b *bucket) refill(now, limit int64) {
 
 // need is the level a request costing cost tokens must find: its cost, but
 // never more than a full bucket, so a request larger than the whole limit
-// still passes when the bucket is full (and leaves it in debt) instead of
-// never passing.
+// still passes when the bucket is full instead of never passing. (Admit
+// also caps a reservation at the smallest tokens-per-minute limit, so the
+// debit itself is at most one bucket.)
 func need(cost, limit int64) int64 { return min(cost, limit) * unit }
 
 // wait is how long, in milliseconds, until a refilled bucket reaches want.
