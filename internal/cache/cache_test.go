@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -150,6 +151,9 @@ func (failingStore) SetNX(context.Context, string, []byte, time.Duration) (bool,
 	return false, errDown
 }
 func (failingStore) Del(context.Context, string) error { return errDown }
+func (failingStore) Swap(context.Context, string, []byte, []byte, time.Duration) (bool, error) {
+	return false, errDown
+}
 
 func TestStoreErrors(t *testing.T) {
 	c := newCache(t, newClock(), func(o *Options) { o.Store = failingStore{} })
@@ -290,5 +294,58 @@ func TestIdempotencyWaitsLocally(t *testing.T) {
 	c.Finish(ctx, cl, nil, "")
 	if got := <-done; got.Outcome != IdemNew {
 		t.Errorf("waiter after failure: %v", got.Outcome)
+	}
+}
+
+// TestIdempotencyStaleClaim: a request that outlives its in-progress
+// marker cannot undo the claim another request made after the marker
+// expired, neither by storing its answer nor by releasing the key.
+func TestIdempotencyStaleClaim(t *testing.T) {
+	for name, mk := range map[string]func(t *testing.T, clk *clock) (Store, func()){
+		"memory": func(_ *testing.T, clk *clock) (Store, func()) {
+			return NewMemory(1<<20, clk.now), func() { clk.advance(2 * time.Minute) }
+		},
+		"redis": func(t *testing.T, _ *clock) (Store, func()) {
+			c, prefix := testRedis(t)
+			s := NewRedis(c, prefix+"cache:")
+			// Redis keeps its own time: expire the marker by hand.
+			return s, func() { s.Del(context.Background(), idemStoreKey("team-a", "ik-1")) }
+		},
+	} {
+		for _, finishWith := range []string{"answer", "failure"} {
+			t.Run(name+"/"+finishWith, func(t *testing.T) {
+				clk := newClock()
+				store, expire := mk(t, clk)
+				opts := func(o *Options) { o.Store = store; o.PendingTTL = time.Minute }
+				a, b, c := newCache(t, clk, opts), newCache(t, clk, opts), newCache(t, clk, opts)
+				ctx := context.Background()
+				h := key(t, req(baseBody))
+				first, err := a.Claim(ctx, "team-a", "ik-1", h)
+				if err != nil || first.Outcome != IdemNew {
+					t.Fatalf("first claim: %v %v", first, err)
+				}
+				expire()
+				second, err := b.Claim(ctx, "team-a", "ik-1", h)
+				if err != nil || second.Outcome != IdemNew {
+					t.Fatalf("claim after the marker expired: %v %v", second, err)
+				}
+				var body []byte
+				if finishWith == "answer" {
+					body = []byte(`{"type":"message","id":"first"}`)
+				}
+				if err := a.Finish(ctx, first, body, "application/json"); err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := c.Claim(ctx, "team-a", "ik-1", h); got.Outcome != IdemBusy {
+					t.Fatalf("the stale request's finish undid the live claim: a third request got %v, want busy", got.Outcome)
+				}
+				if err := b.Finish(ctx, second, []byte(`{"type":"message","id":"second"}`), "application/json"); err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := c.Claim(ctx, "team-a", "ik-1", h); got.Outcome != IdemReplay || !strings.Contains(string(got.Entry.Body), "second") {
+					t.Fatalf("after the live claim finished: %v %s", got.Outcome, got.Entry.Body)
+				}
+			})
+		}
 	}
 }

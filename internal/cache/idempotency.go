@@ -24,10 +24,11 @@ type Claim struct {
 	Outcome IdemOutcome
 	Entry   Entry // the answer, for IdemReplay
 
-	skey  string
-	hash  Key
-	token [8]byte
-	once  sync.Once
+	skey    string
+	hash    Key
+	token   [8]byte
+	pending []byte // the in-progress record this claim wrote: Finish replaces only that
+	once    sync.Once
 }
 
 // Idempotency records, in the store under "i:" + hash(scope, key):
@@ -78,7 +79,13 @@ func (c *Cache) Claim(ctx context.Context, scope, idemKey string, h Key) (*Claim
 				return nil, fmt.Errorf("cache: claim idempotency key: %w", err)
 			}
 			if ok {
+				cl.pending = rec
 				c.idem.mu.Lock()
+				if old := c.idem.m[skey]; old != nil {
+					// An earlier claim whose marker expired while it ran:
+					// its waiters look again (and find this claim).
+					close(old.done)
+				}
 				c.idem.m[skey] = &pending{token: cl.token, done: make(chan struct{})}
 				c.idem.mu.Unlock()
 				return cl, nil
@@ -133,8 +140,10 @@ func (c *Cache) Finish(ctx context.Context, cl *Claim, body []byte, contentType 
 	var err error
 	cl.once.Do(func() {
 		defer c.release(cl)
+		// Only over this claim's own in-progress record: if it expired
+		// and another request claimed the key, that claim is theirs.
 		if body == nil || int64(len(body)) > c.maxEntry {
-			err = c.store.Del(ctx, cl.skey)
+			_, err = c.store.Swap(ctx, cl.skey, cl.pending, nil, 0)
 			return
 		}
 		e := &Entry{Created: c.now(), ContentType: contentType, Body: body}
@@ -142,7 +151,7 @@ func (c *Cache) Finish(ctx context.Context, cl *Claim, body []byte, contentType 
 		rec = append(rec, recDone)
 		rec = append(rec, cl.hash[:]...)
 		rec = appendEntry(rec, e, "")
-		err = c.store.Set(ctx, cl.skey, rec, c.idemTTL)
+		_, err = c.store.Swap(ctx, cl.skey, cl.pending, rec, c.idemTTL)
 	})
 	if err != nil {
 		return fmt.Errorf("cache: finish idempotency key: %w", err)

@@ -95,6 +95,26 @@ func (m *Memory) Del(_ context.Context, key string) error {
 	return nil
 }
 
+// Swap replaces (or, with val nil, removes) key's value if it is old.
+func (m *Memory) Swap(_ context.Context, key string, old, val []byte, ttl time.Duration) (bool, error) {
+	now := m.now().UnixNano()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	el, ok := m.items[key]
+	if !ok {
+		return false, nil
+	}
+	e := el.Value.(*memEntry)
+	if now >= e.expires || string(e.val) != string(old) {
+		return false, nil
+	}
+	if val == nil {
+		m.remove(el)
+		return true, nil
+	}
+	return m.set(key, val, ttl), nil
+}
+
 // Len and Bytes report the entries held and the bytes they count for.
 func (m *Memory) Len() int {
 	m.mu.Lock()

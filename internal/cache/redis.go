@@ -15,6 +15,7 @@ type RedisClient interface {
 	Set(ctx context.Context, key string, value any, expiration time.Duration) *redis.StatusCmd
 	SetNX(ctx context.Context, key string, value any, expiration time.Duration) *redis.BoolCmd
 	Del(ctx context.Context, keys ...string) *redis.IntCmd
+	Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd
 }
 
 // Redis is a Store in Redis, shared by every instance that uses the same
@@ -53,4 +54,15 @@ func (r *Redis) SetNX(ctx context.Context, key string, val []byte, ttl time.Dura
 // Del removes key.
 func (r *Redis) Del(ctx context.Context, key string) error {
 	return r.c.Del(ctx, r.prefix+key).Err()
+}
+
+// swapScript is Swap in one atomic step: compare, then set or delete.
+const swapScript = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return 1`
+
+// Swap replaces (or, with val nil, removes) key's value if it is old.
+func (r *Redis) Swap(ctx context.Context, key string, old, val []byte, ttl time.Duration) (bool, error) {
+	n, err := r.c.Eval(ctx, swapScript, []string{r.prefix + key}, old, val, max(ttl.Milliseconds(), 1)).Int()
+	return n == 1, err
 }

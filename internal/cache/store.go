@@ -19,6 +19,12 @@ type Store interface {
 	SetNX(ctx context.Context, key string, val []byte, ttl time.Duration) (bool, error)
 	// Del removes key.
 	Del(ctx context.Context, key string) error
+	// Swap replaces the value under key with val for ttl, or removes key
+	// when val is nil, only if the key holds exactly old; it reports
+	// whether it did. Idempotency records use it so that a request whose
+	// in-progress marker expired and was claimed by another cannot undo
+	// that claim.
+	Swap(ctx context.Context, key string, old, val []byte, ttl time.Duration) (bool, error)
 }
 
 // ErrNotFound is a Store's answer for a missing or expired key.
