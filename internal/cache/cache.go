@@ -27,7 +27,13 @@ import (
 // Options configure a Cache. Zero values mean the defaults of the config
 // (docs/config.md).
 type Options struct {
-	Store          Store         // where answers live; nil: a Memory of MaxBytes
+	Store Store // where answers live; nil: a Memory of MaxBytes
+	// IdemStore holds Idempotency-Key records. Nil: Store when one was
+	// given (Redis: shared, expiry only), else a Memory of its own (a
+	// quarter of MaxBytes on top of it, at least 16 MiB), so that cached
+	// answers competing for the byte budget never evict a key's record
+	// (which would let a duplicate run).
+	IdemStore      Store
 	MaxBytes       int64         // the Memory's byte budget when Store is nil (256 MiB)
 	MaxEntryBytes  int64         // the largest answer kept, and the coalescing log's bound (4 MiB)
 	Coalesce       bool          // identical concurrent requests share one upstream call
@@ -42,6 +48,7 @@ type Options struct {
 // Cache stores answers and answers lookups.
 type Cache struct {
 	store       Store
+	idemStore   Store
 	maxEntry    int64
 	coalesce    bool
 	dedupWindow time.Duration
@@ -68,6 +75,13 @@ func New(o Options) (*Cache, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.IdemStore == nil {
+		if o.Store != nil {
+			o.IdemStore = o.Store
+		} else {
+			o.IdemStore = NewMemory(max(o.MaxBytes/4, 16<<20), o.Now)
+		}
+	}
 	if o.Store == nil {
 		o.Store = NewMemory(o.MaxBytes, o.Now)
 	}
@@ -76,6 +90,7 @@ func New(o Options) (*Cache, error) {
 	}
 	return &Cache{
 		store:       o.Store,
+		idemStore:   o.IdemStore,
 		maxEntry:    o.MaxEntryBytes,
 		coalesce:    o.Coalesce,
 		dedupWindow: o.DedupWindow,

@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -347,5 +348,30 @@ func TestIdempotencyStaleClaim(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// Cached answers filling the byte budget do not evict Idempotency-Key
+// records: those live in a store of their own.
+func TestIdempotencyRecordsSurviveCacheEviction(t *testing.T) {
+	clk := newClock()
+	c := newCache(t, clk, func(o *Options) { o.MaxBytes = 64 << 10; o.MaxEntryBytes = 8 << 10 })
+	ctx := context.Background()
+	h := key(t, req(baseBody))
+	cl, err := c.Claim(ctx, "team-a", "ik-1", h)
+	if err != nil || cl.Outcome != IdemNew {
+		t.Fatalf("claim: %v %v", cl, err)
+	}
+	if err := c.Finish(ctx, cl, []byte(`{"type":"message"}`), "application/json"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 64 { // 64 answers of 4 KiB: four times the budget
+		k := key(t, req(fmt.Sprintf(`{"model":"m%d"}`, i)))
+		if err := c.Put(ctx, k, "team-a", make([]byte, 4<<10), "application/json", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := c.Claim(ctx, "team-a", "ik-1", h); err != nil || got.Outcome != IdemReplay {
+		t.Fatalf("after the cache filled: %v %v, want the replay", got, err)
 	}
 }

@@ -66,7 +66,7 @@ var errBadRecord = errors.New("cache: malformed idempotency record")
 func (c *Cache) Claim(ctx context.Context, scope, idemKey string, h Key) (*Claim, error) {
 	skey := idemStoreKey(scope, idemKey)
 	for range maxClaimRounds {
-		b, err := c.store.Get(ctx, skey)
+		b, err := c.idemStore.Get(ctx, skey)
 		if errors.Is(err, ErrNotFound) {
 			cl := &Claim{Outcome: IdemNew, skey: skey, hash: h}
 			rand.Read(cl.token[:])
@@ -74,7 +74,7 @@ func (c *Cache) Claim(ctx context.Context, scope, idemKey string, h Key) (*Claim
 			rec = append(rec, recPending)
 			rec = append(rec, h[:]...)
 			rec = append(rec, cl.token[:]...)
-			ok, err := c.store.SetNX(ctx, skey, rec, c.pendingTTL)
+			ok, err := c.idemStore.SetNX(ctx, skey, rec, c.pendingTTL)
 			if err != nil {
 				return nil, fmt.Errorf("cache: claim idempotency key: %w", err)
 			}
@@ -143,7 +143,7 @@ func (c *Cache) Finish(ctx context.Context, cl *Claim, body []byte, contentType 
 		// Only over this claim's own in-progress record: if it expired
 		// and another request claimed the key, that claim is theirs.
 		if body == nil || int64(len(body)) > c.maxEntry {
-			_, err = c.store.Swap(ctx, cl.skey, cl.pending, nil, 0)
+			_, err = c.idemStore.Swap(ctx, cl.skey, cl.pending, nil, 0)
 			return
 		}
 		e := &Entry{Created: c.now(), ContentType: contentType, Body: body}
@@ -151,7 +151,7 @@ func (c *Cache) Finish(ctx context.Context, cl *Claim, body []byte, contentType 
 		rec = append(rec, recDone)
 		rec = append(rec, cl.hash[:]...)
 		rec = appendEntry(rec, e, "")
-		_, err = c.store.Swap(ctx, cl.skey, cl.pending, rec, c.idemTTL)
+		_, err = c.idemStore.Swap(ctx, cl.skey, cl.pending, rec, c.idemTTL)
 	})
 	if err != nil {
 		return fmt.Errorf("cache: finish idempotency key: %w", err)
