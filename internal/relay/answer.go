@@ -129,6 +129,15 @@ type pooledBody struct {
 	r   *Relay
 }
 
+// Whole is the answer's bytes, unread, valid until Close: the server
+// writes them without copying them into a buffer of its own.
+func (b *pooledBody) Whole() []byte {
+	if b.buf == nil || int64(b.Len()) != b.Size() {
+		return nil // closed, or partly read
+	}
+	return b.buf.Bytes()
+}
+
 func (b *pooledBody) Close() error {
 	if b.buf != nil {
 		b.Reader.Reset(nil)

@@ -152,6 +152,26 @@ func count(n int) string {
 	return strconv.Itoa(n)
 }
 
+// readAnswer returns a whole answer's bytes, valid until the body is
+// closed and release is called. The
+// relay reads a non-streaming answer whole already (to check it): its
+// bytes are used as they are, not copied again.
+func (s *Server) readAnswer(body io.Reader) (b []byte, release func(), err error) {
+	if w, ok := body.(interface{ Whole() []byte }); ok {
+		if b := w.Whole(); b != nil && int64(len(b)) <= s.maxResp {
+			return b, func() {}, nil
+		}
+	}
+	bp := s.getBuf()
+	buf := bytes.NewBuffer((*bp)[:0])
+	_, err = buf.ReadFrom(io.LimitReader(body, s.maxResp+1))
+	*bp = buf.Bytes()[:0]
+	if err == nil && int64(buf.Len()) > s.maxResp {
+		err = errors.New("upstream answer over the response size limit")
+	}
+	return buf.Bytes(), func() { s.bufs.Put(bp) }, err
+}
+
 // forwardQuery keeps only the query the SDKs send on purpose: beta=true.
 // Everything else is the gateway's business, not the upstream's.
 func forwardQuery(q string) string {
@@ -201,14 +221,8 @@ func (s *Server) readBody(x *exchange, r *http.Request) ([]byte, error) {
 // relayBody copies a JSON answer (success or error) to the client as is,
 // reading its usage on the way for the access log.
 func (s *Server) relayBody(x *exchange, res *relay.Result) {
-	bp := s.getBuf()
-	defer s.bufs.Put(bp)
-	buf := bytes.NewBuffer((*bp)[:0])
-	_, err := buf.ReadFrom(io.LimitReader(res.Body, s.maxResp+1))
-	*bp = buf.Bytes()[:0]
-	if err == nil && int64(buf.Len()) > s.maxResp {
-		err = errors.New("upstream answer over the response size limit")
-	}
+	b, release, err := s.readAnswer(res.Body)
+	defer release()
 	if err != nil {
 		var ae *apierr.Error // a classified failure (the deadline: 504) keeps its kind
 		if !errors.As(err, &ae) {
@@ -217,7 +231,6 @@ func (s *Server) relayBody(x *exchange, res *relay.Result) {
 		s.fail(x, ae)
 		return
 	}
-	b := buf.Bytes()
 	switch {
 	case res.Usage != nil:
 		x.usage, x.usageSeen = *res.Usage, true
