@@ -130,27 +130,14 @@ func (b *Breaker) State() State {
 // when the breaker is half-open: every Allow that returns true must be
 // followed by one Record (Neutral releases a probe without counting it).
 // A disabled breaker always allows.
-func (b *Breaker) Allow() bool {
-	if b.cfg.Disabled || State(b.state.Load()) == Closed {
-		return true
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.advanceLocked(b.nanos())
-	switch State(b.state.Load()) {
-	case Closed:
-		return true
-	case HalfOpen:
-		if b.probes < maxProbes {
-			b.probes++
-			return true
-		}
-	}
-	return false
-}
+func (b *Breaker) Allow() bool { return b.admit(true) }
 
 // available is Allow without the reservation, for choosing among nodes.
-func (b *Breaker) available() bool {
+func (b *Breaker) available() bool { return b.admit(false) }
+
+// admit answers Allow (reserve: take a half-open probe slot) and available.
+// Closed, and open before its time is up, are answered without the lock.
+func (b *Breaker) admit(reserve bool) bool {
 	if b.cfg.Disabled {
 		return true
 	}
@@ -169,7 +156,12 @@ func (b *Breaker) available() bool {
 	case Closed:
 		return true
 	case HalfOpen:
-		return b.probes < maxProbes
+		if b.probes < maxProbes {
+			if reserve {
+				b.probes++
+			}
+			return true
+		}
 	}
 	return false
 }
