@@ -129,6 +129,9 @@ func (r *Relay) Lookup(model string) (*routing.Route, bool) { return r.table.Loo
 // answered, the last error. A final answer (a 4xx the client caused) and a
 // client's cancel end the loop at once.
 func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
+	if err := checkRequired(req); err != nil {
+		return nil, err
+	}
 	model := req.Peek.Model
 	rt, ok := r.table.Lookup(model)
 	if !ok {
