@@ -79,6 +79,10 @@ type Provider struct {
 	APIKey    Secret            `yaml:"api_key"`   // the provider's credential (optional for vllm, ollama, generic)
 	Auth      string            `yaml:"auth"`      // anthropic: x-api-key (default) | bearer; openai always sends a bearer token
 	Headers   map[string]string `yaml:"headers"`   // extra static headers sent upstream
+	// ForwardHeaders are client headers passed upstream as they are
+	// (policy.go); Params is the parameter policy.
+	ForwardHeaders []string `yaml:"forward_headers"`
+	Params         Params   `yaml:"params"`
 	Timeouts  Timeouts          `yaml:"timeouts"`
 	Simulator Simulator         `yaml:"simulator"` // simulator settings
 
@@ -127,6 +131,7 @@ type Route struct {
 	Canary   CanaryGuard   `yaml:"canary"`   // automatic rollback of a canary target
 	Shadow   RouteShadow   `yaml:"shadow"`   // mirror a share of requests to another target
 	Cache    RouteCache    `yaml:"cache"`    // response cache, opt-in
+	When     []RouteRule   `yaml:"when"`     // trait routing: rules tried in order before targets (policy.go)
 }
 
 // Target is one provider a route may use.
@@ -135,6 +140,11 @@ type Target struct {
 	Model    string `yaml:"model"`  // rewrites the model name upstream; empty keeps the client's
 	Weight   int    `yaml:"weight"` // share of first choices; when no target sets one, the first target always goes first
 	Canary   bool   `yaml:"canary"` // guarded by the route's canary thresholds
+	// Headers, ForwardHeaders and Params add to the provider's, and win
+	// over them (policy.go).
+	Headers        map[string]string `yaml:"headers"`
+	ForwardHeaders []string          `yaml:"forward_headers"`
+	Params         Params            `yaml:"params"`
 }
 
 // Limits bound what clients may send.
