@@ -79,10 +79,6 @@ type Provider struct {
 	APIKey    Secret            `yaml:"api_key"`   // the provider's credential (optional for vllm, ollama, generic)
 	Auth      string            `yaml:"auth"`      // anthropic: x-api-key (default) | bearer; openai always sends a bearer token
 	Headers   map[string]string `yaml:"headers"`   // extra static headers sent upstream
-	// ForwardHeaders are client headers passed upstream as they are
-	// (policy.go); Params is the parameter policy.
-	ForwardHeaders []string `yaml:"forward_headers"`
-	Params         Params   `yaml:"params"`
 	Timeouts  Timeouts          `yaml:"timeouts"`
 	Simulator Simulator         `yaml:"simulator"` // simulator settings
 
@@ -92,6 +88,10 @@ type Provider struct {
 	Breaker     Breaker     `yaml:"breaker"`      // per-node circuit breaker
 	HealthCheck HealthCheck `yaml:"health_check"` // active health checks
 	Bulkhead    Bulkhead    `yaml:"bulkhead"`     // cap on in-flight requests
+	// ForwardHeaders are client headers passed upstream as they are
+	// (policy.go); Params is the parameter policy.
+	ForwardHeaders []string `yaml:"forward_headers"`
+	Params         Params   `yaml:"params"`
 }
 
 // Timeouts bound each phase of an upstream call.
