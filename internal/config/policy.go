@@ -71,7 +71,7 @@ type Traits struct {
 	Thinking   *bool             `yaml:"thinking"`    // the request asks for thinking (or not)
 	Tools      *bool             `yaml:"tools"`       // the request offers tools (or not)
 	TokensOver int64             `yaml:"tokens_over"` // its input estimate (body bytes / 4) exceeds this; 0: no condition
-	Model      string            `yaml:"model"`       // the requested model matches this pattern (as routes[].match)
+	Model      string            `yaml:"model"`       // the requested model matches this pattern: as routes[].match, or "*infix*"
 	Headers    map[string]string `yaml:"headers"`     // each header has this value (case-sensitive value, any-case name)
 }
 
@@ -131,8 +131,8 @@ func (v *validator) traits(p string, t Traits) {
 	if t.TokensOver < 0 {
 		v.addf(p+".tokens_over", "%d must not be negative", t.TokensOver)
 	}
-	if t.Model != "" && !validMatch(t.Model) {
-		v.addf(p+".model", `%q is not a valid pattern: use an exact name, "prefix*", "*suffix" or "*"`, t.Model)
+	if t.Model != "" && !ValidTraitPattern(t.Model) {
+		v.addf(p+".model", `%q is not a valid pattern: use an exact name, "prefix*", "*suffix", "*infix*" or "*"`, t.Model)
 	}
 	names := make([]string, 0, len(t.Headers))
 	for name := range t.Headers {
@@ -194,4 +194,13 @@ func (v *validator) forwardHeaders(p string, names []string) {
 			seen[lower] = i
 		}
 	}
+}
+
+// ValidTraitPattern reports whether a trait's model pattern is an exact
+// name, "prefix*", "*suffix", "*infix*" or "*".
+func ValidTraitPattern(m string) bool {
+	if strings.HasPrefix(m, "*") && strings.HasSuffix(m, "*") && len(m) > 2 {
+		return !strings.Contains(m[1:len(m)-1], "*")
+	}
+	return validMatch(m)
 }

@@ -41,7 +41,7 @@ routes:
 		`ferry.yaml:13: routes[0].targets[0].params.overrides.top_k -1 must not be negative`,
 		`ferry.yaml:15: routes[0].when[0].if: set at least one of thinking, tools, tokens_over, model and headers`,
 		`ferry.yaml:17: routes[0].when[1].if.tokens_over -5 must not be negative`,
-		`ferry.yaml:17: routes[0].when[1].if.model "a*b*" is not a valid pattern: use an exact name, "prefix*", "*suffix" or "*"`,
+		`ferry.yaml:17: routes[0].when[1].if.model "a*b*" is not a valid pattern: use an exact name, "prefix*", "*suffix", "*infix*" or "*"`,
 		`ferry.yaml:17: routes[0].when[1].if.headers["X-Biz-Type"] must be a non-empty value without control characters`,
 		`ferry.yaml:18: routes[0].when[1].targets[0].provider "nope" is not defined`,
 		`ferry.yaml:18: routes[0].when[1].targets[1]: weight and canary apply to routes[].targets only; a rule's targets are tried in order`,

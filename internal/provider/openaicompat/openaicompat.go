@@ -193,7 +193,7 @@ func (p *Provider) roundTrip(ctx context.Context, c *provider.Call, body []byte)
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        p.header(),
+		Header:        p.callHeader(c),
 		Body:          io.NopCloser(bytes.NewReader(body)),
 		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
 		ContentLength: int64(len(body)),
@@ -221,6 +221,13 @@ func (p *Provider) header() http.Header {
 	for _, kv := range p.static {
 		h[kv[0]] = []string{kv[1]}
 	}
+	return h
+}
+
+// callHeader is header for a call, with the header policy's headers last.
+func (p *Provider) callHeader(c *provider.Call) http.Header {
+	h := p.header()
+	c.ApplySetHeader(h)
 	return h
 }
 
