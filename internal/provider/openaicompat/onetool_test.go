@@ -67,3 +67,23 @@ func TestDisableParallelToolUseGeneric(t *testing.T) {
 	}
 	var _ sse.Source = resp.Events
 }
+
+// TestHeaderPolicy: the header policy's headers reach an OpenAI-compatible
+// upstream; the credential is always the provider's own.
+func TestHeaderPolicy(t *testing.T) {
+	fake := newFake(t)
+	p := newTestProvider(t, "zhipu", fake.URL)
+	fake.Enqueue(fakeupstream.Reply{Fixture: &fakeupstream.Fixture{Status: 200, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: []byte(`{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"hi"}}]}`)}})
+	c := anthropicCall("glm-4.7", `{"model":"glm-4.7","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, false)
+	c.SetHeader = [][2]string{{"X-Claude-Timezone", "Asia/Shanghai"}, {"Authorization", "Bearer stolen"}}
+	resp, err := p.Do(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Close()
+	h := lastRequest(t, fake).header
+	if h.Get("X-Claude-Timezone") != "Asia/Shanghai" || h.Get("Authorization") != "Bearer "+providerKey {
+		t.Errorf("headers %v", h)
+	}
+}
