@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/anthropics/anthropic-sdk-go"
 	aoption "github.com/anthropics/anthropic-sdk-go/option"
@@ -90,5 +92,55 @@ func TestTraitRoutingSDK(t *testing.T) {
 	}
 	if len(vendor.Requests()) != n {
 		t.Error("a request without max_tokens reached the vendor")
+	}
+}
+
+// TestDisableParallelToolUseSDK: a Zhipu stream with two tool calls, to
+// an SDK request that allowed one: the client gets one tool_use, and the
+// access log notes the dropped call.
+func TestDisableParallelToolUseSDK(t *testing.T) {
+	g := newTranslatingGateway(t)
+	g.vendorReply(t, "zhipu_parallel_tools_stream")
+	c := g.client()
+	tools := []anthropic.ToolUnionParam{
+		{OfTool: &anthropic.ToolParam{Name: "add", InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{"a": map[string]any{"type": "number"}}}}},
+		{OfTool: &anthropic.ToolParam{Name: "multiply", InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{"a": map[string]any{"type": "number"}}}}},
+	}
+	stream := c.Messages.NewStreaming(context.Background(), anthropic.MessageNewParams{
+		Model: "glm-4.7-flash", MaxTokens: 1000, Tools: tools,
+		ToolChoice: anthropic.ToolChoiceUnionParam{OfAuto: &anthropic.ToolChoiceAutoParam{DisableParallelToolUse: anthropic.Bool(true)}},
+		Messages:   []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("add and multiply 2 and 3"))},
+	})
+	var acc anthropic.Message
+	for stream.Next() {
+		if err := acc.Accumulate(stream.Current()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, b := range acc.Content {
+		if b.Type == "tool_use" {
+			names = append(names, b.Name)
+		}
+	}
+	if len(names) != 1 || names[0] != "add" || acc.StopReason != "tool_use" {
+		t.Errorf("tool calls %v, stop_reason %s", names, acc.StopReason)
+	}
+	waitLog(t, g.gateway, "dropped 1 more (multiply)")
+}
+
+// waitLog waits (briefly) for the access log to say want: it is written
+// when the handler returns, just after the client read the stream's end.
+func waitLog(t *testing.T, g *gateway, want string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for !strings.Contains(g.Logs.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the log never said %q", want)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"testing"
 
@@ -193,4 +194,24 @@ func BenchmarkApplyParams(b *testing.B) {
 			}
 		}
 	})
+}
+
+type notingEvents struct{ events }
+
+func (*notingEvents) Note() error { return errNoted }
+
+var errNoted = errors.New("noted")
+
+// TestStreamNotePassedOn: a stream source's note survives the relay's
+// wrappers, for the server to log at the stream's end.
+func TestStreamNotePassedOn(t *testing.T) {
+	if err := noteOf(&watchedEvents{src: &notingEvents{}}); err != errNoted {
+		t.Errorf("watched: %v", err)
+	}
+	if err := noteOf(&translatedSource{src: &watchedEvents{src: &notingEvents{}}}); err != errNoted {
+		t.Errorf("translated: %v", err)
+	}
+	if err := noteOf(&watchedEvents{src: &events{}}); err != nil {
+		t.Errorf("no note: %v", err)
+	}
 }
