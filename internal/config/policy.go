@@ -101,6 +101,11 @@ func (v *validator) policies(c *Config) {
 		for j, t := range r.Targets {
 			target(fmt.Sprintf("%s.targets[%d]", p, j), t)
 		}
+		if r.Cache.TTL > 0 && headerRule(r.When) {
+			// The cache key is the body (and anthropic-* headers): two
+			// requests a header sends to different targets would share it.
+			v.add(p+".cache.ttl", "must not be set on a route whose when rules look at headers: the cache key does not include them")
+		}
 		for j, rule := range r.When {
 			rp := fmt.Sprintf("%s.when[%d]", p, j)
 			v.traits(rp+".if", rule.If)
@@ -122,6 +127,15 @@ func (v *validator) policies(c *Config) {
 			}
 		}
 	}
+}
+
+func headerRule(rules []RouteRule) bool {
+	for _, r := range rules {
+		if len(r.If.Headers) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *validator) traits(p string, t Traits) {

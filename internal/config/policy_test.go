@@ -66,3 +66,21 @@ func TestParamsMerge(t *testing.T) {
 		t.Error("IsZero")
 	}
 }
+
+func TestPolicyCacheAndHeaderRules(t *testing.T) {
+	src := `providers:
+  - name: p
+    type: simulator
+routes:
+  - match: "*"
+    targets: [{provider: p}]
+    cache: {ttl: 1m}
+    when:
+      - if: {headers: {X-Biz-Type: batch}}
+        targets: [{provider: p, model: small}]
+`
+	want := []string{`ferry.yaml:7: routes[0].cache.ttl must not be set on a route whose when rules look at headers: the cache key does not include them`}
+	if diff := cmp.Diff(want, parseProblems(t, src, nil)); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
