@@ -1,8 +1,11 @@
 package anthropic
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/ferrygw/ferry/internal/jsonpeek"
 )
@@ -19,6 +22,14 @@ type Peek struct {
 	// non-negative integer, else 0. The rate limiter reserves it; judging
 	// the field is left to the upstream.
 	MaxTokens int64
+	// HasMaxTokens: "max_tokens" is present and not null. The Messages
+	// API requires it; count_tokens and OpenAI bodies do not.
+	HasMaxTokens bool
+	// Thinking: the request asks for reasoning ("thinking" with a type
+	// other than "disabled", or an OpenAI "reasoning_effort" other than
+	// "none"). Tools: it offers at least one tool. Both feed trait routing.
+	Thinking bool
+	Tools    bool
 
 	// The span of the model value, quotes included, in the inspected body.
 	modelStart, modelEnd int
@@ -44,60 +55,54 @@ func (e *InspectError) Error() string {
 func (e *InspectError) Unwrap() error { return e.err }
 
 // Inspect validates body as a JSON object and reads its "model" and
-// "stream" members.
+// "stream" members, and what routing and limits need of the others.
 //
 // The whole body is validated, not just the part up to the fields we need:
 // the gateway forwards the body it routed on, and must not forward
 // something the upstream might parse differently. For the same reason a
 // repeated "model" or "stream" key is refused: JSON parsers disagree on
 // which duplicate wins, so a router and the upstream could otherwise act on
-// different values (request smuggling). Keys are compared after unescaping,
-// so "mod\u0065l" is the model too.
+// different values (request smuggling). The same holds for every member
+// that routing, limits or the cache read (checked): a repeated one is
+// refused too. Keys are compared after unescaping, so "mod\u0065l" is the
+// model too.
 //
-// Rules: model is required and must be a non-empty string; stream, if
-// present, must be true, false or null (null means false). Every other
-// field is left to the upstream to judge. The only allocation is the Model
-// string (plus the error, for a refused body).
+// Rules: model is required and must be a non-empty string of valid UTF-8
+// without NUL (a name the upstream might read differently from the
+// router); stream, if present, must be true, false or null (null means
+// false). Every other field is left to the upstream to judge. The only
+// allocation is the Model string (plus the error, for a refused body).
 func Inspect(body []byte) (Peek, error) {
 	var p Peek
 	var ferr *InspectError // the first field error
-	seenModel, seenStream := false, false
+	var seen checked
 	fail := func(field, msg string) {
 		if ferr == nil {
 			ferr = &InspectError{Field: field, Msg: msg}
 		}
 	}
 	err := jsonpeek.Object(body, func(key []byte, start, end int) bool {
+		bit := checkedBit(key)
+		if bit != 0 {
+			if seen&bit != 0 {
+				fail(string(key), "duplicate key")
+				return true
+			}
+			seen |= bit
+		}
 		v := body[start:end]
-		switch string(key) {
-		case "model":
-			if seenModel {
-				fail("model", "duplicate key")
-				return true
+		switch bit {
+		case seenModel:
+			p.modelStart, p.modelEnd = start, end
+			if msg := checkModel(v, &p.Model); msg != "" {
+				fail("model", msg)
 			}
-			seenModel = true
-			if v[0] != '"' {
-				fail("model", "must be a string")
-				return true
-			}
-			m, err := jsonpeek.String(v)
-			if err != nil { // cannot happen: Object validated the span
-				fail("model", "must be a string")
-				return true
-			}
-			if m == "" {
-				fail("model", "must not be empty")
-				return true
-			}
-			p.Model, p.modelStart, p.modelEnd = m, start, end
-		case "max_tokens", "max_completion_tokens":
+		case seenMaxTokens:
 			p.MaxTokens = max(p.MaxTokens, plainInt(v))
-		case "stream":
-			if seenStream {
-				fail("stream", "duplicate key")
-				return true
-			}
-			seenStream = true
+			p.HasMaxTokens = string(v) != "null"
+		case seenMaxCompletion:
+			p.MaxTokens = max(p.MaxTokens, plainInt(v))
+		case seenStream:
 			switch string(v) {
 			case "true":
 				p.Stream = true
@@ -105,6 +110,15 @@ func Inspect(body []byte) (Peek, error) {
 			default:
 				fail("stream", "must be a boolean")
 			}
+		case seenThinking:
+			if v[0] == '{' {
+				t := string(jsonpeek.Member(v, "type"))
+				p.Thinking = t != "" && t != `"disabled"` && t != "null"
+			}
+		case seenReasoning:
+			p.Thinking = v[0] == '"' && string(v) != `"none"`
+		case seenTools:
+			p.Tools = v[0] == '[' && v[len(v)-1] == ']' && len(bytes.TrimSpace(v[1:len(v)-1])) > 0
 		}
 		return true // never stop early: the whole body must be valid
 	})
@@ -119,13 +133,77 @@ func Inspect(body []byte) (Peek, error) {
 		}
 		return Peek{}, &InspectError{Msg: "request body is not a JSON object: " + msg, err: err}
 	}
-	if ferr == nil && !seenModel {
+	if ferr == nil && seen&seenModel == 0 {
 		fail("model", "field required")
 	}
 	if ferr != nil {
 		return Peek{}, ferr
 	}
 	return p, nil
+}
+
+// checked is a set of the top-level members Inspect refuses to see twice:
+// those that routing, limits or the cache read.
+type checked uint16
+
+const (
+	seenModel checked = 1 << iota
+	seenStream
+	seenMaxTokens
+	seenMaxCompletion
+	seenMessages
+	seenSystem
+	seenTools
+	seenThinking
+	seenReasoning
+)
+
+// checkedBit is the member's bit, or 0 for a member nothing reads.
+func checkedBit(key []byte) checked {
+	switch string(key) {
+	case "model":
+		return seenModel
+	case "stream":
+		return seenStream
+	case "max_tokens":
+		return seenMaxTokens
+	case "max_completion_tokens":
+		return seenMaxCompletion
+	case "messages":
+		return seenMessages
+	case "system":
+		return seenSystem
+	case "tools":
+		return seenTools
+	case "thinking":
+		return seenThinking
+	case "reasoning_effort":
+		return seenReasoning
+	}
+	return 0
+}
+
+// checkModel decodes the model value v into *model, or says what is wrong
+// with it.
+func checkModel(v []byte, model *string) string {
+	if v[0] != '"' {
+		return "must be a string"
+	}
+	if !utf8.Valid(v) {
+		return "must be valid UTF-8"
+	}
+	m, err := jsonpeek.String(v)
+	if err != nil { // cannot happen: Object validated the span
+		return "must be a string"
+	}
+	if m == "" {
+		return "must not be empty"
+	}
+	if strings.IndexByte(m, 0) >= 0 {
+		return "must not contain NUL"
+	}
+	*model = m
+	return ""
 }
 
 // plainInt reads a JSON number made of digits only, saturating at 1<<53;

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/testbody"
@@ -28,7 +29,6 @@ func TestInspect(t *testing.T) {
 		{body: `{"model":"claude\u002d3"}`, model: "claude-3"},
 		{body: `{"model":"a\"b\\c\/d\n"}`, model: "a\"b\\c/d\n"},
 		{body: `{"model":"模型-\ud83d\ude00"}`, model: "模型-😀"},
-		{body: "{\"model\":\"a\xffb\"}", model: "a\uFFFDb"},
 		{body: `{"model":"m","metadata":{"model":"other","stream":"yes"},"messages":[{"model":1}]}`, model: "m"},
 		{body: `{"Model":"x","model":"m","STREAM":1}`, model: "m"},
 
@@ -55,6 +55,20 @@ func TestInspect(t *testing.T) {
 		{body: `{"model":"m","stream":"true"}`, err: "stream: must be a boolean"},
 		{body: `{"model":"m","stream":1}`, err: "stream: must be a boolean"},
 		{body: `{"model":"m","stream":{}}`, err: "stream: must be a boolean"},
+		// Every member routing, limits or the cache read is refused twice.
+		{body: `{"model":"a","max_tokens":1,"max_tokens":100000}`, err: "max_tokens: duplicate key"},
+		{body: `{"model":"a","max_completion_tokens":1,"max_completion_tokens":2}`, err: "max_completion_tokens: duplicate key"},
+		{body: `{"model":"a","messages":[],"messages":[{"role":"user","content":"x"}]}`, err: "messages: duplicate key"},
+		{body: `{"model":"a","stream":true,"stream":true}`, err: "stream: duplicate key"},
+		{body: `{"model":"a","system":"x","syst\u0065m":"y"}`, err: "system: duplicate key"},
+		{body: `{"model":"a","tools":[],"tools":[{"name":"t"}]}`, err: "tools: duplicate key"},
+		{body: `{"model":"a","thinking":{"type":"disabled"},"thinking":{"type":"enabled"}}`, err: "thinking: duplicate key"},
+		{body: `{"model":"a","reasoning_effort":"none","reasoning_effort":"high"}`, err: "reasoning_effort: duplicate key"},
+		// A model the upstream might read differently.
+		{body: "{\"model\":\"a\xffb\"}", err: "model: must be valid UTF-8"},
+		{body: "{\"model\":\"claude\xc3\"}", err: "model: must be valid UTF-8"},
+		{body: `{"model":"claude\u0000-opus"}`, err: "model: must not contain NUL"},
+		{body: `{"model":"\u0000"}`, err: "model: must not contain NUL"},
 		// The first problem is reported.
 		{body: `{"stream":0,"model":1}`, err: "stream: must be a boolean"},
 	}
@@ -176,6 +190,10 @@ func checkWithModel(t *testing.T, body []byte, p Peek, model string) {
 		t.Errorf("WithModel(%q, %q): model decodes as %q, want %q", body, model, got.Model, want)
 	}
 	q, err := Inspect(out)
+	if strings.IndexByte(got.Model, 0) >= 0 {
+		// Inspect refuses a NUL in a client's model; config never writes one.
+		q, err = Peek{Model: got.Model, Stream: p.Stream}, nil
+	}
 	if err != nil || q.Model != got.Model || q.Stream != p.Stream {
 		t.Errorf("WithModel(%q, %q) = %q inspects as %+v, %v", body, model, out, q, err)
 	}
@@ -203,6 +221,8 @@ func FuzzInspect(f *testing.F) {
 	f.Add([]byte(`{"model":"claude-sonnet-4-5","stream":true,"max_tokens":1024,"messages":[{"role":"user","content":"Hello"}]}`))
 	f.Add([]byte(`{"mod\u0065l":"claude\u002d3","stream":null}`))
 	f.Add([]byte(`{"model":"a","model":"b"}`))
+	f.Add([]byte(`{"model":"a","max_tokens":1,"max_tokens":2}`))
+	f.Add([]byte(`{"model":"a\u0000","thinking":{"type":"enabled"},"tools":[{}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, err := Inspect(body)
 		if err != nil {
@@ -230,6 +250,17 @@ func FuzzInspect(f *testing.F) {
 		}
 		if want := stream != nil && *stream; p.Stream != want {
 			t.Fatalf("Inspect(%q).Stream = %v, encoding/json: %v", body, p.Stream, want)
+		}
+
+		if !utf8.ValidString(p.Model) || strings.IndexByte(p.Model, 0) >= 0 {
+			t.Fatalf("Inspect(%q) accepted model %q", body, p.Model)
+		}
+		if p.HasMaxTokens != (members["max_tokens"] != nil && string(members["max_tokens"]) != "null") {
+			t.Fatalf("Inspect(%q).HasMaxTokens = %v", body, p.HasMaxTokens)
+		}
+		var tools []json.RawMessage
+		if err := json.Unmarshal(members["tools"], &tools); err == nil && (len(tools) > 0) != p.Tools {
+			t.Fatalf("Inspect(%q).Tools = %v, encoding/json: %d tools", body, p.Tools, len(tools))
 		}
 
 		// Rewriting the model keeps everything else.

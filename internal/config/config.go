@@ -88,6 +88,10 @@ type Provider struct {
 	Breaker     Breaker     `yaml:"breaker"`      // per-node circuit breaker
 	HealthCheck HealthCheck `yaml:"health_check"` // active health checks
 	Bulkhead    Bulkhead    `yaml:"bulkhead"`     // cap on in-flight requests
+	// ForwardHeaders are client headers passed upstream as they are
+	// (policy.go); Params is the parameter policy.
+	ForwardHeaders []string `yaml:"forward_headers"`
+	Params         Params   `yaml:"params"`
 }
 
 // Timeouts bound each phase of an upstream call.
@@ -127,6 +131,7 @@ type Route struct {
 	Canary   CanaryGuard   `yaml:"canary"`   // automatic rollback of a canary target
 	Shadow   RouteShadow   `yaml:"shadow"`   // mirror a share of requests to another target
 	Cache    RouteCache    `yaml:"cache"`    // response cache, opt-in
+	When     []RouteRule   `yaml:"when"`     // trait routing: rules tried in order before targets (policy.go)
 }
 
 // Target is one provider a route may use.
@@ -135,6 +140,11 @@ type Target struct {
 	Model    string `yaml:"model"`  // rewrites the model name upstream; empty keeps the client's
 	Weight   int    `yaml:"weight"` // share of first choices; when no target sets one, the first target always goes first
 	Canary   bool   `yaml:"canary"` // guarded by the route's canary thresholds
+	// Headers, ForwardHeaders and Params add to the provider's, and win
+	// over them (policy.go).
+	Headers        map[string]string `yaml:"headers"`
+	ForwardHeaders []string          `yaml:"forward_headers"`
+	Params         Params            `yaml:"params"`
 }
 
 // Limits bound what clients may send.

@@ -66,6 +66,25 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
 }
 
+// ClaudeRoutes map Claude Code's model names (claude-opus-*, claude-sonnet-*,
+// claude-haiku-*, and the claude-3-* names of older clients) to a vendor's
+// models: the embedded defaults use them when a vendor, not Anthropic, takes
+// the catch-all, since the vendor knows no claude-* name. Every other
+// claude-* goes to the main model.
+func ClaudeRoutes(provider string, m ClaudeModels) []Route {
+	to := func(match, model string) Route {
+		return Route{Match: match, Targets: []Target{{Provider: provider, Model: model}}}
+	}
+	return []Route{
+		to("claude-opus*", m.Flagship),
+		to("claude-3-opus*", m.Flagship),
+		to("claude-haiku*", m.Fast),
+		to("claude-3-haiku*", m.Fast),
+		to("claude-3-5-haiku*", m.Fast),
+		to("claude-*", m.Main),
+	}
+}
+
 func setDefault[T comparable](field *T, def T) {
 	var zero T
 	if *field == zero {
@@ -136,7 +155,11 @@ func Defaults(env func(string) (string, bool)) (*Config, string) {
 	case c.Providers[0].Type == TypeAnthropic:
 		notice = "no config file: embedded defaults with " + strings.Join(found, ", ") + "; every model not claimed by another vendor goes to Anthropic"
 	default:
-		notice = "no config file: embedded defaults with " + strings.Join(found, ", ") + "; models without a vendor prefix go to " + c.Providers[0].Name
+		first := c.Providers[0].Name
+		vp, _ := VendorProfileByName(first)
+		c.Routes = append(c.Routes, ClaudeRoutes(first, vp.Claude)...)
+		notice = "no config file: embedded defaults with " + strings.Join(found, ", ") + "; models without a vendor prefix go to " + first +
+			", Claude model names mapped: claude-opus-* -> " + vp.Claude.Flagship + ", claude-sonnet-* -> " + vp.Claude.Main + ", claude-haiku-* -> " + vp.Claude.Fast
 	}
 	c.Routes = append(c.Routes, Route{
 		Match:   "*",

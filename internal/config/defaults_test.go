@@ -110,13 +110,19 @@ func TestDefaults(t *testing.T) {
 					Routes: []Route{
 						{Match: "kimi-*", Targets: []Target{{Provider: "moonshot"}}},
 						{Match: "moonshot-*", Targets: []Target{{Provider: "moonshot"}}},
+						{Match: "claude-opus*", Targets: []Target{{Provider: "moonshot", Model: "kimi-k3"}}},
+						{Match: "claude-3-opus*", Targets: []Target{{Provider: "moonshot", Model: "kimi-k3"}}},
+						{Match: "claude-haiku*", Targets: []Target{{Provider: "moonshot", Model: "kimi-k2.6"}}},
+						{Match: "claude-3-haiku*", Targets: []Target{{Provider: "moonshot", Model: "kimi-k2.6"}}},
+						{Match: "claude-3-5-haiku*", Targets: []Target{{Provider: "moonshot", Model: "kimi-k2.6"}}},
+						{Match: "claude-*", Targets: []Target{{Provider: "moonshot", Model: "kimi-k2.6"}}},
 						{Match: "*", Models: models, Targets: []Target{{Provider: "moonshot"}}},
 					},
 				}
 				c.ApplyDefaults()
 				return c
 			}(),
-			wantNotice: "no config file: embedded defaults with MOONSHOT_API_KEY; models without a vendor prefix go to moonshot",
+			wantNotice: "no config file: embedded defaults with MOONSHOT_API_KEY; models without a vendor prefix go to moonshot, Claude model names mapped: claude-opus-* -> kimi-k3, claude-sonnet-* -> kimi-k2.6, claude-haiku-* -> kimi-k2.6",
 		},
 		{
 			name:       "no credential",

@@ -46,6 +46,9 @@ func TestExampleFile(t *testing.T) {
 	if cfg.Routes[3].Targets[0].Model == "" {
 		t.Error("the prefix route rewrites no model")
 	}
+	if len(cfg.Routes[4].When) != 2 || cfg.Providers[1].Params.MaxTokensCap == 0 || len(cfg.Routes[1].Targets[0].Headers) == 0 {
+		t.Error("the example shows no trait rules, parameter policy or header policy")
+	}
 
 	t.Run("without its variables", func(t *testing.T) {
 		_, err := Parse(data, "ferry.example.yaml", noEnv)

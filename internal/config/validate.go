@@ -35,6 +35,7 @@ func validate(c *Config, notes map[string]string) Problems {
 	v.keys(c.Keys)
 	v.providers(c.Providers)
 	v.routes(c.Routes, c.Providers)
+	v.policies(c)
 	v.resilience(c)
 	v.rateLimits(c)
 	v.cache(c)

@@ -51,6 +51,11 @@ type Call struct {
 	Stream bool        // the client asked for "stream": true
 	Query  string      // raw query to forward (the SDKs' "beta=true"), already filtered
 	Header http.Header // the client's request headers; providers copy only what they allow
+	// SetHeader are headers the route's header policy sets upstream, after
+	// the provider's own (canonical name, value). Config validation keeps
+	// credentials and hop-by-hop headers out; providers skip them anyway
+	// (Protected).
+	SetHeader [][2]string
 
 	// Node is the index, into the provider's Nodes, of the node to call.
 	// The relay chooses it: a provider makes exactly one attempt, on this
@@ -62,6 +67,27 @@ type Call struct {
 	// configured value.
 	FirstByte  time.Duration
 	StreamIdle time.Duration
+}
+
+// Protected reports whether a canonical header name is one a header policy
+// must never set: the credential headers, which the provider sends from
+// its own key, and those the connection owns.
+func Protected(name string) bool {
+	switch name {
+	case "Authorization", "X-Api-Key", "Cookie", "Host", "Content-Length",
+		"Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return len(name) > 6 && name[:6] == "Proxy-"
+}
+
+// ApplySetHeader sets c.SetHeader on h, skipping protected names.
+func (c *Call) ApplySetHeader(h http.Header) {
+	for _, kv := range c.SetHeader {
+		if !Protected(kv[0]) {
+			h[kv[0]] = []string{kv[1]}
+		}
+	}
 }
 
 // Timeouts returns the call's first-byte and stream-idle timeouts, each

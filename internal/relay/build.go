@@ -62,6 +62,10 @@ type backend struct {
 	down     []atomic.Int64
 	anyDown  atomic.Int64 // the latest of down: a fast "none is down"
 	nodeDown time.Duration
+	// The provider's parameter policy and forward_headers (canonical);
+	// a target's own add to them (policy.go).
+	params  config.Params
+	forward []string
 }
 
 // route is a config route's runtime state.
@@ -122,6 +126,13 @@ func New(o Options) (*Relay, error) {
 				return nil, fmt.Errorf("relay: route %q: provider %q is not defined", rc.Match, t.Provider)
 			}
 		}
+		for _, w := range rc.When {
+			for _, t := range w.Targets {
+				if r.backends[t.Provider] == nil {
+					return nil, fmt.Errorf("relay: route %q: rule target provider %q is not defined", rc.Match, t.Provider)
+				}
+			}
+		}
 		rt, err := r.newRoute(rc, o)
 		if err != nil {
 			return nil, err
@@ -145,6 +156,10 @@ func (r *Relay) newBackend(pc config.Provider, p Provider, o Options) (*backend,
 		down:        make([]atomic.Int64, len(labels)),
 		nodeDown:    pc.Timeouts.NodeDown,
 		successes:   r.m.Attempts.WithLabelValues(pc.Name, outcomeSuccess),
+		params:      pc.Params,
+	}
+	for _, h := range pc.ForwardHeaders {
+		b.forward = append(b.forward, http.CanonicalHeaderKey(h))
 	}
 	if pc.Retry.MaxAttempts == 0 {
 		b.maxAttempts = 3 // the config default, for a Config built without defaults

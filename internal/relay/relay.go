@@ -21,6 +21,7 @@ import (
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/canary"
+	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/metrics"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/routing"
@@ -75,6 +76,7 @@ type Request struct {
 type Result struct {
 	*provider.Response
 	Route    string // the route's match pattern
+	Rule     int    // the index of the routes[].when rule that chose the targets; -1: none
 	Provider string
 	Model    string // the model name the upstream saw
 	Attempts []Attempt
@@ -129,6 +131,9 @@ func (r *Relay) Lookup(model string) (*routing.Route, bool) { return r.table.Loo
 // answered, the last error. A final answer (a 4xx the client caused) and a
 // client's cancel end the loop at once.
 func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
+	if err := checkRequired(req); err != nil {
+		return nil, err
+	}
 	model := req.Peek.Model
 	rt, ok := r.table.Lookup(model)
 	if !ok {
@@ -136,9 +141,15 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 		return nil, apierr.New(apierr.NotFound, "model: %s", model)
 	}
 	st := r.routes[rt.Match]
-	res := &Result{Route: rt.Match}
+	res := &Result{Route: rt.Match, Rule: -1}
 	var buf [8]int
 	order := st.order(req, len(rt.Targets), buf[:0])
+	plan := rt.Targets
+	if len(rt.Rules) > 0 {
+		if res.Rule = rt.Select(facts(req)); res.Rule >= 0 {
+			plan, order = ruleFirst(rt.Rules[res.Rule].Targets, rt.Targets, order)
+		}
+	}
 	var (
 		start   = r.now()
 		conv    *converted // the request in Anthropic's format, made once if needed
@@ -147,12 +158,12 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 		prev    string
 	)
 	for pos, ti := range order {
-		t := rt.Targets[ti]
+		t := plan[ti]
 		b := r.backends[t.Provider]
 		if pos > 0 && prev != "" {
 			r.m.Fallbacks.WithLabelValues(rt.Match, prev, t.Provider).Inc()
 		}
-		call, oinfo, err := r.call(req, b, t, model, &conv)
+		call, oinfo, err := r.call(req, b, &t, model, &conv)
 		if err != nil {
 			return res, err // an untranslatable request: the client's error
 		}
@@ -164,7 +175,7 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 			continue
 		}
 		prev = t.Provider
-		if pos == 0 && st.split != nil && out.result != upstream.Neutral {
+		if pos == 0 && res.Rule < 0 && st.split != nil && out.result != upstream.Neutral {
 			st.split.Record(ti, out.result == upstream.Success, out.latency)
 		}
 		if out.success {
@@ -240,18 +251,23 @@ func (st *route) order(req *Request, n int, dst []int) []int {
 
 // call builds the call to one target: the body with the target's model, in
 // a format its provider speaks, with the route's timeouts.
-func (r *Relay) call(req *Request, b *backend, t routing.Target, model string, conv **converted) (*provider.Call, *translate.OpenAIRequestInfo, error) {
+func (r *Relay) call(req *Request, b *backend, t *routing.Target, model string, conv **converted) (*provider.Call, *translate.OpenAIRequestInfo, error) {
 	up := t.UpstreamModel(model)
 	call := &provider.Call{
-		Op:     req.Op,
-		Format: req.Format,
-		Model:  up,
-		Stream: req.Peek.Stream,
-		Header: req.Header,
-		Query:  req.Query,
+		Op:        req.Op,
+		Format:    req.Format,
+		Model:     up,
+		Stream:    req.Peek.Stream,
+		Header:    req.Header,
+		Query:     req.Query,
+		SetHeader: policyHeaders(b, t, req.Header),
+	}
+	params := b.params.Merge(t.Params)
+	if req.Op != provider.OpMessages {
+		params = config.Params{} // count_tokens: nothing is generated
 	}
 	if speaks(b.p, req.Format) {
-		call.Body = req.Peek.WithModel(req.Body, up)
+		call.Body = applyParams(req.Peek.WithModel(req.Body, up), req.Format, params)
 		return call, nil, nil
 	}
 	// Only OpenAI clients reach here: the provider speaks Anthropic, so
@@ -265,7 +281,7 @@ func (r *Relay) call(req *Request, b *backend, t routing.Target, model string, c
 	}
 	c := *conv
 	call.Format = provider.FormatAnthropic
-	call.Body = c.peek.WithModel(c.body, up)
+	call.Body = applyParams(c.peek.WithModel(c.body, up), provider.FormatAnthropic, params)
 	call.Stream = c.peek.Stream
 	return call, c.info, nil
 }
@@ -287,4 +303,44 @@ func convertOpenAI(body []byte) (*converted, error) {
 		return nil, apierr.Wrap(apierr.Internal, err, "request translation failed")
 	}
 	return &converted{body: ab, peek: peek, info: info}, nil
+}
+
+// bytesPerToken turns a body's size into the input estimate that trait
+// rules compare with tokens_over (the rate limiter's estimate too).
+const bytesPerToken = 4
+
+// facts gathers what trait rules look at: all of it read by Inspect in its
+// one pass, or known already.
+func facts(req *Request) *routing.Facts {
+	return &routing.Facts{
+		Model:    req.Peek.Model,
+		Thinking: req.Peek.Thinking,
+		Tools:    req.Peek.Tools,
+		Tokens:   int64(len(req.Body) / bytesPerToken),
+		Header:   req.Header,
+	}
+}
+
+// ruleFirst returns the targets to try when a rule matched: the rule's, in
+// order, then the route's in their usual order, less those the rule's
+// already named (same provider and model), as fallbacks.
+func ruleFirst(rule, route []routing.Target, order []int) ([]routing.Target, []int) {
+	plan := make([]routing.Target, 0, len(rule)+len(route))
+	plan = append(plan, rule...)
+	idx := make([]int, 0, len(rule)+len(order))
+	for i := range rule {
+		idx = append(idx, i)
+	}
+outer:
+	for _, ti := range order {
+		t := route[ti]
+		for _, rt := range rule {
+			if rt.Provider == t.Provider && rt.Model == t.Model {
+				continue outer
+			}
+		}
+		idx = append(idx, len(plan))
+		plan = append(plan, t)
+	}
+	return plan, idx
 }

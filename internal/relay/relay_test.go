@@ -249,7 +249,7 @@ func TestNewErrors(t *testing.T) {
 func TestUnknownModel(t *testing.T) {
 	g := newRig(t, []config.Route{routeTo("claude-*", config.Target{Provider: "a"})}, []config.Provider{provCfg("a")},
 		map[string]Provider{"a": &fakeProvider{answer: jsonAnswer(200, message)}})
-	_, err := g.Do(context.Background(), request(t, provider.FormatAnthropic, `{"model":"gpt-4o"}`))
+	_, err := g.Do(context.Background(), request(t, provider.FormatAnthropic, `{"model":"gpt-4o","max_tokens":1}`))
 	var e *apierr.Error
 	if !errors.As(err, &e) || e.Kind != apierr.NotFound || e.Public != "model: gpt-4o" {
 		t.Errorf("err = %v", err)

@@ -282,7 +282,7 @@ func TestBulkheadFull(t *testing.T) {
 	if diff := cmp.Diff([]string{"a@-:bulkhead_full", "b@n0:200"}, attemptList(res)); diff != "" {
 		t.Errorf("attempts (-want +got):\n%s", diff)
 	}
-	_, err = g.Do(context.Background(), request(t, provider.FormatAnthropic, `{"model":"only-a"}`))
+	_, err = g.Do(context.Background(), request(t, provider.FormatAnthropic, `{"model":"only-a","max_tokens":1}`))
 	var ae *apierr.Error
 	if !errors.As(err, &ae) || ae.Kind != apierr.Overloaded || ae.RetryAfter <= 0 {
 		t.Errorf("err = %v, want a 529 with retry-after", err)

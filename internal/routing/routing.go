@@ -19,6 +19,10 @@ import (
 type Target struct {
 	Provider string
 	Model    string // upstream model name; empty keeps the client's
+	// The target's own policy, over its provider's (config.Target).
+	Params  config.Params
+	Headers [][2]string // canonical name, value: set upstream
+	Forward []string    // canonical names of client headers passed upstream
 }
 
 // UpstreamModel is the model name the upstream should see.
@@ -33,6 +37,7 @@ func (t Target) UpstreamModel(requested string) string {
 type Route struct {
 	Match   string
 	Targets []Target
+	Rules   []Rule // routes[].when, in order
 
 	kind    kind
 	literal string
@@ -69,10 +74,10 @@ func New(routes []config.Route) (*Table, error) {
 		}
 	}
 	for i, cr := range routes {
-		r := &Route{Match: cr.Match, order: i}
+		r := &Route{Match: cr.Match, order: i, Rules: compileRules(cr.When)}
 		t.all = append(t.all, r)
 		for _, ct := range cr.Targets {
-			r.Targets = append(r.Targets, Target{Provider: ct.Provider, Model: ct.Model})
+			r.Targets = append(r.Targets, newTarget(ct))
 		}
 		if len(r.Targets) == 0 {
 			return nil, fmt.Errorf("route %q has no targets", cr.Match)

@@ -375,6 +375,10 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 			x.usage, x.usageSeen = t, true
 		}
 	}
+	if err := streamNote(res.Events); err != nil && x.note == nil {
+		x.note = err
+		s.m.UpstreamErrors.WithLabelValues(res.Provider, "answer_problem").Inc()
+	}
 	if x.usageSeen {
 		s.countTokens(x)
 	}

@@ -84,6 +84,10 @@ type RequestInfo struct {
 	StopSequences []string // to tell which one matched, when the vendor does not say
 	Thinking      bool     // the client asked for thinking
 	InputEstimate int      // an estimate of input tokens, for message_start before usage arrives
+	// OneToolCall: the client set tool_choice.disable_parallel_tool_use,
+	// so the answer keeps its first tool call only, whatever the upstream
+	// did with parallel_tool_calls (sent where the Profile allows it).
+	OneToolCall bool `json:",omitempty"`
 }
 
 // Error is a request the translator cannot express for the upstream: the

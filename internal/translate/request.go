@@ -93,7 +93,7 @@ func Request(body []byte, model string, p *Profile) ([]byte, *RequestInfo, error
 		return nil, nil, err
 	}
 	out.Messages = b.out
-	if err := b.tools(&in, &out); err != nil {
+	if err := b.tools(&in, &out, info); err != nil {
 		return nil, nil, err
 	}
 	if err := rqLimits(&in, p, &out); err != nil {
@@ -643,7 +643,7 @@ func (b *rqBuilder) searchResult(raw json.RawMessage) string {
 }
 
 // tools translates tools and tool_choice.
-func (b *rqBuilder) tools(in *anthropic.MessageRequest, out *openai.ChatRequest) error {
+func (b *rqBuilder) tools(in *anthropic.MessageRequest, out *openai.ChatRequest, info *RequestInfo) error {
 	strip := map[string]bool{}
 	for _, k := range b.p.StripSchemaKeys {
 		strip[k] = true
@@ -670,6 +670,9 @@ func (b *rqBuilder) tools(in *anthropic.MessageRequest, out *openai.ChatRequest)
 	if tc == nil || len(out.Tools) == 0 {
 		return nil // OpenAI refuses a tool_choice without tools
 	}
+	// Enforced on the answer on every profile: an upstream without
+	// parallel_tool_calls (or one that ignores it) may still call several.
+	info.OneToolCall = tc.DisableParallelToolUse && tc.Type != "none"
 	var choice *openai.ToolChoice
 	switch tc.Type {
 	case "auto":

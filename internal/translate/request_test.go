@@ -98,6 +98,9 @@ func init() {
 	q := rqProfiles["dashscope"]
 	q.ThinkingStreamOnly = true // "enable_thinking must be set to false for non-streaming calls"
 	rqProfiles["dashscope_stream_only"] = q
+	g := rqProfiles["vllm"]
+	g.Name, g.ParallelToolCalls, g.TopK, g.TemperatureMax = "generic", false, false, 1 // as openaicompat's generic profile
+	rqProfiles["generic"] = g
 }
 
 // rqCase is a loaded golden file.

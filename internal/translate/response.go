@@ -121,9 +121,17 @@ func Response(body []byte, info *RequestInfo, p *Profile) ([]byte, anthropic.Tot
 
 	var uses []anthropic.ContentBlock
 	var bad *ToolArgumentsError
+	var extra *ExtraToolCallsError
 	for _, tc := range msg.ToolCalls {
 		if tc.Function.Name == "" {
 			continue // nothing the client could call
+		}
+		if info.OneToolCall && len(uses) > 0 {
+			if extra == nil {
+				extra = &ExtraToolCallsError{}
+			}
+			extra.Names = append(extra.Names, tc.Function.Name)
+			continue
 		}
 		id := tc.ID
 		if id == "" {
@@ -171,8 +179,13 @@ func Response(body []byte, info *RequestInfo, p *Profile) ([]byte, anthropic.Tot
 	}
 
 	enc := rsAppendMessage(nil, "msg_"+rsRandom(24), info.Model, content, stop, stopSeq, totals)
-	if bad != nil {
+	switch {
+	case bad != nil && extra != nil:
+		return enc, totals, errors.Join(bad, extra)
+	case bad != nil:
 		return enc, totals, bad
+	case extra != nil:
+		return enc, totals, extra
 	}
 	return enc, totals, nil
 }

@@ -48,11 +48,11 @@ func TestResponseGolden(t *testing.T) {
 			got, totals, err := Response(c.file("openai.json"), info, c.profile(t))
 			var gotErr, gotBody, gotTotals []byte
 			if err != nil {
-				var ta *ToolArgumentsError
-				if !errors.As(err, &ta) && !errors.Is(err, ErrNotChatCompletion) {
-					t.Errorf("error %T is neither *ToolArgumentsError nor ErrNotChatCompletion: %v", err, err)
+				note := IsNote(err)
+				if !note && !errors.Is(err, ErrNotChatCompletion) {
+					t.Errorf("error %T is neither a note nor ErrNotChatCompletion: %v", err, err)
 				}
-				if (got != nil) != (ta != nil) {
+				if (got != nil) != note {
 					t.Errorf("body %q with error %v", got, err)
 				}
 				gotErr = []byte(err.Error() + "\n")

@@ -216,6 +216,8 @@ type Stream struct {
 	inputEstimate int64
 	stopSeqs      []string
 	reasoning     []string // delta fields carrying reasoning text, by preference
+	oneTool       bool     // disable_parallel_tool_use: calls after the first are dropped
+	droppedCalls  []string // their names, as far as known
 
 	// What has been sent.
 	messageStarted bool
@@ -262,6 +264,7 @@ func NewStream(info *RequestInfo, p *Profile, messageID string) *Stream {
 		s.model = info.Model
 		s.inputEstimate = int64(max(info.InputEstimate, 0))
 		s.stopSeqs = info.StopSequences
+		s.oneTool = info.OneToolCall
 	}
 	if p != nil {
 		s.reasoning = p.ReasoningFields
@@ -284,6 +287,15 @@ func (s *Stream) Next() (ev sse.Event, ok bool) {
 		Data: s.out[e.data:e.dataEnd:e.dataEnd],
 		Raw:  s.out[e.raw:e.end:e.end],
 	}, true
+}
+
+// DroppedToolCalls is the error noting the tool calls dropped because the
+// request set disable_parallel_tool_use, nil when none was: for the log.
+func (s *Stream) DroppedToolCalls() error {
+	if len(s.droppedCalls) == 0 {
+		return nil
+	}
+	return &ExtraToolCallsError{Names: s.droppedCalls}
 }
 
 // Finished reports whether message_stop or an error event has been queued.
@@ -682,6 +694,18 @@ func (s *Stream) toolEntry(b []byte, pos int, legacy bool) {
 		return
 	}
 	c := &s.calls[ci]
+	if s.oneTool && ci > 0 {
+		// The client allowed one tool call: later calls are closed before
+		// they open, so every fragment of theirs is dropped (see args).
+		if c.state == stCallLimbo && !c.named {
+			c.state = stCallClosed
+		}
+		if len(namev) > 0 && !c.named {
+			c.name, c.named = string(namev), true
+			s.droppedCalls = append(s.droppedCalls, c.name)
+		}
+		return
+	}
 	if len(idv) > 0 && c.upID == "" {
 		c.upID = string(idv)
 	}

@@ -57,6 +57,7 @@ func stUpdating() bool {
 //	reasoning=a,b  Profile.ReasoningFields ("reasoning=" for none)
 //	stop=["…"]     RequestInfo.StopSequences, as JSON
 //	accumulate=skip  (with a reason) leaves the case out of TestStreamAccumulate
+//	one_tool=true  RequestInfo.OneToolCall (disable_parallel_tool_use)
 type stCase struct {
 	name       string
 	info       RequestInfo
@@ -139,6 +140,8 @@ func stParseProfile(t testing.TB, c *stCase, data []byte) {
 			}
 		case "accumulate":
 			c.accumulate = !strings.HasPrefix(v, "skip")
+		case "one_tool":
+			c.info.OneToolCall = v == "true"
 		default:
 			t.Fatalf("%s: unknown profile key %q", c.name, k)
 		}
@@ -1491,5 +1494,46 @@ func BenchmarkStream(b *testing.B) {
 			b.ReportMetric(float64(len(chunks)), "chunks")
 			b.SetBytes(int64(bytesOut))
 		})
+	}
+}
+
+// TestStreamOneToolCall: with disable_parallel_tool_use, calls after the
+// first are dropped however the upstream interleaves them, and the
+// Stream says which it dropped.
+func TestStreamOneToolCall(t *testing.T) {
+	up := []byte(`data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c0","type":"function","function":{"name":"add","arguments":"{\"a\":"}}]}}]}
+
+data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"c1","type":"function","function":{"name":"mul","arguments":"{\"b\":"}}]}}]}
+
+data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"function":{"arguments":"2}"}}]}}]}
+
+data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"1}"}}]}}]}
+
+data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":2,"id":"c2","type":"function","function":{"name":"sub","arguments":"{}"}}]}}]}
+
+data: {"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}
+
+data: [DONE]
+
+`)
+	for _, one := range []bool{false, true} {
+		out, s := stRun(t, &RequestInfo{Model: "m", Stream: true, OneToolCall: one}, nil, "msg_1", up, stRunOpts{})
+		names := strings.Count(string(out), `"type":"tool_use"`)
+		switch {
+		case one && (names != 1 || !strings.Contains(string(out), `"name":"add"`) || !strings.Contains(string(out), `"partial_json":"1}"`)):
+			t.Errorf("one tool call: %d tool_use blocks\n%s", names, out)
+		case !one && names != 3:
+			t.Errorf("parallel allowed: %d tool_use blocks", names)
+		}
+		err := s.DroppedToolCalls()
+		if one && (err == nil || err.Error() != "disable_parallel_tool_use: kept the first tool call, dropped 2 more (mul, sub)") {
+			t.Errorf("DroppedToolCalls = %v", err)
+		}
+		if !one && err != nil {
+			t.Errorf("DroppedToolCalls = %v with parallel calls allowed", err)
+		}
+		if !strings.Contains(string(out), `"stop_reason":"tool_use"`) {
+			t.Errorf("stop_reason is not tool_use:\n%s", out)
+		}
 	}
 }

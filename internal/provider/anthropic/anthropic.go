@@ -147,7 +147,7 @@ func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        p.header(c.Header),
+		Header:        p.callHeader(c),
 		Body:          bytesReader(c.Body),
 		GetBody:       func() (io.ReadCloser, error) { return bytesReader(c.Body), nil },
 		ContentLength: int64(len(c.Body)),
@@ -188,6 +188,13 @@ func (p *Provider) header(in http.Header) http.Header {
 	for _, kv := range p.static {
 		h[kv[0]] = []string{kv[1]}
 	}
+	return h
+}
+
+// callHeader is header for a call, with the header policy's headers last.
+func (p *Provider) callHeader(c *provider.Call) http.Header {
+	h := p.header(c.Header)
+	c.ApplySetHeader(h)
 	return h
 }
 

@@ -193,7 +193,7 @@ func (p *Provider) roundTrip(ctx context.Context, c *provider.Call, body []byte)
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        p.header(),
+		Header:        p.callHeader(c),
 		Body:          io.NopCloser(bytes.NewReader(body)),
 		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
 		ContentLength: int64(len(body)),
@@ -221,6 +221,13 @@ func (p *Provider) header() http.Header {
 	for _, kv := range p.static {
 		h[kv[0]] = []string{kv[1]}
 	}
+	return h
+}
+
+// callHeader is header for a call, with the header policy's headers last.
+func (p *Provider) callHeader(c *provider.Call) http.Header {
+	h := p.header()
+	c.ApplySetHeader(h)
 	return h
 }
 
@@ -278,15 +285,15 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 	out, totals, err := translate.Response(b, info, &p.profile.Profile)
 	var note error
 	if err != nil {
-		var bad *translate.ToolArgumentsError
-		if !errors.As(err, &bad) {
+		if !translate.IsNote(err) {
 			r := p.unusableAnswer(status, b, x)
 			r.Note = fmt.Errorf("untranslatable answer: %w", err)
 			return r, nil
 		}
-		// Tool arguments that were not a JSON object became {}: the body
-		// is complete and valid, and the client's tool validation tells
-		// the model what is missing. The log still says so.
+		// Tool arguments that were not a JSON object became {}, or tool
+		// calls beyond the one the client allowed were dropped: the body
+		// is complete and valid (the client's tool validation tells the
+		// model what is missing). The log still says so.
 		note = err
 	}
 	h := x.header()
@@ -425,6 +432,11 @@ func (t *translatedEvents) Close() error {
 	}
 	return t.r.Close()
 }
+
+// Note is a repair the stream made that the client does not see as such
+// (tool calls dropped for disable_parallel_tool_use), nil if none: for the
+// access log, known once the stream ended.
+func (t *translatedEvents) Note() error { return t.st.DroppedToolCalls() }
 
 // Translated reports that the stream's framing is the gateway's own (the
 // server then takes io.EOF as a clean end).
