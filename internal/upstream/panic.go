@@ -1,0 +1,117 @@
+package upstream
+
+// Panic routing, after Envoy's healthy_panic_threshold: breakers move
+// traffic between nodes and targets, but they must never leave a route
+// with nothing to call. A breaker is a guess about a node's health, made
+// from a few answers; when the guesses say that most of a provider's nodes
+// are down, the guesses are the likelier fault (a vendor's short burst of
+// 5xx trips every node at once), and refusing every request turns a blip
+// into an outage.
+
+import (
+	"math/bits"
+	"time"
+)
+
+// Choose is Pick, reporting whether the node was chosen in panic. The
+// pool is in panic when fewer than panic_threshold of its nodes are
+// available but at least one is: the choice is then at random (by node
+// weight) among every node not in exclude, so that the load spreads over
+// all of them instead of crushing the few left. With force (the caller's
+// route has no available node anywhere), a pool with no available node
+// chooses among every node not in exclude too. A threshold of 0 turns
+// both off: fail fast.
+//
+// A node chosen in panic whose breaker does not admit it is called
+// without a probe reservation; its breaker ignores the result while open
+// (Node.Start records against the open generation), so panic traffic
+// neither holds an open breaker open nor closes it: probes still do.
+func (p *Pool) Choose(exclude uint64, force bool) (n *Node, panicked, ok bool) {
+	if p.panicAt <= 0 {
+		n, ok = p.pickAvailable(exclude)
+		return n, false, ok
+	}
+	avail := p.availableMask()
+	switch healthy := bits.OnesCount64(avail); {
+	case healthy == 0 && !force:
+		return nil, false, false
+	case healthy == 0, float64(healthy) < p.panicAt*float64(len(p.nodes)):
+		all := uint64(1)<<uint(len(p.nodes)) - 1
+		if len(p.nodes) == MaxNodes {
+			all = ^uint64(0)
+		}
+		cand := all &^ exclude
+		if cand == 0 {
+			return nil, false, false
+		}
+		n = p.nodes[p.chooseWeighted(cand)]
+		if n.available() {
+			n.breaker.Allow() // a probe slot when half-open; lost races are fine here
+		}
+		p.panics.Add(1)
+		return n, true, true
+	}
+	n, ok = p.pickAvailable(exclude)
+	return n, false, ok
+}
+
+// availableMask is the set of nodes Pick may choose, ignoring exclusions.
+func (p *Pool) availableMask() uint64 {
+	var avail uint64
+	for i, n := range p.nodes {
+		if n.available() {
+			avail |= 1 << uint(i)
+		}
+	}
+	return avail
+}
+
+// Panicking reports whether the pool is in panic now: some node is not
+// available and fewer than panic_threshold are.
+func (p *Pool) Panicking() bool {
+	if p.panicAt <= 0 {
+		return false
+	}
+	healthy := bits.OnesCount64(p.availableMask())
+	return healthy < len(p.nodes) && float64(healthy) < p.panicAt*float64(len(p.nodes))
+}
+
+// PanicThreshold is the pool's panic threshold (0: fail fast).
+func (p *Pool) PanicThreshold() float64 { return p.panicAt }
+
+// Panics is the number of nodes chosen in panic since the pool started.
+func (p *Pool) Panics() uint64 { return p.panics.Load() }
+
+// NextProbe is the time until the first open breaker of the pool admits a
+// probe again: the retry-after of a refusal because no node is available.
+// 0 when no breaker is open.
+func (p *Pool) NextProbe() time.Duration {
+	now := p.now().UnixNano()
+	var next int64
+	for _, n := range p.nodes {
+		if State(n.breaker.state.Load()) != Open {
+			continue
+		}
+		if d := n.breaker.openUntil.Load() - now; d > 0 && (next == 0 || d < next) {
+			next = d
+		}
+	}
+	return time.Duration(next)
+}
+
+// NoteFailure remembers why an attempt on the pool failed last, for the
+// message of a refusal and the admin API. reason must be a failure reason
+// or upstream_<status>: never text from the upstream or a URL.
+func (p *Pool) NoteFailure(reason string) {
+	if cur := p.lastErr.Load(); cur == nil || *cur != reason {
+		p.lastErr.Store(&reason)
+	}
+}
+
+// LastFailure is the reason NoteFailure last noted; "" when none.
+func (p *Pool) LastFailure() string {
+	if s := p.lastErr.Load(); s != nil {
+		return *s
+	}
+	return ""
+}
