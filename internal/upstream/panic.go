@@ -115,3 +115,11 @@ func (p *Pool) LastFailure() string {
 	}
 	return ""
 }
+
+// PanicNews reports whether a panic pick is news worth a log line: true
+// at most once per every, per pool.
+func (p *Pool) PanicNews(every time.Duration) bool {
+	now := p.now().UnixNano()
+	last := p.lastPanicLog.Load()
+	return (last == 0 || now-last >= int64(every)) && p.lastPanicLog.CompareAndSwap(last, now)
+}

@@ -75,9 +75,10 @@ type Pool struct {
 	budget budget
 	bulk   bulkhead
 
-	panicAt float64 // breaker.panic_threshold; 0: fail fast
-	panics  atomic.Uint64
-	lastErr atomic.Pointer[string] // the last attempt failure's reason
+	panicAt      float64 // breaker.panic_threshold; 0: fail fast
+	panics       atomic.Uint64
+	lastPanicLog atomic.Int64           // unix ns of the last PanicNews yes
+	lastErr      atomic.Pointer[string] // the last attempt failure's reason
 }
 
 // NewPool validates o and builds its pool; every node starts closed, with
