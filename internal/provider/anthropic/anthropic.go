@@ -29,12 +29,13 @@ const DefaultVersion = "2023-06-01"
 
 // Options configure a Provider.
 type Options struct {
-	Name     string
-	BaseURLs []string
-	APIKey   config.Secret
-	Auth     string            // config.AuthXAPIKey (default) or config.AuthBearer
-	Headers  map[string]string // static headers added to every upstream request
-	Timeouts config.Timeouts
+	Name      string
+	BaseURLs  []string
+	NodeNames []string // optional, one per base URL: the nodes' labels
+	APIKey    config.Secret
+	Auth      string            // config.AuthXAPIKey (default) or config.AuthBearer
+	Headers   map[string]string // static headers added to every upstream request
+	Timeouts  config.Timeouts
 	// Transport overrides the HTTP transport (tests). Nil builds one from Timeouts.
 	Transport http.RoundTripper
 }
@@ -62,7 +63,7 @@ func New(o Options) (*Provider, error) {
 	if o.APIKey == "" {
 		return nil, fmt.Errorf("anthropic provider %s: no api_key", o.Name)
 	}
-	ns, err := provider.NewNodes("anthropic provider "+o.Name, o.BaseURLs, paths[:])
+	ns, err := provider.NewNodes("anthropic provider "+o.Name, o.BaseURLs, o.NodeNames, paths[:])
 	if err != nil {
 		return nil, err
 	}

@@ -56,9 +56,11 @@ type Options struct {
 	Name     string
 	Profile  string   // a name from Names()
 	BaseURLs []string // nodes, tried in order; default: the profile's DefaultBaseURL
-	APIKey   config.Secret
-	Headers  map[string]string // static headers added to every upstream request
-	Timeouts config.Timeouts
+	// NodeNames, optional, one per base URL, are the nodes' labels.
+	NodeNames []string
+	APIKey    config.Secret
+	Headers   map[string]string // static headers added to every upstream request
+	Timeouts  config.Timeouts
 	// Transport overrides the HTTP transport (tests). Nil builds one from
 	// Timeouts, without any proxy from the environment.
 	Transport http.RoundTripper
@@ -96,7 +98,7 @@ func New(o Options) (*Provider, error) {
 	if prof.KeyRequired && o.APIKey == "" {
 		return nil, fmt.Errorf("openai provider %s: profile %s needs an api_key", o.Name, prof.Name)
 	}
-	ns, err := provider.NewNodes("openai provider "+o.Name, bases, []string{chatPath, modelsPath})
+	ns, err := provider.NewNodes("openai provider "+o.Name, bases, o.NodeNames, []string{chatPath, modelsPath})
 	if err != nil {
 		return nil, err
 	}
