@@ -1,0 +1,255 @@
+package app
+
+// A vendor's short burst of 429s, 500s and 529s against a one-node
+// provider with nothing configured but its URL and key: the defaults must
+// carry the route through it, never leave it refusing with
+// "no upstream node available".
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anthropics/anthropic-sdk-go"
+
+	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/fakeupstream"
+)
+
+// defaultProvider is a provider with only what a new user writes: every
+// timeout, retry and breaker setting is the default.
+func defaultProvider(name, url string) config.Provider {
+	return config.Provider{Name: name, Type: config.TypeAnthropic, BaseURLs: []string{url}, APIKey: providerKey}
+}
+
+func e500() *fakeupstream.Fixture {
+	return &fakeupstream.Fixture{
+		Name: "anthropic 500", Status: 500,
+		Header: map[string][]string{"Content-Type": {"application/json"}},
+		Body:   []byte(`{"type":"error","error":{"type":"api_error","message":"Internal server error"}}`),
+	}
+}
+
+// seq answers request n with replies[n], then with after.
+func seq(after fakeupstream.Reply, replies ...fakeupstream.Reply) fakeupstream.Script {
+	return func(n int) fakeupstream.Reply {
+		if n < len(replies) {
+			return replies[n]
+		}
+		return after
+	}
+}
+
+func times(n int, r fakeupstream.Reply) []fakeupstream.Reply {
+	out := make([]fakeupstream.Reply, n)
+	for i := range out {
+		out[i] = r
+	}
+	return out
+}
+
+// status is what the client saw: 200, or the error's status.
+func status(o outcome) int {
+	var ae *anthropic.Error
+	switch {
+	case o.Err == nil:
+		return 200
+	case errors.As(o.Err, &ae):
+		return ae.StatusCode
+	}
+	return -1
+}
+
+// TestFaultBurstRecovery: one node, default settings, the SDK without
+// retries. The node answers 429×3, 500×3, 529×2, then recovers. The
+// 429s go back to the client at once with the vendor's retry-after (a
+// quota is not the node's health); the 500s are retried and, spent, go
+// back as the vendor's 500; the 529s are retried through. Every request
+// after the burst is served, none is refused by an open breaker. Then a
+// longer 5xx storm that does open the breaker: the next request is served
+// at once all the same (panic routing), and the admin API says so.
+func TestFaultBurstRecovery(t *testing.T) {
+	checkLeaks(t)
+	fx := loadFaultFixtures(t)
+	ok := fx.ok()
+	t.Run("429x3 500x3 529x2", func(t *testing.T) {
+		a := newFakes(t, 1, ok)[0]
+		var burst []fakeupstream.Reply
+		burst = append(burst, times(3, fakeupstream.Reply{Fixture: fx.e429})...)
+		burst = append(burst, times(3, fakeupstream.Reply{Fixture: e500()})...)
+		burst = append(burst, times(2, fakeupstream.Reply{Fixture: fx.e529})...)
+		a.SetScript(seq(ok, burst...))
+		g := startFaultGateway(t, []config.Provider{defaultProvider("p", a.URL)}, route("p"))
+		c := g.client()
+		var got []int
+		for i := range 20 {
+			o := g.call(c, i%2 == 1)
+			got = append(got, status(o))
+			if st := status(o); st == 429 {
+				if ra := o.Header.Get("Retry-After"); ra != "7" || o.Elapsed > tBound {
+					t.Errorf("request %d: 429 with retry-after %q after %v, want the vendor's 7 at once", i, ra, o.Elapsed)
+				}
+			}
+		}
+		want := []int{429, 429, 429, 500}
+		for len(want) < 20 {
+			want = append(want, 200)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("statuses %v, want %v", got, want)
+		}
+		m := g.metrics()
+		wantMetric(t, m, 0, "ferry_breaker_transitions_total", "provider", "p", "to", "open")
+		result(t, "one node, default settings, 429x3 500x3 529x2 | statuses %v: the 429s passed back at once with retry-after, 529s retried through, every request after the burst served, breaker never opened", compact(got))
+	})
+	t.Run("5xx storm opens the breaker", func(t *testing.T) {
+		a := newFakes(t, 1, ok)[0]
+		// 4 requests × 3 attempts, then the fifth request's first attempt:
+		// consecutive_failures (5) is reached, the breaker opens.
+		a.SetScript(seq(ok, times(13, fakeupstream.Reply{Fixture: e500()})...))
+		g := startFaultGateway(t, []config.Provider{defaultProvider("p", a.URL)}, route("p"))
+		c := g.client()
+		for i := range 5 {
+			if st := status(g.call(c, false)); st != 500 {
+				t.Fatalf("storm request %d: %d, want the vendor's 500", i, st)
+			}
+		}
+		m := g.metrics()
+		wantMetric(t, m, 1, "ferry_breaker_transitions_total", "provider", "p", "to", "open")
+		for i := range 4 {
+			o := g.call(c, i%2 == 1)
+			// Two attempts: p@-:no_available_node, then the panic call.
+			wantServed(t, o, i%2 == 1, "p", a, 2, tBound)
+		}
+		wantMetric(t, g.metrics(), 4, "ferry_panic_routing_total", "provider", "p")
+		resp, err := g.HTTP.Get(g.Admin + "/admin/upstreams")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var ups struct {
+			Upstreams []struct {
+				Panic       bool   `json:"panic"`
+				PanicRouted uint64 `json:"panic_routed"`
+				LastFailure string `json:"last_failure"`
+			} `json:"upstreams"`
+		}
+		if err := json.Unmarshal(b, &ups); err != nil || len(ups.Upstreams) != 1 {
+			t.Fatalf("upstreams: %v: %s", err, b)
+		}
+		if u := ups.Upstreams[0]; !u.Panic || u.PanicRouted != 4 || u.LastFailure != "upstream_500" {
+			t.Errorf("admin upstreams: %s", b)
+		}
+		if !strings.Contains(g.Logs.String(), "panic routing") {
+			t.Error("panic routing was not logged")
+		}
+		result(t, "one node, default settings, 500x13 (breaker opens) | the next 4 requests served at once by panic routing, ferry_panic_routing_total 4")
+	})
+	t.Run("fail fast", func(t *testing.T) {
+		a := newFakes(t, 1, fakeupstream.Reply{Fixture: e500()})[0]
+		p := defaultProvider("p", a.URL)
+		p.Breaker.PanicThreshold = new(float64)
+		g := startFaultGateway(t, []config.Provider{p}, route("p"))
+		c := g.client()
+		for range 5 {
+			g.call(c, false)
+		}
+		o := g.call(c, false)
+		e := assertAPIError(t, o.Err, http.StatusServiceUnavailable, "api_error")
+		if ra := e.Response.Header.Get("Retry-After"); ra == "" || ra == "0" {
+			t.Errorf("503 without retry-after")
+		}
+		if msg := string(e.RawJSON()); !strings.Contains(msg, "provider p") || !strings.Contains(msg, "upstream_500") {
+			t.Errorf("503 message %s: want the provider and its last failure", msg)
+		}
+	})
+}
+
+// compact prints statuses as 429x3 500 200x16.
+func compact(s []int) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && s[j] == s[i] {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%d", s[i])
+		if j-i > 1 {
+			fmt.Fprintf(&b, "x%d", j-i)
+		}
+		i = j
+	}
+	return b.String()
+}
+
+// TestFaultCredentialRefused: the vendor refuses the gateway's own key.
+// The client gets a 502 naming the provider, never a 401 on its own key
+// (Claude Code would ask its user to log in again), with x-should-retry:
+// false; the log names the provider whose key to fix, and never the key.
+func TestFaultCredentialRefused(t *testing.T) {
+	checkLeaks(t)
+	refused := &fakeupstream.Fixture{
+		Name: "401", Status: 401, Header: map[string][]string{"Content-Type": {"application/json"}},
+		Body: []byte(`{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}`),
+	}
+	a := newFakes(t, 1, fakeupstream.Reply{Fixture: refused})[0]
+	g := startFaultGateway(t, []config.Provider{defaultProvider("relay-hk", a.URL)}, route("relay-hk"))
+	for _, stream := range []bool{false, true} {
+		o := g.call(g.client(), stream)
+		e := assertAPIError(t, o.Err, http.StatusBadGateway, "api_error")
+		if got := e.Response.Header.Get("X-Should-Retry"); got != "false" {
+			t.Errorf("x-should-retry %q, want false", got)
+		}
+		if msg := string(e.RawJSON()); !strings.Contains(msg, "relay-hk") || !strings.Contains(msg, "credential refused") {
+			t.Errorf("message %s", msg)
+		}
+	}
+	if a.Count() != 2 {
+		t.Errorf("%d upstream requests, want one per client request (no retries)", a.Count())
+	}
+	logs := g.Logs.String()
+	if !strings.Contains(logs, "fix this provider's api_key") || !strings.Contains(logs, `"provider":"relay-hk"`) {
+		t.Errorf("the log does not say which key to fix:\n%s", logs)
+	}
+	if strings.Contains(logs, providerKey) {
+		t.Error("the provider key is in the log")
+	}
+}
+
+// TestFaultRedirect: a node that answers 302 (a base_url behind a login
+// page, a moved relay) is a 502 that says so; the redirect is never
+// followed.
+func TestFaultRedirect(t *testing.T) {
+	checkLeaks(t)
+	elsewhere := newFakes(t, 1, fakeupstream.Reply{Fixture: loadFaultFixtures(t).msg})[0]
+	moved := &fakeupstream.Fixture{Name: "302", Status: 302, Header: map[string][]string{"Location": {elsewhere.URL + "/v1/messages"}}}
+	a := newFakes(t, 1, fakeupstream.Reply{Fixture: moved})[0]
+	g := startFaultGateway(t, []config.Provider{defaultProvider("p", a.URL)}, route("p"))
+	o := g.call(g.client(), false)
+	e := assertAPIError(t, o.Err, http.StatusBadGateway, "api_error")
+	if msg := string(e.RawJSON()); !strings.Contains(msg, "redirect") {
+		t.Errorf("message %s", msg)
+	}
+	if elsewhere.Count() != 0 {
+		t.Errorf("the redirect was followed: %d requests to its target", elsewhere.Count())
+	}
+}
+
+// TestTokenizerWarmsAtStart: with an OpenAI-format provider, the
+// count_tokens tokenizer loads at start, before any request needs it.
+func TestTokenizerWarmsAtStart(t *testing.T) {
+	a := newFakes(t, 1, loadFaultFixtures(t).oaiOK())[0]
+	g := startFaultGateway(t, []config.Provider{openaiProvider("o", a.URL)}, route("o"))
+	if !waitFor(20*time.Second, func() bool { return strings.Contains(g.Logs.String(), "count_tokens tokenizer loaded") }) {
+		t.Error("the tokenizer did not load at start")
+	}
+}
