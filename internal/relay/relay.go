@@ -219,7 +219,8 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 		return res, nil
 	}
 	if lastErr == nil {
-		lastErr = apierr.New(apierr.Unavailable, "no upstream available")
+		// Ferry's own 503: with a retry-after, as every refusal of its own.
+		lastErr = &apierr.Error{Kind: apierr.Unavailable, Public: "no upstream available", RetryAfter: time.Second}
 	}
 	return res, lastErr
 }

@@ -27,11 +27,11 @@ import (
 // (Node.Start records against the open generation), so panic traffic
 // neither holds an open breaker open nor closes it: probes still do.
 func (p *Pool) Choose(exclude uint64, force bool) (n *Node, panicked, ok bool) {
+	avail := p.availableMask()
 	if p.panicAt <= 0 {
-		n, ok = p.pickAvailable(exclude)
+		n, ok = p.pickAvailable(exclude, avail)
 		return n, false, ok
 	}
-	avail := p.availableMask()
 	switch healthy := bits.OnesCount64(avail); {
 	case healthy == 0 && !force:
 		return nil, false, false
@@ -51,7 +51,7 @@ func (p *Pool) Choose(exclude uint64, force bool) (n *Node, panicked, ok bool) {
 		p.panics.Add(1)
 		return n, true, true
 	}
-	n, ok = p.pickAvailable(exclude)
+	n, ok = p.pickAvailable(exclude, avail)
 	return n, false, ok
 }
 

@@ -185,25 +185,22 @@ func (p *Pool) Pick(exclude uint64) (n *Node, ok bool) {
 	return n, ok
 }
 
-// pickAvailable is Pick without panic routing.
-func (p *Pool) pickAvailable(exclude uint64) (n *Node, ok bool) {
+// pickAvailable is Pick without panic routing; avail is the pool's
+// availableMask, taken by the caller.
+func (p *Pool) pickAvailable(exclude, avail uint64) (n *Node, ok bool) {
 	// A lost race for a probe slot excludes that node and chooses again,
 	// so the loop runs at most once per node.
 	for range p.nodes {
-		var avail uint64
-		for i, n := range p.nodes {
-			if exclude&(1<<uint(i)) == 0 && n.available() {
-				avail |= 1 << uint(i)
-			}
-		}
-		if avail == 0 {
+		cand := avail &^ exclude
+		if cand == 0 {
 			return nil, false
 		}
-		n := p.nodes[p.choose(avail)]
+		n := p.nodes[p.choose(cand)]
 		if n.breaker.Allow() {
 			return n, true
 		}
 		exclude |= 1 << uint(n.index)
+		avail = p.availableMask()
 	}
 	return nil, false
 }
