@@ -149,7 +149,8 @@ func TestFaultBurstRecovery(t *testing.T) {
 		if !strings.Contains(g.Logs.String(), "panic routing") {
 			t.Error("panic routing was not logged")
 		}
-		result(t, "one node, default settings, 500x13 (breaker opens) | the next 4 requests served at once by panic routing, ferry_panic_routing_total 4")
+		result(t, "one node, default settings, 500x13 (breaker opens) | the next 4 requests served at once by panic routing, ferry_panic_routing_total 4; /admin/upstreams panic=%v panic_routed=%d last_failure=%s",
+			ups.Upstreams[0].Panic, ups.Upstreams[0].PanicRouted, ups.Upstreams[0].LastFailure)
 	})
 	t.Run("fail fast", func(t *testing.T) {
 		a := newFakes(t, 1, fakeupstream.Reply{Fixture: e500()})[0]
@@ -168,6 +169,8 @@ func TestFaultBurstRecovery(t *testing.T) {
 		if msg := string(e.RawJSON()); !strings.Contains(msg, "provider p") || !strings.Contains(msg, "upstream_500") {
 			t.Errorf("503 message %s: want the provider and its last failure", msg)
 		}
+		result(t, "panic_threshold 0 (fail fast), breaker open | 503 in %v, retry-after %s: %s", o.Elapsed.Round(time.Millisecond),
+			e.Response.Header.Get("Retry-After"), e.RawJSON())
 	})
 }
 
