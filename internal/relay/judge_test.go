@@ -225,3 +225,28 @@ func TestLocalAnswerNotMeasured(t *testing.T) {
 		t.Errorf("an estimate was measured as an upstream call: %+v", n)
 	}
 }
+
+// TestPartialPanic: with 2 of 3 nodes open (below the 50% threshold), the
+// first attempt is spread over all three (here: open node 0), and the
+// retry goes to the healthy node, not to the other open one.
+func TestPartialPanic(t *testing.T) {
+	p := &fakeProvider{nodes: []string{"n0", "n1", "n2"}, answer: byNode(jsonAnswer(500, serverErr), jsonAnswer(500, serverErr), jsonAnswer(200, message))}
+	cfg := provCfg("p", func(p *config.Provider) { p.Breaker.ConsecutiveFailures = 1 })
+	g := newRig(t, []config.Route{routeTo("*", config.Target{Provider: "p"})}, []config.Provider{cfg}, map[string]Provider{"p": p},
+		func(o *Options) { o.Rand = func() float64 { return 0.1 } })
+	for range 2 {
+		res, err := g.Do(context.Background(), plain(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body := readAll(t, res); body != message {
+			t.Fatalf("got %s", body)
+		}
+	}
+	if diff := cmp.Diff([]int{0, 1, 2, 0, 2}, p.nodesCalled()); diff != "" {
+		t.Errorf("nodes called (-want +got):\n%s", diff)
+	}
+	if got := val(g.m.PanicRouting.WithLabelValues("p")); got != 1 {
+		t.Errorf("ferry_panic_routing_total = %g, want 1", got)
+	}
+}

@@ -27,6 +27,12 @@ func (b *backend) pick(tried uint64, now time.Time, force bool) (n *upstream.Nod
 			}
 		}
 	}
+	if tried != 0 {
+		// A retry: a healthy node not tried yet before any panic choice.
+		if n, ok = b.pool.PickAvailable(tried | down); ok {
+			return n, true, false, true
+		}
+	}
 	if n, panicked, ok = b.pool.Choose(tried|down, false); ok {
 		return n, true, panicked, true
 	}

@@ -55,6 +55,14 @@ func (p *Pool) Choose(exclude uint64, force bool) (n *Node, panicked, ok bool) {
 	return n, false, ok
 }
 
+// PickAvailable is Pick without panic routing: only a node whose breaker
+// admits it. A retry asks it first, so that a request that failed on a
+// node chosen in panic pays for at most one such node when a healthy one
+// is left.
+func (p *Pool) PickAvailable(exclude uint64) (n *Node, ok bool) {
+	return p.pickAvailable(exclude, p.availableMask())
+}
+
 // availableMask is the set of nodes Pick may choose, ignoring exclusions.
 func (p *Pool) availableMask() uint64 {
 	var avail uint64
