@@ -226,14 +226,14 @@ func TestLocalAnswerNotMeasured(t *testing.T) {
 	}
 }
 
-// TestPartialPanic: with 2 of 3 nodes open (below the 50% threshold), the
-// first attempt is spread over all three (here: open node 0), and the
-// retry goes to the healthy node, not to the other open one.
+// TestPartialPanic: with 2 of 3 nodes open (below the 50% threshold), a
+// third of first attempts go to the open nodes (here, rand 0.9: node 1),
+// and the retry goes to the healthy node, not to the other open one.
 func TestPartialPanic(t *testing.T) {
 	p := &fakeProvider{nodes: []string{"n0", "n1", "n2"}, answer: byNode(jsonAnswer(500, serverErr), jsonAnswer(500, serverErr), jsonAnswer(200, message))}
 	cfg := provCfg("p", func(p *config.Provider) { p.Breaker.ConsecutiveFailures = 1 })
 	g := newRig(t, []config.Route{routeTo("*", config.Target{Provider: "p"})}, []config.Provider{cfg}, map[string]Provider{"p": p},
-		func(o *Options) { o.Rand = func() float64 { return 0.1 } })
+		func(o *Options) { o.Rand = func() float64 { return 0.9 } })
 	for range 2 {
 		res, err := g.Do(context.Background(), plain(t))
 		if err != nil {
@@ -243,7 +243,7 @@ func TestPartialPanic(t *testing.T) {
 			t.Fatalf("got %s", body)
 		}
 	}
-	if diff := cmp.Diff([]int{0, 1, 2, 0, 2}, p.nodesCalled()); diff != "" {
+	if diff := cmp.Diff([]int{0, 1, 2, 1, 2}, p.nodesCalled()); diff != "" {
 		t.Errorf("nodes called (-want +got):\n%s", diff)
 	}
 	if got := val(g.m.PanicRouting.WithLabelValues("p")); got != 1 {

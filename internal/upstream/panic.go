@@ -13,14 +13,20 @@ import (
 	"time"
 )
 
-// Choose is Pick, reporting whether the node was chosen in panic. The
-// pool is in panic when fewer than panic_threshold of its nodes are
-// available but at least one is: the choice is then at random (by node
-// weight) among every node not in exclude, so that the load spreads over
-// all of them instead of crushing the few left. With force (the caller's
-// route has no available node anywhere), a pool with no available node
-// chooses among every node not in exclude too. A threshold of 0 turns
-// both off: fail fast.
+// Choose is Pick, reporting whether the node was chosen in panic.
+//
+// The pool is in panic when fewer than panic_threshold of its nodes are
+// available but at least one is. Envoy then spreads the load over every
+// node, a cliff: one node fewer sends most traffic to nodes known to fail.
+// Here the rule is that an available node never carries more than it
+// would at the threshold: with h of n nodes available and threshold t,
+// the available nodes take the share h/(t·n) of first choices (by the
+// pool's policy), and the rest goes at random (by node weight) to the
+// unavailable nodes not in exclude. At the threshold that is no panic at
+// all; with none available, all of it. With force (the caller's route has
+// no available node anywhere), a pool with no available node chooses
+// among every node not in exclude. A threshold of 0 turns both off: fail
+// fast.
 //
 // A node chosen in panic whose breaker does not admit it is called
 // without a probe reservation; its breaker ignores the result while open
@@ -32,27 +38,31 @@ func (p *Pool) Choose(exclude uint64, force bool) (n *Node, panicked, ok bool) {
 		n, ok = p.pickAvailable(exclude, avail)
 		return n, false, ok
 	}
-	switch healthy := bits.OnesCount64(avail); {
+	healthy := bits.OnesCount64(avail)
+	atThreshold := p.panicAt * float64(len(p.nodes))
+	switch {
 	case healthy == 0 && !force:
 		return nil, false, false
-	case healthy == 0, float64(healthy) < p.panicAt*float64(len(p.nodes)):
-		all := uint64(1)<<uint(len(p.nodes)) - 1
-		if len(p.nodes) == MaxNodes {
-			all = ^uint64(0)
-		}
-		cand := all &^ exclude
-		if cand == 0 {
-			return nil, false, false
-		}
-		n = p.nodes[p.chooseWeighted(cand)]
-		if n.available() {
-			n.breaker.Allow() // a probe slot when half-open; lost races are fine here
-		}
-		p.panics.Add(1)
-		return n, true, true
+	case healthy > 0 && (float64(healthy) >= atThreshold || p.rand() < float64(healthy)/atThreshold):
+		n, ok = p.pickAvailable(exclude, avail)
+		return n, false, ok
 	}
-	n, ok = p.pickAvailable(exclude, avail)
-	return n, false, ok
+	all := uint64(1)<<uint(len(p.nodes)) - 1
+	if len(p.nodes) == MaxNodes {
+		all = ^uint64(0)
+	}
+	cand := all &^ avail &^ exclude
+	if cand == 0 {
+		// Every unavailable node was tried: the available ones, if any.
+		n, ok = p.pickAvailable(exclude, avail)
+		return n, false, ok
+	}
+	n = p.nodes[p.chooseWeighted(cand)]
+	if n.available() {
+		n.breaker.Allow() // turned available since: a probe slot when half-open; a lost race is fine here
+	}
+	p.panics.Add(1)
+	return n, true, true
 }
 
 // PickAvailable is Pick without panic routing: only a node whose breaker

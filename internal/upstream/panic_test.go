@@ -52,23 +52,29 @@ func TestPanic(t *testing.T) {
 		t.Error("panic_threshold 0 still panics")
 	}
 
-	// 1 of 3 available (33% < 50%): picks spread over all three.
+	// 1 of 3 available (33% < 50%): the available node keeps the load it
+	// would carry at the threshold (1/1.5 = 2/3 of picks); the rest is
+	// spread over the open nodes, and only that counts as panic.
 	three := mustPool(t, PoolOptions{Labels: labels(3), Now: clk.Now, Breaker: br, Rand: seeded(1)})
 	three.Node(0).Start()(Outcome{Result: Failure})
 	three.Node(1).Start()(Outcome{Result: Failure})
-	seen := map[int]int{}
-	for range 300 {
+	seen, panics := map[int]int{}, 0
+	for range 600 {
 		n, panicked, ok := three.Choose(0, false)
-		if !ok || !panicked {
-			t.Fatalf("Choose = %v %v, want a panic pick", panicked, ok)
+		if !ok || panicked != (n.Index() != 2) {
+			t.Fatalf("Choose = node %d, panic %v, ok %v", n.Index(), panicked, ok)
+		}
+		if panicked {
+			panics++
 		}
 		seen[n.Index()]++
 		n.Start()(Outcome{Result: Neutral})
 	}
-	for i := range 3 {
-		if seen[i] < 50 {
-			t.Errorf("node %d got %d of 300 panic picks, want about a third", i, seen[i])
-		}
+	if seen[2] < 340 || seen[2] > 460 || seen[0] < 60 || seen[1] < 60 {
+		t.Errorf("picks %v of 600, want about 400 for the available node and 100 for each open one", seen)
+	}
+	if got := three.Panics(); got != uint64(panics) {
+		t.Errorf("Panics = %d, want %d", got, panics)
 	}
 	// 2 of 3 available: no panic, the open node is skipped.
 	clk.Advance(3 * time.Second)
