@@ -250,3 +250,20 @@ func TestPartialPanic(t *testing.T) {
 		t.Errorf("ferry_panic_routing_total = %g, want 1", got)
 	}
 }
+
+// TestBudgetSpentNoRetryOnOwnError: when the budget refuses the retry of
+// a failure that had no answer, the gateway's own error says
+// x-should-retry: false too.
+func TestBudgetSpentNoRetryOnOwnError(t *testing.T) {
+	p := &fakeProvider{answer: failure(provider.ReasonConnectionReset)}
+	g := simple(t, map[string]Provider{"p": p}, []string{"p"}, provCfg("p", func(p *config.Provider) {
+		p.Retry = config.Retry{MaxAttempts: 3, Budget: 0.01, MinRetries: 1}
+		p.Breaker.Disabled = true
+	}))
+	g.Do(context.Background(), plain(t)) // spends the one retry
+	_, err := g.Do(context.Background(), plain(t))
+	var ae *apierr.Error
+	if !errors.As(err, &ae) || !ae.NoRetry || ae.Kind != apierr.BadGateway {
+		t.Errorf("err = %#v, want a 502 with NoRetry", err)
+	}
+}
