@@ -110,3 +110,19 @@ func TestRepeatFailureCountsOnce(t *testing.T) {
 		t.Errorf("consecutive %d, failures %d; want 2 and 6", s.ConsecutiveFailures, s.Failures)
 	}
 }
+
+// BenchmarkChoosePanic is a pick in a pool in panic (1 of 3 nodes
+// available), against BenchmarkPick's healthy pools.
+func BenchmarkChoosePanic(b *testing.B) {
+	p := mustPool(b, PoolOptions{Labels: labels(3), Breaker: config.Breaker{ConsecutiveFailures: 1, MinRequests: off}, Rand: seeded(1)})
+	p.Node(0).Start()(Outcome{Result: Failure})
+	p.Node(1).Start()(Outcome{Result: Failure})
+	b.ReportAllocs()
+	for b.Loop() {
+		n, _, ok := p.Choose(0, false)
+		if !ok {
+			b.Fatal("no node")
+		}
+		n.Start()(Outcome{})
+	}
+}
