@@ -230,7 +230,7 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 		res.Attempts = append(res.Attempts, at)
 		r.m.Attempts.WithLabelValues(b.name, at.label()).Inc()
 
-		// Retry? Only a failure or a 429, while attempts remain, the
+		// Retry? Only a failure, a 429 or a 3xx, while attempts remain, the
 		// upstream did not say no, and the deadline has not passed.
 		if (result != upstream.Failure && !elsewhere) || final || noRetry || attempt+1 >= b.maxAttempts || tctx.Err() != nil {
 			break
@@ -241,8 +241,9 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 		}
 		if elsewhere && !untried {
 			// A 429 is the vendor's answer for now, a 3xx the node's
-			// setup: the same node would say it again. With no other node, the next target serves,
-			// or the client gets the 429 at once, retry-after and all.
+			// setup: the same node would say it again. With no other
+			// node, the next target serves, or the client gets the 429
+			// at once, retry-after and all.
 			abandon(next)
 			break
 		}
