@@ -6,6 +6,7 @@ package app
 // "no upstream node available".
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/anthropics/anthropic-sdk-go"
+	"github.com/anthropics/anthropic-sdk-go/option"
 
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/fakeupstream"
@@ -254,5 +256,50 @@ func TestTokenizerWarmsAtStart(t *testing.T) {
 	g := startFaultGateway(t, []config.Provider{openaiProvider("o", a.URL)}, route("o"))
 	if !waitFor(20*time.Second, func() bool { return strings.Contains(g.Logs.String(), "count_tokens tokenizer loaded") }) {
 		t.Error("the tokenizer did not load at start")
+	}
+}
+
+// TestNodeNamesNeverLeakURL: a relay token kept in a base URL's path
+// (userinfo and queries are refused by config validation) never reaches a client, the logs, the metrics or the
+// admin API: nodes are named host:port#N, or by node_names.
+func TestNodeNamesNeverLeakURL(t *testing.T) {
+	checkLeaks(t)
+	f := newFakes(t, 1, loadFaultFixtures(t).ok())[0]
+	host := strings.TrimPrefix(f.URL, "http://")
+	leaky := defaultProvider("relay", f.URL+"/tok-SECRET1")
+	leaky.BaseURLs = append(leaky.BaseURLs, f.URL+"/tok-SECRET2")
+	named := defaultProvider("named", f.URL+"/tok-SECRET4")
+	named.NodeNames = []string{"hk-1"}
+	g := startFaultGateway(t, []config.Provider{leaky, named}, route("relay"), config.Route{Match: "named-*", Targets: []config.Target{{Provider: "named"}}})
+	o := g.call(g.client(), true)
+	if o.Err != nil || o.Node != host+"#1" {
+		t.Errorf("x-ferry-node %q (%v), want %s#1", o.Node, o.Err, host)
+	}
+	var resp *http.Response
+	c := g.client()
+	_, err := c.Messages.New(context.Background(), anthropic.MessageNewParams{
+		Model: "named-x", MaxTokens: 8, Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
+	}, option.WithResponseInto(&resp))
+	if err != nil || resp.Header.Get("X-Ferry-Node") != "hk-1" {
+		t.Errorf("named node: %v, x-ferry-node %q, want hk-1", err, resp.Header.Get("X-Ferry-Node"))
+	}
+	var seen []string
+	for _, path := range []string{"/admin/upstreams", "/metrics"} {
+		r, err := g.HTTP.Get(g.Admin + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		seen = append(seen, string(b))
+	}
+	seen = append(seen, g.Logs.String())
+	for i, s := range seen {
+		if strings.Contains(s, "SECRET") || strings.Contains(s, "tok-") {
+			t.Errorf("source %d shows part of a base URL's path, userinfo or query", i)
+		}
+	}
+	if !strings.Contains(seen[0], `"hk-1"`) || !strings.Contains(seen[0], host+"#2") {
+		t.Errorf("/admin/upstreams does not name the nodes: %s", seen[0])
 	}
 }
