@@ -286,3 +286,20 @@ func TestResilienceZeroIsDefault(t *testing.T) {
 		t.Errorf("defaults: %+v", p)
 	}
 }
+
+// TestPanicThresholdZeroIsFailFast: 0 is a setting (fail fast), not the
+// default; leaving the field out is the default 0.5.
+func TestPanicThresholdZeroIsFailFast(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want float64
+	}{{"", DefaultPanicThreshold}, {"    breaker: {panic_threshold: 0}\n", 0}, {"    breaker: {panic_threshold: 0.25}\n", 0.25}} {
+		cfg, err := Parse([]byte(pHead+tc.line+twoTargets), "ferry.yaml", noEnv)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.line, err)
+		}
+		if got := cfg.Providers[0].Breaker.Panic(); got != tc.want {
+			t.Errorf("%q: panic threshold %g, want %g", tc.line, got, tc.want)
+		}
+	}
+}
