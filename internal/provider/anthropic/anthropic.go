@@ -29,15 +29,16 @@ const DefaultVersion = "2023-06-01"
 
 // Options configure a Provider.
 type Options struct {
-	Name      string
-	BaseURLs  []string
-	NodeNames []string // optional, one per base URL: the nodes' labels
-	APIKey    config.Secret
-	Auth      string            // config.AuthXAPIKey (default) or config.AuthBearer
-	Headers   map[string]string // static headers added to every upstream request
-	Timeouts  config.Timeouts
+	Name     string
+	BaseURLs []string
+	APIKey   config.Secret
+	Auth     string            // config.AuthXAPIKey (default) or config.AuthBearer
+	Headers  map[string]string // static headers added to every upstream request
+	Timeouts config.Timeouts
 	// Transport overrides the HTTP transport (tests). Nil builds one from Timeouts.
 	Transport http.RoundTripper
+	// NodeNames, optional, one per base URL, are the nodes' labels.
+	NodeNames []string
 }
 
 // Provider is an Anthropic-format upstream with one or more nodes.

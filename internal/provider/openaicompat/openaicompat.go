@@ -56,14 +56,14 @@ type Options struct {
 	Name     string
 	Profile  string   // a name from Names()
 	BaseURLs []string // nodes, tried in order; default: the profile's DefaultBaseURL
-	// NodeNames, optional, one per base URL, are the nodes' labels.
-	NodeNames []string
-	APIKey    config.Secret
-	Headers   map[string]string // static headers added to every upstream request
-	Timeouts  config.Timeouts
+	APIKey   config.Secret
+	Headers  map[string]string // static headers added to every upstream request
+	Timeouts config.Timeouts
 	// Transport overrides the HTTP transport (tests). Nil builds one from
 	// Timeouts, without any proxy from the environment.
 	Transport http.RoundTripper
+	// NodeNames, optional, one per base URL, are the nodes' labels.
+	NodeNames []string
 }
 
 // Provider is an OpenAI-compatible upstream with one or more nodes.
