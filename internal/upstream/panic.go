@@ -40,12 +40,16 @@ func (p *Pool) Choose(exclude uint64, force bool) (n *Node, panicked, ok bool) {
 	}
 	healthy := bits.OnesCount64(avail)
 	atThreshold := p.panicAt * float64(len(p.nodes))
-	switch {
-	case healthy == 0 && !force:
+	inPanic := float64(healthy) < atThreshold
+	if healthy > 0 && (!inPanic || p.rand() < float64(healthy)/atThreshold) {
+		// An available node's share; in panic, when every available node
+		// was tried, an unavailable one rather than none.
+		if n, ok = p.pickAvailable(exclude, avail); ok || !inPanic {
+			return n, false, ok
+		}
+	}
+	if healthy == 0 && !force {
 		return nil, false, false
-	case healthy > 0 && (float64(healthy) >= atThreshold || p.rand() < float64(healthy)/atThreshold):
-		n, ok = p.pickAvailable(exclude, avail)
-		return n, false, ok
 	}
 	all := uint64(1)<<uint(len(p.nodes)) - 1
 	if len(p.nodes) == MaxNodes {

@@ -126,3 +126,19 @@ func BenchmarkChoosePanic(b *testing.B) {
 		n.Start()(Outcome{})
 	}
 }
+
+// TestPanicAfterAvailableTried: in panic, a retry whose available nodes
+// were all tried gets an unavailable node rather than none.
+func TestPanicAfterAvailableTried(t *testing.T) {
+	p := mustPool(t, PoolOptions{Labels: labels(3), Breaker: config.Breaker{ConsecutiveFailures: 1, MinRequests: off}, Rand: fixed(0.1)})
+	p.Node(0).Start()(Outcome{Result: Failure})
+	p.Node(1).Start()(Outcome{Result: Failure})
+	n, panicked, ok := p.Choose(1<<2, false)
+	if !ok || !panicked || n.Index() == 2 {
+		t.Fatalf("Choose excluding the available node = %v %v %v, want an open node in panic", n, panicked, ok)
+	}
+	n.Start()(Outcome{})
+	if _, _, ok := p.Choose(0b111, false); ok {
+		t.Error("Choose with every node excluded chose one")
+	}
+}
