@@ -89,6 +89,10 @@ type Error struct {
 	Public     string        // safe to show the client
 	Err        error         // cause, for logs only
 	RetryAfter time.Duration // 0: no retry-after header
+	// NoRetry tells the client not to retry (x-should-retry: false) what
+	// its kind alone would not: a provider refusing the gateway's own
+	// credential, a retry budget spent on a failing upstream.
+	NoRetry bool
 }
 
 func (e *Error) Error() string {

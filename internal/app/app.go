@@ -150,6 +150,7 @@ func buildProvider(pc config.Provider, rt http.RoundTripper) (relay.Provider, er
 		return anthropicp.New(anthropicp.Options{
 			Name:      pc.Name,
 			BaseURLs:  pc.BaseURLs,
+			NodeNames: pc.NodeNames,
 			APIKey:    pc.APIKey,
 			Auth:      pc.Auth,
 			Headers:   pc.Headers,
@@ -161,6 +162,7 @@ func buildProvider(pc config.Provider, rt http.RoundTripper) (relay.Provider, er
 			Name:      pc.Name,
 			Profile:   pc.Profile,
 			BaseURLs:  pc.BaseURLs,
+			NodeNames: pc.NodeNames,
 			APIKey:    pc.APIKey,
 			Headers:   pc.Headers,
 			Timeouts:  pc.Timeouts,
@@ -260,6 +262,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Info(n)
 	}
 	a.log.Info("listening", slog.String("addr", a.Addr()), slog.String("admin", a.AdminAddr()))
+	defer a.warmTokenizer()()
 	// Active health checks run while the gateway serves, and stop before
 	// Run returns.
 	hctx, stopChecks := context.WithCancel(context.Background())

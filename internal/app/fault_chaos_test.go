@@ -104,6 +104,9 @@ func thirtyPercent(t *testing.T, seed uint64, requests, onset int) {
 		// timeout) tripped on healthy nodes too. A stall costs 1 s
 		// until its node's breaker opens.
 		p.Timeouts.ResponseHeader, p.Timeouts.StreamIdle = time.Second, 2*time.Second
+		// Retries and breakers as a user gets them: the defaults
+		// (panic routing included). Only the timeouts above are tuned.
+		p.Retry = config.Retry{}
 		providers = append(providers, p)
 		names = append(names, l.name)
 	}

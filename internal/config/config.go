@@ -84,6 +84,7 @@ type Provider struct {
 
 	Policy      string      `yaml:"policy"`       // how a node is chosen: priority (default) | weighted | least_latency | least_inflight
 	NodeWeights []int       `yaml:"node_weights"` // weighted: one weight per base_url
+	NodeNames   []string    `yaml:"node_names"`   // optional: one name per base_url for logs, metrics, X-Ferry-Node (default host:port)
 	Retry       Retry       `yaml:"retry"`        // retries of failed attempts
 	Breaker     Breaker     `yaml:"breaker"`      // per-node circuit breaker
 	HealthCheck HealthCheck `yaml:"health_check"` // active health checks

@@ -34,6 +34,23 @@ type Breaker struct {
 	OpenTime            time.Duration `yaml:"open_time"`            // first open period, doubled on each reopening, default 5s
 	MaxOpenTime         time.Duration `yaml:"max_open_time"`        // default 2m
 	HalfOpenProbes      int           `yaml:"half_open_probes"`     // successful probes that close it again, default 2
+	// PanicThreshold is Envoy's healthy_panic_threshold: when the share of
+	// a provider's nodes whose breaker admits requests falls below it, or
+	// no node of any target of a route does, Ferry calls them anyway
+	// rather than refuse. Default 0.5; 0 restores fail-fast (a 503 with
+	// retry-after). A pointer, because 0 is a setting and not the default.
+	PanicThreshold *float64 `yaml:"panic_threshold"`
+}
+
+// DefaultPanicThreshold is breaker.panic_threshold's default.
+const DefaultPanicThreshold = 0.5
+
+// Panic is the breaker's panic threshold, the default when unset.
+func (b Breaker) Panic() float64 {
+	if b.PanicThreshold == nil {
+		return DefaultPanicThreshold
+	}
+	return *b.PanicThreshold
 }
 
 // HealthCheck configures active health checks of a provider's nodes.
@@ -99,6 +116,10 @@ func (p *Provider) resilienceDefaults() {
 	setDefault(&b.OpenTime, 5*time.Second)
 	setDefault(&b.MaxOpenTime, 2*time.Minute)
 	setDefault(&b.HalfOpenProbes, 2)
+	if b.PanicThreshold == nil {
+		t := DefaultPanicThreshold
+		b.PanicThreshold = &t
+	}
 	setDefault(&p.HealthCheck.Timeout, 5*time.Second)
 	setDefault(&p.Bulkhead.QueueTimeout, time.Second)
 }
@@ -202,6 +223,10 @@ func (v *validator) providerResilience(p string, pr *Provider) {
 		v.addf(bp+".max_open_time", "%s is less than open_time %s", b.MaxOpenTime, b.OpenTime)
 	}
 	v.atLeastOne(bp+".half_open_probes", b.HalfOpenProbes)
+	if b.PanicThreshold != nil {
+		v.share(bp+".panic_threshold", *b.PanicThreshold)
+	}
+	v.nodeNames(p, pr, nodes)
 
 	h := pr.HealthCheck
 	hp := p + ".health_check"
@@ -223,6 +248,31 @@ func (v *validator) providerResilience(p string, pr *Provider) {
 		v.add(kp+".queue", "is set but max_inflight is 0 (no cap): nothing would ever wait")
 	}
 	v.nonNegative(kp+".queue_timeout", k.QueueTimeout)
+}
+
+// nodeNames checks a provider's node_names: one per base URL, unique,
+// and usable as a label (no URL: a name must not carry a path or token).
+func (v *validator) nodeNames(p string, pr *Provider, nodes int) {
+	if len(pr.NodeNames) == 0 {
+		return
+	}
+	if len(pr.NodeNames) != nodes {
+		v.addf(p+".node_names", "has %d names for %d base_urls: give one per base URL", len(pr.NodeNames), nodes)
+		return
+	}
+	seen := make(map[string]bool, len(pr.NodeNames))
+	for j, n := range pr.NodeNames {
+		np := fmt.Sprintf("%s.node_names[%d]", p, j)
+		switch {
+		case n == "":
+			v.add(np, "is empty: name every node, or none")
+		case len(n) > 64 || strings.ContainsAny(n, "/?#@ \t\r\n"):
+			v.addf(np, "%q is not a node name: at most 64 characters, without '/', '?', '#', '@' or spaces", n)
+		case seen[n]:
+			v.addf(np, "%q is used twice: node names must be unique", n)
+		}
+		seen[n] = true
+	}
 }
 
 // atLeastOne checks a count whose zero means its default.

@@ -90,6 +90,28 @@ shadow: {workers: 100, queue: -1, timeout: -1s}
 			},
 		},
 		{
+			name: "panic_threshold 0 (fail fast) and node_names valid",
+			src:  pHead + "    node_names: [hk, sg]\n    breaker: {panic_threshold: 0}\n" + twoTargets,
+		},
+		{
+			name: "panic_threshold out of range",
+			src:  pHead + "    breaker: {panic_threshold: 1.5}\n" + twoTargets,
+			want: []string{`ferry.yaml:6: providers[0].breaker.panic_threshold 1.5 is not between 0 and 1`},
+		},
+		{
+			name: "node_names count",
+			src:  pHead + "    node_names: [hk]\n" + twoTargets,
+			want: []string{`ferry.yaml:6: providers[0].node_names has 1 names for 2 base_urls: give one per base URL`},
+		},
+		{
+			name: "node_names bad and repeated",
+			src:  pHead + "    node_names: [a/b, \"\"]\n" + twoTargets,
+			want: []string{
+				`ferry.yaml:6: providers[0].node_names[0] "a/b" is not a node name: at most 64 characters, without '/', '?', '#', '@' or spaces`,
+				`ferry.yaml:6: providers[0].node_names[1] is empty: name every node, or none`,
+			},
+		},
+		{
 			name: "unknown policy",
 			src:  pHead + "    policy: fastest\n" + twoTargets,
 			want: []string{`ferry.yaml:6: providers[0].policy "fastest" is unknown: use priority, weighted, least_latency or least_inflight`},
@@ -262,5 +284,22 @@ func TestResilienceZeroIsDefault(t *testing.T) {
 	}
 	if p := c.Providers[0]; p.Policy != PolicyPriority || p.Retry.MaxAttempts != 3 || p.Breaker.OpenTime != 5*time.Second {
 		t.Errorf("defaults: %+v", p)
+	}
+}
+
+// TestPanicThresholdZeroIsFailFast: 0 is a setting (fail fast), not the
+// default; leaving the field out is the default 0.5.
+func TestPanicThresholdZeroIsFailFast(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want float64
+	}{{"", DefaultPanicThreshold}, {"    breaker: {panic_threshold: 0}\n", 0}, {"    breaker: {panic_threshold: 0.25}\n", 0.25}} {
+		cfg, err := Parse([]byte(pHead+tc.line+twoTargets), "ferry.yaml", noEnv)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.line, err)
+		}
+		if got := cfg.Providers[0].Breaker.Panic(); got != tc.want {
+			t.Errorf("%q: panic threshold %g, want %g", tc.line, got, tc.want)
+		}
 	}
 }

@@ -16,6 +16,7 @@ type Resilience struct {
 	BulkheadRejected     *prometheus.CounterVec // provider: requests refused by a full bulkhead
 	CanaryRollbacks      *prometheus.CounterVec // route, target: automatic canary rollbacks
 	NodeTTFB             *prometheus.GaugeVec   // provider, node: the node's TTFB average, seconds
+	PanicRouting         *prometheus.CounterVec // provider: attempts sent to a node chosen in panic (breakers open)
 }
 
 // Breaker state values of BreakerState: worse is higher, so that max()
@@ -55,7 +56,11 @@ func newResilience(r *prometheus.Registry) Resilience {
 		NodeTTFB: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "ferry_node_ttfb_ewma_seconds", Help: "Moving average of each node's time to first byte.",
 		}, []string{"provider", "node"}),
+		PanicRouting: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ferry_panic_routing_total", Help: "Attempts sent in panic routing: to a provider's nodes although their breakers are open (breaker.panic_threshold).",
+		}, []string{"provider"}),
 	}
+	r.MustRegister(m.PanicRouting)
 	r.MustRegister(m.Attempts, m.Retries, m.Fallbacks, m.RetryBudgetExhausted, m.BreakerState,
 		m.BreakerTransitions, m.BulkheadRejected, m.CanaryRollbacks, m.NodeTTFB)
 	return m

@@ -114,6 +114,10 @@ type Response struct {
 	// Usage, when set, is the answer's usage read before a translation
 	// that drops it; otherwise it is read from the answer itself.
 	Usage *anthropic.Totals
+	// Local marks an answer the gateway made itself (a count_tokens
+	// estimate): no upstream was called, so it says nothing about a
+	// node's latency or health.
+	Local bool
 	// Note is a problem with the upstream's answer that the client does
 	// not see as such (a repaired answer, an untranslatable one turned
 	// into a 502): for the access log and metrics, never for the client.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -59,8 +60,12 @@ type Node struct {
 	// URLs are the base URL joined with each of the paths given to
 	// NewNodes, in their order, built once. They are shared: copy one
 	// before changing it.
-	URLs  []*url.URL
-	Label string // the host (with the path when two nodes share a host), for logs and metrics
+	URLs []*url.URL
+	// Label names the node in logs, metrics, X-Ferry-Node and the admin
+	// API: its configured name, else its host[:port] (with "#N", its
+	// position in base_urls, when two nodes share a host). Never the
+	// URL's path, query or userinfo: a relay's token is often kept there.
+	Label string
 }
 
 // Nodes are a provider's base URLs, in configuration order.
@@ -70,11 +75,14 @@ type Nodes struct {
 }
 
 // NewNodes parses bases, each an http or https URL, and joins each with
-// every one of paths; what names the provider in errors ("anthropic
-// provider x").
-func NewNodes(what string, bases, paths []string) (*Nodes, error) {
+// every one of paths; names, when given, name the nodes (one per base);
+// what names the provider in errors ("anthropic provider x").
+func NewNodes(what string, bases, names, paths []string) (*Nodes, error) {
 	if len(bases) > maxNodes {
 		return nil, fmt.Errorf("%s: at most %d base_urls", what, maxNodes)
+	}
+	if len(names) > 0 && len(names) != len(bases) {
+		return nil, fmt.Errorf("%s: %d node_names for %d base_urls", what, len(names), len(bases))
 	}
 	ns := &Nodes{}
 	hosts := map[string]int{}
@@ -94,12 +102,20 @@ func NewNodes(what string, bases, paths []string) (*Nodes, error) {
 		}
 		ns.list = append(ns.list, n)
 	}
-	for _, n := range ns.list {
-		if hosts[n.Label] > 1 {
-			// Labels name nodes in metrics and the admin API: they must
-			// be unique. The first URL holds the base path.
-			n.Label += strings.TrimSuffix(n.URLs[0].Path, paths[0])
+	seen := make(map[string]bool, len(ns.list))
+	for i, n := range ns.list {
+		switch {
+		case len(names) > 0:
+			n.Label = names[i]
+		case hosts[n.Label] > 1:
+			// Labels must be unique; the path that tells the nodes apart
+			// may hold a token, so the position does instead.
+			n.Label += "#" + strconv.Itoa(i+1)
 		}
+		if seen[n.Label] {
+			return nil, fmt.Errorf("%s: node name %q is used twice", what, n.Label)
+		}
+		seen[n.Label] = true
 		ns.labels = append(ns.labels, n.Label)
 	}
 	return ns, nil

@@ -198,35 +198,6 @@ func (r *Relay) newBackend(pc config.Provider, p Provider, o Options) (*backend,
 	return b, nil
 }
 
-// pick chooses the next node, preferring nodes not tried yet and not
-// marked down: then a node marked down but not tried (a mark is a guess
-// about the present, worth a try before giving up); then, when every node
-// was tried, any available one. untried reports a node new to this request.
-func (b *backend) pick(tried uint64, now time.Time) (n *upstream.Node, untried, ok bool) {
-	var down uint64
-	if t := now.UnixNano(); b.anyDown.Load() > t {
-		for i := range b.down {
-			if b.down[i].Load() > t {
-				down |= 1 << i
-			}
-		}
-	}
-	if n, ok = b.pool.Pick(tried | down); ok {
-		return n, true, true
-	}
-	if down&^tried != 0 {
-		if n, ok = b.pool.Pick(tried); ok {
-			return n, true, true
-		}
-	}
-	if tried != 0 {
-		if n, ok = b.pool.Pick(0); ok {
-			return n, false, true
-		}
-	}
-	return nil, false, false
-}
-
 // markDown skips node i for node_down, after it refused a connection.
 func (b *backend) markDown(i int, now time.Time) {
 	if b.nodeDown <= 0 {

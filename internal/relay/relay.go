@@ -157,45 +157,60 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 		lastErr error
 		prev    string
 	)
-	for pos, ti := range order {
-		t := plan[ti]
-		b := r.backends[t.Provider]
-		if pos > 0 && prev != "" {
-			r.m.Fallbacks.WithLabelValues(rt.Match, prev, t.Provider).Inc()
+	// Two passes at most: the second, panic routing, only when the first
+	// found no available node on any target (every breaker open), so that
+	// breakers move traffic but never leave a route with nothing to call.
+	for pass := 0; pass < 2; pass++ {
+		force, noNode := pass == 1, true
+		if force {
+			lastErr = nil
 		}
-		call, oinfo, err := r.call(req, b, &t, model, &conv)
-		if err != nil {
-			return res, err // an untranslatable request: the client's error
-		}
-		out := r.target(ctx, b, st, call, start, res)
-		if out.skipped {
-			if lastErr == nil {
+		for pos, ti := range order {
+			t := plan[ti]
+			b := r.backends[t.Provider]
+			if pos > 0 && prev != "" {
+				r.m.Fallbacks.WithLabelValues(rt.Match, prev, t.Provider).Inc()
+			}
+			call, oinfo, err := r.call(req, b, &t, model, &conv)
+			if err != nil {
+				return res, err // an untranslatable request: the client's error
+			}
+			out := r.target(ctx, b, st, call, start, res, force)
+			if out.skipped {
+				noNode = false
+				if lastErr == nil {
+					lastErr = out.err
+				}
+				continue
+			}
+			noNode = noNode && out.noNode
+			prev = t.Provider
+			if pass == 0 && pos == 0 && res.Rule < 0 && st.split != nil && out.result != upstream.Neutral {
+				st.split.Record(ti, out.result == upstream.Success, out.latency)
+			}
+			if out.success {
+				resp := out.resp
+				r.mirror(ctx, req, st, conv, resp, oinfo, t.Provider, start)
+				if oinfo != nil {
+					if resp, err = toOpenAI(resp, oinfo); err != nil {
+						out.resp.Close()
+						return res, apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be translated")
+					}
+				}
+				res.Response, res.Provider, res.Model = resp, t.Provider, call.Model
+				return res, nil
+			}
+			if out.resp != nil {
+				kept = &keptAnswer{resp: out.resp, provider: t.Provider, model: call.Model, oinfo: oinfo}
+			} else if lastErr == nil || !out.noNode {
 				lastErr = out.err
 			}
-			continue
-		}
-		prev = t.Provider
-		if pos == 0 && res.Rule < 0 && st.split != nil && out.result != upstream.Neutral {
-			st.split.Record(ti, out.result == upstream.Success, out.latency)
-		}
-		if out.success {
-			resp := out.resp
-			r.mirror(ctx, req, st, conv, resp, oinfo, t.Provider, start)
-			if oinfo != nil {
-				if resp, err = toOpenAI(resp, oinfo); err != nil {
-					out.resp.Close()
-					return res, apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be translated")
-				}
+			if out.final || ctx.Err() != nil {
+				noNode = false
+				break
 			}
-			res.Response, res.Provider, res.Model = resp, t.Provider, call.Model
-			return res, nil
 		}
-		if out.resp != nil {
-			kept = &keptAnswer{resp: out.resp, provider: t.Provider, model: call.Model, oinfo: oinfo}
-		} else {
-			lastErr = out.err
-		}
-		if out.final || ctx.Err() != nil {
+		if !noNode || kept != nil || ctx.Err() != nil {
 			break
 		}
 	}
@@ -215,7 +230,8 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 		return res, nil
 	}
 	if lastErr == nil {
-		lastErr = apierr.New(apierr.Unavailable, "no upstream available")
+		// Ferry's own 503: with a retry-after, as every refusal of its own.
+		lastErr = &apierr.Error{Kind: apierr.Unavailable, Public: "no upstream available", RetryAfter: time.Second}
 	}
 	return res, lastErr
 }

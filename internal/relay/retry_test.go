@@ -60,11 +60,12 @@ func TestRetryOn529ThenSuccess(t *testing.T) {
 
 func formatMs(d time.Duration) string { return (Attempt{Backoff: d}).String()[len("@-: backoff="):] }
 
-// TestRetryAfterHonoured: the upstream's retry-after-ms is the wait (the
-// injected sleep records it; nothing really waits); one longer than
-// max_delay is not retried at all, and goes back to the client as is.
+// TestRetryAfterHonoured: the upstream's retry-after-ms is the wait of an
+// overload's retry (the injected sleep records it; nothing really waits);
+// a 429 is never retried on the node that said it (TestQuota429), so it
+// goes back to the client as is.
 func TestRetryAfterHonoured(t *testing.T) {
-	p := &fakeProvider{answer: script(jsonAnswer(429, overload, "Retry-After-Ms", "250"), jsonAnswer(200, message))}
+	p := &fakeProvider{answer: script(jsonAnswer(529, overload, "Retry-After-Ms", "250"), jsonAnswer(200, message))}
 	g := simple(t, map[string]Provider{"p": p}, []string{"p"})
 	start := time.Now()
 	res, err := g.Do(context.Background(), plain(t))
@@ -78,7 +79,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 	if time.Since(start) > 200*time.Millisecond {
 		t.Errorf("the test really waited %v", time.Since(start))
 	}
-	if diff := cmp.Diff([]string{"p@n0:429 backoff=250ms", "p@n0:200"}, attemptList(res)); diff != "" {
+	if diff := cmp.Diff([]string{"p@n0:529 backoff=250ms", "p@n0:200"}, attemptList(res)); diff != "" {
 		t.Errorf("attempts (-want +got):\n%s", diff)
 	}
 
@@ -117,6 +118,11 @@ func TestBudgetStopsRetries(t *testing.T) {
 	}
 	if got := val(g.m.RetryBudgetExhausted.WithLabelValues("p")); got != 2 {
 		t.Errorf("budget metric %g, want 2", got)
+	}
+	// A refusal because the budget is spent tells the SDKs not to add
+	// their own retries to the load on a failing upstream.
+	if got := res.Header.Get("X-Should-Retry"); got != "false" {
+		t.Errorf("x-should-retry %q after the budget was spent, want false", got)
 	}
 }
 

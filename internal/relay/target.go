@@ -30,6 +30,7 @@ type targetOutcome struct {
 	success bool
 	final   bool // the loop ends here: a 4xx the client caused, or the client left
 	skipped bool // the target was not tried: the request's deadline had passed
+	noNode  bool // no node was available for the first attempt: nothing was called
 	// result and latency are the target's outcome for its canary split:
 	// Neutral when the client, not the target, decided it.
 	result  upstream.Result
@@ -40,7 +41,10 @@ type targetOutcome struct {
 // total, or the provider's, from the request's start: it bounds the waits
 // for headers and the backoffs, and the body of a non-streaming answer;
 // a stream that started has no deadline, only its idle timeout.
-func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provider.Call, start time.Time, res *Result) targetOutcome {
+//
+// force is route-level panic routing: no target of the route had an
+// available node, so this one calls a node whose breaker is open.
+func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provider.Call, start time.Time, res *Result, force bool) targetOutcome {
 	total := st.total
 	if total <= 0 {
 		total = b.t.Total
@@ -87,23 +91,27 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 
 	call.FirstByte, call.StreamIdle = st.firstByte, st.idle
 	var (
-		tried    uint64
-		lastResp *provider.Response // the last error answer, buffered
-		lastErr  error
-		result   = upstream.Neutral // of the last attempt
-		final    bool
-		n, _, ok = b.pick(0, t0)
+		tried, failed uint64             // nodes this request tried, and failed on
+		lastResp      *provider.Response // the last error answer, buffered
+		lastErr       error
+		result        = upstream.Neutral // of the last attempt
+		final, noNode bool
+		spent         bool // the retry budget refused a retry
+		n, _, pnc, ok = b.pick(0, t0, force)
 	)
 	for attempt := 0; ; attempt++ {
 		if !ok {
-			err := &apierr.Error{Kind: apierr.Unavailable, Public: "no upstream node available",
-				Err: &provider.Failure{Reason: ReasonNoNode, Err: errors.New("every node's breaker is open or its health check failing")}}
+			err := r.noNodeError(b)
 			res.Attempts = append(res.Attempts, Attempt{Provider: b.name, Reason: ReasonNoNode, Err: err})
 			r.m.Attempts.WithLabelValues(b.name, ReasonNoNode).Inc()
-			lastErr, result = err, upstream.Failure
+			lastErr, result, noNode = err, upstream.Failure, attempt == 0
 			break
 		}
-		tried |= 1 << n.Index()
+		if pnc {
+			r.panicked(ctx, b, n)
+		}
+		bit := uint64(1) << n.Index()
+		tried |= bit
 		call.Node = n.Index()
 		finish := n.Start()
 		a0 := r.now()
@@ -115,6 +123,12 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 		}
 
 		if err == nil && resp.Status >= 200 && resp.Status <= 299 {
+			// A local answer (a count_tokens estimate) called no
+			// upstream: it says nothing of the node's speed or health.
+			health := upstream.Outcome{Result: upstream.Success, TTFB: ttfb}
+			if resp.Local {
+				health = upstream.Outcome{}
+			}
 			if resp.Events != nil {
 				b.markUp(n.Index())
 				b.successes.Inc()
@@ -129,7 +143,7 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 				// the whole of a long stream, keeping every other request
 				// off a recovered node. The stream keeps its own in-flight
 				// mark, and a break later in it is recorded then.
-				finish(upstream.Outcome{Result: upstream.Success, TTFB: ttfb})
+				finish(health)
 				b.ttfb[n.Index()].Set(n.Latency().Seconds())
 				wrap(resp, &settle{end: n.Hold(), release: release, stop: stop, client: ctx, node: n, gauge: b.ttfb[n.Index()]})
 				return targetOutcome{resp: resp, success: true, result: upstream.Success, latency: r.now().Sub(t0)}
@@ -138,10 +152,12 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 			// a 200 whose JSON is cut short (a proxy that gave up) is a
 			// failure to retry, never an answer.
 			if err = r.readAnswer(tctx, resp); err == nil {
-				b.markUp(n.Index())
+				if !resp.Local {
+					b.markUp(n.Index())
+					b.ttfb[n.Index()].Set(n.Latency().Seconds())
+				}
 				b.successes.Inc()
-				finish(upstream.Outcome{Result: upstream.Success, TTFB: ttfb})
-				b.ttfb[n.Index()].Set(n.Latency().Seconds())
+				finish(health)
 				res.Attempts = append(res.Attempts, at)
 				resp.Node = n.Label()
 				release()
@@ -154,6 +170,7 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 		var (
 			retryAfter time.Duration
 			noRetry    bool
+			elsewhere  bool // a 429 or 3xx: retried on another node only, at once
 		)
 		if err == nil {
 			// An error answer: read whole (it is small), so that the
@@ -190,40 +207,64 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 			if provider.NeverSent(err) {
 				b.markDown(n.Index(), r.now())
 			}
-		case failing(resp.Status):
-			lastResp, result = resp, upstream.Failure
-		default:
-			// A 4xx the request caused: the same request fails the same
-			// way anywhere. Final, and no fault of the node.
+		case resp.Local:
+			// The gateway's own answer (a count_tokens estimate it could
+			// not make): no upstream to blame or to try again.
 			lastResp, result, final = resp, upstream.Neutral, true
+		default:
+			v := r.judge(ctx, b, n, resp, retryAfter)
+			lastResp, result, final, elsewhere = v.resp, v.result, v.final, v.elsewhere
+			noRetry = noRetry || v.noRetry
+			if v.err != nil {
+				lastErr, at.Err = v.err, v.err
+			}
 		}
-		finish(upstream.Outcome{Result: result, TTFB: ttfb})
+		finish(upstream.Outcome{Result: result, TTFB: ttfb, Repeat: failed&bit != 0})
+		if result == upstream.Failure {
+			failed |= bit
+		}
+		if result == upstream.Failure || elsewhere {
+			b.pool.NoteFailure(at.label())
+		}
 		b.ttfb[n.Index()].Set(n.Latency().Seconds())
 		res.Attempts = append(res.Attempts, at)
 		r.m.Attempts.WithLabelValues(b.name, at.label()).Inc()
 
-		// Retry? Only a failure, while attempts remain, the upstream did
-		// not say no, and the deadline has not passed.
-		if result != upstream.Failure || final || noRetry || attempt+1 >= b.maxAttempts || tctx.Err() != nil {
+		// Retry? Only a failure, a 429 or a 3xx, while attempts remain, the
+		// upstream did not say no, and the deadline has not passed.
+		if (result != upstream.Failure && !elsewhere) || final || noRetry || attempt+1 >= b.maxAttempts || tctx.Err() != nil {
 			break
 		}
-		next, untried, nok := b.pick(tried, r.now())
+		next, untried, npnc, nok := b.pick(tried, r.now(), force)
 		if !nok {
 			break // no node available now: the next target
+		}
+		if elsewhere && !untried {
+			// A 429 is the vendor's answer for now, a 3xx the node's
+			// setup: the same node would say it again. With no other
+			// node, the next target serves, or the client gets the 429
+			// at once, retry-after and all.
+			abandon(next)
+			break
 		}
 		var wait time.Duration
 		if !(err != nil && provider.NeverSent(err) && untried) {
 			// A request that never left, tried on a node not tried yet,
 			// costs the upstream nothing: no budget, no wait. Anything
 			// else is load on a failing upstream, which the budget bounds
-			// and the backoff spreads.
-			d, bok := b.pool.Backoff(attempt, retryAfter)
+			// and the backoff spreads. A 429's retry goes to another node
+			// at once: its retry-after is about the node that said it.
+			d, bok := time.Duration(0), true
+			if !elsewhere {
+				d, bok = b.pool.Backoff(attempt, retryAfter)
+			}
 			if !bok || (!deadline.IsZero() && r.now().Add(d).After(deadline)) {
 				abandon(next)
 				break
 			}
 			if !b.pool.AllowRetry() {
 				r.m.RetryBudgetExhausted.WithLabelValues(b.name).Inc()
+				spent = true
 				abandon(next)
 				break
 			}
@@ -240,13 +281,18 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 				break
 			}
 		}
-		n, ok = next, true
+		n, pnc, ok = next, npnc, true
 	}
 	release()
 	stop()
-	out := targetOutcome{resp: lastResp, result: result, final: final, latency: r.now().Sub(t0)}
+	out := targetOutcome{resp: lastResp, result: result, final: final, noNode: noNode, latency: r.now().Sub(t0)}
 	if lastResp == nil {
 		out.err = lastErr
+	}
+	if spent {
+		// The provider is failing and its retries are spent: a client
+		// that retried too would only add to the load.
+		out.markNoRetry()
 	}
 	return out
 }

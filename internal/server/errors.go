@@ -21,7 +21,7 @@ func (s *Server) fail(x *exchange, err error) {
 	}
 	h := x.Header()
 	h.Set("Content-Type", "application/json")
-	if e.Kind.Deterministic() {
+	if e.Kind.Deterministic() || e.NoRetry {
 		// Without this, Claude Code retries a 401 for minutes.
 		h.Set("X-Should-Retry", "false")
 	}

@@ -66,6 +66,11 @@ type Outcome struct {
 	// out looks slow and not merely unlucky. Ignored for Neutral results: a
 	// client that hung up early says nothing about the node's speed.
 	TTFB time.Duration
+	// Repeat marks a failure on a node this request already failed on: it
+	// counts in the node's statistics, but not a second time in its
+	// breaker. The retries of one client request are one failure toward
+	// consecutive_failures, so that two unlucky requests cannot open it.
+	Repeat bool
 }
 
 // Index is the node's position in the pool.
@@ -141,7 +146,11 @@ func (n *Node) finish(gen uint64, o Outcome) {
 		}
 		n.observe(d, probe)
 	}
-	n.breaker.record(gen, o.Result)
+	r := o.Result
+	if o.Repeat && r == Failure {
+		r = Neutral
+	}
+	n.breaker.record(gen, r)
 }
 
 // observe folds a latency sample into the average, or makes it the

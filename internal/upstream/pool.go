@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/bits"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
@@ -73,6 +74,11 @@ type Pool struct {
 	retry  config.Retry
 	budget budget
 	bulk   bulkhead
+
+	panicAt      float64 // breaker.panic_threshold; 0: fail fast
+	panics       atomic.Uint64
+	lastPanicLog atomic.Int64           // unix ns of the last PanicNews yes
+	lastErr      atomic.Pointer[string] // the last attempt failure's reason
 }
 
 // NewPool validates o and builds its pool; every node starts closed, with
@@ -127,6 +133,7 @@ func NewPool(o PoolOptions) (*Pool, error) {
 		return nil, fmt.Errorf("upstream %s: %w", o.Provider, err)
 	}
 	p.retry = cp.Retry
+	p.panicAt = cp.Breaker.Panic()
 	p.budget.init(cp.Retry)
 	p.bulk.init(cp.Bulkhead)
 	p.nodes = make([]*Node, len(o.Labels))
@@ -167,26 +174,33 @@ func (p *Pool) Node(i int) *Node { return p.nodes[i] }
 // returns ok=false when no such node exists; the caller then falls back to
 // its next target.
 //
+// When the pool is in panic (fewer than panic_threshold of its nodes
+// available, but some), the choice is among every node not in exclude,
+// as Envoy's healthy_panic_threshold does: see Choose.
+//
 // Picking a half-open node reserves its only probe slot, so the caller
 // must Start the node it got and finish the attempt.
 func (p *Pool) Pick(exclude uint64) (n *Node, ok bool) {
+	n, _, ok = p.Choose(exclude, false)
+	return n, ok
+}
+
+// pickAvailable is Pick without panic routing; avail is the pool's
+// availableMask, taken by the caller.
+func (p *Pool) pickAvailable(exclude, avail uint64) (n *Node, ok bool) {
 	// A lost race for a probe slot excludes that node and chooses again,
 	// so the loop runs at most once per node.
 	for range p.nodes {
-		var avail uint64
-		for i, n := range p.nodes {
-			if exclude&(1<<uint(i)) == 0 && n.available() {
-				avail |= 1 << uint(i)
-			}
-		}
-		if avail == 0 {
+		cand := avail &^ exclude
+		if cand == 0 {
 			return nil, false
 		}
-		n := p.nodes[p.choose(avail)]
+		n := p.nodes[p.choose(cand)]
 		if n.breaker.Allow() {
 			return n, true
 		}
 		exclude |= 1 << uint(n.index)
+		avail = p.availableMask()
 	}
 	return nil, false
 }

@@ -73,7 +73,8 @@ func TestNewPoolErrors(t *testing.T) {
 
 func TestPickPriority(t *testing.T) {
 	clk := newClock()
-	p := mustPool(t, PoolOptions{Labels: labels(3), Now: clk.Now, Breaker: config.Breaker{ConsecutiveFailures: 1, MinRequests: off}})
+	// Fail fast (panic_threshold 0): TestPanic covers the default.
+	p := mustPool(t, PoolOptions{Labels: labels(3), Now: clk.Now, Breaker: config.Breaker{ConsecutiveFailures: 1, MinRequests: off, PanicThreshold: new(float64)}})
 	ok := Outcome{Result: Success, TTFB: time.Millisecond}
 	if got := pick(t, p, 0, ok); got != 0 {
 		t.Fatalf("pick = %d, want 0", got)

@@ -9,7 +9,13 @@ type PoolSnapshot struct {
 	Inflight    int64            `json:"inflight"` // attempts in flight over all nodes
 	Bulkhead    BulkheadSnapshot `json:"bulkhead"`
 	RetryBudget BudgetSnapshot   `json:"retry_budget"`
-	Nodes       []NodeSnapshot   `json:"nodes"`
+	// Panic routing: the threshold, whether the pool is in panic now, and
+	// how many nodes were chosen in panic since start.
+	PanicThreshold float64        `json:"panic_threshold"`
+	Panic          bool           `json:"panic"`
+	PanicRouted    uint64         `json:"panic_routed"`
+	LastFailure    string         `json:"last_failure,omitempty"` // the last failed attempt's reason
+	Nodes          []NodeSnapshot `json:"nodes"`
 }
 
 // BulkheadSnapshot is the bulkhead's occupancy; Max 0 means no cap.
@@ -63,7 +69,11 @@ func (p *Pool) Snapshot() PoolSnapshot {
 			Requests: p.budget.requests.sum(now),
 			Retries:  p.budget.retries.sum(now),
 		},
-		Nodes: make([]NodeSnapshot, len(p.nodes)),
+		Nodes:          make([]NodeSnapshot, len(p.nodes)),
+		PanicThreshold: p.panicAt,
+		Panic:          p.Panicking(),
+		PanicRouted:    p.panics.Load(),
+		LastFailure:    p.LastFailure(),
 	}
 	for i, n := range p.nodes {
 		bs := n.breaker.Stats()

@@ -55,6 +55,9 @@ func TestSnapshotJSON(t *testing.T) {
     "requests": 2,
     "retries": 1
   },
+  "panic_threshold": 0.5,
+  "panic": false,
+  "panic_routed": 0,
   "nodes": [
     {
       "label": "api-1.example",

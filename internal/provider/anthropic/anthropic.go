@@ -37,6 +37,8 @@ type Options struct {
 	Timeouts config.Timeouts
 	// Transport overrides the HTTP transport (tests). Nil builds one from Timeouts.
 	Transport http.RoundTripper
+	// NodeNames, optional, one per base URL, are the nodes' labels.
+	NodeNames []string
 }
 
 // Provider is an Anthropic-format upstream with one or more nodes.
@@ -62,7 +64,7 @@ func New(o Options) (*Provider, error) {
 	if o.APIKey == "" {
 		return nil, fmt.Errorf("anthropic provider %s: no api_key", o.Name)
 	}
-	ns, err := provider.NewNodes("anthropic provider "+o.Name, o.BaseURLs, paths[:])
+	ns, err := provider.NewNodes("anthropic provider "+o.Name, o.BaseURLs, o.NodeNames, paths[:])
 	if err != nil {
 		return nil, err
 	}

@@ -564,10 +564,25 @@ func TestOneAttemptOnNamedNode(t *testing.T) {
 	wantAPIErr(t, err, apierr.Internal, "")
 }
 
+// TestNodeLabelsUnique: nodes are named by host[:port], with their
+// position when two share a host, or by their configured names: never by
+// the URL's path, query or userinfo, where relays keep tokens.
 func TestNodeLabelsUnique(t *testing.T) {
-	p := newProvider(t, anthropic.Options{BaseURLs: []string{"https://relay.example/a", "https://relay.example/b/", "https://other.example"}})
-	if diff := cmp.Diff([]string{"relay.example/a", "relay.example/b", "other.example"}, p.Nodes()); diff != "" {
+	p := newProvider(t, anthropic.Options{BaseURLs: []string{"https://relay.example/tok-SECRET1/v1", "https://relay.example/tok-SECRET2/", "https://user:SECRET3@other.example:8443/x?key=SECRET4"}})
+	if diff := cmp.Diff([]string{"relay.example#1", "relay.example#2", "other.example:8443"}, p.Nodes()); diff != "" {
 		t.Errorf("Nodes (-want +got):\n%s", diff)
+	}
+	for _, l := range p.Nodes() {
+		if strings.Contains(l, "SECRET") || strings.Contains(l, "/") {
+			t.Errorf("label %q carries part of the URL", l)
+		}
+	}
+	named := newProvider(t, anthropic.Options{BaseURLs: []string{"https://relay.example/a", "https://relay.example/b"}, NodeNames: []string{"hk", "sg"}})
+	if diff := cmp.Diff([]string{"hk", "sg"}, named.Nodes()); diff != "" {
+		t.Errorf("named Nodes (-want +got):\n%s", diff)
+	}
+	if _, err := anthropic.New(anthropic.Options{Name: "x", APIKey: "k", BaseURLs: []string{"https://a.example"}, NodeNames: []string{"a", "b"}}); err == nil {
+		t.Error("two names for one base URL accepted")
 	}
 }
 

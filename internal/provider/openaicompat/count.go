@@ -214,17 +214,29 @@ func (c *counter) block(b *anthropic.ContentBlock) int64 {
 // body that does not decode as a Messages request.
 func countResponse(body []byte) *provider.Response {
 	if _, err := o200k(); err != nil {
-		return errorResponse(KindAPI, "token counting is unavailable", nil, "")
+		r := errorResponse(KindAPI, "token counting is unavailable", nil, "")
+		r.Local = true
+		return r
 	}
 	n, err := CountTokens(body)
 	if err != nil {
 		// The server checked that the body is JSON; this is a shape
 		// problem (a number where messages should be, ...). The decoder's
 		// message names Go types, so it is not passed on.
-		return errorResponse(KindInvalidRequest, "request body is not a valid count_tokens request", nil, "")
+		r := errorResponse(KindInvalidRequest, "request body is not a valid count_tokens request", nil, "")
+		r.Local = true
+		return r
 	}
 	b, _ := json.Marshal(struct {
 		InputTokens int64 `json:"input_tokens"`
 	}{n})
-	return &provider.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": jsonContentType}, Body: io.NopCloser(bytes.NewReader(b)), Node: "local"}
+	return &provider.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": jsonContentType}, Body: io.NopCloser(bytes.NewReader(b)), Node: "local", Local: true}
+}
+
+// WarmTokenizer loads the tokenizer now, so that the first count_tokens
+// request does not wait the few hundred milliseconds its loading takes:
+// the app calls it in the background at start.
+func WarmTokenizer() error {
+	_, err := o200k()
+	return err
 }

@@ -62,6 +62,8 @@ type Options struct {
 	// Transport overrides the HTTP transport (tests). Nil builds one from
 	// Timeouts, without any proxy from the environment.
 	Transport http.RoundTripper
+	// NodeNames, optional, one per base URL, are the nodes' labels.
+	NodeNames []string
 }
 
 // Provider is an OpenAI-compatible upstream with one or more nodes.
@@ -96,7 +98,7 @@ func New(o Options) (*Provider, error) {
 	if prof.KeyRequired && o.APIKey == "" {
 		return nil, fmt.Errorf("openai provider %s: profile %s needs an api_key", o.Name, prof.Name)
 	}
-	ns, err := provider.NewNodes("openai provider "+o.Name, bases, []string{chatPath, modelsPath})
+	ns, err := provider.NewNodes("openai provider "+o.Name, bases, o.NodeNames, []string{chatPath, modelsPath})
 	if err != nil {
 		return nil, err
 	}
