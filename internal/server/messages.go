@@ -80,8 +80,13 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 	if s.cacheServe(x, r, op, body, peek) {
 		return
 	}
-	r, release := s.stoppable(r)
-	defer release()
+	if peek.Stream {
+		// A stream can outlive the grace period; Stop ends it with an
+		// error event. (A whole answer is bounded by its deadline.)
+		var release func()
+		r, release = s.stoppable(r)
+		defer release()
+	}
 	res, err := s.relayDo(x, r, &relay.Request{
 		Op:      op,
 		Format:  x.format,
