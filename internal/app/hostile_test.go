@@ -122,9 +122,11 @@ func TestSlowBodyGets408(t *testing.T) {
 	c := dialRaw(t, g, messagesHead(clientKey, "100"), "{")
 	br := bufio.NewReader(c)
 	resp, b := readAnswer(t, c, br, 5*time.Second)
-	if d := time.Since(start); d < 300*time.Millisecond || d > 3*time.Second {
+	d := time.Since(start)
+	if d < 300*time.Millisecond || d > 3*time.Second {
 		t.Errorf("answered after %v, want about the 300ms body timeout", d)
 	}
+	t.Logf("RESULT slow body (body_timeout 300ms): %d after %v", resp.StatusCode, d.Round(time.Millisecond))
 	if resp.StatusCode != http.StatusRequestTimeout || errorType(t, b) != "timeout_error" {
 		t.Fatalf("got %d %s, want 408 timeout_error", resp.StatusCode, b)
 	}
@@ -147,10 +149,12 @@ func TestBadKeyAnsweredWithoutWaitingForBody(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized || errorType(t, b) != "authentication_error" {
 			t.Fatalf("key %q: got %d %s, want 401", key, resp.StatusCode, b)
 		}
-		if d := time.Since(start); d > time.Second {
+		d := time.Since(start)
+		if d > time.Second {
 			t.Errorf("key %q: 401 after %v", key, d)
 		}
 		assertClosed(t, c, br, 2*time.Second)
+		t.Logf("RESULT key %q, 1 of 100 body bytes sent: 401 after %v, connection closed after %v", key, d.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	}
 }
 
@@ -189,7 +193,7 @@ func TestDeclaredLengthIsNotAllocated(t *testing.T) {
 	}
 	time.Sleep(50 * time.Millisecond) // let every handler reach its body read
 	held := int64(heapInUse()) - int64(before)
-	t.Logf("%d connections declaring %d bytes hold %d bytes of heap", conns, declared, held)
+	t.Logf("RESULT %d connections declaring %d bytes and sending 1 hold %d bytes of heap", conns, declared, held)
 	if held > 8<<20 {
 		t.Errorf("%d connections declaring %d MiB hold %d MiB of heap, want a small start each", conns, declared>>20, held>>20)
 	}
@@ -225,7 +229,7 @@ func TestChunkedOverLimitCost(t *testing.T) {
 	resp, b := readAnswer(t, c, br, 5*time.Second)
 	runtime.ReadMemStats(&ms)
 	spent := ms.TotalAlloc - before
-	t.Logf("a chunked body over a %d-byte limit cost %d bytes", limit, spent)
+	t.Logf("RESULT a 12 MiB chunked body over a %d-byte limit: %d after allocating %d bytes", limit, resp.StatusCode, spent)
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("got %d %s, want 413", resp.StatusCode, b)
 	}
@@ -261,7 +265,7 @@ func TestUpstreamAnswerOverCap(t *testing.T) {
 	resp, b := g.rawPost(t, "/v1/messages", body, nil)
 	runtime.ReadMemStats(&ms)
 	spent := ms.TotalAlloc - before
-	t.Logf("an 8 MiB answer over a %d-byte cap cost %d bytes", limit, spent)
+	t.Logf("RESULT an 8 MiB answer over a %d-byte cap: %d after allocating %d bytes", limit, resp.StatusCode, spent)
 	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(b), "upstream answer too large") {
 		t.Fatalf("got %d %s, want 502 upstream answer too large", resp.StatusCode, b)
 	}
@@ -376,6 +380,7 @@ func TestDrainKeepsListenerUp(t *testing.T) {
 	if ready.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("readyz during the drain: %d, want 503", ready.StatusCode)
 	}
+	t.Logf("RESULT during the drain: readyz %d", ready.StatusCode)
 	req, _ = http.NewRequest(http.MethodPost, g.URL+"/v1/messages", strings.NewReader(streamBody))
 	req.Header.Set("X-Api-Key", clientKey)
 	refused, err := fresh.Do(req)
@@ -426,8 +431,10 @@ func TestGraceEndCutsStreamsWithAnError(t *testing.T) {
 				t.Fatal(err)
 			}
 			stopped := make(chan error, 1)
+			start := time.Now()
 			go func() { stopped <- g.stop() }()
 			rest, _ := io.ReadAll(br)
+			t.Logf("RESULT %s stream at the end of a 300ms grace: error event and end after %v", c.name, time.Since(start).Round(time.Millisecond))
 			if !strings.Contains(string(rest), c.want) {
 				t.Errorf("stream cut at the end of the grace period without an error event: %q", rest)
 			}
@@ -448,10 +455,12 @@ func TestIdleErrorReachesClientAfterLongSilence(t *testing.T) {
 		c.Providers[0].Timeouts.StreamIdle = 700 * time.Millisecond
 	})
 	streamFirstEventThenHold(t, g, holdUntilGone)
+	start := time.Now()
 	_, got := g.rawPost(t, "/v1/messages", streamBody, nil)
 	if !strings.Contains(string(got), "event: error") || !strings.Contains(string(got), "stalled") {
 		t.Errorf("no stall error event after a silence longer than the write timeout: %q", got)
 	}
+	t.Logf("RESULT stream silent past the write timeout (200ms) and stream_idle (700ms): error event after %v", time.Since(start).Round(time.Millisecond))
 	var line map[string]any
 	if line = requestLog(t, g); line["stream_error"] == nil {
 		t.Errorf("log line without the stream error: %v", line)
