@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anthropics/anthropic-sdk-go"
+	"github.com/anthropics/anthropic-sdk-go/option"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ferrygw/ferry/internal/config"
@@ -467,5 +469,36 @@ func TestIdleErrorReachesClientAfterLongSilence(t *testing.T) {
 	}
 	if _, err := json.Marshal(line); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestShutdownSDKView: what the official SDK sees of a shutdown: a new
+// request during the drain is a 503 api_error, and a stream the grace
+// period ends is an overloaded_error, not a stream that just stops.
+func TestShutdownSDKView(t *testing.T) {
+	g := newGateway(t, func(c *config.Config) { c.ShutdownTimeout = 500 * time.Millisecond })
+	streamFirstEventThenHold(t, g, holdUntilGone)
+	c := g.client()
+	params := anthropic.MessageNewParams{
+		Model: "claude-sonnet-4-5", MaxTokens: 64,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
+	}
+	stream := c.Messages.NewStreaming(context.Background(), params)
+	if !stream.Next() {
+		t.Fatalf("no first event: %v", stream.Err())
+	}
+	go g.stop()
+	for deadline := time.Now().Add(2 * time.Second); !g.App.server.Draining(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the gateway did not start draining")
+		}
+	}
+	fresh := g.client(option.WithHTTPClient(&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}))
+	_, err := fresh.Messages.New(context.Background(), params)
+	assertAPIError(t, err, http.StatusServiceUnavailable, "api_error")
+	for stream.Next() {
+	}
+	if err := stream.Err(); err == nil || !strings.Contains(err.Error(), "overloaded_error") {
+		t.Errorf("the SDK's stream at the end of the grace period: %v, want an overloaded_error", err)
 	}
 }

@@ -3,9 +3,11 @@ package server
 // Drain and shutdown. A draining server keeps its listener up: /readyz
 // answers 503 and new API requests get 503 with retry-after (and a closed
 // connection), so a load balancer moves traffic elsewhere while requests
-// in flight finish. When the grace period ends, Stop cuts what is still
-// running: a stream gets an error event in its client's format, never a
-// silent cut, and a request still waiting for its answer gets a 503.
+// in flight finish. When the grace period ends, Stop cuts the streams
+// still running: one under way gets an error event in its client's
+// format, never a silent cut; one still waiting for its first byte a 503.
+// (Whole answers are not hooked to Stop: that costs every request 7
+// allocations; their connections are closed instead.)
 
 import (
 	"context"
@@ -28,6 +30,9 @@ const drainRetryAfter = time.Second
 // stop sending traffic, and new API requests are refused, while in-flight
 // requests finish.
 func (s *Server) Drain() { s.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (s *Server) Draining() bool { return s.draining.Load() }
 
 // Wait returns when no request is in flight, or with ctx's error when ctx
 // ends first. Call it after Drain.
