@@ -123,19 +123,20 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		return nil, err
 	}
 	a.server, err = server.New(server.Options{
-		Relay:            rl,
-		Keys:             keys,
-		Models:           rl.Models(),
-		ModelsCreated:    time.Now(),
-		MaxRequestBytes:  cfg.Limits.MaxRequestBytes,
+		Relay:           rl,
+		Keys:            keys,
+		Models:          rl.Models(),
+		ModelsCreated:   time.Now(),
+		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
+		RateLimiter:     a.limiter,
+		Cache:           respCache,
+		CacheTTL:        cacheTTL,
+		Logger:          log,
+		Metrics:         a.metrics,
+
 		BodyTimeout:      cfg.Limits.BodyTimeout,
 		WriteTimeout:     o.writeTimeout,
 		MaxResponseBytes: o.maxResponseBytes,
-		RateLimiter:      a.limiter,
-		Cache:            respCache,
-		CacheTTL:         cacheTTL,
-		Logger:           log,
-		Metrics:          a.metrics,
 	})
 	if err != nil {
 		return nil, err

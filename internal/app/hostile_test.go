@@ -342,6 +342,17 @@ func TestClientHangUpIs499(t *testing.T) {
 	})
 }
 
+// TestClientHangUpDuringBodyIs499: a client that closes its connection
+// half-way through its body is a 499 too.
+func TestClientHangUpDuringBodyIs499(t *testing.T) {
+	g := newGateway(t)
+	c := dialRaw(t, g, messagesHead(clientKey, "100"), `{"model":`)
+	c.Close() // whether the handler is reading the body yet or not, it gets an unexpected EOF
+	if got := requestLog(t, g)["status"]; got != float64(499) {
+		t.Errorf("logged status %v, want 499", got)
+	}
+}
+
 // TestDrainKeepsListenerUp: during a drain /readyz answers 503 and new API
 // requests get 503 with retry-after, while a stream in flight finishes.
 func TestDrainKeepsListenerUp(t *testing.T) {

@@ -21,14 +21,14 @@ import (
 // log. One allocation carries everything the log line needs.
 type exchange struct {
 	http.ResponseWriter
-	rc           *http.ResponseController
-	status       int
-	wroteHeader  bool
-	bytesOut     int64
-	bytesIn      int64
-	start        time.Time
-	writeTimeout time.Duration
-	firstByte    time.Duration
+	rc          *http.ResponseController
+	status      int
+	wroteHeader bool
+	bytesOut    int64
+	bytesIn     int64
+	start       time.Time
+	firstByte   time.Duration
+	writeLimit  time.Duration // the time each write may take (Options.WriteTimeout)
 
 	id            string
 	endpoint      string
@@ -58,7 +58,7 @@ func (x *exchange) WriteHeader(code int) {
 	x.status = code
 	// A kept-alive connection keeps the write deadline an earlier request
 	// set: every answer starts with one of its own.
-	x.rc.SetWriteDeadline(time.Now().Add(x.writeTimeout))
+	x.rc.SetWriteDeadline(time.Now().Add(x.writeLimit))
 	x.ResponseWriter.WriteHeader(code)
 }
 
@@ -78,7 +78,7 @@ func (x *exchange) Write(b []byte) (int, error) {
 func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
 
 func (s *Server) begin(w http.ResponseWriter, r *http.Request) *exchange {
-	x := &exchange{ResponseWriter: w, start: time.Now(), status: http.StatusOK, writeTimeout: s.writeTimeout}
+	x := &exchange{ResponseWriter: w, start: time.Now(), status: http.StatusOK, writeLimit: s.writeTimeout}
 	x.rc = http.NewResponseController(w)
 	x.id = requestID(r.Header)
 	w.Header()["Request-Id"] = []string{x.id}
