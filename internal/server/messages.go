@@ -286,8 +286,7 @@ func (s *Server) relayBody(x *exchange, res *relay.Result) {
 		h["Content-Type"] = []string{"application/json"}
 	}
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
-	x.WriteHeader(res.Status)
-	x.rc.SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	x.WriteHeader(res.Status) // with the write deadline
 	x.Write(b)
 }
 
