@@ -513,3 +513,47 @@ func TestShutdownSDKView(t *testing.T) {
 		t.Errorf("the SDK's stream at the end of the grace period: %v, want an overloaded_error", err)
 	}
 }
+
+// TestGraceEndBeforeFirstByte: a stream still waiting for its upstream's
+// headers when the grace period ends gets a 503 with retry-after.
+func TestGraceEndBeforeFirstByte(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		holdUntilGone(r)
+	}))
+	t.Cleanup(up.Close)
+	g := newGateway(t, func(c *config.Config) {
+		c.Providers[0].BaseURLs = []string{up.URL}
+		c.ShutdownTimeout = 300 * time.Millisecond
+	})
+	answered := make(chan *http.Response, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, g.URL+"/v1/messages", strings.NewReader(streamBody))
+		req.Header.Set("X-Api-Key", clientKey)
+		resp, err := g.HTTP.Do(req)
+		if err != nil {
+			t.Errorf("no answer: %v", err)
+			resp = nil
+		}
+		answered <- resp
+	}()
+	for deadline := time.Now().Add(2 * time.Second); gaugeValue(t, g.App.metrics.InFlight) < 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the request never arrived")
+		}
+	}
+	go g.stop()
+	select {
+	case resp := <-answered:
+		if resp == nil {
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || errorType(t, b) != "api_error" {
+			t.Errorf("got %d retry-after=%q %s, want 503 with retry-after", resp.StatusCode, resp.Header.Get("Retry-After"), b)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer after the grace period")
+	}
+}
