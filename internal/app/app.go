@@ -324,14 +324,16 @@ func (a *App) drain(ctx context.Context) {
 		}
 	}
 	a.log.Warn("grace period over: cutting the requests still in flight")
-	a.public.SetKeepAlivesEnabled(false)
 	a.server.Stop()
-	// The cut requests write their last words (an error event) and end;
-	// a client that does not read them does not hold the shutdown.
+	// The cut requests write their last words (an error event or a 503)
+	// and end; Shutdown closes each connection once its answer is out
+	// (closing at once could beat the answer's flush). A client that does
+	// not read them does not hold the shutdown past cutGrace.
 	wctx, cancel := context.WithTimeout(context.Background(), cutGrace)
 	defer cancel()
-	a.server.Wait(wctx)
-	a.public.Close()
+	if err := a.public.Shutdown(wctx); err != nil {
+		a.public.Close()
+	}
 }
 
 // cutGrace is how long requests cut at the end of the grace period get to

@@ -379,6 +379,7 @@ func TestDrainKeepsListenerUp(t *testing.T) {
 	go func() { stopped <- g.stop() }()
 
 	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	defer fresh.CloseIdleConnections()
 	var ready *http.Response
 	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		ready, err = fresh.Get(g.URL + "/readyz")
@@ -495,6 +496,7 @@ func TestShutdownSDKView(t *testing.T) {
 		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))},
 	}
 	stream := c.Messages.NewStreaming(context.Background(), params)
+	defer stream.Close()
 	if !stream.Next() {
 		t.Fatalf("no first event: %v", stream.Err())
 	}
@@ -504,7 +506,9 @@ func TestShutdownSDKView(t *testing.T) {
 			t.Fatal("the gateway did not start draining")
 		}
 	}
-	fresh := g.client(option.WithHTTPClient(&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}))
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	fresh := g.client(option.WithHTTPClient(&http.Client{Transport: tr}))
 	_, err := fresh.Messages.New(context.Background(), params)
 	assertAPIError(t, err, http.StatusServiceUnavailable, "api_error")
 	for stream.Next() {
