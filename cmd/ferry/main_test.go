@@ -131,6 +131,7 @@ func TestConfigValidate(t *testing.T) {
 	good := writeConfig(t, "good.yaml", validConfig)
 	bad := writeConfig(t, "bad.yaml", badConfig)
 	open := writeConfig(t, "open.yaml", openConfig)
+	short := writeConfig(t, "short.yaml", "listen: ${FERRY_TEST_LISTEN}\nadmin: {listen: \"off\"}\nkeys:\n  - name: a\n    key: sk-123456\nproviders: [{name: sim, type: simulator}]\nroutes: [{match: \"*\", targets: [{provider: sim}]}]\n")
 
 	tests := []struct {
 		name         string
@@ -168,6 +169,14 @@ func TestConfigValidate(t *testing.T) {
 			env:          env,
 			args:         []string{"config", "validate", open},
 			wantStderr:   []string{open + `:1: listen "0.0.0.0:0" is not a loopback address and no keys are configured: configure keys, or listen on 127.0.0.1`},
+			wantErr:      true,
+			wantProblems: true,
+		},
+		{
+			name:         "gateway key too short",
+			env:          env,
+			args:         []string{"config", "validate", short},
+			wantStderr:   []string{short + ":5: keys[0].key is 9 characters long: a gateway key needs at least 20 (for example: openssl rand -hex 24)"},
 			wantErr:      true,
 			wantProblems: true,
 		},

@@ -28,6 +28,7 @@ const (
 	Overloaded                   // 529 overloaded_error
 	Unavailable                  // 503 api_error: the gateway is shutting down or has no healthy upstream
 	MethodNotAllowed             // 405 invalid_request_error
+	RequestTimeout               // 408 timeout_error: the client's request did not arrive in time
 )
 
 var kindInfo = [...]struct {
@@ -47,6 +48,7 @@ var kindInfo = [...]struct {
 	Overloaded:       {529, "overloaded_error", "overloaded"},
 	Unavailable:      {503, "api_error", "unavailable"},
 	MethodNotAllowed: {405, "invalid_request_error", "method_not_allowed"},
+	RequestTimeout:   {408, "timeout_error", "request_timeout"},
 }
 
 // Status is the HTTP status for the kind.

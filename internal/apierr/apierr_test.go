@@ -26,6 +26,7 @@ func TestKinds(t *testing.T) {
 		{Permission, info{403, "permission_error", true}},
 		{NotFound, info{404, "not_found_error", true}},
 		{MethodNotAllowed, info{405, "invalid_request_error", true}},
+		{RequestTimeout, info{408, "timeout_error", false}},
 		{RequestTooLarge, info{413, "request_too_large", true}},
 		{RateLimit, info{429, "rate_limit_error", false}},
 		{Internal, info{500, "api_error", false}},

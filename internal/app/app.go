@@ -33,6 +33,10 @@ type Options struct {
 	Notice string       // a line to log first (e.g. which defaults were chosen)
 
 	transport http.RoundTripper // tests: replaces every upstream provider's transport
+	// tests: the server's write timeout and the bound of a whole answer
+	// (0: the defaults, 60s and 64 MiB)
+	writeTimeout     time.Duration
+	maxResponseBytes int64
 }
 
 // App is a built gateway.
@@ -104,6 +108,8 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		Metrics:   a.metrics,
 		Logger:    log,
 		Mirror:    a.mirror,
+
+		MaxAnswerBytes: o.maxResponseBytes,
 	})
 	if err != nil {
 		return nil, err
@@ -127,6 +133,10 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		CacheTTL:        cacheTTL,
 		Logger:          log,
 		Metrics:         a.metrics,
+
+		BodyTimeout:      cfg.Limits.BodyTimeout,
+		WriteTimeout:     o.writeTimeout,
+		MaxResponseBytes: o.maxResponseBytes,
 	})
 	if err != nil {
 		return nil, err
@@ -286,14 +296,10 @@ func (a *App) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
-	a.server.Drain()
 	a.log.Info("shutting down", slog.String("grace", a.cfg.ShutdownTimeout.String()))
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := a.public.Shutdown(sctx); err != nil {
-		a.log.Warn("grace period over: closing remaining connections", slog.Any("error", err))
-		a.public.Close()
-	}
+	a.drain(sctx)
 	// Shadow calls already queued finish within what is left of the grace
 	// period; past it they are cancelled and dropped (counted).
 	if err := a.mirror.Close(sctx); err != nil {
@@ -307,6 +313,35 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	return runErr
 }
+
+// drain ends the public server within ctx: the listener stays up while
+// requests in flight finish (/readyz and new API requests answer 503),
+// then closes. What still runs when ctx ends is cut: streams get an error
+// event, and their connections are closed a moment later.
+func (a *App) drain(ctx context.Context) {
+	a.server.Drain()
+	if err := a.server.Wait(ctx); err == nil {
+		err = a.public.Shutdown(ctx)
+		if err == nil {
+			return
+		}
+	}
+	a.log.Warn("grace period over: cutting the requests still in flight")
+	a.server.Stop()
+	// The cut requests write their last words (an error event or a 503)
+	// and end; Shutdown closes each connection once its answer is out
+	// (closing at once could beat the answer's flush). A client that does
+	// not read them does not hold the shutdown past cutGrace.
+	wctx, cancel := context.WithTimeout(context.Background(), cutGrace)
+	defer cancel()
+	if err := a.public.Shutdown(wctx); err != nil {
+		a.public.Close()
+	}
+}
+
+// cutGrace is how long requests cut at the end of the grace period get to
+// write their error and end.
+const cutGrace = time.Second
 
 // NewLogger builds the logger the config asks for, writing to w (stderr if nil).
 func NewLogger(c config.Log, w io.Writer) *slog.Logger {

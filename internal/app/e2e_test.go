@@ -50,12 +50,28 @@ type gateway struct {
 	Logs *syncBuffer
 	App  *App
 	HTTP *http.Client
+
+	stopOnce sync.Once
+	stopRun  func() error // cancels Run and returns its error
+	runErr   error
+}
+
+// stop ends Run (as SIGTERM does) and waits for it to return; once.
+func (g *gateway) stop() error {
+	g.stopOnce.Do(func() { g.runErr = g.stopRun() })
+	return g.runErr
 }
 
 // newGateway runs a gateway on loopback in front of a fake Anthropic
 // upstream, with one gateway key, a rewriting route, a plain route and a
 // simulator route.
 func newGateway(t *testing.T, mutate ...func(*config.Config)) *gateway {
+	t.Helper()
+	return newGatewayOpts(t, Options{}, mutate...)
+}
+
+// newGatewayOpts is newGateway with app options (its Logger is replaced).
+func newGatewayOpts(t *testing.T, o Options, mutate ...func(*config.Config)) *gateway {
 	t.Helper()
 	fake := fakeupstream.New()
 	t.Cleanup(fake.Close)
@@ -78,7 +94,8 @@ func newGateway(t *testing.T, mutate ...func(*config.Config)) *gateway {
 	}
 	cfg.ApplyDefaults()
 	logs := &syncBuffer{}
-	a, err := New(cfg, Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	o.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := New(cfg, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +106,11 @@ func newGateway(t *testing.T, mutate ...func(*config.Config)) *gateway {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	hc := &http.Client{Transport: &http.Transport{}}
+	g := &gateway{URL: "http://" + a.Addr(), Fake: fake, Logs: logs, App: a, HTTP: hc,
+		stopRun: func() error { cancel(); return <-done }}
 	t.Cleanup(func() {
 		hc.CloseIdleConnections()
-		cancel()
-		if err := <-done; err != nil {
+		if err := g.stop(); err != nil {
 			t.Errorf("run: %v", err)
 		}
 		a.Close()
@@ -103,7 +121,7 @@ func newGateway(t *testing.T, mutate ...func(*config.Config)) *gateway {
 			}
 		}
 	})
-	return &gateway{URL: "http://" + a.Addr(), Fake: fake, Logs: logs, App: a, HTTP: hc}
+	return g
 }
 
 func (g *gateway) client(opts ...option.RequestOption) anthropic.Client {

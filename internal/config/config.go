@@ -151,6 +151,9 @@ type Target struct {
 // Limits bound what clients may send.
 type Limits struct {
 	MaxRequestBytes int64 `yaml:"max_request_bytes"` // default 32 MiB, Anthropic's own limit
+	// BodyTimeout bounds the time a request body may take to arrive once
+	// its headers are in (default 30s); a slower client gets a 408.
+	BodyTimeout time.Duration `yaml:"body_timeout"`
 }
 
 // Log configures logging.

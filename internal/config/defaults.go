@@ -15,6 +15,7 @@ const (
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "json"
 	DefaultShutdownTimeout  = 30 * time.Second
+	DefaultBodyTimeout      = 30 * time.Second
 )
 
 // DefaultTimeouts are the timeouts of every provider that sets none.
@@ -61,6 +62,7 @@ func (c *Config) ApplyDefaults() {
 	}
 	c.trafficDefaults()
 	setDefault(&c.Limits.MaxRequestBytes, DefaultMaxRequestBytes)
+	setDefault(&c.Limits.BodyTimeout, DefaultBodyTimeout)
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)

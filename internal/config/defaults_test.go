@@ -32,7 +32,7 @@ func TestApplyDefaults(t *testing.T) {
 			}},
 			{Name: "s", Type: TypeSimulator, Timeouts: def}, // no base URL or auth for a simulator
 		},
-		Limits:          Limits{MaxRequestBytes: 32 << 20},
+		Limits:          Limits{MaxRequestBytes: 32 << 20, BodyTimeout: 30 * time.Second},
 		Log:             Log{Level: "info", Format: "json"},
 		ShutdownTimeout: 30 * time.Second,
 	}

@@ -17,7 +17,7 @@ func TestExampleFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := envOf(map[string]string{
-		"FERRY_KEY_ALICE":   "alice-key",
+		"FERRY_KEY_ALICE":   "alice-key-0123456789abcdef",
 		"ANTHROPIC_API_KEY": "sk-ant-example",
 		"RELAY_TOKEN":       "relay-token",
 		"ZHIPUAI_API_KEY":   "zp.example",
@@ -33,7 +33,7 @@ func TestExampleFile(t *testing.T) {
 	if got := len(cfg.Providers[0].BaseURLs); got != 2 {
 		t.Errorf("anthropic base_urls: %d, want 2 relay nodes", got)
 	}
-	if cfg.Keys[0].Key.Reveal() != "alice-key" || cfg.Keys[1].KeySHA256 == "" {
+	if cfg.Keys[0].Key.Reveal() != "alice-key-0123456789abcdef" || cfg.Keys[1].KeySHA256 == "" {
 		t.Errorf("keys = %v", cfg.Keys)
 	}
 	var matches []string

@@ -62,7 +62,7 @@ func TestExpand(t *testing.T) {
 // escapes, and the problems an unset or malformed variable makes.
 func TestParseInterpolation(t *testing.T) {
 	env := envOf(map[string]string{
-		"KEY":    "sk-from-env",
+		"KEY":    "sk-from-env-0123456789",
 		"LISTEN": "127.0.0.1:9999",
 		"TPS":    "25",
 		"FIRST":  "150ms",
@@ -80,10 +80,10 @@ admin:
 keys:
   - name: a
     key: ${KEY}
-  - name: b
-    key: ${NULLY}
-  - name: c
-    key: '${NUMBER}'
+  - name: ${NULLY}
+    key: sk-b-0123456789abcdef
+  - name: '${NUMBER}'
+    key: sk-c-0123456789abcdef
 ` + head + `      text: "price: $${PRICE}, key ${MISSING:-none}"
       tokens_per_second: ${TPS}
       first_token: ${FIRST}
@@ -95,8 +95,8 @@ keys:
 		if cfg.Listen != "127.0.0.1:9999" || cfg.Admin.Listen != "127.0.0.1:7777" {
 			t.Errorf("listen = %q, admin.listen = %q", cfg.Listen, cfg.Admin.Listen)
 		}
-		gotKeys := []string{cfg.Keys[0].Key.Reveal(), cfg.Keys[1].Key.Reveal(), cfg.Keys[2].Key.Reveal()}
-		if diff := cmp.Diff([]string{"sk-from-env", "null", "0123"}, gotKeys); diff != "" {
+		gotKeys := []string{cfg.Keys[0].Key.Reveal(), cfg.Keys[1].Name, cfg.Keys[2].Name}
+		if diff := cmp.Diff([]string{"sk-from-env-0123456789", "null", "0123"}, gotKeys); diff != "" {
 			t.Errorf("keys (-want +got):\n%s", diff)
 		}
 		s := cfg.Providers[0].Simulator

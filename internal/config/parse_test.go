@@ -18,7 +18,7 @@ admin:
   listen: off
 keys:
   - name: ci
-    key: k1
+    key: sk-ci-0123456789abcdef
 providers:
   - name: up
     type: anthropic
@@ -62,7 +62,7 @@ shutdown_timeout: 1m
 	want := &Config{
 		Listen: "0.0.0.0:9000",
 		Admin:  Admin{Listen: "off"},
-		Keys:   []Key{{Name: "ci", Key: "k1"}},
+		Keys:   []Key{{Name: "ci", Key: "sk-ci-0123456789abcdef"}},
 		Providers: []Provider{
 			{
 				Name:     "up",
@@ -98,7 +98,7 @@ shutdown_timeout: 1m
 			{Match: "claude-*", Models: []string{"claude-x"}, Targets: []Target{{Provider: "up", Model: "claude-y"}, {Provider: "sim"}}},
 			{Match: "*", Targets: []Target{{Provider: "sim"}}},
 		},
-		Limits:          Limits{MaxRequestBytes: 1 << 20},
+		Limits:          Limits{MaxRequestBytes: 1 << 20, BodyTimeout: DefaultBodyTimeout},
 		Log:             Log{Level: "warn", Format: "text"},
 		ShutdownTimeout: time.Minute,
 	}
@@ -259,7 +259,7 @@ func TestParseTypeErrors(t *testing.T) {
 		},
 		{
 			name: "numbers and booleans are strings where strings are wanted",
-			src:  "keys:\n  - name: 42\n    key: true\n" + simTail,
+			src:  "keys:\n  - name: true\n    key: 123456789012345678901234\n" + simTail,
 		},
 		{
 			name: "the whole file not a mapping",

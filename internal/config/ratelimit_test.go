@@ -10,7 +10,7 @@ import (
 // TestRateLimitValidation checks every rate_limits and redis rule through
 // Parse, with the exact problem text and line.
 func TestRateLimitValidation(t *testing.T) {
-	const keys = "keys: [{name: team-a, key: k1}]\nlisten: 127.0.0.1:8080\n"
+	const keys = "keys: [{name: team-a, key: sk-team-a-0123456789abcdef}]\nlisten: 127.0.0.1:8080\n"
 	tests := []struct {
 		name string
 		src  string

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Validate checks c as ApplyDefaults leaves it and returns every problem
@@ -22,6 +23,9 @@ func (c *Config) Validate() error {
 
 // MaxRequestBytesLimit is the largest limits.max_request_bytes allowed.
 const MaxRequestBytesLimit = 1 << 30
+
+// MinKeyLength is the shortest gateway key accepted.
+const MinKeyLength = 20
 
 // knownTypes lists the provider types, for messages.
 const knownTypes = TypeAnthropic + ", " + TypeOpenAI + ", " + TypeSimulator
@@ -53,6 +57,7 @@ func validate(c *Config, notes map[string]string) Problems {
 		v.addf("log.format", "%q is unknown: use json or text", c.Log.Format)
 	}
 	v.nonNegative("shutdown_timeout", c.ShutdownTimeout)
+	v.nonNegative("limits.body_timeout", c.Limits.BodyTimeout)
 	return v.problems
 }
 
@@ -174,6 +179,10 @@ func (v *validator) keys(keys []Key) {
 			continue
 		}
 		field := p + ".key"
+		if n := utf8.RuneCountInString(k.Key.Reveal()); k.Key != "" && n < MinKeyLength {
+			// A short key can be guessed: refuse it, whatever else is wrong.
+			v.addf(field, "is %d characters long: a gateway key needs at least %d (for example: openssl rand -hex 24)", n, MinKeyLength)
+		}
 		d := sha256.Sum256([]byte(k.Key.Reveal()))
 		if k.KeySHA256 != "" {
 			field = p + ".key_sha256"

@@ -50,7 +50,7 @@ func TestValidationRules(t *testing.T) {
 		},
 		{
 			name: "listen on every interface is host:port",
-			src:  "listen: :8080\nkeys: [{name: a, key: k}]\n" + simTail,
+			src:  "listen: :8080\nkeys: [{name: a, key: sk-a-0123456789abcdef}]\n" + simTail,
 		},
 		{
 			name: "admin.listen not host:port",
@@ -75,12 +75,12 @@ func TestValidationRules(t *testing.T) {
 		// keys
 		{
 			name: "key name required",
-			src:  "keys:\n  - key: k1\n" + simTail,
+			src:  "keys:\n  - key: sk-k1-0123456789abcdef\n" + simTail,
 			want: []string{`ferry.yaml:2: keys[0].name is required`},
 		},
 		{
 			name: "key names unique",
-			src:  "keys:\n  - name: a\n    key: k1\n  - name: a\n    key: k2\n" + simTail,
+			src:  "keys:\n  - name: a\n    key: sk-k1-0123456789abcdef\n  - name: a\n    key: sk-k2-0123456789abcdef\n" + simTail,
 			want: []string{`ferry.yaml:4: keys[1].name "a" is already used by keys[0]`},
 		},
 		{
@@ -90,7 +90,7 @@ func TestValidationRules(t *testing.T) {
 		},
 		{
 			name: "key and key_sha256 both set",
-			src:  "keys:\n  - name: a\n    key: k1\n    key_sha256: " + sha("k1") + "\n" + simTail,
+			src:  "keys:\n  - name: a\n    key: sk-k1-0123456789abcdef\n    key_sha256: " + sha("sk-k1-0123456789abcdef") + "\n" + simTail,
 			want: []string{`ferry.yaml:2: keys[0]: set key or key_sha256, not both`},
 		},
 		{
@@ -100,7 +100,7 @@ func TestValidationRules(t *testing.T) {
 		},
 		{
 			name: "key_sha256 with a non-hex character",
-			src:  "keys:\n  - name: a\n    key_sha256: " + sha("k1")[:63] + "g\n" + simTail,
+			src:  "keys:\n  - name: a\n    key_sha256: " + sha("sk-k1-0123456789abcdef")[:63] + "g\n" + simTail,
 			want: []string{`ferry.yaml:3: keys[0].key_sha256 is not 64 hex characters (the SHA-256 of the key)`},
 		},
 		{
@@ -109,18 +109,32 @@ func TestValidationRules(t *testing.T) {
 		},
 		{
 			name: "same key twice",
-			src:  "keys:\n  - name: a\n    key: k1\n  - name: b\n    key: k1\n" + simTail,
+			src:  "keys:\n  - name: a\n    key: sk-k1-0123456789abcdef\n  - name: b\n    key: sk-k1-0123456789abcdef\n" + simTail,
 			want: []string{`ferry.yaml:5: keys[1].key is the same key as keys[0]`},
 		},
 		{
 			name: "same key twice, once as its hash",
-			src:  "keys:\n  - name: a\n    key: k1\n  - name: b\n    key_sha256: " + sha("k1") + "\n" + simTail,
+			src:  "keys:\n  - name: a\n    key: sk-k1-0123456789abcdef\n  - name: b\n    key_sha256: " + sha("sk-k1-0123456789abcdef") + "\n" + simTail,
 			want: []string{`ferry.yaml:5: keys[1].key_sha256 is the same key as keys[0]`},
 		},
 		{
 			name: "key from an unset variable",
 			src:  "keys:\n  - name: a\n    key: ${FERRY_KEY}\n" + simTail,
 			want: []string{`ferry.yaml:3: keys[0].key is empty: ${FERRY_KEY} is not set`},
+		},
+		{
+			name: "key shorter than 20 characters",
+			src:  "keys:\n  - name: a\n    key: sk-0123456789abcdef\n" + simTail,
+			want: []string{`ferry.yaml:3: keys[0].key is 19 characters long: a gateway key needs at least 20 (for example: openssl rand -hex 24)`},
+		},
+		{
+			name: "key of 20 characters",
+			src:  "keys:\n  - name: a\n    key: sk-0123456789abcdefg\n" + simTail,
+		},
+		{
+			name: "body_timeout negative",
+			src:  "limits:\n  body_timeout: -1s\n" + simTail,
+			want: []string{`ferry.yaml:2: limits.body_timeout must not be negative`},
 		},
 
 		// providers

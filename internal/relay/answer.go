@@ -10,6 +10,7 @@ package relay
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -75,49 +76,56 @@ func wrap(resp *provider.Response, s *settle) {
 // Reasons of whole answers that are not usable.
 const (
 	ReasonMalformed = "malformed_answer" // a 2xx whose body is not JSON
-	ReasonTooLarge  = "answer_too_large" // over maxAnswer
+	ReasonTooLarge  = "answer_too_large" // over Options.MaxAnswerBytes
 )
 
-// maxAnswer bounds a whole answer held in memory: the server's own default
-// limit.
-const maxAnswer = 64 << 20
+// defaultMaxAnswer bounds a whole answer held in memory: the server's own
+// default limit.
+const defaultMaxAnswer = 64 << 20
 
 // readAnswer reads a whole (non-streaming) success answer into a pooled
-// buffer and checks that it is JSON; the answer then holds the bytes.
+// buffer and checks that it is JSON; the answer then holds the bytes. An
+// answer over the bound is cut as soon as it passes it, having held no
+// more than the bound plus a block (bytes.Buffer's doubling held 440 MB
+// for a 64 MiB bound).
 func (r *Relay) readAnswer(ctx context.Context, resp *provider.Response) error {
-	buf, _ := r.bufs.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
+	bp, _ := r.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
 	}
-	var err error
+	var (
+		b   []byte
+		err error
+	)
 	if resp.Body != nil {
-		_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer+1))
+		b, _, err = provider.ReadBounded(resp.Body, *bp, r.maxWhole)
 		resp.Body.Close()
 	}
 	switch {
+	case errors.Is(err, provider.ErrTooLarge):
+		err = &apierr.Error{Kind: apierr.BadGateway, Public: fmt.Sprintf("upstream answer too large: over %d bytes", r.maxWhole),
+			Err: &provider.Failure{Reason: ReasonTooLarge, Err: fmt.Errorf("upstream answer over %d bytes", r.maxWhole)}}
 	case err != nil:
 		err = provider.Classify(ctx, err)
-	case buf.Len() > maxAnswer:
-		err = &apierr.Error{Kind: apierr.BadGateway, Public: "upstream answer too large",
-			Err: &provider.Failure{Reason: ReasonTooLarge, Err: fmt.Errorf("upstream answer over %d bytes", maxAnswer)}}
-	case !jsonpeek.Valid(buf.Bytes()):
+	case !jsonpeek.Valid(b):
 		err = &apierr.Error{Kind: apierr.BadGateway, Public: "upstream answer is not valid JSON",
-			Err: &provider.Failure{Reason: ReasonMalformed, Err: fmt.Errorf("upstream answered %d with %d bytes that are not JSON: %.200q", resp.Status, buf.Len(), buf.Bytes())}}
+			Err: &provider.Failure{Reason: ReasonMalformed, Err: fmt.Errorf("upstream answered %d with %d bytes that are not JSON: %.200q", resp.Status, len(b), b)}}
 	}
 	if err != nil {
-		r.putBuf(buf)
+		r.putBuf(bp)
 		return err
 	}
-	pb := &pooledBody{buf: buf, r: r}
-	pb.Reader.Reset(buf.Bytes())
+	*bp = b // the buffer it was read into, grown or not
+	pb := &pooledBody{buf: bp, r: r}
+	pb.Reader.Reset(b)
 	resp.Body = pb
 	return nil
 }
 
-func (r *Relay) putBuf(b *bytes.Buffer) {
-	if b.Cap() <= 1<<20 { // a rare huge answer's buffer is left to the GC
-		b.Reset()
-		r.bufs.Put(b)
+func (r *Relay) putBuf(bp *[]byte) {
+	if cap(*bp) <= 1<<20 { // a rare huge answer's buffer is left to the GC
+		*bp = (*bp)[:0]
+		r.bufs.Put(bp)
 	}
 }
 
@@ -125,7 +133,7 @@ func (r *Relay) putBuf(b *bytes.Buffer) {
 // pool, after which it must not be read.
 type pooledBody struct {
 	bytes.Reader
-	buf *bytes.Buffer
+	buf *[]byte
 	r   *Relay
 }
 
@@ -135,7 +143,7 @@ func (b *pooledBody) Whole() []byte {
 	if b.buf == nil || int64(b.Len()) != b.Size() {
 		return nil // closed, or partly read
 	}
-	return b.buf.Bytes()
+	return *b.buf
 }
 
 func (b *pooledBody) Close() error {

@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"bytes"
 	"io"
 	"testing"
 )
@@ -10,9 +9,9 @@ import (
 // was partly read or closed (the bytes would be wrong, or reused).
 func TestPooledBodyWhole(t *testing.T) {
 	r := &Relay{}
-	buf := bytes.NewBufferString(`{"type":"message"}`)
-	b := &pooledBody{buf: buf, r: r}
-	b.Reader.Reset(buf.Bytes())
+	buf := []byte(`{"type":"message"}`)
+	b := &pooledBody{buf: &buf, r: r}
+	b.Reader.Reset(buf)
 	if got := string(b.Whole()); got != `{"type":"message"}` {
 		t.Fatalf("Whole() = %q", got)
 	}

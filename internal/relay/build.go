@@ -43,6 +43,9 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Mirror runs shadow traffic for routes with a shadow; nil: none.
 	Mirror *shadow.Mirror
+	// MaxAnswerBytes bounds a whole (non-streaming) answer held in memory
+	// (0: 64 MiB); a longer one is cut and is a 502.
+	MaxAnswerBytes int64
 }
 
 // backend is one provider with its pool and settings.
@@ -95,6 +98,10 @@ func New(o Options) (*Relay, error) {
 		now:      o.Now,
 		sleep:    o.Sleep,
 		shadow:   o.Mirror,
+		maxWhole: o.MaxAnswerBytes,
+	}
+	if r.maxWhole <= 0 {
+		r.maxWhole = defaultMaxAnswer
 	}
 	if r.m == nil {
 		r.m = metrics.New()

@@ -56,7 +56,8 @@ type Relay struct {
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
 	shadow   *shadow.Mirror // nil: no shadow traffic
-	bufs     sync.Pool      // *bytes.Buffer for whole answers
+	bufs     sync.Pool      // *[]byte for whole answers
+	maxWhole int64          // bound of a whole answer (Options.MaxAnswerBytes)
 }
 
 // Request is what the server hands the relay.

@@ -28,6 +28,7 @@ type exchange struct {
 	bytesIn     int64
 	start       time.Time
 	firstByte   time.Duration
+	writeLimit  time.Duration // the time each write may take (Options.WriteTimeout)
 
 	id            string
 	endpoint      string
@@ -46,6 +47,7 @@ type exchange struct {
 	note          error         // a problem with the upstream's answer, for the log
 	attempts      []relay.Attempt
 	cache         *cacheState // the response cache's part; nil when not involved
+	gone          bool        // the client hung up: logged and counted as 499
 }
 
 func (x *exchange) WriteHeader(code int) {
@@ -54,6 +56,9 @@ func (x *exchange) WriteHeader(code int) {
 	}
 	x.wroteHeader = true
 	x.status = code
+	// A kept-alive connection keeps the write deadline an earlier request
+	// set: every answer starts with one of its own.
+	x.rc.SetWriteDeadline(time.Now().Add(x.writeLimit))
 	x.ResponseWriter.WriteHeader(code)
 }
 
@@ -73,11 +78,12 @@ func (x *exchange) Write(b []byte) (int, error) {
 func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
 
 func (s *Server) begin(w http.ResponseWriter, r *http.Request) *exchange {
-	x := &exchange{ResponseWriter: w, start: time.Now(), status: http.StatusOK}
+	x := &exchange{ResponseWriter: w, start: time.Now(), status: http.StatusOK, writeLimit: s.writeTimeout}
 	x.rc = http.NewResponseController(w)
 	x.id = requestID(r.Header)
 	w.Header()["Request-Id"] = []string{x.id}
 	s.m.InFlight.Inc()
+	s.started()
 	return x
 }
 
@@ -85,6 +91,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request) *exchange {
 // observes metrics.
 func (s *Server) end(x *exchange, r *http.Request) {
 	s.m.InFlight.Dec()
+	defer s.finished()
 	if v := recover(); v != nil {
 		if v == http.ErrAbortHandler {
 			s.logLine(x, r)
@@ -103,7 +110,13 @@ func (s *Server) end(x *exchange, r *http.Request) {
 
 func (s *Server) logLine(x *exchange, r *http.Request) {
 	d := time.Since(x.start)
-	code := strconv.Itoa(x.status)
+	status := x.status
+	if x.gone {
+		// nginx's "client closed request": the client left before its
+		// answer was written whole, whatever status it was to have.
+		status = statusClientClosed
+	}
+	code := strconv.Itoa(status)
 	s.m.Requests.WithLabelValues(x.endpoint, x.route, x.provider, code).Inc()
 	s.m.Duration.WithLabelValues(x.endpoint, x.provider).Observe(d.Seconds())
 
@@ -119,7 +132,7 @@ func (s *Server) logLine(x *exchange, r *http.Request) {
 		slog.String("request_id", x.id),
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
-		slog.Int("status", x.status),
+		slog.Int("status", status),
 		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 		slog.Int64("bytes_in", x.bytesIn),
 		slog.Int64("bytes_out", x.bytesOut),
@@ -229,6 +242,10 @@ func authError(err error) *apierr.Error {
 }
 
 var errClientGone = errors.New("client disconnected")
+
+// statusClientClosed is the status logged and counted for a request whose
+// client hung up (nginx's 499).
+const statusClientClosed = 499
 
 func tooLarge(n, limit int64) *apierr.Error {
 	if n < 0 {

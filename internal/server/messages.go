@@ -1,10 +1,11 @@
 package server
 
 import (
-	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -79,6 +80,13 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 	if s.cacheServe(x, r, op, body, peek) {
 		return
 	}
+	if peek.Stream {
+		// A stream can outlive the grace period; Stop ends it with an
+		// error event. (A whole answer is bounded by its deadline.)
+		var release func()
+		r, release = s.stoppable(r)
+		defer release()
+	}
 	res, err := s.relayDo(x, r, &relay.Request{
 		Op:      op,
 		Format:  x.format,
@@ -113,6 +121,12 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 	if err != nil {
 		if res != nil && len(res.Attempts) > 0 {
 			x.provider = res.Attempts[len(res.Attempts)-1].Provider
+		}
+		switch {
+		case cutByShutdown(r):
+			err = shutdownError()
+		case r.Context().Err() != nil:
+			x.gone = true // nobody reads the answer: logged as 499
 		}
 		s.fail(x, err)
 		return
@@ -163,13 +177,18 @@ func (s *Server) readAnswer(body io.Reader) (b []byte, release func(), err error
 		}
 	}
 	bp := s.getBuf()
-	buf := bytes.NewBuffer((*bp)[:0])
-	_, err = buf.ReadFrom(io.LimitReader(body, s.maxResp+1))
-	*bp = buf.Bytes()[:0]
-	if err == nil && int64(buf.Len()) > s.maxResp {
-		err = errors.New("upstream answer over the response size limit")
+	b, _, err = provider.ReadBounded(body, *bp, s.maxResp)
+	if b != nil {
+		*bp = b[:0]
 	}
-	return buf.Bytes(), func() { s.bufs.Put(bp) }, err
+	if errors.Is(err, provider.ErrTooLarge) {
+		err = apierr.Wrap(apierr.BadGateway, err, fmt.Sprintf("upstream answer too large: over %d bytes", s.maxResp))
+	}
+	return b, func() {
+		if cap(*bp) <= 1<<20 { // a rare huge answer's buffer is left to the GC
+			s.bufs.Put(bp)
+		}
+	}, err
 }
 
 // forwardQuery keeps only the query the SDKs send on purpose: beta=true.
@@ -189,33 +208,57 @@ func forwardQuery(q string) string {
 	return ""
 }
 
-// readBody reads the request body whole, bounded by the configured limit.
-// A declared length over the limit is refused before reading a byte.
+// startBody is the most a request body gets before its bytes arrive: a
+// declared Content-Length is a claim, not bytes (twenty connections
+// declaring 32 MiB and sending one byte held 676 MB when it was trusted).
+const startBody = 64 << 10
+
+// readBody reads the request body whole, bounded in size by the configured
+// limit and in time by the body timeout. A declared length over the limit
+// is refused before reading a byte; memory grows only as bytes arrive.
 func (s *Server) readBody(x *exchange, r *http.Request) ([]byte, error) {
 	if r.ContentLength > s.maxReq {
+		s.dropBody(x, r)
 		return nil, tooLarge(r.ContentLength, s.maxReq)
 	}
-	var buf []byte
+	var start []byte
 	if r.ContentLength >= 0 {
-		buf = make([]byte, r.ContentLength)
-		n, err := io.ReadFull(r.Body, buf)
-		x.bytesIn = int64(n)
-		if err != nil {
-			return nil, apierr.Wrap(apierr.InvalidRequest, err, "could not read the request body")
-		}
-		return buf, nil
+		// One byte of room past the body lets the read see its end
+		// without another block.
+		start = make([]byte, 0, min(r.ContentLength+1, startBody))
 	}
-	// Chunked: read up to one byte past the limit to tell "at" from "over".
-	var b bytes.Buffer
-	n, err := b.ReadFrom(io.LimitReader(r.Body, s.maxReq+1))
+	x.rc.SetReadDeadline(time.Now().Add(s.bodyTimeout))
+	body, n, err := provider.ReadBounded(r.Body, start, s.maxReq)
 	x.bytesIn = n
-	if err != nil {
-		return nil, apierr.Wrap(apierr.InvalidRequest, err, "could not read the request body")
+	if err == nil {
+		// The deadline was the body's; from here the connection's own
+		// rules apply (its read deadline also ends the request's
+		// context).
+		x.rc.SetReadDeadline(time.Time{})
+		return body, nil
 	}
-	if n > s.maxReq {
+	s.dropBody(x, r)
+	switch {
+	case errors.Is(err, provider.ErrTooLarge):
 		return nil, tooLarge(-1, s.maxReq)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, apierr.Wrap(apierr.RequestTimeout, err, fmt.Sprintf("The request body did not arrive within %s.", s.bodyTimeout))
 	}
-	return b.Bytes(), nil
+	if r.Context().Err() != nil {
+		x.gone = true // the client hung up half-way
+	}
+	return nil, apierr.Wrap(apierr.InvalidRequest, err, "could not read the request body")
+}
+
+// dropBody gives up on the rest of a request body: the answer closes the
+// connection, and the server's own reading of what is left (to reuse the
+// connection) ends at once instead of waiting on a slow client.
+func (s *Server) dropBody(x *exchange, r *http.Request) {
+	if r.ContentLength == 0 {
+		return
+	}
+	x.Header()["Connection"] = []string{"close"}
+	x.rc.SetReadDeadline(time.Now())
 }
 
 // relayBody copies a JSON answer (success or error) to the client as is,
@@ -243,8 +286,7 @@ func (s *Server) relayBody(x *exchange, res *relay.Result) {
 		h["Content-Type"] = []string{"application/json"}
 	}
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
-	x.WriteHeader(res.Status)
-	x.rc.SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	x.WriteHeader(res.Status) // with the write deadline
 	x.Write(b)
 }
 
@@ -297,7 +339,7 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 	delete(h, "Content-Length")
 	x.WriteHeader(http.StatusOK)
 	if err := x.rc.Flush(); err != nil {
-		x.streamErr = err
+		x.streamErr, x.gone = err, true
 		return
 	}
 	// A stream whose framing the gateway made itself (a translation) is
@@ -316,8 +358,13 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 			if err == io.EOF && (ended || translated) {
 				break
 			}
+			if cutByShutdown(r) {
+				x.streamErr = errShutdown
+				s.writeStreamError(x, err)
+				break
+			}
 			if r.Context().Err() != nil {
-				x.streamErr = errClientGone
+				x.streamErr, x.gone = errClientGone, true
 				break
 			}
 			if err == io.EOF {
@@ -360,11 +407,11 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 			x.rc.SetWriteDeadline(now.Add(s.writeTimeout))
 		}
 		if _, err := x.Write(ev.Raw); err != nil {
-			x.streamErr = errClientGone
+			x.streamErr, x.gone = errClientGone, true
 			break
 		}
 		if err := x.rc.Flush(); err != nil {
-			x.streamErr = errClientGone
+			x.streamErr, x.gone = errClientGone, true
 			break
 		}
 	}
@@ -389,10 +436,13 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 func (s *Server) writeStreamError(x *exchange, err error) {
 	e := apierr.From(err)
 	typ, msg := "api_error", "upstream stream broke: "+e.Public
-	if e.Kind == apierr.Internal {
+	switch {
+	case x.streamErr == errShutdown:
+		e = &apierr.Error{Kind: apierr.Overloaded}
+		typ, msg = e.Kind.Type(), "Ferry is shutting down and its grace period ended before the stream did; retry the request."
+	case e.Kind == apierr.Internal:
 		msg = "upstream stream broke"
-	}
-	if e.Kind == apierr.GatewayTimeout {
+	case e.Kind == apierr.GatewayTimeout:
 		msg = "upstream stream stalled: " + e.Public
 	}
 	var frame []byte
@@ -404,6 +454,9 @@ func (s *Server) writeStreamError(x *exchange, err error) {
 	} else {
 		frame = sse.AppendEvent(frame, "error", errorBody(x.id, typ, msg))
 	}
+	// The last write may be long past (an upstream silent for minutes):
+	// the event gets a fresh deadline of its own.
+	x.rc.SetWriteDeadline(time.Now().Add(s.writeTimeout))
 	x.Write(frame)
 	x.rc.Flush()
 }

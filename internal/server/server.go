@@ -4,6 +4,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -26,6 +27,10 @@ type Options struct {
 	Models          []string      // names listed by /v1/models
 	ModelsCreated   time.Time     // created_at of every listed model
 	MaxRequestBytes int64
+	// BodyTimeout bounds the time a request body takes to arrive once its
+	// headers are in (default 30s): a slower client gets a 408 and its
+	// connection is closed.
+	BodyTimeout time.Duration
 	// MaxResponseBytes bounds a non-streaming upstream answer (default 64 MiB).
 	MaxResponseBytes int64
 	// WriteTimeout bounds each write to a client (default 60s), so a client
@@ -51,10 +56,15 @@ type Server struct {
 	modelsCreated string
 	maxReq        int64
 	maxResp       int64
+	bodyTimeout   time.Duration
 	writeTimeout  time.Duration
 	log           *slog.Logger
 	m             *metrics.Metrics
 	draining      atomic.Bool
+	active        atomic.Int64       // requests in flight (see drain.go)
+	idle          chan struct{}      // signalled when active falls to 0 while draining
+	stopped       context.Context    // ended by Stop: the grace period is over
+	stopAll       context.CancelFunc // Stop
 	limiter       *ratelimit.Limiter // nil: no rate limits
 	cache         *cache.Cache       // nil: no cache (see cache.go)
 	cacheTTL      map[string]time.Duration
@@ -74,15 +84,21 @@ func New(o Options) (*Server, error) {
 		modelsCreated: o.ModelsCreated.UTC().Format(time.RFC3339),
 		maxReq:        o.MaxRequestBytes,
 		maxResp:       o.MaxResponseBytes,
+		bodyTimeout:   o.BodyTimeout,
 		writeTimeout:  o.WriteTimeout,
 		log:           o.Logger,
 		m:             o.Metrics,
+		idle:          make(chan struct{}, 1),
 	}
+	s.stopped, s.stopAll = context.WithCancel(context.Background())
 	if s.maxReq <= 0 {
 		s.maxReq = 32 << 20
 	}
 	if s.maxResp <= 0 {
 		s.maxResp = 64 << 20
+	}
+	if s.bodyTimeout <= 0 {
+		s.bodyTimeout = 30 * time.Second
 	}
 	if s.writeTimeout <= 0 {
 		s.writeTimeout = 60 * time.Second
@@ -96,10 +112,6 @@ func New(o Options) (*Server, error) {
 	s.useCache(o.Cache, o.CacheTTL)
 	return s, nil
 }
-
-// Drain marks the server as shutting down: /readyz fails so load balancers
-// stop sending traffic while in-flight requests finish.
-func (s *Server) Drain() { s.draining.Store(true) }
 
 // Endpoint names, used as metric labels and in logs.
 const (
@@ -124,28 +136,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == "/v1/messages":
 		x.endpoint = epMessages
-		if s.method(x, r, http.MethodPost) && s.authenticate(x, r) {
+		if s.method(x, r, http.MethodPost) && s.serving(x, r) && s.authenticate(x, r) {
 			s.messages(x, r, provider.OpMessages)
 		}
 	case p == "/v1/messages/count_tokens":
 		x.endpoint = epCountTokens
-		if s.method(x, r, http.MethodPost) && s.authenticate(x, r) {
+		if s.method(x, r, http.MethodPost) && s.serving(x, r) && s.authenticate(x, r) {
 			s.messages(x, r, provider.OpCountTokens)
 		}
 	case p == "/v1/chat/completions":
 		x.endpoint = epChat
 		x.format = provider.FormatOpenAI
-		if s.method(x, r, http.MethodPost) && s.authenticate(x, r) {
+		if s.method(x, r, http.MethodPost) && s.serving(x, r) && s.authenticate(x, r) {
 			s.chatCompletions(x, r)
 		}
 	case p == "/v1/complete":
 		x.endpoint = epComplete
-		if s.method(x, r, http.MethodPost) && s.authenticate(x, r) {
+		if s.method(x, r, http.MethodPost) && s.serving(x, r) && s.authenticate(x, r) {
 			s.complete(x, r)
 		}
 	case p == "/v1/models" || len(p) > len("/v1/models/") && p[:len("/v1/models/")] == "/v1/models/":
 		x.endpoint = epModels
-		if s.method(x, r, http.MethodGet) && s.authenticate(x, r) {
+		if s.method(x, r, http.MethodGet) && s.serving(x, r) && s.authenticate(x, r) {
 			s.listModels(x, r)
 		}
 	case p == "/healthz":
@@ -196,6 +208,9 @@ func (s *Server) authenticate(x *exchange, r *http.Request) bool {
 	}
 	name, err := s.keys.Check(auth.Presented(r.Header))
 	if err != nil {
+		// Answered at once, its body unread: a client without a valid
+		// key gets no time to trickle one in.
+		s.dropBody(x, r)
 		s.fail(x, authError(err))
 		return false
 	}

@@ -276,8 +276,13 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 		st := translate.NewStream(info, &p.profile.Profile, newMessageID())
 		return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: &translatedEvents{r: sse.NewReader(x.body, 0), st: st}, Node: x.node}, nil
 	}
-	b, err := readAtMost(x.body, maxAnswer)
+	// Memory as bytes arrive, and an over-size answer cut as it passes
+	// the bound (io.ReadAll's growth allocated several times it).
+	b, _, err := provider.ReadBounded(x.body, nil, maxAnswer)
 	x.body.Close()
+	if errors.Is(err, provider.ErrTooLarge) {
+		err = fmt.Errorf("upstream answer over %d bytes: %w", maxAnswer, err)
+	}
 	if err != nil {
 		return nil, readFailure(err)
 	}
