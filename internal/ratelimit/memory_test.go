@@ -9,9 +9,38 @@ import (
 	"github.com/ferrygw/ferry/internal/config"
 )
 
-func TestMemorySweep(t *testing.T) {
+func TestMemorySweepWindows(t *testing.T) {
 	clk := newClock()
 	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "ip", RPM: 60, TPM: 600}}}
+	l := newTestLimiter(t, cfg, clk, nil, "", nil)
+	ctx := context.Background()
+	done, err := l.Admit(ctx, Subject{IP: "192.0.2.1"}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done.Settle(ctx, 10)
+	// A minute on, its request is still held (given back at 61 s): kept.
+	clk.Add(sweepEvery)
+	second, err := l.Admit(ctx, Subject{IP: "192.0.2.2"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Settle(ctx, 0)
+	if n := l.mem.size(); n != 2 {
+		t.Errorf("%d entries after the first sweep, want 2", n)
+	}
+	clk.Add(2 * sweepEvery)
+	if _, err := l.Admit(ctx, Subject{IP: "192.0.2.3"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.mem.size(); n != 1 {
+		t.Errorf("%d entries once both windows are empty, want 1 (the new one)", n)
+	}
+}
+
+func TestMemorySweep(t *testing.T) {
+	clk := newClock()
+	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "ip", RPM: 60, TPM: 600, Burst: true}}}
 	l := newTestLimiter(t, cfg, clk, nil, "", nil)
 	ctx := context.Background()
 	// Three clients: one done long ago, one in debt, one still running.

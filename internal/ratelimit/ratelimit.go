@@ -2,8 +2,10 @@
 // requests in flight, per gateway key, client IP, route and traffic tag,
 // exactly across instances.
 //
-// Every limit is a token bucket (bucket.go) holding a minute's worth and
-// refilling continuously. A request is admitted only if every bucket that
+// Every rpm and tpm limit is a sliding window (window.go) that admits no
+// more than the limit in any rolling minute, or, for a rule with burst:
+// true, a token bucket (bucket.go) holding a minute's worth and refilling
+// continuously. A request is admitted only if every bucket that
 // applies to it has room, and then takes from all of them at once: one
 // atomic step in memory (one instance) or in one Redis script call (several
 // instances sharing the store; the script uses Redis's clock, so instances
@@ -15,10 +17,11 @@
 // request runs, so a crashed instance's slots free themselves.
 //
 // When Redis fails the limiter does what rate_limits.on_store_failure says:
-// fail_open decides in memory on this instance (each instance then counts
-// alone, so limits are per instance until Redis is back), fail_closed
-// refuses with 503. Either way every such decision is counted and logged
-// (at most once per logEvery), never silent.
+// fail_open decides in memory on this instance, on its share of each limit
+// (the limit divided by the live instances, see outage.go), starting from
+// the last state Redis reported; fail_closed refuses with 503. Either way
+// every such decision is counted and logged (at most once per logEvery),
+// never silent, and the failing store is left alone between probes.
 package ratelimit
 
 import (
@@ -60,7 +63,12 @@ type Options struct {
 	Lease time.Duration
 	// StoreRetry is how long the store is left alone after it failed: the
 	// decisions in between are store failures without the wait (default 1s).
+	// Then one decision probes it while the others still decide without it.
 	StoreRetry time.Duration
+	// Heartbeat is how often the instance heartbeats into Redis's instance
+	// registry and hands it the outage's debts (outage.go). 0: every 2s;
+	// negative: never on its own (tests).
+	Heartbeat time.Duration
 }
 
 // maxTokens bounds a reservation or usage, keeping the stores' arithmetic
@@ -88,6 +96,7 @@ type Limiter struct {
 
 	downUntil atomic.Int64 // unix ms: until then Redis is not asked
 	failing   atomic.Bool  // the last store call failed
+	probing   atomic.Bool  // a decision is probing the failing store
 
 	logMu      sync.Mutex
 	lastLog    time.Time
@@ -151,7 +160,12 @@ func New(o Options) (*Limiter, error) {
 		if lease <= 0 {
 			lease = time.Minute
 		}
-		l.red = newRedisStore(o.Redis, o.Prefix+"rl:", lease, o.StoreClock, l)
+		beat := o.Heartbeat
+		if beat == 0 {
+			beat = beatEvery
+		}
+		l.red = newRedisStore(o.Redis, o.Prefix+"rl:", lease, beat, o.StoreClock, l)
+		l.mem.fallback = l.failOpen
 	default:
 		return nil, fmt.Errorf("ratelimit: unknown backend %q", o.Config.Backend)
 	}
@@ -197,12 +211,15 @@ func (l *Limiter) Admit(ctx context.Context, s Subject, estTokens int64) (Ticket
 		}
 	}
 	if l.red == nil {
-		return t, l.decided(&t, l.mem.admit(&t))
+		return t, l.decided(&t, l.mem.admit(&t, 1))
 	}
+	l.red.startBeat()
 	now := l.now()
-	if now.UnixMilli() < l.downUntil.Load() {
+	ask, probe := l.mayAsk(now)
+	if !ask {
 		return t, l.storeFailed(&t, errStoreResting)
 	}
+	defer l.endProbe(probe)
 	if err := ctx.Err(); err != nil {
 		// The client already left: nothing to decide, not the store's fault.
 		return t, apierr.Wrap(apierr.Unavailable, err, "request cancelled")
@@ -282,7 +299,7 @@ func (l *Limiter) storeFailed(t *Ticket, err error) error {
 			RetryAfter: l.retry,
 		}
 	}
-	return l.decided(t, l.mem.admit(t))
+	return l.decided(t, l.mem.admit(t, l.share()))
 }
 
 // storeError counts and logs a settlement or lease renewal the store
@@ -297,6 +314,7 @@ func (l *Limiter) storeError(err error) {
 func (l *Limiter) storeOK() {
 	if l.failing.Load() && l.failing.CompareAndSwap(true, false) {
 		l.log.Info("rate limit store is answering again", slog.String("backend", config.BackendRedis))
+		l.red.kick()
 	}
 }
 
@@ -315,11 +333,12 @@ func (l *Limiter) logFailure(err error) {
 	l.logMu.Unlock()
 	what := "refusing requests with 503 (fail_closed)"
 	if l.failOpen {
-		what = "deciding in memory on this instance, so limits count per instance (fail_open)"
+		what = "deciding in memory on this instance, on its share of each limit (fail_open)"
 	}
 	l.log.Warn("rate limit store failed: "+what,
 		slog.String("backend", config.BackendRedis),
 		slog.String("mode", l.mode),
 		slog.Any("error", err),
+		slog.Int64("live_instances", l.share()),
 		slog.Int("failures_not_logged", n))
 }
