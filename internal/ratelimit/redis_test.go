@@ -227,9 +227,9 @@ func TestParityRandom(t *testing.T) {
 	c, prefix := testRedis(t)
 	rules := []config.RateRule{
 		{Scope: "key", RPM: 7, TPM: 997, Concurrency: 3},
-		{Scope: "key", Match: "b", RPM: 13},
+		{Scope: "key", Match: "b", RPM: 13, Burst: true},
 		{Scope: "ip", TPM: 331},
-		{Scope: "tag", RPM: 5, Concurrency: 2},
+		{Scope: "tag", RPM: 5, Concurrency: 2, Burst: true},
 	}
 	subjects := []Subject{
 		{Key: "a", IP: "192.0.2.1"},
