@@ -367,6 +367,7 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 			x.streamErr = errClientGone
 			break
 		}
+		x.relayed.add(ev.Name, ev.Data, openaiFormat)
 	}
 	if u, ok := res.Events.(interface {
 		Usage() (anthropic.Totals, bool)

@@ -117,7 +117,9 @@ func TestSettleActual(t *testing.T) {
 		{"usage seen: input, output and cache tokens", exchange{status: 200, usageSeen: true, usage: anthropic.Totals{Input: 100, Output: 50, CacheRead: 30, CacheCreation: 20}}, 9800},
 		{"an error answered without usage: nothing", exchange{status: 529}, 10000},
 		{"a success without usage: the reservation", exchange{status: 200}, 9000},
-		{"a stream cut short after 2,000 bytes: at least the input and the output relayed", exchange{status: 200, usageSeen: true, usage: anthropic.Totals{Input: 100, Output: 1}, streamErr: errClientGone, bytesOut: 2000}, 9400},
+		// 2,000 bytes of frames carrying 80 ASCII characters and 10 CJK
+		// ones: 20 + 10 tokens relayed, not 2,000/4.
+		{"a stream cut short: at least the input and the output relayed, from the deltas' text", exchange{status: 200, usageSeen: true, usage: anthropic.Totals{Input: 100, Output: 1}, streamErr: errClientGone, bytesOut: 2000, relayed: relayedText{narrow: 80, wide: 10}}, 9870},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
