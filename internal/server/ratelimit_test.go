@@ -46,8 +46,9 @@ func ticketAt(t *testing.T, now time.Time, rules []config.RateRule, est int64) (
 
 func TestRateHeaders(t *testing.T) {
 	now := time.Date(2026, 11, 20, 12, 0, 0, 250e6, time.UTC)
-	s, tk := ticketAt(t, now, []config.RateRule{{Scope: "key", RPM: 50, TPM: 40000}}, 1000)
-	// Requests: 49 left, full in 1.2 s; tokens: 39,000 left, full in 1.5 s.
+	s, tk := ticketAt(t, now, []config.RateRule{{Scope: "key", RPM: 50, TPM: 40000, Burst: true}}, 1000)
+	// Token buckets: requests 49 left, full in 1.2 s; tokens 39,000 left,
+	// full in 1.5 s. (TestRateHeadersWindow: the default's.)
 	tests := []struct {
 		format provider.Format
 		want   http.Header
@@ -95,6 +96,26 @@ func TestUpstreamRateHeadersReplaced(t *testing.T) {
 	}
 	if got := h.Get("Anthropic-Ratelimit-Requests-Limit"); got != "50" {
 		t.Errorf("requests limit %q, want ours, 50", got)
+	}
+}
+
+// TestRateHeadersWindow: a sliding window's reset is when all it holds is
+// given back, the start of the slot 61 s after the request's.
+func TestRateHeadersWindow(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 250e6, time.UTC)
+	s, tk := ticketAt(t, now, []config.RateRule{{Scope: "key", RPM: 50, TPM: 40000}}, 1000)
+	rec := httptest.NewRecorder()
+	s.rateHeaders(&exchange{ResponseWriter: rec, format: provider.FormatOpenAI}, tk)
+	want := http.Header{
+		"X-Ratelimit-Limit-Requests":     {"50"},
+		"X-Ratelimit-Remaining-Requests": {"49"},
+		"X-Ratelimit-Reset-Requests":     {"1m0.75s"},
+		"X-Ratelimit-Limit-Tokens":       {"40000"},
+		"X-Ratelimit-Remaining-Tokens":   {"39000"},
+		"X-Ratelimit-Reset-Tokens":       {"1m0.75s"},
+	}
+	if diff := cmp.Diff(want, rec.Header()); diff != "" {
+		t.Errorf("headers (-want +got):\n%s", diff)
 	}
 }
 
