@@ -223,6 +223,8 @@ shutdown_timeout: 5s
 // rlOutcome is one request's result in a load run.
 type rlOutcome struct {
 	start  time.Time
+	took   time.Duration
+	key    string
 	status int
 	tokens int64 // input + output + cache tokens of a 200
 	errMsg string
@@ -232,6 +234,13 @@ type rlOutcome struct {
 // processes, until d has passed; at half time it calls midway (if set).
 // Every request is /v1/messages with body, under key.
 func drive(t *testing.T, procs []*ferryProc, workers int, d time.Duration, key, body string, midway func()) []rlOutcome {
+	t.Helper()
+	return driveKeys(t, procs, workers, d, []string{key}, body, midway)
+}
+
+// driveKeys is drive with several keys, worker w sending under keys[w %
+// len(keys)].
+func driveKeys(t *testing.T, procs []*ferryProc, workers int, d time.Duration, keys []string, body string, midway func()) []rlOutcome {
 	t.Helper()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}, Timeout: 10 * time.Second}
 	defer hc.CloseIdleConnections()
@@ -249,8 +258,9 @@ func drive(t *testing.T, procs []*ferryProc, workers int, d time.Duration, key, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			key := keys[w%len(keys)]
 			for i := w; time.Now().Before(deadline); i += workers {
-				o := rlOutcome{start: time.Now()}
+				o := rlOutcome{start: time.Now(), key: key}
 				req, _ := http.NewRequest(http.MethodPost, procs[i%len(procs)].URL+"/v1/messages", strings.NewReader(body))
 				req.Header.Set("X-Api-Key", key)
 				req.Header.Set("Content-Type", "application/json")
@@ -274,6 +284,7 @@ func drive(t *testing.T, procs []*ferryProc, workers int, d time.Duration, key, 
 					o.tokens = m.Usage.Input + m.Usage.Output + m.Usage.CacheRead + m.Usage.CacheCreation
 					o.errMsg = m.Error.Message
 				}
+				o.took = time.Since(o.start)
 				mu.Lock()
 				out = append(out, o)
 				mu.Unlock()
