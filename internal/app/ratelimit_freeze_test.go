@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -131,4 +132,63 @@ func countKey(out []rlOutcome, key string) int {
 		}
 	}
 	return n
+}
+
+// TestMultiInstanceRedisStalls: two 0.5 s stalls of Redis (SIGSTOP) in a
+// run of three processes under load. No more than the limit is admitted
+// in the run (under a minute), stalls or not. (Before: each stall let
+// every process fall back to a fresh full bucket.)
+func TestMultiInstanceRedisStalls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	rp := startRedisProc(t)
+	const rpm = 3000
+	rules := fmt.Sprintf("    - {scope: key, match: team-a, rpm: %d}", rpm)
+	cfg := strings.Replace(multiConfig(rp.Addr, "ferrytest:", config.FailOpen, rules), "timeout: 1s", "timeout: 100ms", 1)
+	procs := startFerries(t, 3, cfg)
+	body := `{"model":"fast","max_tokens":1,"messages":[{"role":"user","content":"hi"}]}`
+	// One request each starts the heartbeats; two beats later each process
+	// counts three.
+	driveKeys(t, procs, 3, 50*time.Millisecond, []string{multiKeyB}, body, nil)
+	time.Sleep(2200 * time.Millisecond)
+	var timers []*time.Timer
+	for _, at := range []struct {
+		d      time.Duration
+		freeze bool
+	}{{300 * time.Millisecond, true}, {800 * time.Millisecond, false}, {1300 * time.Millisecond, true}, {1800 * time.Millisecond, false}} {
+		timers = append(timers, time.AfterFunc(at.d, func() {
+			if at.freeze {
+				rp.Freeze(t)
+			} else {
+				rp.Thaw(t)
+			}
+		}))
+	}
+	out := driveKeys(t, procs, 4, 2500*time.Millisecond, []string{multiKeyA}, body, nil)
+	for _, tm := range timers {
+		tm.Stop()
+	}
+	rp.Thaw(t)
+	ok, refused := count(t, out)
+	t.Logf("%d requests: %d admitted, %d refused; limit %d in any rolling minute", len(out), ok, refused, rpm)
+	if os.Getenv("FERRY_DEBUG_TIMELINE") != "" {
+		t0 := out[0].start
+		per := map[int]int{}
+		for _, o := range out {
+			if o.status == http.StatusOK {
+				per[int(o.start.Sub(t0)/(100*time.Millisecond))]++
+			}
+		}
+		t.Logf("admitted per 100 ms: %v", per)
+		for i, p := range procs {
+			t.Logf("process %d log:\n%s", i, p.Stderr.String())
+		}
+	}
+	if ok > rpm+rpm/100 {
+		t.Errorf("admitted %d in under a minute with two stalls, limit %d (+1%%)", ok, rpm)
+	}
+	if refused == 0 {
+		t.Error("nothing refused: the load did not reach the limit")
+	}
 }

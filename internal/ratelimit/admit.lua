@@ -5,7 +5,10 @@
 -- KEYS, for each scope i: KEYS[2i-1] its limits (a string: token buckets,
 -- see bucket.lua, for a burst rule; sliding windows, see window.lua,
 -- otherwise), KEYS[2i] its concurrency leases (a sorted set of request ids
--- scored by lease expiry, unix ms).
+-- scored by lease expiry, unix ms); then the outage mark and the instance
+-- registry (live.lua): while the mark stands, the rpm and tpm limits are
+-- scaled by (instances back / live instances), leaving the shares of the
+-- instances still deciding on their own untouched (outage.go).
 -- ARGV: [1] now in unix ms, or -1 for Redis's clock; [2] lease ms; [3] the
 -- request id; [4] the tokens to reserve; then for each scope i, from
 -- ARGV[4+4(i-1)+1]: rpm, tpm, concurrency (0: no such limit), burst (1|0).
@@ -16,7 +19,21 @@
 -- says it). A window's level is its remaining amount in bucket units.
 local now = clock(ARGV[1])
 local lease, id, est = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local n = #KEYS / 2
+local n = (#KEYS - 2) / 2
+-- The outage mark: num / den of each limit is Redis's to give.
+local num, den = 1, 1
+local backs = redis.call('SCARD', KEYS[#KEYS - 1])
+if backs > 0 then
+  local live = redis.call('ZCOUNT', KEYS[#KEYS], now, '+inf')
+  if backs < live then num, den = backs, live end
+end
+-- eff is a limit under the mark; reserve, in bucket units, what the mark
+-- keeps out of a bucket's reach.
+local function eff(limit)
+  if num == den or limit == 0 then return limit end
+  return math.max(math.floor(limit * num / den), 1)
+end
+local function reserve(limit) return (limit - eff(limit)) * U end
 local st = {}
 local bkeys, bidx = {}, {}
 for i = 1, n do
@@ -38,24 +55,24 @@ for i = 1, n do
     s.r, s.rt, s.t, s.tt = r, rt, t, tt
     if s.rpm > 0 then
       s.r, s.rt = refill(r, rt, now, s.rpm)
-      local w = wait(s.r, math.min(1, s.rpm) * U, s.rpm)
+      local w = wait(s.r, math.min(1, s.rpm) * U + reserve(s.rpm), s.rpm)
       if w > dwait then dwait, dscope, dkind = w, i, 1 end
     end
     if s.tpm > 0 then
       s.t, s.tt = refill(t, tt, now, s.tpm)
       if est > 0 then
-        local w = wait(s.t, math.min(est, s.tpm) * U, s.tpm)
+        local w = wait(s.t, math.min(est, eff(s.tpm)) * U + reserve(s.tpm), s.tpm)
         if w > dwait then dwait, dscope, dkind = w, i, 2 end
       end
     end
   elseif bidx[i] then
     s.rw, s.tw = wdecode(vals[bidx[i]], now)
     if s.rpm > 0 then
-      local w = wwait(s.rw, now, math.min(1, s.rpm), s.rpm)
+      local w = wwait(s.rw, now, 1, eff(s.rpm))
       if w > dwait then dwait, dscope, dkind = w, i, 1 end
     end
     if s.tpm > 0 and est > 0 then
-      local w = wwait(s.tw, now, math.min(est, s.tpm), s.tpm)
+      local w = wwait(s.tw, now, math.min(est, eff(s.tpm)), eff(s.tpm))
       if w > dwait then dwait, dscope, dkind = w, i, 2 end
     end
   end

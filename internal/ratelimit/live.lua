@@ -2,17 +2,21 @@
 -- while Redis was unreachable. The instance registry is a sorted set of
 -- instance ids scored by the expiry of their heartbeat (unix ms); the
 -- instances alive are those not expired, and a store failure splits every
--- limit between them.
+-- limit between them. The outage mark is a set of the instances back from
+-- an outage (see outage.go): created by the first one back, joined by
+-- every heartbeat while it stands, gone when all live instances are in it.
 --
--- KEYS: [1] the registry, then the limit keys (as admit.lua's KEYS[2i-1])
--- owed to. ARGV: [1] now in unix ms, or -1 for Redis's clock; [2] heartbeat
--- ttl ms; [3] the instance id; then for each limit key i, from
--- ARGV[3+5(i-1)+1]: rpm, tpm, burst (1|0), requests owed, tokens owed.
+-- KEYS: [1] the registry, [2] the outage mark, then the limit keys (as
+-- admit.lua's KEYS[2i-1]) owed to. ARGV: [1] now in unix ms, or -1 for
+-- Redis's clock; [2] heartbeat ttl ms; [3] the instance id; [4] 1 if the
+-- instance is back from an outage, else 0; [5] how long a new mark lives,
+-- ms; then for each limit key i, from ARGV[5+5(i-3)+1]: rpm, tpm, burst
+-- (1|0), requests owed, tokens owed.
 -- Returns the number of live instances, this one included.
 local now = clock(ARGV[1])
-local ttl, id = tonumber(ARGV[2]), ARGV[3]
-for i = 2, #KEYS do
-  local b = 3 + 5 * (i - 2)
+local ttl, id, back, mark = tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1', tonumber(ARGV[5])
+for i = 3, #KEYS do
+  local b = 5 + 5 * (i - 3)
   local rpm, tpm, burst = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), ARGV[b + 3] == '1'
   local dr, dt = tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5])
   local v = redis.call('GET', KEYS[i])
@@ -41,4 +45,11 @@ end
 redis.call('ZADD', KEYS[1], now + ttl, id)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('PEXPIRE', KEYS[1], 2 * ttl)
-return redis.call('ZCARD', KEYS[1])
+local n = redis.call('ZCARD', KEYS[1])
+local marked = redis.call('EXISTS', KEYS[2]) == 1
+if back or marked then
+  redis.call('SADD', KEYS[2], id)
+  if not marked then redis.call('PEXPIRE', KEYS[2], mark) end
+  if redis.call('SCARD', KEYS[2]) >= n then redis.call('DEL', KEYS[2]) end
+end
+return n

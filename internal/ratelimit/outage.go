@@ -16,14 +16,25 @@ import (
 // whole limit. It starts from the last state Redis reported for each scope
 // value it has seen (mirror: that state's usage, divided between the
 // instances likewise, as if all taken in the decision's slot), not from a
-// fresh full limit. What it admits meanwhile is kept as a debt and handed to
-// Redis by the first heartbeat that reaches it, so Redis's count includes
-// the outage's admissions when it decides again.
+// fresh full limit. What it admits meanwhile is kept as a debt.
 //
-// The store has a breaker of its own: after a failure it is left alone for
-// Options.StoreRetry, then one request (or the heartbeat) probes it while
-// the others go on deciding in memory, so an unreachable or frozen Redis
-// costs one timeout per StoreRetry, not one per request.
+// The store has a breaker of its own: once a call failed, no decision asks
+// it; only the heartbeat does, every StoreRetry, so an unreachable or
+// frozen Redis costs a request nothing. The heartbeat that reaches Redis
+// again hands it the instance's debts in the same script call, and only
+// then does the instance decide in Redis again.
+//
+// The other instances may still be deciding on their shares, their debts
+// not yet handed over. So the first instance back marks an outage in
+// Redis (a set of the instances back, living 2 x beatEvery); while it
+// stands, Redis admits against the limit times (instances back / live
+// instances), leaving the shares of those not back untouched. Every
+// heartbeat adds its instance, and the mark goes when all are back.
+//
+// What is not covered: an instance cut off from Redis longer than the mark
+// (a partition rather than an outage) goes on with its share while the
+// others use the whole limit, until its registry entry expires (beatTTL)
+// and the others stop counting it.
 
 const (
 	beatEvery = 2 * time.Second
@@ -48,28 +59,6 @@ func (l *Limiter) share() int64 {
 	return max(l.red.instances.Load(), 1)
 }
 
-// mayAsk reports whether the store should be asked now; probe is true when
-// this call is the one probe a failing store gets, which the caller must
-// end with endProbe.
-func (l *Limiter) mayAsk(now time.Time) (ok, probe bool) {
-	if now.UnixMilli() < l.downUntil.Load() {
-		return false, false
-	}
-	if !l.failing.Load() {
-		return true, false
-	}
-	if l.probing.CompareAndSwap(false, true) {
-		return true, true
-	}
-	return false, false
-}
-
-func (l *Limiter) endProbe(probe bool) {
-	if probe {
-		l.probing.Store(false)
-	}
-}
-
 // mirror keeps Redis's answer for t in memory, as the starting point of
 // decisions while Redis is down. v holds admit.lua's five values per scope.
 func (l *Limiter) mirror(t *Ticket, v []int64) {
@@ -79,17 +68,16 @@ func (l *Limiter) mirror(t *Ticket, v []int64) {
 	l.mem.mirror(t, v, l.share())
 }
 
-// beaten takes a heartbeat's outcome: a failure marks the store down; a
-// success after failures brings it back at once.
-func (l *Limiter) beaten(err error) {
+// beaten takes the outcome of a heartbeat that began with the store
+// failing (back) or not: a failure marks the store failing; a success of a
+// back heartbeat, which handed the debts over, brings it back.
+func (l *Limiter) beaten(err error, back bool) {
 	if err != nil {
-		l.downUntil.Store(l.now().Add(l.retry).UnixMilli())
 		l.failing.Store(true)
 		l.logFailure(err)
 		return
 	}
-	if l.failing.Load() {
-		l.downUntil.Store(0)
+	if back {
 		l.storeOK()
 	}
 }
@@ -168,16 +156,21 @@ func (m *memory) restoreDebts(ds []debt) {
 }
 
 // beat heartbeats this instance into the registry, handing Redis the
-// debts, and counts the live instances.
-func (r *redisStore) beat(ctx context.Context) (int64, error) {
+// debts, and counts the live instances. back: the instance comes back from
+// an outage (see the package comment above).
+func (r *redisStore) beat(ctx context.Context, back bool) (int64, error) {
 	ds := r.l.mem.takeDebts()
 	var n int64
+	flag := 0
+	if back {
+		flag = 1
+	}
 	for first := true; first || len(ds) > 0; first = false {
 		k := min(len(ds), debtBatch)
-		keys := make([]string, 0, 1+k)
-		args := make([]any, 3, 3+5*k)
-		keys = append(keys, r.prefix+"live")
-		args[0], args[1], args[2] = r.nowArg(), beatTTL.Milliseconds(), r.idBase
+		keys := make([]string, 0, 2+k)
+		args := make([]any, 5, 5+5*k)
+		keys = append(keys, r.liveKey, r.backKey)
+		args[0], args[1], args[2], args[3], args[4] = r.nowArg(), beatTTL.Milliseconds(), r.idBase, flag, (2 * beatEvery).Milliseconds()
 		for _, d := range ds[:k] {
 			keys = append(keys, r.bucketKey(d.a))
 			args = append(args, d.a.rule.rpm, d.a.rule.tpm, burstArg(d.a.rule), d.r, d.t)
@@ -194,8 +187,8 @@ func (r *redisStore) beat(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// startBeat starts the heartbeat loop on first use (interval <= 0: never,
-// for tests, which call beat themselves).
+// startBeat starts the heartbeat loop (interval <= 0: never, for tests,
+// which call beat themselves).
 func (r *redisStore) startBeat() {
 	if r.beatEvery <= 0 || r.beatStarted.Load() {
 		return
@@ -209,29 +202,27 @@ func (r *redisStore) startBeat() {
 	go r.beatLoop()
 }
 
-// kick asks the heartbeat loop to beat now (the store is back: hand it the
-// debts before it decides much more).
-func (r *redisStore) kick() {
-	select {
-	case r.kickC <- struct{}{}:
-	default:
-	}
-}
-
 func (r *redisStore) beatLoop() {
 	defer close(r.beatDone)
-	tick := time.NewTicker(r.beatEvery)
-	defer tick.Stop()
+	t := time.NewTimer(0)
+	defer t.Stop()
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), r.beatEvery/2)
-		_, err := r.beat(ctx)
-		cancel()
-		r.l.beaten(err)
 		select {
 		case <-r.stop:
 			return
-		case <-tick.C:
-		case <-r.kickC:
+		case <-t.C:
 		}
+		back := r.l.failing.Load()
+		ctx, cancel := context.WithTimeout(context.Background(), r.beatEvery/2)
+		_, err := r.beat(ctx, back)
+		cancel()
+		r.l.beaten(err, back)
+		// A failing store is probed every StoreRetry, a healthy one
+		// heartbeaten every beatEvery.
+		next := r.beatEvery
+		if r.l.failing.Load() {
+			next = min(next, r.l.retry)
+		}
+		t.Reset(next)
 	}
 }

@@ -52,7 +52,7 @@ func TestOutageShare(t *testing.T) {
 	// The heartbeats: each instance registers, then all count three.
 	for range 2 {
 		for i, l := range ls {
-			if _, err := l.red.beat(ctx); err != nil {
+			if _, err := l.red.beat(ctx, false); err != nil {
 				t.Fatalf("instance %d heartbeat: %v", i, err)
 			}
 		}
@@ -89,10 +89,10 @@ func TestOutageShare(t *testing.T) {
 	// Back: the heartbeats hand Redis the outage's 24, so it refuses.
 	down.Store(false)
 	for i, l := range ls {
-		if _, err := l.red.beat(ctx); err != nil {
+		if _, err := l.red.beat(ctx, true); err != nil {
 			t.Fatalf("instance %d heartbeat: %v", i, err)
 		}
-		l.beaten(nil)
+		l.beaten(nil, true)
 	}
 	clk.Add(time.Second)
 	calls := fs[0].calls.Load()
@@ -106,7 +106,7 @@ func TestOutageShare(t *testing.T) {
 	// A failed heartbeat keeps its debts for the next one.
 	down.Store(true)
 	ls[1].mem.restoreDebts([]debt{{a: applied{rule: ls[1].rules[scopeKey].each, value: "z"}, r: 5}})
-	if _, err := ls[1].red.beat(ctx); !errors.Is(err, errDown) {
+	if _, err := ls[1].red.beat(ctx, true); !errors.Is(err, errDown) {
 		t.Fatalf("heartbeat while down: %v", err)
 	}
 	if ds := ls[1].mem.takeDebts(); len(ds) != 1 || ds[0].r != 5 {
@@ -114,88 +114,100 @@ func TestOutageShare(t *testing.T) {
 	}
 }
 
-// hanging is a Redis that, when frozen, holds every call until released
-// and then fails it: a Redis stopped with SIGSTOP, as a client sees it
-// until its timeout.
-type hanging struct {
-	Redis
-	failing atomic.Bool // fail at once
-	frozen  atomic.Bool // hold, then fail
-	calls   atomic.Int64
-	entered chan struct{}
-	release chan struct{}
-}
-
-func (h *hanging) EvalSha(ctx context.Context, sha string, keys []string, args ...any) *redis.Cmd {
-	h.calls.Add(1)
-	cmd := redis.NewCmd(ctx)
-	switch {
-	case h.frozen.Load():
-		h.entered <- struct{}{}
-		<-h.release
-		cmd.SetErr(context.DeadlineExceeded)
-	case h.failing.Load():
-		cmd.SetErr(errDown)
-	default:
-		return h.Redis.EvalSha(ctx, sha, keys, args...)
-	}
-	return cmd
-}
-
-// TestStoreBreakerOneProbe: once the store has failed, one decision per
-// StoreRetry probes it; the others decide in memory at once instead of
-// each waiting for the frozen store's timeout.
-func TestStoreBreakerOneProbe(t *testing.T) {
+// TestOutageMark: the first instance back from an outage may not use the
+// shares of the instances still deciding on their own. Redis admits it
+// the limit times (instances back / live instances) until every instance
+// has handed its debts over. (Without the mark: the first back admits the
+// whole limit from Redis while the others' outage admissions are still
+// on their way, up to 5/3 of the limit in this case.)
+func TestOutageMark(t *testing.T) {
 	c, prefix := testRedis(t)
 	clk := newClock()
-	h := &hanging{Redis: c, entered: make(chan struct{}), release: make(chan struct{})}
-	l := newTestLimiter(t, config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 1000}}}, clk, h, prefix, nil)
-	ctx := context.Background()
-	h.failing.Store(true)
-	if _, err := l.Admit(ctx, keyA, 0); err != nil {
-		t.Fatal(err)
+	var down atomic.Bool
+	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 30}}}
+	var ls []*Limiter
+	for range 3 {
+		ls = append(ls, newTestLimiter(t, cfg, clk, &sharedDown{Redis: c, down: &down}, prefix, nil))
 	}
-	h.frozen.Store(true)
-	clk.Add(time.Second) // StoreRetry: the next decision probes
-	probed := make(chan error)
-	go func() {
-		_, err := l.Admit(ctx, keyA, 0)
-		probed <- err
-	}()
-	<-h.entered // the probe is in the store
-	calls := h.calls.Load()
-	for i := range 100 {
-		if _, err := l.Admit(ctx, keyA, 0); err != nil {
-			t.Fatalf("decision %d during the probe: %v", i, err)
+	ctx := context.Background()
+	for range 2 {
+		for _, l := range ls {
+			if _, err := l.red.beat(ctx, false); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	if n := h.calls.Load() - calls; n != 0 {
-		t.Errorf("%d calls to the store while a probe was in it, want 0", n)
+	admit := func(l *Limiter, n int) int {
+		ok := 0
+		for range n {
+			if tk, err := l.Admit(ctx, keyA, 0); err == nil {
+				ok++
+				tk.Settle(ctx, 0)
+			}
+		}
+		return ok
 	}
-	h.release <- struct{}{}
-	if err := <-probed; err != nil {
-		t.Fatal(err)
-	}
-	// The probe failed: the store is left alone for another StoreRetry.
-	for range 10 {
-		if _, err := l.Admit(ctx, keyA, 0); err != nil {
+	back := func(l *Limiter) {
+		if _, err := l.red.beat(ctx, true); err != nil {
 			t.Fatal(err)
 		}
+		l.beaten(nil, true)
 	}
-	if n := h.calls.Load() - calls; n != 0 {
-		t.Errorf("%d calls to the store after the failed probe, want 0", n)
+	down.Store(true)
+	got := []int{admit(ls[0], 1), admit(ls[1], 5), admit(ls[2], 1)}
+	if got[0]+got[1]+got[2] != 7 {
+		t.Fatalf("outage admissions %v, want 1, 5, 1 (each within its share of 10)", got)
 	}
-	// Another StoreRetry, and the store is back: the probe brings it back.
-	h.frozen.Store(false)
-	h.failing.Store(false)
-	clk.Add(time.Second)
+	down.Store(false)
+	back(ls[0]) // Redis: 1 taken; the mark holds instance 0 to a third
+	if n := admit(ls[0], 20); n != 9 {
+		t.Errorf("instance 0, first back: %d admitted, want 9 (a third of 30, less its own 1)", n)
+	}
+	back(ls[1]) // its 5 handed over: two thirds, 15 taken
+	if n := admit(ls[0], 20); n != 5 {
+		t.Errorf("instance 0 with instance 1 back: %d admitted, want 5", n)
+	}
+	back(ls[2]) // all back: the mark is gone, the whole limit, 21 taken
+	if n := admit(ls[0], 20); n != 9 {
+		t.Errorf("instance 0 with all back: %d admitted, want 9", n)
+	}
+	if n, _ := c.Exists(ctx, prefix+"rl:back").Result(); n != 0 {
+		t.Error("the outage mark outlived the outage")
+	}
+}
+
+// TestStoreLeftAloneWhileFailing: once the store has failed, decisions do
+// not ask it, so a frozen Redis costs them nothing; the heartbeat probes it
+// and brings it back.
+func TestStoreLeftAloneWhileFailing(t *testing.T) {
+	c, prefix := testRedis(t)
+	f := &flaky{Redis: c}
+	l := newTestLimiter(t, config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 1000}}}, newClock(), f, prefix, nil)
+	ctx := context.Background()
+	f.down.Store(true)
+	for i := range 100 {
+		if _, err := l.Admit(ctx, keyA, 0); err != nil {
+			t.Fatalf("decision %d: %v", i, err)
+		}
+	}
+	if n := f.calls.Load(); n != 1 {
+		t.Errorf("%d calls to the failing store for 100 decisions, want 1 (the first)", n)
+	}
+	_, err := l.red.beat(ctx, true)
+	l.beaten(err, true)
+	if _, err := l.Admit(ctx, keyA, 0); err != nil || f.calls.Load() != 2 {
+		t.Errorf("after a failed probe: %v, %d calls; want the decision in memory, only the probe's call", err, f.calls.Load())
+	}
+	f.down.Store(false)
+	_, err = l.red.beat(ctx, true)
+	l.beaten(err, true)
 	for range 3 {
 		if _, err := l.Admit(ctx, keyA, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := h.calls.Load() - calls; n != 3 {
-		t.Errorf("%d calls to the store once back, want 3", n)
+	if n := f.calls.Load(); n != 6 {
+		t.Errorf("%d calls once back, want 6 (1 + 2 probes + 3 decisions)", n)
 	}
 }
 

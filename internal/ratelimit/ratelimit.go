@@ -61,9 +61,9 @@ type Options struct {
 	// Lease is how long a Redis concurrency slot lives without renewal
 	// (default 1m); the owner renews it every Lease/3.
 	Lease time.Duration
-	// StoreRetry is how long the store is left alone after it failed: the
-	// decisions in between are store failures without the wait (default 1s).
-	// Then one decision probes it while the others still decide without it.
+	// StoreRetry is how often the heartbeat probes a failing store
+	// (default 1s); decisions meanwhile are store failures without the
+	// wait.
 	StoreRetry time.Duration
 	// Heartbeat is how often the instance heartbeats into Redis's instance
 	// registry and hands it the outage's debts (outage.go). 0: every 2s;
@@ -94,9 +94,9 @@ type Limiter struct {
 	onReject  func(scope, limit string)
 	retry     time.Duration
 
-	downUntil atomic.Int64 // unix ms: until then Redis is not asked
-	failing   atomic.Bool  // the last store call failed
-	probing   atomic.Bool  // a decision is probing the failing store
+	// failing: a store call failed; decisions leave the store alone until
+	// a heartbeat reaches it again (outage.go).
+	failing atomic.Bool
 
 	logMu      sync.Mutex
 	lastLog    time.Time
@@ -166,14 +166,20 @@ func New(o Options) (*Limiter, error) {
 		}
 		l.red = newRedisStore(o.Redis, o.Prefix+"rl:", lease, beat, o.StoreClock, l)
 		l.mem.fallback = l.failOpen
+		if !rs.empty() {
+			// From the start, not the first request: every instance must
+			// be counted before the store can fail.
+			l.red.startBeat()
+		}
 	default:
 		return nil, fmt.Errorf("ratelimit: unknown backend %q", o.Config.Backend)
 	}
 	return l, nil
 }
 
-// Close stops the renewal of Redis concurrency leases. Call it once the
-// requests are done (their leases then expire in Redis on their own).
+// Close stops the renewal of Redis concurrency leases and the heartbeat.
+// Call it once the requests are done (their leases then expire in Redis on
+// their own, and so does the instance's place in the registry).
 func (l *Limiter) Close() {
 	if l.red != nil {
 		l.red.close()
@@ -213,13 +219,9 @@ func (l *Limiter) Admit(ctx context.Context, s Subject, estTokens int64) (Ticket
 	if l.red == nil {
 		return t, l.decided(&t, l.mem.admit(&t, 1))
 	}
-	l.red.startBeat()
-	now := l.now()
-	ask, probe := l.mayAsk(now)
-	if !ask {
+	if l.failing.Load() {
 		return t, l.storeFailed(&t, errStoreResting)
 	}
-	defer l.endProbe(probe)
 	if err := ctx.Err(); err != nil {
 		// The client already left: nothing to decide, not the store's fault.
 		return t, apierr.Wrap(apierr.Unavailable, err, "request cancelled")
@@ -233,7 +235,6 @@ func (l *Limiter) Admit(ctx context.Context, s Subject, estTokens int64) (Ticket
 			// The client left: not the store's fault.
 			return t, apierr.Wrap(apierr.Unavailable, err, "request cancelled")
 		}
-		l.downUntil.Store(now.Add(l.retry).UnixMilli())
 		return t, l.storeFailed(&t, err)
 	}
 	l.storeOK()
@@ -242,7 +243,7 @@ func (l *Limiter) Admit(ctx context.Context, s Subject, estTokens int64) (Ticket
 
 // errStoreResting is the cause of a store failure while the store is left
 // alone after failing.
-var errStoreResting = errors.New("store failed recently; not asked again yet")
+var errStoreResting = errors.New("store failed; not asked until a heartbeat reaches it")
 
 // denial is a refusal: the scope (index into Ticket.scopes) and limit that
 // refuse for longest, and for how long.
@@ -314,7 +315,6 @@ func (l *Limiter) storeError(err error) {
 func (l *Limiter) storeOK() {
 	if l.failing.Load() && l.failing.CompareAndSwap(true, false) {
 		l.log.Info("rate limit store is answering again", slog.String("backend", config.BackendRedis))
-		l.red.kick()
 	}
 }
 

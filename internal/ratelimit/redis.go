@@ -79,11 +79,12 @@ type redisStore struct {
 	done    chan struct{}
 
 	// The heartbeat (outage.go).
+	liveKey     string // the instance registry
+	backKey     string // the outage mark
 	beatEvery   time.Duration
 	instances   atomic.Int64 // live instances last counted; 0: never
 	beatStarted atomic.Bool
 	beatDone    chan struct{}
-	kickC       chan struct{}
 }
 
 func newRedisStore(c Redis, prefix string, lease, beat time.Duration, clock func() time.Time, l *Limiter) *redisStore {
@@ -100,9 +101,10 @@ func newRedisStore(c Redis, prefix string, lease, beat time.Duration, clock func
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 
+		liveKey:   prefix + "live",
+		backKey:   prefix + "back",
 		beatEvery: beat,
 		beatDone:  make(chan struct{}),
-		kickC:     make(chan struct{}, 1),
 	}
 }
 
@@ -136,7 +138,7 @@ func (r *redisStore) nowArg() int64 {
 
 // admit runs admit.lua for t: one round trip.
 func (r *redisStore) admit(ctx context.Context, t *Ticket) (denial, error) {
-	keys := make([]string, 0, 2*t.n)
+	keys := make([]string, 0, 2*t.n+2)
 	args := make([]any, 4, 4+4*t.n)
 	var leases []string
 	for i := 0; i < t.n; i++ {
@@ -147,6 +149,7 @@ func (r *redisStore) admit(ctx context.Context, t *Ticket) (denial, error) {
 			leases = append(leases, keys[len(keys)-1])
 		}
 	}
+	keys = append(keys, r.backKey, r.liveKey)
 	id := ""
 	if leases != nil {
 		id = r.idBase + strconv.FormatUint(r.ids.Add(1), 36)

@@ -369,17 +369,23 @@ func TestStoreFailOpen(t *testing.T) {
 	if n := logs.count("failures_not_logged=3"); n != 1 {
 		t.Errorf("second warning missing or without the count: %q", logs.lines)
 	}
-	// Redis is back: the next decision after the pause is Redis's.
+	// Until a heartbeat reaches Redis, decisions stay in memory.
 	f.down.Store(false)
-	clk.Add(time.Second)
+	calls := f.calls.Load()
+	if _, err := l.Admit(ctx, Subject{Key: "c"}, 0); err != nil || f.calls.Load() != calls {
+		t.Fatalf("before the heartbeat: %v, %d calls; want a decision in memory", err, f.calls.Load()-calls)
+	}
+	// Redis is back: the heartbeat hands it the outage's admissions (two
+	// for key a), and the next decision is Redis's, which counts them.
+	_, err = l.red.beat(ctx, true)
+	l.beaten(err, true)
 	tk, err := l.Admit(ctx, keyA, 0)
-	if err != nil {
-		t.Fatal(err)
+	if apierr.From(err).Kind != apierr.RateLimit {
+		t.Fatalf("after recovery: %v, want Redis's refusal (1 + the outage's 2 of 3 taken)", err)
 	}
-	if q, _ := tk.Requests(); q.Remaining != 1 {
-		t.Errorf("after recovery: %d remaining, want 1 (Redis's count)", q.Remaining)
+	if q, _ := tk.Requests(); q.Remaining != 0 {
+		t.Errorf("after recovery: %d remaining, want 0 (Redis's count)", q.Remaining)
 	}
-	tk.Settle(ctx, 0)
 	if n := logs.count("answering again"); n != 1 {
 		t.Errorf("recovery logged %d times, want 1", n)
 	}
