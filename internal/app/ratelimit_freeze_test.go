@@ -103,8 +103,12 @@ func TestMultiInstanceRedisFreeze(t *testing.T) {
 		}
 	}
 	for i, p := range procs {
-		if n := metricValue(p.Metrics(t), "ferry_ratelimit_store_errors_total", map[string]string{"backend": "redis", "mode": config.FailOpen}); n < 1 {
+		text := p.Metrics(t)
+		if n := metricValue(text, "ferry_ratelimit_store_errors_total", map[string]string{"backend": "redis", "mode": config.FailOpen}); n < 1 {
 			t.Errorf("process %d counted %v store errors, want some", i, n)
+		}
+		if n := metricValue(text, "ferry_ratelimit_live_instances", nil); n != 3 {
+			t.Errorf("process %d counts %v live instances, want 3", i, n)
 		}
 	}
 }

@@ -184,6 +184,7 @@ func (r *redisStore) beat(ctx context.Context, back bool) (int64, error) {
 		ds = ds[k:]
 	}
 	r.instances.Store(n)
+	r.l.onLive(n)
 	return n, nil
 }
 

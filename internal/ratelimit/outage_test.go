@@ -217,8 +217,9 @@ func TestHeartbeatLoop(t *testing.T) {
 	c, prefix := testRedis(t)
 	cfg := config.RateLimits{Backend: config.BackendRedis, Rules: []config.RateRule{{Scope: "key", RPM: 10}}}
 	var ls []*Limiter
+	var reported atomic.Int64
 	for range 2 {
-		l, err := New(Options{Config: cfg, Redis: c, Prefix: prefix, Logger: discardLogger(), Heartbeat: 10 * time.Millisecond})
+		l, err := New(Options{Config: cfg, Redis: c, Prefix: prefix, Logger: discardLogger(), Heartbeat: 10 * time.Millisecond, OnInstances: func(n int64) { reported.Store(n) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -229,9 +230,9 @@ func TestHeartbeatLoop(t *testing.T) {
 		}
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	for ls[0].share() != 2 || ls[1].share() != 2 {
+	for ls[0].share() != 2 || ls[1].share() != 2 || reported.Load() != 2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("live instances counted: %d and %d, want 2", ls[0].share(), ls[1].share())
+			t.Fatalf("live instances counted: %d and %d (reported %d), want 2", ls[0].share(), ls[1].share(), reported.Load())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -65,6 +65,9 @@ type Options struct {
 	// (default 1s); decisions meanwhile are store failures without the
 	// wait.
 	StoreRetry time.Duration
+	// OnInstances is called with the live instances counted at each
+	// heartbeat (nil: not reported).
+	OnInstances func(n int64)
 	// Heartbeat is how often the instance heartbeats into Redis's instance
 	// registry and hands it the outage's debts (outage.go). 0: every 2s;
 	// negative: never on its own (tests).
@@ -92,6 +95,7 @@ type Limiter struct {
 	log       *slog.Logger
 	onStore   func(backend, mode string)
 	onReject  func(scope, limit string)
+	onLive    func(n int64)
 	retry     time.Duration
 
 	// failing: a store call failed; decisions leave the store alone until
@@ -121,6 +125,7 @@ func New(o Options) (*Limiter, error) {
 		log:       o.Logger,
 		onStore:   o.OnStoreError,
 		onReject:  o.OnReject,
+		onLive:    o.OnInstances,
 		retry:     o.StoreRetry,
 	}
 	if l.mode == "" {
@@ -138,6 +143,9 @@ func New(o Options) (*Limiter, error) {
 	}
 	if l.onReject == nil {
 		l.onReject = func(string, string) {}
+	}
+	if l.onLive == nil {
+		l.onLive = func(int64) {}
 	}
 	if l.retry <= 0 {
 		l.retry = time.Second
