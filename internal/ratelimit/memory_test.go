@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +101,32 @@ func TestLongValuesAreHashed(t *testing.T) {
 	}
 	if q, _ := tk2.Requests(); q.Limit != 5 {
 		t.Errorf("long single-value rule not applied: limit %d", q.Limit)
+	}
+}
+
+// TestMirrorSwept: under the Redis backend, the memory keeps Redis's last
+// state of each scope value for outages; values gone quiet are dropped, or
+// a gateway seeing many client IPs would grow without end.
+func TestMirrorSwept(t *testing.T) {
+	c, prefix := testRedis(t)
+	clk := newClock()
+	l := newTestLimiter(t, config.RateLimits{Rules: []config.RateRule{{Scope: "ip", RPM: 60}}}, clk, c, prefix, nil)
+	ctx := context.Background()
+	for i := range 50 {
+		tk, err := l.Admit(ctx, Subject{IP: fmt.Sprintf("192.0.2.%d", i)}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk.Settle(ctx, 0)
+	}
+	if n := l.mem.size(); n != 50 {
+		t.Fatalf("%d mirrored entries, want 50", n)
+	}
+	clk.Add(2 * sweepEvery)
+	if _, err := l.Admit(ctx, Subject{IP: "198.51.100.1"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.mem.size(); n != 1 {
+		t.Errorf("%d mirrored entries two minutes on, want 1 (the new one)", n)
 	}
 }

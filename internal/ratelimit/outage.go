@@ -88,6 +88,10 @@ func (m *memory) mirror(t *Ticket, v []int64, share int64) {
 	now := m.now().UnixMilli()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if now >= m.sweepAt {
+		// The mirrors of scope values gone quiet go too, as in admit.
+		m.sweep(now)
+	}
 	for i := 0; i < t.n; i++ {
 		a, s := &t.scopes[i], v[5*i:5*i+5]
 		e := m.m[a.rule.scope][a.value]
@@ -215,7 +219,8 @@ func (r *redisStore) beatLoop() {
 		}
 		back := r.l.failing.Load()
 		ctx, cancel := context.WithTimeout(context.Background(), r.beatEvery/2)
-		_, err := r.beat(ctx, back)
+		// Under fail_closed nothing was admitted alone: no outage to mark.
+		_, err := r.beat(ctx, back && r.l.failOpen)
 		cancel()
 		r.l.beaten(err, back)
 		// A failing store is probed every StoreRetry, a healthy one

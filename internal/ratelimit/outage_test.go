@@ -237,3 +237,45 @@ func TestHeartbeatLoop(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestFailClosedBackWithoutMark: an instance under fail_closed admitted
+// nothing while Redis failed, so coming back it marks no outage (which
+// would hold the other instances to part of the limit for nothing).
+func TestFailClosedBackWithoutMark(t *testing.T) {
+	c, prefix := testRedis(t)
+	f := &flaky{Redis: c}
+	cfg := config.RateLimits{Backend: config.BackendRedis, OnStoreFailure: config.FailClosed, Rules: []config.RateRule{{Scope: "key", RPM: 10}}}
+	l, err := New(Options{Config: cfg, Redis: f, Prefix: prefix, Logger: discardLogger(), Heartbeat: 10 * time.Millisecond, StoreRetry: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	// Another instance, alive in the registry, that a mark would hold back.
+	other, err := New(Options{Config: cfg, Redis: c, Prefix: prefix, Logger: discardLogger(), Heartbeat: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.red.beat(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	f.down.Store(true)
+	if _, err := l.Admit(ctx, keyA, 0); apierr.From(err).Kind != apierr.Unavailable {
+		t.Fatalf("fail_closed with Redis down: %v, want 503", err)
+	}
+	f.down.Store(false)
+	deadline := time.Now().Add(2 * time.Second)
+	for l.failing.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the heartbeat did not bring the store back")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := l.Admit(ctx, keyA, 0); err != nil {
+		t.Fatalf("back: %v", err)
+	}
+	if n, _ := c.Exists(ctx, prefix+"rl:back").Result(); n != 0 {
+		t.Error("a fail_closed instance marked an outage")
+	}
+}
