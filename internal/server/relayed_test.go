@@ -83,3 +83,18 @@ func BenchmarkRelayedText(b *testing.B) {
 		c.add(name, data, false)
 	}
 }
+
+// FuzzRelayedText: any event data from an upstream is counted without a
+// panic, and never as more characters than it has bytes.
+func FuzzRelayedText(f *testing.F) {
+	f.Add([]byte("content_block_delta"), []byte(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi \u00e9\n你"}}`), false)
+	f.Add([]byte(""), []byte(`{"choices":[{"delta":{"content":"a","tool_calls":[{"function":{"arguments":"{\"x\":1}"}}]}}]}`), true)
+	f.Add([]byte("content_block_delta"), []byte(`{"delta":{"text":"\u12"}}`), false)
+	f.Fuzz(func(t *testing.T, name, data []byte, openaiFormat bool) {
+		var c relayedText
+		c.add(name, data, openaiFormat)
+		if c.narrow < 0 || c.wide < 0 || c.narrow+c.wide > int64(len(data)) {
+			t.Fatalf("counted %d narrow, %d wide in %d bytes", c.narrow, c.wide, len(data))
+		}
+	})
+}
