@@ -279,3 +279,39 @@ func TestFailClosedBackWithoutMark(t *testing.T) {
 		t.Error("a fail_closed instance marked an outage")
 	}
 }
+
+// gated holds each call until released.
+type gated struct {
+	Redis
+	entered, release chan struct{}
+}
+
+func (g *gated) EvalSha(ctx context.Context, sha string, keys []string, args ...any) *redis.Cmd {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.Redis.EvalSha(ctx, sha, keys, args...)
+}
+
+// TestSuccessDoesNotEndAFailure: a decision Redis answers while another
+// request saw it fail does not bring the store back; only a heartbeat,
+// which hands over the debts first, does.
+func TestSuccessDoesNotEndAFailure(t *testing.T) {
+	c, prefix := testRedis(t)
+	g := &gated{Redis: c, entered: make(chan struct{}), release: make(chan struct{})}
+	l := newTestLimiter(t, config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 10}}}, newClock(), g, prefix, nil)
+	ctx := context.Background()
+	done := make(chan error)
+	go func() {
+		_, err := l.Admit(ctx, keyA, 0)
+		done <- err
+	}()
+	<-g.entered
+	l.storeError(errDown) // another request's call failed meanwhile
+	g.release <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !l.failing.Load() {
+		t.Error("a decision's success ended the store failure without a heartbeat")
+	}
+}

@@ -245,7 +245,8 @@ func (l *Limiter) Admit(ctx context.Context, s Subject, estTokens int64) (Ticket
 		}
 		return t, l.storeFailed(&t, err)
 	}
-	l.storeOK()
+	// A success does not end a failure another request saw meanwhile: only
+	// the heartbeat does, handing over the debts first (outage.go).
 	return t, l.decided(&t, d)
 }
 
