@@ -6,8 +6,9 @@ import (
 )
 
 // sweepEvery is how often (by the limiter's clock) the memory store drops
-// entries that are full and idle, which a new request would find the same
-// as no entry: client IPs and tags come and go, and must not pile up.
+// entries that are idle (windows empty, buckets full, nothing in flight or
+// owed), which a new request would find the same as no entry: client IPs
+// and tags come and go, and must not pile up.
 const sweepEvery = time.Minute
 
 // memory decides in this process. One mutex makes a decision over several
@@ -18,7 +19,7 @@ type memory struct {
 	m       [numScopes]map[string]*memEntry // by scope, then value: string-keyed maps hash fastest
 	sweepAt int64                           // unix ms
 	// fallback: this store stands in for Redis while it is down, and keeps
-	// what it takes as debts to hand back (see reconcile).
+	// what it takes as debts to hand back (outage.go).
 	fallback bool
 }
 
