@@ -196,7 +196,8 @@ func (a *App) rateLimiter(log *slog.Logger) (*ratelimit.Limiter, error) {
 		OnStoreError: func(backend, mode string) {
 			m.RateLimitStoreErrors.WithLabelValues(backend, mode).Inc()
 		},
-		OnReject: func(scope, limit string) { m.RateLimitRejected.WithLabelValues(scope, limit).Inc() },
+		OnReject:    func(scope, limit string) { m.RateLimitRejected.WithLabelValues(scope, limit).Inc() },
+		OnInstances: func(n int64) { m.RateLimitInstances.Set(float64(n)) },
 	}
 	if rc.Backend == config.BackendRedis {
 		if c := a.redisClient(); c != nil {

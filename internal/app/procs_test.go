@@ -8,6 +8,7 @@ package app
 //	text := procs[1].Metrics(t)                         // the admin listener's /metrics
 //	v := metricValue(text, "ferry_x_total", map[string]string{"mode": "fail_open"})
 //	addr, kill := startRedis(t)                         // a private redis-server
+//	r := startRedisProc(t); r.Freeze(t); r.Thaw(t)      // one to stall (SIGSTOP)
 //
 // Everything started is stopped when the test ends.
 
@@ -270,6 +271,47 @@ const redisServer = "/usr/bin/redis-server"
 // skipped, or fails under CI=true.
 func startRedis(t testing.TB) (addr string, kill func()) {
 	t.Helper()
+	r := startRedisProc(t)
+	return r.Addr, r.Kill
+}
+
+// redisProc is a private redis-server that a test can kill, or freeze and
+// thaw (SIGSTOP, SIGCONT: a stalled Redis, as clients see one under load,
+// which accepts connections and answers nothing).
+type redisProc struct {
+	Addr string
+	cmd  *exec.Cmd
+	done chan struct{}
+	once sync.Once
+}
+
+// Kill ends the server with SIGKILL; idempotent.
+func (r *redisProc) Kill() {
+	r.once.Do(func() {
+		r.cmd.Process.Kill()
+		<-r.done
+	})
+}
+
+// Freeze stops the server (SIGSTOP) until Thaw.
+func (r *redisProc) Freeze(t testing.TB) {
+	t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("SIGSTOP redis-server: %v", err)
+	}
+}
+
+// Thaw resumes a frozen server (SIGCONT).
+func (r *redisProc) Thaw(t testing.TB) {
+	t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatalf("SIGCONT redis-server: %v", err)
+	}
+}
+
+// startRedisProc is startRedis, returning the server's handle.
+func startRedisProc(t testing.TB) *redisProc {
+	t.Helper()
 	if _, err := os.Stat(redisServer); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("%s: %v", redisServer, err)
@@ -277,36 +319,28 @@ func startRedis(t testing.TB) (addr string, kill func()) {
 		t.Skipf("no %s: %v", redisServer, err)
 	}
 	port := freePort(t)
-	addr = fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(redisServer, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+	r := &redisProc{Addr: fmt.Sprintf("127.0.0.1:%d", port), done: make(chan struct{})}
+	r.cmd = exec.Command(redisServer, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--loglevel", "warning")
 	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	r.cmd.Stdout, r.cmd.Stderr = out, out
+	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	var once sync.Once
-	kill = func() {
-		once.Do(func() {
-			cmd.Process.Kill()
-			<-done
-		})
-	}
-	t.Cleanup(kill)
+	go func() { r.cmd.Wait(); close(r.done) }()
+	t.Cleanup(r.Kill) // SIGKILL ends a stopped process too
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if pingRedis(addr) {
-			return addr, kill
+		if pingRedis(r.Addr) {
+			return r
 		}
 		select {
-		case <-done:
+		case <-r.done:
 			t.Fatalf("redis-server exited:\n%s", out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s not answering:\n%s", addr, out.String())
+			t.Fatalf("redis-server on %s not answering:\n%s", r.Addr, out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

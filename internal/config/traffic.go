@@ -43,6 +43,10 @@ type RateRule struct {
 	RPM         int64  `yaml:"rpm"`         // requests per minute; 0: none
 	TPM         int64  `yaml:"tpm"`         // input+output tokens per minute; 0: none
 	Concurrency int64  `yaml:"concurrency"` // requests in flight; 0: none
+	// Burst makes rpm and tpm token buckets (a minute's worth at once, then
+	// refilling) instead of the default sliding window, which admits no more
+	// than the limit in any rolling minute. false (default): the window.
+	Burst bool `yaml:"burst"`
 }
 
 // Cache configures the response cache, in-flight coalescing and duplicate

@@ -77,13 +77,22 @@ type Quota struct {
 }
 
 // seen is a bucket's level after a decision, kept for the headers; limit 0:
-// no such bucket. The Quota is made from it only when asked for.
-type seen struct{ level, limit int64 }
+// no such bucket. The Quota is made from it only when asked for. A sliding
+// window (win) keeps its remaining amount as the level and its reset
+// (ms after the decision) ready made.
+type seen struct {
+	level, limit int64
+	reset        int64
+	win          bool
+}
 
 func (s seen) remaining() int64 { return max(s.level, 0) / unit }
 
 // resetIn is the milliseconds until the bucket is full.
 func (s seen) resetIn() int64 {
+	if s.win {
+		return s.reset
+	}
 	b := bucket{level: s.level}
 	return b.wait(s.limit*unit, s.limit)
 }

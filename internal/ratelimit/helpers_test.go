@@ -182,7 +182,7 @@ func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 // else Redis (with the fake clock as the store's clock too).
 func newTestLimiter(t testing.TB, cfg config.RateLimits, clk *clock, c Redis, prefix string, cnt *counters) *Limiter {
 	t.Helper()
-	o := Options{Config: cfg, Now: clk.Now, Logger: discardLogger()}
+	o := Options{Config: cfg, Now: clk.Now, Logger: discardLogger(), Heartbeat: -1}
 	if cnt != nil {
 		o.OnStoreError, o.OnReject = cnt.onStore, cnt.onReject
 	}

@@ -56,7 +56,7 @@ var scenarios = []struct {
 }{
 	{
 		name:  "requests per minute",
-		rules: []config.RateRule{{Scope: "key", RPM: 3}},
+		rules: []config.RateRule{{Scope: "key", RPM: 3, Burst: true}},
 		ops: []op{
 			{admit: "1", subj: keyA, want: "ok req=3/2/20s"},
 			{admit: "2", subj: keyA, want: "ok req=3/1/40s"},
@@ -70,7 +70,7 @@ var scenarios = []struct {
 	},
 	{
 		name:  "tokens are reserved, then settled",
-		rules: []config.RateRule{{Scope: "ip", TPM: 1000}},
+		rules: []config.RateRule{{Scope: "ip", TPM: 1000, Burst: true}},
 		ops: []op{
 			{admit: "1", subj: ip1, est: 600, want: "ok tok=1000/400/36s"},
 			{admit: "2", subj: ip1, est: 600, want: `rate_limit retry=12s (tpm ip="192.0.2.1") tok=1000/400/36s`},
@@ -84,7 +84,7 @@ var scenarios = []struct {
 	},
 	{
 		name:  "a request larger than the limit reserves the whole bucket, no more (a huge max_tokens cannot sink it for days)",
-		rules: []config.RateRule{{Scope: "ip", TPM: 1000}},
+		rules: []config.RateRule{{Scope: "ip", TPM: 1000, Burst: true}},
 		ops: []op{
 			{admit: "big", subj: ip1, est: 5000, want: "ok tok=1000/0/1m0s"},
 			{admit: "small", subj: ip1, est: 1, want: `rate_limit retry=60ms (tpm ip="192.0.2.1") tok=1000/0/1m0s`},
@@ -108,7 +108,7 @@ var scenarios = []struct {
 	},
 	{
 		name:  "count_tokens (no estimate) is charged a request only",
-		rules: []config.RateRule{{Scope: "key", RPM: 10, TPM: 100}},
+		rules: []config.RateRule{{Scope: "key", RPM: 10, TPM: 100, Burst: true}},
 		ops: []op{
 			{admit: "1", subj: keyA, est: 500, want: "ok req=10/9/6s tok=100/0/1m0s"},
 			{admit: "2", subj: keyA, est: 0, want: "ok req=10/8/12s tok=100/0/1m0s"},
@@ -118,9 +118,9 @@ var scenarios = []struct {
 	{
 		name: "a single value's rule replaces the every-value rule; scopes combine",
 		rules: []config.RateRule{
-			{Scope: "key", RPM: 1},
-			{Scope: "key", Match: "vip", RPM: 100},
-			{Scope: "tag", RPM: 2},
+			{Scope: "key", RPM: 1, Burst: true},
+			{Scope: "key", Match: "vip", RPM: 100, Burst: true},
+			{Scope: "tag", RPM: 2, Burst: true},
 		},
 		ops: []op{
 			{admit: "1", subj: Subject{Key: "vip", Tag: "batch"}, want: "ok req=2/1/30s"},
@@ -134,7 +134,7 @@ var scenarios = []struct {
 	},
 	{
 		name:  "the longest refusal is the one reported",
-		rules: []config.RateRule{{Scope: "key", RPM: 2, TPM: 100}, {Scope: "ip", RPM: 1, Concurrency: 1}},
+		rules: []config.RateRule{{Scope: "key", RPM: 2, TPM: 100, Burst: true}, {Scope: "ip", RPM: 1, Concurrency: 1, Burst: true}},
 		ops: []op{
 			{admit: "1", subj: Subject{Key: "a", IP: "192.0.2.1"}, est: 10, want: "ok req=1/0/1m0s tok=100/90/6s"},
 			{admit: "2", subj: Subject{Key: "a", IP: "192.0.2.1"}, est: 95, want: `rate_limit retry=1m0s (rpm ip="192.0.2.1") req=1/0/1m0s tok=100/90/6s`},
@@ -144,7 +144,7 @@ var scenarios = []struct {
 	},
 	{
 		name:  "an idle bucket refills to its limit, no further",
-		rules: []config.RateRule{{Scope: "key", RPM: 2}},
+		rules: []config.RateRule{{Scope: "key", RPM: 2, Burst: true}},
 		ops: []op{
 			{admit: "1", subj: keyA, want: "ok req=2/1/30s"},
 			{admit: "2", subj: keyA, want: "ok req=2/0/1m0s"},
@@ -153,7 +153,7 @@ var scenarios = []struct {
 	},
 	{
 		name:  "no value, no rule: a request without a key or tag",
-		rules: []config.RateRule{{Scope: "key", RPM: 1}, {Scope: "tag", RPM: 1}},
+		rules: []config.RateRule{{Scope: "key", RPM: 1, Burst: true}, {Scope: "tag", RPM: 1, Burst: true}},
 		ops: []op{
 			{admit: "1", subj: Subject{IP: "192.0.2.1", Route: "*"}, want: "ok"},
 			{admit: "2", subj: Subject{IP: "192.0.2.1", Route: "*"}, want: "ok"},
@@ -161,8 +161,81 @@ var scenarios = []struct {
 	},
 }
 
+// windowScenarios are the default limits, sliding windows: no rolling
+// minute admits more than the limit.
+var windowScenarios = []struct {
+	name  string
+	rules []config.RateRule
+	ops   []op
+}{
+	{
+		name:  "window: the limit at once, then nothing until the first slot is a minute old",
+		rules: []config.RateRule{{Scope: "key", RPM: 3}},
+		ops: []op{
+			{admit: "1", subj: keyA, want: "ok req=3/2/1m1s"},
+			{advance: 500 * time.Millisecond, admit: "2", subj: keyA, want: "ok req=3/1/1m0.5s"},
+			{advance: 10 * time.Second, admit: "3", subj: keyA, want: "ok req=3/0/1m0.5s"},
+			{admit: "4", subj: keyA, want: `rate_limit retry=50.5s (rpm key="a") req=3/0/1m0.5s`},
+			// A token bucket would have refilled half the limit by now.
+			{advance: 30 * time.Second, admit: "5", subj: keyA, want: `rate_limit retry=20.5s (rpm key="a") req=3/0/30.5s`},
+			{advance: 20499 * time.Millisecond, admit: "6", subj: keyA, want: `rate_limit retry=1ms (rpm key="a") req=3/0/10.001s`},
+			// Slot 0 (requests 1 and 2) is given back at 61 s.
+			{advance: time.Millisecond, admit: "7", subj: keyA, want: "ok req=3/1/1m1s"},
+			{admit: "8", subj: keyA, want: "ok req=3/0/1m1s"},
+			{admit: "9", subj: keyA, want: `rate_limit retry=10s (rpm key="a") req=3/0/1m1s`},
+		},
+	},
+	{
+		name:  "window: an idle key gets the limit, never twice it",
+		rules: []config.RateRule{{Scope: "key", RPM: 2}},
+		ops: []op{
+			{admit: "1", subj: keyA, want: "ok req=2/1/1m1s"},
+			{admit: "2", subj: keyA, want: "ok req=2/0/1m1s"},
+			{advance: 240 * time.Hour, admit: "3", subj: keyA, want: "ok req=2/1/1m1s"},
+			{admit: "4", subj: keyA, want: "ok req=2/0/1m1s"},
+			{advance: 59 * time.Second, admit: "5", subj: keyA, want: `rate_limit retry=2s (rpm key="a") req=2/0/2s`},
+		},
+	},
+	{
+		name:  "window: tokens refunded to the slot they were reserved in, debts taken at settlement",
+		rules: []config.RateRule{{Scope: "ip", TPM: 1000}},
+		ops: []op{
+			{admit: "1", subj: ip1, est: 600, want: "ok tok=1000/400/1m1s"},
+			{advance: 2 * time.Second, admit: "2", subj: ip1, est: 600, want: `rate_limit retry=59s (tpm ip="192.0.2.1") tok=1000/400/59s`},
+			{settle: "1", actual: 100}, // 500 back, to slot 0
+			{admit: "3", subj: ip1, est: 600, want: "ok tok=1000/300/1m1s"},
+			{advance: 5 * time.Second, settle: "3", actual: 900}, // 300 more, in slot 7
+			{admit: "4", subj: ip1, est: 1, want: `rate_limit retry=54s (tpm ip="192.0.2.1") tok=1000/0/1m1s`},
+			{settle: "3", actual: 0}, // settled already
+			// Slot 0's 100 given back; slot 2 holds 600, slot 7 300.
+			{advance: 54 * time.Second, admit: "5", subj: ip1, est: 100, want: "ok tok=1000/0/1m1s"},
+			{admit: "6", subj: ip1, est: 1, want: `rate_limit retry=2s (tpm ip="192.0.2.1") tok=1000/0/1m1s`},
+		},
+	},
+	{
+		name:  "window: a reservation larger than the limit takes the whole window",
+		rules: []config.RateRule{{Scope: "ip", TPM: 1000}},
+		ops: []op{
+			{admit: "big", subj: ip1, est: 5000, want: "ok tok=1000/0/1m1s"},
+			{admit: "small", subj: ip1, est: 1, want: `rate_limit retry=1m1s (tpm ip="192.0.2.1") tok=1000/0/1m1s`},
+			{settle: "big", actual: 200},
+			{admit: "small2", subj: ip1, est: 1, want: "ok tok=1000/799/1m1s"},
+		},
+	},
+	{
+		name:  "window and burst rules combine; the longest refusal is reported",
+		rules: []config.RateRule{{Scope: "key", RPM: 2}, {Scope: "tag", RPM: 60, Burst: true}},
+		ops: []op{
+			{admit: "1", subj: Subject{Key: "a", Tag: "x"}, want: "ok req=2/1/1m1s"},
+			{admit: "2", subj: Subject{Key: "a", Tag: "x"}, want: "ok req=2/0/1m1s"},
+			{admit: "3", subj: Subject{Key: "a", Tag: "x"}, want: `rate_limit retry=1m1s (rpm key="a") req=2/0/1m1s`},
+			{admit: "4", subj: Subject{Key: "b", Tag: "x"}, want: "ok req=2/1/1m1s"},
+		},
+	},
+}
+
 func TestScenarios(t *testing.T) {
-	for _, sc := range scenarios {
+	for _, sc := range append(scenarios, windowScenarios...) {
 		t.Run(sc.name, func(t *testing.T) {
 			for _, backend := range []string{"memory", "redis"} {
 				t.Run(backend, func(t *testing.T) {

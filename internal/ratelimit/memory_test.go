@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,9 +10,38 @@ import (
 	"github.com/ferrygw/ferry/internal/config"
 )
 
-func TestMemorySweep(t *testing.T) {
+func TestMemorySweepWindows(t *testing.T) {
 	clk := newClock()
 	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "ip", RPM: 60, TPM: 600}}}
+	l := newTestLimiter(t, cfg, clk, nil, "", nil)
+	ctx := context.Background()
+	done, err := l.Admit(ctx, Subject{IP: "192.0.2.1"}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done.Settle(ctx, 10)
+	// A minute on, its request is still held (given back at 61 s): kept.
+	clk.Add(sweepEvery)
+	second, err := l.Admit(ctx, Subject{IP: "192.0.2.2"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Settle(ctx, 0)
+	if n := l.mem.size(); n != 2 {
+		t.Errorf("%d entries after the first sweep, want 2", n)
+	}
+	clk.Add(2 * sweepEvery)
+	if _, err := l.Admit(ctx, Subject{IP: "192.0.2.3"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.mem.size(); n != 1 {
+		t.Errorf("%d entries once both windows are empty, want 1 (the new one)", n)
+	}
+}
+
+func TestMemorySweep(t *testing.T) {
+	clk := newClock()
+	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "ip", RPM: 60, TPM: 600, Burst: true}}}
 	l := newTestLimiter(t, cfg, clk, nil, "", nil)
 	ctx := context.Background()
 	// Three clients: one done long ago, one in debt, one still running.
@@ -71,5 +101,32 @@ func TestLongValuesAreHashed(t *testing.T) {
 	}
 	if q, _ := tk2.Requests(); q.Limit != 5 {
 		t.Errorf("long single-value rule not applied: limit %d", q.Limit)
+	}
+}
+
+// TestMirrorSwept: under the Redis backend, the memory keeps Redis's last
+// state of each scope value for outages; values gone quiet are dropped, or
+// a gateway seeing many client IPs would grow without end.
+func TestMirrorSwept(t *testing.T) {
+	c, prefix := testRedis(t)
+	clk := newClock()
+	l := newTestLimiter(t, config.RateLimits{Rules: []config.RateRule{{Scope: "ip", RPM: 60}}}, clk, c, prefix, nil)
+	ctx := context.Background()
+	for i := range 50 {
+		tk, err := l.Admit(ctx, Subject{IP: fmt.Sprintf("192.0.2.%d", i)}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk.Settle(ctx, 0)
+	}
+	if n := l.mem.size(); n != 50 {
+		t.Fatalf("%d mirrored entries, want 50", n)
+	}
+	clk.Add(2 * sweepEvery)
+	if _, err := l.Admit(ctx, Subject{IP: "198.51.100.1"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.mem.size(); n != 1 {
+		t.Errorf("%d mirrored entries two minutes on, want 1 (the new one)", n)
 	}
 }

@@ -2,8 +2,10 @@
 // requests in flight, per gateway key, client IP, route and traffic tag,
 // exactly across instances.
 //
-// Every limit is a token bucket (bucket.go) holding a minute's worth and
-// refilling continuously. A request is admitted only if every bucket that
+// Every rpm and tpm limit is a sliding window (window.go) that admits no
+// more than the limit in any rolling minute, or, for a rule with burst:
+// true, a token bucket (bucket.go) holding a minute's worth and refilling
+// continuously. A request is admitted only if every bucket that
 // applies to it has room, and then takes from all of them at once: one
 // atomic step in memory (one instance) or in one Redis script call (several
 // instances sharing the store; the script uses Redis's clock, so instances
@@ -15,10 +17,11 @@
 // request runs, so a crashed instance's slots free themselves.
 //
 // When Redis fails the limiter does what rate_limits.on_store_failure says:
-// fail_open decides in memory on this instance (each instance then counts
-// alone, so limits are per instance until Redis is back), fail_closed
-// refuses with 503. Either way every such decision is counted and logged
-// (at most once per logEvery), never silent.
+// fail_open decides in memory on this instance, on its share of each limit
+// (the limit divided by the live instances, see outage.go), starting from
+// the last state Redis reported; fail_closed refuses with 503. Either way
+// every such decision is counted and logged (at most once per logEvery),
+// never silent, and the failing store is left alone between probes.
 package ratelimit
 
 import (
@@ -58,9 +61,17 @@ type Options struct {
 	// Lease is how long a Redis concurrency slot lives without renewal
 	// (default 1m); the owner renews it every Lease/3.
 	Lease time.Duration
-	// StoreRetry is how long the store is left alone after it failed: the
-	// decisions in between are store failures without the wait (default 1s).
+	// StoreRetry is how often the heartbeat probes a failing store
+	// (default 1s); decisions meanwhile are store failures without the
+	// wait.
 	StoreRetry time.Duration
+	// OnInstances is called with the live instances counted at each
+	// heartbeat (nil: not reported).
+	OnInstances func(n int64)
+	// Heartbeat is how often the instance heartbeats into Redis's instance
+	// registry and hands it the outage's debts (outage.go). 0: every 2s;
+	// negative: never on its own (tests).
+	Heartbeat time.Duration
 }
 
 // maxTokens bounds a reservation or usage, keeping the stores' arithmetic
@@ -84,10 +95,12 @@ type Limiter struct {
 	log       *slog.Logger
 	onStore   func(backend, mode string)
 	onReject  func(scope, limit string)
+	onLive    func(n int64)
 	retry     time.Duration
 
-	downUntil atomic.Int64 // unix ms: until then Redis is not asked
-	failing   atomic.Bool  // the last store call failed
+	// failing: a store call failed; decisions leave the store alone until
+	// a heartbeat reaches it again (outage.go).
+	failing atomic.Bool
 
 	logMu      sync.Mutex
 	lastLog    time.Time
@@ -112,6 +125,7 @@ func New(o Options) (*Limiter, error) {
 		log:       o.Logger,
 		onStore:   o.OnStoreError,
 		onReject:  o.OnReject,
+		onLive:    o.OnInstances,
 		retry:     o.StoreRetry,
 	}
 	if l.mode == "" {
@@ -129,6 +143,9 @@ func New(o Options) (*Limiter, error) {
 	}
 	if l.onReject == nil {
 		l.onReject = func(string, string) {}
+	}
+	if l.onLive == nil {
+		l.onLive = func(int64) {}
 	}
 	if l.retry <= 0 {
 		l.retry = time.Second
@@ -151,15 +168,26 @@ func New(o Options) (*Limiter, error) {
 		if lease <= 0 {
 			lease = time.Minute
 		}
-		l.red = newRedisStore(o.Redis, o.Prefix+"rl:", lease, o.StoreClock, l)
+		beat := o.Heartbeat
+		if beat == 0 {
+			beat = beatEvery
+		}
+		l.red = newRedisStore(o.Redis, o.Prefix+"rl:", lease, beat, o.StoreClock, l)
+		l.mem.fallback = l.failOpen
+		if !rs.empty() {
+			// From the start, not the first request: every instance must
+			// be counted before the store can fail.
+			l.red.startBeat()
+		}
 	default:
 		return nil, fmt.Errorf("ratelimit: unknown backend %q", o.Config.Backend)
 	}
 	return l, nil
 }
 
-// Close stops the renewal of Redis concurrency leases. Call it once the
-// requests are done (their leases then expire in Redis on their own).
+// Close stops the renewal of Redis concurrency leases and the heartbeat.
+// Call it once the requests are done (their leases then expire in Redis on
+// their own, and so does the instance's place in the registry).
 func (l *Limiter) Close() {
 	if l.red != nil {
 		l.red.close()
@@ -197,10 +225,9 @@ func (l *Limiter) Admit(ctx context.Context, s Subject, estTokens int64) (Ticket
 		}
 	}
 	if l.red == nil {
-		return t, l.decided(&t, l.mem.admit(&t))
+		return t, l.decided(&t, l.mem.admit(&t, 1))
 	}
-	now := l.now()
-	if now.UnixMilli() < l.downUntil.Load() {
+	if l.failing.Load() {
 		return t, l.storeFailed(&t, errStoreResting)
 	}
 	if err := ctx.Err(); err != nil {
@@ -216,16 +243,16 @@ func (l *Limiter) Admit(ctx context.Context, s Subject, estTokens int64) (Ticket
 			// The client left: not the store's fault.
 			return t, apierr.Wrap(apierr.Unavailable, err, "request cancelled")
 		}
-		l.downUntil.Store(now.Add(l.retry).UnixMilli())
 		return t, l.storeFailed(&t, err)
 	}
-	l.storeOK()
+	// A success does not end a failure another request saw meanwhile: only
+	// the heartbeat does, handing over the debts first (outage.go).
 	return t, l.decided(&t, d)
 }
 
 // errStoreResting is the cause of a store failure while the store is left
 // alone after failing.
-var errStoreResting = errors.New("store failed recently; not asked again yet")
+var errStoreResting = errors.New("store failed; not asked until a heartbeat reaches it")
 
 // denial is a refusal: the scope (index into Ticket.scopes) and limit that
 // refuse for longest, and for how long.
@@ -282,7 +309,7 @@ func (l *Limiter) storeFailed(t *Ticket, err error) error {
 			RetryAfter: l.retry,
 		}
 	}
-	return l.decided(t, l.mem.admit(t))
+	return l.decided(t, l.mem.admit(t, l.share()))
 }
 
 // storeError counts and logs a settlement or lease renewal the store
@@ -315,11 +342,12 @@ func (l *Limiter) logFailure(err error) {
 	l.logMu.Unlock()
 	what := "refusing requests with 503 (fail_closed)"
 	if l.failOpen {
-		what = "deciding in memory on this instance, so limits count per instance (fail_open)"
+		what = "deciding in memory on this instance, on its share of each limit (fail_open)"
 	}
 	l.log.Warn("rate limit store failed: "+what,
 		slog.String("backend", config.BackendRedis),
 		slog.String("mode", l.mode),
 		slog.Any("error", err),
+		slog.Int64("live_instances", l.share()),
 		slog.Int("failures_not_logged", n))
 }

@@ -25,12 +25,16 @@ type Redis interface {
 var (
 	//go:embed bucket.lua
 	bucketLua string
+	//go:embed window.lua
+	windowLua string
 	//go:embed admit.lua
 	admitLua string
 	//go:embed settle.lua
 	settleLua string
 	//go:embed renew.lua
 	renewLua string
+	//go:embed live.lua
+	liveLua string
 )
 
 // script is a Lua script run by its SHA-1 (EVALSHA: the source is not sent
@@ -62,7 +66,7 @@ type redisStore struct {
 	clock  func() time.Time // tests; nil: Redis's clock
 	l      *Limiter
 
-	admitS, settleS, renewS script
+	admitS, settleS, renewS, liveS script
 
 	idBase string // random, so that request ids are unique across instances
 	ids    atomic.Uint64
@@ -73,25 +77,51 @@ type redisStore struct {
 	closed  bool
 	stop    chan struct{}
 	done    chan struct{}
+
+	// The heartbeat (outage.go).
+	liveKey     string // the instance registry
+	backKey     string // the outage mark
+	beatEvery   time.Duration
+	instances   atomic.Int64 // live instances last counted; 0: never
+	beatStarted atomic.Bool
+	beatDone    chan struct{}
 }
 
-func newRedisStore(c Redis, prefix string, lease time.Duration, clock func() time.Time, l *Limiter) *redisStore {
+func newRedisStore(c Redis, prefix string, lease, beat time.Duration, clock func() time.Time, l *Limiter) *redisStore {
 	var b [8]byte
 	rand.Read(b[:])
 	return &redisStore{
 		c: c, prefix: prefix, lease: lease, clock: clock, l: l,
-		admitS:  newScript(bucketLua + admitLua),
-		settleS: newScript(bucketLua + settleLua),
+		admitS:  newScript(bucketLua + windowLua + admitLua),
+		settleS: newScript(bucketLua + windowLua + settleLua),
 		renewS:  newScript(bucketLua + renewLua),
+		liveS:   newScript(bucketLua + windowLua + liveLua),
 		idBase:  hex.EncodeToString(b[:]) + ":",
 		live:    make(map[string][]string),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
+
+		liveKey:   prefix + "live",
+		backKey:   prefix + "back",
+		beatEvery: beat,
+		beatDone:  make(chan struct{}),
 	}
 }
 
 func (r *redisStore) bucketKey(a applied) string {
-	return r.prefix + "b:" + scopeNames[a.rule.scope] + ":" + a.value
+	kind := "w:" // sliding windows
+	if a.rule.burst {
+		kind = "b:" // token buckets
+	}
+	return r.prefix + kind + scopeNames[a.rule.scope] + ":" + a.value
+}
+
+// burstArg is a rule's burst flag as the scripts take it.
+func burstArg(r *rule) int {
+	if r.burst {
+		return 1
+	}
+	return 0
 }
 
 func (r *redisStore) leaseKey(a applied) string {
@@ -108,17 +138,18 @@ func (r *redisStore) nowArg() int64 {
 
 // admit runs admit.lua for t: one round trip.
 func (r *redisStore) admit(ctx context.Context, t *Ticket) (denial, error) {
-	keys := make([]string, 0, 2*t.n)
-	args := make([]any, 4, 4+3*t.n)
+	keys := make([]string, 0, 2*t.n+2)
+	args := make([]any, 4, 4+4*t.n)
 	var leases []string
 	for i := 0; i < t.n; i++ {
 		a := t.scopes[i]
 		keys = append(keys, r.bucketKey(a), r.leaseKey(a))
-		args = append(args, a.rule.rpm, a.rule.tpm, a.rule.conc)
+		args = append(args, a.rule.rpm, a.rule.tpm, a.rule.conc, burstArg(a.rule))
 		if a.rule.conc > 0 {
 			leases = append(leases, keys[len(keys)-1])
 		}
 	}
+	keys = append(keys, r.backKey, r.liveKey)
 	id := ""
 	if leases != nil {
 		id = r.idBase + strconv.FormatUint(r.ids.Add(1), 36)
@@ -128,19 +159,20 @@ func (r *redisStore) admit(ctx context.Context, t *Ticket) (denial, error) {
 	if err != nil {
 		return denial{}, fmt.Errorf("admit: %w", err)
 	}
-	if len(res) != 5+3*t.n {
-		return denial{}, fmt.Errorf("admit: the script answered %d values, want %d", len(res), 5+3*t.n)
+	if len(res) != 5+5*t.n {
+		return denial{}, fmt.Errorf("admit: the script answered %d values, want %d", len(res), 5+5*t.n)
 	}
 	t.now = res[1]
 	for i := 0; i < t.n; i++ {
-		rl := t.scopes[i].rule
+		rl, v := t.scopes[i].rule, res[5+5*i:10+5*i]
 		if rl.rpm > 0 {
-			t.record(res[5+3*i], rl.rpm, false)
+			t.recordSeen(storeSeen(v[0], rl.rpm, v[3]), false)
 		}
 		if rl.tpm > 0 {
-			t.record(res[6+3*i], rl.tpm, true)
+			t.recordSeen(storeSeen(v[1], rl.tpm, v[4]), true)
 		}
 	}
+	r.l.mirror(t, res[5:])
 	if res[0] == 1 {
 		t.st, t.id = inRedis, id
 		if leases != nil {
@@ -171,12 +203,12 @@ func (r *redisStore) settle(ctx context.Context, t *Ticket, actual int64) error 
 		return nil
 	}
 	keys := make([]string, 0, 2*t.n)
-	args := make([]any, 3, 3+3*t.n)
-	args[0], args[1], args[2] = r.nowArg(), t.id, delta
+	args := make([]any, 5, 5+4*t.n)
+	args[0], args[1], args[2], args[3], args[4] = r.nowArg(), t.id, delta, t.est, t.now
 	for i := 0; i < t.n; i++ {
 		a := t.scopes[i]
 		keys = append(keys, r.bucketKey(a), r.leaseKey(a))
-		args = append(args, a.rule.rpm, a.rule.tpm, a.rule.conc)
+		args = append(args, a.rule.rpm, a.rule.tpm, a.rule.conc, burstArg(a.rule))
 	}
 	if err := r.settleS.run(ctx, r.c, keys, args).Err(); err != nil {
 		return fmt.Errorf("settle: %w", err)
@@ -255,4 +287,16 @@ func (r *redisStore) close() {
 	if started {
 		<-r.done
 	}
+	if r.beatStarted.Load() {
+		<-r.beatDone
+	}
+}
+
+// storeSeen is a limit's state as admit.lua reports it: a level, and a
+// reset (ms) for a window or -1 for a bucket.
+func storeSeen(level, limit, reset int64) seen {
+	if reset < 0 {
+		return seen{level: level, limit: limit}
+	}
+	return seen{level: level, limit: limit, reset: reset, win: true}
 }

@@ -92,7 +92,7 @@ func TestRedisNoScript(t *testing.T) {
 func TestRedisKeysExpire(t *testing.T) {
 	c, prefix := testRedis(t)
 	clk := newClock()
-	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 60, TPM: 1000, Concurrency: 5}}}
+	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 60, TPM: 1000, Concurrency: 5, Burst: true}}}
 	l := newTestLimiter(t, cfg, clk, c, prefix, nil)
 	ctx := context.Background()
 	tk, err := l.Admit(ctx, keyA, 500)
@@ -122,6 +122,33 @@ func TestRedisKeysExpire(t *testing.T) {
 	}
 	if n, _ := c.ZCard(ctx, prefix+"rl:c:key:a").Result(); n != 0 {
 		t.Errorf("%d leases after settle, want 0", n)
+	}
+}
+
+func TestRedisWindowKeysExpire(t *testing.T) {
+	c, prefix := testRedis(t)
+	clk := newClock()
+	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 60, TPM: 1000}}}
+	l := newTestLimiter(t, cfg, clk, c, prefix, nil)
+	ctx := context.Background()
+	tk, err := l.Admit(ctx, keyA, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A window holds what it took for 61 slots: the key lives that long,
+	// plus a second, whatever is refunded.
+	clk.Add(10 * time.Second)
+	tk.Settle(ctx, 0)
+	ttl, err := c.PTTL(ctx, prefix+"rl:w:key:a").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl > 52*time.Second || ttl < 51*time.Second {
+		t.Errorf("window TTL %v, want 52s (the request's slot, given back 61 s after it was taken)", ttl)
+	}
+	v, _ := c.Get(ctx, prefix+"rl:w:key:a").Result()
+	if v != "1795176000,1|" {
+		t.Errorf("window key %q, want the request in its slot and no tokens (all refunded)", v)
 	}
 }
 
@@ -200,9 +227,9 @@ func TestParityRandom(t *testing.T) {
 	c, prefix := testRedis(t)
 	rules := []config.RateRule{
 		{Scope: "key", RPM: 7, TPM: 997, Concurrency: 3},
-		{Scope: "key", Match: "b", RPM: 13},
+		{Scope: "key", Match: "b", RPM: 13, Burst: true},
 		{Scope: "ip", TPM: 331},
-		{Scope: "tag", RPM: 5, Concurrency: 2},
+		{Scope: "tag", RPM: 5, Concurrency: 2, Burst: true},
 	}
 	subjects := []Subject{
 		{Key: "a", IP: "192.0.2.1"},
@@ -281,6 +308,7 @@ func TestStoreFailOpen(t *testing.T) {
 		Logger:       newLogger(logs),
 		OnStoreError: cnt.onStore,
 		OnReject:     cnt.onReject,
+		Heartbeat:    -1,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -294,23 +322,25 @@ func TestStoreFailOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.down.Store(true)
+	// The fallback starts from what Redis said (one request taken), not
+	// from a fresh full limit.
 	var held []Ticket
-	for i := range 3 {
+	for i := range 2 {
 		tk, err := l.Admit(ctx, keyA, 0)
 		if err != nil {
 			t.Fatalf("fallback admit %d: %v", i, err)
 		}
-		if q, ok := tk.Requests(); !ok || q.Remaining != int64(2-i) {
-			t.Errorf("fallback admit %d: requests quota %+v, want %d remaining (counted in memory)", i, q, 2-i)
+		if q, ok := tk.Requests(); !ok || q.Remaining != int64(1-i) {
+			t.Errorf("fallback admit %d: requests quota %+v, want %d remaining (counted in memory from Redis's last state)", i, q, 1-i)
 		}
 		held = append(held, tk)
 	}
 	// The memory fallback holds the same limits.
 	if _, err := l.Admit(ctx, keyA, 0); apierr.From(err).Kind != apierr.RateLimit {
-		t.Errorf("fourth fallback request: %v, want rate_limit from the memory fallback", err)
+		t.Errorf("third fallback request: %v, want rate_limit from the memory fallback", err)
 	}
-	if n := cnt.storeErrors("redis/fail_open"); n != 4 {
-		t.Errorf("store errors counted: %d, want 4", n)
+	if n := cnt.storeErrors("redis/fail_open"); n != 3 {
+		t.Errorf("store errors counted: %d, want 3", n)
 	}
 	// Redis was asked once; the rest of the burst left it alone.
 	if n := f.calls.Load(); n != 2 {
@@ -321,13 +351,13 @@ func TestStoreFailOpen(t *testing.T) {
 	}
 	// A settlement that fails is counted too; one in memory is not.
 	shared.Settle(ctx, 0)
-	if n := cnt.storeErrors("redis/fail_open"); n != 5 {
-		t.Errorf("store errors after a failed settle: %d, want 5", n)
+	if n := cnt.storeErrors("redis/fail_open"); n != 4 {
+		t.Errorf("store errors after a failed settle: %d, want 4", n)
 	}
 	for i := range held {
 		held[i].Settle(ctx, 0)
 	}
-	if n := cnt.storeErrors("redis/fail_open"); n != 5 {
+	if n := cnt.storeErrors("redis/fail_open"); n != 4 {
 		t.Errorf("memory settlements counted as store errors: %d", n)
 	}
 
@@ -336,20 +366,26 @@ func TestStoreFailOpen(t *testing.T) {
 	if _, err := l.Admit(ctx, Subject{Key: "b"}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if n := logs.count("failures_not_logged=4"); n != 1 {
+	if n := logs.count("failures_not_logged=3"); n != 1 {
 		t.Errorf("second warning missing or without the count: %q", logs.lines)
 	}
-	// Redis is back: the next decision after the pause is Redis's.
+	// Until a heartbeat reaches Redis, decisions stay in memory.
 	f.down.Store(false)
-	clk.Add(time.Second)
+	calls := f.calls.Load()
+	if _, err := l.Admit(ctx, Subject{Key: "c"}, 0); err != nil || f.calls.Load() != calls {
+		t.Fatalf("before the heartbeat: %v, %d calls; want a decision in memory", err, f.calls.Load()-calls)
+	}
+	// Redis is back: the heartbeat hands it the outage's admissions (two
+	// for key a), and the next decision is Redis's, which counts them.
+	_, err = l.red.beat(ctx, true)
+	l.beaten(err, true)
 	tk, err := l.Admit(ctx, keyA, 0)
-	if err != nil {
-		t.Fatal(err)
+	if apierr.From(err).Kind != apierr.RateLimit {
+		t.Fatalf("after recovery: %v, want Redis's refusal (1 + the outage's 2 of 3 taken)", err)
 	}
-	if q, _ := tk.Requests(); q.Remaining != 1 {
-		t.Errorf("after recovery: %d remaining, want 1 (Redis's count)", q.Remaining)
+	if q, _ := tk.Requests(); q.Remaining != 0 {
+		t.Errorf("after recovery: %d remaining, want 0 (Redis's count)", q.Remaining)
 	}
-	tk.Settle(ctx, 0)
 	if n := logs.count("answering again"); n != 1 {
 		t.Errorf("recovery logged %d times, want 1", n)
 	}

@@ -31,6 +31,7 @@ const (
 type rule struct {
 	scope          int
 	rpm, tpm, conc int64
+	burst          bool // token buckets (bucket.go), not sliding windows (window.go)
 }
 
 // rules holds, per scope, the rule for every value (match empty) and the
@@ -57,7 +58,7 @@ func compile(rs []config.RateRule) (*rules, error) {
 		if r.RPM < 0 || r.TPM < 0 || r.Concurrency < 0 || r.RPM > config.MaxRate || r.TPM > config.MaxRate {
 			return nil, fmt.Errorf("ratelimit: rules[%d]: limits out of range", i)
 		}
-		c := &rule{scope: s, rpm: r.RPM, tpm: r.TPM, conc: r.Concurrency}
+		c := &rule{scope: s, rpm: r.RPM, tpm: r.TPM, conc: r.Concurrency, burst: r.Burst}
 		sc := &out[s]
 		if r.Match == "" {
 			if sc.each != nil {

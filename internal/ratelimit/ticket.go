@@ -77,7 +77,12 @@ func (t *Ticket) Settle(ctx context.Context, actual int64) {
 
 // record keeps a bucket's level for the headers if it is the tightest yet.
 func (t *Ticket) record(level, limit int64, tokens bool) {
-	s, cur := seen{level, limit}, &t.req
+	t.recordSeen(seen{level: level, limit: limit}, tokens)
+}
+
+// recordSeen keeps s for the headers if it is the tightest yet.
+func (t *Ticket) recordSeen(s seen, tokens bool) {
+	cur := &t.req
 	if tokens {
 		cur = &t.tok
 	}

@@ -44,6 +44,7 @@ type exchange struct {
 	usageSeen     bool
 	err           *apierr.Error // an error the gateway answered
 	streamErr     error         // a stream that broke after the status was sent
+	relayed       relayedText   // the text a stream relayed, for a cut-short stream's charge
 	note          error         // a problem with the upstream's answer, for the log
 	attempts      []relay.Attempt
 	cache         *cacheState // the response cache's part; nil when not involved

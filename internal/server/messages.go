@@ -414,6 +414,7 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 			x.streamErr, x.gone = errClientGone, true
 			break
 		}
+		x.relayed.add(ev.Name, ev.Data, openaiFormat)
 	}
 	if u, ok := res.Events.(interface {
 		Usage() (anthropic.Totals, bool)

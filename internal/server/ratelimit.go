@@ -72,9 +72,9 @@ func (s *Server) settle(x *exchange, r *http.Request, t *ratelimit.Ticket) {
 			// Cut short (the client left, the upstream broke): the usage
 			// seen is message_start's, with output near zero, though the
 			// output relayed so far was generated, and a client that hangs
-			// up must not dodge the token limit. Charge at least what was
-			// relayed, at the same bytes-per-token guess as the estimate.
-			actual = max(actual, u.Input+u.CacheRead+u.CacheCreation+x.bytesOut/bytesPerToken)
+			// up must not dodge the token limit. Charge at least the output
+			// relayed, estimated from the deltas' text (relayed.go).
+			actual = max(actual, u.Input+u.CacheRead+u.CacheCreation+x.relayed.tokens())
 		}
 	case x.status >= 400 || x.err != nil:
 		actual = 0

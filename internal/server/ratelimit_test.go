@@ -46,8 +46,9 @@ func ticketAt(t *testing.T, now time.Time, rules []config.RateRule, est int64) (
 
 func TestRateHeaders(t *testing.T) {
 	now := time.Date(2026, 11, 20, 12, 0, 0, 250e6, time.UTC)
-	s, tk := ticketAt(t, now, []config.RateRule{{Scope: "key", RPM: 50, TPM: 40000}}, 1000)
-	// Requests: 49 left, full in 1.2 s; tokens: 39,000 left, full in 1.5 s.
+	s, tk := ticketAt(t, now, []config.RateRule{{Scope: "key", RPM: 50, TPM: 40000, Burst: true}}, 1000)
+	// Token buckets: requests 49 left, full in 1.2 s; tokens 39,000 left,
+	// full in 1.5 s. (TestRateHeadersWindow: the default's.)
 	tests := []struct {
 		format provider.Format
 		want   http.Header
@@ -98,6 +99,26 @@ func TestUpstreamRateHeadersReplaced(t *testing.T) {
 	}
 }
 
+// TestRateHeadersWindow: a sliding window's reset is when all it holds is
+// given back, the start of the slot 61 s after the request's.
+func TestRateHeadersWindow(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 250e6, time.UTC)
+	s, tk := ticketAt(t, now, []config.RateRule{{Scope: "key", RPM: 50, TPM: 40000}}, 1000)
+	rec := httptest.NewRecorder()
+	s.rateHeaders(&exchange{ResponseWriter: rec, format: provider.FormatOpenAI}, tk)
+	want := http.Header{
+		"X-Ratelimit-Limit-Requests":     {"50"},
+		"X-Ratelimit-Remaining-Requests": {"49"},
+		"X-Ratelimit-Reset-Requests":     {"1m0.75s"},
+		"X-Ratelimit-Limit-Tokens":       {"40000"},
+		"X-Ratelimit-Remaining-Tokens":   {"39000"},
+		"X-Ratelimit-Reset-Tokens":       {"1m0.75s"},
+	}
+	if diff := cmp.Diff(want, rec.Header()); diff != "" {
+		t.Errorf("headers (-want +got):\n%s", diff)
+	}
+}
+
 func TestRateHeadersOnlyForLimitsThatApply(t *testing.T) {
 	s, tk := ticketAt(t, time.Now(), []config.RateRule{{Scope: "key", Concurrency: 3}}, 10)
 	rec := httptest.NewRecorder()
@@ -117,7 +138,9 @@ func TestSettleActual(t *testing.T) {
 		{"usage seen: input, output and cache tokens", exchange{status: 200, usageSeen: true, usage: anthropic.Totals{Input: 100, Output: 50, CacheRead: 30, CacheCreation: 20}}, 9800},
 		{"an error answered without usage: nothing", exchange{status: 529}, 10000},
 		{"a success without usage: the reservation", exchange{status: 200}, 9000},
-		{"a stream cut short after 2,000 bytes: at least the input and the output relayed", exchange{status: 200, usageSeen: true, usage: anthropic.Totals{Input: 100, Output: 1}, streamErr: errClientGone, bytesOut: 2000}, 9400},
+		// 2,000 bytes of frames carrying 80 ASCII characters and 10 CJK
+		// ones: 20 + 10 tokens relayed, not 2,000/4.
+		{"a stream cut short: at least the input and the output relayed, from the deltas' text", exchange{status: 200, usageSeen: true, usage: anthropic.Totals{Input: 100, Output: 1}, streamErr: errClientGone, bytesOut: 2000, relayed: relayedText{narrow: 80, wide: 10}}, 9870},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,234 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Redis outages, under fail_open.
+//
+// Each instance heartbeats into a registry in Redis (live.lua) every
+// beatEvery, learning how many instances are alive. While Redis is
+// unreachable, each instance enforces its share of every limit (the limit
+// divided by the live instances it last counted, at least 1), so that
+// together they admit no more than the limit, instead of each admitting the
+// whole limit. It starts from the last state Redis reported for each scope
+// value it has seen (mirror: that state's usage, divided between the
+// instances likewise, as if all taken in the decision's slot), not from a
+// fresh full limit. What it admits meanwhile is kept as a debt.
+//
+// The store has a breaker of its own: once a call failed, no decision asks
+// it; only the heartbeat does, every StoreRetry, so an unreachable or
+// frozen Redis costs a request nothing. The heartbeat that reaches Redis
+// again hands it the instance's debts in the same script call, and only
+// then does the instance decide in Redis again.
+//
+// The other instances may still be deciding on their shares, their debts
+// not yet handed over. So the first instance back marks an outage in
+// Redis (a set of the instances back, living 2 x beatEvery); while it
+// stands, Redis admits against the limit times (instances back / live
+// instances), leaving the shares of those not back untouched. Every
+// heartbeat adds its instance, and the mark goes when all are back.
+//
+// What is not covered: an instance cut off from Redis longer than the mark
+// (a partition rather than an outage) goes on with its share while the
+// others use the whole limit, until its registry entry expires (beatTTL)
+// and the others stop counting it.
+
+const (
+	beatEvery = 2 * time.Second
+	beatTTL   = 3 * beatEvery // a heartbeat missed twice is still alive
+	// debtBatch is the most limit keys handed debts in one heartbeat.
+	debtBatch = 256
+)
+
+// debt is what this instance took from one scope value's limits while
+// Redis was down.
+type debt struct {
+	a    applied
+	r, t int64
+}
+
+// share is the number of instances every limit is split between while the
+// store is down: the live instances last counted, 1 if never counted.
+func (l *Limiter) share() int64 {
+	if l.red == nil {
+		return 1
+	}
+	return max(l.red.instances.Load(), 1)
+}
+
+// mirror keeps Redis's answer for t in memory, as the starting point of
+// decisions while Redis is down. v holds admit.lua's five values per scope.
+func (l *Limiter) mirror(t *Ticket, v []int64) {
+	if !l.failOpen {
+		return
+	}
+	l.mem.mirror(t, v, l.share())
+}
+
+// beaten takes the outcome of a heartbeat that began with the store
+// failing (back) or not: a failure marks the store failing; a success of a
+// back heartbeat, which handed the debts over, brings it back.
+func (l *Limiter) beaten(err error, back bool) {
+	if err != nil {
+		l.failing.Store(true)
+		l.logFailure(err)
+		return
+	}
+	if back {
+		l.storeOK()
+	}
+}
+
+// mirror sets the entries of t's scope values to Redis's state v, split
+// between share instances.
+func (m *memory) mirror(t *Ticket, v []int64, share int64) {
+	now := m.now().UnixMilli()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if now >= m.sweepAt {
+		// The mirrors of scope values gone quiet go too, as in admit.
+		m.sweep(now)
+	}
+	for i := 0; i < t.n; i++ {
+		a, s := &t.scopes[i], v[5*i:5*i+5]
+		e := m.m[a.rule.scope][a.value]
+		if e == nil {
+			e = &memEntry{}
+			m.m[a.rule.scope][a.value] = e
+		}
+		e.rule = a.rule
+		r := a.rule
+		switch {
+		case r.burst:
+			if r.rpm > 0 {
+				e.r = bucket{level: s[0] / share, last: now}
+			}
+			if r.tpm > 0 {
+				e.t = bucket{level: s[1] / share, last: now}
+			}
+		default:
+			if r.rpm > 0 {
+				e.rw.seed(now, ceilDiv(max(r.rpm-s[0]/unit, 0), share))
+			}
+			if r.tpm > 0 {
+				e.tw.seed(now, ceilDiv(max(r.tpm-s[1]/unit, 0), share))
+			}
+		}
+	}
+}
+
+// seed replaces w by used taken at now.
+func (w *window) seed(now, used int64) {
+	w.slots, w.used = w.slots[:0], 0
+	w.take(now, used)
+}
+
+// takeDebts removes the debts from memory and returns them.
+func (m *memory) takeDebts() []debt {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ds []debt
+	for _, sm := range m.m {
+		for v, e := range sm {
+			if e.debtR == 0 && e.debtT == 0 {
+				continue
+			}
+			ds = append(ds, debt{a: applied{rule: e.rule, value: v}, r: e.debtR, t: max(e.debtT, 0)})
+			e.debtR, e.debtT = 0, 0
+		}
+	}
+	return ds
+}
+
+// restoreDebts puts back debts that could not be handed to Redis.
+func (m *memory) restoreDebts(ds []debt) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, d := range ds {
+		sm := m.m[d.a.rule.scope]
+		e := sm[d.a.value]
+		if e == nil {
+			e = &memEntry{rule: d.a.rule}
+			sm[d.a.value] = e
+		}
+		e.debtR += d.r
+		e.debtT += d.t
+	}
+}
+
+// beat heartbeats this instance into the registry, handing Redis the
+// debts, and counts the live instances. back: the instance comes back from
+// an outage (see the package comment above).
+func (r *redisStore) beat(ctx context.Context, back bool) (int64, error) {
+	ds := r.l.mem.takeDebts()
+	var n int64
+	flag := 0
+	if back {
+		flag = 1
+	}
+	for first := true; first || len(ds) > 0; first = false {
+		k := min(len(ds), debtBatch)
+		keys := make([]string, 0, 2+k)
+		args := make([]any, 5, 5+5*k)
+		keys = append(keys, r.liveKey, r.backKey)
+		args[0], args[1], args[2], args[3], args[4] = r.nowArg(), beatTTL.Milliseconds(), r.idBase, flag, (2 * beatEvery).Milliseconds()
+		for _, d := range ds[:k] {
+			keys = append(keys, r.bucketKey(d.a))
+			args = append(args, d.a.rule.rpm, d.a.rule.tpm, burstArg(d.a.rule), d.r, d.t)
+		}
+		var err error
+		n, err = r.liveS.run(ctx, r.c, keys, args).Int64()
+		if err != nil {
+			r.l.mem.restoreDebts(ds)
+			return 0, fmt.Errorf("heartbeat: %w", err)
+		}
+		ds = ds[k:]
+	}
+	r.instances.Store(n)
+	r.l.onLive(n)
+	return n, nil
+}
+
+// startBeat starts the heartbeat loop (interval <= 0: never, for tests,
+// which call beat themselves).
+func (r *redisStore) startBeat() {
+	if r.beatEvery <= 0 || r.beatStarted.Load() {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.beatStarted.Load() || r.closed {
+		return
+	}
+	r.beatStarted.Store(true)
+	go r.beatLoop()
+}
+
+func (r *redisStore) beatLoop() {
+	defer close(r.beatDone)
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+		}
+		back := r.l.failing.Load()
+		ctx, cancel := context.WithTimeout(context.Background(), r.beatEvery/2)
+		// Under fail_closed nothing was admitted alone: no outage to mark.
+		_, err := r.beat(ctx, back && r.l.failOpen)
+		cancel()
+		r.l.beaten(err, back)
+		// A failing store is probed every StoreRetry, a healthy one
+		// heartbeaten every beatEvery.
+		next := r.beatEvery
+		if r.l.failing.Load() {
+			next = min(next, r.l.retry)
+		}
+		t.Reset(next)
+	}
+}

@@ -1,0 +1,317 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/config"
+)
+
+// sharedDown is a Redis that several instances reach, which one switch
+// takes away from all of them.
+type sharedDown struct {
+	Redis
+	down  *atomic.Bool
+	calls atomic.Int64
+}
+
+func (f *sharedDown) EvalSha(ctx context.Context, sha string, keys []string, args ...any) *redis.Cmd {
+	f.calls.Add(1)
+	if f.down.Load() {
+		cmd := redis.NewCmd(ctx)
+		cmd.SetErr(errDown)
+		return cmd
+	}
+	return f.Redis.EvalSha(ctx, sha, keys, args...)
+}
+
+// TestOutageShare: three instances, Redis goes away. Each then admits its
+// share of the limit, starting from what Redis last told it, so together
+// they admit what Redis had left, not three fresh limits (before: each
+// instance a fresh full bucket, 90 more where 24 were left). When Redis is
+// back, the heartbeat hands it what they admitted meanwhile.
+func TestOutageShare(t *testing.T) {
+	c, prefix := testRedis(t)
+	clk := newClock()
+	var down atomic.Bool
+	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 30}}}
+	var ls []*Limiter
+	var fs []*sharedDown
+	for range 3 {
+		f := &sharedDown{Redis: c, down: &down}
+		fs = append(fs, f)
+		ls = append(ls, newTestLimiter(t, cfg, clk, f, prefix, nil))
+	}
+	ctx := context.Background()
+	// The heartbeats: each instance registers, then all count three.
+	for range 2 {
+		for i, l := range ls {
+			if _, err := l.red.beat(ctx, false); err != nil {
+				t.Fatalf("instance %d heartbeat: %v", i, err)
+			}
+		}
+	}
+	for i, l := range ls {
+		if n := l.share(); n != 3 {
+			t.Fatalf("instance %d counts %d live instances, want 3", i, n)
+		}
+	}
+	// Six requests through Redis, round robin: each instance last saw 4, 5
+	// and 6 of 30 taken.
+	for i := range 6 {
+		tk, err := ls[i%3].Admit(ctx, keyA, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk.Settle(ctx, 0)
+	}
+	down.Store(true)
+	clk.Add(time.Second)
+	admitted := 0
+	for i := range 90 {
+		tk, err := ls[i%3].Admit(ctx, keyA, 0)
+		if err == nil {
+			admitted++
+			tk.Settle(ctx, 0)
+		} else if apierr.From(err).Kind != apierr.RateLimit {
+			t.Fatalf("outage admit %d: %v, want a decision in memory", i, err)
+		}
+	}
+	if admitted != 24 {
+		t.Errorf("admitted %d during the outage, want 24 (30 less the 6 Redis saw, split in three)", admitted)
+	}
+	// Back: the heartbeats hand Redis the outage's 24, so it refuses.
+	down.Store(false)
+	for i, l := range ls {
+		if _, err := l.red.beat(ctx, true); err != nil {
+			t.Fatalf("instance %d heartbeat: %v", i, err)
+		}
+		l.beaten(nil, true)
+	}
+	clk.Add(time.Second)
+	calls := fs[0].calls.Load()
+	_, err := ls[0].Admit(ctx, keyA, 0)
+	if apierr.From(err).Kind != apierr.RateLimit {
+		t.Errorf("after recovery: %v, want Redis's refusal (30 taken in the window)", err)
+	}
+	if fs[0].calls.Load() == calls {
+		t.Error("after recovery the decision was not Redis's")
+	}
+	// A failed heartbeat keeps its debts for the next one.
+	down.Store(true)
+	ls[1].mem.restoreDebts([]debt{{a: applied{rule: ls[1].rules[scopeKey].each, value: "z"}, r: 5}})
+	if _, err := ls[1].red.beat(ctx, true); !errors.Is(err, errDown) {
+		t.Fatalf("heartbeat while down: %v", err)
+	}
+	if ds := ls[1].mem.takeDebts(); len(ds) != 1 || ds[0].r != 5 {
+		t.Errorf("debts after a failed heartbeat: %+v, want the 5 requests kept", ds)
+	}
+}
+
+// TestOutageMark: the first instance back from an outage may not use the
+// shares of the instances still deciding on their own. Redis admits it
+// the limit times (instances back / live instances) until every instance
+// has handed its debts over. (Without the mark: the first back admits the
+// whole limit from Redis while the others' outage admissions are still
+// on their way, up to 5/3 of the limit in this case.)
+func TestOutageMark(t *testing.T) {
+	c, prefix := testRedis(t)
+	clk := newClock()
+	var down atomic.Bool
+	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 30}}}
+	var ls []*Limiter
+	for range 3 {
+		ls = append(ls, newTestLimiter(t, cfg, clk, &sharedDown{Redis: c, down: &down}, prefix, nil))
+	}
+	ctx := context.Background()
+	for range 2 {
+		for _, l := range ls {
+			if _, err := l.red.beat(ctx, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	admit := func(l *Limiter, n int) int {
+		ok := 0
+		for range n {
+			if tk, err := l.Admit(ctx, keyA, 0); err == nil {
+				ok++
+				tk.Settle(ctx, 0)
+			}
+		}
+		return ok
+	}
+	back := func(l *Limiter) {
+		if _, err := l.red.beat(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		l.beaten(nil, true)
+	}
+	down.Store(true)
+	got := []int{admit(ls[0], 1), admit(ls[1], 5), admit(ls[2], 1)}
+	if got[0]+got[1]+got[2] != 7 {
+		t.Fatalf("outage admissions %v, want 1, 5, 1 (each within its share of 10)", got)
+	}
+	down.Store(false)
+	back(ls[0]) // Redis: 1 taken; the mark holds instance 0 to a third
+	if n := admit(ls[0], 20); n != 9 {
+		t.Errorf("instance 0, first back: %d admitted, want 9 (a third of 30, less its own 1)", n)
+	}
+	back(ls[1]) // its 5 handed over: two thirds, 15 taken
+	if n := admit(ls[0], 20); n != 5 {
+		t.Errorf("instance 0 with instance 1 back: %d admitted, want 5", n)
+	}
+	back(ls[2]) // all back: the mark is gone, the whole limit, 21 taken
+	if n := admit(ls[0], 20); n != 9 {
+		t.Errorf("instance 0 with all back: %d admitted, want 9", n)
+	}
+	if n, _ := c.Exists(ctx, prefix+"rl:back").Result(); n != 0 {
+		t.Error("the outage mark outlived the outage")
+	}
+}
+
+// TestStoreLeftAloneWhileFailing: once the store has failed, decisions do
+// not ask it, so a frozen Redis costs them nothing; the heartbeat probes it
+// and brings it back.
+func TestStoreLeftAloneWhileFailing(t *testing.T) {
+	c, prefix := testRedis(t)
+	f := &flaky{Redis: c}
+	l := newTestLimiter(t, config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 1000}}}, newClock(), f, prefix, nil)
+	ctx := context.Background()
+	f.down.Store(true)
+	for i := range 100 {
+		if _, err := l.Admit(ctx, keyA, 0); err != nil {
+			t.Fatalf("decision %d: %v", i, err)
+		}
+	}
+	if n := f.calls.Load(); n != 1 {
+		t.Errorf("%d calls to the failing store for 100 decisions, want 1 (the first)", n)
+	}
+	_, err := l.red.beat(ctx, true)
+	l.beaten(err, true)
+	if _, err := l.Admit(ctx, keyA, 0); err != nil || f.calls.Load() != 2 {
+		t.Errorf("after a failed probe: %v, %d calls; want the decision in memory, only the probe's call", err, f.calls.Load())
+	}
+	f.down.Store(false)
+	_, err = l.red.beat(ctx, true)
+	l.beaten(err, true)
+	for range 3 {
+		if _, err := l.Admit(ctx, keyA, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.calls.Load(); n != 6 {
+		t.Errorf("%d calls once back, want 6 (1 + 2 probes + 3 decisions)", n)
+	}
+}
+
+// TestHeartbeatLoop: instances count each other through the registry on
+// their own, and stop when closed.
+func TestHeartbeatLoop(t *testing.T) {
+	c, prefix := testRedis(t)
+	cfg := config.RateLimits{Backend: config.BackendRedis, Rules: []config.RateRule{{Scope: "key", RPM: 10}}}
+	var ls []*Limiter
+	var reported atomic.Int64
+	for range 2 {
+		l, err := New(Options{Config: cfg, Redis: c, Prefix: prefix, Logger: discardLogger(), Heartbeat: 10 * time.Millisecond, OnInstances: func(n int64) { reported.Store(n) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ls = append(ls, l)
+		if _, err := l.Admit(context.Background(), keyA, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for ls[0].share() != 2 || ls[1].share() != 2 || reported.Load() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("live instances counted: %d and %d (reported %d), want 2", ls[0].share(), ls[1].share(), reported.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestFailClosedBackWithoutMark: an instance under fail_closed admitted
+// nothing while Redis failed, so coming back it marks no outage (which
+// would hold the other instances to part of the limit for nothing).
+func TestFailClosedBackWithoutMark(t *testing.T) {
+	c, prefix := testRedis(t)
+	f := &flaky{Redis: c}
+	cfg := config.RateLimits{Backend: config.BackendRedis, OnStoreFailure: config.FailClosed, Rules: []config.RateRule{{Scope: "key", RPM: 10}}}
+	l, err := New(Options{Config: cfg, Redis: f, Prefix: prefix, Logger: discardLogger(), Heartbeat: 10 * time.Millisecond, StoreRetry: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	// Another instance, alive in the registry, that a mark would hold back.
+	other, err := New(Options{Config: cfg, Redis: c, Prefix: prefix, Logger: discardLogger(), Heartbeat: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.red.beat(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	f.down.Store(true)
+	if _, err := l.Admit(ctx, keyA, 0); apierr.From(err).Kind != apierr.Unavailable {
+		t.Fatalf("fail_closed with Redis down: %v, want 503", err)
+	}
+	f.down.Store(false)
+	deadline := time.Now().Add(2 * time.Second)
+	for l.failing.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the heartbeat did not bring the store back")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := l.Admit(ctx, keyA, 0); err != nil {
+		t.Fatalf("back: %v", err)
+	}
+	if n, _ := c.Exists(ctx, prefix+"rl:back").Result(); n != 0 {
+		t.Error("a fail_closed instance marked an outage")
+	}
+}
+
+// gated holds each call until released.
+type gated struct {
+	Redis
+	entered, release chan struct{}
+}
+
+func (g *gated) EvalSha(ctx context.Context, sha string, keys []string, args ...any) *redis.Cmd {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.Redis.EvalSha(ctx, sha, keys, args...)
+}
+
+// TestSuccessDoesNotEndAFailure: a decision Redis answers while another
+// request saw it fail does not bring the store back; only a heartbeat,
+// which hands over the debts first, does.
+func TestSuccessDoesNotEndAFailure(t *testing.T) {
+	c, prefix := testRedis(t)
+	g := &gated{Redis: c, entered: make(chan struct{}), release: make(chan struct{})}
+	l := newTestLimiter(t, config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 10}}}, newClock(), g, prefix, nil)
+	ctx := context.Background()
+	done := make(chan error)
+	go func() {
+		_, err := l.Admit(ctx, keyA, 0)
+		done <- err
+	}()
+	<-g.entered
+	l.storeError(errDown) // another request's call failed meanwhile
+	g.release <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !l.failing.Load() {
+		t.Error("a decision's success ended the store failure without a heartbeat")
+	}
+}
