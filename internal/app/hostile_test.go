@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -246,7 +247,9 @@ func TestChunkedOverLimitCost(t *testing.T) {
 func TestUpstreamAnswerOverCap(t *testing.T) {
 	const limit = 1 << 20
 	big := []byte(`{"type":"message","content":[{"type":"text","text":"` + strings.Repeat("x", 8<<20) + `"}]}`)
+	var calls atomic.Int32
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		for i := 0; i < len(big); i += 64 << 10 {
 			if _, err := w.Write(big[i:min(i+64<<10, len(big))]); err != nil {
@@ -256,8 +259,7 @@ func TestUpstreamAnswerOverCap(t *testing.T) {
 	}))
 	t.Cleanup(up.Close)
 	g := newGatewayOpts(t, Options{maxResponseBytes: limit}, func(c *config.Config) {
-		c.Providers[0].BaseURLs = []string{up.URL}
-		c.Providers[0].Retry.MaxAttempts = 1 // the cost of one attempt (each retry costs as much)
+		c.Providers[0].BaseURLs = []string{up.URL} // default retries: a huge answer must not be asked for again
 	})
 	body := `{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}`
 	var ms runtime.MemStats
@@ -270,6 +272,9 @@ func TestUpstreamAnswerOverCap(t *testing.T) {
 	t.Logf("RESULT an 8 MiB answer over a %d-byte cap: %d after allocating %d bytes", limit, resp.StatusCode, spent)
 	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(b), "upstream answer too large") {
 		t.Fatalf("got %d %s, want 502 upstream answer too large", resp.StatusCode, b)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the upstream was called %d times, want 1: another attempt is another billed completion as large", n)
 	}
 	if spent > limit+2<<20 {
 		t.Errorf("an over-cap answer cost %d bytes, want at most the %d-byte cap plus 1 MiB", spent, limit)

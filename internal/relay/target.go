@@ -201,6 +201,11 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 			// says nothing about this node.
 			at.Reason, at.Err = f.Reason, err
 			lastErr, result = err, upstream.Neutral
+		case err != nil && f.Reason == ReasonTooLarge:
+			// The node answered, in full and at length: another attempt
+			// would be another billed completion of the same size.
+			at.Reason, at.Err = f.Reason, err
+			lastErr, result, final = err, upstream.Neutral, true
 		case err != nil:
 			at.Reason, at.Err = f.Reason, err
 			lastErr, result = err, upstream.Failure
