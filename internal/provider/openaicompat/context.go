@@ -96,6 +96,25 @@ var (
 	// https://platform.moonshot.cn/docs/intro), so requested counts
 	// max_tokens too.
 	ctxMoonshot = regexp.MustCompile(`(?is)exceeded model token limit: (\d+) \(requested: (\d+)\)`)
+	// vLLM's renderer (vllm/renderers/params.py, TokenizeParams): "You
+	// passed 5000 input tokens and requested 1024 output tokens. However,
+	// the model's context length is only 4096 tokens, resulting in a
+	// maximum input length of 3072 tokens." The same check before
+	// tokenizing counts characters ("You passed 90000 input characters
+	// …"): the limit and max_tokens without the input's tokens.
+	ctxPassed      = regexp.MustCompile(`(?is)You passed (\d+) input tokens and requested (\d+) output tokens\. However, the model's context length is only (\d+) tokens`)
+	ctxPassedChars = regexp.MustCompile(`(?is)You passed \d+ input characters and requested (\d+) output tokens\. However, the model's context length is only (\d+) tokens`)
+	// SiliconFlow and other hosts of open models: "number of input tokens
+	// (83121) have exceeded max_prompt_tokens (65536) limit."
+	// (https://github.com/continuedev/continue/issues/9971), "length of
+	// prompt_tokens (147509) must be less than max_seq_len (65536)."
+	// (https://github.com/CherryHQ/cherry-studio/issues/1131), "Input
+	// tokens exceed the configured limit of 922000 tokens. Your messages
+	// resulted in 926618 tokens." (seen by a DeepSeek client,
+	// https://github.com/esengine/DeepSeek-Reasonix/discussions/6521).
+	ctxMaxPrompt  = regexp.MustCompile(`(?is)number of input tokens \((\d+)\) have exceeded max_prompt_tokens \((\d+)\)`)
+	ctxMaxSeqLen  = regexp.MustCompile(`(?is)length of prompt_tokens \((\d+)\) must be less than max_seq_len \((\d+)\)`)
+	ctxConfigured = regexp.MustCompile(`(?is)exceed the configured limit of (\d+) tokens\. Your messages resulted in (\d+) tokens`)
 	// DashScope gives the limit only: "<400> InternalError.Algo.InvalidParameter:
 	// Range of input length should be [1, 202752]".
 	ctxRange = regexp.MustCompile(`(?is)Range of input length should be \[1, (\d+)\]`)
@@ -110,26 +129,30 @@ func (p *Profile) contextOverflow(e upstreamError, kind ErrorKind, f *contextFac
 	if c, ok := vendorOverflow(e, f); ok {
 		return c, "", true
 	}
-	limit := int64(0)
-	if s := ctxRange.FindStringSubmatch(e.message); s != nil {
-		limit = num(s[1])
+	// The limit without the input's size: count the input.
+	if m := ctxRange.FindStringSubmatch(e.message); m != nil {
+		c.Limit = num(m[1])
+	} else if m := ctxPassedChars.FindStringSubmatch(e.message); m != nil {
+		c.MaxTokens, c.Limit = num(m[1]), num(m[2])
 	} else if kind == KindContextLength && f != nil {
-		limit = p.contextWindow(f.model)
+		c.Limit = p.contextWindow(f.model)
 	}
-	if limit <= 0 || f == nil || f.input == nil {
+	if c.Limit <= 0 || f == nil || f.input == nil {
 		return c, "", false
 	}
 	n, err := f.input()
 	if err != nil {
 		return c, "", false
 	}
-	// The vendor refused the prompt as over the limit; an estimate below
-	// it (another tokenizer than the vendor's) would contradict that, so
-	// the count reported is at least limit+1, and the log says so.
-	c = translate.ContextOverflow{Input: max(n, limit+1), Limit: limit}
-	note = fmt.Sprintf("context-length error without a token count: input counted by Ferry (o200k_base, an estimate): %d tokens, limit %d", n, limit)
-	if n <= limit {
-		note += fmt.Sprintf(", reported as %d since the upstream refused it", limit+1)
+	// The upstream refused the input as over what the window leaves it;
+	// an estimate below that (another tokenizer than the vendor's) would
+	// contradict the refusal, so the count reported is at least one more,
+	// and the log says so.
+	over := c.Limit - c.MaxTokens + 1
+	c.Input = max(n, over)
+	note = fmt.Sprintf("context-length error without a token count: input counted by Ferry (o200k_base, an estimate): %d tokens, limit %d", n, c.Limit)
+	if n < over {
+		note += fmt.Sprintf(", reported as %d since the upstream refused it", over)
 	}
 	return c, note, true
 }
@@ -161,6 +184,18 @@ func vendorOverflow(e upstreamError, f *contextFacts) (translate.ContextOverflow
 	}
 	if s := ctxAvailable.FindStringSubmatch(m); s != nil {
 		return co{Input: num(s[1]), Limit: num(s[2])}, true
+	}
+	if s := ctxPassed.FindStringSubmatch(m); s != nil {
+		return co{Input: num(s[1]), MaxTokens: num(s[2]), Limit: num(s[3])}, true
+	}
+	if s := ctxMaxPrompt.FindStringSubmatch(m); s != nil {
+		return co{Input: num(s[1]), Limit: num(s[2])}, true
+	}
+	if s := ctxMaxSeqLen.FindStringSubmatch(m); s != nil {
+		return co{Input: num(s[1]), Limit: num(s[2])}, true
+	}
+	if s := ctxConfigured.FindStringSubmatch(m); s != nil {
+		return co{Input: num(s[2]), Limit: num(s[1])}, true
 	}
 	if s := ctxMoonshot.FindStringSubmatch(m); s != nil {
 		limit, requested := num(s[1]), num(s[2])
