@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/tools/txtar"
+
+	"github.com/ferrygw/ferry/internal/translate"
 )
 
 // TestContextMessage covers the wordings the fixtures do not.
@@ -141,6 +143,49 @@ func FuzzClassifyFailure(f *testing.F) {
 		}
 		if strings.HasPrefix(got.message, "prompt is too long") && got.kind != KindContextLength {
 			t.Errorf("context message with kind %d", got.kind)
+		}
+	})
+}
+
+// FuzzContextOverflow: whatever an upstream says, a context-length answer
+// is a 400 whose message Claude Code parses back to the numbers it was
+// made of, and a count Ferry made never reports less than the vendor
+// refused.
+func FuzzContextOverflow(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*_context*.txtar")
+	files = append(files, "testdata/zhipu_error_1261.txtar")
+	for _, name := range files {
+		a, err := txtar.ParseFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, x := range a.Files {
+			if x.Name == "body" {
+				f.Add(400, x.Data, "glm-4.6", int64(1024), int64(10))
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, status int, body []byte, model string, maxTokens, input int64) {
+		for _, name := range Names() {
+			p, _ := Lookup(name)
+			facts := &contextFacts{model: model, maxTokens: maxTokens, input: func() (int64, error) { return input, nil }}
+			got := p.classifyFailure(status, body, facts)
+			if got.overflow == nil {
+				continue
+			}
+			if got.kind != KindContextLength || got.kind.Status() != 400 {
+				t.Fatalf("%s: overflow with kind %d", name, got.kind)
+			}
+			back, ok := translate.ParseAnthropicContextMessage(got.message)
+			if !ok {
+				t.Fatalf("%s: Claude Code cannot parse %q", name, got.message)
+			}
+			if back.Input != got.overflow.Input || back.Limit != got.overflow.Limit {
+				t.Fatalf("%s: %q parses as %+v, made of %+v", name, got.message, back, *got.overflow)
+			}
+			if got.note != "" && got.overflow.Input < input {
+				t.Fatalf("%s: reported %d below Ferry's count %d", name, got.overflow.Input, input)
+			}
 		}
 	})
 }
