@@ -122,9 +122,10 @@ var (
 
 // contextOverflow reads a context-length error into numbers. kind is the
 // error's class (KindContextLength when the vendor's code says so without
-// numbers); f may be nil. note is set when the input was counted by Ferry.
-// ok is false when the error is not a context-length error or its numbers
-// cannot be had; the vendor's message then stands.
+// numbers); f may be nil. note is set when the input was counted by Ferry,
+// or a context-length error could not be put in numbers. ok is false when
+// the error is not a context-length error or its numbers cannot be had;
+// the vendor's message then stands.
 func (p *Profile) contextOverflow(e upstreamError, kind ErrorKind, f *contextFacts) (c translate.ContextOverflow, note string, ok bool) {
 	if c, ok := vendorOverflow(e, f); ok {
 		return c, "", true
@@ -136,6 +137,9 @@ func (p *Profile) contextOverflow(e upstreamError, kind ErrorKind, f *contextFac
 		c.MaxTokens, c.Limit = num(m[1]), num(m[2])
 	} else if kind == KindContextLength && f != nil {
 		c.Limit = p.contextWindow(f.model)
+	}
+	if c.Limit <= 0 && kind == KindContextLength && f != nil {
+		return c, fmt.Sprintf("context-length error without numbers, and no documented window for model %q: the vendor's message is passed on", f.model), false
 	}
 	if c.Limit <= 0 || f == nil || f.input == nil {
 		return c, "", false

@@ -167,7 +167,8 @@ type upstreamFailure struct {
 	// other error or one whose numbers are unknown (its message stands).
 	overflow *translate.ContextOverflow
 	// note says how the numbers were had when Ferry counted the input
-	// itself, for the access log; "" otherwise.
+	// itself, or why a context-length error kept the vendor's words, for
+	// the access log; "" otherwise.
 	note string
 }
 
@@ -179,9 +180,11 @@ func (p *Profile) classifyFailure(status int, body []byte, f *contextFacts) upst
 	kind := p.kindOf(status, e)
 	out := upstreamFailure{kind: kind, message: e.message}
 	if kind == KindContextLength || kind == KindInvalidRequest || kind == KindRequestTooLarge {
-		if c, note, ok := p.contextOverflow(e, kind, f); ok {
-			out = upstreamFailure{kind: KindContextLength, message: c.AnthropicMessage(), overflow: &c, note: note}
+		c, note, ok := p.contextOverflow(e, kind, f)
+		if ok {
+			out = upstreamFailure{kind: KindContextLength, message: c.AnthropicMessage(), overflow: &c}
 		}
+		out.note = note
 	}
 	if out.message == "" {
 		switch {
