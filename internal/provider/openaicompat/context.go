@@ -57,6 +57,13 @@ type contextFacts struct {
 	input func() (int64, error)
 }
 
+// anthropicFacts describes an Anthropic call whose translation, body, the
+// upstream refused. Built on the error path only: reading max_tokens walks
+// the body.
+func anthropicFacts(c *provider.Call, body []byte) *contextFacts {
+	return &contextFacts{model: c.Model, maxTokens: sentMaxTokens(body), input: func() (int64, error) { return CountTokens(c.Body) }}
+}
+
 // Vendor wordings with numbers.
 var (
 	// OpenAI, DeepSeek (vendor-samples.md 2b), vLLM before 0.10: "This
@@ -254,8 +261,7 @@ func (p *Provider) openaiError(c *provider.Call, x *exchange) *provider.Response
 	}
 	x.body.Close()
 	out.Body = io.NopCloser(bytes.NewReader(b))
-	facts := &contextFacts{model: c.Model, maxTokens: sentMaxTokens(c.Body), input: func() (int64, error) { return countOpenAI(c.Body) }}
-	f := p.profile.classifyFailure(x.resp.StatusCode, b, facts)
+	f := p.profile.classifyFailure(x.resp.StatusCode, b, openaiFacts(c))
 	if f.overflow == nil {
 		return out
 	}
@@ -271,6 +277,11 @@ func (p *Provider) openaiError(c *provider.Call, x *exchange) *provider.Response
 	out.Body = io.NopCloser(bytes.NewReader(nb))
 	out.Note = failureNote(x.resp.StatusCode, b, f)
 	return out
+}
+
+// openaiFacts describes an OpenAI call the upstream refused.
+func openaiFacts(c *provider.Call) *contextFacts {
+	return &contextFacts{model: c.Model, maxTokens: sentMaxTokens(c.Body), input: func() (int64, error) { return countOpenAI(c.Body) }}
 }
 
 // countOpenAI estimates the input tokens of an OpenAI Chat Completions

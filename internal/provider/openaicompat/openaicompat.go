@@ -267,11 +267,10 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 		return nil, err
 	}
 	status := x.resp.StatusCode
-	facts := &contextFacts{model: c.Model, maxTokens: sentMaxTokens(body), input: func() (int64, error) { return CountTokens(c.Body) }}
 	if status < 200 || status > 299 {
 		b, _ := readAtMost(x.body, maxErrorBody) // a cut-short body still classifies by status
 		x.body.Close()
-		f := p.profile.classifyFailure(status, b, facts)
+		f := p.profile.classifyFailure(status, b, anthropicFacts(c, body))
 		r := errorResponse(f.kind, f.message, x.resp.Header, x.node)
 		r.Note = failureNote(status, b, f)
 		return r, nil
@@ -292,7 +291,7 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 	var note error
 	if err != nil {
 		if !translate.IsNote(err) {
-			r := p.unusableAnswer(status, b, x, facts)
+			r := p.unusableAnswer(status, b, x, anthropicFacts(c, body))
 			r.Note = fmt.Errorf("untranslatable answer: %w", err)
 			return r, nil
 		}
