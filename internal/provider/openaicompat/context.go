@@ -57,9 +57,9 @@ type contextFacts struct {
 	input func() (int64, error)
 }
 
-// anthropicFacts describes an Anthropic call whose translation, body, the
-// upstream refused. Built on the error path only: reading max_tokens walks
-// the body.
+// anthropicFacts describes an Anthropic call the upstream refused; body is
+// its translation, as sent. Built on the error path only: reading
+// max_tokens walks the body.
 func anthropicFacts(c *provider.Call, body []byte) *contextFacts {
 	return &contextFacts{model: c.Model, maxTokens: sentMaxTokens(body), input: func() (int64, error) { return CountTokens(c.Body) }}
 }

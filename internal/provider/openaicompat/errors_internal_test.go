@@ -203,3 +203,15 @@ func BenchmarkClassifyContextError(b *testing.B) {
 		}
 	}
 }
+
+// TestContextWindowsCited: every documented window says where it comes
+// from, and matches the lower-cased model names it is looked up with.
+func TestContextWindowsCited(t *testing.T) {
+	for _, p := range table() {
+		for _, w := range p.ContextWindows {
+			if w.Tokens <= 0 || w.Source == "" || w.Prefix == "" || w.Prefix != strings.ToLower(w.Prefix) {
+				t.Errorf("%s: window %+v", p.Name, w)
+			}
+		}
+	}
+}
