@@ -16,7 +16,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -64,69 +63,6 @@ func anthropicFacts(c *provider.Call, body []byte) *contextFacts {
 	return &contextFacts{model: c.Model, maxTokens: sentMaxTokens(body), input: func() (int64, error) { return CountTokens(c.Body) }}
 }
 
-// Vendor wordings with numbers.
-var (
-	// OpenAI, DeepSeek (vendor-samples.md 2b), vLLM before 0.10: "This
-	// model's maximum context length is 131072 tokens. However, you
-	// requested 131329 tokens (123137 in the messages, 8192 in the
-	// completion)." Older OpenAI: "(3200 in your prompt; 1000 for the
-	// completion)".
-	ctxRequested = regexp.MustCompile(`(?is)maximum context length is (\d+) tokens.*?\((\d+) in (?:the messages|your prompt)[,;] (\d+) (?:in|for) the completion\)`)
-	// vLLM ≥ 0.10: "'max_tokens' or 'max_completion_tokens' is too large:
-	// 8000. This model's maximum context length is 4096 tokens and your
-	// request has 2778 input tokens (8000 > 4096 - 2778)."
-	ctxTooLarge = regexp.MustCompile(`(?is)is too large: (\d+)\. This model's maximum context length is (\d+) tokens and your request has (\d+) input tokens`)
-	// vLLM's current renderer: "This model's maximum context length is
-	// 40960 tokens. However, you requested 0 output tokens and your prompt
-	// contains at least 40961 input tokens, for a total of at least 40961
-	// tokens." (testdata/vllm_error_context_output.txtar).
-	ctxAtLeast = regexp.MustCompile(`(?is)maximum context length is (\d+) tokens.*?you requested (\d+) output tokens and your prompt contains at least (\d+) input tokens`)
-	// SGLang: "… maximum context length of 32768 tokens. You requested a
-	// total of 40000 tokens: 36000 tokens from the input messages and 4000
-	// tokens for the completion."
-	ctxSGLang = regexp.MustCompile(`(?is)maximum context length of (\d+) tokens.*?(\d+) tokens from the input messages and (\d+) tokens for the completion`)
-	// The prompt alone: OpenAI "This model's maximum context length is
-	// 128000 tokens. However, your messages resulted in 130000 tokens",
-	// vLLM "… However, your request has 4176 input tokens".
-	ctxPrompt = regexp.MustCompile(`(?is)maximum context length is (\d+) tokens.*?(?:your messages resulted in|your request has) (\d+) (?:input )?tokens`)
-	// vLLM's engine check: "The decoder prompt (length 8825) is longer
-	// than the maximum model length of 8192."
-	ctxDecoder = regexp.MustCompile(`(?is)prompt \(length (\d+)\) is longer than the maximum model length of (\d+)`)
-	// llama.cpp's server, and Ollama since it stopped truncating (its
-	// OpenAI layer wraps llama.cpp's error object as a string): "request
-	// (26528 tokens) exceeds the available context size (16384 tokens),
-	// try increasing it".
-	ctxAvailable = regexp.MustCompile(`(?is)request \((\d+) tokens\) exceeds the available context size \((\d+) tokens\)`)
-	// Moonshot: "Invalid request: Your request exceeded model token limit:
-	// 262144 (requested: 269030)". Input and output together may not
-	// exceed the window ("Input 和 Output 的总和长度不能超过模型的最大上下文长度",
-	// https://platform.moonshot.cn/docs/intro), so requested counts
-	// max_tokens too.
-	ctxMoonshot = regexp.MustCompile(`(?is)exceeded model token limit: (\d+) \(requested: (\d+)\)`)
-	// vLLM's renderer (vllm/renderers/params.py, TokenizeParams): "You
-	// passed 5000 input tokens and requested 1024 output tokens. However,
-	// the model's context length is only 4096 tokens, resulting in a
-	// maximum input length of 3072 tokens." The same check before
-	// tokenizing counts characters ("You passed 90000 input characters
-	// …"): the limit and max_tokens without the input's tokens.
-	ctxPassed      = regexp.MustCompile(`(?is)You passed (\d+) input tokens and requested (\d+) output tokens\. However, the model's context length is only (\d+) tokens`)
-	ctxPassedChars = regexp.MustCompile(`(?is)You passed \d+ input characters and requested (\d+) output tokens\. However, the model's context length is only (\d+) tokens`)
-	// SiliconFlow and other hosts of open models: "number of input tokens
-	// (83121) have exceeded max_prompt_tokens (65536) limit."
-	// (https://github.com/continuedev/continue/issues/9971), "length of
-	// prompt_tokens (147509) must be less than max_seq_len (65536)."
-	// (https://github.com/CherryHQ/cherry-studio/issues/1131), "Input
-	// tokens exceed the configured limit of 922000 tokens. Your messages
-	// resulted in 926618 tokens." (seen by a DeepSeek client,
-	// https://github.com/esengine/DeepSeek-Reasonix/discussions/6521).
-	ctxMaxPrompt  = regexp.MustCompile(`(?is)number of input tokens \((\d+)\) have exceeded max_prompt_tokens \((\d+)\)`)
-	ctxMaxSeqLen  = regexp.MustCompile(`(?is)length of prompt_tokens \((\d+)\) must be less than max_seq_len \((\d+)\)`)
-	ctxConfigured = regexp.MustCompile(`(?is)exceed the configured limit of (\d+) tokens\. Your messages resulted in (\d+) tokens`)
-	// DashScope gives the limit only: "<400> InternalError.Algo.InvalidParameter:
-	// Range of input length should be [1, 202752]".
-	ctxRange = regexp.MustCompile(`(?is)Range of input length should be \[1, (\d+)\]`)
-)
-
 // contextOverflow reads a context-length error into numbers. kind is the
 // error's class (KindContextLength when the vendor's code says so without
 // numbers); f may be nil. note is set when the input was counted by Ferry,
@@ -134,15 +70,21 @@ var (
 // the error is not a context-length error or its numbers cannot be had;
 // the vendor's message then stands.
 func (p *Profile) contextOverflow(e upstreamError, kind ErrorKind, f *contextFacts) (c translate.ContextOverflow, note string, ok bool) {
-	if c, ok := vendorOverflow(e, f); ok {
+	if e.promptTokens > 0 && e.contextSize > 0 {
+		// llama.cpp's numbers beside its message.
+		return translate.ContextOverflow{Input: e.promptTokens, Limit: e.contextSize}, "", true
+	}
+	var maxTokens int64
+	if f != nil {
+		maxTokens = f.maxTokens
+	}
+	c, limitOnly, ok := translate.ParseVendorContextMessage(e.message, maxTokens)
+	if ok && !limitOnly {
 		return c, "", true
 	}
-	// The limit without the input's size: count the input.
-	if m := ctxRange.FindStringSubmatch(e.message); m != nil {
-		c.Limit = num(m[1])
-	} else if m := ctxPassedChars.FindStringSubmatch(e.message); m != nil {
-		c.MaxTokens, c.Limit = num(m[1]), num(m[2])
-	} else if kind == KindContextLength && f != nil {
+	// The limit without the input's size (from the message, or the
+	// model's documented window): count the input.
+	if !ok && kind == KindContextLength && f != nil {
 		c.Limit = p.contextWindow(f.model)
 	}
 	if c.Limit <= 0 && kind == KindContextLength && f != nil {
@@ -167,59 +109,6 @@ func (p *Profile) contextOverflow(e upstreamError, kind ErrorKind, f *contextFac
 	}
 	return c, note, true
 }
-
-// vendorOverflow reads the numbers an error gives itself.
-func vendorOverflow(e upstreamError, f *contextFacts) (translate.ContextOverflow, bool) {
-	type co = translate.ContextOverflow
-	if e.promptTokens > 0 && e.contextSize > 0 {
-		return co{Input: e.promptTokens, Limit: e.contextSize}, true
-	}
-	m := e.message
-	if s := ctxRequested.FindStringSubmatch(m); s != nil {
-		return co{Input: num(s[2]), MaxTokens: num(s[3]), Limit: num(s[1])}, true
-	}
-	if s := ctxTooLarge.FindStringSubmatch(m); s != nil {
-		return co{Input: num(s[3]), MaxTokens: num(s[1]), Limit: num(s[2])}, true
-	}
-	if s := ctxAtLeast.FindStringSubmatch(m); s != nil {
-		return co{Input: num(s[3]), MaxTokens: num(s[2]), Limit: num(s[1])}, true
-	}
-	if s := ctxSGLang.FindStringSubmatch(m); s != nil {
-		return co{Input: num(s[2]), MaxTokens: num(s[3]), Limit: num(s[1])}, true
-	}
-	if s := ctxPrompt.FindStringSubmatch(m); s != nil {
-		return co{Input: num(s[2]), Limit: num(s[1])}, true
-	}
-	if s := ctxDecoder.FindStringSubmatch(m); s != nil {
-		return co{Input: num(s[1]), Limit: num(s[2])}, true
-	}
-	if s := ctxAvailable.FindStringSubmatch(m); s != nil {
-		return co{Input: num(s[1]), Limit: num(s[2])}, true
-	}
-	if s := ctxPassed.FindStringSubmatch(m); s != nil {
-		return co{Input: num(s[1]), MaxTokens: num(s[2]), Limit: num(s[3])}, true
-	}
-	if s := ctxMaxPrompt.FindStringSubmatch(m); s != nil {
-		return co{Input: num(s[1]), Limit: num(s[2])}, true
-	}
-	if s := ctxMaxSeqLen.FindStringSubmatch(m); s != nil {
-		return co{Input: num(s[1]), Limit: num(s[2])}, true
-	}
-	if s := ctxConfigured.FindStringSubmatch(m); s != nil {
-		return co{Input: num(s[2]), Limit: num(s[1])}, true
-	}
-	if s := ctxMoonshot.FindStringSubmatch(m); s != nil {
-		limit, requested := num(s[1]), num(s[2])
-		if f != nil && f.maxTokens > 0 && requested > f.maxTokens {
-			return co{Input: requested - f.maxTokens, MaxTokens: f.maxTokens, Limit: limit}, true
-		}
-		// max_tokens unknown: the whole request is what is over.
-		return co{Input: requested, Limit: limit}, true
-	}
-	return co{}, false
-}
-
-func num(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
 
 // sentMaxTokens is the max_tokens an upstream request body carries (either
 // field name); 0 when it has none.
