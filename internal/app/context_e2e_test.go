@@ -117,3 +117,39 @@ func contextMessageOf(e *anthropic.Error) string {
 	_ = json.Unmarshal([]byte(e.RawJSON()), &b)
 	return b.Error.Message + b.Message
 }
+
+// TestContextErrorsFromAnthropicFormatVendors: a vendor's
+// Anthropic-compatible endpoint (type: anthropic) that words a
+// context-length refusal its own way (Kimi's) reaches Claude Code in its
+// sentence, streamed and not, and an OpenAI client on the same route in
+// OpenAI's.
+func TestContextErrorsFromAnthropicFormatVendors(t *testing.T) {
+	g := newGateway(t)
+	g.Fake.SetDefault(fakeupstream.Reply{Fixture: fakeupstream.MustLoad(t, fixtures+"error_400_context_kimi.txtar")})
+	c := g.client()
+	params := anthropic.MessageNewParams{Model: "claude-opus-4-8", MaxTokens: 21000, Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Summarize the repository."))}}
+	const want = "input length and `max_tokens` exceed context limit: 242932 + 21000 > 262144"
+
+	_, err := c.Messages.New(context.Background(), params)
+	if e := assertAPIError(t, err, 400, "invalid_request_error"); contextMessageOf(e) != want {
+		t.Errorf("message %q, want %q", contextMessageOf(e), want)
+	}
+	stream := c.Messages.NewStreaming(context.Background(), params)
+	for stream.Next() {
+		t.Fatalf("a stream event for a refused call: %+v", stream.Current())
+	}
+	if e := assertAPIError(t, stream.Err(), 400, "invalid_request_error"); contextMessageOf(e) != want {
+		t.Errorf("stream: message %q, want %q", contextMessageOf(e), want)
+	}
+
+	oc := openai.NewClient(ooption.WithBaseURL(g.URL+"/v1"), ooption.WithAPIKey(clientKey), ooption.WithHTTPClient(g.HTTP), ooption.WithMaxRetries(0))
+	_, err = oc.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "claude-opus-4-8", MaxCompletionTokens: openai.Int(21000), Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Summarize the repository.")}})
+	var e *openai.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v is not an API error", err)
+	}
+	const wantOpenAI = "This model's maximum context length is 262144 tokens. However, you requested 263932 tokens (242932 in the messages, 21000 in the completion). Please reduce the length of the messages or completion."
+	if e.StatusCode != 400 || e.Code != "context_length_exceeded" || e.Message != wantOpenAI {
+		t.Errorf("got %d code %q message %q", e.StatusCode, e.Code, e.Message)
+	}
+}
