@@ -6,9 +6,11 @@
 // An Anthropic call is translated to a Chat Completions request, and the
 // answer back: a JSON body, an event stream, or an upstream error turned
 // into Anthropic's error envelope with a status chosen from the vendor's
-// business code first (errors.go). An OpenAI call is forwarded as bytes,
-// and its answer returned untouched. count_tokens is answered locally with
-// an estimate (count.go).
+// business code first (errors.go), a context-length error in the words
+// Claude Code acts on (context.go). An OpenAI call is forwarded as bytes,
+// and its answer returned untouched but for a context-length error, which
+// gets OpenAI's own wording. count_tokens is answered locally with an
+// estimate (count.go).
 //
 // A 200 answer that is not an event stream to a streaming call (some
 // servers ignore "stream") is turned into a stream anyway: the
