@@ -1331,7 +1331,8 @@ type oiErrorDetail struct {
 // message and type are Anthropic's (the types largely coincide with
 // OpenAI's); code is the OpenAI code clients act on where there is one
 // (invalid_api_key, rate_limit_exceeded, model_not_found,
-// context_length_exceeded), else null. A body that is not an Anthropic
+// context_length_exceeded), else null; a context-length message is
+// reworded as OpenAI words it (contexterr.go). A body that is not an Anthropic
 // error gets the type for its status and a generic message: it is not
 // echoed, since it may be a proxy's HTML page.
 func ToOpenAIError(status int, body []byte) []byte {
@@ -1345,10 +1346,16 @@ func ToOpenAIError(status int, body []byte) []byte {
 	if e.Error.Message == "" {
 		e.Error.Message = "upstream error (HTTP " + strconv.Itoa(status) + ")"
 	}
-	out, err := oiMarshal(oiErrorBody{Error: oiErrorDetail{
+	d := oiErrorDetail{
 		Message: e.Error.Message, Type: e.Error.Type,
 		Code: oiErrorCode(status, e.Error.Type, e.Error.Message),
-	}})
+	}
+	if c, ok := ParseAnthropicContextMessage(d.Message); ok && d.Code == "context_length_exceeded" {
+		// OpenAI's own sentence, whose numbers OpenAI clients read.
+		param := "messages"
+		d.Message, d.Param = c.OpenAIMessage(), &param
+	}
+	out, err := oiMarshal(oiErrorBody{Error: d})
 	if err != nil { // cannot happen: strings and nil only
 		return []byte(`{"error":{"message":"upstream error","type":"api_error","param":null,"code":null}}`)
 	}

@@ -124,7 +124,9 @@ func (p *Provider) Probe(ctx context.Context, node int) error {
 
 // Do sends the call to the node it names, once. Anything the upstream
 // answers, errors included, is returned as a Response for the client to
-// see unmodified; an error means no answer was had (see provider.Failure).
+// see unmodified, but for a vendor's context-length error reworded as
+// Claude Code needs it (context.go); an error means no answer was had (see
+// provider.Failure).
 func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response, error) {
 	if c.Op >= probe {
 		return nil, apierr.New(apierr.NotFound, "operation %s is not supported by provider %s", c.Op, p.name)
@@ -168,6 +170,7 @@ func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response
 		out.Events = &events{r: sse.NewReader(resp.Body, 0), g: g}
 	} else {
 		out.Body = provider.GuardBody(resp.Body, g)
+		rewordContextError(out, c) // context.go
 	}
 	return out, nil
 }

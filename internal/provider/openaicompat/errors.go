@@ -3,7 +3,7 @@ package openaicompat
 // Upstream errors → Anthropic errors (PROTOCOL.md §5, §11 "Error
 // mapping"). The vendor's business code or error type decides first (the
 // profile's ErrorCodes), the HTTP status second; context-length errors get
-// the exact messages Claude Code parses.
+// the exact messages Claude Code parses (context.go).
 
 import (
 	"bytes"
@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -19,6 +18,7 @@ import (
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/openai"
 	"github.com/ferrygw/ferry/internal/provider"
+	"github.com/ferrygw/ferry/internal/translate"
 )
 
 // maxErrorMessage bounds a vendor message copied to the client.
@@ -159,92 +159,47 @@ func statusKind(status int) ErrorKind {
 	return KindAPI
 }
 
-// Context-length messages with numbers, as vendors word them.
-var (
-	// OpenAI, DeepSeek (vendor-samples.md 2b), vLLM before 0.10: "This
-	// model's maximum context length is 131072 tokens. However, you
-	// requested 131329 tokens (123137 in the messages, 8192 in the
-	// completion)." Older OpenAI: "(3200 in your prompt; 1000 for the
-	// completion)".
-	ctxRequested = regexp.MustCompile(`(?is)maximum context length is (\d+) tokens.*?\((\d+) in (?:the messages|your prompt)[,;] (\d+) (?:in|for) the completion\)`)
-	// vLLM ≥ 0.10: "'max_tokens' or 'max_completion_tokens' is too large:
-	// 8000. This model's maximum context length is 4096 tokens and your
-	// request has 2778 input tokens (8000 > 4096 - 2778)."
-	ctxTooLarge = regexp.MustCompile(`(?is)is too large: (\d+)\. This model's maximum context length is (\d+) tokens and your request has (\d+) input tokens`)
-	// SGLang: "… maximum context length of 32768 tokens. You requested a
-	// total of 40000 tokens: 36000 tokens from the input messages and 4000
-	// tokens for the completion."
-	ctxSGLang = regexp.MustCompile(`(?is)maximum context length of (\d+) tokens.*?(\d+) tokens from the input messages and (\d+) tokens for the completion`)
-	// The prompt alone: OpenAI "This model's maximum context length is
-	// 128000 tokens. However, your messages resulted in 130000 tokens",
-	// vLLM "… However, your request has 4176 input tokens".
-	ctxPrompt = regexp.MustCompile(`(?is)maximum context length is (\d+) tokens.*?(?:your messages resulted in|your request has) (\d+) (?:input )?tokens`)
-)
-
-// contextMessage rewrites a context-length error into the formats Claude
-// Code parses (PROTOCOL.md §5): with input, max_tokens and limit known,
-// "input length and `max_tokens` exceed context limit: A + B > C" (Claude
-// Code re-sends at once with a smaller max_tokens); with the prompt size
-// and limit, "prompt is too long: N tokens > M maximum". ok is false when
-// the error gives no such numbers; the vendor's message then stands.
-func contextMessage(e upstreamError) (msg string, ok bool) {
-	num := func(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
-	inputAndMax := func(input, maxTokens, limit int64) (string, bool) {
-		if input >= limit {
-			// No max_tokens would fit: the prompt itself is the problem.
-			return fmt.Sprintf("prompt is too long: %d tokens > %d maximum", input, limit), true
-		}
-		return fmt.Sprintf("input length and `max_tokens` exceed context limit: %d + %d > %d", input, maxTokens, limit), true
-	}
-	if e.promptTokens > 0 && e.contextSize > 0 {
-		return fmt.Sprintf("prompt is too long: %d tokens > %d maximum", e.promptTokens, e.contextSize), true
-	}
-	m := e.message
-	if s := ctxRequested.FindStringSubmatch(m); s != nil {
-		return inputAndMax(num(s[2]), num(s[3]), num(s[1]))
-	}
-	if s := ctxTooLarge.FindStringSubmatch(m); s != nil {
-		return inputAndMax(num(s[3]), num(s[1]), num(s[2]))
-	}
-	if s := ctxSGLang.FindStringSubmatch(m); s != nil {
-		return inputAndMax(num(s[2]), num(s[3]), num(s[1]))
-	}
-	if s := ctxPrompt.FindStringSubmatch(m); s != nil {
-		return fmt.Sprintf("prompt is too long: %d tokens > %d maximum", num(s[2]), num(s[1])), true
-	}
-	return "", false
-}
-
 // upstreamFailure is an upstream error answer in Anthropic's terms.
 type upstreamFailure struct {
 	kind    ErrorKind
 	message string
+	// overflow holds the numbers of a context-length error, nil for any
+	// other error or one whose numbers are unknown (its message stands).
+	overflow *translate.ContextOverflow
+	// note says how the numbers were had when Ferry counted the input
+	// itself, or why a context-length error kept the vendor's words, for
+	// the access log; "" otherwise.
+	note string
 }
 
 // classifyFailure reads an error answer (status, body) as p's vendor
-// means it.
-func (p *Profile) classifyFailure(status int, body []byte) upstreamFailure {
+// means it. f describes the request, for context-length errors that give
+// no numbers; nil when nothing is known of it.
+func (p *Profile) classifyFailure(status int, body []byte, f *contextFacts) upstreamFailure {
 	e, parsed := parseUpstreamError(body)
 	kind := p.kindOf(status, e)
-	msg := e.message
+	out := upstreamFailure{kind: kind, message: e.message}
 	if kind == KindContextLength || kind == KindInvalidRequest || kind == KindRequestTooLarge {
-		if m, ok := contextMessage(e); ok {
-			kind, msg = KindContextLength, m
+		c, note, ok := p.contextOverflow(e, kind, f)
+		if ok {
+			out = upstreamFailure{kind: KindContextLength, message: c.AnthropicMessage(), overflow: &c}
 		}
+		out.note = note
 	}
-	if msg == "" {
+	if out.message == "" {
 		switch {
 		case parsed && e.code != "":
-			msg = "upstream error " + e.code
+			out.message = "upstream error " + e.code
 		case parsed && e.typ != "":
-			msg = "upstream error: " + e.typ
+			out.message = "upstream error: " + e.typ
 		default:
 			// Not an error body we know (an HTML page from a proxy, say):
 			// say what happened without echoing it.
-			msg = fmt.Sprintf("upstream answered HTTP %d", status)
+			out.message = fmt.Sprintf("upstream answered HTTP %d", status)
 		}
 	}
-	return upstreamFailure{kind: kind, message: truncateUTF8(msg, maxErrorMessage)}
+	out.message = truncateUTF8(out.message, maxErrorMessage)
+	return out
 }
 
 func truncateUTF8(s string, n int) string {

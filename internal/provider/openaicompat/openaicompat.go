@@ -6,9 +6,11 @@
 // An Anthropic call is translated to a Chat Completions request, and the
 // answer back: a JSON body, an event stream, or an upstream error turned
 // into Anthropic's error envelope with a status chosen from the vendor's
-// business code first (errors.go). An OpenAI call is forwarded as bytes,
-// and its answer returned untouched. count_tokens is answered locally with
-// an estimate (count.go).
+// business code first (errors.go), a context-length error in the words
+// Claude Code acts on (context.go). An OpenAI call is forwarded as bytes,
+// and its answer returned untouched but for a context-length error, which
+// gets OpenAI's own wording. count_tokens is answered locally with an
+// estimate (count.go).
 //
 // A 200 answer that is not an event stream to a streaming call (some
 // servers ignore "stream") is turned into a stream anyway: the
@@ -234,11 +236,16 @@ func (p *Provider) callHeader(c *provider.Call) http.Header {
 }
 
 // passthrough forwards an OpenAI call as bytes: the body already names the
-// upstream model. The answer goes back untouched, status included.
+// upstream model. The answer goes back untouched, status included, except
+// a context-length error, which gets OpenAI's own shape and wording
+// (openaiError, context.go).
 func (p *Provider) passthrough(ctx context.Context, c *provider.Call) (*provider.Response, error) {
 	x, err := p.roundTrip(ctx, c, c.Body)
 	if err != nil {
 		return nil, err
+	}
+	if st := x.resp.StatusCode; st < 200 || st > 299 {
+		return p.openaiError(c, x), nil
 	}
 	out := &provider.Response{Status: x.resp.StatusCode, Header: x.header(), Node: x.node}
 	if c.Stream && x.resp.StatusCode == http.StatusOK && provider.IsEventStream(x.resp.Header.Get("Content-Type")) {
@@ -267,9 +274,9 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 	if status < 200 || status > 299 {
 		b, _ := readAtMost(x.body, maxErrorBody) // a cut-short body still classifies by status
 		x.body.Close()
-		f := p.profile.classifyFailure(status, b)
+		f := p.profile.classifyFailure(status, b, anthropicFacts(c, body))
 		r := errorResponse(f.kind, f.message, x.resp.Header, x.node)
-		r.Note = fmt.Errorf("upstream answered %d: %.300s", status, b)
+		r.Note = failureNote(status, b, f)
 		return r, nil
 	}
 	if info.Stream && provider.IsEventStream(x.resp.Header.Get("Content-Type")) {
@@ -293,7 +300,7 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 	var note error
 	if err != nil {
 		if !translate.IsNote(err) {
-			r := p.unusableAnswer(status, b, x)
+			r := p.unusableAnswer(status, b, x, anthropicFacts(c, body))
 			r.Note = fmt.Errorf("untranslatable answer: %w", err)
 			return r, nil
 		}
@@ -316,7 +323,7 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 func (p *Provider) synthesizedStream(b []byte, info *translate.RequestInfo, x *exchange) *provider.Response {
 	var cc openai.ChatCompletion
 	if err := json.Unmarshal(b, &cc); err != nil || len(cc.Choices) == 0 || openai.IsErrorChunk(b) {
-		return p.unusableAnswer(x.resp.StatusCode, b, x)
+		return p.unusableAnswer(x.resp.StatusCode, b, x, nil)
 	}
 	ch := cc.Choices[0]
 	m := ch.Message
@@ -359,9 +366,9 @@ func (p *Provider) synthesizedStream(b []byte, info *translate.RequestInfo, x *e
 // proxies' {"error":…}) is classified like any upstream error; anything
 // else is a bad gateway. Nothing was sent to the client yet, so either is
 // a real HTTP status, not an event.
-func (p *Provider) unusableAnswer(status int, b []byte, x *exchange) *provider.Response {
+func (p *Provider) unusableAnswer(status int, b []byte, x *exchange, facts *contextFacts) *provider.Response {
 	if _, ok := parseUpstreamError(b); ok {
-		f := p.profile.classifyFailure(status, b)
+		f := p.profile.classifyFailure(status, b, facts)
 		return errorResponse(f.kind, f.message, x.resp.Header, x.node)
 	}
 	return errorResponse(KindBadGateway, "upstream answer could not be translated", nil, x.node)

@@ -666,15 +666,31 @@ func TestUpstreamErrors(t *testing.T) {
 		{"openai_error_context", "openai", 400, "invalid_request_error", "prompt is too long: 130512 tokens > 128000 maximum", http.Header{"Upstream-Request-Id": {"req_ctx_1"}}, nil},
 		{"generic_error_502_html", "generic", 529, "overloaded_error", "upstream answered HTTP 502", nil, nil},
 		{"qianfan_error_200", "qianfan", 400, "invalid_request_error", "Invalid Argument", nil, nil},
+		// Context-length errors of every profile, in Claude Code's words
+		// (context.go); "fixture@model" calls that model.
+		{"dashscope_error_context", "dashscope", 400, "invalid_request_error", "prompt is too long: 983617 tokens > 983616 maximum", nil, nil},
+		{"moonshot_error_context", "moonshot", 400, "invalid_request_error", "prompt is too long: 268006 tokens > 262144 maximum", nil, nil},
+		{"zhipu_error_1261@glm-4.6", "zhipu", 400, "invalid_request_error", "prompt is too long: 200001 tokens > 200000 maximum", nil, nil},
+		{"vllm_error_context_output", "vllm", 400, "invalid_request_error", "prompt is too long: 40961 tokens > 40960 maximum", nil, nil},
+		{"vllm_error_context_renderer", "vllm", 400, "invalid_request_error", "input length and `max_tokens` exceed context limit: 3500 + 1024 > 4096", nil, nil},
+		{"vllm_error_context_decoder", "vllm", 400, "invalid_request_error", "prompt is too long: 8825 tokens > 8192 maximum", nil, nil},
+		{"ollama_error_context", "ollama", 400, "invalid_request_error", "prompt is too long: 26528 tokens > 16384 maximum", nil, nil},
+		{"generic_error_context_llamacpp", "generic", 400, "invalid_request_error", "prompt is too long: 351 tokens > 256 maximum", nil, nil},
+		{"generic_error_context_siliconflow", "generic", 400, "invalid_request_error", "prompt is too long: 147509 tokens > 65536 maximum", nil, nil},
+		{"qianfan_error_context", "qianfan", 400, "invalid_request_error", "prompt tokens too long", nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
 			fake := newFake(t)
 			p := newTestProvider(t, tt.profile, fake.URL)
-			f := loadFixture(t, tt.fixture)
+			name, model, ok := strings.Cut(tt.fixture, "@")
+			if !ok {
+				model = "m"
+			}
+			f := loadFixture(t, name)
 			for _, stream := range []bool{false, true} {
 				fake.Enqueue(fakeupstream.Reply{Fixture: f.reply})
-				resp, err := p.Do(context.Background(), anthropicCall("m", f.request(t, "m", stream), stream))
+				resp, err := p.Do(context.Background(), anthropicCall(model, f.request(t, model, stream), stream))
 				if err != nil {
 					t.Fatal(err)
 				}

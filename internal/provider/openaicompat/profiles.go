@@ -33,6 +33,10 @@ type Profile struct {
 	// ErrorCodeRanges map ranges of numeric business codes (Zhipu's
 	// 1000-1004, 1110-1121, ...), after ErrorCodes.
 	ErrorCodeRanges []CodeRange
+	// ContextWindows are documented context windows, for vendors whose
+	// context-length error gives no limit (Zhipu's 1261): the client's
+	// error then names the model's window (context.go).
+	ContextWindows []ContextWindow
 }
 
 // CodeRange maps the numeric error codes From..To (inclusive) to Kind.
@@ -228,6 +232,16 @@ func zhipuProfile() Profile {
 		ErrorCodeRanges: []CodeRange{
 			{1000, 1004, KindAuthentication}, // auth failures — https://docs.bigmodel.cn/cn/api/api-code
 			{1110, 1121, KindPermission},     // account problems (1113 is billing, above) — same page
+		},
+		// 1261's message carries no numbers. "128K"/"200K" are read as
+		// thousands, the lower reading: a limit stated too low only makes
+		// Claude Code compact a little early.
+		ContextWindows: []ContextWindow{
+			{"glm-4.5", 128000, "GLM-4.6 page: window grown \"128K→200K\" from GLM-4.5 — https://docs.bigmodel.cn/cn/guide/models/text/glm-4.6.md"},
+			{"glm-4.6", 200000, "\"上下文窗口由 128K→200K\" — https://docs.bigmodel.cn/cn/guide/models/text/glm-4.6.md"},
+			{"glm-4.7", 200000, "(uncertain) successor of GLM-4.6 with the same 200K window per third-party listings; no first-party page in the stored docs"},
+			{"glm-5", 202752, "上下文长度 202752 on Alibaba Bailian's GLM-5 page (a host of the same model) — https://help.aliyun.com/zh/model-studio/glm-9"},
+			{"glm-5.2", 1000000, "(uncertain) \"1M-token context window\" — https://docs.cloud.google.com/gemini-enterprise-agent-platform/models/maas/zaiorg/glm-52"},
 		},
 	}
 }
