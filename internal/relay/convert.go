@@ -28,7 +28,7 @@ func speaks(p Provider, f provider.Format) bool {
 }
 
 // frameTranslator turns Anthropic events into another format's frames.
-// translate.OpenAIStream and translate.CompleteStream are the two.
+// translate.AnthropicToOpenAIStream and translate.AnthropicToCompleteStream are the two.
 type frameTranslator interface {
 	Feed(ev sse.Event)
 	End(err error)
@@ -107,7 +107,7 @@ func splitFrame(f []byte) (name, data []byte) {
 // toOpenAI converts an Anthropic-format answer for an OpenAI client.
 func toOpenAI(resp *provider.Response, info *translate.OpenAIRequestInfo) (*provider.Response, error) {
 	if resp.Events != nil {
-		resp.Events = &translatedSource{src: resp.Events, tr: translate.NewOpenAIStream(info)}
+		resp.Events = &translatedSource{src: resp.Events, tr: translate.NewAnthropicToOpenAIStream(info)}
 		return resp, nil
 	}
 	b, err := io.ReadAll(resp.Body)
@@ -120,12 +120,12 @@ func toOpenAI(resp *provider.Response, info *translate.OpenAIRequestInfo) (*prov
 		if anthropic.MessageUsage(b, &t) {
 			resp.Usage = &t
 		}
-		b, err = translate.ToOpenAIResponse(b, info)
+		b, err = translate.AnthropicToOpenAIResponse(b, info)
 		if err != nil {
 			return nil, err
 		}
 	} else {
-		b = translate.ToOpenAIError(resp.Status, b)
+		b = translate.AnthropicToOpenAIError(resp.Status, b)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	resp.Header.Set("Content-Type", "application/json")
@@ -138,7 +138,7 @@ func toOpenAI(resp *provider.Response, info *translate.OpenAIRequestInfo) (*prov
 // also that API's.
 func ToComplete(resp *provider.Response, info *translate.CompleteInfo) (*provider.Response, error) {
 	if resp.Events != nil {
-		resp.Events = &translatedSource{src: resp.Events, tr: translate.NewCompleteStream(info)}
+		resp.Events = &translatedSource{src: resp.Events, tr: translate.NewAnthropicToCompleteStream(info)}
 		return resp, nil
 	}
 	if resp.Status != http.StatusOK {
@@ -153,7 +153,7 @@ func ToComplete(resp *provider.Response, info *translate.CompleteInfo) (*provide
 	if anthropic.MessageUsage(b, &t) {
 		resp.Usage = &t
 	}
-	if b, err = translate.ToCompleteResponse(b, info); err != nil {
+	if b, err = translate.AnthropicToCompleteResponse(b, info); err != nil {
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(b))

@@ -82,7 +82,7 @@ func (e *ToolArgumentsError) Error() string {
 // The error wraps ErrNotChatCompletion when body is not a chat.completion:
 // there is no answer. It is a *ToolArgumentsError when some tool call had
 // unusable arguments: the body is complete and should be sent.
-func Response(body []byte, info *RequestInfo, p *Profile) ([]byte, anthropic.Totals, error) {
+func OpenAIToAnthropicResponse(body []byte, info *RequestInfo, p *Profile) ([]byte, anthropic.Totals, error) {
 	if info == nil {
 		info = &RequestInfo{}
 	}

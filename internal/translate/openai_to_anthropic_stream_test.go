@@ -155,11 +155,11 @@ type stRunOpts struct {
 	noDrain bool   // drain Next only at the end, not after every call
 }
 
-// stRun feeds upstream, framed by sse.Reader, to a new Stream and returns
+// stRun feeds upstream, framed by sse.Reader, to a new OpenAIToAnthropicStream and returns
 // every event it emitted, concatenated.
-func stRun(tb testing.TB, info *RequestInfo, p *Profile, id string, upstream []byte, o stRunOpts) ([]byte, *Stream) {
+func stRun(tb testing.TB, info *RequestInfo, p *Profile, id string, upstream []byte, o stRunOpts) ([]byte, *OpenAIToAnthropicStream) {
 	tb.Helper()
-	s := NewStream(info, p, id)
+	s := NewOpenAIToAnthropicStream(info, p, id)
 	var out []byte
 	drain := func() {
 		for {
@@ -624,7 +624,7 @@ func stReference(tb testing.TB, upstream []byte, reasoning []string) stRef {
 			break
 		}
 		// Lines of one event that are each a chunk (an upstream that left
-		// out a blank line) count as chunks, as Stream reads them.
+		// out a blank line) count as chunks, as OpenAIToAnthropicStream reads them.
 		for d := range bytes.Lines(ev.Data) {
 			stReferenceChunk(tb, &ref, byKey, bytes.TrimSpace(d), reasoning)
 		}
@@ -748,8 +748,8 @@ func stJSONEqual(a, b stRefCall) bool {
 	return a.Args == b.Args
 }
 
-// stFeedAll drives a Stream with chunk data directly and returns the events.
-func stFeedAll(t *testing.T, s *Stream, end error, chunks ...string) []byte {
+// stFeedAll drives a OpenAIToAnthropicStream with chunk data directly and returns the events.
+func stFeedAll(t *testing.T, s *OpenAIToAnthropicStream, end error, chunks ...string) []byte {
 	t.Helper()
 	var out []byte
 	for _, c := range chunks {
@@ -804,7 +804,7 @@ func TestStreamStopReason(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewStream(&RequestInfo{Model: "m", StopSequences: tt.stop}, nil, "msg_1")
+			s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m", StopSequences: tt.stop}, nil, "msg_1")
 			out := stFeedAll(t, s, nil, tt.chunks...)
 			if got := s.StopReason(); got != tt.want {
 				t.Errorf("StopReason() = %q, want %q", got, tt.want)
@@ -876,7 +876,7 @@ func TestStreamUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewStream(&RequestInfo{Model: "m", InputEstimate: 42}, nil, "msg_1")
+			s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m", InputEstimate: 42}, nil, "msg_1")
 			out := stFeedAll(t, s, nil, tt.chunks...)
 			if diff := cmp.Diff(tt.want, s.Usage()); diff != "" {
 				t.Errorf("Usage() (-want +got):\n%s", diff)
@@ -891,7 +891,7 @@ func TestStreamUsage(t *testing.T) {
 // TestStreamHoldsMessageDelta: finish_reason closes the block at once, but
 // message_delta waits for the usage.
 func TestStreamHoldsMessageDelta(t *testing.T) {
-	s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 	s.Feed([]byte(`{"choices":[{"index":0,"delta":{"content":"hi"}}]}`))
 	s.Feed([]byte(`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`))
 	var names []string
@@ -946,7 +946,7 @@ func TestStreamErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+			s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 			var feedErr error
 			for _, c := range tt.chunks {
 				if err := s.Feed([]byte(c)); err != nil {
@@ -1124,7 +1124,7 @@ func TestStreamToolCalls(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+			s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 			out := stFeedAll(t, s, nil, tt.chunks...)
 			msg := stAccumulate(t, out)
 			if diff := cmp.Diff(tt.want, msg.Blocks); diff != "" {
@@ -1147,7 +1147,7 @@ func TestStreamToolCalls(t *testing.T) {
 // arguments as an object, a character cut at the end of a call's
 // arguments.
 func TestStreamOddShapes(t *testing.T) {
-	s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 	out := stFeedAll(t, s, nil,
 		`{"choices":[1,"x",null,[[{"a":"]"}]],{"index":-1,"delta":{"content":"skipped"}},{"index":1.0,"delta":{"content":"skipped"}},{"index":0.0,"delta":{"content":"A"}}]}`,
 		`{"choices":[{"index":99999999999,"delta":{"content":"skipped"}},{"delta":{"content":[{"type":"text","text":"B"},{"type":"image_url","text":"skipped"},"x",{"type":"text","text":null}]}}]}`,
@@ -1172,7 +1172,7 @@ func TestStreamOddShapes(t *testing.T) {
 // TestStreamNothingAfterEnd: whatever path tries to write after the end,
 // its frame is dropped.
 func TestStreamNothingAfterEnd(t *testing.T) {
-	s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 	s.Feed([]byte(`{"choices":[{"index":0,"delta":{"content":"hi"}}]}`))
 	s.fail("api_error", "x")
 	s.closeBlock()
@@ -1189,7 +1189,7 @@ func TestStreamNothingAfterEnd(t *testing.T) {
 	}
 }
 
-// TestStreamLimits: a stream that would make the Stream hold too much
+// TestStreamLimits: a stream that would make the OpenAIToAnthropicStream hold too much
 // fails with an error event instead, and nothing follows it.
 func TestStreamLimits(t *testing.T) {
 	t.Run("calls", func(t *testing.T) {
@@ -1197,7 +1197,7 @@ func TestStreamLimits(t *testing.T) {
 		for i := range stMaxCalls + 1 {
 			chunks = append(chunks, `{"choices":[{"index":0,"delta":{"tool_calls":[{"index":`+strconv.Itoa(i)+`,"function":{"name":"f","arguments":"{}"}}]}}]}`)
 		}
-		s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+		s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 		for i, c := range chunks {
 			if err := s.Feed([]byte(c)); (err != nil) != (i == stMaxCalls) {
 				t.Fatalf("Feed of call %d: %v", i, err)
@@ -1213,7 +1213,7 @@ func TestStreamLimits(t *testing.T) {
 			t.Skip("feeds 32 MiB")
 		}
 		big := strings.Repeat("x", stMaxBuffered/3+1)
-		s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+		s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 		out := stFeedAll(t, s, nil,
 			// An incomplete call holds the block; the text waits behind it.
 			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{"}}]}}]}`,
@@ -1266,7 +1266,7 @@ func stOrder(t *testing.T, out []byte) string {
 // TestStreamUTF8Split: a character whose bytes an upstream splits across
 // two chunks arrives whole; bytes that never complete become U+FFFD.
 func TestStreamUTF8Split(t *testing.T) {
-	s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 	out := stFeedAll(t, s, nil,
 		"{\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"\xe6\x80\"}}]}",
 		"{\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"\x9d\xe8\x80\x83\"}}]}",
@@ -1284,7 +1284,7 @@ func TestStreamUTF8Split(t *testing.T) {
 }
 
 func TestStreamMessageStart(t *testing.T) {
-	s := NewStream(&RequestInfo{Model: "qwen3-coder\"<&>\xff", InputEstimate: 1234}, nil, "msg_01X")
+	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "qwen3-coder\"<&>\xff", InputEstimate: 1234}, nil, "msg_01X")
 	s.Feed([]byte(`{"id":"chatcmpl-1","model":"upstream-name","choices":[{"index":0,"delta":{"role":"assistant"}}]}`))
 	ev, ok := s.Next()
 	if !ok {
@@ -1298,7 +1298,7 @@ func TestStreamMessageStart(t *testing.T) {
 		t.Errorf("a role-only chunk sent %s", ev.Raw)
 	}
 	// Nil info and profile are allowed.
-	s = NewStream(nil, nil, "")
+	s = NewOpenAIToAnthropicStream(nil, nil, "")
 	out := stFeedAll(t, s, nil, `{"choices":[{"index":0,"delta":{"reasoning":"r","content":"c"},"finish_reason":"stop"}]}`, "[DONE]")
 	if msg := stAccumulate(t, out); len(msg.Blocks) != 2 || msg.Blocks[0].Thinking != "r" || msg.Blocks[0].Signature != stWantSignature("r") {
 		t.Errorf("nil info/profile: %+v", msg.Blocks)
@@ -1318,7 +1318,7 @@ func TestStreamProfileReasoning(t *testing.T) {
 		{[]string{"reasoning"}, "B"},
 		{[]string{}, ""},
 	} {
-		s := NewStream(&RequestInfo{Model: "m"}, &Profile{ReasoningFields: tt.fields}, "msg_1")
+		s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, &Profile{ReasoningFields: tt.fields}, "msg_1")
 		out := stFeedAll(t, s, nil, chunk, "[DONE]")
 		var got string
 		for _, b := range stAccumulate(t, out).Blocks {
@@ -1385,7 +1385,7 @@ func stWantSignature(thinking string) string {
 // made from its own text, invalid bytes hashed as the U+FFFD the client
 // reads.
 func TestStreamSignatureMarker(t *testing.T) {
-	s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_01abc")
+	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_01abc")
 	out := stFeedAll(t, s, nil,
 		`{"choices":[{"index":0,"delta":{"reasoning_content":"one"}}]}`,
 		`{"choices":[{"index":0,"delta":{"reasoning_content":" more"}}]}`,
@@ -1442,10 +1442,10 @@ func stBenchChunks(kind string) [][]byte {
 	return cs
 }
 
-// TestStreamAllocs: once its buffers have grown, a Stream translates a
+// TestStreamAllocs: once its buffers have grown, a OpenAIToAnthropicStream translates a
 // text chunk or a tool-call arguments chunk without allocating.
 func TestStreamAllocs(t *testing.T) {
-	s := NewStream(&RequestInfo{Model: "m"}, nil, "msg_1")
+	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 	feed := func(c []byte) {
 		s.Feed(c)
 		for _, ok := s.Next(); ok; _, ok = s.Next() {
@@ -1476,7 +1476,7 @@ func BenchmarkStream(b *testing.B) {
 			var bytesOut int
 			b.ReportAllocs()
 			for b.Loop() {
-				s := NewStream(info, nil, "msg_01Bench")
+				s := NewOpenAIToAnthropicStream(info, nil, "msg_01Bench")
 				bytesOut = 0
 				for _, c := range chunks {
 					s.Feed(c)
@@ -1499,7 +1499,7 @@ func BenchmarkStream(b *testing.B) {
 
 // TestStreamOneToolCall: with disable_parallel_tool_use, calls after the
 // first are dropped however the upstream interleaves them, and the
-// Stream says which it dropped.
+// OpenAIToAnthropicStream says which it dropped.
 func TestStreamOneToolCall(t *testing.T) {
 	up := []byte(`data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"c0","type":"function","function":{"name":"add","arguments":"{\"a\":"}}]}}]}
 

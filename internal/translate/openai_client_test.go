@@ -175,15 +175,15 @@ func oiFeedAll(t testing.TB, in []byte, end string, feed func(sse.Event), finish
 // TestOpenAIInGolden runs the golden files in testdata/openai_in. The kind
 // of case follows from its input section:
 //
-//	request.json          → FromOpenAIRequest; want anthropic.json + info.json, or error
-//	message.json          → ToOpenAIResponse (info.json: the OpenAIRequestInfo); want openai.json
-//	status + error.json   → ToOpenAIError; want openai.json
-//	anthropic.sse         → OpenAIStream (info.json; end: eof|error|none); want openai.sse
+//	request.json          → OpenAIToAnthropicRequest; want anthropic.json + info.json, or error
+//	message.json          → AnthropicToOpenAIResponse (info.json: the OpenAIRequestInfo); want openai.json
+//	status + error.json   → AnthropicToOpenAIError; want openai.json
+//	anthropic.sse         → AnthropicToOpenAIStream (info.json; end: eof|error|none); want openai.sse
 func TestOpenAIInGolden(t *testing.T) {
 	oiGolden(t, "openai_in", func(t *testing.T, files map[string][]byte) map[string][]byte {
 		switch {
 		case files["request.json"] != nil:
-			body, info, err := FromOpenAIRequest(files["request.json"])
+			body, info, err := OpenAIToAnthropicRequest(files["request.json"])
 			if err != nil {
 				var e *Error
 				if !errors.As(err, &e) {
@@ -200,7 +200,7 @@ func TestOpenAIInGolden(t *testing.T) {
 		case files["message.json"] != nil:
 			var info OpenAIRequestInfo
 			oiReadInfo(t, files, &info)
-			out, err := ToOpenAIResponse(files["message.json"], &info)
+			out, err := AnthropicToOpenAIResponse(files["message.json"], &info)
 			if err != nil {
 				return map[string][]byte{"error": []byte(err.Error())}
 			}
@@ -213,7 +213,7 @@ func TestOpenAIInGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out := ToOpenAIError(status, bytes.TrimSpace(files["error.json"]))
+			out := AnthropicToOpenAIError(status, bytes.TrimSpace(files["error.json"]))
 			if !json.Valid(out) {
 				t.Fatalf("invalid JSON: %s", out)
 			}
@@ -221,7 +221,7 @@ func TestOpenAIInGolden(t *testing.T) {
 		case files["anthropic.sse"] != nil:
 			var info OpenAIRequestInfo
 			oiReadInfo(t, files, &info)
-			s := NewOpenAIStream(&info)
+			s := NewAnthropicToOpenAIStream(&info)
 			end := string(files["end"])
 			out := oiFeedAll(t, files["anthropic.sse"], end, s.Feed, s.End, s.Next)
 			if err := oiCheckOpenAIFrames(out, strings.TrimSpace(end) != "none"); err != nil {
@@ -340,7 +340,7 @@ func BenchmarkOpenAIInRequest(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := FromOpenAIRequest(body); err != nil {
+		if _, _, err := OpenAIToAnthropicRequest(body); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -348,7 +348,7 @@ func BenchmarkOpenAIInRequest(b *testing.B) {
 
 // BenchmarkOpenAIInStream measures one text_delta event in, one chunk out.
 func BenchmarkOpenAIInStream(b *testing.B) {
-	s := NewOpenAIStream(&OpenAIRequestInfo{Model: "gpt-4o", Created: 1700000000, IncludeUsage: true})
+	s := NewAnthropicToOpenAIStream(&OpenAIRequestInfo{Model: "gpt-4o", Created: 1700000000, IncludeUsage: true})
 	s.Feed(sse.Event{Name: []byte("message_start"), Data: []byte(`{"type":"message_start","message":{"model":"claude-sonnet-4-20250514","id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}`)})
 	s.Feed(sse.Event{Name: []byte("content_block_start"), Data: []byte(`{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`)})
 	for {
@@ -376,7 +376,7 @@ func BenchmarkOpenAIInStream(b *testing.B) {
 }
 
 func TestOpenAIInStreamAllocs(t *testing.T) {
-	s := NewOpenAIStream(&OpenAIRequestInfo{Model: "gpt-4o", Created: 1700000000})
+	s := NewAnthropicToOpenAIStream(&OpenAIRequestInfo{Model: "gpt-4o", Created: 1700000000})
 	s.Feed(sse.Event{Name: []byte("message_start"), Data: []byte(`{"type":"message_start","message":{"id":"msg_1","model":"m","usage":{"input_tokens":3}}}`)})
 	s.Feed(sse.Event{Name: []byte("content_block_start"), Data: []byte(`{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`)})
 	ev := sse.Event{Name: []byte("content_block_delta"), Data: []byte(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}`)}
@@ -402,7 +402,7 @@ func TestOpenAIInToolRoundTrip(t *testing.T) {
 		`{"type":"tool_use","id":"toolu_A","name":"get_weather","input":{"city":"Paris"}},` +
 		`{"type":"tool_use","id":"toolu_B","name":"get_weather","input":{"city":"Rome","units":"c"}}],` +
 		`"stop_reason":"tool_use","usage":{"input_tokens":10,"output_tokens":5}}`
-	out, err := ToOpenAIResponse([]byte(msg), &OpenAIRequestInfo{Model: "gpt-4o", Created: 1})
+	out, err := AnthropicToOpenAIResponse([]byte(msg), &OpenAIRequestInfo{Model: "gpt-4o", Created: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,7 +420,7 @@ func TestOpenAIInToolRoundTrip(t *testing.T) {
 	}
 	req := `{"model":"gpt-4o","messages":[{"role":"user","content":"Weather in Paris and Rome?"},` + string(resp.Choices[0].Message) +
 		`,{"role":"tool","tool_call_id":"toolu_B","content":"21C"},{"role":"tool","tool_call_id":"toolu_A","content":"18C"}]}`
-	body, _, err := FromOpenAIRequest([]byte(req))
+	body, _, err := OpenAIToAnthropicRequest([]byte(req))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +468,7 @@ func TestOpenAIInStreamMatchesResponse(t *testing.T) {
 			in = f.Data
 		}
 	}
-	s := NewOpenAIStream(&OpenAIRequestInfo{Model: "m", Created: 1})
+	s := NewAnthropicToOpenAIStream(&OpenAIRequestInfo{Model: "m", Created: 1})
 	out := oiFeedAll(t, in, "eof", s.Feed, s.End, s.Next)
 	content, reasoning, calls := oiAccumulate(t, out)
 	if reasoning != "The user is asking for the weather in Florence, Italy. I should call the weather tool." || content != "" {
@@ -787,7 +787,7 @@ func TestOpenAIInProperty(t *testing.T) {
 	for seed := range 2000 {
 		g := &oiGen{r: rand.New(rand.NewPCG(uint64(seed), 7))}
 		body := g.request()
-		out, _, err := FromOpenAIRequest(body)
+		out, _, err := OpenAIToAnthropicRequest(body)
 		if err != nil {
 			t.Fatalf("seed %d: %v\n%s", seed, err, body)
 		}
@@ -813,7 +813,7 @@ func TestOpenAIInProperty(t *testing.T) {
 func FuzzOpenAIIn(f *testing.F) {
 	oiSeed(f, "openai_in")
 	f.Fuzz(func(t *testing.T, body, stream []byte) {
-		if out, info, err := FromOpenAIRequest(body); err == nil {
+		if out, info, err := OpenAIToAnthropicRequest(body); err == nil {
 			oiCheckAnthropicBody(t, out)
 			if info == nil || info.Model == "" {
 				t.Fatalf("info %+v", info)
@@ -821,18 +821,18 @@ func FuzzOpenAIIn(f *testing.F) {
 		} else if _, ok := err.(*Error); !ok {
 			t.Fatalf("error %T %v is not a *Error", err, err)
 		}
-		if out, err := ToOpenAIResponse(body, &OpenAIRequestInfo{Model: "m", Created: 1}); err == nil {
+		if out, err := AnthropicToOpenAIResponse(body, &OpenAIRequestInfo{Model: "m", Created: 1}); err == nil {
 			if !json.Valid(out) || !utf8.Valid(out) {
-				t.Fatalf("ToOpenAIResponse: invalid output %q", out)
+				t.Fatalf("AnthropicToOpenAIResponse: invalid output %q", out)
 			}
 		}
 		for _, status := range []int{400, 529} {
-			out := ToOpenAIError(status, body)
+			out := AnthropicToOpenAIError(status, body)
 			var e struct {
 				Error struct{ Message, Type string }
 			}
 			if err := json.Unmarshal(out, &e); err != nil || e.Error.Message == "" || e.Error.Type == "" || !utf8.Valid(out) {
-				t.Fatalf("ToOpenAIError(%d, %q) = %q", status, body, out)
+				t.Fatalf("AnthropicToOpenAIError(%d, %q) = %q", status, body, out)
 			}
 		}
 		end := "eof"
@@ -840,7 +840,7 @@ func FuzzOpenAIIn(f *testing.F) {
 			end = "error"
 		}
 		for _, usage := range []bool{false, true} {
-			s := NewOpenAIStream(&OpenAIRequestInfo{Model: "m\xff", Created: 1, IncludeUsage: usage})
+			s := NewAnthropicToOpenAIStream(&OpenAIRequestInfo{Model: "m\xff", Created: 1, IncludeUsage: usage})
 			out := oiFeedAll(t, stream, end, s.Feed, s.End, s.Next)
 			if err := oiCheckOpenAIFrames(out, true); err != nil {
 				t.Fatalf("%v\n%q", err, out)
@@ -873,7 +873,7 @@ func oiSeed(f *testing.F, dir string) {
 // the upstream's; events without a name are read by their data's type.
 func TestOpenAIInNilInfo(t *testing.T) {
 	before := time.Now().Unix()
-	out, err := ToOpenAIResponse([]byte(`{"id":"msg_1","type":"message","model":"claude-x","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}`), nil)
+	out, err := AnthropicToOpenAIResponse([]byte(`{"id":"msg_1","type":"message","model":"claude-x","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}`), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -885,7 +885,7 @@ func TestOpenAIInNilInfo(t *testing.T) {
 		t.Errorf("%s: %+v %v", out, r, err)
 	}
 
-	s := NewOpenAIStream(nil)
+	s := NewAnthropicToOpenAIStream(nil)
 	for _, d := range []string{
 		`{"type":"message_start","message":{"id":"msg_2","model":"claude-y"}}`,
 		`{"type":"content_block_start","index":0,"content_block":{"type":"text","text":"Hel"}}`,

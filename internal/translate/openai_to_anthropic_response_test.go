@@ -45,7 +45,7 @@ func TestResponseGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			got, totals, err := Response(c.file("openai.json"), info, c.profile(t))
+			got, totals, err := OpenAIToAnthropicResponse(c.file("openai.json"), info, c.profile(t))
 			var gotErr, gotBody, gotTotals []byte
 			if err != nil {
 				note := IsNote(err)
@@ -153,8 +153,8 @@ func TestResponseSignature(t *testing.T) {
 
 func TestResponseIDsDiffer(t *testing.T) {
 	body := []byte(`{"object":"chat.completion","choices":[{"message":{"content":"hi"},"finish_reason":"stop"}]}`)
-	a, _, _ := Response(body, nil, nil)
-	b, _, _ := Response(body, nil, nil)
+	a, _, _ := OpenAIToAnthropicResponse(body, nil, nil)
+	b, _, _ := OpenAIToAnthropicResponse(body, nil, nil)
 	var ma, mb struct{ ID string }
 	json.Unmarshal(a, &ma)
 	json.Unmarshal(b, &mb)
@@ -180,7 +180,7 @@ func FuzzResponse(f *testing.F) {
 			p = rqProfiles["zhipu"]
 		}
 		info := &RequestInfo{Model: "claude", StopSequences: []string{"END", "\n\nHuman:"}}
-		got, totals, err := Response(body, info, &p)
+		got, totals, err := OpenAIToAnthropicResponse(body, info, &p)
 		var ta *ToolArgumentsError
 		switch {
 		case err == nil, errors.As(err, &ta):
@@ -211,7 +211,7 @@ func BenchmarkResponse(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := Response(body, info, &p); err != nil {
+		if _, _, err := OpenAIToAnthropicResponse(body, info, &p); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,0 +1,33 @@
+// Package translate converts between Anthropic's Messages API and OpenAI's
+// Chat Completions, both directions, requests, answers and streams, and
+// Anthropic's legacy Text Completions. It is pure: no I/O, no logging, no
+// context, no clock and no randomness (ids and the time come in as an Env
+// the caller supplies). Vendor differences come in as a Profile, which is
+// data.
+//
+// Names say the direction the data moves, <From>To<To><What>:
+//
+//	Anthropic client, OpenAI-compatible upstream (the openaicompat provider):
+//	  AnthropicToOpenAIRequest      the request      anthropic_to_openai_request*.go
+//	  OpenAIToAnthropicResponse     the answer       openai_to_anthropic_response.go
+//	  OpenAIToAnthropicStream       the stream       openai_to_anthropic_stream*.go
+//	OpenAI client, Anthropic canonical format (the relay):
+//	  OpenAIToAnthropicRequest      the request      openai_to_anthropic_request*.go
+//	  AnthropicToOpenAIResponse     the answer       anthropic_to_openai_response.go
+//	  AnthropicToOpenAIError        an error answer  anthropic_to_openai_response.go
+//	  AnthropicToOpenAIStream       the stream       anthropic_to_openai_stream.go
+//	Legacy Text Completions client (POST /v1/complete):
+//	  CompleteToAnthropicRequest    the request      complete_to_anthropic_request.go
+//	  AnthropicToCompleteResponse   the answer       anthropic_to_complete.go
+//	  AnthropicToCompleteStream     the stream       anthropic_to_complete.go
+//
+// The three stream translators have one shape: a struct with named state,
+// built by New<Direction>Stream, fed one upstream event at a time with
+// Feed, ended once with Finish (nil: the upstream ended cleanly), and
+// drained with Next between calls. Each ends every stream it is given with
+// a closing frame: the end marker, or an error event.
+//
+// Each request translator returns an info value (RequestInfo,
+// OpenAIRequestInfo, CompleteInfo) holding what translating the answer
+// needs.
+package translate
