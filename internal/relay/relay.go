@@ -311,7 +311,7 @@ type converted struct {
 }
 
 func convertOpenAI(body []byte) (*converted, error) {
-	ab, info, err := translate.OpenAIToAnthropicRequest(body)
+	ab, info, err := translate.OpenAIToAnthropicRequest(body, TranslateEnv())
 	if err != nil {
 		return nil, apierr.Wrap(apierr.InvalidRequest, err, err.Error())
 	}

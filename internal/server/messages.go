@@ -50,7 +50,7 @@ func (s *Server) complete(x *exchange, r *http.Request) {
 		s.fail(x, err)
 		return
 	}
-	mb, info, err := translate.CompleteToAnthropicRequest(body)
+	mb, info, err := translate.CompleteToAnthropicRequest(body, relay.TranslateEnv())
 	if err != nil {
 		s.fail(x, apierr.Wrap(apierr.InvalidRequest, err, err.Error()))
 		return

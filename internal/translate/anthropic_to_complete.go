@@ -42,9 +42,19 @@ func cpStopReason(reason, seq string) (string, *string) {
 }
 
 // cpID makes a completion id from an Anthropic message id: "msg_01X…"
-// becomes "compl_01X…".
-func cpID(msgID string) string {
-	return "compl_" + strings.TrimPrefix(oiCompletionID(msgID), "chatcmpl-")
+// becomes "compl_01X…"; a missing id gets a new one from env.
+func cpID(msgID string, env Env) string {
+	if msgID = strings.TrimPrefix(msgID, "msg_"); msgID == "" {
+		return env.id("compl_")
+	}
+	return "compl_" + msgID
+}
+
+func cpEnv(info *CompleteInfo) Env {
+	if info == nil {
+		return Env{}
+	}
+	return info.Env
 }
 
 // cpLeadingSpace reports whether a completion starting with text needs the
@@ -84,7 +94,7 @@ func AnthropicToCompleteResponse(msg []byte, info *CompleteInfo) ([]byte, error)
 			text.WriteString(b.Text)
 		}
 	}
-	out := cpCompletion{Type: "completion", ID: cpID(m.ID), Completion: text.String(), Model: m.Model}
+	out := cpCompletion{Type: "completion", ID: cpID(m.ID, cpEnv(info)), Completion: text.String(), Model: m.Model}
 	if info != nil && info.Model != "" {
 		out.Model = info.Model
 	}
@@ -155,7 +165,7 @@ func (s *AnthropicToCompleteStream) start(id, model string) {
 		model = s.info.Model
 	}
 	p := append(s.prefix[:0], `{"type":"completion","id":`...)
-	p = jsonpeek.AppendString(p, cpID(id))
+	p = jsonpeek.AppendString(p, cpID(id, s.info.Env))
 	s.prefix = append(p, `,"completion":`...)
 	m := append(s.suffix[:0], `,"model":`...)
 	m = jsonpeek.AppendString(m, model)

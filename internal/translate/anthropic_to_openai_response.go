@@ -7,10 +7,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"math/rand/v2"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 )
@@ -101,19 +99,26 @@ func oiFinishReason(stop string) string {
 }
 
 // oiCompletionID makes a chat.completion id from an Anthropic message id:
-// "msg_01X…" becomes "chatcmpl-01X…". A missing id gets a random one.
-func oiCompletionID(msgID string) string {
+// "msg_01X…" becomes "chatcmpl-01X…". A missing id gets a new one from env.
+func oiCompletionID(msgID string, env Env) string {
 	if msgID = strings.TrimPrefix(msgID, "msg_"); msgID == "" {
-		msgID = strconv.FormatUint(rand.Uint64(), 36)
+		return env.id("chatcmpl-")
 	}
 	return "chatcmpl-" + msgID
 }
 
 func oiCreated(info *OpenAIRequestInfo) int64 {
-	if info != nil && info.Created != 0 {
-		return info.Created
+	if info == nil {
+		return 0
 	}
-	return time.Now().Unix()
+	return info.Created
+}
+
+func oiEnv(info *OpenAIRequestInfo) Env {
+	if info == nil {
+		return Env{}
+	}
+	return info.Env
 }
 
 // AnthropicToOpenAIResponse turns an Anthropic Message JSON into an OpenAI
@@ -140,7 +145,7 @@ func AnthropicToOpenAIResponse(msg []byte, info *OpenAIRequestInfo) ([]byte, err
 		anthropic.MergeUsage(m.Usage, &t)
 	}
 	out := oiCompletion{
-		ID:      oiCompletionID(m.ID),
+		ID:      oiCompletionID(m.ID, oiEnv(info)),
 		Object:  "chat.completion",
 		Created: oiCreated(info),
 		Model:   m.Model,

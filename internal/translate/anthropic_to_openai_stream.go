@@ -213,7 +213,7 @@ func (s *AnthropicToOpenAIStream) start(id, model string) {
 		model = s.info.Model
 	}
 	p := append(s.prefix[:0], `{"id":`...)
-	p = jsonpeek.AppendString(p, oiCompletionID(id))
+	p = jsonpeek.AppendString(p, oiCompletionID(id, s.info.Env))
 	p = append(p, `,"object":"chat.completion.chunk","created":`...)
 	p = strconv.AppendInt(p, s.created, 10)
 	p = append(p, `,"model":`...)

@@ -19,7 +19,7 @@ func TestCompleteGolden(t *testing.T) {
 	oiGolden(t, "complete", func(t *testing.T, files map[string][]byte) map[string][]byte {
 		switch {
 		case files["request.json"] != nil:
-			body, info, err := CompleteToAnthropicRequest(files["request.json"])
+			body, info, err := CompleteToAnthropicRequest(files["request.json"], goldenEnv())
 			if err != nil {
 				var e *Error
 				if !errors.As(err, &e) {
@@ -143,7 +143,7 @@ func FuzzComplete(f *testing.F) {
 	oiSeed(f, "complete")
 	f.Add([]byte(`{"model":"claude-2.1","prompt":"\n\nHuman: Hello\n\nAssistant:","max_tokens_to_sample":300}`), []byte(nil))
 	f.Fuzz(func(t *testing.T, body, stream []byte) {
-		if out, info, err := CompleteToAnthropicRequest(body); err == nil {
+		if out, info, err := CompleteToAnthropicRequest(body, goldenEnv()); err == nil {
 			oiCheckAnthropicBody(t, out)
 			if info == nil || info.Model == "" {
 				t.Fatalf("info %+v", info)
@@ -168,4 +168,19 @@ func FuzzComplete(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCompleteEnvID: an answer without an id gets the Env's id.
+func TestCompleteEnvID(t *testing.T) {
+	_, info, err := CompleteToAnthropicRequest([]byte(`{"model":"m","prompt":"\n\nHuman: hi\n\nAssistant:","max_tokens_to_sample":5}`), goldenEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := AnthropicToCompleteResponse([]byte(`{"type":"message","model":"m","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn"}`), info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `"id":"compl_RANDOM"`) {
+		t.Errorf("%s", out)
+	}
 }

@@ -23,6 +23,8 @@ type CompleteInfo struct {
 	// completion gets the leading space the legacy API's completions had
 	// (" Hello", the text that follows "Assistant:").
 	Prefill bool
+	// Env supplies the id of an answer that comes without one.
+	Env Env `json:"-"`
 }
 
 // The turn markers of a legacy prompt (the SDKs' HUMAN_PROMPT and
@@ -101,7 +103,7 @@ func (f *cpFields) slot(key string) *[]byte {
 // answer continues). max_tokens_to_sample (required) becomes max_tokens;
 // stop_sequences (without all-whitespace ones, which Anthropic refuses), temperature, top_p, top_k, metadata.user_id and stream
 // are kept; other fields are dropped.
-func CompleteToAnthropicRequest(body []byte) ([]byte, *CompleteInfo, error) {
+func CompleteToAnthropicRequest(body []byte, env Env) ([]byte, *CompleteInfo, error) {
 	var f cpFields
 	var dup string
 	err := jsonpeek.Object(body, func(key []byte, start, end int) bool {
@@ -128,7 +130,7 @@ func CompleteToAnthropicRequest(body []byte) ([]byte, *CompleteInfo, error) {
 	}
 
 	var req cpRequest
-	info := &CompleteInfo{}
+	info := &CompleteInfo{Env: env}
 	if oiNull(f.model) {
 		return nil, nil, oiErr("model", "field required")
 	}

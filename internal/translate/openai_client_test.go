@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -183,7 +182,7 @@ func TestOpenAIInGolden(t *testing.T) {
 	oiGolden(t, "openai_in", func(t *testing.T, files map[string][]byte) map[string][]byte {
 		switch {
 		case files["request.json"] != nil:
-			body, info, err := OpenAIToAnthropicRequest(files["request.json"])
+			body, info, err := OpenAIToAnthropicRequest(files["request.json"], Env{}) // Created 0, as info.json shows
 			if err != nil {
 				var e *Error
 				if !errors.As(err, &e) {
@@ -340,7 +339,7 @@ func BenchmarkOpenAIInRequest(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := OpenAIToAnthropicRequest(body); err != nil {
+		if _, _, err := OpenAIToAnthropicRequest(body, goldenEnv()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -420,7 +419,7 @@ func TestOpenAIInToolRoundTrip(t *testing.T) {
 	}
 	req := `{"model":"gpt-4o","messages":[{"role":"user","content":"Weather in Paris and Rome?"},` + string(resp.Choices[0].Message) +
 		`,{"role":"tool","tool_call_id":"toolu_B","content":"21C"},{"role":"tool","tool_call_id":"toolu_A","content":"18C"}]}`
-	body, _, err := OpenAIToAnthropicRequest([]byte(req))
+	body, _, err := OpenAIToAnthropicRequest([]byte(req), goldenEnv())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -787,7 +786,7 @@ func TestOpenAIInProperty(t *testing.T) {
 	for seed := range 2000 {
 		g := &oiGen{r: rand.New(rand.NewPCG(uint64(seed), 7))}
 		body := g.request()
-		out, _, err := OpenAIToAnthropicRequest(body)
+		out, _, err := OpenAIToAnthropicRequest(body, goldenEnv())
 		if err != nil {
 			t.Fatalf("seed %d: %v\n%s", seed, err, body)
 		}
@@ -813,7 +812,7 @@ func TestOpenAIInProperty(t *testing.T) {
 func FuzzOpenAIIn(f *testing.F) {
 	oiSeed(f, "openai_in")
 	f.Fuzz(func(t *testing.T, body, stream []byte) {
-		if out, info, err := OpenAIToAnthropicRequest(body); err == nil {
+		if out, info, err := OpenAIToAnthropicRequest(body, goldenEnv()); err == nil {
 			oiCheckAnthropicBody(t, out)
 			if info == nil || info.Model == "" {
 				t.Fatalf("info %+v", info)
@@ -869,10 +868,9 @@ func oiSeed(f *testing.F, dir string) {
 	}
 }
 
-// TestOpenAIInNilInfo: a nil info is allowed: created is now, the model is
+// TestOpenAIInNilInfo: a nil info is allowed: created is 0, the model is
 // the upstream's; events without a name are read by their data's type.
 func TestOpenAIInNilInfo(t *testing.T) {
-	before := time.Now().Unix()
 	out, err := AnthropicToOpenAIResponse([]byte(`{"id":"msg_1","type":"message","model":"claude-x","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}`), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -881,7 +879,7 @@ func TestOpenAIInNilInfo(t *testing.T) {
 		Created int64
 		Model   string
 	}
-	if err := json.Unmarshal(out, &r); err != nil || r.Created < before || r.Created > time.Now().Unix() || r.Model != "claude-x" {
+	if err := json.Unmarshal(out, &r); err != nil || r.Created != 0 || r.Model != "claude-x" {
 		t.Errorf("%s: %+v %v", out, r, err)
 	}
 
@@ -910,5 +908,25 @@ func TestOpenAIInNilInfo(t *testing.T) {
 	content, _, _ := oiAccumulate(t, all)
 	if content != "Hello" || !bytes.Contains(all, []byte(`"model":"claude-y"`)) || !bytes.HasSuffix(all, []byte("data: [DONE]\n\n")) {
 		t.Errorf("stream:\n%s", all)
+	}
+}
+
+// TestOpenAIInEnv: created is the Env's time when the request was
+// translated, and an answer without an id gets the Env's id.
+func TestOpenAIInEnv(t *testing.T) {
+	_, info, err := OpenAIToAnthropicRequest([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`), goldenEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := AnthropicToOpenAIResponse([]byte(`{"type":"message","model":"claude-x","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}`), info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		ID      string
+		Created int64
+	}
+	if err := json.Unmarshal(out, &r); err != nil || r.Created != 1700000000 || r.ID != "chatcmpl-RANDOM" {
+		t.Errorf("%s: %+v %v", out, r, err)
 	}
 }

@@ -22,10 +22,11 @@ type OpenAIRequestInfo struct {
 	Model        string // the model the client asked for; answers echo it
 	Stream       bool   // the client asked for a stream
 	IncludeUsage bool   // stream_options.include_usage: end the stream with a usage chunk
-	// Created is the "created" time of the answer, in Unix seconds. The
-	// caller may set it (tests do); when it is 0 the answer's translation
-	// uses time.Now.
+	// Created is the "created" time of the answer, in Unix seconds: the
+	// time the request was translated, from its Env.
 	Created int64
+	// Env supplies the id of an answer that comes without one.
+	Env Env `json:"-"`
 	// Thinking: the Anthropic request asks for extended thinking (from
 	// reasoning_effort).
 	Thinking bool
@@ -351,7 +352,7 @@ func oiNumber(field string, v []byte) (float64, error) {
 //   - Every other field (seed, logprobs, penalties, logit_bias, metadata,
 //     store, service_tier, prompt_cache_key, modalities, audio, message
 //     names, ...) is dropped.
-func OpenAIToAnthropicRequest(body []byte) ([]byte, *OpenAIRequestInfo, error) {
+func OpenAIToAnthropicRequest(body []byte, env Env) ([]byte, *OpenAIRequestInfo, error) {
 	var f oiFields
 	var dup string
 	err := jsonpeek.Object(body, func(key []byte, start, end int) bool {
@@ -377,7 +378,7 @@ func OpenAIToAnthropicRequest(body []byte) ([]byte, *OpenAIRequestInfo, error) {
 		return nil, nil, oiErr(dup, "duplicate key")
 	}
 
-	info := &OpenAIRequestInfo{}
+	info := &OpenAIRequestInfo{Created: env.unix(), Env: env}
 	req := oiAnthropicRequest{}
 
 	if oiNull(f.model) {

@@ -155,7 +155,7 @@ func TestRoundTripProperty(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s seed %d: to OpenAI: %v", name, seed, err)
 			}
-			back, _, err := OpenAIToAnthropicRequest(oai)
+			back, _, err := OpenAIToAnthropicRequest(oai, goldenEnv())
 			if err != nil {
 				t.Fatalf("%s seed %d: back to Anthropic: %v\nopenai: %s", name, seed, err, oai)
 			}
