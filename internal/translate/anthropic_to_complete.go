@@ -243,27 +243,27 @@ func (s *AnthropicToCompleteStream) Feed(ev sse.Event) {
 		s.q.buf = append(s.q.buf, "event: ping\ndata: {\"type\":\"ping\"}\n\n"...)
 		s.q.mark()
 	case "message_start":
-		if !oiMembers(ev.Data, oiNamesStart, v[:1]) {
+		if !jsonpeek.Members(ev.Data, oiNamesStart, v[:1]) {
 			s.fail("api_error", "upstream sent a malformed message_start event")
 			return
 		}
 		m := s.sub[:3]
-		oiMembers(v[0], oiNamesMessage, m)
+		jsonpeek.Members(v[0], oiNamesMessage, m)
 		s.start(oiStringOf(m[0]), oiStringOf(m[1]))
 	case "content_block_start":
-		if !oiMembers(ev.Data, oiNamesBlock, v[:3]) {
+		if !jsonpeek.Members(ev.Data, oiNamesBlock, v[:3]) {
 			s.fail("api_error", "upstream sent a malformed content_block_start event")
 			return
 		}
 		s.start("", "")
 		b := s.sub[:6]
-		oiMembers(v[1], oiNamesStartBlk, b)
-		s.block, s.text = oiIndex(v[0]), oiStringIs(b[0], "text")
+		jsonpeek.Members(v[1], oiNamesStartBlk, b)
+		s.block, s.text = oiIndex(v[0]), jsonpeek.StringIs(b[0], "text")
 		if s.text && !s.finished && oiIsString(b[1]) && len(b[1]) > 2 {
 			s.completion(b[1])
 		}
 	case "content_block_delta":
-		if !oiMembers(ev.Data, oiNamesBlock, v[:3]) {
+		if !jsonpeek.Members(ev.Data, oiNamesBlock, v[:3]) {
 			s.fail("api_error", "upstream sent a malformed content_block_delta event")
 			return
 		}
@@ -271,12 +271,12 @@ func (s *AnthropicToCompleteStream) Feed(ev sse.Event) {
 			return
 		}
 		d := s.sub[:6]
-		oiMembers(v[2], oiNamesDelta, d)
-		if oiStringIs(d[0], "text_delta") && oiIsString(d[1]) && len(d[1]) > 2 {
+		jsonpeek.Members(v[2], oiNamesDelta, d)
+		if jsonpeek.StringIs(d[0], "text_delta") && oiIsString(d[1]) && len(d[1]) > 2 {
 			s.completion(d[1])
 		}
 	case "content_block_stop":
-		if !oiMembers(ev.Data, oiNamesBlock, v[:3]) {
+		if !jsonpeek.Members(ev.Data, oiNamesBlock, v[:3]) {
 			s.fail("api_error", "upstream sent a malformed content_block_stop event")
 			return
 		}
@@ -284,12 +284,12 @@ func (s *AnthropicToCompleteStream) Feed(ev sse.Event) {
 			s.text, s.block = false, -1
 		}
 	case "message_delta":
-		if !oiMembers(ev.Data, cpNamesDelta, v[:1]) {
+		if !jsonpeek.Members(ev.Data, cpNamesDelta, v[:1]) {
 			s.fail("api_error", "upstream sent a malformed message_delta event")
 			return
 		}
 		d := s.sub[:6]
-		oiMembers(v[0], oiNamesDelta, d)
+		jsonpeek.Members(v[0], oiNamesDelta, d)
 		s.finish(oiStringOf(d[4]), oiStringOf(d[5]))
 	case "message_stop":
 		s.finish("", "")

@@ -59,38 +59,8 @@ func oiAppendLiteral(dst, lit []byte) []byte {
 	return jsonpeek.AppendString(dst, s)
 }
 
-// oiMembers reads the members named in names from the JSON object b into
-// vals (vals[i] is the value of names[i], nil if absent; the last of
-// duplicates wins). It reports whether b is an object.
-func oiMembers(b []byte, names []string, vals [][]byte) bool {
-	for i := range vals {
-		vals[i] = nil
-	}
-	err := jsonpeek.Object(b, func(key []byte, start, end int) bool {
-		for i, n := range names {
-			if string(key) == n {
-				vals[i] = b[start:end]
-			}
-		}
-		return true
-	})
-	return err == nil
-}
-
 // oiIsString reports whether v is a JSON string literal.
 func oiIsString(v []byte) bool { return len(v) >= 2 && v[0] == '"' }
-
-// oiStringIs reports whether v is a string literal that decodes to s.
-func oiStringIs(v []byte, s string) bool {
-	if !oiIsString(v) {
-		return false
-	}
-	if bytes.IndexByte(v, '\\') < 0 {
-		return string(v[1:len(v)-1]) == s
-	}
-	d, err := jsonpeek.String(v)
-	return err == nil && d == s
-}
 
 // oiStringOf decodes a string literal; anything else is "".
 func oiStringOf(v []byte) string {
@@ -118,7 +88,7 @@ func oiEventType(ev sse.Event) []byte {
 		return ev.Name
 	}
 	var v [1][]byte
-	if oiMembers(ev.Data, oiNamesType, v[:]) && oiIsString(v[0]) {
+	if jsonpeek.Members(ev.Data, oiNamesType, v[:]) && oiIsString(v[0]) {
 		return []byte(oiStringOf(v[0]))
 	}
 	return nil
@@ -323,17 +293,17 @@ func (s *AnthropicToOpenAIStream) Feed(ev sse.Event) {
 	v := s.vals[:]
 	switch string(oiEventType(ev)) {
 	case "message_start":
-		if !oiMembers(ev.Data, oiNamesStart, v[:1]) {
+		if !jsonpeek.Members(ev.Data, oiNamesStart, v[:1]) {
 			s.fail("api_error", "upstream sent a malformed message_start event")
 			return
 		}
 		m := s.sub[:3]
-		if oiMembers(v[0], oiNamesMessage, m) && m[2] != nil {
+		if jsonpeek.Members(v[0], oiNamesMessage, m) && m[2] != nil {
 			anthropic.MergeUsage(m[2], &s.usage)
 		}
 		s.start(oiStringOf(m[0]), oiStringOf(m[1]))
 	case "content_block_start":
-		if !oiMembers(ev.Data, oiNamesBlock, v[:3]) {
+		if !jsonpeek.Members(ev.Data, oiNamesBlock, v[:3]) {
 			s.fail("api_error", "upstream sent a malformed content_block_start event")
 			return
 		}
@@ -344,19 +314,19 @@ func (s *AnthropicToOpenAIStream) Feed(ev sse.Event) {
 		s.endBlock()
 		s.block = oiIndex(v[0])
 		b := s.sub[:6]
-		oiMembers(v[1], oiNamesStartBlk, b)
+		jsonpeek.Members(v[1], oiNamesStartBlk, b)
 		switch {
-		case oiStringIs(b[0], "text"):
+		case jsonpeek.StringIs(b[0], "text"):
 			s.kind = oiBlockText
 			if oiIsString(b[1]) && len(b[1]) > 2 {
 				s.delta("content", b[1])
 			}
-		case oiStringIs(b[0], "thinking"):
+		case jsonpeek.StringIs(b[0], "thinking"):
 			s.kind = oiBlockThinking
 			if oiIsString(b[2]) && len(b[2]) > 2 {
 				s.delta("reasoning_content", b[2])
 			}
-		case oiStringIs(b[0], "tool_use"):
+		case jsonpeek.StringIs(b[0], "tool_use"):
 			s.kind, s.toolIdx = oiBlockTool, s.tools
 			s.tools++
 			if b[5] != nil && b[5][0] == '{' && !oiEmptyObject(b[5]) {
@@ -375,7 +345,7 @@ func (s *AnthropicToOpenAIStream) Feed(ev sse.Event) {
 			s.kind = oiBlockOther
 		}
 	case "content_block_delta":
-		if !oiMembers(ev.Data, oiNamesBlock, v[:3]) {
+		if !jsonpeek.Members(ev.Data, oiNamesBlock, v[:3]) {
 			s.fail("api_error", "upstream sent a malformed content_block_delta event")
 			return
 		}
@@ -383,23 +353,23 @@ func (s *AnthropicToOpenAIStream) Feed(ev sse.Event) {
 			return
 		}
 		d := s.sub[:6]
-		oiMembers(v[2], oiNamesDelta, d)
+		jsonpeek.Members(v[2], oiNamesDelta, d)
 		switch {
-		case s.kind == oiBlockText && oiStringIs(d[0], "text_delta"):
+		case s.kind == oiBlockText && jsonpeek.StringIs(d[0], "text_delta"):
 			if oiIsString(d[1]) && len(d[1]) > 2 {
 				s.delta("content", d[1])
 			}
-		case s.kind == oiBlockThinking && oiStringIs(d[0], "thinking_delta"):
+		case s.kind == oiBlockThinking && jsonpeek.StringIs(d[0], "thinking_delta"):
 			if oiIsString(d[2]) && len(d[2]) > 2 {
 				s.delta("reasoning_content", d[2])
 			}
-		case s.kind == oiBlockTool && oiStringIs(d[0], "input_json_delta"):
+		case s.kind == oiBlockTool && jsonpeek.StringIs(d[0], "input_json_delta"):
 			if oiIsString(d[3]) && len(d[3]) > 2 {
 				s.args(d[3])
 			}
 		}
 	case "content_block_stop":
-		if !oiMembers(ev.Data, oiNamesBlock, v[:3]) {
+		if !jsonpeek.Members(ev.Data, oiNamesBlock, v[:3]) {
 			s.fail("api_error", "upstream sent a malformed content_block_stop event")
 			return
 		}
@@ -407,7 +377,7 @@ func (s *AnthropicToOpenAIStream) Feed(ev sse.Event) {
 			s.endBlock()
 		}
 	case "message_delta":
-		if !oiMembers(ev.Data, oiNamesMsgDelta, v[:2]) {
+		if !jsonpeek.Members(ev.Data, oiNamesMsgDelta, v[:2]) {
 			s.fail("api_error", "upstream sent a malformed message_delta event")
 			return
 		}
@@ -415,7 +385,7 @@ func (s *AnthropicToOpenAIStream) Feed(ev sse.Event) {
 			anthropic.MergeUsage(v[1], &s.usage)
 		}
 		d := s.sub[:6]
-		oiMembers(v[0], oiNamesDelta, d)
+		jsonpeek.Members(v[0], oiNamesDelta, d)
 		s.finish(oiStringOf(d[4]))
 	case "message_stop":
 		s.finish("")
@@ -451,7 +421,7 @@ func (s *AnthropicToOpenAIStream) End(err error) {
 // val and sub are scratch slices of one and two elements.
 func oiUpstreamError(data []byte, val, sub [][]byte) (typ, msg string) {
 	typ, msg = "api_error", "upstream stream failed"
-	if oiMembers(data, oiNamesError, val) && oiMembers(val[0], oiNamesErrorObj, sub) {
+	if jsonpeek.Members(data, oiNamesError, val) && jsonpeek.Members(val[0], oiNamesErrorObj, sub) {
 		if t := oiStringOf(sub[0]); t != "" {
 			typ = t
 		}

@@ -446,10 +446,11 @@ func (s *OpenAIToAnthropicStream) chunk(choices, usage, errv []byte) error {
 		s.fail(typ, msg)
 		return fmt.Errorf("translate: upstream error in stream: %s", msg)
 	}
-	if len(choices) > 0 && choices[0] == '[' {
-		for it := (stElems{b: choices}); it.next() && !s.done; {
-			s.choice(it.elem)
-		}
+	if len(choices) > 0 && choices[0] == '[' && !s.done {
+		jsonpeek.Array(choices, func(start, end int) bool {
+			s.choice(choices[start:end])
+			return !s.done
+		})
 	}
 	if s.done {
 		return s.failure() // failed on the way (too many calls or held bytes)

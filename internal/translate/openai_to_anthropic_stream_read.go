@@ -83,19 +83,23 @@ func (s *OpenAIToAnthropicStream) delta(b []byte) {
 		s.channelText(stText, t)
 	case len(content) > 0 && content[0] == '[':
 		// Content parts ({"type":"text","text":…}), as a few vendors stream.
-		for it := (stElems{b: content}); it.next(); {
-			s.contentPart(it.elem)
-		}
+		jsonpeek.Array(content, func(start, end int) bool {
+			s.contentPart(content[start:end])
+			return true
+		})
 	}
 	// An OpenAI refusal is the model's answer to the user; it travels as
 	// text (the finish_reason says content_filter when it matters).
 	if t, ok := s.str(refusal); ok {
 		s.channelText(stText, t)
 	}
-	if len(tools) > 0 && tools[0] == '[' {
-		for it := (stElems{b: tools}); it.next() && !s.done; {
-			s.toolEntry(it.elem, it.pos, false)
-		}
+	if len(tools) > 0 && tools[0] == '[' && !s.done {
+		pos := 0
+		jsonpeek.Array(tools, func(start, end int) bool {
+			s.toolEntry(tools[start:end], pos, false)
+			pos++
+			return !s.done
+		})
 	}
 	if len(fcall) > 0 && fcall[0] == '{' && !s.done {
 		s.toolEntry(fcall, 0, true)

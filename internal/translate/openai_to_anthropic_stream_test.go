@@ -22,6 +22,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/sse"
 )
 
@@ -1354,22 +1355,22 @@ func TestStreamJSONString(t *testing.T) {
 		enc.SetEscapeHTML(false)
 		enc.Encode(in)
 		want := strings.TrimSuffix(buf.String(), "\n")
-		if got := string(stAppendBytes(nil, []byte(in))); got != want {
-			t.Errorf("stAppendBytes(%q) = %s, want %s", in, got, want)
+		if got := string(jsonpeek.AppendStringBytes(nil, []byte(in))); got != want {
+			t.Errorf("jsonpeek.AppendStringBytes(%q) = %s, want %s", in, got, want)
 		}
 		// Reading what encoding/json writes gives what it reads.
 		lit, _ := json.Marshal(in)
 		var dec string
 		json.Unmarshal(lit, &dec)
-		if got := string(stAppendUnquoted(nil, lit[1:len(lit)-1])); got != dec {
-			t.Errorf("stAppendUnquoted(%s) = %q, want %q", lit, got, dec)
+		if got := string(jsonpeek.AppendUnquotedRaw(nil, lit[1:len(lit)-1])); got != dec {
+			t.Errorf("AppendUnquotedRaw(%s) = %q, want %q", lit, got, dec)
 		}
 	}
 	for _, lit := range []string{`"\ud83d\ude00"`, `"\ud83d"`, `"\ude00x"`, `"\ud83d\u0041"`, `"\u00e9\/\b\f"`, `"\uD83D\uDE00"`} {
 		var dec string
 		json.Unmarshal([]byte(lit), &dec)
-		if got := string(stAppendUnquoted(nil, []byte(lit[1:len(lit)-1]))); got != dec {
-			t.Errorf("stAppendUnquoted(%s) = %q, want %q", lit, got, dec)
+		if got := string(jsonpeek.AppendUnquotedRaw(nil, []byte(lit[1:len(lit)-1]))); got != dec {
+			t.Errorf("AppendUnquotedRaw(%s) = %q, want %q", lit, got, dec)
 		}
 	}
 }

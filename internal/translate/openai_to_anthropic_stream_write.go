@@ -195,7 +195,7 @@ func (s *OpenAIToAnthropicStream) textDelta(kind stKind, b []byte) {
 	} else {
 		s.out = append(s.out, `{"type":"text_delta","text":`...)
 	}
-	s.out = stAppendBytes(s.out, b)
+	s.out = jsonpeek.AppendStringBytes(s.out, b)
 	s.out = append(s.out, "}}"...)
 	s.end()
 }
@@ -228,7 +228,7 @@ func (s *OpenAIToAnthropicStream) hashThinking(b []byte) {
 func (s *OpenAIToAnthropicStream) inputDelta(b []byte) {
 	s.deltaStart()
 	s.out = append(s.out, `{"type":"input_json_delta","partial_json":`...)
-	s.out = stAppendBytes(s.out, b)
+	s.out = jsonpeek.AppendStringBytes(s.out, b)
 	s.out = append(s.out, "}}"...)
 	s.end()
 }
@@ -277,7 +277,7 @@ func (s *OpenAIToAnthropicStream) str(v []byte) ([]byte, bool) {
 		return in, true
 	}
 	start := len(s.scratch)
-	s.scratch = stAppendUnquoted(s.scratch, in)
+	s.scratch = jsonpeek.AppendUnquotedRaw(s.scratch, in)
 	return s.scratch[start:len(s.scratch):len(s.scratch)], true
 }
 
