@@ -31,7 +31,7 @@ func speaks(p Provider, f provider.Format) bool {
 // translate.AnthropicToOpenAIStream and translate.AnthropicToCompleteStream are the two.
 type frameTranslator interface {
 	Feed(ev sse.Event)
-	End(err error)
+	Finish(err error)
 	Next() ([]byte, bool)
 }
 
@@ -69,7 +69,7 @@ func (t *translatedSource) Next() (sse.Event, error) {
 			if err == io.EOF {
 				err = nil
 			}
-			t.tr.End(err)
+			t.tr.Finish(err)
 			continue
 		}
 		switch string(ev.Name) {

@@ -119,12 +119,12 @@ var cpNamesDelta = []string{"delta"}
 // passed on as event: ping once a completion event is out: the legacy
 // stream began with a completion event (DOC-LEG), and the Messages API's
 // ping right after the first content_block_start would otherwise come
-// first. An Anthropic error event, End before the final
+// first. An Anthropic error event, Finish before the final
 // event, and a known event whose data is not JSON, end the stream with
 // event: error {"type":"error","error":{"type","message"}}.
 //
-// Call Feed for each event, End once at the end, and drain Next after each.
-// A frame from Next is valid until the next call of Feed or End.
+// Call Feed for each event, Finish once at the end, and drain Next after each.
+// A frame from Next is valid until the next call of Feed or Finish.
 type AnthropicToCompleteStream struct {
 	info   CompleteInfo
 	prefix []byte // `{"type":"completion","id":…,"completion":`
@@ -299,9 +299,9 @@ func (s *AnthropicToCompleteStream) Feed(ev sse.Event) {
 	}
 }
 
-// End tells the stream that the upstream ended (err nil: cleanly) or
+// Finish tells the stream that the upstream ended (err nil: cleanly) or
 // failed. A stream that has not seen message_stop ends with an error event.
-func (s *AnthropicToCompleteStream) End(err error) {
+func (s *AnthropicToCompleteStream) Finish(err error) {
 	if s.done {
 		return
 	}

@@ -127,15 +127,15 @@ var (
 //   - message_stop → (with info.IncludeUsage) a chunk with choices [] and usage, then "data: [DONE]".
 //
 // An Anthropic error event becomes a chunk {"error":{...}} (the OpenAI SDK
-// throws on it) and ends the stream, without [DONE]; so does End before
+// throws on it) and ends the stream, without [DONE]; so does Finish before
 // message_stop. ping, signature and citation deltas, redacted thinking,
 // server-tool blocks and unknown events are dropped. A known event whose
 // data is not JSON ends the stream with an error chunk. Every chunk carries
 // id ("chatcmpl-" + the message id), object, created and model; with
 // IncludeUsage every chunk has "usage":null but the last, as OpenAI sends.
 //
-// Call Feed for each event, End once at the end, and drain Next after
-// each. A frame from Next is valid until the next call of Feed or End.
+// Call Feed for each event, Finish once at the end, and drain Next after
+// each. A frame from Next is valid until the next call of Feed or Finish.
 // An AnthropicToOpenAIStream is not safe for concurrent use.
 type AnthropicToOpenAIStream struct {
 	info    OpenAIRequestInfo
@@ -405,10 +405,10 @@ func (s *AnthropicToOpenAIStream) Feed(ev sse.Event) {
 	}
 }
 
-// End tells the stream that the upstream ended (err nil: cleanly, at a
+// Finish tells the stream that the upstream ended (err nil: cleanly, at a
 // frame boundary) or failed. A stream that has not seen message_stop ends
 // with an error chunk.
-func (s *AnthropicToOpenAIStream) End(err error) {
+func (s *AnthropicToOpenAIStream) Finish(err error) {
 	if s.done {
 		return
 	}

@@ -43,7 +43,7 @@ func TestCompleteGolden(t *testing.T) {
 			oiReadInfo(t, files, &info)
 			s := NewAnthropicToCompleteStream(&info)
 			end := string(files["end"])
-			out := oiFeedAll(t, files["anthropic.sse"], end, s.Feed, s.End, s.Next)
+			out := oiFeedAll(t, files["anthropic.sse"], end, s.Feed, s.Finish, s.Next)
 			if err := cpCheckFrames(out, strings.TrimSpace(end) != "none"); err != nil {
 				t.Errorf("malformed output: %v\n%s", err, out)
 			}
@@ -162,7 +162,7 @@ func FuzzComplete(f *testing.F) {
 		}
 		for _, prefill := range []bool{false, true} {
 			s := NewAnthropicToCompleteStream(&CompleteInfo{Model: "m\xff", Prefill: prefill})
-			out := oiFeedAll(t, stream, end, s.Feed, s.End, s.Next)
+			out := oiFeedAll(t, stream, end, s.Feed, s.Finish, s.Next)
 			if err := cpCheckFrames(out, true); err != nil {
 				t.Fatalf("%v\n%q", err, out)
 			}

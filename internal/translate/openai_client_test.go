@@ -222,7 +222,7 @@ func TestOpenAIInGolden(t *testing.T) {
 			oiReadInfo(t, files, &info)
 			s := NewAnthropicToOpenAIStream(&info)
 			end := string(files["end"])
-			out := oiFeedAll(t, files["anthropic.sse"], end, s.Feed, s.End, s.Next)
+			out := oiFeedAll(t, files["anthropic.sse"], end, s.Feed, s.Finish, s.Next)
 			if err := oiCheckOpenAIFrames(out, strings.TrimSpace(end) != "none"); err != nil {
 				t.Errorf("malformed output: %v\n%s", err, out)
 			}
@@ -468,7 +468,7 @@ func TestOpenAIInStreamMatchesResponse(t *testing.T) {
 		}
 	}
 	s := NewAnthropicToOpenAIStream(&OpenAIRequestInfo{Model: "m", Created: 1})
-	out := oiFeedAll(t, in, "eof", s.Feed, s.End, s.Next)
+	out := oiFeedAll(t, in, "eof", s.Feed, s.Finish, s.Next)
 	content, reasoning, calls := oiAccumulate(t, out)
 	if reasoning != "The user is asking for the weather in Florence, Italy. I should call the weather tool." || content != "" {
 		t.Errorf("content %q reasoning %q", content, reasoning)
@@ -840,7 +840,7 @@ func FuzzOpenAIIn(f *testing.F) {
 		}
 		for _, usage := range []bool{false, true} {
 			s := NewAnthropicToOpenAIStream(&OpenAIRequestInfo{Model: "m\xff", Created: 1, IncludeUsage: usage})
-			out := oiFeedAll(t, stream, end, s.Feed, s.End, s.Next)
+			out := oiFeedAll(t, stream, end, s.Feed, s.Finish, s.Next)
 			if err := oiCheckOpenAIFrames(out, true); err != nil {
 				t.Fatalf("%v\n%q", err, out)
 			}
@@ -893,7 +893,7 @@ func TestOpenAIInNilInfo(t *testing.T) {
 	} {
 		s.Feed(sse.Event{Data: []byte(d)})
 	}
-	s.End(nil)
+	s.Finish(nil)
 	var all []byte
 	for {
 		f, ok := s.Next()

@@ -202,7 +202,7 @@ type stUsage struct {
 
 // OpenAIToAnthropicStream turns one OpenAI-compatible Chat Completions stream into the
 // Anthropic Messages event stream. Feed it the data of every upstream SSE
-// event, then call End; after each call, drain Next. It does no I/O and
+// event, then call Finish; after each call, drain Next. It does no I/O and
 // keeps no reference to the data it is fed.
 //
 // A OpenAIToAnthropicStream is not safe for concurrent use.
@@ -271,7 +271,7 @@ func NewOpenAIToAnthropicStream(info *RequestInfo, p *Profile, env Env) *OpenAIT
 
 // Next pops the next event ready to be sent. Raw is the whole frame,
 // "event: NAME\ndata: JSON\n\n"; Name and Data are parts of it. The slices
-// are valid until the next call to Feed or End. ok is false when no event
+// are valid until the next call to Feed or Finish. ok is false when no event
 // is queued.
 func (s *OpenAIToAnthropicStream) Next() (ev sse.Event, ok bool) {
 	if s.head >= len(s.evs) {
@@ -296,7 +296,7 @@ func (s *OpenAIToAnthropicStream) DroppedToolCalls() error {
 }
 
 // Finished reports whether message_stop or an error event has been queued.
-// Feed and End do nothing after that.
+// Feed and Finish do nothing after that.
 func (s *OpenAIToAnthropicStream) Finished() bool { return s.done }
 
 // StopReason is the stop_reason sent in message_delta, "" before it (and
@@ -391,14 +391,14 @@ func stMembers(data []byte) (choices, usage, errv []byte, err error) {
 	return choices, usage, errv, err
 }
 
-// End is called when the upstream body ended: err == nil at a clean EOF,
+// Finish is called when the upstream body ended: err == nil at a clean EOF,
 // otherwise the error that broke it. At EOF (io.ErrUnexpectedEOF, an EOF
 // inside a frame, included) a stream that saw a finish_reason is finished
 // normally (usage or [DONE] may be missing: "may be missing if the stream
 // is interrupted", PROTOCOL §9); anything else is an error event,
 // since the message may be cut short and the client must not take it for a
 // whole one (Claude Code re-sends the request, PROTOCOL §4).
-func (s *OpenAIToAnthropicStream) End(err error) {
+func (s *OpenAIToAnthropicStream) Finish(err error) {
 	if s.done {
 		return
 	}

@@ -186,7 +186,7 @@ func stRun(tb testing.TB, info *RequestInfo, p *Profile, id string, upstream []b
 			if err == io.EOF {
 				err = nil
 			}
-			s.End(err)
+			s.Finish(err)
 			break
 		}
 		if ev.Data == nil {
@@ -199,12 +199,12 @@ func stRun(tb testing.TB, info *RequestInfo, p *Profile, id string, upstream []b
 	}
 	drain()
 	if !s.Finished() {
-		tb.Fatalf("not finished after End")
+		tb.Fatalf("not finished after Finish")
 	}
 	// Nothing may come after the end.
 	s.Feed([]byte(`{"choices":[{"index":0,"delta":{"content":"late"}}]}`))
 	s.Feed([]byte(`[DONE]`))
-	s.End(errors.New("late"))
+	s.Finish(errors.New("late"))
 	if ev, ok := s.Next(); ok {
 		tb.Fatalf("event after the end: %q", ev.Raw)
 	}
@@ -757,7 +757,7 @@ func stFeedAll(t *testing.T, s *OpenAIToAnthropicStream, end error, chunks ...st
 		s.Feed([]byte(c))
 	}
 	if end != io.EOF {
-		s.End(end)
+		s.Finish(end)
 	}
 	for {
 		ev, ok := s.Next()
@@ -924,7 +924,7 @@ func TestStreamErrors(t *testing.T) {
 	tests := []struct {
 		name    string
 		chunks  []string
-		end     error // io.EOF: End is not called
+		end     error // io.EOF: Finish is not called
 		want    string
 		feedErr bool
 	}{
@@ -1485,7 +1485,7 @@ func BenchmarkStream(b *testing.B) {
 						bytesOut += len(ev.Raw)
 					}
 				}
-				s.End(nil)
+				s.Finish(nil)
 				if !s.Finished() {
 					b.Fatal("not finished")
 				}

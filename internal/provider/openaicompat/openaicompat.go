@@ -357,7 +357,7 @@ func (p *Provider) synthesizedStream(b []byte, info *translate.RequestInfo, x *e
 	st := translate.NewOpenAIToAnthropicStream(info, &p.profile.Profile, translateEnv())
 	st.Feed(data) // a failure queues an error event, which the client gets
 	st.Feed([]byte("[DONE]"))
-	st.End(nil)
+	st.Finish(nil)
 	return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: &translatedEvents{st: st}, Node: x.node}
 }
 
@@ -428,7 +428,7 @@ func (t *translatedEvents) Next() (sse.Event, error) {
 			if err == io.EOF {
 				err = nil
 			}
-			t.st.End(err)
+			t.st.Finish(err)
 			continue
 		}
 		if ev.Data == nil {
