@@ -105,8 +105,6 @@ func AnthropicToCompleteResponse(msg []byte, info *CompleteInfo) ([]byte, error)
 	return oiMarshal(&out)
 }
 
-var cpNamesDelta = []string{"delta"}
-
 // AnthropicToCompleteStream turns Anthropic stream events into legacy Text Completions
 // events:
 //
@@ -126,10 +124,10 @@ var cpNamesDelta = []string{"delta"}
 // Call Feed for each event, Finish once at the end, and drain Next after each.
 // A frame from Next is valid until the next call of Feed or Finish.
 type AnthropicToCompleteStream struct {
-	info   CompleteInfo
-	prefix []byte // `{"type":"completion","id":…,"completion":`
-	suffix []byte // `,"model":…}`
-	q      oiFrames
+	info     CompleteInfo
+	aeReader        // the frames, Next, done
+	prefix   []byte // `{"type":"completion","id":…,"completion":`
+	suffix   []byte // `,"model":…}`
 
 	started  bool
 	text     bool // a text block is open
@@ -137,10 +135,6 @@ type AnthropicToCompleteStream struct {
 	space    bool // the next text still needs the leading space
 	sent     bool // a completion event is out
 	finished bool // the final completion event is out
-	done     bool
-
-	vals [6][]byte
-	sub  [6][]byte
 }
 
 // NewAnthropicToCompleteStream starts the translation of one stream. info may be nil.
@@ -152,9 +146,6 @@ func NewAnthropicToCompleteStream(info *CompleteInfo) *AnthropicToCompleteStream
 	s.space = !s.info.Prefill
 	return s
 }
-
-// Next returns the next frame to write, if any.
-func (s *AnthropicToCompleteStream) Next() ([]byte, bool) { return s.q.next() }
 
 func (s *AnthropicToCompleteStream) start(id, model string) {
 	if s.started {
@@ -234,68 +225,44 @@ func (s *AnthropicToCompleteStream) Feed(ev sse.Event) {
 		return
 	}
 	s.q.reset()
-	v := s.vals[:]
-	switch string(oiEventType(ev)) {
-	case "ping":
+	e, ok := s.read(ev)
+	if !ok {
+		s.fail("api_error", aeMalformed(e.kind))
+		return
+	}
+	switch e.kind {
+	case aePing:
 		if !s.sent {
 			return // before the first completion event: see the type doc
 		}
 		s.q.buf = append(s.q.buf, "event: ping\ndata: {\"type\":\"ping\"}\n\n"...)
 		s.q.mark()
-	case "message_start":
-		if !jsonpeek.Members(ev.Data, oiNamesStart, v[:1]) {
-			s.fail("api_error", "upstream sent a malformed message_start event")
-			return
-		}
-		m := s.sub[:3]
-		jsonpeek.Members(v[0], oiNamesMessage, m)
-		s.start(oiStringOf(m[0]), oiStringOf(m[1]))
-	case "content_block_start":
-		if !jsonpeek.Members(ev.Data, oiNamesBlock, v[:3]) {
-			s.fail("api_error", "upstream sent a malformed content_block_start event")
-			return
-		}
+	case aeMessageStart:
+		s.start(oiStringOf(e.id), oiStringOf(e.model))
+	case aeBlockStart:
 		s.start("", "")
-		b := s.sub[:6]
-		jsonpeek.Members(v[1], oiNamesStartBlk, b)
-		s.block, s.text = oiIndex(v[0]), jsonpeek.StringIs(b[0], "text")
-		if s.text && !s.finished && oiIsString(b[1]) && len(b[1]) > 2 {
-			s.completion(b[1])
+		s.block, s.text = e.index, jsonpeek.StringIs(e.block[0], "text")
+		if s.text && !s.finished && oiIsString(e.block[1]) && len(e.block[1]) > 2 {
+			s.completion(e.block[1])
 		}
-	case "content_block_delta":
-		if !jsonpeek.Members(ev.Data, oiNamesBlock, v[:3]) {
-			s.fail("api_error", "upstream sent a malformed content_block_delta event")
+	case aeBlockDelta:
+		if !s.text || s.finished || e.index != s.block {
 			return
 		}
-		if !s.text || s.finished || oiIndex(v[0]) != s.block {
-			return
+		if jsonpeek.StringIs(e.delta[0], "text_delta") && oiIsString(e.delta[1]) && len(e.delta[1]) > 2 {
+			s.completion(e.delta[1])
 		}
-		d := s.sub[:6]
-		jsonpeek.Members(v[2], oiNamesDelta, d)
-		if jsonpeek.StringIs(d[0], "text_delta") && oiIsString(d[1]) && len(d[1]) > 2 {
-			s.completion(d[1])
-		}
-	case "content_block_stop":
-		if !jsonpeek.Members(ev.Data, oiNamesBlock, v[:3]) {
-			s.fail("api_error", "upstream sent a malformed content_block_stop event")
-			return
-		}
-		if oiIndex(v[0]) == s.block {
+	case aeBlockStop:
+		if e.index == s.block {
 			s.text, s.block = false, -1
 		}
-	case "message_delta":
-		if !jsonpeek.Members(ev.Data, cpNamesDelta, v[:1]) {
-			s.fail("api_error", "upstream sent a malformed message_delta event")
-			return
-		}
-		d := s.sub[:6]
-		jsonpeek.Members(v[0], oiNamesDelta, d)
-		s.finish(oiStringOf(d[4]), oiStringOf(d[5]))
-	case "message_stop":
+	case aeMessageDelta:
+		s.finish(oiStringOf(e.delta[4]), oiStringOf(e.delta[5]))
+	case aeMessageStop:
 		s.finish("", "")
 		s.done = true
-	case "error":
-		s.fail(oiUpstreamError(ev.Data, v[:1], s.sub[:2]))
+	case aeError:
+		s.fail(e.errType, e.errMsg)
 	}
 }
 

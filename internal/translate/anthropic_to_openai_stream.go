@@ -7,92 +7,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/sse"
 )
-
-// oiFrames is a queue of output frames kept in one buffer. Frames handed
-// out by next stay valid until the next call that adds frames.
-type oiFrames struct {
-	buf  []byte
-	ends []int // end offset of each frame in buf
-	read int   // frames handed out
-}
-
-// reset drops the frames once all have been handed out, to reuse the
-// buffer.
-func (q *oiFrames) reset() {
-	if q.read == len(q.ends) {
-		q.buf, q.ends, q.read = q.buf[:0], q.ends[:0], 0
-	}
-}
-
-// mark ends the frame being appended to buf.
-func (q *oiFrames) mark() { q.ends = append(q.ends, len(q.buf)) }
-
-func (q *oiFrames) next() ([]byte, bool) {
-	if q.read == len(q.ends) {
-		return nil, false
-	}
-	start := 0
-	if q.read > 0 {
-		start = q.ends[q.read-1]
-	}
-	q.read++
-	return q.buf[start:q.ends[q.read-1]:q.ends[q.read-1]], true
-}
-
-// oiAppendLiteral appends lit, a JSON string literal validated by
-// jsonpeek, copying it as is when it is valid UTF-8 (the common case, no
-// allocation) and re-encoding it otherwise.
-func oiAppendLiteral(dst, lit []byte) []byte {
-	if utf8.Valid(lit) {
-		return append(dst, lit...)
-	}
-	s, err := jsonpeek.String(lit)
-	if err != nil {
-		return append(dst, `""`...)
-	}
-	return jsonpeek.AppendString(dst, s)
-}
-
-// oiIsString reports whether v is a JSON string literal.
-func oiIsString(v []byte) bool { return len(v) >= 2 && v[0] == '"' }
-
-// oiStringOf decodes a string literal; anything else is "".
-func oiStringOf(v []byte) string {
-	if !oiIsString(v) {
-		return ""
-	}
-	s, _ := jsonpeek.String(v)
-	return s
-}
-
-// oiIndex decodes a block index; -1 if v is not a non-negative integer.
-func oiIndex(v []byte) int {
-	n, err := strconv.Atoi(string(v))
-	if err != nil || n < 0 {
-		return -1
-	}
-	return n
-}
-
-// oiEventType is the event's type: its name, or else the "type" of its
-// data (the API always sends both, and they agree). It returns bytes so
-// that switching on string(oiEventType(ev)) allocates nothing.
-func oiEventType(ev sse.Event) []byte {
-	if len(ev.Name) > 0 {
-		return ev.Name
-	}
-	var v [1][]byte
-	if jsonpeek.Members(ev.Data, oiNamesType, v[:]) && oiIsString(v[0]) {
-		return []byte(oiStringOf(v[0]))
-	}
-	return nil
-}
 
 // Kinds of the content block a stream has open.
 const (
@@ -101,19 +20,6 @@ const (
 	oiBlockThinking
 	oiBlockTool
 	oiBlockOther // redacted_thinking, server tools, results: not translated
-)
-
-// oiMember names, shared so that calls allocate nothing.
-var (
-	oiNamesType     = []string{"type"}
-	oiNamesStart    = []string{"message"}
-	oiNamesMessage  = []string{"id", "model", "usage"}
-	oiNamesBlock    = []string{"index", "content_block", "delta"}
-	oiNamesStartBlk = []string{"type", "text", "thinking", "id", "name", "input"}
-	oiNamesDelta    = []string{"type", "text", "thinking", "partial_json", "stop_reason", "stop_sequence"}
-	oiNamesMsgDelta = []string{"delta", "usage"}
-	oiNamesError    = []string{"error"}
-	oiNamesErrorObj = []string{"type", "message"}
 )
 
 // AnthropicToOpenAIStream turns Anthropic stream events into OpenAI
@@ -138,14 +44,13 @@ var (
 // each. A frame from Next is valid until the next call of Feed or Finish.
 // An AnthropicToOpenAIStream is not safe for concurrent use.
 type AnthropicToOpenAIStream struct {
-	info    OpenAIRequestInfo
-	created int64
-	prefix  []byte // `{"id":…,"object":"chat.completion.chunk","created":…,"model":…,`
-	q       oiFrames
+	info     OpenAIRequestInfo
+	created  int64
+	aeReader        // the frames, Next, done
+	prefix   []byte // `{"id":…,"object":"chat.completion.chunk","created":…,"model":…,`
 
 	started  bool // the role chunk is out
 	finished bool // the finish chunk is out
-	done     bool // the terminal frame ([DONE] or an error) is out
 
 	block    int // index of the open content block, -1 if none
 	kind     int // its kind
@@ -155,9 +60,6 @@ type AnthropicToOpenAIStream struct {
 
 	tools int // tool calls so far
 	usage anthropic.Totals
-
-	vals [6][]byte // scratch for oiMembers
-	sub  [6][]byte
 }
 
 // NewAnthropicToOpenAIStream starts the translation of one stream. info may be nil.
@@ -168,9 +70,6 @@ func NewAnthropicToOpenAIStream(info *OpenAIRequestInfo) *AnthropicToOpenAIStrea
 	}
 	return s
 }
-
-// Next returns the next frame to write, if any.
-func (s *AnthropicToOpenAIStream) Next() ([]byte, bool) { return s.q.next() }
 
 // start writes the role chunk, once. id and model come from message_start,
 // or are made up when the stream has none.
@@ -290,119 +189,110 @@ func (s *AnthropicToOpenAIStream) Feed(ev sse.Event) {
 		return
 	}
 	s.q.reset()
-	v := s.vals[:]
-	switch string(oiEventType(ev)) {
-	case "message_start":
-		if !jsonpeek.Members(ev.Data, oiNamesStart, v[:1]) {
-			s.fail("api_error", "upstream sent a malformed message_start event")
-			return
+	e, ok := s.read(ev)
+	if !ok {
+		s.fail("api_error", aeMalformed(e.kind))
+		return
+	}
+	switch e.kind {
+	case aeMessageStart:
+		if e.usage != nil {
+			anthropic.MergeUsage(e.usage, &s.usage)
 		}
-		m := s.sub[:3]
-		if jsonpeek.Members(v[0], oiNamesMessage, m) && m[2] != nil {
-			anthropic.MergeUsage(m[2], &s.usage)
+		s.start(oiStringOf(e.id), oiStringOf(e.model))
+	case aeBlockStart:
+		if !s.finished {
+			s.blockStart(e)
 		}
-		s.start(oiStringOf(m[0]), oiStringOf(m[1]))
-	case "content_block_start":
-		if !jsonpeek.Members(ev.Data, oiNamesBlock, v[:3]) {
-			s.fail("api_error", "upstream sent a malformed content_block_start event")
-			return
+	case aeBlockDelta:
+		if !s.finished && s.kind != oiBlockNone && e.index == s.block {
+			s.blockDelta(e.delta)
 		}
-		if s.finished {
-			return
-		}
-		s.start("", "")
-		s.endBlock()
-		s.block = oiIndex(v[0])
-		b := s.sub[:6]
-		jsonpeek.Members(v[1], oiNamesStartBlk, b)
-		switch {
-		case jsonpeek.StringIs(b[0], "text"):
-			s.kind = oiBlockText
-			if oiIsString(b[1]) && len(b[1]) > 2 {
-				s.delta("content", b[1])
-			}
-		case jsonpeek.StringIs(b[0], "thinking"):
-			s.kind = oiBlockThinking
-			if oiIsString(b[2]) && len(b[2]) > 2 {
-				s.delta("reasoning_content", b[2])
-			}
-		case jsonpeek.StringIs(b[0], "tool_use"):
-			s.kind, s.toolIdx = oiBlockTool, s.tools
-			s.tools++
-			if b[5] != nil && b[5][0] == '{' && !oiEmptyObject(b[5]) {
-				s.input = append(s.input[:0], b[5]...)
-			}
-			s.open()
-			q := append(s.q.buf, `"tool_calls":[{"index":`...)
-			q = strconv.AppendInt(q, int64(s.toolIdx), 10)
-			q = append(q, `,"id":`...)
-			q = jsonpeek.AppendString(q, oiStringOf(b[3]))
-			q = append(q, `,"type":"function","function":{"name":`...)
-			q = jsonpeek.AppendString(q, oiStringOf(b[4]))
-			s.q.buf = append(q, `,"arguments":""}}]`...)
-			s.close("")
-		default:
-			s.kind = oiBlockOther
-		}
-	case "content_block_delta":
-		if !jsonpeek.Members(ev.Data, oiNamesBlock, v[:3]) {
-			s.fail("api_error", "upstream sent a malformed content_block_delta event")
-			return
-		}
-		if s.finished || s.kind == oiBlockNone || oiIndex(v[0]) != s.block {
-			return
-		}
-		d := s.sub[:6]
-		jsonpeek.Members(v[2], oiNamesDelta, d)
-		switch {
-		case s.kind == oiBlockText && jsonpeek.StringIs(d[0], "text_delta"):
-			if oiIsString(d[1]) && len(d[1]) > 2 {
-				s.delta("content", d[1])
-			}
-		case s.kind == oiBlockThinking && jsonpeek.StringIs(d[0], "thinking_delta"):
-			if oiIsString(d[2]) && len(d[2]) > 2 {
-				s.delta("reasoning_content", d[2])
-			}
-		case s.kind == oiBlockTool && jsonpeek.StringIs(d[0], "input_json_delta"):
-			if oiIsString(d[3]) && len(d[3]) > 2 {
-				s.args(d[3])
-			}
-		}
-	case "content_block_stop":
-		if !jsonpeek.Members(ev.Data, oiNamesBlock, v[:3]) {
-			s.fail("api_error", "upstream sent a malformed content_block_stop event")
-			return
-		}
-		if oiIndex(v[0]) == s.block && !s.finished {
+	case aeBlockStop:
+		if e.index == s.block && !s.finished {
 			s.endBlock()
 		}
-	case "message_delta":
-		if !jsonpeek.Members(ev.Data, oiNamesMsgDelta, v[:2]) {
-			s.fail("api_error", "upstream sent a malformed message_delta event")
-			return
+	case aeMessageDelta:
+		if e.usage != nil {
+			anthropic.MergeUsage(e.usage, &s.usage)
 		}
-		if v[1] != nil {
-			anthropic.MergeUsage(v[1], &s.usage)
-		}
-		d := s.sub[:6]
-		jsonpeek.Members(v[0], oiNamesDelta, d)
-		s.finish(oiStringOf(d[4]))
-	case "message_stop":
+		s.finish(oiStringOf(e.delta[4]))
+	case aeMessageStop:
 		s.finish("")
-		if s.info.IncludeUsage {
-			u := append(s.q.buf, "data: "...)
-			u = append(u, s.prefix...)
-			u = append(u, `"choices":[],"usage":`...)
-			s.q.buf = oiAppendUsage(u, oiUsageOf(s.usage))
-			s.q.buf = append(s.q.buf, "}\n\n"...)
-			s.q.mark()
-		}
-		s.q.buf = append(s.q.buf, "data: [DONE]\n\n"...)
-		s.q.mark()
-		s.done = true
-	case "error":
-		s.fail(oiUpstreamError(ev.Data, v[:1], s.sub[:2]))
+		s.end()
+	case aeError:
+		s.fail(e.errType, e.errMsg)
 	}
+}
+
+// blockStart opens the block a content_block_start starts.
+func (s *AnthropicToOpenAIStream) blockStart(e aeEvent) {
+	s.start("", "")
+	s.endBlock()
+	s.block = e.index
+	b := e.block
+	switch {
+	case jsonpeek.StringIs(b[0], "text"):
+		s.kind = oiBlockText
+		if oiIsString(b[1]) && len(b[1]) > 2 {
+			s.delta("content", b[1])
+		}
+	case jsonpeek.StringIs(b[0], "thinking"):
+		s.kind = oiBlockThinking
+		if oiIsString(b[2]) && len(b[2]) > 2 {
+			s.delta("reasoning_content", b[2])
+		}
+	case jsonpeek.StringIs(b[0], "tool_use"):
+		s.kind, s.toolIdx = oiBlockTool, s.tools
+		s.tools++
+		if b[5] != nil && b[5][0] == '{' && !oiEmptyObject(b[5]) {
+			s.input = append(s.input[:0], b[5]...)
+		}
+		s.open()
+		q := append(s.q.buf, `"tool_calls":[{"index":`...)
+		q = strconv.AppendInt(q, int64(s.toolIdx), 10)
+		q = append(q, `,"id":`...)
+		q = jsonpeek.AppendString(q, oiStringOf(b[3]))
+		q = append(q, `,"type":"function","function":{"name":`...)
+		q = jsonpeek.AppendString(q, oiStringOf(b[4]))
+		s.q.buf = append(q, `,"arguments":""}}]`...)
+		s.close("")
+	default:
+		s.kind = oiBlockOther
+	}
+}
+
+// blockDelta writes the chunk of a delta of the open block's own kind.
+func (s *AnthropicToOpenAIStream) blockDelta(d [][]byte) {
+	switch {
+	case s.kind == oiBlockText && jsonpeek.StringIs(d[0], "text_delta"):
+		if oiIsString(d[1]) && len(d[1]) > 2 {
+			s.delta("content", d[1])
+		}
+	case s.kind == oiBlockThinking && jsonpeek.StringIs(d[0], "thinking_delta"):
+		if oiIsString(d[2]) && len(d[2]) > 2 {
+			s.delta("reasoning_content", d[2])
+		}
+	case s.kind == oiBlockTool && jsonpeek.StringIs(d[0], "input_json_delta"):
+		if oiIsString(d[3]) && len(d[3]) > 2 {
+			s.args(d[3])
+		}
+	}
+}
+
+// end writes the usage chunk (with IncludeUsage) and [DONE].
+func (s *AnthropicToOpenAIStream) end() {
+	if s.info.IncludeUsage {
+		u := append(s.q.buf, "data: "...)
+		u = append(u, s.prefix...)
+		u = append(u, `"choices":[],"usage":`...)
+		s.q.buf = oiAppendUsage(u, oiUsageOf(s.usage))
+		s.q.buf = append(s.q.buf, "}\n\n"...)
+		s.q.mark()
+	}
+	s.q.buf = append(s.q.buf, "data: [DONE]\n\n"...)
+	s.q.mark()
+	s.done = true
 }
 
 // Finish tells the stream that the upstream ended (err nil: cleanly, at a
@@ -414,30 +304,6 @@ func (s *AnthropicToOpenAIStream) Finish(err error) {
 	}
 	s.q.reset()
 	s.fail("api_error", oiEndMessage(err))
-}
-
-// oiUpstreamError reads an Anthropic error event's type and message (for
-// both stream translators), with generic ones for whatever is missing.
-// val and sub are scratch slices of one and two elements.
-func oiUpstreamError(data []byte, val, sub [][]byte) (typ, msg string) {
-	typ, msg = "api_error", "upstream stream failed"
-	if jsonpeek.Members(data, oiNamesError, val) && jsonpeek.Members(val[0], oiNamesErrorObj, sub) {
-		if t := oiStringOf(sub[0]); t != "" {
-			typ = t
-		}
-		if m := oiStringOf(sub[1]); m != "" {
-			msg = m
-		}
-	}
-	return typ, msg
-}
-
-// oiEndMessage says why a stream that never finished ended.
-func oiEndMessage(err error) string {
-	if err != nil {
-		return "upstream connection failed before the answer was complete"
-	}
-	return "upstream stream ended before the answer was complete"
 }
 
 // oiAppendUsage appends an OpenAI usage object.
