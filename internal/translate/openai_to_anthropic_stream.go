@@ -40,7 +40,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
-	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/sse"
 )
@@ -415,19 +414,28 @@ func (s *OpenAIToAnthropicStream) Finish(err error) {
 		s.fail("api_error", "upstream stream ended before it finished")
 	default:
 		typ, msg := "api_error", "upstream stream failed"
-		var ae *apierr.Error
-		if errors.As(err, &ae) {
-			if ae.Kind == apierr.Overloaded {
-				typ = "overloaded_error"
+		var ce clientError
+		if errors.As(err, &ce) {
+			t, m := ce.ClientError()
+			if t == "overloaded_error" {
+				typ = t
 			}
-			if ae.Public != "" {
-				msg = ae.Public
+			if m != "" {
+				msg = m
 			}
 		} else if strings.Contains(strings.ToLower(err.Error()), "overload") {
 			typ = "overloaded_error"
 		}
 		s.fail(typ, msg)
 	}
+}
+
+// clientError is a read error that says what the client may see of it:
+// an Anthropic error type and a public message (the gateway's
+// apierr.Error is one; translate does not import apierr).
+type clientError interface {
+	error
+	ClientError() (typ, msg string)
 }
 
 // reclaim reuses the output buffers once every queued event was taken.
