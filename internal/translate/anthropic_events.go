@@ -50,6 +50,7 @@ type aeEvent struct {
 	// errType and errMsg are an error event's, generic ones for whatever
 	// is missing.
 	errType, errMsg string
+	malformed       bool // a known event whose data is not a JSON object
 }
 
 // Member names, shared so that reading allocates nothing.
@@ -79,10 +80,34 @@ type aeReader struct {
 // Next returns the next frame to write, if any.
 func (r *aeReader) Next() ([]byte, bool) { return r.q.next() }
 
-// read reads one event. ok is false when the data of a known event is not
-// the JSON object it must be; the caller then ends the stream with an
-// error saying so (aeMalformed).
+// ready reports whether the stream still takes input (the terminal frame
+// is not out), after making room in the frame queue once every frame was
+// handed out.
+func (r *aeReader) ready() bool {
+	if r.done {
+		return false
+	}
+	r.q.reset()
+	return true
+}
+
+// read starts a Feed: it reads one event, after making room in the frame
+// queue. ok is false when the stream is done already (the event is
+// dropped). A known event whose data is not the JSON object it must be
+// reads as an aeError saying so, which ends the stream.
 func (r *aeReader) read(ev sse.Event) (e aeEvent, ok bool) {
+	if !r.ready() {
+		return e, false
+	}
+	e = r.event(ev)
+	if e.malformed {
+		e.kind, e.errType, e.errMsg = aeError, "api_error", "upstream sent a malformed "+string(oiEventType(ev))+" event"
+	}
+	return e, true
+}
+
+// event reads one event.
+func (r *aeReader) event(ev sse.Event) (e aeEvent) {
 	e.index = -1
 	v := r.vals[:]
 	switch string(oiEventType(ev)) {
@@ -91,7 +116,8 @@ func (r *aeReader) read(ev sse.Event) (e aeEvent, ok bool) {
 	case "message_start":
 		e.kind = aeMessageStart
 		if !jsonpeek.Members(ev.Data, aeNamesStart, v[:1]) {
-			return e, false
+			e.malformed = true
+			return e
 		}
 		m := r.sub[:3]
 		jsonpeek.Members(v[0], aeNamesMessage, m)
@@ -99,26 +125,30 @@ func (r *aeReader) read(ev sse.Event) (e aeEvent, ok bool) {
 	case "content_block_start":
 		e.kind = aeBlockStart
 		if !r.indexed(ev.Data, &e) {
-			return e, false
+			e.malformed = true
+			return e
 		}
 		e.block = r.sub[:6]
 		jsonpeek.Members(v[1], aeNamesBlock, e.block)
 	case "content_block_delta":
 		e.kind = aeBlockDelta
 		if !r.indexed(ev.Data, &e) {
-			return e, false
+			e.malformed = true
+			return e
 		}
 		e.delta = r.sub[:6]
 		jsonpeek.Members(v[2], aeNamesDelta, e.delta)
 	case "content_block_stop":
 		e.kind = aeBlockStop
 		if !r.indexed(ev.Data, &e) {
-			return e, false
+			e.malformed = true
+			return e
 		}
 	case "message_delta":
 		e.kind = aeMessageDelta
 		if !jsonpeek.Members(ev.Data, aeNamesMsgDelta, v[:2]) {
-			return e, false
+			e.malformed = true
+			return e
 		}
 		e.usage = v[1]
 		e.delta = r.sub[:6]
@@ -129,7 +159,7 @@ func (r *aeReader) read(ev sse.Event) (e aeEvent, ok bool) {
 		e.kind = aeError
 		e.errType, e.errMsg = oiUpstreamError(ev.Data, v[:1], r.sub[:2])
 	}
-	return e, true
+	return e
 }
 
 // indexed reads the members of a content_block_* event into r.vals and
@@ -140,24 +170,6 @@ func (r *aeReader) indexed(data []byte, e *aeEvent) bool {
 	}
 	e.index = oiIndex(r.vals[0])
 	return true
-}
-
-// aeMalformed is the error message for a known event whose data is not a
-// JSON object.
-func aeMalformed(k aeKind) string {
-	return "upstream sent a malformed " + aeKindNames[k] + " event"
-}
-
-var aeKindNames = [...]string{
-	aeMessageStart: "message_start",
-	aeBlockStart:   "content_block_start",
-	aeBlockDelta:   "content_block_delta",
-	aeBlockStop:    "content_block_stop",
-	aeMessageDelta: "message_delta",
-	aeMessageStop:  "message_stop",
-	aeError:        "error",
-	aePing:         "ping",
-	aeUnknown:      "",
 }
 
 // oiFrames is a queue of output frames kept in one buffer. Frames handed

@@ -42,13 +42,8 @@ func cpStopReason(reason, seq string) (string, *string) {
 }
 
 // cpID makes a completion id from an Anthropic message id: "msg_01X…"
-// becomes "compl_01X…"; a missing id gets a new one from env.
-func cpID(msgID string, env Env) string {
-	if msgID = strings.TrimPrefix(msgID, "msg_"); msgID == "" {
-		return env.id("compl_")
-	}
-	return "compl_" + msgID
-}
+// becomes "compl_01X…".
+func cpID(msgID string, env Env) string { return answerID("compl_", msgID, env) }
 
 func cpEnv(info *CompleteInfo) Env {
 	if info == nil {
@@ -221,13 +216,8 @@ func (s *AnthropicToCompleteStream) fail(typ, msg string) {
 
 // Feed takes one Anthropic event.
 func (s *AnthropicToCompleteStream) Feed(ev sse.Event) {
-	if s.done {
-		return
-	}
-	s.q.reset()
 	e, ok := s.read(ev)
 	if !ok {
-		s.fail("api_error", aeMalformed(e.kind))
 		return
 	}
 	switch e.kind {
@@ -269,9 +259,7 @@ func (s *AnthropicToCompleteStream) Feed(ev sse.Event) {
 // Finish tells the stream that the upstream ended (err nil: cleanly) or
 // failed. A stream that has not seen message_stop ends with an error event.
 func (s *AnthropicToCompleteStream) Finish(err error) {
-	if s.done {
-		return
+	if s.ready() {
+		s.fail("api_error", oiEndMessage(err))
 	}
-	s.q.reset()
-	s.fail("api_error", oiEndMessage(err))
 }

@@ -99,13 +99,8 @@ func oiFinishReason(stop string) string {
 }
 
 // oiCompletionID makes a chat.completion id from an Anthropic message id:
-// "msg_01X…" becomes "chatcmpl-01X…". A missing id gets a new one from env.
-func oiCompletionID(msgID string, env Env) string {
-	if msgID = strings.TrimPrefix(msgID, "msg_"); msgID == "" {
-		return env.id("chatcmpl-")
-	}
-	return "chatcmpl-" + msgID
-}
+// "msg_01X…" becomes "chatcmpl-01X…".
+func oiCompletionID(msgID string, env Env) string { return answerID("chatcmpl-", msgID, env) }
 
 func oiCreated(info *OpenAIRequestInfo) int64 {
 	if info == nil {

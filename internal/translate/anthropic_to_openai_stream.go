@@ -185,13 +185,8 @@ func (s *AnthropicToOpenAIStream) endBlock() {
 
 // Feed takes one Anthropic event.
 func (s *AnthropicToOpenAIStream) Feed(ev sse.Event) {
-	if s.done {
-		return
-	}
-	s.q.reset()
 	e, ok := s.read(ev)
 	if !ok {
-		s.fail("api_error", aeMalformed(e.kind))
 		return
 	}
 	switch e.kind {
@@ -299,11 +294,9 @@ func (s *AnthropicToOpenAIStream) end() {
 // frame boundary) or failed. A stream that has not seen message_stop ends
 // with an error chunk.
 func (s *AnthropicToOpenAIStream) Finish(err error) {
-	if s.done {
-		return
+	if s.ready() {
+		s.fail("api_error", oiEndMessage(err))
 	}
-	s.q.reset()
-	s.fail("api_error", oiEndMessage(err))
 }
 
 // oiAppendUsage appends an OpenAI usage object.

@@ -1,6 +1,9 @@
 package translate
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Env is what a translation would otherwise take from the world outside
 // it: fresh ids and the current time. translate never reads the clock or a
@@ -18,6 +21,16 @@ type Env struct {
 	ID func(prefix string) string
 	// Now returns the current time.
 	Now func() time.Time
+}
+
+// answerID makes the id of an answer in a client's format from the
+// Anthropic message's id: "msg_01X…" becomes prefix+"01X…"; a missing id
+// gets a new one from env.
+func answerID(prefix, msgID string, env Env) string {
+	if msgID = strings.TrimPrefix(msgID, "msg_"); msgID == "" {
+		return env.id(prefix)
+	}
+	return prefix + msgID
 }
 
 func (e Env) id(prefix string) string {
