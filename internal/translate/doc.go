@@ -21,11 +21,21 @@
 //	  AnthropicToCompleteResponse   the answer       anthropic_to_complete.go
 //	  AnthropicToCompleteStream     the stream       anthropic_to_complete.go
 //
-// The three stream translators have one shape: a struct with named state,
-// built by New<Direction>Stream, fed one upstream event at a time with
-// Feed, ended once with Finish (nil: the upstream ended cleanly), and
-// drained with Next between calls. Each ends every stream it is given with
-// a closing frame: the end marker, or an error event.
+// The three stream translators have one shape: a struct with named state
+// (messageStarted-style flags, the open block, tool-call buffers), built by
+// New<Direction>Stream, fed one upstream event at a time with Feed, ended
+// once with Finish (nil: the upstream ended cleanly, else the error that
+// broke it), and drained with Next after each call. Each ends every stream
+// it is given with a closing frame: the end marker, or an error event.
+// Their types differ only where the formats do: OpenAIToAnthropicStream is
+// fed an OpenAI chunk's data and yields Anthropic sse.Events;
+// AnthropicToOpenAIStream and AnthropicToCompleteStream are fed Anthropic
+// sse.Events, read by one shared reader (anthropic_events.go), and yield
+// frames ready to write.
+//
+// Ids and the time: translate never reads the clock or a random source.
+// The caller passes an Env (relay.TranslateEnv in the gateway); tests pass
+// fixed ones, so golden files hold exact bytes.
 //
 // Each request translator returns an info value (RequestInfo,
 // OpenAIRequestInfo, CompleteInfo) holding what translating the answer
