@@ -15,12 +15,6 @@ func goldenEnv() Env {
 	}
 }
 
-// idEnv is an Env whose ids are all id, whatever the prefix (a stream's
-// message id).
-func idEnv(id string) Env {
-	return Env{ID: func(string) string { return id }}
-}
-
 // countingEnv numbers its ids: "<prefix>1", "<prefix>2", ...
 func countingEnv() Env {
 	n := 0

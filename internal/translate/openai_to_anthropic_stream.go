@@ -252,10 +252,12 @@ type OpenAIToAnthropicStream struct {
 
 // NewOpenAIToAnthropicStream returns a OpenAIToAnthropicStream for a request described by info, from an
 // upstream described by p (nil: reasoning_content and reasoning are read as
-// reasoning). env gives the Anthropic message id ("msg_…"), which also
-// seeds the ids made up for tool calls that come without one.
-func NewOpenAIToAnthropicStream(info *RequestInfo, p *Profile, env Env) *OpenAIToAnthropicStream {
-	s := &OpenAIToAnthropicStream{messageID: env.id("msg_"), reasoning: stDefaultReasoning}
+// reasoning). messageID is the Anthropic message id ("msg_…"), which the
+// caller makes (translate has no random source: the caller's Env.ID("msg_"),
+// say); it also seeds the ids made up for tool calls that come without one,
+// so the stream itself is deterministic.
+func NewOpenAIToAnthropicStream(info *RequestInfo, p *Profile, messageID string) *OpenAIToAnthropicStream {
+	s := &OpenAIToAnthropicStream{messageID: messageID, reasoning: stDefaultReasoning}
 	if info != nil {
 		s.model = info.Model
 		s.inputEstimate = int64(max(info.InputEstimate, 0))

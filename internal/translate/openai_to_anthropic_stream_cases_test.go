@@ -57,7 +57,7 @@ func TestStreamStopReason(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m", StopSequences: tt.stop}, nil, idEnv("msg_1"))
+			s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m", StopSequences: tt.stop}, nil, "msg_1")
 			out := stFeedAll(t, s, nil, tt.chunks...)
 			if got := s.StopReason(); got != tt.want {
 				t.Errorf("StopReason() = %q, want %q", got, tt.want)
@@ -129,7 +129,7 @@ func TestStreamUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m", InputEstimate: 42}, nil, idEnv("msg_1"))
+			s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m", InputEstimate: 42}, nil, "msg_1")
 			out := stFeedAll(t, s, nil, tt.chunks...)
 			if diff := cmp.Diff(tt.want, s.Usage()); diff != "" {
 				t.Errorf("Usage() (-want +got):\n%s", diff)
@@ -144,7 +144,7 @@ func TestStreamUsage(t *testing.T) {
 // TestStreamHoldsMessageDelta: finish_reason closes the block at once, but
 // message_delta waits for the usage.
 func TestStreamHoldsMessageDelta(t *testing.T) {
-	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, idEnv("msg_1"))
+	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 	s.Feed([]byte(`{"choices":[{"index":0,"delta":{"content":"hi"}}]}`))
 	s.Feed([]byte(`{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`))
 	var names []string
@@ -199,7 +199,7 @@ func TestStreamErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, idEnv("msg_1"))
+			s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 			var feedErr error
 			for _, c := range tt.chunks {
 				if err := s.Feed([]byte(c)); err != nil {
@@ -377,7 +377,7 @@ func TestStreamToolCalls(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, idEnv("msg_1"))
+			s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 			out := stFeedAll(t, s, nil, tt.chunks...)
 			msg := stAccumulate(t, out)
 			if diff := cmp.Diff(tt.want, msg.Blocks); diff != "" {
@@ -400,7 +400,7 @@ func TestStreamToolCalls(t *testing.T) {
 // arguments as an object, a character cut at the end of a call's
 // arguments.
 func TestStreamOddShapes(t *testing.T) {
-	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, idEnv("msg_1"))
+	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 	out := stFeedAll(t, s, nil,
 		`{"choices":[1,"x",null,[[{"a":"]"}]],{"index":-1,"delta":{"content":"skipped"}},{"index":1.0,"delta":{"content":"skipped"}},{"index":0.0,"delta":{"content":"A"}}]}`,
 		`{"choices":[{"index":99999999999,"delta":{"content":"skipped"}},{"delta":{"content":[{"type":"text","text":"B"},{"type":"image_url","text":"skipped"},"x",{"type":"text","text":null}]}}]}`,
@@ -425,7 +425,7 @@ func TestStreamOddShapes(t *testing.T) {
 // TestStreamNothingAfterEnd: whatever path tries to write after the end,
 // its frame is dropped.
 func TestStreamNothingAfterEnd(t *testing.T) {
-	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, idEnv("msg_1"))
+	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 	s.Feed([]byte(`{"choices":[{"index":0,"delta":{"content":"hi"}}]}`))
 	s.fail("api_error", "x")
 	s.closeBlock()
@@ -450,7 +450,7 @@ func TestStreamLimits(t *testing.T) {
 		for i := range stMaxCalls + 1 {
 			chunks = append(chunks, `{"choices":[{"index":0,"delta":{"tool_calls":[{"index":`+strconv.Itoa(i)+`,"function":{"name":"f","arguments":"{}"}}]}}]}`)
 		}
-		s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, idEnv("msg_1"))
+		s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 		for i, c := range chunks {
 			if err := s.Feed([]byte(c)); (err != nil) != (i == stMaxCalls) {
 				t.Fatalf("Feed of call %d: %v", i, err)
@@ -466,7 +466,7 @@ func TestStreamLimits(t *testing.T) {
 			t.Skip("feeds 32 MiB")
 		}
 		big := strings.Repeat("x", stMaxBuffered/3+1)
-		s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, idEnv("msg_1"))
+		s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 		out := stFeedAll(t, s, nil,
 			// An incomplete call holds the block; the text waits behind it.
 			`{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{"}}]}}]}`,
@@ -519,7 +519,7 @@ func stOrder(t *testing.T, out []byte) string {
 // TestStreamUTF8Split: a character whose bytes an upstream splits across
 // two chunks arrives whole; bytes that never complete become U+FFFD.
 func TestStreamUTF8Split(t *testing.T) {
-	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, idEnv("msg_1"))
+	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 	out := stFeedAll(t, s, nil,
 		"{\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"\xe6\x80\"}}]}",
 		"{\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"\x9d\xe8\x80\x83\"}}]}",
@@ -537,7 +537,7 @@ func TestStreamUTF8Split(t *testing.T) {
 }
 
 func TestStreamMessageStart(t *testing.T) {
-	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "qwen3-coder\"<&>\xff", InputEstimate: 1234}, nil, idEnv("msg_01X"))
+	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "qwen3-coder\"<&>\xff", InputEstimate: 1234}, nil, "msg_01X")
 	s.Feed([]byte(`{"id":"chatcmpl-1","model":"upstream-name","choices":[{"index":0,"delta":{"role":"assistant"}}]}`))
 	ev, ok := s.Next()
 	if !ok {
@@ -551,7 +551,7 @@ func TestStreamMessageStart(t *testing.T) {
 		t.Errorf("a role-only chunk sent %s", ev.Raw)
 	}
 	// Nil info and profile are allowed.
-	s = NewOpenAIToAnthropicStream(nil, nil, idEnv(""))
+	s = NewOpenAIToAnthropicStream(nil, nil, "")
 	out := stFeedAll(t, s, nil, `{"choices":[{"index":0,"delta":{"reasoning":"r","content":"c"},"finish_reason":"stop"}]}`, "[DONE]")
 	if msg := stAccumulate(t, out); len(msg.Blocks) != 2 || msg.Blocks[0].Thinking != "r" || msg.Blocks[0].Signature != stWantSignature("r") {
 		t.Errorf("nil info/profile: %+v", msg.Blocks)
@@ -571,7 +571,7 @@ func TestStreamProfileReasoning(t *testing.T) {
 		{[]string{"reasoning"}, "B"},
 		{[]string{}, ""},
 	} {
-		s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, &Profile{ReasoningFields: tt.fields}, idEnv("msg_1"))
+		s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, &Profile{ReasoningFields: tt.fields}, "msg_1")
 		out := stFeedAll(t, s, nil, chunk, "[DONE]")
 		var got string
 		for _, b := range stAccumulate(t, out).Blocks {
@@ -638,7 +638,7 @@ func stWantSignature(thinking string) string {
 // made from its own text, invalid bytes hashed as the U+FFFD the client
 // reads.
 func TestStreamSignatureMarker(t *testing.T) {
-	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, idEnv("msg_01abc"))
+	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_01abc")
 	out := stFeedAll(t, s, nil,
 		`{"choices":[{"index":0,"delta":{"reasoning_content":"one"}}]}`,
 		`{"choices":[{"index":0,"delta":{"reasoning_content":" more"}}]}`,
@@ -698,7 +698,7 @@ func stBenchChunks(kind string) [][]byte {
 // TestStreamAllocs: once its buffers have grown, a OpenAIToAnthropicStream translates a
 // text chunk or a tool-call arguments chunk without allocating.
 func TestStreamAllocs(t *testing.T) {
-	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, idEnv("msg_1"))
+	s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 	feed := func(c []byte) {
 		s.Feed(c)
 		for _, ok := s.Next(); ok; _, ok = s.Next() {
@@ -729,7 +729,7 @@ func BenchmarkStream(b *testing.B) {
 			var bytesOut int
 			b.ReportAllocs()
 			for b.Loop() {
-				s := NewOpenAIToAnthropicStream(info, nil, idEnv("msg_01Bench"))
+				s := NewOpenAIToAnthropicStream(info, nil, "msg_01Bench")
 				bytesOut = 0
 				for _, c := range chunks {
 					s.Feed(c)

@@ -154,7 +154,7 @@ type stRunOpts struct {
 // every event it emitted, concatenated.
 func stRun(tb testing.TB, info *RequestInfo, p *Profile, id string, upstream []byte, o stRunOpts) ([]byte, *OpenAIToAnthropicStream) {
 	tb.Helper()
-	s := NewOpenAIToAnthropicStream(info, p, idEnv(id))
+	s := NewOpenAIToAnthropicStream(info, p, id)
 	var out []byte
 	drain := func() {
 		for {

@@ -280,7 +280,7 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 		return r, nil
 	}
 	if info.Stream && provider.IsEventStream(x.resp.Header.Get("Content-Type")) {
-		st := translate.NewOpenAIToAnthropicStream(info, &p.profile.Profile, translateEnv())
+		st := translate.NewOpenAIToAnthropicStream(info, &p.profile.Profile, newMessageID())
 		return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: &translatedEvents{r: sse.NewReader(x.body, 0), st: st}, Node: x.node}, nil
 	}
 	// Memory as bytes arrive, and an over-size answer cut as it passes
@@ -354,7 +354,7 @@ func (p *Provider) synthesizedStream(b []byte, info *translate.RequestInfo, x *e
 	if err != nil { // cannot happen: every value was decoded
 		return errorResponse(KindBadGateway, "upstream answer could not be translated", nil, x.node)
 	}
-	st := translate.NewOpenAIToAnthropicStream(info, &p.profile.Profile, translateEnv())
+	st := translate.NewOpenAIToAnthropicStream(info, &p.profile.Profile, newMessageID())
 	st.Feed(data) // a failure queues an error event, which the client gets
 	st.Feed([]byte("[DONE]"))
 	st.Finish(nil)
