@@ -109,67 +109,60 @@ func (r *aeReader) read(ev sse.Event) (e aeEvent, ok bool) {
 // event reads one event.
 func (r *aeReader) event(ev sse.Event) (e aeEvent) {
 	e.index = -1
+	e.kind = aeKindOf(oiEventType(ev))
 	v := r.vals[:]
-	switch string(oiEventType(ev)) {
-	case "ping":
-		e.kind = aePing
-	case "message_start":
-		e.kind = aeMessageStart
-		if !jsonpeek.Members(ev.Data, aeNamesStart, v[:1]) {
-			e.malformed = true
-			return e
+	switch e.kind {
+	case aeMessageStart:
+		if e.malformed = !jsonpeek.Members(ev.Data, aeNamesStart, v[:1]); !e.malformed {
+			m := r.sub[:3]
+			jsonpeek.Members(v[0], aeNamesMessage, m)
+			e.id, e.model, e.usage = m[0], m[1], m[2]
 		}
-		m := r.sub[:3]
-		jsonpeek.Members(v[0], aeNamesMessage, m)
-		e.id, e.model, e.usage = m[0], m[1], m[2]
-	case "content_block_start":
-		e.kind = aeBlockStart
-		if !r.indexed(ev.Data, &e) {
-			e.malformed = true
-			return e
+	case aeBlockStart, aeBlockDelta, aeBlockStop:
+		if e.malformed = !jsonpeek.Members(ev.Data, aeNamesIndexed, v[:3]); e.malformed {
+			break
 		}
-		e.block = r.sub[:6]
-		jsonpeek.Members(v[1], aeNamesBlock, e.block)
-	case "content_block_delta":
-		e.kind = aeBlockDelta
-		if !r.indexed(ev.Data, &e) {
-			e.malformed = true
-			return e
+		e.index = oiIndex(v[0])
+		if e.kind == aeBlockStart {
+			e.block = r.sub[:6]
+			jsonpeek.Members(v[1], aeNamesBlock, e.block)
+		} else if e.kind == aeBlockDelta {
+			e.delta = r.sub[:6]
+			jsonpeek.Members(v[2], aeNamesDelta, e.delta)
 		}
-		e.delta = r.sub[:6]
-		jsonpeek.Members(v[2], aeNamesDelta, e.delta)
-	case "content_block_stop":
-		e.kind = aeBlockStop
-		if !r.indexed(ev.Data, &e) {
-			e.malformed = true
-			return e
+	case aeMessageDelta:
+		if e.malformed = !jsonpeek.Members(ev.Data, aeNamesMsgDelta, v[:2]); !e.malformed {
+			e.usage = v[1]
+			e.delta = r.sub[:6]
+			jsonpeek.Members(v[0], aeNamesDelta, e.delta)
 		}
-	case "message_delta":
-		e.kind = aeMessageDelta
-		if !jsonpeek.Members(ev.Data, aeNamesMsgDelta, v[:2]) {
-			e.malformed = true
-			return e
-		}
-		e.usage = v[1]
-		e.delta = r.sub[:6]
-		jsonpeek.Members(v[0], aeNamesDelta, e.delta)
-	case "message_stop":
-		e.kind = aeMessageStop
-	case "error":
-		e.kind = aeError
+	case aeError:
 		e.errType, e.errMsg = oiUpstreamError(ev.Data, v[:1], r.sub[:2])
 	}
 	return e
 }
 
-// indexed reads the members of a content_block_* event into r.vals and
-// its index into e, and reports whether data is an object.
-func (r *aeReader) indexed(data []byte, e *aeEvent) bool {
-	if !jsonpeek.Members(data, aeNamesIndexed, r.vals[:3]) {
-		return false
+// aeKindOf is the kind of an event of type typ.
+func aeKindOf(typ []byte) aeKind {
+	switch string(typ) {
+	case "ping":
+		return aePing
+	case "message_start":
+		return aeMessageStart
+	case "content_block_start":
+		return aeBlockStart
+	case "content_block_delta":
+		return aeBlockDelta
+	case "content_block_stop":
+		return aeBlockStop
+	case "message_delta":
+		return aeMessageDelta
+	case "message_stop":
+		return aeMessageStop
+	case "error":
+		return aeError
 	}
-	e.index = oiIndex(r.vals[0])
-	return true
+	return aeUnknown
 }
 
 // oiFrames is a queue of output frames kept in one buffer. Frames handed

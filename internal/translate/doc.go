@@ -1,8 +1,8 @@
 // Package translate converts between Anthropic's Messages API and OpenAI's
 // Chat Completions, both directions, requests, answers and streams, and
 // Anthropic's legacy Text Completions. It is pure: no I/O, no logging, no
-// context, no clock and no randomness (ids and the time come in as an Env
-// the caller supplies). Vendor differences come in as a Profile, which is
+// context, no clock and no randomness (ids and the time come in from the
+// caller: an Env, or a stream's message id). Vendor differences come in as a Profile, which is
 // data.
 //
 // Names say the direction the data moves, <From>To<To><What>:
@@ -34,8 +34,9 @@
 // frames ready to write.
 //
 // Ids and the time: translate never reads the clock or a random source.
-// The caller passes an Env (relay.TranslateEnv in the gateway); tests pass
-// fixed ones, so golden files hold exact bytes.
+// The caller passes an Env (relay.TranslateEnv in the gateway) to the
+// translators that make ids or read the time, and OpenAIToAnthropicStream
+// its message id; tests pass fixed ones, so golden files hold exact bytes.
 //
 // Each request translator returns an info value (RequestInfo,
 // OpenAIRequestInfo, CompleteInfo) holding what translating the answer
