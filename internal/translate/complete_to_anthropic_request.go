@@ -6,8 +6,6 @@ package translate
 // anthropic_to_complete.go.
 
 import (
-	"errors"
-	"strconv"
 	"strings"
 
 	"github.com/ferrygw/ferry/internal/jsonpeek"
@@ -107,26 +105,10 @@ func CompleteToAnthropicRequest(body []byte, env Env) ([]byte, *CompleteInfo, er
 	var f cpFields
 	var dup string
 	err := jsonpeek.Object(body, func(key []byte, start, end int) bool {
-		p := f.slot(string(key))
-		if p == nil {
-			return true
-		}
-		if *p != nil && dup == "" {
-			dup = string(key)
-		}
-		*p = body[start:end]
-		return true
+		return setField(f.slot(string(key)), body[start:end], key, &dup)
 	})
-	if err != nil {
-		msg := err.Error()
-		var se *jsonpeek.SyntaxError
-		if errors.As(err, &se) {
-			msg = se.Msg + " at offset " + strconv.Itoa(se.Offset)
-		}
-		return nil, nil, oiErr("", "request body is not a JSON object: "+msg)
-	}
-	if dup != "" {
-		return nil, nil, oiErr(dup, "duplicate key")
+	if err = fieldsError(err, dup); err != nil {
+		return nil, nil, err
 	}
 
 	var req cpRequest
