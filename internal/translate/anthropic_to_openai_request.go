@@ -37,7 +37,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
@@ -131,36 +130,9 @@ func rqDecodeError(err error) *Error {
 		if field == "" {
 			field = "request body"
 		}
-		return &Error{Msg: fmt.Sprintf("%s: expected %s, got %s", field, rqKind(te.Type), te.Value)}
+		return &Error{Msg: fmt.Sprintf("%s: expected %s, got %s", field, jsonKind(te.Type), te.Value)}
 	}
 	return &Error{Msg: "invalid request body: " + strings.TrimPrefix(err.Error(), "json: ")}
-}
-
-func rqKind(t reflect.Type) string {
-	switch t {
-	case nil:
-		return "another type"
-	case reflect.TypeFor[anthropic.Content]():
-		return "a string or an array of content blocks"
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	case reflect.Pointer:
-		return rqKind(t.Elem())
-	}
-	return "another type"
 }
 
 // rqBuilder builds the OpenAI messages.

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -245,35 +244,9 @@ func oiDecode(field string, v []byte, dst any) error {
 		if te.Field != "" {
 			field += "." + te.Field
 		}
-		return oiErr(field, "expected "+oiKind(te.Type)+", got "+te.Value)
+		return oiErr(field, "expected "+jsonKind(te.Type)+", got "+te.Value)
 	}
 	return oiErr(field, "invalid value")
-}
-
-// oiKind names the JSON kind that decodes into t.
-func oiKind(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Slice, reflect.Array:
-		if t == reflect.TypeFor[json.RawMessage]() {
-			return "a JSON value"
-		}
-		return "an array"
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	}
-	return "another type"
 }
 
 // oiInt decodes a non-negative integer (1e3 and 100.0 count as integers).
