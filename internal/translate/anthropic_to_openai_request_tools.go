@@ -143,16 +143,22 @@ func rqStripObject(dst, v []byte, strip map[string]bool, depth int, kind byte) [
 }
 
 func rqStripList(dst, v []byte, strip map[string]bool, depth int) []byte {
-	var items []json.RawMessage
-	if depth > rqMaxSchemaDepth || json.Unmarshal(v, &items) != nil {
+	if depth > rqMaxSchemaDepth {
 		return append(dst, v...)
 	}
+	start := len(dst)
 	dst = append(dst, '[')
-	for i, it := range items {
-		if i > 0 {
+	first := true
+	err := jsonpeek.Array(v, func(s, e int) bool {
+		if !first {
 			dst = append(dst, ',')
 		}
-		dst = rqStrip(dst, it, strip, depth)
+		first = false
+		dst = rqStrip(dst, v[s:e], strip, depth)
+		return true
+	})
+	if err != nil { // not an array jsonpeek takes (too deep): keep it as is
+		return append(dst[:start], v...)
 	}
 	return append(dst, ']')
 }
