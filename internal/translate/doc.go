@@ -27,8 +27,9 @@
 // once with Finish (nil: the upstream ended cleanly, else the error that
 // broke it), and drained with Next after each call. Each ends every stream
 // it is given with a closing frame: the end marker, or an error event.
-// Their types differ only where the formats do: OpenAIToAnthropicStream is
-// fed an OpenAI chunk's data and yields Anthropic sse.Events;
+// Their types differ only where the formats do (stream_shape_test.go holds
+// the shape): OpenAIToAnthropicStream is fed an OpenAI chunk's data and
+// yields Anthropic sse.Events, and its Err says why it failed a stream;
 // AnthropicToOpenAIStream and AnthropicToCompleteStream are fed Anthropic
 // sse.Events, read by one shared reader (anthropic_events.go), and yield
 // frames ready to write.

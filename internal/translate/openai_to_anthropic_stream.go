@@ -242,6 +242,7 @@ type OpenAIToAnthropicStream struct {
 	done       bool   // message_stop or error queued
 	muted      bool   // the frame being written comes after the end: drop it
 	failed     string // the message of the error event, if one was sent
+	err        error  // why Feed sent it, for Err
 
 	// Output: frames queued in out, located by evs[head:].
 	out     []byte
@@ -326,10 +327,18 @@ func (s *OpenAIToAnthropicStream) Usage() anthropic.Totals {
 //
 // A chunk that is not a JSON object, or that carries an "error" member, or
 // that would make the OpenAIToAnthropicStream hold too much (stMaxCalls, stMaxBuffered),
-// queues an error event and ends the stream; Feed then returns an error
-// saying why, for the log. The event for the client is queued either way,
-// so drain Next before giving up on the stream.
-func (s *OpenAIToAnthropicStream) Feed(data []byte) error {
+// queues an error event and ends the stream; Err then says why, for the
+// log. Drain Next after each call either way.
+func (s *OpenAIToAnthropicStream) Feed(data []byte) {
+	if err := s.feed(data); err != nil && s.err == nil {
+		s.err = err
+	}
+}
+
+// Err is why Feed ended the stream with an error event, nil if it did not.
+func (s *OpenAIToAnthropicStream) Err() error { return s.err }
+
+func (s *OpenAIToAnthropicStream) feed(data []byte) error {
 	if s.done {
 		return nil
 	}
@@ -352,7 +361,7 @@ func (s *OpenAIToAnthropicStream) Feed(data []byte) error {
 			// with "\n". A pretty-printed chunk never gets here: it
 			// parses as a whole.
 			for line := range bytes.Lines(data) {
-				if err := s.Feed(line); err != nil {
+				if err := s.feed(line); err != nil {
 					return err
 				}
 			}

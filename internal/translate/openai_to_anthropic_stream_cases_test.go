@@ -200,13 +200,10 @@ func TestStreamErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
-			var feedErr error
 			for _, c := range tt.chunks {
-				if err := s.Feed([]byte(c)); err != nil {
-					feedErr = err
-				}
+				s.Feed([]byte(c))
 			}
-			if (feedErr != nil) != tt.feedErr {
+			if feedErr := s.Err(); (feedErr != nil) != tt.feedErr {
 				t.Errorf("Feed error %v, want error: %v", feedErr, tt.feedErr)
 			}
 			out := stFeedAll(t, s, tt.end)
@@ -452,7 +449,8 @@ func TestStreamLimits(t *testing.T) {
 		}
 		s := NewOpenAIToAnthropicStream(&RequestInfo{Model: "m"}, nil, "msg_1")
 		for i, c := range chunks {
-			if err := s.Feed([]byte(c)); (err != nil) != (i == stMaxCalls) {
+			s.Feed([]byte(c))
+			if err := s.Err(); (err != nil) != (i == stMaxCalls) {
 				t.Fatalf("Feed of call %d: %v", i, err)
 			}
 		}
