@@ -97,7 +97,7 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 		result        = upstream.Neutral // of the last attempt
 		final, noNode bool
 		spent         bool // the retry budget refused a retry
-		n, _, pnc, ok = b.pick(0, t0, force)
+		n, _, pnc, ok = b.pick(0, force)
 	)
 	for attempt := 0; ; attempt++ {
 		if !ok {
@@ -130,7 +130,7 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 				health = upstream.Outcome{}
 			}
 			if resp.Events != nil {
-				b.markUp(n.Index())
+				b.pool.MarkUp(n.Index())
 				b.successes.Inc()
 				res.Attempts = append(res.Attempts, at)
 				resp.Node = n.Label()
@@ -153,7 +153,7 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 			// failure to retry, never an answer.
 			if err = r.readAnswer(tctx, resp); err == nil {
 				if !resp.Local {
-					b.markUp(n.Index())
+					b.pool.MarkUp(n.Index())
 					b.ttfb[n.Index()].Set(n.Latency().Seconds())
 				}
 				b.successes.Inc()
@@ -210,7 +210,7 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 			at.Reason, at.Err = f.Reason, err
 			lastErr, result = err, upstream.Failure
 			if provider.NeverSent(err) {
-				b.markDown(n.Index(), r.now())
+				b.pool.MarkDown(n.Index())
 			}
 		case resp.Local:
 			// The gateway's own answer (a count_tokens estimate it could
@@ -240,7 +240,7 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 		if (result != upstream.Failure && !elsewhere) || final || noRetry || attempt+1 >= b.maxAttempts || tctx.Err() != nil {
 			break
 		}
-		next, untried, npnc, nok := b.pick(tried, r.now(), force)
+		next, untried, npnc, nok := b.pick(tried, force)
 		if !nok {
 			break // no node available now: the next target
 		}
