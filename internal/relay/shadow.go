@@ -11,7 +11,6 @@ import (
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/shadow"
-	"github.com/ferrygw/ferry/internal/translate"
 	"github.com/ferrygw/ferry/internal/upstream"
 )
 
@@ -28,12 +27,12 @@ type routeShadow struct {
 // all, is queued with a job that makes the shadow call. The client's
 // latency never depends on the shadow: the tap only records, Submit never
 // blocks, and the call runs on the mirror's workers.
-func (r *Relay) mirror(ctx context.Context, req *Request, st *route, conv *converted, resp *provider.Response, oinfo *translate.OpenAIRequestInfo, primary string, start time.Time) {
+func (r *Relay) mirror(ctx context.Context, req *Request, st *route, conv *converted, resp *provider.Response, translated bool, primary string, start time.Time) {
 	sh := st.shadow
 	if sh == nil || r.shadow == nil || req.Op != provider.OpMessages {
 		return
 	}
-	if req.Format == provider.FormatOpenAI && oinfo == nil {
+	if req.Format == provider.FormatOpenAI && !translated {
 		return // an OpenAI answer passed through as is: the recorder reads Anthropic answers only
 	}
 	if !r.shadow.Sample(sh.cfg.Sample) {

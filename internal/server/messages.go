@@ -16,7 +16,6 @@ import (
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/relay"
 	"github.com/ferrygw/ferry/internal/sse"
-	"github.com/ferrygw/ferry/internal/translate"
 )
 
 // messages serves /v1/messages and /v1/messages/count_tokens.
@@ -50,14 +49,12 @@ func (s *Server) complete(x *exchange, r *http.Request) {
 		s.fail(x, err)
 		return
 	}
-	mb, info, err := translate.FromCompleteRequest(body)
+	c, err := relay.FromComplete(body)
 	if err != nil {
-		s.fail(x, apierr.Wrap(apierr.InvalidRequest, err, err.Error()))
+		s.fail(x, err)
 		return
 	}
-	s.forward(x, r, provider.OpMessages, mb, func(resp *provider.Response) (*provider.Response, error) {
-		return relay.ToComplete(resp, info)
-	})
+	s.forward(x, r, provider.OpMessages, c.Body, c.Answer)
 }
 
 // forward inspects a body, relays it and writes the answer. convert, when

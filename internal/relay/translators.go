@@ -1,5 +1,10 @@
 package relay
 
+// Every conversion the relay makes between client formats and Anthropic's,
+// in one file: the one place the relay calls translate. A request is
+// translated once per request (not per target or attempt), and its answer
+// translated back once, after the retry loop chose it.
+
 import (
 	"bytes"
 	"io"
@@ -7,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/sse"
 	"github.com/ferrygw/ferry/internal/translate"
@@ -104,8 +110,29 @@ func splitFrame(f []byte) (name, data []byte) {
 	return name, data
 }
 
-// toOpenAI converts an Anthropic-format answer for an OpenAI client.
-func toOpenAI(resp *provider.Response, info *translate.OpenAIRequestInfo) (*provider.Response, error) {
+// converted is an OpenAI request translated to Anthropic's format.
+type converted struct {
+	body []byte
+	peek anthropic.Peek
+	info *translate.OpenAIRequestInfo
+}
+
+func convertOpenAI(body []byte) (*converted, error) {
+	ab, info, err := translate.FromOpenAIRequest(body)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.InvalidRequest, err, err.Error())
+	}
+	peek, err := anthropic.Inspect(ab)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.Internal, err, "request translation failed")
+	}
+	return &converted{body: ab, peek: peek, info: info}, nil
+}
+
+// answer converts the Anthropic-format answer to the translated request
+// for its OpenAI client.
+func (c *converted) answer(resp *provider.Response) (*provider.Response, error) {
+	info := c.info
 	if resp.Events != nil {
 		resp.Events = &translatedSource{src: resp.Events, tr: translate.NewOpenAIStream(info)}
 		return resp, nil
@@ -133,10 +160,27 @@ func toOpenAI(resp *provider.Response, info *translate.OpenAIRequestInfo) (*prov
 	return resp, nil
 }
 
-// ToComplete converts an Anthropic-format answer for a legacy Text
-// Completions client. Error answers keep Anthropic's error shape, which is
-// also that API's.
-func ToComplete(resp *provider.Response, info *translate.CompleteInfo) (*provider.Response, error) {
+// Complete is a legacy Text Completions request translated to the Messages
+// API, so that it works on any route.
+type Complete struct {
+	Body []byte // the Messages request
+	info *translate.CompleteInfo
+}
+
+// FromComplete translates a legacy Text Completions request; an
+// untranslatable one is the client's error.
+func FromComplete(body []byte) (*Complete, error) {
+	mb, info, err := translate.FromCompleteRequest(body)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.InvalidRequest, err, err.Error())
+	}
+	return &Complete{Body: mb, info: info}, nil
+}
+
+// Answer converts an Anthropic-format answer for the legacy client. Error
+// answers keep Anthropic's error shape, which is also that API's.
+func (c *Complete) Answer(resp *provider.Response) (*provider.Response, error) {
+	info := c.info
 	if resp.Events != nil {
 		resp.Events = &translatedSource{src: resp.Events, tr: translate.NewCompleteStream(info)}
 		return resp, nil
