@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
-	"github.com/ferrygw/ferry/internal/sse"
 )
 
 // Op is the operation a call performs.
@@ -109,7 +108,7 @@ type Response struct {
 	Status int
 	Header http.Header   // headers for the client, already filtered
 	Body   io.ReadCloser // a JSON body (success or error)
-	Events sse.Source    // an event stream (status 200 to a streaming call)
+	Events Stream        // an event stream (status 200 to a streaming call)
 	Node   string        // the label of the node that answered, for logs
 	// Usage, when set, is the answer's usage read before a translation
 	// that drops it; otherwise it is read from the answer itself.

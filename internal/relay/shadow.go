@@ -11,6 +11,7 @@ import (
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/shadow"
+	"github.com/ferrygw/ferry/internal/sse"
 	"github.com/ferrygw/ferry/internal/upstream"
 )
 
@@ -76,7 +77,7 @@ func (r *Relay) mirror(ctx context.Context, req *Request, st *route, conv *conve
 		r.shadow.Submit(job)
 	}
 	if resp.Events != nil {
-		resp.Events = shadow.TapEvents(resp.Events, rec, done)
+		resp.Events = &tapped{StreamBase: provider.StreamBase{Src: resp.Events}, tap: shadow.TapEvents(resp.Events, rec, done)}
 	} else if resp.Body != nil {
 		resp.Body = shadow.TapBody(resp.Body, rec, done)
 	}
@@ -133,3 +134,14 @@ func shadowNode(p *upstream.Pool) *upstream.Node {
 	}
 	return nil
 }
+
+// tapped is a stream the shadow tap reads on the way: its events and its
+// Close go through the tap, the rest is the stream's.
+type tapped struct {
+	provider.StreamBase
+	tap sse.Source
+}
+
+func (t *tapped) Next() (sse.Event, error) { return t.tap.Next() }
+
+func (t *tapped) Close() error { return t.tap.Close() }

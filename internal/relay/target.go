@@ -82,7 +82,7 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 		a := r.attempt(ctx, tctx, b, n, call)
 		r.record(b, n, finish, &a, failed&bit != 0, res)
 		if a.success {
-			return r.succeeded(ctx, b, n, &a, dl, release, t0)
+			return r.succeeded(ctx, b, n, call.Format, &a, dl, release, t0)
 		}
 		if a.result == upstream.Failure {
 			failed |= bit
@@ -139,10 +139,10 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 // the breaker learned of the success at the headers (record), so that a
 // half-open node's one probe slot is not held for the whole of a long
 // stream, and a break later in it is recorded then.
-func (r *Relay) succeeded(ctx context.Context, b *backend, n *upstream.Node, a *attemptResult, dl *deadline, release func(), t0 time.Time) targetOutcome {
+func (r *Relay) succeeded(ctx context.Context, b *backend, n *upstream.Node, f provider.Format, a *attemptResult, dl *deadline, release func(), t0 time.Time) targetOutcome {
 	if a.resp.Events != nil {
 		dl.disarm()
-		wrap(a.resp, &settle{end: n.Hold(), release: release, stop: dl.stop, client: ctx, node: n, gauge: b.ttfb[n.Index()]})
+		wrap(a.resp, f, &settle{end: n.Hold(), release: release, stop: dl.stop, client: ctx, node: n, gauge: b.ttfb[n.Index()]})
 	} else {
 		release()
 		dl.stop()

@@ -41,24 +41,23 @@ type frameTranslator interface {
 	Next() ([]byte, bool)
 }
 
-// translatedSource reads Anthropic events from src and yields the frames a
-// translator makes of them. The translator ends every stream it is given
-// with a closing frame (the end marker, or an error frame), so io.EOF from
-// here is always a clean end.
+// translatedSource reads Anthropic events from its source and yields the
+// frames a translator makes of them. The translator ends every stream it
+// is given with a closing frame (the end marker, or an error frame), so
+// io.EOF from here is always a clean end; a source's failure (a cut, a
+// read error) becomes the stream's Fault. Usage and Note are the source's:
+// the Anthropic usage, which the translated frames may not carry (an
+// OpenAI client that did not ask for include_usage).
 type translatedSource struct {
-	src       sse.Source
-	tr        frameTranslator
-	ended     bool
-	usage     anthropic.Totals // read from the Anthropic events on the way
-	usageSeen bool
+	provider.StreamBase
+	tr    frameTranslator
+	ended bool
+	fault error // the source's failure, closed with an error frame
 }
 
-// Usage is the Anthropic usage of the stream, which the translated frames
-// may not carry (an OpenAI client that did not ask for include_usage).
-func (t *translatedSource) Usage() (anthropic.Totals, bool) { return t.usage, t.usageSeen }
-
-// Translated reports that the stream's framing is the gateway's own.
-func (t *translatedSource) Translated() bool { return true }
+func newTranslated(src provider.Stream, tr frameTranslator) *translatedSource {
+	return &translatedSource{StreamBase: provider.StreamBase{Src: src}, tr: tr}
+}
 
 func (t *translatedSource) Next() (sse.Event, error) {
 	for {
@@ -69,26 +68,27 @@ func (t *translatedSource) Next() (sse.Event, error) {
 		if t.ended {
 			return sse.Event{}, io.EOF
 		}
-		ev, err := t.src.Next()
+		ev, err := t.Src.Next()
 		if err != nil {
 			t.ended = true
 			if err == io.EOF {
 				err = nil
 			}
+			t.fault = err
 			t.tr.End(err)
 			continue
-		}
-		switch string(ev.Name) {
-		case "message_start":
-			t.usageSeen = anthropic.StartUsage(ev.Data, &t.usage) || t.usageSeen
-		case "message_delta":
-			t.usageSeen = anthropic.DeltaUsage(ev.Data, &t.usage) || t.usageSeen
 		}
 		t.tr.Feed(ev)
 	}
 }
 
-func (t *translatedSource) Close() error { return t.src.Close() }
+// Fault is the source's failure, or the error event it carried.
+func (t *translatedSource) Fault() error {
+	if t.fault != nil {
+		return t.fault
+	}
+	return t.Src.Fault()
+}
 
 // splitFrame reads the event name and data of a frame the gateway wrote
 // itself (one optional "event:" line, one "data:" line).
@@ -134,7 +134,7 @@ func convertOpenAI(body []byte) (*converted, error) {
 func (c *converted) answer(resp *provider.Response) (*provider.Response, error) {
 	info := c.info
 	if resp.Events != nil {
-		resp.Events = &translatedSource{src: resp.Events, tr: translate.NewOpenAIStream(info)}
+		resp.Events = newTranslated(resp.Events, translate.NewOpenAIStream(info))
 		return resp, nil
 	}
 	b, err := io.ReadAll(resp.Body)
@@ -182,7 +182,7 @@ func FromComplete(body []byte) (*Complete, error) {
 func (c *Complete) Answer(resp *provider.Response) (*provider.Response, error) {
 	info := c.info
 	if resp.Events != nil {
-		resp.Events = &translatedSource{src: resp.Events, tr: translate.NewCompleteStream(info)}
+		resp.Events = newTranslated(resp.Events, translate.NewCompleteStream(info))
 		return resp, nil
 	}
 	if resp.Status != http.StatusOK {

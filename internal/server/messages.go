@@ -339,63 +339,19 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 		x.streamErr, x.gone = err, true
 		return
 	}
-	// A stream whose framing the gateway made itself (a translation) is
-	// always closed properly by its translator; an upstream's own stream
-	// must show its end marker.
-	tr, ok := res.Events.(interface{ Translated() bool })
-	translated := ok && tr.Translated()
+	// From the relay, io.EOF is a clean end: a stream cut before its end
+	// marker is an error (provider.ErrTruncated), and its usage, note and
+	// fault are the stream's own to say (provider.Stream).
 	openaiFormat := x.format == provider.FormatOpenAI
-	var (
-		ended    bool // the stream's end marker (or an error) was seen
-		deadline time.Time
-	)
+	var deadline time.Time
 	for {
 		ev, err := res.Events.Next()
-		if err != nil {
-			if err == io.EOF && (ended || translated) {
-				break
-			}
-			if cutByShutdown(r) {
-				x.streamErr = errShutdown
-				s.writeStreamError(x, err)
-				break
-			}
-			if r.Context().Err() != nil {
-				x.streamErr, x.gone = errClientGone, true
-				break
-			}
-			if err == io.EOF {
-				err = &provider.Failure{Reason: provider.ReasonConnectionReset, Err: errors.New("upstream stream ended before its end")}
-			}
-			x.streamErr = err
-			reason := provider.Reason(err)
-			s.m.StreamBreaks.WithLabelValues(res.Provider, reason).Inc()
-			s.m.UpstreamErrors.WithLabelValues(res.Provider, reason).Inc()
-			s.writeStreamError(x, err)
+		if err == io.EOF {
 			break
 		}
-		if openaiFormat {
-			switch {
-			case string(ev.Data) == "[DONE]":
-				ended = true
-			case openai.IsErrorChunk(ev.Data):
-				ended = true
-				x.streamErr = errors.New("upstream error chunk: " + truncate(ev.Data, 256))
-			default:
-				x.usageSeen = openai.ReadChunkUsage(ev.Data, &x.usage) || x.usageSeen
-			}
-		} else {
-			switch string(ev.Name) {
-			case "message_start":
-				x.usageSeen = anthropic.StartUsage(ev.Data, &x.usage) || x.usageSeen
-			case "message_delta":
-				x.usageSeen = anthropic.DeltaUsage(ev.Data, &x.usage) || x.usageSeen
-			case "message_stop":
-				ended = true
-			case "error":
-				ended = true
-				x.streamErr = errors.New("upstream error event: " + truncate(ev.Data, 256))
-			}
+		if err != nil {
+			s.streamBroke(x, r, res.Provider, err)
+			break
 		}
 		// Refresh the write deadline at most once a second: cheap, and
 		// enough to drop a client that stopped reading.
@@ -413,19 +369,36 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 		}
 		x.relayed.add(ev.Name, ev.Data, openaiFormat)
 	}
-	if u, ok := res.Events.(interface {
-		Usage() (anthropic.Totals, bool)
-	}); ok {
-		if t, seen := u.Usage(); seen {
-			x.usage, x.usageSeen = t, true
-		}
+	if t, seen := res.Events.Usage(); seen {
+		x.usage, x.usageSeen = t, true
 	}
-	if err := streamNote(res.Events); err != nil && x.note == nil {
+	if err := res.Events.Fault(); err != nil && x.streamErr == nil {
+		x.streamErr = err
+	}
+	if err := res.Events.Note(); err != nil && x.note == nil {
 		x.note = err
 		s.m.UpstreamErrors.WithLabelValues(res.Provider, "answer_problem").Inc()
 	}
 	if x.usageSeen {
 		s.countTokens(x)
+	}
+}
+
+// streamBroke ends a stream whose upstream failed after the status was
+// sent: an error event for the client, unless it left.
+func (s *Server) streamBroke(x *exchange, r *http.Request, prov string, err error) {
+	switch {
+	case cutByShutdown(r):
+		x.streamErr = errShutdown
+		s.writeStreamError(x, err)
+	case r.Context().Err() != nil:
+		x.streamErr, x.gone = errClientGone, true
+	default:
+		x.streamErr = err
+		reason := provider.Reason(err)
+		s.m.StreamBreaks.WithLabelValues(prov, reason).Inc()
+		s.m.UpstreamErrors.WithLabelValues(prov, reason).Inc()
+		s.writeStreamError(x, err)
 	}
 }
 
@@ -457,11 +430,4 @@ func (s *Server) writeStreamError(x *exchange, err error) {
 	x.rc.SetWriteDeadline(time.Now().Add(s.writeTimeout))
 	x.Write(frame)
 	x.rc.Flush()
-}
-
-func truncate(b []byte, n int) string {
-	if len(b) > n {
-		return string(b[:n]) + "…"
-	}
-	return string(b)
 }
