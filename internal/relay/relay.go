@@ -286,6 +286,7 @@ func (r *Relay) call(req *Request, b *backend, t *routing.Target, model string, 
 	}
 	if speaks(b.p, req.Format) {
 		call.Body = applyParams(req.Peek.WithModel(req.Body, up), req.Format, params)
+		prepare(b.p, call)
 		return call, nil, nil
 	}
 	// Only OpenAI clients reach here: the provider speaks Anthropic, so
@@ -301,6 +302,7 @@ func (r *Relay) call(req *Request, b *backend, t *routing.Target, model string, 
 	call.Format = provider.FormatAnthropic
 	call.Body = applyParams(c.peek.WithModel(c.body, up), provider.FormatAnthropic, params)
 	call.Stream = c.peek.Stream
+	prepare(b.p, call)
 	return call, c, nil
 }
 

@@ -119,3 +119,35 @@ func TestTranslatedStreamCut(t *testing.T) {
 		t.Errorf("usage %+v (seen %v), want input 7", u, seen)
 	}
 }
+
+// preparing is a provider that translates calls itself, counting how often.
+type preparing struct {
+	*fakeProvider
+	prepared int
+}
+
+func (p *preparing) Prepare(c *provider.Call) {
+	p.prepared++
+	c.Prepared = p.prepared
+}
+
+// TestPreparedOncePerTarget: a request retried on a provider that
+// translates it is translated once, before the first attempt; every
+// attempt carries that translation.
+func TestPreparedOncePerTarget(t *testing.T) {
+	p := &preparing{fakeProvider: &fakeProvider{answer: script(jsonAnswer(503, `{}`), jsonAnswer(503, `{}`), jsonAnswer(200, message))}}
+	g := simple(t, map[string]Provider{"p": p}, []string{"p"})
+	res, err := g.Do(context.Background(), plain(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, res)
+	if p.count() != 3 || p.prepared != 1 {
+		t.Fatalf("%d attempts, %d preparations; want 3 and 1", p.count(), p.prepared)
+	}
+	for i, c := range p.calls {
+		if c.Prepared != 1 {
+			t.Errorf("attempt %d carried %v, want the one preparation", i, c.Prepared)
+		}
+	}
+}

@@ -33,6 +33,19 @@ func speaks(p Provider, f provider.Format) bool {
 	return ok && s.Speaks(f)
 }
 
+// preparer is a provider that translates a call for its upstream itself
+// (openaicompat: Anthropic to Chat Completions, by its vendor profile).
+// The relay has it do so once per target, before the first attempt.
+type preparer interface {
+	Prepare(*provider.Call)
+}
+
+func prepare(p Provider, c *provider.Call) {
+	if pp, ok := p.(preparer); ok {
+		pp.Prepare(c)
+	}
+}
+
 // frameTranslator turns Anthropic events into another format's frames.
 // translate.OpenAIStream and translate.CompleteStream are the two.
 type frameTranslator interface {

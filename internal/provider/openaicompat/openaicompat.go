@@ -256,16 +256,13 @@ func (p *Provider) passthrough(ctx context.Context, c *provider.Call) (*provider
 	return out, nil
 }
 
-// messages translates an Anthropic call.
+// messages sends an Anthropic call, translated (once per target: Prepare).
 func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Response, error) {
-	body, info, err := translate.Request(c.Body, c.Model, &p.profile.Profile)
-	if err != nil {
-		var te *translate.Error
-		if errors.As(err, &te) {
-			return errorResponse(KindInvalidRequest, te.Msg, nil, ""), nil
-		}
-		return nil, apierr.Wrap(apierr.Internal, err, "request could not be translated")
+	pr := p.prepared(c)
+	if pr.err != nil {
+		return pr.refusal()
 	}
+	body, info := pr.body, pr.info
 	x, err := p.roundTrip(ctx, c, body)
 	if err != nil {
 		return nil, err
