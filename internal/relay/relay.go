@@ -70,6 +70,9 @@ type Request struct {
 	// KeyName is the gateway key's name ("" without keys): the sticky key
 	// of routes with sticky: key.
 	KeyName string
+	// Route is the model's route as this relay's Lookup found it, so that
+	// a request looks its route up once; nil: Do looks it up.
+	Route *routing.Route
 }
 
 // Result is the answer plus where it came from, for logs and headers.
@@ -135,12 +138,18 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 		return nil, err
 	}
 	model := req.Peek.Model
-	rt, ok := r.table.Lookup(model)
-	if !ok {
-		// The API's own wording for an unknown model.
-		return nil, apierr.New(apierr.NotFound, "model: %s", model)
+	rt, st := req.Route, (*route)(nil)
+	if rt != nil {
+		st = r.routes[rt.Match]
 	}
-	st := r.routes[rt.Match]
+	if st == nil {
+		var ok bool
+		if rt, ok = r.table.Lookup(model); !ok {
+			// The API's own wording for an unknown model.
+			return nil, apierr.New(apierr.NotFound, "model: %s", model)
+		}
+		st = r.routes[rt.Match]
+	}
 	res := &Result{Route: rt.Match, Rule: -1}
 	var buf [8]int
 	order := st.order(req, len(rt.Targets), buf[:0])

@@ -151,3 +151,25 @@ func TestPreparedOncePerTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteLookedUpOnce: a request that carries its route (the server
+// looked it up for the limiter and the cache) is not looked up again.
+func TestRouteLookedUpOnce(t *testing.T) {
+	p := &fakeProvider{answer: script(jsonAnswer(200, message))}
+	g := simple(t, map[string]Provider{"p": p}, []string{"p"})
+	req := plain(t)
+	rt, ok := g.Lookup(req.Peek.Model)
+	if !ok {
+		t.Fatal("no route for the test model")
+	}
+	req.Route = rt
+	req.Peek.Model = "no-such-model" // a lookup now would be a 404
+	res, err := g.Do(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Do looked the route up again: %v", err)
+	}
+	readAll(t, res)
+	if res.Route != rt.Match || p.count() != 1 {
+		t.Errorf("route %q after %d calls, want %q after 1", res.Route, p.count(), rt.Match)
+	}
+}

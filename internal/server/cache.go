@@ -85,8 +85,8 @@ func (s *Server) cacheServe(x *exchange, r *http.Request, op provider.Op, body [
 	if c == nil || op != provider.OpMessages || x.endpoint != epMessages || x.format != provider.FormatAnthropic {
 		return false
 	}
-	rt, ok := s.relay.Lookup(peek.Model)
-	if !ok {
+	rt := x.rt
+	if rt == nil {
 		return false // the relay answers the 404
 	}
 	ttl := s.cacheTTL[rt.Match]

@@ -69,6 +69,7 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 		peek.Stream = false
 	}
 	x.model, x.stream = peek.Model, peek.Stream
+	x.rt, _ = s.relay.Lookup(peek.Model) // once: the limiter, the cache and the relay use it
 	lt, ok := s.admit(x, r, op, peek, len(body))
 	if !ok {
 		return
@@ -92,6 +93,7 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 		Header:  r.Header,
 		Query:   forwardQuery(r.URL.RawQuery),
 		KeyName: x.key,
+		Route:   x.rt,
 	})
 	if res != nil {
 		x.route, x.attempts = res.Route, res.Attempts
