@@ -1,7 +1,6 @@
 package archtest
 
 import (
-	"sort"
 	"strings"
 	"testing"
 )
@@ -31,11 +30,7 @@ var known = map[[2]string]string{
 
 func TestDenied(t *testing.T) {
 	pkgs := packages(t)
-	names := make([]string, 0, len(pkgs))
-	for n := range pkgs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := sortedNames(pkgs)
 	seen := map[[2]string]bool{}
 	for _, n := range names {
 		for _, imp := range pkgs[n].imports {
