@@ -67,12 +67,13 @@ type Call struct {
 	FirstByte  time.Duration
 	StreamIdle time.Duration
 
-	// Prepared is the provider's own translation of the call, made once
-	// per target before the first attempt (the relay calls the provider's
-	// Prepare when it has one), so that a retried request is not decoded
-	// and encoded again. Opaque to everyone but the provider that made it;
-	// nil: the provider translates in Do.
-	Prepared any
+	// Prepared and PreparedBody are the provider's own translation of the
+	// call, made once per target before the first attempt (the relay calls
+	// the provider's Prepare when it has one), so that a retried request
+	// is not decoded and encoded again. Opaque to everyone but the
+	// provider that made them; nil: the provider translates in Do.
+	Prepared     any
+	PreparedBody []byte
 }
 
 // Protected reports whether a canonical header name is one a header policy

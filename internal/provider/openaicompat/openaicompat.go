@@ -258,11 +258,10 @@ func (p *Provider) passthrough(ctx context.Context, c *provider.Call) (*provider
 
 // messages sends an Anthropic call, translated (once per target: Prepare).
 func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Response, error) {
-	pr := p.prepared(c)
-	if pr.err != nil {
-		return pr.refusal()
+	body, info, err := p.translated(c)
+	if err != nil {
+		return refusal(err)
 	}
-	body, info := pr.body, pr.info
 	x, err := p.roundTrip(ctx, c, body)
 	if err != nil {
 		return nil, err
