@@ -99,11 +99,7 @@ func packages(t *testing.T) map[string]struct {
 
 func TestLayering(t *testing.T) {
 	pkgs := packages(t)
-	names := make([]string, 0, len(pkgs))
-	for n := range pkgs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := sortedNames(pkgs)
 	for _, n := range names {
 		l, ok := layers[n]
 		if !ok {
@@ -125,4 +121,14 @@ func TestPackageDocs(t *testing.T) {
 			t.Errorf("package %s has %d package doc comments, want 1", n, p.docs)
 		}
 	}
+}
+
+// sortedNames is the packages' names in order, for stable messages.
+func sortedNames[V any](pkgs map[string]V) []string {
+	names := make([]string, 0, len(pkgs))
+	for n := range pkgs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }

@@ -390,7 +390,7 @@ func (e *events) Close() error { e.closed = true; return nil }
 
 func streamAnswer(src func() *events) answerFunc {
 	return func(context.Context, *provider.Call, int) (*provider.Response, error) {
-		return &provider.Response{Status: 200, Header: http.Header{}, Events: src()}, nil
+		return &provider.Response{Status: 200, Header: http.Header{}, Events: provider.Plain(src())}, nil
 	}
 }
 

@@ -85,8 +85,8 @@ func (s *Server) cacheServe(x *exchange, r *http.Request, op provider.Op, body [
 	if c == nil || op != provider.OpMessages || x.endpoint != epMessages || x.format != provider.FormatAnthropic {
 		return false
 	}
-	rt, ok := s.relay.Lookup(peek.Model)
-	if !ok {
+	rt := x.rt
+	if rt == nil {
 		return false // the relay answers the 404
 	}
 	ttl := s.cacheTTL[rt.Match]
@@ -310,7 +310,7 @@ func (s *Server) relayDo(x *exchange, r *http.Request, req *relay.Request) (*rel
 	t := &tap{s: s, r: r, st: st, shared: shared}
 	if res.Events != nil {
 		t.acc = cache.NewAccumulator(s.cache.MaxEntryBytes())
-		res.Events = &tapEvents{Source: res.Events, t: t}
+		res.Events = &tapEvents{StreamBase: provider.StreamBase{Src: res.Events}, t: t}
 	} else {
 		t.contentType = res.Header.Get("Content-Type")
 		res.Body = &tapBody{ReadCloser: res.Body, t: t}

@@ -15,6 +15,7 @@ import (
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/routing"
 )
 
 // exchange is one request's response writer and its record for the access
@@ -36,6 +37,7 @@ type exchange struct {
 	key           string
 	model         string
 	route         string
+	rt            *routing.Route // the model's route, looked up once; nil: none
 	provider      string
 	node          string
 	upstreamModel string

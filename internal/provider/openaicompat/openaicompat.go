@@ -249,22 +249,18 @@ func (p *Provider) passthrough(ctx context.Context, c *provider.Call) (*provider
 	}
 	out := &provider.Response{Status: x.resp.StatusCode, Header: x.header(), Node: x.node}
 	if c.Stream && x.resp.StatusCode == http.StatusOK && provider.IsEventStream(x.resp.Header.Get("Content-Type")) {
-		out.Events = &rawEvents{r: sse.NewReader(x.body, 0)}
+		out.Events = provider.Plain(sse.NewReader(x.body, 0))
 	} else {
 		out.Body = x.body
 	}
 	return out, nil
 }
 
-// messages translates an Anthropic call.
+// messages sends an Anthropic call, translated (once per target: Prepare).
 func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Response, error) {
-	body, info, err := translate.AnthropicToOpenAIRequest(c.Body, c.Model, &p.profile.Profile)
+	body, info, err := p.translated(c)
 	if err != nil {
-		var te *translate.Error
-		if errors.As(err, &te) {
-			return errorResponse(KindInvalidRequest, te.Msg, nil, ""), nil
-		}
-		return nil, apierr.Wrap(apierr.Internal, err, "request could not be translated")
+		return refusal(err)
 	}
 	x, err := p.roundTrip(ctx, c, body)
 	if err != nil {
@@ -452,17 +448,11 @@ func (t *translatedEvents) Close() error {
 // access log, known once the stream ended.
 func (t *translatedEvents) Note() error { return t.st.DroppedToolCalls() }
 
-// Translated reports that the stream's framing is the gateway's own (the
-// server then takes io.EOF as a clean end).
-func (t *translatedEvents) Translated() bool { return true }
+// Fault is nil: an error the translation met is an error event, which the
+// relay's watch reads on the way.
+func (t *translatedEvents) Fault() error { return nil }
 
 // Usage is the message's usage once message_delta carried it.
 func (t *translatedEvents) Usage() (anthropic.Totals, bool) {
 	return t.st.Usage(), t.st.StopReason() != ""
 }
-
-// rawEvents is an upstream's own stream, passed through.
-type rawEvents struct{ r *sse.Reader }
-
-func (e *rawEvents) Next() (sse.Event, error) { return e.r.Next() }
-func (e *rawEvents) Close() error             { return e.r.Close() }
