@@ -177,7 +177,7 @@ func openaiFacts(c *provider.Call) *contextFacts {
 // body: translated to the Anthropic request it means and counted as one
 // (count.go), so both formats are counted alike.
 func countOpenAI(body []byte) (int64, error) {
-	ab, _, err := translate.FromOpenAIRequest(body)
+	ab, _, err := translate.OpenAIToAnthropicRequest(body, translate.Env{})
 	if err != nil {
 		return 0, err
 	}

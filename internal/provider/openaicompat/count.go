@@ -8,7 +8,7 @@ package openaicompat
 // their own ~130-160K vocabularies; o200k_base is the closest public one
 // for mixed Chinese/English/code text, closer than cl100k_base on CJK).
 //
-// What is counted, mirroring what translate.Request sends:
+// What is counted, mirroring what translate.AnthropicToOpenAIRequest sends:
 //   - every text of system, messages, tool results, documents;
 //   - tool_use blocks as their name and input JSON (the upstream sees
 //     them as function-call arguments);
@@ -20,7 +20,7 @@ package openaicompat
 //
 // Not counted: thinking blocks of earlier turns (Anthropic drops them
 // from the context too), Claude Code's billing-header system block
-// (translate.Request drops it), server tools and unknown blocks (dropped
+// (translate.AnthropicToOpenAIRequest drops it), server tools and unknown blocks (dropped
 // as well).
 
 import (
@@ -56,7 +56,7 @@ const (
 	perRequestTokens = 3
 
 	// billingHeader starts Claude Code's first system block, which
-	// translate.Request drops (VENDORS.md C18).
+	// translate.AnthropicToOpenAIRequest drops (VENDORS.md C18).
 	billingHeader = "x-anthropic-billing-header:"
 
 	// maxExactBytes is how much text is tokenized exactly per request;

@@ -276,7 +276,7 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 		return r, nil
 	}
 	if info.Stream && provider.IsEventStream(x.resp.Header.Get("Content-Type")) {
-		st := translate.NewStream(info, &p.profile.Profile, newMessageID())
+		st := translate.NewOpenAIToAnthropicStream(info, &p.profile.Profile, newMessageID())
 		return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: &translatedEvents{r: sse.NewReader(x.body, 0), st: st}, Node: x.node}, nil
 	}
 	// Memory as bytes arrive, and an over-size answer cut as it passes
@@ -292,7 +292,7 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 	if info.Stream {
 		return p.synthesizedStream(b, info, x), nil
 	}
-	out, totals, err := translate.Response(b, info, &p.profile.Profile)
+	out, totals, err := translate.OpenAIToAnthropicResponse(b, info, &p.profile.Profile, translateEnv())
 	var note error
 	if err != nil {
 		if !translate.IsNote(err) {
@@ -350,10 +350,10 @@ func (p *Provider) synthesizedStream(b []byte, info *translate.RequestInfo, x *e
 	if err != nil { // cannot happen: every value was decoded
 		return errorResponse(KindBadGateway, "upstream answer could not be translated", nil, x.node)
 	}
-	st := translate.NewStream(info, &p.profile.Profile, newMessageID())
+	st := translate.NewOpenAIToAnthropicStream(info, &p.profile.Profile, newMessageID())
 	st.Feed(data) // a failure queues an error event, which the client gets
 	st.Feed([]byte("[DONE]"))
-	st.End(nil)
+	st.Finish(nil)
 	return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: &translatedEvents{st: st}, Node: x.node}
 }
 
@@ -400,13 +400,13 @@ func newMessageID() string {
 	return "msg_" + string(b[:])
 }
 
-// translatedEvents yields the Anthropic events a translate.Stream makes of
+// translatedEvents yields the Anthropic events a translate.OpenAIToAnthropicStream makes of
 // an upstream's Chat Completions stream (r nil: everything was fed
 // already). The stream ends every message it started with message_stop or
 // an error event, so io.EOF from here is always a clean end.
 type translatedEvents struct {
 	r     *sse.Reader
-	st    *translate.Stream
+	st    *translate.OpenAIToAnthropicStream
 	ended bool
 }
 
@@ -424,7 +424,7 @@ func (t *translatedEvents) Next() (sse.Event, error) {
 			if err == io.EOF {
 				err = nil
 			}
-			t.st.End(err)
+			t.st.Finish(err)
 			continue
 		}
 		if ev.Data == nil {

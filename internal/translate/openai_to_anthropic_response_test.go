@@ -5,31 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 
 	"golang.org/x/tools/txtar"
 )
-
-// rsRandomID matches the ids Response makes up.
-var rsRandomID = regexp.MustCompile(`^(msg|toolu)_[0-9A-Za-z]{24}$`)
-
-// rsNormalize replaces made-up ids with "<prefix>_RANDOM".
-func rsNormalize(v any) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		return
-	}
-	if id, ok := m["id"].(string); ok && rsRandomID.MatchString(id) {
-		m["id"] = id[:strings.IndexByte(id, '_')] + "_RANDOM"
-	}
-	if content, ok := m["content"].([]any); ok {
-		for _, b := range content {
-			rsNormalize(b)
-		}
-	}
-}
 
 // TestResponseGolden runs testdata/response/*.txtar: openai.json (the
 // upstream's body), profile (a name in rqProfiles), optionally info.json
@@ -45,7 +25,7 @@ func TestResponseGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			got, totals, err := Response(c.file("openai.json"), info, c.profile(t))
+			got, totals, err := OpenAIToAnthropicResponse(c.file("openai.json"), info, c.profile(t), goldenEnv())
 			var gotErr, gotBody, gotTotals []byte
 			if err != nil {
 				note := IsNote(err)
@@ -62,7 +42,6 @@ func TestResponseGolden(t *testing.T) {
 				if err := json.Unmarshal(got, &v); err != nil {
 					t.Fatalf("output is not JSON: %v\n%s", err, got)
 				}
-				rsNormalize(v)
 				b, _ := json.Marshal(v)
 				gotBody = rqIndent(t, b)
 				gotTotals = fmt.Appendf(nil, "input=%d output=%d cache_read=%d cache_creation=%d\n", totals.Input, totals.Output, totals.CacheRead, totals.CacheCreation)
@@ -79,7 +58,7 @@ func TestResponseGolden(t *testing.T) {
 			}
 			rqCompareText(t, "error", c.file("error"), gotErr)
 			if want := c.file("want.json"); want != nil || got != nil {
-				rqCompareJSON(t, "want.json", want, got, rsNormalize)
+				rqCompareJSON(t, "want.json", want, got, nil)
 				rqCompareText(t, "totals", c.file("totals"), gotTotals)
 			}
 		})
@@ -151,15 +130,29 @@ func TestResponseSignature(t *testing.T) {
 	}
 }
 
-func TestResponseIDsDiffer(t *testing.T) {
-	body := []byte(`{"object":"chat.completion","choices":[{"message":{"content":"hi"},"finish_reason":"stop"}]}`)
-	a, _, _ := Response(body, nil, nil)
-	b, _, _ := Response(body, nil, nil)
-	var ma, mb struct{ ID string }
-	json.Unmarshal(a, &ma)
-	json.Unmarshal(b, &mb)
-	if !rsRandomID.MatchString(ma.ID) || ma.ID == mb.ID {
-		t.Errorf("ids %q and %q", ma.ID, mb.ID)
+// TestResponseIDsFromEnv: the message id and the ids of tool calls that
+// come without one are the Env's, one new id each.
+func TestResponseIDsFromEnv(t *testing.T) {
+	body := []byte(`{"object":"chat.completion","choices":[{"message":{"content":"hi","tool_calls":[{"type":"function","function":{"name":"a","arguments":"{}"}},{"type":"function","function":{"name":"b","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`)
+	out, _, err := OpenAIToAnthropicResponse(body, nil, nil, countingEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		ID      string
+		Content []struct{ ID string }
+	}
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, b := range m.Content {
+		if b.ID != "" {
+			ids = append(ids, b.ID)
+		}
+	}
+	if want := []string{"toolu_1", "toolu_2"}; m.ID != "msg_3" || strings.Join(ids, ",") != strings.Join(want, ",") {
+		t.Errorf("message id %q, tool ids %q", m.ID, ids)
 	}
 }
 
@@ -180,7 +173,7 @@ func FuzzResponse(f *testing.F) {
 			p = rqProfiles["zhipu"]
 		}
 		info := &RequestInfo{Model: "claude", StopSequences: []string{"END", "\n\nHuman:"}}
-		got, totals, err := Response(body, info, &p)
+		got, totals, err := OpenAIToAnthropicResponse(body, info, &p, goldenEnv())
 		var ta *ToolArgumentsError
 		switch {
 		case err == nil, errors.As(err, &ta):
@@ -211,7 +204,7 @@ func BenchmarkResponse(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := Response(body, info, &p); err != nil {
+		if _, _, err := OpenAIToAnthropicResponse(body, info, &p, goldenEnv()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -4,7 +4,6 @@ package translate
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -82,7 +81,7 @@ func (e *ToolArgumentsError) Error() string {
 // The error wraps ErrNotChatCompletion when body is not a chat.completion:
 // there is no answer. It is a *ToolArgumentsError when some tool call had
 // unusable arguments: the body is complete and should be sent.
-func Response(body []byte, info *RequestInfo, p *Profile) ([]byte, anthropic.Totals, error) {
+func OpenAIToAnthropicResponse(body []byte, info *RequestInfo, p *Profile, env Env) ([]byte, anthropic.Totals, error) {
 	if info == nil {
 		info = &RequestInfo{}
 	}
@@ -135,7 +134,7 @@ func Response(body []byte, info *RequestInfo, p *Profile) ([]byte, anthropic.Tot
 		}
 		id := tc.ID
 		if id == "" {
-			id = "toolu_" + rsRandom(24)
+			id = env.id("toolu_")
 		}
 		input, ok := rsInput(tc.Function.Arguments)
 		if !ok {
@@ -178,7 +177,7 @@ func Response(body []byte, info *RequestInfo, p *Profile) ([]byte, anthropic.Tot
 		stop = anthropic.StopEndTurn
 	}
 
-	enc := rsAppendMessage(nil, "msg_"+rsRandom(24), info.Model, content, stop, stopSeq, totals)
+	enc := rsAppendMessage(nil, env.id("msg_"), info.Model, content, stop, stopSeq, totals)
 	switch {
 	case bad != nil && extra != nil:
 		return enc, totals, errors.Join(bad, extra)
@@ -337,17 +336,4 @@ func rsInput(args string) (json.RawMessage, bool) {
 		return json.RawMessage("{}"), false
 	}
 	return buf.Bytes(), true
-}
-
-const rsBase62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// rsRandom returns n random base62 characters (crypto/rand; the slight
-// modulo bias does not matter for an id).
-func rsRandom(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	for i := range b {
-		b[i] = rsBase62[int(b[i])%len(rsBase62)]
-	}
-	return string(b)
 }

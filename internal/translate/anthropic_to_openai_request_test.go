@@ -205,7 +205,7 @@ func TestRequestGolden(t *testing.T) {
 			if in == nil {
 				t.Fatal("no anthropic.json")
 			}
-			got, info, err := Request(in, "upstream-model", c.profile(t))
+			got, info, err := AnthropicToOpenAIRequest(in, "upstream-model", c.profile(t))
 			var gotErr, gotBody, gotInfo []byte
 			if err != nil {
 				var e *Error
@@ -539,7 +539,7 @@ func TestRequestProperties(t *testing.T) {
 		g := &rqGen{r: rand.New(rand.NewPCG(seed, 7))}
 		in := g.request()
 		p := rqProfiles[names[seed%uint64(len(names))]]
-		got, _, err := Request(in, "m", &p)
+		got, _, err := AnthropicToOpenAIRequest(in, "m", &p)
 		if err != nil {
 			t.Fatalf("seed %d (%s): %v\n%s", seed, p.Name, err, in)
 		}
@@ -565,7 +565,7 @@ func FuzzRequest(f *testing.F) {
 		if !ok {
 			p = rqProfiles["openai"]
 		}
-		got, info, err := Request(body, "m", &p)
+		got, info, err := AnthropicToOpenAIRequest(body, "m", &p)
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) {
@@ -597,7 +597,7 @@ func BenchmarkRequest(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := Request(body, "deepseek-chat", &p); err != nil {
+		if _, _, err := AnthropicToOpenAIRequest(body, "deepseek-chat", &p); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -616,7 +616,7 @@ func BenchmarkRequestClaudeCode(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := Request(body, "glm-4.7", &p); err != nil {
+		if _, _, err := AnthropicToOpenAIRequest(body, "glm-4.7", &p); err != nil {
 			b.Fatal(err)
 		}
 	}
