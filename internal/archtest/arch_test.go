@@ -25,6 +25,7 @@ var layers = map[string]int{
 	"internal/jsonpeek":              0,
 	"internal/config":                0,
 	"internal/testbody":              0,
+	"internal/testkit":               1,
 	"internal/anthropic":             1,
 	"internal/openai":                2,
 	"internal/translate":             3,
