@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/ids"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/testkit"
 )
@@ -428,7 +429,7 @@ func TestAnswers(t *testing.T) {
 func checkMessage(t *testing.T, tc answerCase, msg map[string]any) {
 	t.Helper()
 	id, _ := msg["id"].(string)
-	if !strings.HasPrefix(id, "msg_") || len(id) != 28 || strings.Trim(id[4:], base62) != "" {
+	if !strings.HasPrefix(id, "msg_") || len(id) != 28 || strings.Trim(id[4:], ids.Alphabet) != "" {
 		t.Errorf("id = %q, want msg_ and 24 base62 characters", id)
 	}
 	if msg["type"] != "message" || msg["role"] != "assistant" {
@@ -462,7 +463,7 @@ func checkMessage(t *testing.T, tc answerCase, msg map[string]any) {
 			}
 		case "tool_use":
 			id, _ := b["id"].(string)
-			if !strings.HasPrefix(id, "toolu_") || len(id) != 30 || strings.Trim(id[6:], base62) != "" {
+			if !strings.HasPrefix(id, "toolu_") || len(id) != 30 || strings.Trim(id[6:], ids.Alphabet) != "" {
 				t.Errorf("tool id = %q, want toolu_ and 24 base62 characters", id)
 			}
 			if tc.tool != "" && b["name"] != tc.tool {
