@@ -20,7 +20,7 @@ const module = "github.com/ferrygw/ferry/"
 // A new package must be added here, which is the point: its place in the
 // layering is a decision.
 var layers = map[string]int{
-	"internal/apierr":                0,
+	"internal/apierr":                1,
 	"internal/sse":                   0,
 	"internal/jsonpeek":              0,
 	"internal/ids":                   0,

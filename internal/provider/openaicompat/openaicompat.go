@@ -262,7 +262,7 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 	if err != nil {
 		var te *translate.Error
 		if errors.As(err, &te) {
-			return errorResponse(KindInvalidRequest, te.Msg, nil, ""), nil
+			return errorResponse(apierr.InvalidRequest, te.Msg, nil, ""), nil
 		}
 		return nil, apierr.Wrap(apierr.Internal, err, "request could not be translated")
 	}
@@ -352,7 +352,7 @@ func (p *Provider) synthesizedStream(b []byte, info *translate.RequestInfo, x *e
 	}
 	data, err := openai.Marshal(chunk)
 	if err != nil { // cannot happen: every value was decoded
-		return errorResponse(KindBadGateway, "upstream answer could not be translated", nil, x.node)
+		return errorResponse(apierr.BadGateway, "upstream answer could not be translated", nil, x.node)
 	}
 	st := translate.NewStream(info, &p.profile.Profile, ids.New("msg_"))
 	st.Feed(data) // a failure queues an error event, which the client gets
@@ -371,7 +371,7 @@ func (p *Provider) unusableAnswer(status int, b []byte, x *exchange, facts *cont
 		f := p.profile.classifyFailure(status, b, facts)
 		return errorResponse(f.kind, f.message, x.resp.Header, x.node)
 	}
-	return errorResponse(KindBadGateway, "upstream answer could not be translated", nil, x.node)
+	return errorResponse(apierr.BadGateway, "upstream answer could not be translated", nil, x.node)
 }
 
 // readAtMost reads r whole, failing when it holds more than limit bytes.
