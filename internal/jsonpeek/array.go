@@ -26,17 +26,9 @@ func Array(b []byte, fn func(start, end int) bool) error {
 		if fn != nil && !fn(start, i) {
 			return nil
 		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return errEOF(i)
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case ']':
-			return end(b, i+1)
-		default:
-			return errChar(b[i], "after array element", i)
+		var done bool
+		if i, done, err = sep(b, i, ']', "after array element"); done || err != nil {
+			return err
 		}
 	}
 }

@@ -114,19 +114,29 @@ func Object(b []byte, fn func(key []byte, start, end int) bool) error {
 		if fn != nil && !fn(key, start, i) {
 			return nil
 		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return errEOF(i)
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			return end(b, i+1)
-		default:
-			return errChar(b[i], "after object key:value pair", i)
+		var done bool
+		if i, done, err = sep(b, i, '}', "after object key:value pair"); done || err != nil {
+			return err
 		}
 	}
+}
+
+// sep steps over what follows a member or element ending at i: a comma
+// (next is where the following one starts) or the closing bracket (done;
+// only whitespace may follow the top-level value). context names the
+// place for the error message.
+func sep(b []byte, i int, closing byte, context string) (next int, done bool, err error) {
+	i = skipSpace(b, i)
+	if i >= len(b) {
+		return 0, false, errEOF(i)
+	}
+	switch b[i] {
+	case ',':
+		return skipSpace(b, i+1), false, nil
+	case closing:
+		return 0, true, end(b, i+1)
+	}
+	return 0, false, errChar(b[i], context, i)
 }
 
 // Valid reports whether b is exactly one well-formed JSON object (with
