@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -185,5 +186,30 @@ func TestGoldenCheckAndUpdate(t *testing.T) {
 	})
 	if files := GoldenFiles(t, filepath.Join(filepath.Dir(path), "*.txtar")); len(files) != 1 {
 		t.Errorf("GoldenFiles = %v", files)
+	}
+}
+
+// serviceRecorder is a testing.TB that records Fatalf and Skipf instead of
+// ending the test.
+type serviceRecorder struct {
+	testing.TB
+	fatal, skipped bool
+}
+
+func (r *serviceRecorder) Fatalf(string, ...any) { r.fatal = true }
+func (r *serviceRecorder) Skipf(string, ...any)  { r.skipped = true }
+
+// TestMissingServiceFailsUnderCI: CI=true turns a missing service into a
+// failure; elsewhere the test skips.
+func TestMissingServiceFailsUnderCI(t *testing.T) {
+	down := errors.New("connection refused")
+	t.Setenv("CI", "true")
+	ci := &serviceRecorder{TB: t}
+	unavailable(ci, "redis", down)
+	t.Setenv("CI", "")
+	local := &serviceRecorder{TB: t}
+	unavailable(local, "redis", down)
+	if !ci.fatal || ci.skipped || local.fatal || !local.skipped {
+		t.Errorf("CI: fatal %v skipped %v; local: fatal %v skipped %v", ci.fatal, ci.skipped, local.fatal, local.skipped)
 	}
 }
