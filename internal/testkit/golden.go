@@ -66,15 +66,16 @@ func (g *Golden) Comment() []byte { return g.archive.Comment }
 // Has reports whether the archive has a section named name.
 func (g *Golden) Has(name string) bool { return g.index(name) >= 0 }
 
-// File returns the section named name, failing the test when it is absent.
-func (g *Golden) File(t testing.TB, name string) []byte {
-	t.Helper()
-	i := g.index(name)
-	if i < 0 {
-		t.Fatalf("%s: no section %q", g.path, name)
+// File returns the section named name, nil when there is none.
+func (g *Golden) File(name string) []byte {
+	if i := g.index(name); i >= 0 {
+		return g.archive.Files[i].Data
 	}
-	return g.archive.Files[i].Data
+	return nil
 }
+
+// Path is the file's path, for messages.
+func (g *Golden) Path() string { return g.path }
 
 // Check compares got with the section named name and reports a diff. Under
 // -update it sets the section (adding it when absent) instead, and the
