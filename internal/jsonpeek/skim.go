@@ -21,13 +21,9 @@ var ErrNotSkimmable = errors.New("jsonpeek: not a well-formed object or array")
 // invalid input; it returns ErrNotSkimmable where it notices, and may
 // report arbitrary spans where it does not. Nothing is allocated.
 func Skim(b []byte, fn func(key []byte, start, end int) bool) error {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return ErrNotSkimmable
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return nil
+	i, err := skimOpen(b, '{', '}')
+	if i < 0 {
+		return err
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
@@ -58,13 +54,9 @@ func Skim(b []byte, fn func(key []byte, start, end int) bool) error {
 // SkimArray calls fn with the span of each element of the JSON array b,
 // trusting b as [Skim] does; it stops early when fn returns false.
 func SkimArray(b []byte, fn func(start, end int) bool) error {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '[' {
-		return ErrNotSkimmable
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return nil
+	i, err := skimOpen(b, '[', ']')
+	if i < 0 {
+		return err
 	}
 	for {
 		e, ok := skipValue(b, i)
@@ -78,6 +70,21 @@ func SkimArray(b []byte, fn func(start, end int) bool) error {
 			return errIf(!ok)
 		}
 	}
+}
+
+// skimOpen returns where the first member or element of the container b
+// starts, or -1 with a nil error when it is empty, or -1 with
+// ErrNotSkimmable when b does not open with the bracket.
+func skimOpen(b []byte, opening, closing byte) (int, error) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != opening {
+		return -1, ErrNotSkimmable
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == closing {
+		return -1, nil
+	}
+	return i, nil
 }
 
 // next steps over the separator after a member or element ending at i:

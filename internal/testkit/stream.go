@@ -179,15 +179,23 @@ var deltaBlock = map[string]string{
 	"text_delta": "text", "thinking_delta": "thinking", "signature_delta": "thinking", "input_json_delta": "tool_use",
 }
 
-func (s *streamState) blockDelta(d map[string]any) error {
+// openBlock returns the block d's index names, which must be the open one.
+func (s *streamState) openBlock(d map[string]any) (map[string]any, error) {
 	idx, err := index(d)
+	if err != nil {
+		return nil, err
+	}
+	if s.open < 0 || idx != s.open {
+		return nil, fmt.Errorf("%v for block %d, open is %d", d["type"], idx, s.open)
+	}
+	return s.content[s.open].(map[string]any), nil
+}
+
+func (s *streamState) blockDelta(d map[string]any) error {
+	b, err := s.openBlock(d)
 	if err != nil {
 		return err
 	}
-	if s.open < 0 || idx != s.open {
-		return fmt.Errorf("delta for block %d, open is %d", idx, s.open)
-	}
-	b := s.content[s.open].(map[string]any)
 	delta, _ := d["delta"].(map[string]any)
 	typ, _ := delta["type"].(string)
 	if want := deltaBlock[typ]; want == "" || b["type"] != want {
@@ -220,14 +228,10 @@ func (s *streamState) blockDelta(d map[string]any) error {
 }
 
 func (s *streamState) blockStop(d map[string]any) error {
-	idx, err := index(d)
+	b, err := s.openBlock(d)
 	if err != nil {
 		return err
 	}
-	if s.open < 0 || idx != s.open {
-		return fmt.Errorf("stop for block %d, open is %d", idx, s.open)
-	}
-	b := s.content[s.open].(map[string]any)
 	if b["type"] == "tool_use" {
 		in := s.partial.String()
 		if in == "" {
