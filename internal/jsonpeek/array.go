@@ -6,20 +6,12 @@ package jsonpeek
 // stops the walk (the rest of b is then not validated), fn may be nil, and
 // nothing is allocated unless b is malformed.
 func Array(b []byte, fn func(start, end int) bool) error {
-	i := skipSpace(b, 0)
-	if i >= len(b) {
-		return errEOF(i)
-	}
-	if b[i] != '[' {
-		return errChar(b[i], "looking for beginning of array", i)
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return end(b, i+1)
+	i, err := begin(b, '[', ']', "looking for beginning of array")
+	if i < 0 {
+		return err
 	}
 	for {
 		start := i
-		var err error
 		if i, err = scanValue(b, i, 1); err != nil {
 			return err
 		}

@@ -69,16 +69,9 @@ func (e *SyntaxError) Unwrap() error { return e.err }
 // Object allocates nothing unless a key contains escapes or invalid UTF-8,
 // or b is malformed (for the error).
 func Object(b []byte, fn func(key []byte, start, end int) bool) error {
-	i := skipSpace(b, 0)
-	if i >= len(b) {
-		return errEOF(i)
-	}
-	if b[i] != '{' {
-		return errChar(b[i], "looking for beginning of object", i)
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return end(b, i+1)
+	i, err := begin(b, '{', '}', "looking for beginning of object")
+	if i < 0 {
+		return err
 	}
 	// scratch receives decoded keys; it is allocated only when a key
 	// actually needs decoding, which real clients practically never send.
@@ -119,6 +112,24 @@ func Object(b []byte, fn func(key []byte, start, end int) bool) error {
 			return err
 		}
 	}
+}
+
+// begin checks that b opens with the bracket opening and returns where
+// its first member or element starts, or -1 with the container's verdict
+// when it is empty (only whitespace may follow) or does not open so.
+func begin(b []byte, opening, closing byte, context string) (int, error) {
+	i := skipSpace(b, 0)
+	if i >= len(b) {
+		return -1, errEOF(i)
+	}
+	if b[i] != opening {
+		return -1, errChar(b[i], context, i)
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == closing {
+		return -1, end(b, i+1)
+	}
+	return i, nil
 }
 
 // sep steps over what follows a member or element ending at i: a comma
