@@ -1,17 +1,13 @@
 package relay
 
 import (
-	"crypto/rand"
 	"time"
 
+	"github.com/ferrygw/ferry/internal/ids"
 	"github.com/ferrygw/ferry/internal/translate"
 )
 
 // TranslateEnv is the Env the gateway's translations run with (translate
-// itself reads no clock and no random source): ids from crypto/rand, the
+// itself reads no clock and no random source): the one id generator, the
 // wall clock.
-func TranslateEnv() translate.Env { return translate.Env{ID: randomID, Now: time.Now} }
-
-// randomID is prefix and 26 random base32 characters, which are among the
-// characters of Anthropic's ids.
-func randomID(prefix string) string { return prefix + rand.Text() }
+func TranslateEnv() translate.Env { return translate.Env{ID: ids.New, Now: time.Now} }

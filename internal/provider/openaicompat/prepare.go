@@ -42,7 +42,7 @@ func (p *Provider) translated(c *provider.Call) ([]byte, *translate.RequestInfo,
 func refusal(err error) (*provider.Response, error) {
 	var te *translate.Error
 	if errors.As(err, &te) {
-		return errorResponse(KindInvalidRequest, te.Msg, nil, ""), nil
+		return errorResponse(apierr.InvalidRequest, te.Msg, nil, ""), nil
 	}
 	return nil, apierr.Wrap(apierr.Internal, err, "request could not be translated")
 }
