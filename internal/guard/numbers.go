@@ -230,13 +230,16 @@ func (d *Detector) classifyRun(r *numberRun, s string, dst []Match) []Match {
 			if a != b && !groupsAllowed(r, a, b) {
 				continue
 			}
-			cat, ok := d.classify(r.digits[d0:d1], r.paren && a == 0 && b > 0)
+			cat, ok := d.classify(r.digits[d0:d1], r.paren && a == 0 && b > 0, a != b)
 			if !ok {
 				continue
 			}
 			start := r.groups[a].start
 			if a == 0 && r.paren {
 				start-- // the "("
+			}
+			if cat == Phone && start > 0 && s[start-1] == '+' {
+				start-- // +86
 			}
 			dst = append(dst, Match{Start: start, End: r.groups[b].end, Category: cat})
 			a = b + 1
@@ -264,8 +267,11 @@ func groupsAllowed(r *numberRun, a, b int) bool {
 // classify names the value that the digits d are, in a fixed order: a
 // resident ID (checksum), a bank card (Luhn and issuer), a mobile number,
 // an old 15-digit ID, a landline. parenArea says the first group was a
-// parenthesized area code, which only a landline has.
-func (d *Detector) classify(v []byte, parenArea bool) (Category, bool) {
+// parenthesized area code, which only a landline has; joined says the
+// digits were written in several groups. A landline written without a
+// separator is taken only at 11 digits: 12 unseparated digits beginning
+// with 0 are as often an invoice code.
+func (d *Detector) classify(v []byte, parenArea, joined bool) (Category, bool) {
 	if parenArea {
 		if d.on(Landline) && isLandline(v) {
 			return Landline, true
@@ -288,7 +294,7 @@ func (d *Detector) classify(v []byte, parenArea bool) (Category, bool) {
 		return Phone, true
 	case n == 15 && d.on(IDCard) && isIDCard15(v):
 		return IDCard, true
-	case d.on(Landline) && isLandline(v):
+	case d.on(Landline) && (joined || n == 11) && isLandline(v):
 		return Landline, true
 	}
 	return "", false

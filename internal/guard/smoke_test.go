@@ -15,7 +15,7 @@ func TestSmokeScan(t *testing.T) {
 		{"我的身份证号是11010519491231002X，谢谢", IDCard, "11010519491231002X"},
 		{"ID 110105 19491231 002x done", IDCard, "110105 19491231 002x"},
 		{"card 4111-1111-1111-1111 ok", BankCard, "4111-1111-1111-1111"},
-		{"call +86 138 1234 5678 now", Phone, "86 138 1234 5678"},
+		{"call +86 138 1234 5678 now", Phone, "+86 138 1234 5678"},
 		{"tel (010)62345678", Landline, "(010)62345678"},
 		{"mail a.b+c@example.com.", Email, "a.b+c@example.com"},
 		{"护照E12345678。", Passport, "E12345678"},
