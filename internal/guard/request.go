@@ -1,0 +1,129 @@
+package guard
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/ferrygw/ferry/internal/jsonpeek"
+)
+
+// RequestResult is what Request found in one request.
+type RequestResult struct {
+	Tally      Tally       // matches per category and action, for the metric
+	Pseudonyms *Pseudonyms // the request's placeholders, for the answer's Restorer
+}
+
+// edit replaces body[start:end] with repl.
+type edit struct {
+	start, end int
+	repl       []byte
+}
+
+// skipKeys are members of content blocks that carry no user text:
+// identifiers, base64 payloads, signatures, cache hints.
+var skipKeys = map[string]bool{
+	"type": true, "id": true, "tool_use_id": true, "signature": true, "data": true,
+	"media_type": true, "cache_control": true, "name": true, "model": true,
+	"thinking": true, // signed: changing it breaks the signature
+}
+
+// Request applies the guard to an Anthropic Messages request body: the
+// system prompt, the messages' text, tool inputs (every string inside) and
+// tool results. It returns the body to forward, which is body itself, byte
+// for byte, when nothing was changed; a *BlockedError when a block action
+// matched; or an error when body is not JSON.
+func (g *Guard) Request(body []byte) ([]byte, *RequestResult, error) {
+	res := &RequestResult{Tally: Tally{}, Pseudonyms: NewPseudonyms(body)}
+	if !g.Active() {
+		return body, res, nil
+	}
+	w := walker{g: g, body: body, res: res}
+	err := jsonpeek.Object(body, func(key []byte, start, end int) bool {
+		switch string(key) {
+		case "system", "messages":
+			w.value(start, end, false)
+		}
+		return w.err == nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("guard: reading request: %w", err)
+	}
+	if w.err != nil {
+		return nil, nil, w.err
+	}
+	if len(w.edits) == 0 {
+		return body, res, nil
+	}
+	return applyEdits(body, w.edits), res, nil
+}
+
+type walker struct {
+	g     *Guard
+	body  []byte
+	res   *RequestResult
+	edits []edit
+	err   error
+}
+
+// value walks body[start:end]; inInput says it is inside a tool's input,
+// where every string is user data whatever its key.
+func (w *walker) value(start, end int, inInput bool) {
+	if w.err != nil || start >= end {
+		return
+	}
+	v := w.body[start:end]
+	switch v[0] {
+	case '"':
+		w.str(start, end)
+	case '[':
+		w.err = jsonpeek.Array(v, func(s, e int) bool {
+			w.value(start+s, start+e, inInput)
+			return w.err == nil
+		})
+	case '{':
+		w.err = jsonpeek.Object(v, func(key []byte, s, e int) bool {
+			k := string(key)
+			switch {
+			case inInput:
+				w.value(start+s, start+e, true)
+			case k == "input":
+				w.value(start+s, start+e, true)
+			case !skipKeys[k]:
+				w.value(start+s, start+e, false)
+			}
+			return w.err == nil
+		})
+	}
+}
+
+func (w *walker) str(start, end int) {
+	s, err := jsonpeek.String(w.body[start:end])
+	if err != nil {
+		w.err = err
+		return
+	}
+	out, changed, err := w.g.text(s, w.res.Pseudonyms, w.res.Tally)
+	if err != nil {
+		w.err = err
+		return
+	}
+	if changed {
+		w.edits = append(w.edits, edit{start: start, end: end, repl: jsonpeek.AppendString(nil, out)})
+	}
+}
+
+func applyEdits(body []byte, edits []edit) []byte {
+	slices.SortFunc(edits, func(a, b edit) int { return a.start - b.start })
+	n := len(body)
+	for _, e := range edits {
+		n += len(e.repl) - (e.end - e.start)
+	}
+	out := make([]byte, 0, n)
+	last := 0
+	for _, e := range edits {
+		out = append(out, body[last:e.start]...)
+		out = append(out, e.repl...)
+		last = e.end
+	}
+	return append(out, body[last:]...)
+}
