@@ -46,8 +46,13 @@ func (p *Pseudonyms) placeholder(c Category, v string) string {
 	return ph
 }
 
-// Len returns how many placeholders were issued.
-func (p *Pseudonyms) Len() int { return len(p.values) }
+// Len returns how many placeholders were issued (0 for a nil table).
+func (p *Pseudonyms) Len() int {
+	if p == nil {
+		return 0
+	}
+	return len(p.values)
+}
 
 // Restore returns s with every placeholder replaced by its value.
 func (p *Pseudonyms) Restore(s string) string {

@@ -1,0 +1,160 @@
+package guard
+
+import (
+	"strconv"
+
+	"github.com/ferrygw/ferry/internal/jsonpeek"
+	"github.com/ferrygw/ferry/internal/sse"
+)
+
+// Answer filters one Anthropic answer stream: it restores the request's
+// placeholders in text and tool-input deltas and applies the word list's
+// output action to text, thinking and tool-input deltas, holding back only
+// what a split placeholder or word needs. It is a state machine over the
+// upstream's events; the caller (server) writes what it returns and, once
+// Refused reports true, stops reading the upstream.
+//
+// Thinking deltas are not restored: the upstream signs the thinking it
+// produced (with placeholders), and the client must send it back unchanged
+// on the next turn.
+type Answer struct {
+	ps      *Pseudonyms
+	g       *Guard
+	blocks  map[int]*blockFilter
+	refused bool
+}
+
+type blockFilter struct {
+	kind     string // text_delta, thinking_delta, input_json_delta
+	field    string // text, thinking, partial_json
+	restorer *Restorer
+	words    *WordStream
+}
+
+// Answer returns the filter for the answer to a request that Request
+// returned ps for, or nil when there is nothing to do (no placeholders
+// issued, no word list): the caller then passes the stream through.
+func (g *Guard) Answer(ps *Pseudonyms) *Answer {
+	if g == nil || g.words == nil && ps.Len() == 0 {
+		return nil
+	}
+	return &Answer{ps: ps, g: g, blocks: map[int]*blockFilter{}}
+}
+
+// Refused reports whether the answer was ended for a listed word.
+func (a *Answer) Refused() bool { return a.refused }
+
+// Event takes one upstream event and appends the frames to send in its
+// place to dst: the event itself when nothing changed, a rewritten delta,
+// nothing (all held back), or the end of the answer on refusal.
+func (a *Answer) Event(dst []byte, ev sse.Event) []byte {
+	if a.refused {
+		return dst
+	}
+	switch string(ev.Name) {
+	case "content_block_delta":
+		return a.delta(dst, ev)
+	case "content_block_stop":
+		idx, ok := blockIndex(ev.Data)
+		if b := a.blocks[idx]; ok && b != nil {
+			delete(a.blocks, idx)
+			var out string
+			var refused bool
+			if b.restorer != nil {
+				out = b.restorer.Flush()
+			}
+			if b.words != nil {
+				w1, r1 := b.words.Write(out)
+				w2, r2 := b.words.Flush()
+				out, refused = w1+w2, r1 || r2
+			}
+			dst = a.appendDelta(dst, idx, b, out)
+			if refused {
+				return a.refuse(dst, idx)
+			}
+		}
+	}
+	return append(dst, ev.Raw...)
+}
+
+func blockIndex(data []byte) (int, bool) {
+	n, err := strconv.Atoi(string(jsonpeek.Member(data, "index")))
+	return n, err == nil
+}
+
+func (a *Answer) delta(dst []byte, ev sse.Event) []byte {
+	idx, ok := blockIndex(ev.Data)
+	delta := jsonpeek.Member(ev.Data, "delta")
+	kind, _ := jsonpeek.String(jsonpeek.Member(delta, "type"))
+	var field string
+	switch kind {
+	case "text_delta":
+		field = "text"
+	case "thinking_delta":
+		field = "thinking"
+	case "input_json_delta":
+		field = "partial_json"
+	}
+	raw := jsonpeek.Member(delta, field)
+	if !ok || field == "" || raw == nil {
+		return append(dst, ev.Raw...)
+	}
+	text, err := jsonpeek.String(raw)
+	if err != nil {
+		return append(dst, ev.Raw...)
+	}
+	b := a.blocks[idx]
+	if b == nil {
+		b = &blockFilter{kind: kind, field: field, words: a.g.OutputStream()}
+		if kind != "thinking_delta" && a.ps.Len() > 0 {
+			b.restorer = a.ps.Restorer(kind == "input_json_delta")
+		}
+		a.blocks[idx] = b
+	}
+	out := text
+	if b.restorer != nil {
+		out = b.restorer.Write(out)
+	}
+	refused := false
+	if b.words != nil {
+		out, refused = b.words.Write(out)
+	}
+	if out == text && !refused {
+		return append(dst, ev.Raw...)
+	}
+	dst = a.appendDelta(dst, idx, b, out)
+	if refused {
+		return a.refuse(dst, idx)
+	}
+	return dst
+}
+
+// appendDelta writes a delta event carrying text, or nothing for "".
+func (a *Answer) appendDelta(dst []byte, idx int, b *blockFilter, text string) []byte {
+	if text == "" {
+		return dst
+	}
+	data := make([]byte, 0, len(text)+96)
+	data = append(data, `{"type":"content_block_delta","index":`...)
+	data = strconv.AppendInt(data, int64(idx), 10)
+	data = append(data, `,"delta":{"type":"`...)
+	data = append(data, b.kind...)
+	data = append(data, `","`...)
+	data = append(data, b.field...)
+	data = append(data, `":`...)
+	data = jsonpeek.AppendString(data, text)
+	data = append(data, "}}"...)
+	return sse.AppendEvent(dst, "content_block_delta", data)
+}
+
+// refuse ends the answer: the open block stops, the message ends with
+// stop_reason "refusal". Output tokens are reported as 0: the upstream's
+// count is not known yet, and the caller's ledger should take the
+// upstream's usage as far as it was read.
+func (a *Answer) refuse(dst []byte, idx int) []byte {
+	a.refused = true
+	stop := strconv.AppendInt([]byte(`{"type":"content_block_stop","index":`), int64(idx), 10)
+	dst = sse.AppendEvent(dst, "content_block_stop", append(stop, '}'))
+	dst = sse.AppendEvent(dst, "message_delta", []byte(`{"type":"message_delta","delta":{"stop_reason":"refusal","stop_sequence":null},"usage":{"output_tokens":0}}`))
+	return sse.AppendEvent(dst, "message_stop", []byte(`{"type":"message_stop"}`))
+}
