@@ -27,13 +27,31 @@ type customRule struct {
 	words *WordList
 }
 
-var builtinBits = map[Category]uint32{
-	IDCard: 1 << 0, BankCard: 1 << 1, Phone: 1 << 2, Landline: 1 << 3,
-	Email: 1 << 4, Passport: 1 << 5, Secret: 1 << 6,
+// bitOf returns the bit of a built-in category, 0 for any other.
+func bitOf(c Category) uint32 {
+	switch c {
+	case IDCard:
+		return 1 << 0
+	case BankCard:
+		return 1 << 1
+	case Phone:
+		return 1 << 2
+	case Landline:
+		return 1 << 3
+	case Email:
+		return 1 << 4
+	case Passport:
+		return 1 << 5
+	case Secret:
+		return 1 << 6
+	}
+	return 0
 }
 
+const numberBits = 1<<0 | 1<<1 | 1<<2 | 1<<3
+
 // IsBuiltin reports whether c is a built-in detector category.
-func IsBuiltin(c Category) bool { _, ok := builtinBits[c]; return ok }
+func IsBuiltin(c Category) bool { return bitOf(c) != 0 }
 
 // NewDetector builds a detector for the built-in categories given and the
 // custom rules. It fails on a bad pattern, an empty rule or a custom rule
@@ -41,8 +59,8 @@ func IsBuiltin(c Category) bool { _, ok := builtinBits[c]; return ok }
 func NewDetector(builtins []Category, custom []CustomRule) (*Detector, error) {
 	d := &Detector{}
 	for _, c := range builtins {
-		bit, ok := builtinBits[c]
-		if !ok {
+		bit := bitOf(c)
+		if bit == 0 {
 			return nil, fmt.Errorf("guard: %q is not a built-in category", c)
 		}
 		d.enabled |= bit
@@ -75,7 +93,7 @@ func NewDetector(builtins []Category, custom []CustomRule) (*Detector, error) {
 	return d, nil
 }
 
-func (d *Detector) on(c Category) bool { return d.enabled&builtinBits[c] != 0 }
+func (d *Detector) on(c Category) bool { return d.enabled&bitOf(c) != 0 }
 
 // Empty reports whether d detects nothing.
 func (d *Detector) Empty() bool { return d == nil || d.enabled == 0 && len(d.custom) == 0 }
@@ -152,7 +170,7 @@ func dropOverlaps(dst []Match, base int) []Match {
 }
 
 func (d *Detector) scanBuiltins(s string, dst []Match) []Match {
-	numbers := d.enabled&(builtinBits[IDCard]|builtinBits[BankCard]|builtinBits[Phone]|builtinBits[Landline]) != 0
+	numbers := d.enabled&numberBits != 0
 	secrets, mails, passports := d.on(Secret), d.on(Email), d.on(Passport)
 	for i := 0; i < len(s); {
 		cls := startClass[s[i]]

@@ -97,9 +97,9 @@ var secretRules = [...]secretRule{
 	{prefix: "sk-", min: 20, mixed: true},           // OpenAI, DeepSeek, Moonshot, DashScope
 	{prefix: "AKIA", min: 16, max: 16, upper: true}, // AWS access key id
 	{prefix: "ASIA", min: 16, max: 16, upper: true}, // AWS temporary
-	{prefix: "LTAI", min: 12, max: 30, mixed: true}, // Alibaba Cloud AccessKey ID
 	{prefix: "AKID", min: 32, max: 40, mixed: true}, // Tencent Cloud SecretId
 	{prefix: "AIza", min: 35, max: 35},              // Google API key
+	{prefix: "LTAI", min: 12, max: 30, mixed: true}, // Alibaba Cloud AccessKey ID
 	{prefix: "ghp_", min: 30},                       // GitHub tokens
 	{prefix: "gho_", min: 30},
 	{prefix: "ghs_", min: 30},
@@ -107,6 +107,26 @@ var secretRules = [...]secretRule{
 	{prefix: "xoxb-", min: 20}, // Slack
 	{prefix: "xoxp-", min: 20},
 	{prefix: "bce-v3/ALTAK-", min: 20}, // Baidu Qianfan
+}
+
+// secretRulesFor returns the rules whose prefix begins with c (the table
+// above is grouped by first byte).
+func secretRulesFor(c byte) []secretRule {
+	switch c {
+	case 's':
+		return secretRules[0:3]
+	case 'A':
+		return secretRules[3:7]
+	case 'L':
+		return secretRules[7:8]
+	case 'g':
+		return secretRules[8:12]
+	case 'x':
+		return secretRules[12:14]
+	case 'b':
+		return secretRules[14:15]
+	}
+	return nil
 }
 
 func isKeyByte(c byte) bool { return isWordByte(c) || c == '-' }
@@ -120,8 +140,9 @@ func secret(s string, i int) (int, bool) {
 	case strings.HasPrefix(rest, "eyJ"):
 		return jwt(s, i)
 	}
-	for k := range secretRules {
-		r := &secretRules[k]
+	rules := secretRulesFor(s[i])
+	for k := range rules {
+		r := &rules[k]
 		if !strings.HasPrefix(rest, r.prefix) {
 			continue
 		}

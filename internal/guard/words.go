@@ -6,14 +6,16 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/coregx/ahocorasick"
 )
 
 // WordList matches a list of words with Aho-Corasick, insensitive to case
-// and to width: text and words are folded alike (full-width ASCII forms
-// U+FF01..U+FF5E to ASCII, the ideographic space to a space, then Unicode
-// lower case) and matches are reported in the original text's offsets.
+// and to width: text and words are folded alike (full-width digits and
+// letters to ASCII, the ideographic space to a space, then Unicode lower
+// case; full-width punctuation is left alone, so Chinese text with its
+// commas and stops is matched in place, without a folded copy) and matches are reported in the original text's offsets.
 // It is immutable and safe for concurrent use.
 type WordList struct {
 	ac       *ahocorasick.Automaton
@@ -61,23 +63,46 @@ func foldRune(r rune) rune {
 			return r + 'a' - 'A'
 		}
 		return r
-	case r >= 0xFF01 && r <= 0xFF5E:
-		return foldRune(r - 0xFEE0)
+	case r >= 0xFF10 && r <= 0xFF19, r >= 0xFF21 && r <= 0xFF3A, r >= 0xFF41 && r <= 0xFF5A:
+		return foldRune(r - 0xFEE0) // full-width digits and letters
 	case r == 0x3000:
 		return ' '
 	}
 	return unicode.ToLower(r)
 }
 
-// needsFold reports whether s differs from its folded form.
-func needsFold(s string) bool {
-	for i := 0; i < len(s); i++ {
+// foldKind says what folding s takes: none (the common case of lower-case
+// ASCII and CJK text), ASCII only (byte lengths kept, offsets unchanged), or
+// full (lengths may change, offsets must be mapped).
+type foldKind int
+
+const (
+	foldNone foldKind = iota
+	foldASCII
+	foldFull
+)
+
+func foldNeeded(s string) foldKind {
+	k := foldNone
+	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= utf8.RuneSelf || c >= 'A' && c <= 'Z' {
-			return true
+		switch {
+		case c < utf8.RuneSelf:
+			if c >= 'A' && c <= 'Z' {
+				k = foldASCII
+			}
+			i++
+		case c >= 0xE4 && c <= 0xE9: // U+4000..U+9FFF: CJK ideographs, no case
+			i += 3
+		default:
+			r, w := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError || foldRune(r) != r {
+				return foldFull
+			}
+			i += w
 		}
 	}
-	return false
+	return k
 }
 
 // fold appends s folded to dst and, when offs is not nil, the offset in s
@@ -105,11 +130,27 @@ func (wl *WordList) spans(s string, dst []Match, cat Category) []Match {
 	if len(s) == 0 {
 		return dst
 	}
-	hay := []byte(s)
+	var hay []byte
 	var offs []int32
-	if needsFold(s) {
+	switch foldNeeded(s) {
+	case foldNone:
+		// The automaton only reads the haystack: no copy of the text.
+		hay = unsafe.Slice(unsafe.StringData(s), len(s))
+	case foldASCII:
+		hay = make([]byte, len(s))
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			hay[i] = c
+		}
+	default:
 		offs = make([]int32, 0, len(s)+1)
 		hay = fold(make([]byte, 0, len(s)), &offs, s)
+	}
+	if !wl.ac.IsMatch(hay) {
+		return dst
 	}
 	for _, m := range wl.ac.FindAllOverlapping(hay) {
 		a, e := m.Start, m.End
