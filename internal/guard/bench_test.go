@@ -18,7 +18,8 @@ func benchText(n int) string {
 	for b.Len() < n {
 		b.WriteString(para)
 	}
-	return b.String()[:n]
+	s := b.String()[:n]
+	return strings.ToValidUTF8(s[:len(s)-3], "") // cut on a rune boundary
 }
 
 func benchWords() []string {

@@ -128,6 +128,7 @@ func (g *Guard) text(s string, ps *Pseudonyms, t Tally) (string, bool, error) {
 		return s, false, nil
 	}
 	var b strings.Builder
+	b.Grow(len(s) + 32*len(ms))
 	changed := false
 	last := 0
 	for _, m := range ms {

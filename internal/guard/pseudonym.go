@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 
@@ -37,7 +38,7 @@ func (p *Pseudonyms) placeholder(c Category, v string) string {
 	for {
 		p.next[c]++
 		ph = "<" + c.Label() + "_" + strconv.Itoa(p.next[c]) + ">"
-		if !strings.Contains(string(p.avoid), ph) {
+		if !bytes.Contains(p.avoid, []byte(ph)) {
 			break
 		}
 	}

@@ -96,7 +96,7 @@ func foldNeeded(s string) foldKind {
 			i += 3
 		default:
 			r, w := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError || foldRune(r) != r {
+			if r == utf8.RuneError && w == 1 || foldRune(r) != r {
 				return foldFull
 			}
 			i += w
