@@ -87,20 +87,23 @@ type secretRule struct {
 	max    int  // the most, 0 for no limit
 	upper  bool // the body is upper-case letters and digits only (AWS)
 	mixed  bool // the body must hold both a letter and a digit
+	plain  bool // the body is letters and digits only, no - or _
 }
 
 // secretRules lists credential prefixes, longest first where one extends
 // another. Sources: each vendor's key format as shown in its console.
 var secretRules = [...]secretRule{
-	{prefix: "sk-ant-", min: 20},                    // Anthropic (api03, admin01)
-	{prefix: "sk-proj-", min: 20},                   // OpenAI project keys
-	{prefix: "sk-", min: 20, mixed: true},           // OpenAI, DeepSeek, Moonshot, DashScope
-	{prefix: "AKIA", min: 16, max: 16, upper: true}, // AWS access key id
-	{prefix: "ASIA", min: 16, max: 16, upper: true}, // AWS temporary
-	{prefix: "AKID", min: 32, max: 40, mixed: true}, // Tencent Cloud SecretId
-	{prefix: "AIza", min: 35, max: 35},              // Google API key
-	{prefix: "LTAI", min: 12, max: 30, mixed: true}, // Alibaba Cloud AccessKey ID
-	{prefix: "ghp_", min: 30},                       // GitHub tokens
+	{prefix: "sk-ant-", min: 20},                       // Anthropic (api03, admin01)
+	{prefix: "sk-proj-", min: 20},                      // OpenAI project keys
+	{prefix: "sk-svcacct-", min: 20},                   // OpenAI service accounts
+	{prefix: "sk-admin-", min: 20},                     // OpenAI admin keys
+	{prefix: "sk-", min: 20, mixed: true, plain: true}, // OpenAI (legacy), DeepSeek, Moonshot, DashScope: not CSS classes like sk-btn-2xl
+	{prefix: "AKIA", min: 16, max: 16, upper: true},    // AWS access key id
+	{prefix: "ASIA", min: 16, max: 16, upper: true},    // AWS temporary
+	{prefix: "AKID", min: 32, max: 40, mixed: true},    // Tencent Cloud SecretId
+	{prefix: "AIza", min: 35, max: 35},                 // Google API key
+	{prefix: "LTAI", min: 12, max: 30, mixed: true},    // Alibaba Cloud AccessKey ID
+	{prefix: "ghp_", min: 30},                          // GitHub tokens
 	{prefix: "gho_", min: 30},
 	{prefix: "ghs_", min: 30},
 	{prefix: "github_pat_", min: 30},
@@ -114,17 +117,17 @@ var secretRules = [...]secretRule{
 func secretRulesFor(c byte) []secretRule {
 	switch c {
 	case 's':
-		return secretRules[0:3]
+		return secretRules[0:5]
 	case 'A':
-		return secretRules[3:7]
+		return secretRules[5:9]
 	case 'L':
-		return secretRules[7:8]
+		return secretRules[9:10]
 	case 'g':
-		return secretRules[8:12]
+		return secretRules[10:14]
 	case 'x':
-		return secretRules[12:14]
+		return secretRules[14:16]
 	case 'b':
-		return secretRules[14:15]
+		return secretRules[16:17]
 	}
 	return nil
 }
@@ -150,7 +153,7 @@ func secret(s string, i int) (int, bool) {
 		letter, digit := false, false
 		for e < len(s) && (isKeyByte(s[e]) || r.prefix == "bce-v3/ALTAK-" && s[e] == '/') {
 			c := s[e]
-			if r.upper && !(c >= 'A' && c <= 'Z' || isDigit(c)) {
+			if r.upper && !(c >= 'A' && c <= 'Z' || isDigit(c)) || r.plain && (c == '-' || c == '_') {
 				break
 			}
 			letter = letter || isLetter(c)
@@ -161,7 +164,7 @@ func secret(s string, i int) (int, bool) {
 		if n < r.min || r.max > 0 && n > r.max || r.mixed && !(letter && digit) {
 			return 0, false
 		}
-		if e < len(s) && isWordByte(s[e]) {
+		if e < len(s) && (isWordByte(s[e]) || r.plain && s[e] == '-') {
 			return 0, false
 		}
 		return e, true
