@@ -14,9 +14,20 @@ import (
 // output (internal/guard implements it; docs/config.md "guard"). The same
 // section on a route overrides the top-level one, category by category.
 type Guard struct {
-	PII    map[string]string `yaml:"pii"`    // category -> off | log_only | redact | pseudonymize | block
-	Custom []GuardCustom     `yaml:"custom"` // categories of your own, named in pii
-	Words  GuardWords        `yaml:"words"`  // sensitive-word lists
+	PII       map[string]string `yaml:"pii"`       // category -> off | log_only | redact | pseudonymize | block
+	Custom    []GuardCustom     `yaml:"custom"`    // categories of your own, named in pii
+	Words     GuardWords        `yaml:"words"`     // sensitive-word lists
+	Overrides []GuardOverride   `yaml:"overrides"` // per gateway key or traffic tag (top level only)
+}
+
+// GuardOverride changes the guard for the requests of one gateway key or
+// one traffic tag (the value of rate_limits.tag_header). It applies after
+// the route's section, key before tag.
+type GuardOverride struct {
+	Key   string            `yaml:"key"` // a keys[].name; or
+	Tag   string            `yaml:"tag"` // a traffic tag
+	PII   map[string]string `yaml:"pii"`
+	Words GuardWords        `yaml:"words"`
 }
 
 // GuardCustom is a category defined by a regular expression (RE2) or a
@@ -94,10 +105,49 @@ func (g Guard) Override(over *Guard) Guard {
 	return out
 }
 
+// Resolve returns the guard in force for a request on route r (nil for
+// none) with gateway key name key and traffic tag tag (either may be
+// empty): the top-level section, then the route's, the key's and the tag's
+// overrides.
+func (g Guard) Resolve(r *Route, key, tag string) Guard {
+	out := g
+	if r != nil {
+		out = out.Override(&r.Guard)
+	}
+	for _, match := range []func(GuardOverride) bool{
+		func(o GuardOverride) bool { return key != "" && o.Key == key },
+		func(o GuardOverride) bool { return tag != "" && o.Tag == tag },
+	} {
+		for _, o := range g.Overrides {
+			if match(o) {
+				out = out.Override(&Guard{PII: o.PII, Words: o.Words})
+			}
+		}
+	}
+	out.Overrides = nil
+	return out
+}
+
 func (v *validator) guard(c *Config) {
 	v.guardSection("guard", &c.Guard, nil)
 	for i, r := range c.Routes {
-		v.guardSection(fmt.Sprintf("routes[%d].guard", i), &r.Guard, c.Guard.Custom)
+		p := fmt.Sprintf("routes[%d].guard", i)
+		v.guardSection(p, &r.Guard, c.Guard.Custom)
+		if len(r.Guard.Overrides) > 0 {
+			v.add(p+".overrides", "is only allowed in the top-level guard section")
+		}
+	}
+	for i, o := range c.Guard.Overrides {
+		p := fmt.Sprintf("guard.overrides[%d]", i)
+		switch {
+		case (o.Key == "") == (o.Tag == ""):
+			v.add(p, "needs exactly one of key or tag")
+		case o.Key != "" && !slices.ContainsFunc(c.Keys, func(k Key) bool { return k.Name == o.Key }):
+			v.addf(p+".key", "%q is not the name of a gateway key", o.Key)
+		case o.Tag != "" && c.RateLimits.TagHeader == "":
+			v.add(p+".tag", "needs rate_limits.tag_header, which names the header carrying the tag")
+		}
+		v.guardSection(p, &Guard{PII: o.PII, Words: o.Words}, c.Guard.Custom)
 	}
 }
 

@@ -94,3 +94,68 @@ func TestGuardDefaultsAndOverride(t *testing.T) {
 		t.Fatalf("the guard is on by default: %+v", none.Guard)
 	}
 }
+
+func TestGuardOverridesResolve(t *testing.T) {
+	src := `keys:
+  - name: team-a
+    key: abcdefghijklmnopqrstuvwxyz
+rate_limits:
+  tag_header: X-Biz-Type
+guard:
+  pii: {phone: redact, email: log_only, bank_card: redact}
+  overrides:
+    - key: team-a
+      pii: {phone: off}
+    - tag: finance
+      pii: {bank_card: block, phone: pseudonymize}
+providers:
+  - name: sim
+    type: simulator
+routes:
+  - match: "*"
+    targets: [{provider: sim}]
+    guard:
+      pii: {email: redact}
+`
+	cfg, err := Parse([]byte(src), "ferry.yaml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &cfg.Routes[0]
+	for _, tc := range []struct {
+		key, tag string
+		want     map[string]string
+	}{
+		{"", "", map[string]string{"phone": "redact", "email": "redact", "bank_card": "redact"}},
+		{"team-a", "", map[string]string{"phone": "off", "email": "redact", "bank_card": "redact"}},
+		{"team-a", "finance", map[string]string{"phone": "pseudonymize", "email": "redact", "bank_card": "block"}},
+	} {
+		got := cfg.Guard.Resolve(r, tc.key, tc.tag)
+		if diff := cmp.Diff(tc.want, got.PII); diff != "" || got.Overrides != nil {
+			t.Errorf("key %q tag %q (-want +got):\n%s", tc.key, tc.tag, diff)
+		}
+	}
+	if cfg.Guard.PII["phone"] != "redact" {
+		t.Fatal("Resolve changed the section")
+	}
+
+	bad := `guard:
+  overrides:
+    - key: nobody
+    - tag: finance
+    - key: a
+      tag: b
+    - key: nobody2
+      pii: {phone: hide}
+` + simTail
+	want := []string{
+		`ferry.yaml:3: guard.overrides[0].key "nobody" is not the name of a gateway key`,
+		`ferry.yaml:4: guard.overrides[1].tag needs rate_limits.tag_header, which names the header carrying the tag`,
+		`ferry.yaml:5: guard.overrides[2] needs exactly one of key or tag`,
+		`ferry.yaml:7: guard.overrides[3].key "nobody2" is not the name of a gateway key`,
+		`ferry.yaml:8: guard.overrides[3].pii["phone"] "hide" is unknown: use off, log_only, redact, pseudonymize or block`,
+	}
+	if diff := cmp.Diff(want, parseProblems(t, bad, nil)); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+}
