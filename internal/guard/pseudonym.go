@@ -14,9 +14,9 @@ import (
 // so restoring never changes text the client wrote. It belongs to one
 // request and is not safe for concurrent use.
 type Pseudonyms struct {
-	avoid   []byte            // the request, to keep placeholders unique
-	byValue map[string]string // category\x00value -> placeholder
-	values  map[string]string // placeholder -> value
+	avoid   []byte              // the request, to keep placeholders unique
+	byValue map[valueKey]string // category and value -> placeholder
+	values  map[string]string   // placeholder -> value
 	next    map[Category]int
 	maxLen  int
 }
@@ -26,13 +26,18 @@ func NewPseudonyms(avoid []byte) *Pseudonyms {
 	return &Pseudonyms{avoid: avoid}
 }
 
+type valueKey struct {
+	c Category
+	v string
+}
+
 func (p *Pseudonyms) placeholder(c Category, v string) string {
-	key := string(c) + "\x00" + v
+	key := valueKey{c, v}
 	if ph, ok := p.byValue[key]; ok {
 		return ph
 	}
 	if p.byValue == nil {
-		p.byValue, p.values, p.next = map[string]string{}, map[string]string{}, map[Category]int{}
+		p.byValue, p.values, p.next = map[valueKey]string{}, map[string]string{}, map[Category]int{}
 	}
 	var ph string
 	for {
