@@ -14,7 +14,8 @@ import (
 // upstream's events; the caller (server) writes what it returns and, once
 // Refused reports true, stops reading the upstream.
 //
-// Thinking deltas are not restored: the upstream signs the thinking it
+// A word in a tool input is masked even with the refuse action: a tool
+// call cut short would not parse. Thinking deltas are not restored: the upstream signs the thinking it
 // produced (with placeholders), and the client must send it back unchanged
 // on the next turn.
 type Answer struct {
@@ -106,6 +107,9 @@ func (a *Answer) delta(dst []byte, ev sse.Event) []byte {
 	b := a.blocks[idx]
 	if b == nil {
 		b = &blockFilter{kind: kind, field: field, words: a.g.OutputStream()}
+		if b.words != nil && kind == "input_json_delta" {
+			b.words.refuse = false // a tool call cut short would not parse: masked instead
+		}
 		if kind != "thinking_delta" && a.ps.Len() > 0 {
 			b.restorer = a.ps.Restorer(kind == "input_json_delta")
 		}

@@ -113,3 +113,16 @@ func TestMessage(t *testing.T) {
 		t.Fatalf("got %s (%v %v)\nwant %s", out, refused, err, want)
 	}
 }
+
+func TestAnswerToolInputMaskedNotRefused(t *testing.T) {
+	wl, _ := NewWordList([]string{"forbidden"})
+	g, _ := New(Policy{Words: wl, WordsOutput: WordsRefuse})
+	a := g.Answer(nil)
+	got := runAnswer(a, []sse.Event{
+		event("content_block_delta", `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"q\":\"forbidden\"}"}}`),
+		event("content_block_stop", `{"type":"content_block_stop","index":1}`),
+	})
+	if a.Refused() || !strings.Contains(got, `*********`) || strings.Contains(got, "forbidden") {
+		t.Fatalf("got\n%s", got)
+	}
+}

@@ -90,6 +90,9 @@ func (g *Guard) Active() bool { return g != nil && (!g.det.Empty() || g.words !=
 type BlockedError struct{ Category Category }
 
 func (e *BlockedError) Error() string {
+	if e.Category == Words {
+		return "request blocked by the gateway's guard: it contains a word on the gateway's list"
+	}
 	return "request blocked by the gateway's guard: it contains " + strings.ReplaceAll(string(e.Category), "_", " ") + " data (category " + string(e.Category) + ")"
 }
 
