@@ -236,26 +236,24 @@ func TestWordFilesReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	ticks := make(chan time.Time)
+	errs := make(chan error, 1)
 	done := make(chan struct{})
-	go func() { wf.Watch(ctx, time.Millisecond, nil); close(done) }()
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		if _, hit := wf.List().Mask("BETA"); hit {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("Watch did not pick up the change")
-		}
-		time.Sleep(time.Millisecond)
+	go func() { wf.WatchTicks(ctx, ticks, func(err error) { errs <- err }); close(done) }()
+	ticks <- time.Time{} // the reload runs before the next tick is taken
+	ticks <- time.Time{}
+	if _, hit := wf.List().Mask("BETA"); !hit {
+		t.Fatal("Watch did not pick up the change")
 	}
-	cancel()
-	<-done
 	if err := os.WriteFile(p, []byte("# nothing\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := wf.Reload(); err == nil {
-		t.Fatal("an empty list was accepted")
+	ticks <- time.Time{}
+	if err := <-errs; err == nil {
+		t.Fatal("an empty list was reported as nil error")
 	}
+	cancel()
+	<-done
 	if _, hit := wf.List().Mask("alpha"); !hit {
 		t.Fatal("a failed reload dropped the list in force")
 	}

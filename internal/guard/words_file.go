@@ -9,15 +9,17 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/zeebo/xxh3"
 )
 
 // WordFiles is a word list read from files (one word a line, blank lines
-// and lines starting with # ignored), reloaded when a file changes. It is
-// the only part of the package that does I/O.
+// and lines starting with # ignored), reloaded when a file's content
+// changes. It is the only part of the package that does I/O.
 type WordFiles struct {
 	paths   []string
 	current atomic.Pointer[WordList]
-	stamp   atomic.Value // string: the files' sizes and modification times
+	sum     atomic.Uint64 // xxh3 of the files' contents last loaded
 }
 
 // LoadWordFiles reads paths into a list.
@@ -32,34 +34,20 @@ func LoadWordFiles(paths []string) (*WordFiles, error) {
 // List returns the list in force.
 func (wf *WordFiles) List() *WordList { return wf.current.Load() }
 
-func (wf *WordFiles) stampNow() (string, error) {
-	var b strings.Builder
-	for _, p := range wf.paths {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return "", fmt.Errorf("word file: %w", err)
-		}
-		fmt.Fprintf(&b, "%s:%d:%d;", p, fi.Size(), fi.ModTime().UnixNano())
-	}
-	return b.String(), nil
-}
-
-// Reload rereads the files when any changed since the last load, and
-// reports whether it did. On error the list in force is kept.
+// Reload rereads the files and rebuilds the list when their content
+// changed since the last load (content, not modification times, which
+// can miss a quick rewrite); it reports whether it did. On error the list
+// in force is kept.
 func (wf *WordFiles) Reload() (bool, error) {
-	st, err := wf.stampNow()
-	if err != nil {
-		return false, err
-	}
-	if old, _ := wf.stamp.Load().(string); old == st && wf.current.Load() != nil {
-		return false, nil
-	}
+	h := xxh3.New()
 	var words []string
 	for _, p := range wf.paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return false, fmt.Errorf("word file: %w", err)
 		}
+		h.Write(data)
+		h.Write([]byte{0})
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		for sc.Scan() {
 			w := strings.TrimSpace(sc.Text())
@@ -71,26 +59,35 @@ func (wf *WordFiles) Reload() (bool, error) {
 			return false, fmt.Errorf("word file %s: %w", p, err)
 		}
 	}
+	sum := h.Sum64()
+	if wf.current.Load() != nil && wf.sum.Load() == sum {
+		return false, nil
+	}
 	wl, err := NewWordList(words)
 	if err != nil {
 		return false, fmt.Errorf("word files %v: %w", wf.paths, err)
 	}
 	wf.current.Store(wl)
-	wf.stamp.Store(st)
+	wf.sum.Store(sum)
 	return true, nil
 }
 
-// Watch polls the files every interval until ctx ends, reloading on
-// change; onErr (which may be nil) hears of failed reloads, after which the
-// previous list stays in force.
+// Watch reloads the files every interval until ctx ends; onErr (which may
+// be nil) hears of failed reloads, after which the previous list stays in
+// force.
 func (wf *WordFiles) Watch(ctx context.Context, interval time.Duration, onErr func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	wf.WatchTicks(ctx, t.C, onErr)
+}
+
+// WatchTicks is Watch driven by ticks, for a caller with its own clock.
+func (wf *WordFiles) WatchTicks(ctx context.Context, ticks <-chan time.Time, onErr func(error)) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-ticks:
 			if _, err := wf.Reload(); err != nil && onErr != nil {
 				onErr(err)
 			}
