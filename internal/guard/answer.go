@@ -49,33 +49,44 @@ func (a *Answer) Refused() bool { return a.refused }
 // place to dst: the event itself when nothing changed, a rewritten delta,
 // nothing (all held back), or the end of the answer on refusal.
 func (a *Answer) Event(dst []byte, ev sse.Event) []byte {
+	for _, e := range a.Filter(ev, nil) {
+		dst = append(dst, e.Raw...)
+	}
+	return dst
+}
+
+// Filter is Event for a caller that works with events: it appends to out
+// the events to send in ev's place. ev itself is passed on when unchanged,
+// so its slices alias the upstream's buffer as before; new events own
+// theirs.
+func (a *Answer) Filter(ev sse.Event, evs []sse.Event) []sse.Event {
 	if a.refused {
-		return dst
+		return evs
 	}
 	switch string(ev.Name) {
 	case "content_block_delta":
-		return a.delta(dst, ev)
+		return a.delta(evs, ev)
 	case "content_block_stop":
 		idx, ok := blockIndex(ev.Data)
 		if b := a.blocks[idx]; ok && b != nil {
 			delete(a.blocks, idx)
-			var out string
+			var text string
 			var refused bool
 			if b.restorer != nil {
-				out = b.restorer.Flush()
+				text = b.restorer.Flush()
 			}
 			if b.words != nil {
-				w1, r1 := b.words.Write(out)
+				w1, r1 := b.words.Write(text)
 				w2, r2 := b.words.Flush()
-				out, refused = w1+w2, r1 || r2
+				text, refused = w1+w2, r1 || r2
 			}
-			dst = a.appendDelta(dst, idx, b, out)
+			evs = a.appendDelta(evs, idx, b, text)
 			if refused {
-				return a.refuse(dst, idx)
+				return a.refuse(evs, idx)
 			}
 		}
 	}
-	return append(dst, ev.Raw...)
+	return append(evs, ev)
 }
 
 func blockIndex(data []byte) (int, bool) {
@@ -83,7 +94,7 @@ func blockIndex(data []byte) (int, bool) {
 	return n, err == nil
 }
 
-func (a *Answer) delta(dst []byte, ev sse.Event) []byte {
+func (a *Answer) delta(evs []sse.Event, ev sse.Event) []sse.Event {
 	idx, ok := blockIndex(ev.Data)
 	delta := jsonpeek.Member(ev.Data, "delta")
 	kind, _ := jsonpeek.String(jsonpeek.Member(delta, "type"))
@@ -98,11 +109,11 @@ func (a *Answer) delta(dst []byte, ev sse.Event) []byte {
 	}
 	raw := jsonpeek.Member(delta, field)
 	if !ok || field == "" || raw == nil {
-		return append(dst, ev.Raw...)
+		return append(evs, ev)
 	}
 	text, err := jsonpeek.String(raw)
 	if err != nil {
-		return append(dst, ev.Raw...)
+		return append(evs, ev)
 	}
 	b := a.blocks[idx]
 	if b == nil {
@@ -124,19 +135,25 @@ func (a *Answer) delta(dst []byte, ev sse.Event) []byte {
 		out, refused = b.words.Write(out)
 	}
 	if out == text && !refused {
-		return append(dst, ev.Raw...)
+		return append(evs, ev)
 	}
-	dst = a.appendDelta(dst, idx, b, out)
+	evs = a.appendDelta(evs, idx, b, out)
 	if refused {
-		return a.refuse(dst, idx)
+		return a.refuse(evs, idx)
 	}
-	return dst
+	return evs
 }
 
-// appendDelta writes a delta event carrying text, or nothing for "".
-func (a *Answer) appendDelta(dst []byte, idx int, b *blockFilter, text string) []byte {
+// newEvent builds an event that owns its bytes.
+func newEvent(name string, data []byte) sse.Event {
+	raw := sse.AppendEvent(nil, name, data)
+	return sse.Event{Name: []byte(name), Data: data, Raw: raw}
+}
+
+// appendDelta adds a delta event carrying text, or nothing for "".
+func (a *Answer) appendDelta(evs []sse.Event, idx int, b *blockFilter, text string) []sse.Event {
 	if text == "" {
-		return dst
+		return evs
 	}
 	data := make([]byte, 0, len(text)+96)
 	data = append(data, `{"type":"content_block_delta","index":`...)
@@ -148,17 +165,18 @@ func (a *Answer) appendDelta(dst []byte, idx int, b *blockFilter, text string) [
 	data = append(data, `":`...)
 	data = jsonpeek.AppendString(data, text)
 	data = append(data, "}}"...)
-	return sse.AppendEvent(dst, "content_block_delta", data)
+	return append(evs, newEvent("content_block_delta", data))
 }
 
 // refuse ends the answer: the open block stops, the message ends with
 // stop_reason "refusal". Output tokens are reported as 0: the upstream's
 // count is not known yet, and the caller's ledger should take the
 // upstream's usage as far as it was read.
-func (a *Answer) refuse(dst []byte, idx int) []byte {
+func (a *Answer) refuse(evs []sse.Event, idx int) []sse.Event {
 	a.refused = true
 	stop := strconv.AppendInt([]byte(`{"type":"content_block_stop","index":`), int64(idx), 10)
-	dst = sse.AppendEvent(dst, "content_block_stop", append(stop, '}'))
-	dst = sse.AppendEvent(dst, "message_delta", []byte(`{"type":"message_delta","delta":{"stop_reason":"refusal","stop_sequence":null},"usage":{"output_tokens":0}}`))
-	return sse.AppendEvent(dst, "message_stop", []byte(`{"type":"message_stop"}`))
+	return append(evs,
+		newEvent("content_block_stop", append(stop, '}')),
+		newEvent("message_delta", []byte(`{"type":"message_delta","delta":{"stop_reason":"refusal","stop_sequence":null},"usage":{"output_tokens":0}}`)),
+		newEvent("message_stop", []byte(`{"type":"message_stop"}`)))
 }

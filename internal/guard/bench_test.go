@@ -79,12 +79,11 @@ func BenchmarkAnswerChunk(b *testing.B) {
 	_, res, _ := g.Request(benchBody("call 13812345678"))
 	ev := event("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Sure, here is the next part of the answer, "}}`)
 	a := g.Answer(res.Pseudonyms)
-	var dst []byte
+	var evs []sse.Event
 	b.ReportAllocs()
 	for b.Loop() {
-		dst = a.Event(dst[:0], ev)
+		evs = a.Filter(ev, evs[:0])
 	}
-	_ = sse.Event{}
 }
 
 func BenchmarkScanParts(b *testing.B) {

@@ -30,7 +30,8 @@ func NewWordList(words []string) (*WordList, error) {
 	wl := &WordList{prefixes: map[string]struct{}{}}
 	seen := map[string]bool{}
 	for _, w := range words {
-		f := string(fold(nil, nil, strings.TrimSpace(w)))
+		fb, _ := fold(nil, nil, strings.TrimSpace(w))
+		f := string(fb)
 		if f == "" || seen[f] {
 			continue
 		}
@@ -105,23 +106,17 @@ func foldNeeded(s string) foldKind {
 	return k
 }
 
-// fold appends s folded to dst and, when offs is not nil, the offset in s
-// of each byte written (plus a final len(s)).
-func fold(dst []byte, offs *[]int32, s string) []byte {
+// fold appends s folded to dst and, to offs, the offset in s of each byte
+// written (plus a final len(s)).
+func fold(dst []byte, offs []int32, s string) ([]byte, []int32) {
 	for i, r := range s {
-		f := foldRune(r)
 		n := len(dst)
-		dst = utf8.AppendRune(dst, f)
-		if offs != nil {
-			for k := n; k < len(dst); k++ {
-				*offs = append(*offs, int32(i))
-			}
+		dst = utf8.AppendRune(dst, foldRune(r))
+		for range len(dst) - n {
+			offs = append(offs, int32(i))
 		}
 	}
-	if offs != nil {
-		*offs = append(*offs, int32(len(s)))
-	}
-	return dst
+	return dst, append(offs, int32(len(s)))
 }
 
 // spans returns the merged spans in s (original offsets) covered by any
@@ -146,8 +141,7 @@ func (wl *WordList) spans(s string, dst []Match, cat Category) []Match {
 			hay[i] = c
 		}
 	default:
-		offs = make([]int32, 0, len(s)+1)
-		hay = fold(make([]byte, 0, len(s)), &offs, s)
+		hay, offs = fold(make([]byte, 0, len(s)), make([]int32, 0, len(s)+1), s)
 	}
 	if !wl.ac.IsMatch(hay) {
 		return dst
@@ -189,8 +183,9 @@ func (wl *WordList) holdBack(s string) int {
 		start -= w
 	}
 	tail := s[start:]
-	var offs []int32
-	f := fold(make([]byte, 0, len(tail)+8), &offs, tail)
+	var fbuf [128]byte
+	var obuf [129]int32
+	f, offs := fold(fbuf[:0], obuf[:0], tail)
 	for k := min(len(f), wl.maxLen-1); k > 0; k-- {
 		if _, ok := wl.prefixes[string(f[len(f)-k:])]; ok {
 			return len(tail) - int(offs[len(f)-k])
