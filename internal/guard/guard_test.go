@@ -258,3 +258,20 @@ func TestWordFilesReload(t *testing.T) {
 		t.Fatal("a failed reload dropped the list in force")
 	}
 }
+
+func TestRequestTextDocumentScannedBase64Not(t *testing.T) {
+	g := newGuard(t, ActionRedact, nil)
+	body := `{"messages":[{"role":"user","content":[` +
+		`{"type":"document","source":{"type":"text","media_type":"text/plain","data":"tel ` + testPhone + `"}},` +
+		`{"type":"image","source":{"type":"base64","media_type":"image/png","data":"` + testPhone + `"}}]}]}`
+	out, _, err := g.Request([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"messages":[{"role":"user","content":[` +
+		`{"type":"document","source":{"type":"text","media_type":"text/plain","data":"tel [REDACTED:PHONE]"}},` +
+		`{"type":"image","source":{"type":"base64","media_type":"image/png","data":"` + testPhone + `"}}]}]}`
+	if string(out) != want {
+		t.Fatalf("got  %s\nwant %s", out, want)
+	}
+}

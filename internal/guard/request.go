@@ -88,6 +88,8 @@ func (w *walker) value(start, end int, inInput bool) {
 				w.value(start+s, start+e, true)
 			case k == "input":
 				w.value(start+s, start+e, true)
+			case k == "data" && isTextSource(v):
+				w.value(start+s, start+e, false) // a plain-text document's content
 			case !skipKeys[k]:
 				w.value(start+s, start+e, false)
 			}
@@ -126,4 +128,11 @@ func applyEdits(body []byte, edits []edit) []byte {
 		last = e.end
 	}
 	return append(out, body[last:]...)
+}
+
+// isTextSource reports whether the object v is a document source of type
+// "text", whose data is the document's text rather than base64.
+func isTextSource(v []byte) bool {
+	t, err := jsonpeek.String(jsonpeek.Member(v, "type"))
+	return err == nil && t == "text"
 }
