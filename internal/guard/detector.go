@@ -107,6 +107,7 @@ const (
 	clsAt
 	clsSecret   // a letter or dash that begins a secret prefix
 	clsPassport // E or G
+	clsUpper    // another upper-case letter: a residence permit may begin with it
 )
 
 var startClass = func() (t [256]byte) {
@@ -118,6 +119,11 @@ var startClass = func() (t [256]byte) {
 	t['@'] = clsAt
 	for _, c := range "sALgxbe-abcdef" {
 		t[c] = clsSecret
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		if t[c] == clsNone {
+			t[c] = clsUpper
+		}
 	}
 	t['E'], t['G'] = clsPassport, clsPassport
 	return t
@@ -171,7 +177,7 @@ func dropOverlaps(dst []Match, base int) []Match {
 
 func (d *Detector) scanBuiltins(s string, dst []Match) []Match {
 	numbers := d.enabled&numberBits != 0
-	secrets, mails, passports := d.on(Secret), d.on(Email), d.on(Passport)
+	secrets, mails, passports, ids := d.on(Secret), d.on(Email), d.on(Passport), d.on(IDCard)
 	for i := 0; i < len(s); {
 		cls := startClass[s[i]]
 		if cls == clsNone {
@@ -206,9 +212,16 @@ func (d *Detector) scanBuiltins(s string, dst []Match) []Match {
 					continue
 				}
 			}
-		case clsSecret, clsPassport:
+		case clsSecret, clsPassport, clsUpper:
 			if i > 0 && (isWordByte(s[i-1]) || s[i-1] == '-' && cls == clsSecret) {
 				break
+			}
+			if ids && isUpper(s[i]) {
+				if e, ok := oldForeignPR(s, i); ok {
+					dst = append(dst, Match{Start: i, End: e, Category: IDCard})
+					i = e
+					continue
+				}
 			}
 			if secrets {
 				if e, ok := secret(s, i); ok {

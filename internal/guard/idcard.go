@@ -11,6 +11,11 @@ package guard
 //	regions 810000, 820000 and 830000; the permanent residence permits for
 //	foreigners (2023) begin with 9 followed by the issuing province's code.
 //	Both carry the same birth date and check character.
+//	The permanent residence permits for foreigners issued before December
+//	2023 read 3 letters (the nationality, ISO 3166-1 alpha-3) and 12 digits:
+//	the 4-digit code of the issuing place, the birth date YYMMDD and 2 more
+//	digits. Their check digit's algorithm is not published, so the country
+//	code, the place's province and the date are checked.
 
 var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 
@@ -96,4 +101,30 @@ func isIDCard15(v []byte) bool {
 		return false
 	}
 	return validDate(1900+num(v[6:8]), num(v[8:10]), num(v[10:12]))
+}
+
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+
+// oldForeignPR matches a pre-2023 foreigner's permanent residence permit
+// number at i, a word's start, and returns its end.
+func oldForeignPR(s string, i int) (int, bool) {
+	if i+15 > len(s) || !isUpper(s[i]) || !isUpper(s[i+1]) || !isUpper(s[i+2]) || !isCountryCode(s[i:i+3]) {
+		return 0, false
+	}
+	var v [12]byte
+	for k := range v {
+		c := s[i+3+k]
+		if !isDigit(c) {
+			return 0, false
+		}
+		v[k] = c
+	}
+	if !validProvince(v[0], v[1]) || v[0] == '8' || !rightBoundary(s, i+15) {
+		return 0, false
+	}
+	y, m, d := num(v[4:6]), num(v[6:8]), num(v[8:10])
+	if !validDate(1900+y, m, d) && !validDate(2000+y, m, d) {
+		return 0, false
+	}
+	return i + 15, true
 }

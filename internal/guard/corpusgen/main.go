@@ -61,6 +61,7 @@ func main() {
 		{"inside_longer_number", 300, g.insideLonger},
 		{"prose_numbers", 200, g.proseNumbers},
 		{"lookalike_tokens", 200, g.lookalike},
+		{"product_code", 200, g.productCode},
 	}
 	for _, d := range decoys {
 		for range d.n {
@@ -166,6 +167,9 @@ func fullWidth(s string) string {
 }
 
 func (g *gen) idCard() string {
+	if g.r.IntN(16) == 0 { // a foreigner's permanent residence permit of before 2023
+		return g.pick("USA", "GBR", "DEU", "FRA", "JPN", "KOR", "CAN", "AUS") + g.pick("1100", "3100", "4403", "3201", "5101") + g.date(1950, 2010)[2:] + g.digits(2)
+	}
 	if g.r.IntN(8) == 0 { // the old 15-digit form
 		for {
 			v := g.pick(provinces...) + g.digits(4) + g.date(1930, 2000)[2:] + g.digits(3)
@@ -462,4 +466,10 @@ func (g *gen) lookalike() string {
 		return "AKIA" + g.word(16)
 	}
 	return "-----BEGIN PUBLIC KEY-----"
+}
+
+// productCode is three letters and twelve digits, like a residence permit
+// of before 2023 but with digits that need not hold a place and a date.
+func (g *gen) productCode() string {
+	return g.pick("SKU", "PRD", "ITM", "BOX") + g.digits(12)
 }
