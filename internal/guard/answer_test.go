@@ -126,3 +126,12 @@ func TestAnswerToolInputMaskedNotRefused(t *testing.T) {
 		t.Fatalf("got\n%s", got)
 	}
 }
+
+func TestAnswerThinkingNotRestored(t *testing.T) {
+	g := newGuard(t, ActionPseudonymize, nil)
+	_, res, _ := g.Request([]byte(`{"messages":[{"role":"user","content":"call ` + testPhone + `"}]}`))
+	ev := event("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"the user gave <PHONE_1>"}}`)
+	if got := g.Answer(res.Pseudonyms).Event(nil, ev); !bytes.Equal(got, ev.Raw) {
+		t.Fatalf("signed thinking was changed: %s", got)
+	}
+}
