@@ -17,15 +17,24 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"strings"
 )
 
 func main() {
-	g := &gen{r: rand.New(rand.NewPCG(12, 2026))}
 	w := bufio.NewWriter(os.Stdout)
-	defer w.Flush()
+	write(w)
+	if err := w.Flush(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// write writes the corpus to w.
+func write(w io.Writer) {
+	g := &gen{r: rand.New(rand.NewPCG(12, 2026))}
 	type kind struct {
 		cat string
 		n   int
