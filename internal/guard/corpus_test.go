@@ -117,3 +117,37 @@ func TestCorpusPrecisionRecall(t *testing.T) {
 		t.Log(f)
 	}
 }
+
+// TestNoMatchesInRecordedTraffic scans the requests captured from Claude
+// Code and the recorded upstream answers in testdata: real prompts, code,
+// tool results and answers in which nothing sensitive appears, so every
+// match would be a false positive.
+func TestNoMatchesInRecordedTraffic(t *testing.T) {
+	d, err := NewDetector(Builtins(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, dir := range []string{"claudecode", "anthropic", "openai"} {
+		m, err := filepath.Glob(filepath.Join("..", "..", "testdata", dir, "*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) < 10 {
+		t.Fatalf("only %d recorded files found", len(files))
+	}
+	size := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size += len(b)
+		for _, m := range d.Scan(string(b), nil) {
+			t.Errorf("%s: %s %q", f, m.Category, b[m.Start:m.End])
+		}
+	}
+	t.Logf("%d files, %d bytes, no matches", len(files), size)
+}
