@@ -19,12 +19,15 @@ type edit struct {
 	repl       []byte
 }
 
-// skipKeys are members of content blocks that carry no user text:
-// identifiers, base64 payloads, signatures, cache hints.
-var skipKeys = map[string]bool{
-	"type": true, "id": true, "tool_use_id": true, "signature": true, "data": true,
-	"media_type": true, "cache_control": true, "name": true, "model": true,
-	"thinking": true, // signed: changing it breaks the signature
+// skipKey reports whether a member of a content block carries no user
+// text: identifiers, base64 payloads, signatures, cache hints, and signed
+// thinking (changing it breaks the signature).
+func skipKey(k string) bool {
+	switch k {
+	case "type", "id", "tool_use_id", "signature", "data", "media_type", "cache_control", "name", "model", "thinking":
+		return true
+	}
+	return false
 }
 
 // Request applies the guard to an Anthropic Messages request body: the
@@ -90,7 +93,7 @@ func (w *walker) value(start, end int, inInput bool) {
 				w.value(start+s, start+e, true)
 			case k == "data" && isTextSource(v):
 				w.value(start+s, start+e, false) // a plain-text document's content
-			case !skipKeys[k]:
+			case !skipKey(k):
 				w.value(start+s, start+e, false)
 			}
 			return w.err == nil
