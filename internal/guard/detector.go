@@ -186,6 +186,10 @@ func (d *Detector) scanBuiltins(s string, dst []Match) []Match {
 		}
 		switch cls {
 		case clsDigit, clsFullWidth, clsParen:
+			if cls == clsDigit && i >= 2 && s[i-1] == 'u' && s[i-2] == '\\' && i+4 <= len(s) {
+				i += 4 // the hex digits of a raw JSON \uXXXX escape
+				continue
+			}
 			if secrets && cls == clsDigit && leftBoundary(s, i) {
 				if e, ok := zhipuKey(s, i); ok {
 					dst = append(dst, Match{Start: i, End: e, Category: Secret})
@@ -213,7 +217,7 @@ func (d *Detector) scanBuiltins(s string, dst []Match) []Match {
 				}
 			}
 		case clsSecret, clsPassport, clsUpper:
-			if i > 0 && (isWordByte(s[i-1]) || s[i-1] == '-' && cls == clsSecret) {
+			if wordBefore(s, i) || i > 0 && s[i-1] == '-' && cls == clsSecret {
 				break
 			}
 			if ids && isUpper(s[i]) {

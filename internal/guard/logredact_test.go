@@ -21,3 +21,13 @@ func TestLogRedactor(t *testing.T) {
 		t.Fatal("changed clean text")
 	}
 }
+
+func TestLogRedactorRawJSONEscapes(t *testing.T) {
+	r := NewLogRedactor()
+	in := `{"content":"line\n` + testPhone + `\t` + testID + `\u4e2d` + testPhone + `\n` + testKey + `"}`
+	got := r.Redact(in)
+	want := `{"content":"line\n[REDACTED:PHONE]\t[REDACTED:ID_CARD]\u4e2d[REDACTED:PHONE]\n[REDACTED:SECRET]"}`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}

@@ -94,7 +94,7 @@ func leftBoundary[T ~string | ~[]byte](s T, i int) bool {
 		return true
 	}
 	p := s[i-1]
-	if isWordByte(p) || fullWidthWordBefore(s, i) {
+	if wordBefore(s, i) || fullWidthWordBefore(s, i) {
 		return false
 	}
 	if (p == '.' || p == ',') && i >= 2 && isWordByte(s[i-2]) {
@@ -102,6 +102,24 @@ func leftBoundary[T ~string | ~[]byte](s T, i int) bool {
 	}
 	return true
 }
+
+// wordBefore reports whether s[:i] ends with a letter, digit or underscore
+// that is not the end of a JSON escape (\n, \t, \u4e2d): raw JSON in a log
+// line puts "\n" right before a value, and that n does not continue it.
+func wordBefore[T ~string | ~[]byte](s T, i int) bool {
+	if i == 0 || !isWordByte(s[i-1]) {
+		return false
+	}
+	if i >= 2 && s[i-2] == '\\' && isLetter(s[i-1]) {
+		return false
+	}
+	if i >= 6 && s[i-6] == '\\' && s[i-5] == 'u' && isHex(s[i-4]) && isHex(s[i-3]) && isHex(s[i-2]) && isHex(s[i-1]) {
+		return false
+	}
+	return true
+}
+
+func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
 // rightBoundary reports whether a run may end at i.
 func rightBoundary[T ~string | ~[]byte](s T, i int) bool {
