@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferrygw/ferry/internal/apierr"
 )
 
 const (
@@ -85,6 +87,10 @@ func TestRequestBlockNamesCategoryNotValue(t *testing.T) {
 	}
 	if be.Category != Secret || strings.Contains(err.Error(), testKey) || !strings.Contains(err.Error(), "secret") {
 		t.Fatalf("err = %v", err)
+	}
+	ae := apierr.From(err)
+	if ae.Kind != apierr.InvalidRequest || !ae.Kind.Deterministic() || strings.Contains(ae.Public, testKey) || !strings.Contains(ae.Public, "category secret") {
+		t.Fatalf("client error %+v", ae)
 	}
 }
 

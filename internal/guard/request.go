@@ -1,9 +1,11 @@
 package guard
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
+	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/jsonpeek"
 )
 
@@ -33,8 +35,11 @@ func skipKey(k string) bool {
 // Request applies the guard to an Anthropic Messages request body: the
 // system prompt, the messages' text, tool inputs (every string inside) and
 // tool results. It returns the body to forward, which is body itself, byte
-// for byte, when nothing was changed; a *BlockedError when a block action
-// matched; or an error when body is not JSON.
+// for byte, when nothing was changed. Its errors are *apierr.Error of kind
+// InvalidRequest (a 400 the client is told not to retry), ready for the
+// server's one error renderer: wrapping a *BlockedError when a block
+// action matched (the public message names the category, never the
+// value), or saying the body is not JSON.
 func (g *Guard) Request(body []byte) ([]byte, *RequestResult, error) {
 	res := &RequestResult{Tally: Tally{}, Pseudonyms: NewPseudonyms(body)}
 	if !g.Active() {
@@ -49,10 +54,14 @@ func (g *Guard) Request(body []byte) ([]byte, *RequestResult, error) {
 		return w.err == nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("guard: reading request: %w", err)
+		return nil, nil, apierr.Wrap(apierr.InvalidRequest, fmt.Errorf("guard: reading request: %w", err), "the request body is not valid JSON")
+	}
+	var be *BlockedError
+	if errors.As(w.err, &be) {
+		return nil, nil, apierr.Wrap(apierr.InvalidRequest, be, be.Error())
 	}
 	if w.err != nil {
-		return nil, nil, w.err
+		return nil, nil, apierr.Wrap(apierr.InvalidRequest, fmt.Errorf("guard: reading request: %w", w.err), "the request body is not valid JSON")
 	}
 	if len(w.edits) == 0 {
 		return body, res, nil
