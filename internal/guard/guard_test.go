@@ -281,3 +281,25 @@ func TestRequestTextDocumentScannedBase64Not(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", out, want)
 	}
 }
+
+// TestRequestDeepNesting: values below the walker's depth limit are still
+// rewritten, and a body nested hundreds of levels deep is not rescanned
+// at every level.
+func TestRequestDeepNesting(t *testing.T) {
+	g := newGuard(t, ActionRedact, nil)
+	deep := func(n int, leaf string) string {
+		return `{"messages":[{"role":"user","content":[{"type":"tool_use","id":"x","name":"n","input":{"a":` +
+			strings.Repeat(`[{"k":"v",`+"\n"+`"p":`, n) + leaf + strings.Repeat(`}]`, n) + `}}]}]}`
+	}
+	out, _, err := g.Request([]byte(deep(40, `"tel `+testPhone+`"`)))
+	if err != nil || strings.Contains(string(out), testPhone) || !strings.Contains(string(out), `"tel [REDACTED:PHONE]"`) || !strings.Contains(string(out), `"k":"v"`) {
+		t.Fatalf("got %s, %v", out, err)
+	}
+	body := []byte(deep(250, `"`+strings.Repeat("x", 1<<20)+`"`))
+	res := &RequestResult{Tally: Tally{}, Pseudonyms: NewPseudonyms(body)}
+	w := walker{g: g, body: body, res: res}
+	w.value(0, len(body), false, 0)
+	if w.err != nil || w.scanned > 20*len(body) {
+		t.Fatalf("a body nested 500 levels deep was scanned %d times over (%v)", w.scanned/len(body), w.err)
+	}
+}

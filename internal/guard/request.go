@@ -49,7 +49,7 @@ func (g *Guard) Request(body []byte) ([]byte, *RequestResult, error) {
 	err := jsonpeek.Object(body, func(key []byte, start, end int) bool {
 		switch string(key) {
 		case "system", "messages":
-			w.value(start, end, false)
+			w.value(start, end, false, 1)
 		}
 		return w.err == nil
 	})
@@ -70,26 +70,41 @@ func (g *Guard) Request(body []byte) ([]byte, *RequestResult, error) {
 }
 
 type walker struct {
-	g     *Guard
-	body  []byte
-	res   *RequestResult
-	edits []edit
-	err   error
+	g       *Guard
+	body    []byte
+	res     *RequestResult
+	edits   []edit
+	err     error
+	scanned int // bytes handed to jsonpeek, which bounds the walk's cost
 }
+
+// maxWalkDepth is how deep value descends with jsonpeek, which rescans
+// each container it enters; below it every string value is visited in one
+// linear pass, so a hostile body nested hundreds of levels deep costs no
+// more than a few passes over it. Anthropic bodies keep their text within
+// about six levels, tool inputs a few more.
+const maxWalkDepth = 16
 
 // value walks body[start:end]; inInput says it is inside a tool's input,
 // where every string is user data whatever its key.
-func (w *walker) value(start, end int, inInput bool) {
+func (w *walker) value(start, end int, inInput bool, depth int) {
 	if w.err != nil || start >= end {
 		return
 	}
 	v := w.body[start:end]
+	if depth > maxWalkDepth && v[0] != '"' {
+		w.flat(start, end)
+		return
+	}
+	if v[0] == '[' || v[0] == '{' {
+		w.scanned += len(v)
+	}
 	switch v[0] {
 	case '"':
 		w.str(start, end)
 	case '[':
 		w.err = jsonpeek.Array(v, func(s, e int) bool {
-			w.value(start+s, start+e, inInput)
+			w.value(start+s, start+e, inInput, depth+1)
 			return w.err == nil
 		})
 	case '{':
@@ -97,16 +112,42 @@ func (w *walker) value(start, end int, inInput bool) {
 			k := string(key)
 			switch {
 			case inInput:
-				w.value(start+s, start+e, true)
+				w.value(start+s, start+e, true, depth+1)
 			case k == "input":
-				w.value(start+s, start+e, true)
+				w.value(start+s, start+e, true, depth+1)
 			case k == "data" && isTextSource(v):
-				w.value(start+s, start+e, false) // a plain-text document's content
+				w.value(start+s, start+e, false, depth+1) // a plain-text document's content
 			case !skipKey(k):
-				w.value(start+s, start+e, false)
+				w.value(start+s, start+e, false, depth+1)
 			}
 			return w.err == nil
 		})
+	}
+}
+
+// flat visits every string value (not member names) in the validated JSON
+// body[start:end] in one pass.
+func (w *walker) flat(start, end int) {
+	for i := start; i < end && w.err == nil; i++ {
+		if w.body[i] != '"' {
+			continue
+		}
+		e := i + 1
+		for e < end && w.body[e] != '"' {
+			if w.body[e] == '\\' {
+				e++
+			}
+			e++
+		}
+		e++ // past the closing quote
+		k := e
+		for k < end && (w.body[k] == ' ' || w.body[k] == '\t' || w.body[k] == '\n' || w.body[k] == '\r') {
+			k++
+		}
+		if k >= end || w.body[k] != ':' {
+			w.str(i, e)
+		}
+		i = e - 1
 	}
 }
 
