@@ -28,6 +28,7 @@ var layers = map[string]int{
 	"internal/testbody":              0,
 	"internal/testkit":               1,
 	"internal/anthropic":             1,
+	"internal/guard":                 1,
 	"internal/openai":                2,
 	"internal/translate":             3,
 	"internal/routing":               3,
@@ -48,6 +49,7 @@ var layers = map[string]int{
 	"internal/app":                   7,
 	"internal/archtest":              8,
 	"cmd/ferry":                      8,
+	"internal/guard/corpusgen":       8,
 }
 
 // packages maps each package directory (relative to the repo root) to its
