@@ -66,6 +66,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	c.storeFieldDefaults()
 }
 
 // ClaudeRoutes map Claude Code's model names (claude-opus-*, claude-sonnet-*,
@@ -168,6 +169,7 @@ func Defaults(env func(string) (string, bool)) (*Config, string) {
 		Models:  DefaultModels(),
 		Targets: []Target{{Provider: c.Providers[0].Name}},
 	})
+	c.storeDefaults(env)
 	c.ApplyDefaults()
 	return &c, notice
 }
