@@ -75,7 +75,7 @@ func TestLifecycle(t *testing.T) {
 		if err := id.AllowModel("gpt-4o"); err == nil || !strings.Contains(err.Error(), `model "gpt-4o" is outside this key's scopes`) || strings.Contains(err.Error(), secret) {
 			t.Errorf("AllowModel(gpt-4o) = %v", err)
 		}
-		if err := id.AllowRoute("chat"); err == nil || !strings.Contains(err.Error(), `route "chat"`) {
+		if err := id.AllowRoute("chat_completions"); err == nil || !strings.Contains(err.Error(), `route "chat_completions"`) {
 			t.Errorf("AllowRoute(chat) = %v", err)
 		}
 

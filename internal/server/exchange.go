@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/auth"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/relay"
 )
@@ -34,6 +35,7 @@ type exchange struct {
 	endpoint      string
 	format        provider.Format // the client's wire format, for errors
 	key           string
+	ident         *auth.Identity // who presented the key; nil without authentication
 	model         string
 	route         string
 	provider      string

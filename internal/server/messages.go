@@ -72,6 +72,12 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 		peek.Stream = false
 	}
 	x.model, x.stream = peek.Model, peek.Stream
+	if x.ident != nil {
+		if err := x.ident.AllowModel(peek.Model); err != nil {
+			s.fail(x, err)
+			return
+		}
+	}
 	lt, ok := s.admit(x, r, op, peek, len(body))
 	if !ok {
 		return
