@@ -28,7 +28,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/auth"
 	"github.com/ferrygw/ferry/internal/canary"
@@ -143,8 +142,7 @@ func adminFail(w http.ResponseWriter, e *apierr.Error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(e.Kind.Status())
-	b, _ := json.Marshal(anthropic.ErrorBody{Type: "error", Error: anthropic.ErrorDetail{Type: e.Kind.Type(), Message: e.Public}})
-	w.Write(append(b, '\n'))
+	w.Write(append(apierr.AppendBody(nil, apierr.Anthropic, e.Kind, e.Public, ""), '\n'))
 }
 
 // keyFail maps the keys package's errors.
