@@ -188,6 +188,9 @@ func parseBudget(s string) (map[string]any, error) {
 }
 
 func parseMicros(s string) (int64, error) {
+	if strings.ContainsAny(s, "+-") {
+		return 0, fmt.Errorf("amount %q is not a positive number", s)
+	}
 	whole, frac, _ := strings.Cut(s, ".")
 	if len(frac) > 6 {
 		return 0, errors.New("amount has more than 6 decimals")

@@ -101,7 +101,7 @@ func TestParseMicros(t *testing.T) {
 			t.Errorf("parseMicros(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "-1", "1.2.3", "abc", "1.x"} {
+	for _, in := range []string{"", "-1", "-0.5", "+1", "1.-5", "1.2.3", "abc", "1.x"} {
 		if _, err := parseMicros(in); err == nil {
 			t.Errorf("parseMicros(%q) succeeded", in)
 		}
@@ -110,4 +110,21 @@ func TestParseMicros(t *testing.T) {
 	if got, _ := parseExpiry("48h", now); got != "2026-01-03T00:00:00Z" {
 		t.Errorf("parseExpiry(48h) = %q", got)
 	}
+}
+
+// FuzzParseBudget: any --budget value is refused or read into a
+// non-negative micro-unit amount, never a panic.
+func FuzzParseBudget(f *testing.F) {
+	for _, s := range []string{"daily:10:CNY", "monthly:250.50:usd", "weekly:0.000001:CNY", "daily:1.2.3:CNY", "x", "::", "daily:99999999999999999999:CNY"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b, err := parseBudget(s)
+		if err != nil {
+			return
+		}
+		if m := b["limit_micros"].(int64); m < 0 {
+			t.Errorf("parseBudget(%q) = %d micros", s, m)
+		}
+	})
 }
