@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,4 +217,32 @@ func TestRevocationAcrossGatewaysE2E(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("revocation reached the other gateway after %v", time.Since(start))
+}
+
+// TestModelsListFollowsScope: /v1/models lists only what a key may use.
+func TestModelsListFollowsScope(t *testing.T) {
+	g := keysGateway(t, "")
+	admin := "http://" + g.App.AdminAddr()
+	_, k := call(t, "POST", admin+"/admin/keys", testAdminKey, map[string]any{"name": "scoped", "models": []string{"claude-*"}})
+	ids := func(key string) []string {
+		st, body := call(t, "GET", g.URL+"/v1/models", key, nil)
+		if st != 200 {
+			t.Fatalf("GET /v1/models: %d %v", st, body)
+		}
+		var out []string
+		data, _ := body["data"].([]any)
+		for _, m := range data {
+			out = append(out, m.(map[string]any)["id"].(string))
+		}
+		return out
+	}
+	if got := ids(clientKey); !slices.Contains(got, "sim-1") {
+		t.Errorf("unscoped key sees %v, want sim-1 among them", got)
+	}
+	if got := ids(k["key"].(string)); slices.Contains(got, "sim-1") {
+		t.Errorf("key scoped to claude-* sees %v", got)
+	}
+	if st, _ := call(t, "GET", g.URL+"/v1/models/sim-1", k["key"].(string), nil); st != 404 {
+		t.Errorf("GET /v1/models/sim-1 outside the scope: %d, want 404", st)
+	}
 }
