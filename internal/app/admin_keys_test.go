@@ -246,3 +246,26 @@ func TestModelsListFollowsScope(t *testing.T) {
 		t.Errorf("GET /v1/models/sim-1 outside the scope: %d, want 404", st)
 	}
 }
+
+// TestKeyTagIsTrafficTag: a managed key's tag is the request's traffic tag
+// for the tag-scoped rate limits when the request has no tag header.
+func TestKeyTagIsTrafficTag(t *testing.T) {
+	dir := t.TempDir()
+	g := newGateway(t, func(c *config.Config) {
+		c.Admin.Listen, c.AdminKey, c.DataDir = "127.0.0.1:0", testAdminKey, dir
+		c.RateLimits.TagHeader = "X-Biz-Type"
+		c.RateLimits.Rules = []config.RateRule{{Scope: config.ScopeTag, Match: "batch", RPM: 1}}
+	})
+	_, k := call(t, "POST", "http://"+g.App.AdminAddr()+"/admin/keys", testAdminKey, map[string]any{"name": "nightly", "tag": "batch"})
+	key := k["key"].(string)
+	if st, _ := call(t, "POST", g.URL+"/v1/messages", key, simBody("sim-1")); st != 200 {
+		t.Fatalf("first request: %d", st)
+	}
+	st, body := call(t, "POST", g.URL+"/v1/messages", key, simBody("sim-1"))
+	if typ, _ := errType(body); st != 429 || typ != "rate_limit_error" {
+		t.Errorf("second request of tag batch within the minute: %d %v", st, body)
+	}
+	if st, _ := call(t, "POST", g.URL+"/v1/messages", clientKey, simBody("sim-1")); st != 200 {
+		t.Errorf("an untagged key: %d", st)
+	}
+}
