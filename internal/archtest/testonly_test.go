@@ -8,7 +8,7 @@ import (
 // testOnly are packages built for tests: no production package may
 // import them (a production import of testkit would link a -update flag
 // and test services into the binary).
-var testOnly = []string{"internal/testbody", "internal/testkit"}
+var testOnly = []string{"internal/testbody", "internal/testkit", "internal/store/storetest"}
 
 func TestTestOnlyPackages(t *testing.T) {
 	for n, p := range packages(t) {

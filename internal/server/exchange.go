@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/auth"
 	"github.com/ferrygw/ferry/internal/ids"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/relay"
@@ -35,6 +36,7 @@ type exchange struct {
 	endpoint      string
 	format        provider.Format // the client's wire format, for errors
 	key           string
+	ident         *auth.Identity // who presented the key; nil without authentication
 	model         string
 	route         string
 	rt            *routing.Route // the model's route, looked up once; nil: none

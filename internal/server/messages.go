@@ -70,6 +70,12 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 	}
 	x.model, x.stream = peek.Model, peek.Stream
 	x.rt, _ = s.relay.Lookup(peek.Model) // once: the limiter, the cache and the relay use it
+	if x.ident != nil {
+		if err := x.ident.AllowModel(peek.Model); err != nil {
+			s.fail(x, err)
+			return
+		}
+	}
 	lt, ok := s.admit(x, r, op, peek, len(body))
 	if !ok {
 		return

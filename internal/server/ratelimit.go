@@ -36,6 +36,9 @@ func (s *Server) admit(x *exchange, r *http.Request, op provider.Op, peek anthro
 	if h := s.limiter.TagHeader(); h != "" {
 		subj.Tag = r.Header.Get(h)
 	}
+	if subj.Tag == "" && x.ident != nil {
+		subj.Tag = x.ident.Tag // a managed key's traffic tag, when the request names none
+	}
 	t, err := s.limiter.Admit(r.Context(), subj, estimate(op, bodyLen, peek.MaxTokens))
 	s.rateHeaders(x, &t)
 	if err != nil {
