@@ -5,10 +5,11 @@
 package usage
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/ferrygw/ferry/internal/config"
 )
 
 // Micros is an amount of money as an integer count of millionths of its
@@ -44,41 +45,11 @@ func (m Micros) String() string {
 	return sign + strconv.FormatUint(u/MicrosPerUnit, 10) + "." + frac
 }
 
-// errAmount is the cause ParseMicros wraps.
-var errAmount = errors.New("not an amount: write a decimal number such as 3, 0.5 or 0.0028 with at most 6 decimal places")
-
-// ParseMicros parses a non-negative decimal amount of a currency unit
-// ("3", "0.50", "0.0028") exactly, without floating point. It refuses more
-// than six decimal places (they would be lost), signs, exponents and
-// amounts above 9,000,000,000,000 units.
+// ParseMicros parses a decimal amount of a currency unit exactly (see
+// config.ParseMoney, the one parser of amounts).
 func ParseMicros(s string) (Micros, error) {
-	whole, frac, hasDot := strings.Cut(s, ".")
-	if whole == "" && (!hasDot || frac == "") || len(frac) > 6 || len(whole) > 13 {
-		return 0, fmt.Errorf("%q: %w", s, errAmount)
-	}
-	if hasDot && frac == "" {
-		return 0, fmt.Errorf("%q: %w", s, errAmount)
-	}
-	var n uint64
-	for _, r := range whole {
-		if r < '0' || r > '9' {
-			return 0, fmt.Errorf("%q: %w", s, errAmount)
-		}
-		n = n*10 + uint64(r-'0')
-	}
-	if n > 9_000_000_000_000 {
-		return 0, fmt.Errorf("%q: %w", s, errAmount)
-	}
-	n *= MicrosPerUnit
-	scale := uint64(100_000)
-	for _, r := range frac {
-		if r < '0' || r > '9' {
-			return 0, fmt.Errorf("%q: %w", s, errAmount)
-		}
-		n += uint64(r-'0') * scale
-		scale /= 10
-	}
-	return Micros(n), nil
+	n, err := config.ParseMoney(s)
+	return Micros(n), err
 }
 
 // Convert converts m from one currency to another at rate, the Micros of
