@@ -38,6 +38,10 @@ type Config struct {
 	Alerts          Alerts        `yaml:"alerts"`           // alert webhooks
 	Log             Log           `yaml:"log"`              // logging
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"` // grace period for in-flight requests, default 30s
+	DataDir         string        `yaml:"data_dir"`         // SQLite's directory, default ./ferry-data
+	Store           Secret        `yaml:"store"`            // postgres://… to share state between instances; empty: SQLite in data_dir
+	AdminKey        Secret        `yaml:"admin_key"`        // the bootstrap admin key (or FERRY_ADMIN_KEY); managed keys are made with it
+	KeysRefresh     time.Duration `yaml:"keys_refresh"`     // how often managed keys are re-read, default 1s, at most 5s
 }
 
 // Admin is the separate listener for /metrics (and later the admin API).

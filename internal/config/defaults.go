@@ -67,6 +67,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	c.storeFieldDefaults()
 }
 
 // ClaudeRoutes map Claude Code's model names (claude-opus-*, claude-sonnet-*,
@@ -169,6 +170,7 @@ func Defaults(env func(string) (string, bool)) (*Config, string) {
 		Models:  DefaultModels(),
 		Targets: []Target{{Provider: c.Providers[0].Name}},
 	})
+	c.storeDefaults(env)
 	c.ApplyDefaults()
 	return &c, notice
 }

@@ -9,11 +9,14 @@
 // # Adding tables
 //
 // A package that keeps state declares its own migration Set in its own
-// file, and the app passes every Set to Migrate at start-up:
+// file, as a function (no package-level mutable state), and the app passes
+// every Set to Migrate at start-up (internal/keys.Schema is an example):
 //
-//	var Schema = store.Set{Name: "usage", Steps: []store.Migration{
-//		{Version: 1, Name: "ledger", SQL: `CREATE TABLE usage_rows (...)`},
-//	}}
+//	func Schema() store.Set {
+//		return store.Set{Name: "usage", Steps: []store.Migration{
+//			{Version: 1, Name: "ledger", SQL: `CREATE TABLE usage_rows (...)`},
+//		}}
+//	}
 //
 // Each Set is versioned on its own (schema_migrations holds one row per
 // applied step, keyed by set name and version), so packages never renumber
