@@ -1,0 +1,51 @@
+package usage
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ferrygw/ferry/internal/store/storetest"
+)
+
+func TestRecorder(t *testing.T) {
+	s := storetest.SQLite(t, Schema)
+	l, err := NewLedger(LedgerOptions{Store: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &Recorder{Prices: testTable(), Budgets: newBudgets(t, s, nil, tenYuan), Ledger: l, USDToCNY: 7_200_000}
+	ctx := context.Background()
+	e := Entry{RequestID: "req_1", SessionID: "sess", Key: "alice", ClientModel: "claude-x",
+		Targets: []Target{{"deepseek", "cheap"}, {"anthropic", "claude-x"}}, InputTokens: 100_000, MaxTokens: 400_000}
+	tk, err := rec.Reserve(ctx, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fallback (claude-x, $0.50 = ¥3.60) is dearer than the first
+	// target (¥0.50): the dearer is held.
+	if _, reserved, _ := rec.Budgets.Spent(ctx, "alice-daily", ""); reserved != 3_600_000 {
+		t.Errorf("reserved %d, want the dearest target's ¥3.60", reserved)
+	}
+	rec.Finish(ctx, tk, Outcome{Route: "claude-*", Provider: "deepseek", Model: "cheap", Tokens: Tokens{Input: 1000, Output: 1000}, Status: 200, Attempts: 1})
+	tk2, _ := rec.Reserve(ctx, e)
+	rec.Finish(ctx, tk2, Outcome{Provider: "deepseek", Model: "cheap", Tokens: Tokens{Input: 1000, Output: 1000}, Status: 200, Cached: true})
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	spent, reserved, _ := rec.Budgets.Spent(ctx, "alice-daily", "")
+	if spent != 2000 || reserved != 0 {
+		t.Errorf("spent %d reserved %d; want ¥0.002 (the cached answer costs nothing), nothing held", spent, reserved)
+	}
+	rep, err := Usage(ctx, s, Query{GroupBy: []string{"session"}, To: tk.start.Add(1e9)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != 1 || rep.Rows[0].Requests != 2 || rep.Rows[0].Cost != 2000 || rep.Rows[0].Group["session"] != "sess" {
+		t.Errorf("ledger %+v", rep.Rows)
+	}
+	var nilRec *Recorder
+	if tk, err := nilRec.Reserve(ctx, e); tk != nil || err != nil {
+		t.Error("a nil Recorder must admit")
+	}
+	nilRec.Finish(ctx, nil, Outcome{})
+}
