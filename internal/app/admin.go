@@ -37,6 +37,7 @@ func (a *App) adminHandler() http.Handler {
 	api.HandleFunc("POST /admin/routes/{match}/promote", a.adminSplit("promote", (*canary.Split).Promote))
 	api.HandleFunc("POST /admin/routes/{match}/rollback", a.adminSplit("rollback", (*canary.Split).Rollback))
 	api.Handle("GET /admin/shadow", a.mirror.Handler())
+	a.moneyRoutes(api)
 	mux.Handle("/admin/", adminAuth(a.cfg.Admin.Token.Reveal(), api))
 	return mux
 }

@@ -52,7 +52,9 @@ type Ticket struct {
 
 // Reserve holds the request's estimate against its budgets. The error is
 // an *apierr.Error (429 rate_limit_error naming the budget) when a budget
-// is spent. A nil Recorder admits everything.
+// is spent; the Ticket is returned then too, holding nothing, so that
+// Finish records the refused request's ledger row. A nil Recorder admits
+// everything.
 func (r *Recorder) Reserve(ctx context.Context, e Entry) (*Ticket, error) {
 	if r == nil {
 		return nil, nil
@@ -65,7 +67,7 @@ func (r *Recorder) Reserve(ctx context.Context, e Entry) (*Ticket, error) {
 	req.Provider, req.Model = r.dearest(e).Provider, r.dearest(e).Model
 	res, err := r.Budgets.Reserve(ctx, req)
 	if err != nil {
-		return nil, err
+		return t, err
 	}
 	t.res = res
 	return t, nil

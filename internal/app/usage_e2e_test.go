@@ -1,0 +1,84 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/store/storetest"
+	"github.com/ferrygw/ferry/internal/usage"
+)
+
+// TestUsageBudgetAndLedgerE2E: through the gateway, a key's spent daily
+// budget refuses the next request with 429 rate_limit_error naming the
+// budget and a retry-after; after shutdown (Run's context ended, as SIGTERM
+// does) both requests are in the ledger with their cost.
+func TestUsageBudgetAndLedgerE2E(t *testing.T) {
+	st := storetest.SQLite(t, usage.Schema)
+	g := newGatewayOpts(t, Options{Store: st}, func(c *config.Config) {
+		c.Usage.Budgets = []config.Budget{{Name: "team-a-daily", Scope: "key", Match: "team-a", Period: "daily", Currency: "CNY", Limit: "0.000001"}}
+	})
+	post := func() *http.Response {
+		req, _ := http.NewRequest("POST", g.URL+"/v1/messages", strings.NewReader(`{"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("X-Api-Key", clientKey)
+		req.Header.Set("Anthropic-Version", "2023-06-01")
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Claude-Code-Session-Id", "sess-42")
+		resp, err := g.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	g.reply(t, "message_tool_use")
+	first := post()
+	io.Copy(io.Discard, first.Body)
+	first.Body.Close()
+	if first.StatusCode != 200 {
+		t.Fatalf("first = %d", first.StatusCode)
+	}
+	second := post()
+	body, _ := io.ReadAll(second.Body)
+	second.Body.Close()
+	var e struct {
+		Type  string `json:"type"`
+		Error struct{ Type, Message string }
+	}
+	json.Unmarshal(body, &e)
+	if second.StatusCode != 429 || e.Type != "error" || e.Error.Type != "rate_limit_error" || !strings.Contains(e.Error.Message, `"team-a-daily"`) ||
+		second.Header.Get("Retry-After") == "" || strings.Contains(string(body), clientKey) {
+		t.Errorf("second = %d %s, retry-after %q", second.StatusCode, body, second.Header.Get("Retry-After"))
+	}
+	if err := g.stop(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := usage.Usage(context.Background(), st, usage.Query{GroupBy: []string{"key", "session"}, To: farFuture, Currency: "USD", USDToCNY: 7_200_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 402 input at $3/M + 89 output at $15/M = $0.002541.
+	if len(rep.Rows) != 1 || rep.Rows[0].Requests != 2 || rep.Rows[0].Cost != 2541 || rep.Rows[0].Currency != "USD" ||
+		rep.Rows[0].Group["key"] != "team-a" || rep.Rows[0].Group["session"] != "sess-42" || rep.Rows[0].Input != 402 {
+		t.Errorf("ledger %+v", rep.Rows)
+	}
+	var status429 int
+	st.QueryRow(context.Background(), nil, `SELECT COUNT(*) FROM usage_ledger WHERE status = 429 AND error_type = 'rate_limit_error'`).Scan(&status429)
+	if status429 != 1 {
+		t.Errorf("refused request rows = %d, want 1", status429)
+	}
+}
+
+var farFuture = mustTime("2100-01-01T00:00:00Z")
+
+func mustTime(s string) (t time.Time) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
