@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ferrygw/ferry/internal/apierr"
@@ -94,7 +95,8 @@ type BudgetOptions struct {
 // its real cost at the end. Concurrent requests on any number of instances
 // therefore overshoot a limit by less than one request's estimate.
 type Budgets struct {
-	o BudgetOptions
+	o    BudgetOptions
+	rows sync.Map // budget id + window key -> struct{}: rows known to exist, so the INSERT is skipped
 }
 
 // NewBudgets validates o.
@@ -212,9 +214,13 @@ func (b *Budgets) convert(m Micros, from, to string) (Micros, bool) {
 // window's spent + reserved is under the limit, unless overrun is allowed.
 func (b *Budgets) hold(ctx context.Context, h hold) (bool, error) {
 	s := b.o.Store
-	if _, err := s.Exec(ctx, nil, `INSERT INTO usage_budget_spend (budget, window_key, spent, reserved, window_end_us) VALUES (?, ?, 0, 0, ?)
+	row := h.id + "\x00" + h.window.Key
+	if _, known := b.rows.Load(row); !known {
+		if _, err := s.Exec(ctx, nil, `INSERT INTO usage_budget_spend (budget, window_key, spent, reserved, window_end_us) VALUES (?, ?, 0, 0, ?)
 ON CONFLICT (budget, window_key) DO NOTHING`, h.id, h.window.Key, store.Micros(h.window.End)); err != nil {
-		return false, fmt.Errorf("budget row: %w", err)
+			return false, fmt.Errorf("budget row: %w", err)
+		}
+		b.rows.Store(row, struct{}{})
 	}
 	res, err := s.Exec(ctx, nil, `UPDATE usage_budget_spend SET reserved = reserved + ?
 WHERE budget = ? AND window_key = ? AND (? = 1 OR spent + reserved < ?)`,
