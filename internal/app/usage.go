@@ -41,7 +41,8 @@ func (a *App) buildMoney(st *store.Store) error {
 	for i, w := range a.cfg.Alerts.Webhooks {
 		hooks[i] = alert.Webhook{Name: w.Name, Kind: w.Type, URL: w.URL.Reveal(), Secret: w.Secret.Reveal(), Lang: w.Lang}
 	}
-	if m.notifier, err = alert.New(alert.Options{Webhooks: hooks, Logger: a.log, Registerer: a.metrics.Registry}); err != nil {
+	if m.notifier, err = alert.New(alert.Options{Webhooks: hooks, Logger: a.log, Registerer: a.metrics.Registry,
+		Claimer: &usage.Claims{Store: st}}); err != nil {
 		return err
 	}
 	if m.ledger, err = usage.NewLedger(usage.LedgerOptions{Store: st, Buffer: cu.Buffer, Retention: cu.Retention,

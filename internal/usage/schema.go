@@ -42,4 +42,8 @@ CREATE INDEX usage_ledger_at ON usage_ledger (at_us)`},
 	window_end_us BIGINT NOT NULL,
 	PRIMARY KEY (budget, window_key)
 )`},
+	{Version: 3, Name: "alert_claims", SQL: `CREATE TABLE usage_alert_claims (
+	alert_key TEXT PRIMARY KEY,
+	until_us BIGINT NOT NULL
+)`},
 }}
