@@ -105,6 +105,11 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		Timeout:    cfg.Shadow.Timeout,
 		Logger:     log,
 		Registerer: a.metrics.Registry,
+		OnDone: func(j *shadow.Job, o *shadow.Outcome) {
+			if a.money != nil { // set before Run starts the workers
+				a.money.recordShadow(j, o)
+			}
+		},
 	})
 	if err != nil {
 		return nil, err

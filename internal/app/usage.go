@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/alert"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/shadow"
 	"github.com/ferrygw/ferry/internal/store"
 	"github.com/ferrygw/ferry/internal/usage"
 )
@@ -21,6 +22,7 @@ type money struct {
 	rate     usage.Micros
 	ledger   *usage.Ledger
 	recorder *usage.Recorder
+	prices   *usage.Table
 	notifier *alert.Notifier
 	watch    *usage.RateWatch
 	stop     context.CancelFunc
@@ -55,6 +57,7 @@ func (a *App) buildMoney(st *store.Store) error {
 	if err != nil {
 		return err
 	}
+	m.prices = prices
 	m.recorder = &usage.Recorder{Prices: prices, Budgets: budgets, Ledger: m.ledger, USDToCNY: rate}
 	m.watch = &usage.RateWatch{Store: st, Location: loc, USDToCNY: rate}
 	for _, r := range cu.RateAlerts {
@@ -96,6 +99,23 @@ func (b budgetAlerts) BudgetCrossed(ctx context.Context, c usage.Crossing) {
 	b.n.Notify(ctx, alert.Alert{Kind: alert.KindBudget, Scope: c.Budget.Scope, Subject: c.Subject, Budget: c.Budget.Name,
 		Percent: c.Percent, Period: c.Budget.Period, Window: c.Window, Spent: c.Spent, Limit: c.Budget.Limit,
 		Currency: c.Budget.Currency, Tokens: c.Tokens, At: c.At})
+}
+
+// recordShadow puts a finished shadow call in the ledger, priced, flagged
+// shadow: reports show what a candidate would have cost in money.
+func (m *money) recordShadow(j *shadow.Job, o *shadow.Outcome) {
+	model := j.Target.Model
+	if model == "" {
+		model = j.RequestModel
+	}
+	row := usage.Row{At: time.Now().Add(-o.Latency), Route: j.Target.Route, Provider: j.Target.Provider, Model: model,
+		ClientModel: j.RequestModel, Tokens: usage.Tokens{Input: o.InputTokens, Output: o.OutputTokens,
+			CacheRead: o.CacheReadTokens, CacheWrite: o.CacheCreationTokens},
+		Latency: o.Latency, FirstToken: o.TTFB, Status: o.Status, ErrorType: o.ErrorType, Attempts: 1, Shadow: true}
+	if p, ok := m.prices.Lookup(row.Provider, model); ok {
+		row.Cost, row.Currency = p.Cost(row.Tokens, row.At), p.Currency
+	}
+	m.ledger.Record(row)
 }
 
 // start runs the ledger writer, the alert sender and the rate-alert check

@@ -82,3 +82,41 @@ func mustTime(s string) (t time.Time) {
 	}
 	return t
 }
+
+// TestShadowCostInLedgerE2E: a mirrored request's shadow call is in the
+// ledger, flagged shadow and priced at the candidate's price.
+func TestShadowCostInLedgerE2E(t *testing.T) {
+	st := storetest.SQLite(t, usage.Schema)
+	g := newGatewayOpts(t, Options{Store: st}, func(c *config.Config) {
+		c.Routes[0].Shadow = config.RouteShadow{Provider: "anthropic-hk", Model: "claude-haiku-4-5", Sample: 1}
+	})
+	g.reply(t, "message_tool_use")
+	g.reply(t, "message_tool_use")
+	req, _ := http.NewRequest("POST", g.URL+"/v1/messages", strings.NewReader(`{"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("X-Api-Key", clientKey)
+	req.Header.Set("Anthropic-Version", "2023-06-01")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := g.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err := g.stop(); err != nil { // drains the shadow queue, then the ledger
+		t.Fatal(err)
+	}
+	rep, err := usage.Usage(context.Background(), st, usage.Query{GroupBy: []string{"shadow", "model"}, To: farFuture})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Primary: claude-sonnet-4 $0.002541. Shadow: claude-haiku-4-5, 402 at
+	// $1/M + 89 at $5/M = $0.000847.
+	want := map[string]usage.Micros{"primary/claude-sonnet-4-20250514": 2541, "shadow/claude-haiku-4-5": 847}
+	got := map[string]usage.Micros{}
+	for _, r := range rep.Rows {
+		got[r.Group["shadow"]+"/"+r.Group["model"]] = r.Cost
+	}
+	if len(got) != 2 || got["primary/claude-sonnet-4-20250514"] != want["primary/claude-sonnet-4-20250514"] || got["shadow/claude-haiku-4-5"] != want["shadow/claude-haiku-4-5"] {
+		t.Errorf("ledger costs %v, want %v", got, want)
+	}
+}
