@@ -165,6 +165,17 @@ func (v *validator) percents(path string, ps []int) {
 	}
 }
 
+// uniqueName reports a missing or repeated name; why says what needs it.
+func (v *validator) uniqueName(path, name string, seen map[string]bool, why string) {
+	switch {
+	case name == "":
+		v.add(path, "is required: "+why)
+	case seen[name]:
+		v.addf(path, "%q is used twice", name)
+	}
+	seen[name] = true
+}
+
 // usage validates usage and alerts.
 func (v *validator) usage(c *Config) {
 	u := &c.Usage
@@ -178,8 +189,15 @@ func (v *validator) usage(c *Config) {
 		v.addf("usage.buffer", "%d must not be negative", u.Buffer)
 	}
 	v.money("usage.usd_to_cny", u.USDToCNY, false)
+	v.prices(u.Prices)
+	v.budgets(u.Budgets)
+	v.rateAlerts(u.RateAlerts)
+	v.webhooks(c.Alerts.Webhooks)
+}
+
+func (v *validator) prices(ps []Price) {
 	seen := map[string]bool{}
-	for i, p := range u.Prices {
+	for i, p := range ps {
 		path := fmt.Sprintf("usage.prices[%d]", i)
 		if p.Model == "" {
 			v.add(path+".model", "is required")
@@ -200,16 +218,13 @@ func (v *validator) usage(c *Config) {
 			}
 		}
 	}
+}
+
+func (v *validator) budgets(bs []Budget) {
 	names := map[string]bool{}
-	for i, b := range u.Budgets {
+	for i, b := range bs {
 		path := fmt.Sprintf("usage.budgets[%d]", i)
-		switch {
-		case b.Name == "":
-			v.add(path+".name", "is required: alerts and refusals name the budget")
-		case names[b.Name]:
-			v.addf(path+".name", "%q is used twice", b.Name)
-		}
-		names[b.Name] = true
+		v.uniqueName(path+".name", b.Name, names, "alerts and refusals name the budget")
 		switch b.Scope {
 		case "key", "team", "provider", "model", "tag":
 		default:
@@ -223,7 +238,10 @@ func (v *validator) usage(c *Config) {
 		}
 		v.percents(path+".alert_percents", b.AlertPercents)
 	}
-	for i, r := range u.RateAlerts {
+}
+
+func (v *validator) rateAlerts(rs []RateAlert) {
+	for i, r := range rs {
 		path := fmt.Sprintf("usage.rate_alerts[%d]", i)
 		if r.Name == "" {
 			v.add(path+".name", "is required")
@@ -245,16 +263,13 @@ func (v *validator) usage(c *Config) {
 			v.add(path, ": set calls, spend_per_minute or both")
 		}
 	}
-	hooks := map[string]bool{}
-	for i, w := range c.Alerts.Webhooks {
+}
+
+func (v *validator) webhooks(ws []Webhook) {
+	names := map[string]bool{}
+	for i, w := range ws {
 		path := fmt.Sprintf("alerts.webhooks[%d]", i)
-		switch {
-		case w.Name == "":
-			v.add(path+".name", "is required: deliveries are shown by name, never by URL")
-		case hooks[w.Name]:
-			v.addf(path+".name", "%q is used twice", w.Name)
-		}
-		hooks[w.Name] = true
+		v.uniqueName(path+".name", w.Name, names, "deliveries are shown by name, never by URL")
 		switch w.Type {
 		case "dingtalk", "feishu", "slack", "generic":
 		default:
