@@ -56,13 +56,18 @@ func (s *Server) finishUsage(x *exchange, r *http.Request, t *usage.Ticket) {
 	}
 	o := usage.Outcome{Route: x.route, Provider: x.provider, Node: x.node, Model: x.upstreamModel, Status: status,
 		Attempts: len(x.attempts), FirstToken: x.firstByte}
-	if x.usageSeen {
+	switch {
+	case x.usageSeen:
 		u := x.usage
 		o.Tokens = usage.Tokens{Input: u.Input, Output: u.Output, CacheRead: u.CacheRead, CacheWrite: u.CacheCreation}
 		if x.streamErr != nil {
 			// Cut short: charge at least the output relayed (as settle does).
 			o.Output = max(o.Output, x.relayed.tokens())
 		}
+	case x.provider != "" && status < 400:
+		// An answer without usage: the input as estimated at entry, the
+		// output counted from the text relayed; the row says so.
+		o.Estimated, o.Output = true, x.relayed.tokens()
 	}
 	if x.err != nil {
 		o.ErrorType = x.err.Kind.Type()

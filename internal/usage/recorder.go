@@ -22,7 +22,7 @@ type Entry struct {
 type Outcome struct {
 	Route, Provider, Node, Model string // the target that answered (or failed last)
 	Tokens
-	Estimated         bool // Tokens were counted, not reported by the upstream
+	Estimated         bool // Tokens were counted, not reported by the upstream; a zero Input is then the entry's estimate
 	Latency           time.Duration
 	FirstToken        time.Duration
 	Status            int // 499 for a client that hung up
@@ -98,6 +98,9 @@ func (r *Recorder) Finish(ctx context.Context, t *Ticket, o Outcome) {
 		return
 	}
 	e := t.entry
+	if o.Estimated && o.Input == 0 {
+		o.Input = e.InputTokens // the entry's estimate
+	}
 	row := Row{At: t.start, RequestID: e.RequestID, Key: e.Key, Team: e.Team, Tag: e.Tag, Route: o.Route, Provider: o.Provider,
 		Node: o.Node, Model: o.Model, ClientModel: e.ClientModel, Tokens: o.Tokens, Estimated: o.Estimated,
 		Latency: o.Latency, FirstToken: o.FirstToken, Status: o.Status, ErrorType: o.ErrorType, Attempts: o.Attempts,

@@ -43,6 +43,18 @@ func TestRecorder(t *testing.T) {
 	if len(rep.Rows) != 1 || rep.Rows[0].Requests != 2 || rep.Rows[0].Cost != 2000 || rep.Rows[0].Group["session"] != "sess" {
 		t.Errorf("ledger %+v", rep.Rows)
 	}
+	// An answer without usage: the row is marked estimated, its input the
+	// entry's estimate.
+	l2, _ := NewLedger(LedgerOptions{Store: s})
+	rec.Ledger = l2
+	tk3, _ := rec.Reserve(ctx, e)
+	rec.Finish(ctx, tk3, Outcome{Provider: "deepseek", Model: "cheap", Tokens: Tokens{Output: 7}, Estimated: true, Status: 200})
+	l2.Close(ctx)
+	var in, out int64
+	var est int
+	if err := s.QueryRow(ctx, nil, `SELECT input_tokens, output_tokens, estimated FROM usage_ledger WHERE estimated = 1`).Scan(&in, &out, &est); err != nil || in != 100_000 || out != 7 {
+		t.Errorf("estimated row: %d %d %d, %v", in, out, est, err)
+	}
 	var nilRec *Recorder
 	if tk, err := nilRec.Reserve(ctx, e); tk != nil || err != nil {
 		t.Error("a nil Recorder must admit")
