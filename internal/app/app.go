@@ -63,6 +63,8 @@ type App struct {
 	limiter *ratelimit.Limiter
 	relay   *relay.Relay
 	mirror  *shadow.Mirror // shadow traffic: started by Run, drained on shutdown
+	managed *managed       // the store and the managed keys (keys.go)
+	keys    *auth.Keyring
 }
 
 // New builds every component. It refuses an unauthenticated gateway on a
@@ -76,14 +78,20 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		log = NewLogger(cfg.Log, nil)
 	}
 	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
+	var err error
 	if o.Notice != "" {
 		a.notices = append(a.notices, o.Notice)
 	}
-	keys, err := auth.New(cfg.Keys)
-	if err != nil {
+	if a.managed, err = newManaged(context.Background(), cfg, log); err != nil {
 		return nil, err
 	}
-	if keys.Len() == 0 {
+	keys, err := a.managed.keyring()
+	if err != nil {
+		a.managed.close()
+		return nil, err
+	}
+	a.keys = keys
+	if keys.Open() {
 		// Validate refused a non-loopback address without keys.
 		a.notices = append(a.notices, "no keys configured: accepting requests without a key, on loopback only ("+cfg.Listen+")")
 	}
@@ -242,6 +250,9 @@ func (a *App) Close() {
 	if a.rdb != nil {
 		a.rdb.Close()
 	}
+	if a.managed != nil {
+		a.managed.close()
+	}
 }
 
 // Handler is the public API handler (for tests and embedding).
@@ -303,9 +314,15 @@ func (a *App) Run(ctx context.Context) error {
 		defer close(checksDone)
 		a.relay.RunHealthChecks(hctx)
 	}()
+	keysDone := make(chan struct{})
+	go func() {
+		defer close(keysDone)
+		a.managed.run(hctx)
+	}()
 	defer func() {
 		stopChecks()
 		<-checksDone
+		<-keysDone
 	}()
 	a.mirror.Start(context.WithoutCancel(ctx))
 	if a.money != nil {

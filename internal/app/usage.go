@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/ferrygw/ferry/internal/alert"
+	"github.com/ferrygw/ferry/internal/auth"
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/shadow"
 	"github.com/ferrygw/ferry/internal/store"
@@ -173,11 +173,14 @@ func (m *money) close(ctx context.Context, log *slog.Logger) {
 	}
 }
 
-// moneyRoutes adds /admin/usage and /admin/alerts when there is a store.
-func (a *App) moneyRoutes(api *http.ServeMux) {
+// moneyRoutes are /admin/usage and /admin/alerts (viewer: read usage and
+// status), when there is a store.
+func (a *App) moneyRoutes() []adminRoute {
 	if a.money == nil {
-		return
+		return nil
 	}
-	api.Handle("GET /admin/usage", usage.ReportHandler(a.money.store, a.money.loc, a.money.rate, time.Now))
-	api.Handle("GET /admin/alerts", a.money.notifier.Handler())
+	return []adminRoute{
+		{"GET /admin/usage", auth.RoleViewer, usage.ReportHandler(a.money.store, a.money.loc, a.money.rate, time.Now)},
+		{"GET /admin/alerts", auth.RoleViewer, a.money.notifier.Handler()},
+	}
 }

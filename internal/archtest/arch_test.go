@@ -20,11 +20,13 @@ const module = "github.com/ferrygw/ferry/"
 // A new package must be added here, which is the point: its place in the
 // layering is a decision.
 var layers = map[string]int{
-	"internal/apierr":                0,
+	"internal/apierr":                1,
 	"internal/sse":                   0,
 	"internal/jsonpeek":              0,
+	"internal/ids":                   0,
 	"internal/config":                0,
 	"internal/testbody":              0,
+	"internal/testkit":               1,
 	"internal/anthropic":             1,
 	"internal/openai":                2,
 	"internal/translate":             3,

@@ -80,6 +80,9 @@ const AdminKeyName = "admin_key"
 // Len is the number of static keys.
 func (k *Keyring) Len() int { return len(k.byDigest) }
 
+// Managed reports whether the keyring has a Source of managed keys.
+func (k *Keyring) Managed() bool { return k.source != nil }
+
 // Open reports whether the gateway has no key at all, static or managed:
 // then (on loopback only, the config ensures) requests need none.
 func (k *Keyring) Open() bool {

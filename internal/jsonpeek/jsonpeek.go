@@ -24,7 +24,6 @@ import (
 	"errors"
 	"math/bits"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -482,55 +481,6 @@ func u4(s []byte) rune {
 		r = r<<4 | h
 	}
 	return r
-}
-
-// appendUnquoted appends the decoded form of s, the contents of a string
-// literal already validated by scanString, mirroring encoding/json: a valid
-// surrogate pair becomes one rune, any other surrogate escape U+FFFD, and
-// each byte of invalid UTF-8 U+FFFD.
-func appendUnquoted(dst, s []byte) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '\\':
-			switch s[i+1] {
-			case 'b':
-				dst = append(dst, '\b')
-			case 'f':
-				dst = append(dst, '\f')
-			case 'n':
-				dst = append(dst, '\n')
-			case 'r':
-				dst = append(dst, '\r')
-			case 't':
-				dst = append(dst, '\t')
-			case 'u':
-				r := u4(s[i:])
-				i += 6
-				if utf16.IsSurrogate(r) {
-					if d := utf16.DecodeRune(r, u4(s[i:])); d != utf8.RuneError {
-						r = d
-						i += 6
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				dst = utf8.AppendRune(dst, r)
-				continue
-			default: // '"', '\\' and '/' stand for themselves
-				dst = append(dst, s[i+1])
-			}
-			i += 2
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-			i++
-		default:
-			r, size := utf8.DecodeRune(s[i:])
-			dst = utf8.AppendRune(dst, r)
-			i += size
-		}
-	}
-	return dst
 }
 
 func errEOF(off int) error {

@@ -18,10 +18,10 @@ import (
 // polls the version row and reloads the whole set when it changes, so a
 // revocation on any instance takes effect everywhere within one interval.
 type Cache struct {
-	repo *Repo
 	log  *slog.Logger
 	snap atomic.Pointer[snapshot]
-	mu   sync.Mutex // one reload at a time
+	mu   sync.Mutex // one reload at a time; guards repo
+	repo *Repo      // nil until Attach when the store opens later
 }
 
 type snapshot struct {
@@ -35,7 +35,8 @@ type entry struct {
 	until time.Time // zero for a key's current digest; the grace's end for its previous one
 }
 
-// NewCache returns a cache of repo's keys; Refresh fills it.
+// NewCache returns a cache of repo's keys (repo may be nil: see Attach);
+// Refresh fills it.
 func NewCache(repo *Repo, log *slog.Logger) *Cache {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -43,6 +44,13 @@ func NewCache(repo *Repo, log *slog.Logger) *Cache {
 	c := &Cache{repo: repo, log: log}
 	c.snap.Store(&snapshot{version: -1})
 	return c
+}
+
+// Attach sets the repository of a cache made without one.
+func (c *Cache) Attach(repo *Repo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.repo = repo
 }
 
 // Lookup implements auth.Source.
@@ -63,6 +71,9 @@ func (c *Cache) Empty() bool { return c.snap.Load().n == 0 }
 func (c *Cache) Refresh(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.repo == nil {
+		return nil
+	}
 	v, err := c.repo.Version(ctx)
 	if err != nil {
 		return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,19 +14,13 @@ import (
 	"github.com/ferrygw/ferry/internal/keys"
 	"github.com/ferrygw/ferry/internal/store"
 	"github.com/ferrygw/ferry/internal/store/storetest"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
-// clock is a settable fake clock.
-type clock struct{ ns atomic.Int64 }
+type clock = testkit.Clock
 
-func newClock() *clock {
-	c := &clock{}
-	c.ns.Store(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC).UnixNano())
-	return c
-}
-func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
-func ptr[T any](v T) *T              { return &v }
+func newClock() *clock  { return testkit.NewClock() }
+func ptr[T any](v T) *T { return &v }
 func ring(t *testing.T, c *keys.Cache, clk *clock) *auth.Keyring {
 	t.Helper()
 	k, err := auth.Build(auth.Options{Source: c, Now: clk.Now})
@@ -75,7 +68,7 @@ func TestLifecycle(t *testing.T) {
 		if err := id.AllowModel("gpt-4o"); err == nil || !strings.Contains(err.Error(), `model "gpt-4o" is outside this key's scopes`) || strings.Contains(err.Error(), secret) {
 			t.Errorf("AllowModel(gpt-4o) = %v", err)
 		}
-		if err := id.AllowRoute("chat"); err == nil || !strings.Contains(err.Error(), `route "chat"`) {
+		if err := id.AllowRoute("chat_completions"); err == nil || !strings.Contains(err.Error(), `route "chat_completions"`) {
 			t.Errorf("AllowRoute(chat) = %v", err)
 		}
 
@@ -104,7 +97,7 @@ func TestLifecycle(t *testing.T) {
 				t.Errorf("within grace: %v", err)
 			}
 		}
-		clk.Add(time.Hour)
+		clk.Advance(time.Hour)
 		if _, err := kr.Identify(secret); !errors.Is(err, auth.ErrInvalid) {
 			t.Errorf("old key after grace: %v, want ErrInvalid", err)
 		}
@@ -113,7 +106,7 @@ func TestLifecycle(t *testing.T) {
 		}
 
 		// Expiry, then disable, then revoke.
-		clk.Add(47 * time.Hour)
+		clk.Advance(47 * time.Hour)
 		if _, err := kr.Identify(fresh); !errors.Is(err, auth.ErrExpired) {
 			t.Errorf("expired: %v", err)
 		}

@@ -31,32 +31,23 @@ CREATE TABLE gateway_keys (
 );
 CREATE TABLE key_state (id INTEGER PRIMARY KEY, version BIGINT NOT NULL);
 INSERT INTO key_state (id, version) VALUES (1, 0)`},
-		{Version: 2, Name: "audit_log",
-			SQL: `
-CREATE TABLE audit_log (
-	id     INTEGER PRIMARY KEY AUTOINCREMENT,
-	at     BIGINT NOT NULL,
-	actor  TEXT   NOT NULL,
-	role   TEXT   NOT NULL,
-	action TEXT   NOT NULL,
-	target TEXT   NOT NULL DEFAULT '',
-	remote TEXT   NOT NULL DEFAULT '',
-	status INTEGER NOT NULL DEFAULT 0,
-	detail TEXT   NOT NULL DEFAULT ''
-);
-CREATE INDEX audit_log_at ON audit_log (at)`,
-			Postgres: `
-CREATE TABLE audit_log (
-	id     BIGSERIAL PRIMARY KEY,
-	at     BIGINT NOT NULL,
-	actor  TEXT   NOT NULL,
-	role   TEXT   NOT NULL,
-	action TEXT   NOT NULL,
-	target TEXT   NOT NULL DEFAULT '',
-	remote TEXT   NOT NULL DEFAULT '',
-	status INTEGER NOT NULL DEFAULT 0,
-	detail TEXT   NOT NULL DEFAULT ''
-);
-CREATE INDEX audit_log_at ON audit_log (at)`},
+		{Version: 2, Name: "audit_log", SQL: auditLog("INTEGER PRIMARY KEY AUTOINCREMENT"), Postgres: auditLog("BIGSERIAL PRIMARY KEY")},
 	}}
+}
+
+// auditLog is the audit table's DDL; only the id column differs by engine.
+func auditLog(id string) string {
+	return `
+CREATE TABLE audit_log (
+	id     ` + id + `,
+	at     BIGINT NOT NULL,
+	actor  TEXT   NOT NULL,
+	role   TEXT   NOT NULL,
+	action TEXT   NOT NULL,
+	target TEXT   NOT NULL DEFAULT '',
+	remote TEXT   NOT NULL DEFAULT '',
+	status INTEGER NOT NULL DEFAULT 0,
+	detail TEXT   NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_log_at ON audit_log (at)`
 }

@@ -219,9 +219,9 @@ func (s *Server) cacheError(x *exchange, op string, err error) {
 // another instance. 409 is retried by the SDKs (PROTOCOL.md §7); by then
 // the first request has usually finished and the retry gets its answer.
 func (s *Server) conflict(x *exchange) {
-	s.m.Errors.WithLabelValues(x.endpoint, "conflict").Inc()
+	s.m.Errors.WithLabelValues(x.endpoint, apierr.Conflict.String()).Inc()
 	x.Header()["Retry-After"] = []string{"1"}
-	writeJSON(x, http.StatusConflict, errorBody(x.id, "conflict_error", "a request with this Idempotency-Key is in progress"))
+	writeJSON(x, apierr.Conflict.Status(), apierr.AppendBody(nil, protocol(x), apierr.Conflict, "a request with this Idempotency-Key is in progress", x.id))
 }
 
 // replay answers with a stored answer, as JSON or as the event stream the

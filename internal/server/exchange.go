@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 
 	"log/slog"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/auth"
+	"github.com/ferrygw/ferry/internal/ids"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/relay"
 )
@@ -34,6 +35,7 @@ type exchange struct {
 	endpoint      string
 	format        provider.Format // the client's wire format, for errors
 	key           string
+	ident         *auth.Identity // who presented the key; nil without authentication
 	model         string
 	route         string
 	provider      string
@@ -199,7 +201,7 @@ func requestID(h http.Header) string {
 			return v[0]
 		}
 	}
-	return newRequestID()
+	return ids.New("req_") // like the API's own ids
 }
 
 func validID(s string) bool {
@@ -212,22 +214,6 @@ func validID(s string) bool {
 		}
 	}
 	return true
-}
-
-const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// newRequestID returns "req_" and 24 random base62 characters, like the
-// API's own ids.
-func newRequestID() string {
-	var raw [24]byte
-	rand.Read(raw[:])
-	var out [4 + 24]byte
-	copy(out[:], "req_")
-	for i, b := range raw {
-		// 256 % 62 bias is irrelevant for an identifier.
-		out[4+i] = base62[int(b)%62]
-	}
-	return string(out[:])
 }
 
 func notFound(r *http.Request) *apierr.Error {

@@ -109,7 +109,7 @@ func New(o Options) (*Server, error) {
 	if s.writeTimeout <= 0 {
 		s.writeTimeout = 60 * time.Second
 	}
-	if s.keys != nil && s.keys.Len() == 0 {
+	if s.keys != nil && s.keys.Open() && !s.keys.Managed() {
 		s.keys = nil
 	}
 	if o.RateLimiter != nil && o.RateLimiter.Enabled() {
@@ -209,17 +209,22 @@ func (s *Server) method(x *exchange, r *http.Request, want string) bool {
 }
 
 func (s *Server) authenticate(x *exchange, r *http.Request) bool {
-	if s.keys == nil {
+	if s.keys == nil || s.keys.Open() {
 		return true
 	}
-	name, err := s.keys.Check(auth.Presented(r.Header))
+	id, err := s.keys.Identify(auth.Presented(r.Header))
+	if err == nil {
+		x.key, x.ident = id.Name, id
+		err = id.AllowRoute(x.endpoint) // the role and the key's route scope: 403
+	} else {
+		err = authError(err)
+	}
 	if err != nil {
 		// Answered at once, its body unread: a client without a valid
 		// key gets no time to trickle one in.
 		s.dropBody(x, r)
-		s.fail(x, authError(err))
+		s.fail(x, err)
 		return false
 	}
-	x.key = name
 	return true
 }

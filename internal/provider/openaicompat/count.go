@@ -35,6 +35,7 @@ import (
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/openai"
 	"github.com/ferrygw/ferry/internal/provider"
 )
@@ -214,7 +215,7 @@ func (c *counter) block(b *anthropic.ContentBlock) int64 {
 // body that does not decode as a Messages request.
 func countResponse(body []byte) *provider.Response {
 	if _, err := o200k(); err != nil {
-		r := errorResponse(KindAPI, "token counting is unavailable", nil, "")
+		r := errorResponse(apierr.Internal, "token counting is unavailable", nil, "")
 		r.Local = true
 		return r
 	}
@@ -223,7 +224,7 @@ func countResponse(body []byte) *provider.Response {
 		// The server checked that the body is JSON; this is a shape
 		// problem (a number where messages should be, ...). The decoder's
 		// message names Go types, so it is not passed on.
-		r := errorResponse(KindInvalidRequest, "request body is not a valid count_tokens request", nil, "")
+		r := errorResponse(apierr.InvalidRequest, "request body is not a valid count_tokens request", nil, "")
 		r.Local = true
 		return r
 	}

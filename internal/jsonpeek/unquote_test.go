@@ -1,4 +1,4 @@
-package shadow
+package jsonpeek
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestAppendUnquoted(t *testing.T) {
+func TestAppendUnquotedLimit(t *testing.T) {
 	tests := []struct {
 		in    string
 		limit int
@@ -33,9 +33,9 @@ func TestAppendUnquoted(t *testing.T) {
 		{`"\u12"`, 10, "\uFFFD12", false}, // short escape: U+FFFD, then the rest as text
 	}
 	for _, tt := range tests {
-		got, cut := appendUnquoted(nil, []byte(tt.in), tt.limit)
+		got, cut := AppendUnquoted(nil, []byte(tt.in), tt.limit)
 		if string(got) != tt.want || cut != tt.cut {
-			t.Errorf("appendUnquoted(%q, %d) = %q, %v; want %q, %v", tt.in, tt.limit, got, cut, tt.want, tt.cut)
+			t.Errorf("AppendUnquoted(%q, %d) = %q, %v; want %q, %v", tt.in, tt.limit, got, cut, tt.want, tt.cut)
 		}
 	}
 }
@@ -48,7 +48,7 @@ func FuzzAppendUnquoted(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte, limit int) {
 		limit = max(limit, 0) % 64
-		got, cut := appendUnquoted(nil, in, limit)
+		got, cut := AppendUnquoted(nil, in, limit)
 		if len(got) > limit {
 			t.Fatalf("%d bytes over the limit %d", len(got), limit)
 		}
@@ -58,39 +58,62 @@ func FuzzAppendUnquoted(f *testing.F) {
 			return
 		}
 		if !cut && string(got) != want {
-			t.Fatalf("appendUnquoted(%q) = %q; encoding/json says %q", in, got, want)
+			t.Fatalf("AppendUnquoted(%q) = %q; encoding/json says %q", in, got, want)
 		}
 		if cut && (!strings.HasPrefix(want, string(got)) || !utf8.Valid(got)) {
-			t.Fatalf("cut appendUnquoted(%q) = %q: not a whole-character prefix of %q", in, got, want)
+			t.Fatalf("cut AppendUnquoted(%q) = %q: not a whole-character prefix of %q", in, got, want)
 		}
 	})
 }
 
-func TestForEachElement(t *testing.T) {
+func TestSkimArray(t *testing.T) {
 	tests := []struct {
 		in   string
 		want []string
+		err  bool
 	}{
-		{`[]`, nil},
-		{` [ 1 , "a,]" , {"b":[1,2]}, [3,"]"] ] `, []string{`1`, `"a,]"`, `{"b":[1,2]}`, `[3,"]"]`}},
-		{`["\"]", true]`, []string{`"\"]"`, `true`}},
-		{`{"not":"array"}`, nil},
-		{`[1, 2`, []string{`1`, `2`}}, // invalid input: partial walk, no panic
-		{``, nil},
+		{`[]`, nil, false},
+		{` [ 1 , "a,]" , {"b":[1,2]}, [3,"]"] ] `, []string{`1`, `"a,]"`, `{"b":[1,2]}`, `[3,"]"]`}, false},
+		{`["\"]", true]`, []string{`"\"]"`, `true`}, false},
+		{`{"not":"array"}`, nil, true},
+		{`[1, 2`, []string{`1`}, true}, // invalid input: partial walk, no panic
+		{``, nil, true},
 	}
 	for _, tt := range tests {
 		var got []string
-		forEachElement([]byte(tt.in), func(e []byte) { got = append(got, string(e)) })
-		if d := cmp.Diff(tt.want, got); d != "" {
-			t.Errorf("forEachElement(%q) (-want +got):\n%s", tt.in, d)
+		b := []byte(tt.in)
+		err := SkimArray(b, func(start, end int) bool { got = append(got, string(b[start:end])); return true })
+		if d := cmp.Diff(tt.want, got); d != "" || (err != nil) != tt.err {
+			t.Errorf("SkimArray(%q) error %v (-want +got):\n%s", tt.in, err, d)
 		}
 	}
 }
 
-func TestParseIndex(t *testing.T) {
+func TestSkim(t *testing.T) {
+	b := []byte(` { "a" : 1 , "b\"c":{"d":["}"]}, "e":"x\\"} `)
+	type m struct{ K, V string }
+	var got []m
+	if err := Skim(b, func(k []byte, start, end int) bool {
+		got = append(got, m{string(k), string(b[start:end])})
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []m{{"a", "1"}, {`b\"c`, `{"d":["}"]}`}, {"e", `"x\\"`}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("Skim (-want +got):\n%s", d)
+	}
+	for _, bad := range []string{``, `[]`, `{"a" 1}`, `{"a":1`, `{"a":"1}`, `{"a":1]`} {
+		if err := Skim([]byte(bad), func([]byte, int, int) bool { return true }); err == nil {
+			t.Errorf("Skim(%q): no error", bad)
+		}
+	}
+}
+
+func TestIndex(t *testing.T) {
 	for in, want := range map[string]int{"0": 0, "12": 12, "": -1, "-1": -1, "1.5": -1, "9999999": -1, `"1"`: -1} {
-		if got := parseIndex([]byte(in)); got != want {
-			t.Errorf("parseIndex(%q) = %d, want %d", in, got, want)
+		if got := Index([]byte(in)); got != want {
+			t.Errorf("Index(%q) = %d, want %d", in, got, want)
 		}
 	}
 }
