@@ -32,6 +32,16 @@ func (s *Server) reserveUsage(x *exchange, r *http.Request, op provider.Op, peek
 			e.Tag = r.Header.Get(h)
 		}
 	}
+	if id := x.ident; id != nil {
+		e.Team = id.Team
+		if id.Tag != "" {
+			e.Tag = id.Tag // the key's traffic tag over the header's
+		}
+		for _, b := range id.Budgets {
+			e.KeyBudgets = append(e.KeyBudgets, usage.Budget{Name: "key " + id.Name + " " + b.Period, Scope: usage.ScopeKey,
+				Match: id.Name, Period: usage.Period(b.Period), Currency: b.Currency, Limit: usage.Micros(b.LimitMicros), AllowOverrun: b.AllowOver})
+		}
+	}
 	if rt, ok := s.relay.Lookup(peek.Model); ok {
 		for _, tg := range rt.Targets {
 			e.Targets = append(e.Targets, usage.Target{Provider: tg.Provider, Model: tg.UpstreamModel(peek.Model)})

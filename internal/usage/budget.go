@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,6 +44,7 @@ type Request struct {
 	InputTokens     int64  // counted input
 	MaxTokens       int64  // the request's max_tokens
 	At              time.Time
+	Extra           []Budget // budgets the request's key carries (managed keys), besides the configured ones
 }
 
 func (r Request) value(scope string) string {
@@ -167,8 +169,15 @@ func (b *Budgets) Reserve(ctx context.Context, req Request) (*Reservation, error
 		return res, nil
 	}
 	est := res.price.Estimate(req.InputTokens, req.MaxTokens)
-	for i := range b.o.Budgets {
-		bu := &b.o.Budgets[i]
+	all := b.o.Budgets
+	if len(req.Extra) > 0 {
+		all = append(slices.Clone(all), req.Extra...)
+	}
+	for i := range all {
+		bu := &all[i]
+		if bu.Percents == nil {
+			bu.Percents = DefaultAlertPercents()
+		}
 		subject := req.value(bu.Scope)
 		if subject == "" || (bu.Match != "" && bu.Match != subject) {
 			continue

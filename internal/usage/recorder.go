@@ -16,6 +16,7 @@ type Entry struct {
 	Targets              []Target // the route's, in order; the dearest is reserved
 	InputTokens          int64    // counted or estimated input
 	MaxTokens            int64
+	KeyBudgets           []Budget // the budgets the key itself carries
 }
 
 // Outcome is what the server knows of the request at its end.
@@ -63,7 +64,7 @@ func (r *Recorder) Reserve(ctx context.Context, e Entry) (*Ticket, error) {
 	if r.Budgets == nil || len(e.Targets) == 0 {
 		return t, nil
 	}
-	req := Request{Key: e.Key, Team: e.Team, Tag: e.Tag, InputTokens: e.InputTokens, MaxTokens: e.MaxTokens, At: t.start}
+	req := Request{Key: e.Key, Team: e.Team, Tag: e.Tag, InputTokens: e.InputTokens, MaxTokens: e.MaxTokens, At: t.start, Extra: e.KeyBudgets}
 	req.Provider, req.Model = r.dearest(e).Provider, r.dearest(e).Model
 	res, err := r.Budgets.Reserve(ctx, req)
 	if err != nil {

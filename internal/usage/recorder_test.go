@@ -2,6 +2,7 @@ package usage
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/ferrygw/ferry/internal/store/storetest"
@@ -60,4 +61,26 @@ func TestRecorder(t *testing.T) {
 		t.Error("a nil Recorder must admit")
 	}
 	nilRec.Finish(ctx, nil, Outcome{})
+}
+
+// TestRecorderKeyBudgets: budgets a managed key carries are enforced like
+// configured ones.
+func TestRecorderKeyBudgets(t *testing.T) {
+	s := storetest.SQLite(t, Schema)
+	rec := &Recorder{Prices: testTable(), Budgets: newBudgets(t, s, nil)}
+	ctx := context.Background()
+	e := Entry{Key: "alice", Targets: []Target{{"deepseek", "cheap"}}, InputTokens: 100_000, MaxTokens: 400_000,
+		KeyBudgets: []Budget{{Name: "key alice daily", Scope: ScopeKey, Match: "alice", Period: Daily, Currency: CNY, Limit: 500_000}}}
+	tk, err := rec.Reserve(ctx, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Finish(ctx, tk, Outcome{Provider: "deepseek", Model: "cheap", Tokens: Tokens{Input: 100_000, Output: 400_000}, Status: 200})
+	if _, err := rec.Reserve(ctx, e); err == nil || !strings.Contains(err.Error(), `"key alice daily"`) {
+		t.Errorf("second request: %v, want refused by the key's budget", err)
+	}
+	e.Key, e.KeyBudgets = "bob", nil
+	if _, err := rec.Reserve(ctx, e); err != nil {
+		t.Errorf("another key refused: %v", err)
+	}
 }
