@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,8 +22,19 @@ import (
 // does) both requests are in the ledger with their cost.
 func TestUsageBudgetAndLedgerE2E(t *testing.T) {
 	st := storetest.SQLite(t, usage.Schema)
+	var hookMu sync.Mutex
+	var alerts []map[string]any
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var a map[string]any
+		json.NewDecoder(r.Body).Decode(&a)
+		hookMu.Lock()
+		alerts = append(alerts, a)
+		hookMu.Unlock()
+	}))
+	defer hook.Close()
 	g := newGatewayOpts(t, Options{Store: st}, func(c *config.Config) {
 		c.Usage.Budgets = []config.Budget{{Name: "team-a-daily", Scope: "key", Match: "team-a", Period: "daily", Currency: "CNY", Limit: "0.000001"}}
+		c.Alerts.Webhooks = []config.Webhook{{Name: "hook", Type: "generic", URL: config.Secret(hook.URL), Lang: "en"}}
 	})
 	post := func() *http.Response {
 		req, _ := http.NewRequest("POST", g.URL+"/v1/messages", strings.NewReader(`{"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[{"role":"user","content":"hi"}]}`))
@@ -57,6 +70,14 @@ func TestUsageBudgetAndLedgerE2E(t *testing.T) {
 	if err := g.stop(); err != nil {
 		t.Fatal(err)
 	}
+	// The first request crossed 80% and 100% of the budget: one alert each,
+	// sent before shutdown ended.
+	hookMu.Lock()
+	if len(alerts) != 2 || alerts[0]["budget"] != "team-a-daily" || alerts[0]["percent"] != float64(80) || alerts[1]["percent"] != float64(100) ||
+		alerts[1]["currency"] != "CNY" || !strings.Contains(alerts[1]["text"].(string), "team-a-daily") {
+		t.Errorf("alerts %v", alerts)
+	}
+	hookMu.Unlock()
 	rep, err := usage.Usage(context.Background(), st, usage.Query{GroupBy: []string{"key", "session"}, To: farFuture, Currency: "USD", USDToCNY: 7_200_000})
 	if err != nil {
 		t.Fatal(err)
