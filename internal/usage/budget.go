@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferrygw/ferry/internal/apierr"
@@ -97,8 +98,9 @@ type BudgetOptions struct {
 // its real cost at the end. Concurrent requests on any number of instances
 // therefore overshoot a limit by less than one request's estimate.
 type Budgets struct {
-	o    BudgetOptions
-	rows sync.Map // budget id + window key -> struct{}: rows known to exist, so the INSERT is skipped
+	o     BudgetOptions
+	rows  sync.Map     // budget id + window key -> the window's end: rows known to exist, so the INSERT is skipped
+	swept atomic.Int64 // unix seconds of the last sweep of rows whose window ended
 }
 
 // NewBudgets validates o.
@@ -229,7 +231,8 @@ func (b *Budgets) hold(ctx context.Context, h hold) (bool, error) {
 ON CONFLICT (budget, window_key) DO NOTHING`, h.id, h.window.Key, store.Micros(h.window.End)); err != nil {
 			return false, fmt.Errorf("budget row: %w", err)
 		}
-		b.rows.Store(row, struct{}{})
+		b.rows.Store(row, h.window.End)
+		b.sweep()
 	}
 	res, err := s.Exec(ctx, nil, `UPDATE usage_budget_spend SET reserved = reserved + ?
 WHERE budget = ? AND window_key = ? AND (? = 1 OR spent + reserved < ?)`,
@@ -242,6 +245,22 @@ WHERE budget = ? AND window_key = ? AND (? = 1 OR spent + reserved < ?)`,
 		return false, fmt.Errorf("budget reserve: %w", err)
 	}
 	return n == 1, nil
+}
+
+// sweep forgets, at most once a minute, the rows of windows that ended, so
+// that per-value budgets do not grow the map period after period.
+func (b *Budgets) sweep() {
+	now := b.o.Now()
+	last := b.swept.Load()
+	if now.Unix()-last < 60 || !b.swept.CompareAndSwap(last, now.Unix()) {
+		return
+	}
+	b.rows.Range(func(k, v any) bool {
+		if end, ok := v.(time.Time); ok && !end.After(now) {
+			b.rows.Delete(k)
+		}
+		return true
+	})
 }
 
 func (b *Budgets) release(ctx context.Context, holds []hold) {

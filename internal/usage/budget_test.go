@@ -207,3 +207,39 @@ func TestBudgetRefusalReleasesEarlierHolds(t *testing.T) {
 		t.Errorf("the team budget still holds %d after the key budget refused", reserved)
 	}
 }
+
+func TestBudgetRowsSwept(t *testing.T) {
+	s := storetest.SQLite(t, Schema)
+	day := Budget{Name: "d", Scope: ScopeKey, Period: Daily, Currency: CNY, Limit: 100_000_000}
+	now := budgetNow
+	b, err := NewBudgets(BudgetOptions{Store: s, Budgets: []Budget{day}, Prices: testTable(), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int) {
+		b.rows.Range(func(any, any) bool { n++; return true })
+		return n
+	}
+	ctx := context.Background()
+	for _, k := range []string{"a", "b", "c"} {
+		req := halfYuanReq
+		req.Key, req.At = k, now
+		r, err := b.Reserve(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Settle(ctx, r, 1, CNY, 0)
+	}
+	if count() != 3 {
+		t.Fatalf("rows %d, want 3", count())
+	}
+	now = now.Add(48 * time.Hour) // those windows ended
+	req := halfYuanReq
+	req.At = now
+	if _, err := b.Reserve(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if count() != 1 {
+		t.Errorf("rows %d after the windows ended, want only today's", count())
+	}
+}
