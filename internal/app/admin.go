@@ -31,7 +31,7 @@ func (a *App) adminHandler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}))
 	// Every route is guarded by its role (admin_keys.go); the token is
 	// compared as a digest, in constant time.
-	for _, rt := range a.adminRoutes() {
+	for _, rt := range append(a.adminRoutes(), a.moneyRoutes()...) {
 		mux.Handle(rt.pattern, a.adminGuard(rt))
 	}
 	return mux

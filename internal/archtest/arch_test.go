@@ -47,6 +47,8 @@ var layers = map[string]int{
 	"internal/provider/openaicompat": 4,
 	"internal/provider/simulator":    4,
 	"internal/fakeupstream":          4,
+	"internal/usage":                 4,
+	"internal/alert":                 5,
 	"internal/relay":                 5,
 	"internal/server":                6,
 	"internal/app":                   7,
