@@ -8,9 +8,10 @@ package app
 //	POST /admin/routes/{match}/promote  the route's canary takes all the weight
 //	POST /admin/routes/{match}/rollback the route's canary gets none
 //	GET  /admin/shadow                  shadow-traffic comparisons, summarised per route (?route=, ?recent=)
+//	GET  /debug/pprof/...               Go's runtime profiles (pprof.go)
 //
 // {match} is the route's match pattern, URL-escaped ("claude-%2A" or
-// "claude-*"). /admin/* needs "Authorization: Bearer <admin.token>" when a
+// "claude-*"). /admin/* and /debug/pprof/* need "Authorization: Bearer <admin.token>" when a
 // token is configured (the config requires one off loopback); /metrics
 // stays open, as scrapers expect.
 
@@ -38,6 +39,7 @@ func (a *App) adminHandler() http.Handler {
 	api.HandleFunc("POST /admin/routes/{match}/rollback", a.adminSplit("rollback", (*canary.Split).Rollback))
 	api.Handle("GET /admin/shadow", a.mirror.Handler())
 	mux.Handle("/admin/", adminAuth(a.cfg.Admin.Token.Reveal(), api))
+	mux.Handle("/debug/pprof/", adminAuth(a.cfg.Admin.Token.Reveal(), pprofHandler()))
 	return mux
 }
 
