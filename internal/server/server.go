@@ -70,6 +70,7 @@ type Server struct {
 	cacheTTL      map[string]time.Duration
 	flights       *cache.Group[*sharedResult] // nil: no coalescing
 	bufs          sync.Pool                   // *[]byte for non-streaming answers
+	lines         sync.Pool                   // *jsonFields for access log lines (accesslog.go)
 }
 
 // New builds a Server.
