@@ -11,6 +11,7 @@
 #
 #   scripts/bench.sh                  # DUR=5s ROUNDS=3 CONNS=50
 #   DUR=10s ROUNDS=5 scripts/bench.sh
+#   FERRY_BIN=/tmp/ferry-old scripts/bench.sh   # another build, to compare
 #
 # Needs wrk and curl. The machine's load average is printed with the
 # figures: on a shared VM, read them against it.
@@ -36,7 +37,7 @@ cleanup() {
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
-go build -o "$tmp/ferry" ./cmd/ferry
+if [[ -n ${FERRY_BIN:-} ]]; then cp "$FERRY_BIN" "$tmp/ferry"; else go build -o "$tmp/ferry" ./cmd/ferry; fi
 go build -o "$tmp/benchmock" ./cmd/benchmock
 
 cat >"$tmp/ferry.yaml" <<YAML
