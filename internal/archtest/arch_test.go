@@ -46,6 +46,7 @@ var layers = map[string]int{
 	"internal/app":                   7,
 	"internal/archtest":              8,
 	"cmd/ferry":                      8,
+	"cmd/benchmock":                  8, // the measurement mock of scripts/bench.sh; imports nothing internal
 }
 
 // packages maps each package directory (relative to the repo root) to its
