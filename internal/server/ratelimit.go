@@ -136,6 +136,9 @@ func (s *Server) rateHeaders(x *exchange, t *ratelimit.Ticket) {
 		b = appendReset(b, names == &openaiRateHeaders, q)
 		ends[3*i+2] = len(b)
 	}
+	if !set[0] && !set[1] {
+		return
+	}
 	all, vals, start := string(b), make([]string, 6), 0
 	for i := range 2 {
 		if !set[i] {
