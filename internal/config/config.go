@@ -35,6 +35,7 @@ type Config struct {
 	Redis           Redis         `yaml:"redis"`            // shared state for several instances
 	Shadow          Shadow        `yaml:"shadow"`           // the shadow-traffic queue (routes choose what to mirror)
 	Log             Log           `yaml:"log"`              // logging
+	Guard           Guard         `yaml:"guard"`            // PII, secrets and word filtering (guard.go)
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"` // grace period for in-flight requests, default 30s
 }
 
@@ -127,6 +128,7 @@ type Route struct {
 	Match    string        `yaml:"match"`    // exact name, "prefix*", "*suffix", or "*" (catch-all)
 	Models   []string      `yaml:"models"`   // names to list in /v1/models besides an exact match
 	Targets  []Target      `yaml:"targets"`  // tried in order (after the weighted pick, when weights are set)
+	Guard    Guard         `yaml:"guard"`    // overrides the top-level guard section for this route
 	Timeouts RouteTimeouts `yaml:"timeouts"` // overrides of the providers' timeouts
 	Sticky   string        `yaml:"sticky"`   // weighted split: "" (random), "key" (per gateway key) or "header:NAME"
 	Canary   CanaryGuard   `yaml:"canary"`   // automatic rollback of a canary target

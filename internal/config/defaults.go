@@ -35,6 +35,7 @@ func DefaultTimeouts() Timeouts {
 func (c *Config) ApplyDefaults() {
 	setDefault(&c.Listen, DefaultListen)
 	setDefault(&c.Admin.Listen, DefaultAdminListen)
+	c.Guard.guardDefaults()
 	def := DefaultTimeouts()
 	for i := range c.Providers {
 		p := &c.Providers[i]

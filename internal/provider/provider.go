@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
-	"github.com/ferrygw/ferry/internal/sse"
 )
 
 // Op is the operation a call performs.
@@ -67,6 +66,14 @@ type Call struct {
 	// configured value.
 	FirstByte  time.Duration
 	StreamIdle time.Duration
+
+	// Prepared and PreparedBody are the provider's own translation of the
+	// call, made once per target before the first attempt (the relay calls
+	// the provider's Prepare when it has one), so that a retried request
+	// is not decoded and encoded again. Opaque to everyone but the
+	// provider that made them; nil: the provider translates in Do.
+	Prepared     any
+	PreparedBody []byte
 }
 
 // Protected reports whether a canonical header name is one a header policy
@@ -109,7 +116,7 @@ type Response struct {
 	Status int
 	Header http.Header   // headers for the client, already filtered
 	Body   io.ReadCloser // a JSON body (success or error)
-	Events sse.Source    // an event stream (status 200 to a streaming call)
+	Events Stream        // an event stream (status 200 to a streaming call)
 	Node   string        // the label of the node that answered, for logs
 	// Usage, when set, is the answer's usage read before a translation
 	// that drops it; otherwise it is read from the answer itself.

@@ -68,9 +68,9 @@ func (s *settle) close() {
 	}
 }
 
-// wrap puts resp's event stream under s.
-func wrap(resp *provider.Response, s *settle) {
-	resp.Events = &watchedEvents{src: resp.Events, s: s}
+// wrap puts resp's event stream, in format f, under s.
+func wrap(resp *provider.Response, f provider.Format, s *settle) {
+	resp.Events = &watchedEvents{StreamBase: provider.StreamBase{Src: resp.Events}, s: s, m: provider.Meter{OpenAI: f == provider.FormatOpenAI}}
 }
 
 // Reasons of whole answers that are not usable.
@@ -155,64 +155,59 @@ func (b *pooledBody) Close() error {
 	return nil
 }
 
-// watchedEvents is an answer's event stream. A stream succeeds when it
-// ends after its end marker (message_stop, or [DONE] for an OpenAI
-// client's own stream); an error event, a read error, or an end without
-// the marker is the node's failure.
+// watchedEvents is an answer's event stream, read in its call's grammar
+// (provider.Meter). A stream succeeds when it ends after its end marker
+// (message_stop, or [DONE] for an OpenAI client's own stream); an error
+// event, a read error, or an end without the marker is the node's
+// failure, and the end without the marker is provider.ErrTruncated to the
+// reader, never a silent io.EOF.
 type watchedEvents struct {
-	src   sse.Source
-	s     *settle
-	ended bool // the end marker passed
-	err   bool // an error event passed
+	provider.StreamBase
+	s *settle
+	m provider.Meter
 }
 
 func (e *watchedEvents) Next() (sse.Event, error) {
-	ev, err := e.src.Next()
+	ev, err := e.Src.Next()
 	switch {
 	case err == io.EOF:
-		if e.ended && !e.err {
+		if e.m.Ended && e.m.Fault == nil {
 			e.s.result(upstream.Success)
-		} else {
-			e.s.failed()
+			break
+		}
+		e.s.failed()
+		if !e.m.Ended {
+			err = provider.Truncated()
 		}
 	case err != nil:
 		e.s.failed()
 	default:
-		switch string(ev.Name) {
-		case "message_stop":
-			e.ended = true
-		case "error":
-			e.ended, e.err = true, true
-		case "":
-			if string(ev.Data) == "[DONE]" {
-				e.ended = true
-			}
-		}
+		e.m.See(ev)
 	}
 	return ev, err
 }
 
 func (e *watchedEvents) Close() error {
-	err := e.src.Close()
+	err := e.Src.Close()
 	e.s.close()
 	return err
 }
 
-// Translated reports whether the stream's framing is the gateway's own, as
-// the source it watches does.
-func (e *watchedEvents) Translated() bool {
-	t, ok := e.src.(interface{ Translated() bool })
-	return ok && t.Translated()
+// Usage is the source's own count when it keeps one (a translation's,
+// from the upstream's usage), else what the events carried.
+func (e *watchedEvents) Usage() (anthropic.Totals, bool) {
+	if u, ok := e.Src.Usage(); ok {
+		return u, true
+	}
+	return e.m.Usage, e.m.Seen
 }
 
-// Usage is the usage the watched source read, when it reads one.
-func (e *watchedEvents) Usage() (anthropic.Totals, bool) {
-	if u, ok := e.src.(interface {
-		Usage() (anthropic.Totals, bool)
-	}); ok {
-		return u.Usage()
+// Fault is the error event or chunk that passed.
+func (e *watchedEvents) Fault() error {
+	if e.m.Fault != nil {
+		return e.m.Fault
 	}
-	return anthropic.Totals{}, false
+	return e.Src.Fault()
 }
 
 // maxErrorBody bounds an error answer kept in memory: the message is all

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,13 +57,6 @@ type backend struct {
 	health      config.HealthCheck
 	ttfb        []prometheus.Gauge // per node
 	successes   prometheus.Counter // attempts{provider, success}: the common case, resolved once
-	// down[i] is when node i, which refused a connection, may be tried
-	// first again (unix ns; 0: not down); nodeDown is timeouts.node_down.
-	// A refused connection is news about the present that a breaker,
-	// counting several failures, would take several requests to act on.
-	down     []atomic.Int64
-	anyDown  atomic.Int64 // the latest of down: a fast "none is down"
-	nodeDown time.Duration
 	// The provider's parameter policy and forward_headers (canonical);
 	// a target's own add to them (policy.go).
 	params  config.Params
@@ -160,8 +152,6 @@ func (r *Relay) newBackend(pc config.Provider, p Provider, o Options) (*backend,
 		t:           pc.Timeouts,
 		maxAttempts: max(pc.Retry.MaxAttempts, 1),
 		health:      pc.HealthCheck,
-		down:        make([]atomic.Int64, len(labels)),
-		nodeDown:    pc.Timeouts.NodeDown,
 		successes:   r.m.Attempts.WithLabelValues(pc.Name, outcomeSuccess),
 		params:      pc.Params,
 	}
@@ -186,6 +176,7 @@ func (r *Relay) newBackend(pc config.Provider, p Provider, o Options) (*backend,
 		Bulkhead: pc.Bulkhead,
 		Now:      o.Now,
 		Rand:     o.Rand,
+		NodeDown: pc.Timeouts.NodeDown,
 		OnBreaker: func(node string, from, to upstream.State) {
 			r.m.BreakerState.WithLabelValues(name, node).Set(breakerValue(to))
 			r.m.BreakerTransitions.WithLabelValues(name, node, to.String()).Inc()
@@ -203,28 +194,6 @@ func (r *Relay) newBackend(pc config.Provider, p Provider, o Options) (*backend,
 	}
 	b.pool = pool
 	return b, nil
-}
-
-// markDown skips node i for node_down, after it refused a connection.
-func (b *backend) markDown(i int, now time.Time) {
-	if b.nodeDown <= 0 {
-		return
-	}
-	until := now.Add(b.nodeDown).UnixNano()
-	b.down[i].Store(until)
-	for {
-		cur := b.anyDown.Load()
-		if cur >= until || b.anyDown.CompareAndSwap(cur, until) {
-			return
-		}
-	}
-}
-
-// markUp clears node i's mark: it answered.
-func (b *backend) markUp(i int) {
-	if b.down[i].Load() != 0 {
-		b.down[i].Store(0)
-	}
 }
 
 func breakerValue(s upstream.State) float64 {

@@ -45,7 +45,7 @@ type verdict struct {
 func (r *Relay) judge(ctx context.Context, b *backend, n *upstream.Node, resp *provider.Response, retryAfter time.Duration) verdict {
 	switch s := resp.Status; {
 	case s == http.StatusTooManyRequests:
-		b.coolDown(n.Index(), r.now(), retryAfter)
+		b.pool.CoolDown(n.Index(), retryAfter)
 		return verdict{resp: resp, result: upstream.Neutral, elsewhere: true}
 	case s == http.StatusUnauthorized || s == http.StatusForbidden:
 		resp.Close()

@@ -18,15 +18,8 @@ import (
 // request. force is route-level panic: no target of the route has an
 // available node, so an unavailable one is called rather than none
 // (upstream.Pool.Choose); panicked reports a node chosen in panic.
-func (b *backend) pick(tried uint64, now time.Time, force bool) (n *upstream.Node, untried, panicked, ok bool) {
-	var down uint64
-	if t := now.UnixNano(); b.anyDown.Load() > t {
-		for i := range b.down {
-			if b.down[i].Load() > t {
-				down |= 1 << i
-			}
-		}
-	}
+func (b *backend) pick(tried uint64, force bool) (n *upstream.Node, untried, panicked, ok bool) {
+	down := b.pool.Marked()
 	if tried != 0 {
 		// A retry: a healthy node not tried yet before any panic choice.
 		if n, ok = b.pool.PickAvailable(tried | down); ok {
@@ -53,31 +46,6 @@ func (b *backend) pick(tried uint64, now time.Time, force bool) (n *upstream.Nod
 	}
 	return nil, false, false, false
 }
-
-// coolDown skips node i, when another node can serve, until its 429's
-// retry-after has passed: the vendor said when it will take requests
-// again. It is a preference, like a refused connection's mark: a node
-// marked so is still called when no other is left.
-func (b *backend) coolDown(i int, now time.Time, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	until := now.Add(min(d, maxCoolDown)).UnixNano()
-	if b.down[i].Load() >= until {
-		return
-	}
-	b.down[i].Store(until)
-	for {
-		cur := b.anyDown.Load()
-		if cur >= until || b.anyDown.CompareAndSwap(cur, until) {
-			return
-		}
-	}
-}
-
-// maxCoolDown bounds a 429's cool-down: a vendor's "retry after an hour"
-// must not take a node out of rotation for that long on one answer.
-const maxCoolDown = time.Minute
 
 // panicked counts and logs a node chosen in panic. The log line is at
 // most one per provider every panicLogEvery, so that an outage does not

@@ -196,7 +196,8 @@ func BenchmarkApplyParams(b *testing.B) {
 	})
 }
 
-type notingEvents struct{ events }
+// notingEvents is a provider stream that notes a problem.
+type notingEvents struct{ provider.Stream }
 
 func (*notingEvents) Note() error { return errNoted }
 
@@ -205,13 +206,14 @@ var errNoted = errors.New("noted")
 // TestStreamNotePassedOn: a stream source's note survives the relay's
 // wrappers, for the server to log at the stream's end.
 func TestStreamNotePassedOn(t *testing.T) {
-	if err := noteOf(&watchedEvents{src: &notingEvents{}}); err != errNoted {
+	noting := func() provider.Stream { return &notingEvents{provider.Plain(&events{})} }
+	if err := (&watchedEvents{StreamBase: provider.StreamBase{Src: noting()}}).Note(); err != errNoted {
 		t.Errorf("watched: %v", err)
 	}
-	if err := noteOf(&translatedSource{src: &watchedEvents{src: &notingEvents{}}}); err != errNoted {
+	if err := newTranslated(&watchedEvents{StreamBase: provider.StreamBase{Src: noting()}}, nil).Note(); err != errNoted {
 		t.Errorf("translated: %v", err)
 	}
-	if err := noteOf(&watchedEvents{src: &events{}}); err != nil {
+	if err := (&watchedEvents{StreamBase: provider.StreamBase{Src: provider.Plain(&events{})}}).Note(); err != nil {
 		t.Errorf("no note: %v", err)
 	}
 }

@@ -26,7 +26,6 @@ import (
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/routing"
 	"github.com/ferrygw/ferry/internal/shadow"
-	"github.com/ferrygw/ferry/internal/translate"
 	"github.com/ferrygw/ferry/internal/upstream"
 )
 
@@ -71,6 +70,9 @@ type Request struct {
 	// KeyName is the gateway key's name ("" without keys): the sticky key
 	// of routes with sticky: key.
 	KeyName string
+	// Route is the model's route as this relay's Lookup found it, so that
+	// a request looks its route up once; nil: Do looks it up.
+	Route *routing.Route
 }
 
 // Result is the answer plus where it came from, for logs and headers.
@@ -136,12 +138,18 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 		return nil, err
 	}
 	model := req.Peek.Model
-	rt, ok := r.table.Lookup(model)
-	if !ok {
-		// The API's own wording for an unknown model.
-		return nil, apierr.New(apierr.NotFound, "model: %s", model)
+	rt, st := req.Route, (*route)(nil)
+	if rt != nil {
+		st = r.routes[rt.Match]
 	}
-	st := r.routes[rt.Match]
+	if st == nil {
+		var ok bool
+		if rt, ok = r.table.Lookup(model); !ok {
+			// The API's own wording for an unknown model.
+			return nil, apierr.New(apierr.NotFound, "model: %s", model)
+		}
+		st = r.routes[rt.Match]
+	}
 	res := &Result{Route: rt.Match, Rule: -1}
 	var buf [8]int
 	order := st.order(req, len(rt.Targets), buf[:0])
@@ -172,7 +180,7 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 			if pos > 0 && prev != "" {
 				r.m.Fallbacks.WithLabelValues(rt.Match, prev, t.Provider).Inc()
 			}
-			call, oinfo, err := r.call(req, b, &t, model, &conv)
+			call, back, err := r.call(req, b, &t, model, &conv)
 			if err != nil {
 				return res, err // an untranslatable request: the client's error
 			}
@@ -191,9 +199,9 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 			}
 			if out.success {
 				resp := out.resp
-				r.mirror(ctx, req, st, conv, resp, oinfo, t.Provider, start)
-				if oinfo != nil {
-					if resp, err = toOpenAI(resp, oinfo); err != nil {
+				r.mirror(ctx, req, st, conv, resp, back != nil, t.Provider, start)
+				if back != nil {
+					if resp, err = back.answer(resp); err != nil {
 						out.resp.Close()
 						return res, apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be translated")
 					}
@@ -202,7 +210,7 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 				return res, nil
 			}
 			if out.resp != nil {
-				kept = &keptAnswer{resp: out.resp, provider: t.Provider, model: call.Model, oinfo: oinfo}
+				kept = &keptAnswer{resp: out.resp, provider: t.Provider, model: call.Model, back: back}
 			} else if lastErr == nil || !out.noNode {
 				lastErr = out.err
 			}
@@ -220,10 +228,10 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 	}
 	if kept != nil {
 		resp := kept.resp
-		r.mirror(ctx, req, st, conv, resp, kept.oinfo, kept.provider, start)
-		if kept.oinfo != nil {
+		r.mirror(ctx, req, st, conv, resp, kept.back != nil, kept.provider, start)
+		if kept.back != nil {
 			var err error
-			if resp, err = toOpenAI(resp, kept.oinfo); err != nil {
+			if resp, err = kept.back.answer(resp); err != nil {
 				return res, apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be translated")
 			}
 		}
@@ -243,7 +251,7 @@ type keptAnswer struct {
 	resp     *provider.Response
 	provider string
 	model    string
-	oinfo    *translate.OpenAIRequestInfo
+	back     *converted // the request was translated: the answer goes back
 }
 
 // order is the order to try the route's n targets in.
@@ -267,8 +275,10 @@ func (st *route) order(req *Request, n int, dst []int) []int {
 }
 
 // call builds the call to one target: the body with the target's model, in
-// a format its provider speaks, with the route's timeouts.
-func (r *Relay) call(req *Request, b *backend, t *routing.Target, model string, conv **converted) (*provider.Call, *translate.OpenAIRequestInfo, error) {
+// a format its provider speaks, with the route's timeouts. A translated
+// request is translated once, for every target that needs it (conv), and
+// returned as back: its answer must be translated back.
+func (r *Relay) call(req *Request, b *backend, t *routing.Target, model string, conv **converted) (*provider.Call, *converted, error) {
 	up := t.UpstreamModel(model)
 	call := &provider.Call{
 		Op:        req.Op,
@@ -285,6 +295,7 @@ func (r *Relay) call(req *Request, b *backend, t *routing.Target, model string, 
 	}
 	if speaks(b.p, req.Format) {
 		call.Body = applyParams(req.Peek.WithModel(req.Body, up), req.Format, params)
+		prepare(b.p, call)
 		return call, nil, nil
 	}
 	// Only OpenAI clients reach here: the provider speaks Anthropic, so
@@ -300,26 +311,8 @@ func (r *Relay) call(req *Request, b *backend, t *routing.Target, model string, 
 	call.Format = provider.FormatAnthropic
 	call.Body = applyParams(c.peek.WithModel(c.body, up), provider.FormatAnthropic, params)
 	call.Stream = c.peek.Stream
-	return call, c.info, nil
-}
-
-// converted is an OpenAI request translated to Anthropic's format.
-type converted struct {
-	body []byte
-	peek anthropic.Peek
-	info *translate.OpenAIRequestInfo
-}
-
-func convertOpenAI(body []byte) (*converted, error) {
-	ab, info, err := translate.FromOpenAIRequest(body)
-	if err != nil {
-		return nil, apierr.Wrap(apierr.InvalidRequest, err, err.Error())
-	}
-	peek, err := anthropic.Inspect(ab)
-	if err != nil {
-		return nil, apierr.Wrap(apierr.Internal, err, "request translation failed")
-	}
-	return &converted{body: ab, peek: peek, info: info}, nil
+	prepare(b.p, call)
+	return call, c, nil
 }
 
 // bytesPerToken turns a body's size into the input estimate that trait

@@ -11,7 +11,7 @@ import (
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/shadow"
-	"github.com/ferrygw/ferry/internal/translate"
+	"github.com/ferrygw/ferry/internal/sse"
 	"github.com/ferrygw/ferry/internal/upstream"
 )
 
@@ -28,12 +28,12 @@ type routeShadow struct {
 // all, is queued with a job that makes the shadow call. The client's
 // latency never depends on the shadow: the tap only records, Submit never
 // blocks, and the call runs on the mirror's workers.
-func (r *Relay) mirror(ctx context.Context, req *Request, st *route, conv *converted, resp *provider.Response, oinfo *translate.OpenAIRequestInfo, primary string, start time.Time) {
+func (r *Relay) mirror(ctx context.Context, req *Request, st *route, conv *converted, resp *provider.Response, translated bool, primary string, start time.Time) {
 	sh := st.shadow
 	if sh == nil || r.shadow == nil || req.Op != provider.OpMessages {
 		return
 	}
-	if req.Format == provider.FormatOpenAI && oinfo == nil {
+	if req.Format == provider.FormatOpenAI && !translated {
 		return // an OpenAI answer passed through as is: the recorder reads Anthropic answers only
 	}
 	if !r.shadow.Sample(sh.cfg.Sample) {
@@ -77,7 +77,7 @@ func (r *Relay) mirror(ctx context.Context, req *Request, st *route, conv *conve
 		r.shadow.Submit(job)
 	}
 	if resp.Events != nil {
-		resp.Events = shadow.TapEvents(resp.Events, rec, done)
+		resp.Events = &tapped{StreamBase: provider.StreamBase{Src: resp.Events}, tap: shadow.TapEvents(resp.Events, rec, done)}
 	} else if resp.Body != nil {
 		resp.Body = shadow.TapBody(resp.Body, rec, done)
 	}
@@ -134,3 +134,14 @@ func shadowNode(p *upstream.Pool) *upstream.Node {
 	}
 	return nil
 }
+
+// tapped is a stream the shadow tap reads on the way: its events and its
+// Close go through the tap, the rest is the stream's.
+type tapped struct {
+	provider.StreamBase
+	tap sse.Source
+}
+
+func (t *tapped) Next() (sse.Event, error) { return t.tap.Next() }
+
+func (t *tapped) Close() error { return t.tap.Close() }

@@ -45,48 +45,16 @@ type targetOutcome struct {
 // force is route-level panic routing: no target of the route had an
 // available node, so this one calls a node whose breaker is open.
 func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provider.Call, start time.Time, res *Result, force bool) targetOutcome {
-	total := st.total
-	if total <= 0 {
-		total = b.t.Total
-	}
-	var deadline time.Time
 	t0 := r.now()
-	tctx, cancel := context.WithCancelCause(ctx)
-	var timer *time.Timer
-	if total > 0 {
-		deadline = start.Add(total)
-		left := deadline.Sub(t0)
-		if left <= 0 {
-			cancel(nil)
-			return targetOutcome{skipped: true, err: provider.Classify(deadlineContext(), provider.ErrDeadline)}
-		}
-		timer = time.AfterFunc(left, func() { cancel(provider.ErrDeadline) })
+	tctx, dl, ok := r.bound(ctx, st, b, start, t0)
+	if !ok {
+		return targetOutcome{skipped: true, err: provider.Classify(deadlineContext(), provider.ErrDeadline)}
 	}
-	stop := func() {
-		if timer != nil {
-			timer.Stop()
-		}
-		cancel(nil)
-	}
-
 	b.pool.CountRequest()
 	release, err := b.pool.Acquire(tctx)
 	if err != nil {
-		reason := ReasonBulkheadFull
-		var ae *apierr.Error
-		if errors.As(err, &ae) {
-			r.m.BulkheadRejected.WithLabelValues(b.name).Inc()
-			e := *ae // the 529 and its retry-after, named for logs and metrics
-			e.Err = &provider.Failure{Reason: ReasonBulkheadFull, Err: ae.Err}
-			err = &e
-		} else {
-			err = provider.Classify(tctx, err)
-			reason = provider.Reason(err)
-		}
-		stop()
-		res.Attempts = append(res.Attempts, Attempt{Provider: b.name, Reason: reason, Err: err})
-		r.m.Attempts.WithLabelValues(b.name, reason).Inc()
-		return targetOutcome{err: err, final: ctx.Err() != nil, result: upstream.Neutral}
+		dl.stop()
+		return r.bulkheadRefused(ctx, tctx, b, err, res)
 	}
 
 	call.FirstByte, call.StreamIdle = st.firstByte, st.idle
@@ -97,185 +65,48 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 		result        = upstream.Neutral // of the last attempt
 		final, noNode bool
 		spent         bool // the retry budget refused a retry
-		n, _, pnc, ok = b.pick(0, t0, force)
 	)
-	for attempt := 0; ; attempt++ {
-		if !ok {
-			err := r.noNodeError(b)
-			res.Attempts = append(res.Attempts, Attempt{Provider: b.name, Reason: ReasonNoNode, Err: err})
-			r.m.Attempts.WithLabelValues(b.name, ReasonNoNode).Inc()
-			lastErr, result, noNode = err, upstream.Failure, attempt == 0
-			break
-		}
+	n, _, pnc, ok := b.pick(0, force)
+	if !ok {
+		err := r.noNodeError(b)
+		r.refused(b, ReasonNoNode, err, res)
+		lastErr, result, noNode = err, upstream.Failure, true
+	}
+	for attempt := 0; ok; attempt++ {
 		if pnc {
 			r.panicked(ctx, b, n)
 		}
 		bit := uint64(1) << n.Index()
 		tried |= bit
-		call.Node = n.Index()
 		finish := n.Start()
-		a0 := r.now()
-		resp, err := b.p.Do(tctx, call)
-		ttfb := r.now().Sub(a0)
-		at := Attempt{Provider: b.name, Node: n.Label()}
-		if err == nil {
-			at.Status = resp.Status
+		a := r.attempt(ctx, tctx, b, n, call)
+		r.record(b, n, finish, &a, failed&bit != 0, res)
+		if a.success {
+			return r.succeeded(ctx, b, n, call.Format, &a, dl, release, t0)
 		}
-
-		if err == nil && resp.Status >= 200 && resp.Status <= 299 {
-			// A local answer (a count_tokens estimate) called no
-			// upstream: it says nothing of the node's speed or health.
-			health := upstream.Outcome{Result: upstream.Success, TTFB: ttfb}
-			if resp.Local {
-				health = upstream.Outcome{}
-			}
-			if resp.Events != nil {
-				b.markUp(n.Index())
-				b.successes.Inc()
-				res.Attempts = append(res.Attempts, at)
-				resp.Node = n.Label()
-				if timer != nil {
-					// A stream that started has no total deadline.
-					timer.Stop()
-				}
-				// The breaker learns of the success at the headers: a
-				// half-open node's one probe slot must not be held for
-				// the whole of a long stream, keeping every other request
-				// off a recovered node. The stream keeps its own in-flight
-				// mark, and a break later in it is recorded then.
-				finish(health)
-				b.ttfb[n.Index()].Set(n.Latency().Seconds())
-				wrap(resp, &settle{end: n.Hold(), release: release, stop: stop, client: ctx, node: n, gauge: b.ttfb[n.Index()]})
-				return targetOutcome{resp: resp, success: true, result: upstream.Success, latency: r.now().Sub(t0)}
-			}
-			// A whole answer is read here, under the deadline, and checked:
-			// a 200 whose JSON is cut short (a proxy that gave up) is a
-			// failure to retry, never an answer.
-			if err = r.readAnswer(tctx, resp); err == nil {
-				if !resp.Local {
-					b.markUp(n.Index())
-					b.ttfb[n.Index()].Set(n.Latency().Seconds())
-				}
-				b.successes.Inc()
-				finish(health)
-				res.Attempts = append(res.Attempts, at)
-				resp.Node = n.Label()
-				release()
-				stop()
-				return targetOutcome{resp: resp, success: true, result: upstream.Success, latency: r.now().Sub(t0)}
-			}
-			at.Status, resp = 0, nil
-		}
-
-		var (
-			retryAfter time.Duration
-			noRetry    bool
-			elsewhere  bool // a 429 or 3xx: retried on another node only, at once
-		)
-		if err == nil {
-			// An error answer: read whole (it is small), so that the
-			// connection is free and the answer can wait for the client
-			// while other attempts run.
-			retryAfter = parseRetryAfter(resp.Header, r.now())
-			noRetry = resp.Header.Get("X-Should-Retry") == "false"
-			if rerr := buffer(resp); rerr != nil {
-				at.Status, resp, err = 0, nil, provider.Classify(tctx, rerr)
-			}
-		}
-		var f *provider.Failure
-		switch {
-		case err != nil && ctx.Err() != nil:
-			// The client left (or the server is shutting down): not the
-			// node's fault, and nothing more to try.
-			at.Reason, at.Err = provider.Reason(err), err
-			lastResp, lastErr, result, final = nil, err, upstream.Neutral, true
-		case err != nil && !errors.As(err, &f):
-			// Not a transport failure: the provider refused the call
-			// itself (an operation it does not support). Another target
-			// may take it; this one would refuse again.
-			at.Reason, at.Err = provider.Reason(err), err
-			lastErr, result, noRetry = err, upstream.Neutral, true
-		case err != nil && errors.Is(context.Cause(tctx), provider.ErrDeadline):
-			// The request's own deadline ended the attempt, perhaps with
-			// little time left after earlier failures and backoffs: that
-			// says nothing about this node.
-			at.Reason, at.Err = f.Reason, err
-			lastErr, result = err, upstream.Neutral
-		case err != nil && f.Reason == ReasonTooLarge:
-			// The node answered, in full and at length: another attempt
-			// would be another billed completion of the same size.
-			at.Reason, at.Err = f.Reason, err
-			lastErr, result, final = err, upstream.Neutral, true
-		case err != nil:
-			at.Reason, at.Err = f.Reason, err
-			lastErr, result = err, upstream.Failure
-			if provider.NeverSent(err) {
-				b.markDown(n.Index(), r.now())
-			}
-		case resp.Local:
-			// The gateway's own answer (a count_tokens estimate it could
-			// not make): no upstream to blame or to try again.
-			lastResp, result, final = resp, upstream.Neutral, true
-		default:
-			v := r.judge(ctx, b, n, resp, retryAfter)
-			lastResp, result, final, elsewhere = v.resp, v.result, v.final, v.elsewhere
-			noRetry = noRetry || v.noRetry
-			if v.err != nil {
-				lastErr, at.Err = v.err, v.err
-			}
-		}
-		finish(upstream.Outcome{Result: result, TTFB: ttfb, Repeat: failed&bit != 0})
-		if result == upstream.Failure {
+		if a.result == upstream.Failure {
 			failed |= bit
 		}
-		if result == upstream.Failure || elsewhere {
-			b.pool.NoteFailure(at.label())
+		switch {
+		case a.gone:
+			lastResp = nil
+		case a.answered:
+			lastResp = a.resp
 		}
-		b.ttfb[n.Index()].Set(n.Latency().Seconds())
-		res.Attempts = append(res.Attempts, at)
-		r.m.Attempts.WithLabelValues(b.name, at.label()).Inc()
+		if a.err != nil {
+			lastErr = a.err
+		}
+		result, final = a.result, a.final
 
-		// Retry? Only a failure, a 429 or a 3xx, while attempts remain, the
-		// upstream did not say no, and the deadline has not passed.
-		if (result != upstream.Failure && !elsewhere) || final || noRetry || attempt+1 >= b.maxAttempts || tctx.Err() != nil {
+		next, npnc, wait, why := r.tryAgain(tctx, b, &a, attempt, tried, dl.deadline, force)
+		if why == stopSpent {
+			r.m.RetryBudgetExhausted.WithLabelValues(b.name).Inc()
+			spent = true
+		}
+		if why != stopNone {
 			break
 		}
-		next, untried, npnc, nok := b.pick(tried, r.now(), force)
-		if !nok {
-			break // no node available now: the next target
-		}
-		if elsewhere && !untried {
-			// A 429 is the vendor's answer for now, a 3xx the node's
-			// setup: the same node would say it again. With no other
-			// node, the next target serves, or the client gets the 429
-			// at once, retry-after and all.
-			abandon(next)
-			break
-		}
-		var wait time.Duration
-		if !(err != nil && provider.NeverSent(err) && untried) {
-			// A request that never left, tried on a node not tried yet,
-			// costs the upstream nothing: no budget, no wait. Anything
-			// else is load on a failing upstream, which the budget bounds
-			// and the backoff spreads. A 429's retry goes to another node
-			// at once: its retry-after is about the node that said it.
-			d, bok := time.Duration(0), true
-			if !elsewhere {
-				d, bok = b.pool.Backoff(attempt, retryAfter)
-			}
-			if !bok || (!deadline.IsZero() && r.now().Add(d).After(deadline)) {
-				abandon(next)
-				break
-			}
-			if !b.pool.AllowRetry() {
-				r.m.RetryBudgetExhausted.WithLabelValues(b.name).Inc()
-				spent = true
-				abandon(next)
-				break
-			}
-			wait = d
-		}
-		r.m.Retries.WithLabelValues(b.name, at.label()).Inc()
+		r.m.Retries.WithLabelValues(b.name, a.at.label()).Inc()
 		if wait > 0 {
 			res.Attempts[len(res.Attempts)-1].Backoff = wait
 			if err := r.sleep(tctx, wait); err != nil {
@@ -286,10 +117,10 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 				break
 			}
 		}
-		n, pnc, ok = next, npnc, true
+		n, pnc = next, npnc
 	}
 	release()
-	stop()
+	dl.stop()
 	out := targetOutcome{resp: lastResp, result: result, final: final, noNode: noNode, latency: r.now().Sub(t0)}
 	if lastResp == nil {
 		out.err = lastErr
@@ -300,6 +131,136 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 		out.markNoRetry()
 	}
 	return out
+}
+
+// succeeded hands a success over. A whole answer was read already: the
+// slot and the deadline are freed now. A stream holds its slot and its
+// node's in-flight mark until it is consumed, and has no total deadline:
+// the breaker learned of the success at the headers (record), so that a
+// half-open node's one probe slot is not held for the whole of a long
+// stream, and a break later in it is recorded then.
+func (r *Relay) succeeded(ctx context.Context, b *backend, n *upstream.Node, f provider.Format, a *attemptResult, dl *deadline, release func(), t0 time.Time) targetOutcome {
+	if a.resp.Events != nil {
+		dl.disarm()
+		wrap(a.resp, f, &settle{end: n.Hold(), release: release, stop: dl.stop, client: ctx, node: n, gauge: b.ttfb[n.Index()]})
+	} else {
+		release()
+		dl.stop()
+	}
+	return targetOutcome{resp: a.resp, success: true, result: upstream.Success, latency: r.now().Sub(t0)}
+}
+
+// Why the loop stops after an attempt (tryAgain).
+const (
+	stopNone    = iota // it goes on: try again
+	stopDone           // the attempt needs no retry, or none is allowed
+	stopNoNode         // no node available now: the next target
+	stopBackoff        // the backoff would pass the deadline, or the policy said no
+	stopSpent          // the retry budget refused
+)
+
+// tryAgain is the retry decision. Only a failure, a 429 or a 3xx is
+// retried, while attempts remain, the upstream did not say no, and the
+// deadline has not passed; then on the next node, after the wait it
+// returns. A 429 or 3xx goes to another node only, at once: the same node
+// would say it again.
+func (r *Relay) tryAgain(tctx context.Context, b *backend, a *attemptResult, attempt int, tried uint64, deadline time.Time, force bool) (next *upstream.Node, panicked bool, wait time.Duration, why int) {
+	if (a.result != upstream.Failure && !a.elsewhere) || a.final || a.noRetry || attempt+1 >= b.maxAttempts || tctx.Err() != nil {
+		return nil, false, 0, stopDone
+	}
+	next, untried, panicked, ok := b.pick(tried, force)
+	if !ok {
+		return nil, false, 0, stopNoNode
+	}
+	if a.elsewhere && !untried {
+		// With no other node, the next target serves, or the client gets
+		// the 429 at once, retry-after and all.
+		abandon(next)
+		return nil, false, 0, stopDone
+	}
+	if a.err != nil && provider.NeverSent(a.err) && untried {
+		// A request that never left, tried on a node not tried yet, costs
+		// the upstream nothing: no budget, no wait.
+		return next, panicked, 0, stopNone
+	}
+	// Anything else is load on a failing upstream, which the budget
+	// bounds and the backoff spreads. A 429's retry goes to another node
+	// at once: its retry-after is about the node that said it.
+	d, ok := time.Duration(0), true
+	if !a.elsewhere {
+		d, ok = b.pool.Backoff(attempt, a.retryAfter)
+	}
+	if !ok || (!deadline.IsZero() && r.now().Add(d).After(deadline)) {
+		abandon(next)
+		return nil, false, 0, stopBackoff
+	}
+	if !b.pool.AllowRetry() {
+		abandon(next)
+		return nil, false, 0, stopSpent
+	}
+	return next, panicked, d, stopNone
+}
+
+// bulkheadRefused is the outcome of a target whose bulkhead refused the
+// request: full (a 529 and its retry-after, named for logs and metrics),
+// or the wait ended.
+func (r *Relay) bulkheadRefused(ctx, tctx context.Context, b *backend, err error, res *Result) targetOutcome {
+	reason := ReasonBulkheadFull
+	var ae *apierr.Error
+	if errors.As(err, &ae) {
+		r.m.BulkheadRejected.WithLabelValues(b.name).Inc()
+		e := *ae
+		e.Err = &provider.Failure{Reason: ReasonBulkheadFull, Err: ae.Err}
+		err = &e
+	} else {
+		err = provider.Classify(tctx, err)
+		reason = provider.Reason(err)
+	}
+	r.refused(b, reason, err, res)
+	return targetOutcome{err: err, final: ctx.Err() != nil, result: upstream.Neutral}
+}
+
+// deadline is a target's total deadline: tctx ends with provider.ErrDeadline
+// when it passes.
+type deadline struct {
+	deadline time.Time // zero: none
+	timer    *time.Timer
+	cancel   context.CancelCauseFunc
+}
+
+// bound starts the target's deadline: the route's total, or the
+// provider's, from the request's start. ok is false when it has passed
+// already.
+func (r *Relay) bound(ctx context.Context, st *route, b *backend, start, now time.Time) (context.Context, *deadline, bool) {
+	total := st.total
+	if total <= 0 {
+		total = b.t.Total
+	}
+	tctx, cancel := context.WithCancelCause(ctx)
+	dl := &deadline{cancel: cancel}
+	if total > 0 {
+		dl.deadline = start.Add(total)
+		left := dl.deadline.Sub(now)
+		if left <= 0 {
+			cancel(nil)
+			return nil, nil, false
+		}
+		dl.timer = time.AfterFunc(left, func() { cancel(provider.ErrDeadline) })
+	}
+	return tctx, dl, true
+}
+
+// disarm stops the timer: a stream that started has no total deadline.
+func (d *deadline) disarm() {
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+}
+
+// stop ends the deadline and the target's context.
+func (d *deadline) stop() {
+	d.disarm()
+	d.cancel(nil)
 }
 
 // label is the attempt's outcome as a metric label: upstream_<status>, or

@@ -77,8 +77,8 @@ func (s *Server) cacheServe(x *exchange, r *http.Request, op provider.Op, body [
 	if c == nil || op != provider.OpMessages || x.endpoint != epMessages || x.format != provider.FormatAnthropic {
 		return false
 	}
-	rt, ok := s.relay.Lookup(peek.Model)
-	if !ok {
+	rt := x.rt
+	if rt == nil {
 		return false // the relay answers the 404
 	}
 	ttl := s.cacheTTL[rt.Match]
@@ -211,9 +211,9 @@ func (s *Server) cacheError(x *exchange, op string, err error) {
 // another instance. 409 is retried by the SDKs (PROTOCOL.md §7); by then
 // the first request has usually finished and the retry gets its answer.
 func (s *Server) conflict(x *exchange) {
-	s.m.Errors.WithLabelValues(x.endpoint, "conflict").Inc()
+	s.m.Errors.WithLabelValues(x.endpoint, apierr.Conflict.String()).Inc()
 	x.Header()["Retry-After"] = []string{"1"}
-	writeJSON(x, http.StatusConflict, errorBody(x.id, "conflict_error", "a request with this Idempotency-Key is in progress"))
+	writeJSON(x, apierr.Conflict.Status(), apierr.AppendBody(nil, protocol(x), apierr.Conflict, "a request with this Idempotency-Key is in progress", x.id))
 }
 
 // replay answers with a stored answer, as JSON or as the event stream the
@@ -302,7 +302,7 @@ func (s *Server) relayDo(x *exchange, r *http.Request, req *relay.Request) (*rel
 	t := &tap{s: s, r: r, st: st, shared: shared}
 	if res.Events != nil {
 		t.acc = cache.NewAccumulator(s.cache.MaxEntryBytes())
-		res.Events = &tapEvents{Source: res.Events, t: t}
+		res.Events = &tapEvents{StreamBase: provider.StreamBase{Src: res.Events}, t: t}
 	} else {
 		t.contentType = res.Header.Get("Content-Type")
 		res.Body = &tapBody{ReadCloser: res.Body, t: t}

@@ -6,9 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/cache"
 	"github.com/ferrygw/ferry/internal/jsonpeek"
+	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/sse"
 )
 
@@ -92,12 +92,12 @@ func (b *tapBody) Close() error {
 // tapEvents passes a stream through, rebuilding its message, and stores
 // the message when message_stop goes by, before the client gets it.
 type tapEvents struct {
-	sse.Source
+	provider.StreamBase
 	t *tap
 }
 
 func (e *tapEvents) Next() (sse.Event, error) {
-	ev, err := e.Source.Next()
+	ev, err := e.Src.Next()
 	if err == nil && !e.t.done {
 		e.t.acc.Add(ev.Name, ev.Data)
 		if string(ev.Name) == "message_stop" {
@@ -110,24 +110,5 @@ func (e *tapEvents) Next() (sse.Event, error) {
 
 func (e *tapEvents) Close() error {
 	e.t.complete(nil)
-	return e.Source.Close()
-}
-
-// Translated and Usage pass on what the tapped stream says.
-func (e *tapEvents) Translated() bool { return translated(e.Source) }
-
-func (e *tapEvents) Usage() (anthropic.Totals, bool) { return usageOf(e.Source) }
-
-func translated(src sse.Source) bool {
-	tr, ok := src.(interface{ Translated() bool })
-	return ok && tr.Translated()
-}
-
-func usageOf(src sse.Source) (anthropic.Totals, bool) {
-	if u, ok := src.(interface {
-		Usage() (anthropic.Totals, bool)
-	}); ok {
-		return u.Usage()
-	}
-	return anthropic.Totals{}, false
+	return e.Src.Close()
 }

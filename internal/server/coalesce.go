@@ -64,7 +64,7 @@ func (s *Server) coalesce(x *exchange, r *http.Request, req *relay.Request) (*re
 		resp.Usage = &anthropic.Totals{} // no tokens of its own
 	}
 	if resp.Events != nil {
-		resp.Events = &flightEvents{rd: rd, src: sh.res.Events, free: !lead}
+		resp.Events = &flightEvents{rd: rd, src: sh.res.Events, free: !lead, m: provider.Meter{OpenAI: x.format == provider.FormatOpenAI}}
 	} else {
 		resp.Body = rd
 	}
@@ -104,15 +104,37 @@ func (s *Server) runFlight(f *cache.Flight[*sharedResult], req *relay.Request) {
 // flightEvents is one request's view of a shared stream.
 type flightEvents struct {
 	rd   *cache.Reader[*sharedResult]
-	src  sse.Source // the upstream's, read by the flight: asked only what it is
+	src  provider.Stream // the upstream's, read by the flight: asked about itself once the flight ended
 	free bool
+	m    provider.Meter // what this reader saw, for one that left before the flight ended
 }
 
-func (e *flightEvents) Next() (sse.Event, error) { return e.rd.Next() }
+func (e *flightEvents) Next() (sse.Event, error) {
+	ev, err := e.rd.Next()
+	if err == nil {
+		e.m.See(ev)
+	}
+	return ev, err
+}
 
 func (e *flightEvents) Close() error { return e.rd.Close() }
 
-func (e *flightEvents) Translated() bool { return translated(e.src) }
+// Note is the shared stream's, once the flight ended.
+func (e *flightEvents) Note() error {
+	if !e.rd.Ended() {
+		return nil
+	}
+	return e.src.Note()
+}
+
+// Fault is the error event this reader saw, else the shared stream's once
+// the flight ended.
+func (e *flightEvents) Fault() error {
+	if e.m.Fault != nil || !e.rd.Ended() {
+		return e.m.Fault
+	}
+	return e.src.Fault()
+}
 
 // Usage is the upstream's own count for the request that made the call,
 // and zero for those that shared it.
@@ -121,7 +143,7 @@ func (e *flightEvents) Usage() (anthropic.Totals, bool) {
 		return anthropic.Totals{}, true
 	}
 	if !e.rd.Ended() {
-		return anthropic.Totals{}, false // the call still reads src
+		return e.m.Usage, e.m.Seen // the call still reads src
 	}
-	return usageOf(e.src)
+	return e.src.Usage()
 }

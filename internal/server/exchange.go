@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/rand"
 	"errors"
 
 	"log/slog"
@@ -12,8 +11,10 @@ import (
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/ids"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/routing"
 )
 
 // exchange is one request's response writer and its record for the access
@@ -35,6 +36,7 @@ type exchange struct {
 	key           string
 	model         string
 	route         string
+	rt            *routing.Route // the model's route, looked up once; nil: none
 	provider      string
 	node          string
 	upstreamModel string
@@ -138,7 +140,7 @@ func requestID(h http.Header) string {
 			return v[0]
 		}
 	}
-	return newRequestID()
+	return ids.New("req_") // like the API's own ids
 }
 
 func validID(s string) bool {
@@ -151,22 +153,6 @@ func validID(s string) bool {
 		}
 	}
 	return true
-}
-
-const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// newRequestID returns "req_" and 24 random base62 characters, like the
-// API's own ids.
-func newRequestID() string {
-	var raw [24]byte
-	rand.Read(raw[:])
-	var out [4 + 24]byte
-	copy(out[:], "req_")
-	for i, b := range raw {
-		// 256 % 62 bias is irrelevant for an identifier.
-		out[4+i] = base62[int(b)%62]
-	}
-	return string(out[:])
 }
 
 func notFound(r *http.Request) *apierr.Error {

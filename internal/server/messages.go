@@ -16,7 +16,6 @@ import (
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/relay"
 	"github.com/ferrygw/ferry/internal/sse"
-	"github.com/ferrygw/ferry/internal/translate"
 )
 
 // messages serves /v1/messages and /v1/messages/count_tokens.
@@ -50,14 +49,12 @@ func (s *Server) complete(x *exchange, r *http.Request) {
 		s.fail(x, err)
 		return
 	}
-	mb, info, err := translate.FromCompleteRequest(body)
+	c, err := relay.FromComplete(body)
 	if err != nil {
-		s.fail(x, apierr.Wrap(apierr.InvalidRequest, err, err.Error()))
+		s.fail(x, err)
 		return
 	}
-	s.forward(x, r, provider.OpMessages, mb, func(resp *provider.Response) (*provider.Response, error) {
-		return relay.ToComplete(resp, info)
-	})
+	s.forward(x, r, provider.OpMessages, c.Body, c.Answer)
 }
 
 // forward inspects a body, relays it and writes the answer. convert, when
@@ -72,6 +69,7 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 		peek.Stream = false
 	}
 	x.model, x.stream = peek.Model, peek.Stream
+	x.rt, _ = s.relay.Lookup(peek.Model) // once: the limiter, the cache and the relay use it
 	lt, ok := s.admit(x, r, op, peek, len(body))
 	if !ok {
 		return
@@ -95,6 +93,7 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 		Header:  r.Header,
 		Query:   forwardQuery(r.URL.RawQuery),
 		KeyName: x.key,
+		Route:   x.rt,
 	})
 	if res != nil {
 		x.route, x.attempts = res.Route, res.Attempts
@@ -342,63 +341,19 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 		x.streamErr, x.gone = err, true
 		return
 	}
-	// A stream whose framing the gateway made itself (a translation) is
-	// always closed properly by its translator; an upstream's own stream
-	// must show its end marker.
-	tr, ok := res.Events.(interface{ Translated() bool })
-	translated := ok && tr.Translated()
+	// From the relay, io.EOF is a clean end: a stream cut before its end
+	// marker is an error (provider.ErrTruncated), and its usage, note and
+	// fault are the stream's own to say (provider.Stream).
 	openaiFormat := x.format == provider.FormatOpenAI
-	var (
-		ended    bool // the stream's end marker (or an error) was seen
-		deadline time.Time
-	)
+	var deadline time.Time
 	for {
 		ev, err := res.Events.Next()
-		if err != nil {
-			if err == io.EOF && (ended || translated) {
-				break
-			}
-			if cutByShutdown(r) {
-				x.streamErr = errShutdown
-				s.writeStreamError(x, err)
-				break
-			}
-			if r.Context().Err() != nil {
-				x.streamErr, x.gone = errClientGone, true
-				break
-			}
-			if err == io.EOF {
-				err = &provider.Failure{Reason: provider.ReasonConnectionReset, Err: errors.New("upstream stream ended before its end")}
-			}
-			x.streamErr = err
-			reason := provider.Reason(err)
-			s.m.StreamBreaks.WithLabelValues(res.Provider, reason).Inc()
-			s.m.UpstreamErrors.WithLabelValues(res.Provider, reason).Inc()
-			s.writeStreamError(x, err)
+		if err == io.EOF {
 			break
 		}
-		if openaiFormat {
-			switch {
-			case string(ev.Data) == "[DONE]":
-				ended = true
-			case openai.IsErrorChunk(ev.Data):
-				ended = true
-				x.streamErr = errors.New("upstream error chunk: " + truncate(ev.Data, 256))
-			default:
-				x.usageSeen = openai.ReadChunkUsage(ev.Data, &x.usage) || x.usageSeen
-			}
-		} else {
-			switch string(ev.Name) {
-			case "message_start":
-				x.usageSeen = anthropic.StartUsage(ev.Data, &x.usage) || x.usageSeen
-			case "message_delta":
-				x.usageSeen = anthropic.DeltaUsage(ev.Data, &x.usage) || x.usageSeen
-			case "message_stop":
-				ended = true
-			case "error":
-				ended = true
-				x.streamErr = errors.New("upstream error event: " + truncate(ev.Data, 256))
-			}
+		if err != nil {
+			s.streamBroke(x, r, res.Provider, err)
+			break
 		}
 		// Refresh the write deadline at most once a second: cheap, and
 		// enough to drop a client that stopped reading.
@@ -416,14 +371,13 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 		}
 		x.relayed.add(ev.Name, ev.Data, openaiFormat)
 	}
-	if u, ok := res.Events.(interface {
-		Usage() (anthropic.Totals, bool)
-	}); ok {
-		if t, seen := u.Usage(); seen {
-			x.usage, x.usageSeen = t, true
-		}
+	if t, seen := res.Events.Usage(); seen {
+		x.usage, x.usageSeen = t, true
 	}
-	if err := streamNote(res.Events); err != nil && x.note == nil {
+	if err := res.Events.Fault(); err != nil && x.streamErr == nil {
+		x.streamErr = err
+	}
+	if err := res.Events.Note(); err != nil && x.note == nil {
 		x.note = err
 		s.m.UpstreamErrors.WithLabelValues(res.Provider, "answer_problem").Inc()
 	}
@@ -432,15 +386,35 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 	}
 }
 
+// streamBroke ends a stream whose upstream failed after the status was
+// sent: an error event for the client, unless it left.
+func (s *Server) streamBroke(x *exchange, r *http.Request, prov string, err error) {
+	switch {
+	case cutByShutdown(r):
+		x.streamErr = errShutdown
+		s.writeStreamError(x, err)
+	case r.Context().Err() != nil:
+		x.streamErr, x.gone = errClientGone, true
+	default:
+		x.streamErr = err
+		reason := provider.Reason(err)
+		s.m.StreamBreaks.WithLabelValues(prov, reason).Inc()
+		s.m.UpstreamErrors.WithLabelValues(prov, reason).Inc()
+		s.writeStreamError(x, err)
+	}
+}
+
 // writeStreamError ends a stream with an Anthropic error event. Claude Code
 // re-sends the request when it sees one.
 func (s *Server) writeStreamError(x *exchange, err error) {
 	e := apierr.From(err)
-	typ, msg := "api_error", "upstream stream broke: "+e.Public
+	// The event's Anthropic type is api_error whatever broke the stream,
+	// overloaded_error on shutdown; OpenAI clients get the kind's type.
+	typ, msg := apierr.Internal, "upstream stream broke: "+e.Public
 	switch {
 	case x.streamErr == errShutdown:
 		e = &apierr.Error{Kind: apierr.Overloaded}
-		typ, msg = e.Kind.Type(), "Ferry is shutting down and its grace period ended before the stream did; retry the request."
+		typ, msg = e.Kind, "Ferry is shutting down and its grace period ended before the stream did; retry the request."
 	case e.Kind == apierr.Internal:
 		msg = "upstream stream broke"
 	case e.Kind == apierr.GatewayTimeout:
@@ -450,21 +424,14 @@ func (s *Server) writeStreamError(x *exchange, err error) {
 	if x.format == provider.FormatOpenAI {
 		// The OpenAI SDKs throw on a chunk that carries an error.
 		frame = append(frame, "data: "...)
-		frame = append(frame, openaiErrorBody(e.Kind, msg)...)
+		frame = apierr.AppendBody(frame, apierr.OpenAI, e.Kind, msg, "")
 		frame = append(frame, "\n\n"...)
 	} else {
-		frame = sse.AppendEvent(frame, "error", errorBody(x.id, typ, msg))
+		frame = sse.AppendEvent(frame, "error", apierr.AppendBody(nil, apierr.Anthropic, typ, msg, x.id))
 	}
 	// The last write may be long past (an upstream silent for minutes):
 	// the event gets a fresh deadline of its own.
 	x.rc.SetWriteDeadline(time.Now().Add(s.writeTimeout))
 	x.Write(frame)
 	x.rc.Flush()
-}
-
-func truncate(b []byte, n int) string {
-	if len(b) > n {
-		return string(b[:n]) + "…"
-	}
-	return string(b)
 }

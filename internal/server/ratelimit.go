@@ -30,8 +30,8 @@ func (s *Server) admit(x *exchange, r *http.Request, op provider.Op, peek anthro
 	if ip := s.limiter.ClientIP(r.RemoteAddr, r.Header["X-Forwarded-For"]); ip.IsValid() {
 		subj.IP = ip.String()
 	}
-	if rt, ok := s.relay.Lookup(peek.Model); ok {
-		subj.Route = rt.Match
+	if x.rt != nil {
+		subj.Route = x.rt.Match
 	}
 	if h := s.limiter.TagHeader(); h != "" {
 		subj.Tag = r.Header.Get(h)

@@ -47,6 +47,9 @@ type PoolOptions struct {
 	// that breaker's lock (so transitions arrive in order): log and count,
 	// do not call back into the pool.
 	OnBreaker func(node string, from, to State)
+	// NodeDown is how long MarkDown skips a node that refused a
+	// connection (timeouts.node_down); 0: no marks.
+	NodeDown time.Duration
 }
 
 type policy uint8
@@ -79,6 +82,8 @@ type Pool struct {
 	panics       atomic.Uint64
 	lastPanicLog atomic.Int64           // unix ns of the last PanicNews yes
 	lastErr      atomic.Pointer[string] // the last attempt failure's reason
+
+	marks marks // node-down and cool-down marks (marks.go)
 }
 
 // NewPool validates o and builds its pool; every node starts closed, with
@@ -137,6 +142,7 @@ func NewPool(o PoolOptions) (*Pool, error) {
 	p.budget.init(cp.Retry)
 	p.bulk.init(cp.Bulkhead)
 	p.nodes = make([]*Node, len(o.Labels))
+	p.marks = marks{until: make([]atomic.Int64, len(o.Labels)), nodeDown: o.NodeDown}
 	for i, label := range o.Labels {
 		n := &Node{index: i, label: label, breaker: NewBreaker(cp.Breaker, p.now)}
 		if o.OnBreaker != nil {

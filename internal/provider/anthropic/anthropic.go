@@ -167,7 +167,7 @@ func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response
 	}
 	out := &provider.Response{Status: resp.StatusCode, Header: responseHeader(resp.Header), Node: n.Label}
 	if c.Stream && resp.StatusCode == http.StatusOK && provider.IsEventStream(resp.Header.Get("Content-Type")) {
-		out.Events = &events{r: sse.NewReader(resp.Body, 0), g: g}
+		out.Events = provider.Plain(&events{r: sse.NewReader(resp.Body, 0), g: g})
 	} else {
 		out.Body = provider.GuardBody(resp.Body, g)
 		rewordContextError(out, c) // context.go

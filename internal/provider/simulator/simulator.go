@@ -231,7 +231,7 @@ func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response
 			"Content-Type":  {"text/event-stream; charset=utf-8"},
 			"Cache-Control": {"no-cache"},
 		}
-		return &provider.Response{Status: http.StatusOK, Header: h, Events: p.newStream(ctx, a), Node: node}, nil
+		return &provider.Response{Status: http.StatusOK, Header: h, Events: provider.Plain(p.newStream(ctx, a)), Node: node}, nil
 	}
 
 	// A non-streaming answer arrives whole, after as long as its stream

@@ -1,0 +1,175 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/ferrygw/ferry/internal/provider"
+	"github.com/ferrygw/ferry/internal/sse"
+)
+
+func evd(name, data string) sse.Event {
+	return sse.Event{Name: []byte(name), Data: []byte(data), Raw: []byte("event: " + name + "\ndata: " + data + "\n\n")}
+}
+
+func chunk(data string) sse.Event {
+	return sse.Event{Data: []byte(data), Raw: []byte("data: " + data + "\n\n")}
+}
+
+const (
+	startUsage = `{"type":"message_start","message":{"id":"m","type":"message","role":"assistant","model":"x","content":[],"usage":{"input_tokens":7,"output_tokens":1}}}`
+	deltaUsage = `{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":5}}`
+)
+
+// TestStreamContract: the relay hands over a stream whose io.EOF is always
+// a clean end: a stream cut before its end marker, in either grammar, is
+// provider.ErrTruncated; an error event is the stream's Fault; the usage is
+// read on the way, in the call's grammar.
+func TestStreamContract(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		format     provider.Format
+		speaks     bool // the provider takes the OpenAI call as is
+		evs        []sse.Event
+		wantCut    bool
+		wantFault  bool
+		wantInput  int64
+		wantOutput int64
+	}{
+		{name: "anthropic clean", evs: []sse.Event{evd("message_start", startUsage), evd("message_delta", deltaUsage), evd("message_stop", `{}`)}, wantInput: 7, wantOutput: 5},
+		{name: "anthropic cut", evs: []sse.Event{evd("message_start", startUsage)}, wantCut: true, wantInput: 7, wantOutput: 1},
+		{name: "anthropic error event", evs: []sse.Event{evd("message_start", startUsage), evd("error", `{"type":"error","error":{"type":"overloaded_error","message":"x"}}`)}, wantFault: true, wantInput: 7, wantOutput: 1},
+		{name: "openai clean", format: provider.FormatOpenAI, speaks: true, evs: []sse.Event{chunk(`{"choices":[]}`), chunk(`{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}`), chunk(`[DONE]`)}, wantInput: 3, wantOutput: 2},
+		{name: "openai cut", format: provider.FormatOpenAI, speaks: true, evs: []sse.Event{chunk(`{"choices":[]}`)}, wantCut: true},
+		{name: "openai error chunk", format: provider.FormatOpenAI, speaks: true, evs: []sse.Event{chunk(`{"error":{"message":"boom","type":"server_error"}}`)}, wantFault: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := &fakeProvider{answer: streamAnswer(func() *events { return &events{evs: c.evs, err: io.EOF} })}
+			if c.speaks {
+				p.formats = []provider.Format{provider.FormatOpenAI}
+			}
+			g := simple(t, map[string]Provider{"p": p}, []string{"p"})
+			body := `{"model":"claude-x","max_tokens":1,"stream":true}`
+			if c.format == provider.FormatOpenAI {
+				body = `{"model":"claude-x","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+			}
+			res, err := g.Do(context.Background(), request(t, c.format, body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Close()
+			var end error
+			for end == nil {
+				_, end = res.Events.Next()
+			}
+			if got := errors.Is(end, provider.ErrTruncated); got != c.wantCut {
+				t.Errorf("end %v: truncated %v, want %v", end, got, c.wantCut)
+			}
+			if !c.wantCut && end != io.EOF {
+				t.Errorf("end %v, want io.EOF", end)
+			}
+			if c.wantCut && provider.Reason(end) != provider.ReasonConnectionReset {
+				t.Errorf("cut reason %q, want %q", provider.Reason(end), provider.ReasonConnectionReset)
+			}
+			if got := res.Events.Fault() != nil; got != c.wantFault {
+				t.Errorf("fault %v, want one: %v", res.Events.Fault(), c.wantFault)
+			}
+			u, seen := res.Events.Usage()
+			if c.wantInput+c.wantOutput > 0 && (!seen || u.Input != c.wantInput || u.Output != c.wantOutput) {
+				t.Errorf("usage %+v (seen %v), want input %d output %d", u, seen, c.wantInput, c.wantOutput)
+			}
+		})
+	}
+}
+
+// TestTranslatedStreamCut: a cut Anthropic stream translated for an OpenAI
+// client ends with the translator's error chunk and a clean io.EOF, the
+// cut its Fault, the Anthropic usage read on the way.
+func TestTranslatedStreamCut(t *testing.T) {
+	p := &fakeProvider{answer: streamAnswer(func() *events {
+		return &events{evs: []sse.Event{evd("message_start", startUsage)}, err: io.EOF}
+	})}
+	g := simple(t, map[string]Provider{"p": p}, []string{"p"})
+	res, err := g.Do(context.Background(), request(t, provider.FormatOpenAI, `{"model":"claude-x","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	var last sse.Event
+	for {
+		ev, err := res.Events.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("Next: %v, want frames then io.EOF", err)
+		}
+		last = ev
+	}
+	if !bytes.Contains(last.Data, []byte(`"error"`)) {
+		t.Errorf("last frame %q, want an error chunk", last.Raw)
+	}
+	if f := res.Events.Fault(); !errors.Is(f, provider.ErrTruncated) {
+		t.Errorf("fault %v, want ErrTruncated", f)
+	}
+	if u, seen := res.Events.Usage(); !seen || u.Input != 7 {
+		t.Errorf("usage %+v (seen %v), want input 7", u, seen)
+	}
+}
+
+// preparing is a provider that translates calls itself, counting how often.
+type preparing struct {
+	*fakeProvider
+	prepared int
+}
+
+func (p *preparing) Prepare(c *provider.Call) {
+	p.prepared++
+	c.Prepared = p.prepared
+}
+
+// TestPreparedOncePerTarget: a request retried on a provider that
+// translates it is translated once, before the first attempt; every
+// attempt carries that translation.
+func TestPreparedOncePerTarget(t *testing.T) {
+	p := &preparing{fakeProvider: &fakeProvider{answer: script(jsonAnswer(503, `{}`), jsonAnswer(503, `{}`), jsonAnswer(200, message))}}
+	g := simple(t, map[string]Provider{"p": p}, []string{"p"})
+	res, err := g.Do(context.Background(), plain(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, res)
+	if p.count() != 3 || p.prepared != 1 {
+		t.Fatalf("%d attempts, %d preparations; want 3 and 1", p.count(), p.prepared)
+	}
+	for i, c := range p.calls {
+		if c.Prepared != 1 {
+			t.Errorf("attempt %d carried %v, want the one preparation", i, c.Prepared)
+		}
+	}
+}
+
+// TestRouteLookedUpOnce: a request that carries its route (the server
+// looked it up for the limiter and the cache) is not looked up again.
+func TestRouteLookedUpOnce(t *testing.T) {
+	p := &fakeProvider{answer: script(jsonAnswer(200, message))}
+	g := simple(t, map[string]Provider{"p": p}, []string{"p"})
+	req := plain(t)
+	rt, ok := g.Lookup(req.Peek.Model)
+	if !ok {
+		t.Fatal("no route for the test model")
+	}
+	req.Route = rt
+	req.Peek.Model = "no-such-model" // a lookup now would be a 404
+	res, err := g.Do(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Do looked the route up again: %v", err)
+	}
+	readAll(t, res)
+	if res.Route != rt.Match || p.count() != 1 {
+		t.Errorf("route %q after %d calls, want %q after 1", res.Route, p.count(), rt.Match)
+	}
+}
