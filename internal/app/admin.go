@@ -8,6 +8,7 @@ package app
 //	POST /admin/routes/{match}/promote  the route's canary takes all the weight
 //	POST /admin/routes/{match}/rollback the route's canary gets none
 //	GET  /admin/shadow                  shadow-traffic comparisons, summarised per route (?route=, ?recent=)
+//	GET  /debug/pprof/...               Go's runtime profiles (pprof.go)
 //
 // {match} is the route's match pattern, URL-escaped ("claude-%2A" or
 // "claude-*"). /admin/* needs "Authorization: Bearer <admin.token>" (or

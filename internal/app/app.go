@@ -408,7 +408,7 @@ func NewLogger(c config.Log, w io.Writer) *slog.Logger {
 	if c.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, ho))
 	}
-	return slog.New(slog.NewJSONHandler(w, ho))
+	return slog.New(newJSONLog(w, ho))
 }
 
 // Every provider satisfies the relay's interface.

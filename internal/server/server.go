@@ -75,6 +75,7 @@ type Server struct {
 	flights       *cache.Group[*sharedResult] // nil: no coalescing
 	bufs          sync.Pool                   // *[]byte for non-streaming answers
 	usage         *usage.Recorder             // nil: no budgets or ledger
+	lines         sync.Pool                   // *jsonFields for access log lines (accesslog.go)
 }
 
 // New builds a Server.
