@@ -82,7 +82,7 @@ func New(cfg *config.Config, o Options) (*App, error) {
 	if o.Notice != "" {
 		a.notices = append(a.notices, o.Notice)
 	}
-	if a.managed, err = newManaged(context.Background(), cfg, log); err != nil {
+	if a.managed, err = newManaged(context.Background(), cfg, log, o.Store); err != nil {
 		return nil, err
 	}
 	keys, err := a.managed.keyring()
