@@ -28,8 +28,12 @@ func main() {
 
 func newRoot(stdout, stderr io.Writer, env func(string) (string, bool)) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "ferry",
-		Short:         "Ferry: an Anthropic-compatible LLM gateway",
+		Use:   "ferry",
+		Short: "Ferry: an Anthropic-compatible LLM gateway",
+		Example: `  ferry serve                              # simulator, or the vendor whose key is set
+  ferry config validate ferry.yaml
+  ferry check --config ferry.yaml         # can Ferry reach and use every upstream?
+  ferry serve --config ferry.yaml`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -44,7 +48,11 @@ func serveCmd(stderr io.Writer, env func(string) (string, bool)) *cobra.Command 
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the gateway (embedded defaults when no --config is given)",
-		Args:  cobra.NoArgs,
+		Example: `  # embedded defaults: the simulator, or the vendor whose key is in the environment
+  ferry serve
+  ANTHROPIC_API_KEY=sk-ant-... ferry serve --listen 127.0.0.1:9000
+  ferry serve --config /etc/ferry/ferry.yaml`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var (
 				cfg    *config.Config
@@ -76,11 +84,17 @@ func serveCmd(stderr io.Writer, env func(string) (string, bool)) *cobra.Command 
 }
 
 func configCmd(stdout, stderr io.Writer, env func(string) (string, bool)) *cobra.Command {
-	c := &cobra.Command{Use: "config", Short: "Work with config files"}
+	c := &cobra.Command{
+		Use:     "config",
+		Short:   "Work with config files",
+		Example: "  ferry config validate ferry.yaml",
+	}
 	c.AddCommand(&cobra.Command{
 		Use:   "validate FILE",
 		Short: "Check a config file and print every problem with its location",
-		Args:  cobra.ExactArgs(1),
+		Example: `  ferry config validate ferry.yaml
+  # ferry.yaml:8: providers[0].api_key is empty: ${ANTHROPIC_API_KEY} is not set`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := config.Load(args[0], env); err != nil {
 				printProblems(stderr, err)
