@@ -39,7 +39,7 @@ func newRoot(stdout, stderr io.Writer, env func(string) (string, bool)) *cobra.C
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(stderr, env), configCmd(stdout, stderr, env), versionCmd(stdout), shadowCmd(stdout, env), checkCmd(stdout, stderr, env))
+	root.AddCommand(serveCmd(stderr, env), configCmd(stdout, stderr, env), versionCmd(stdout), shadowCmd(stdout, env), keysCmd(stdout, env), usageCmd(stdout, env), checkCmd(stdout, stderr, env))
 	return root
 }
 
@@ -68,7 +68,17 @@ func serveCmd(stderr io.Writer, env func(string) (string, bool)) *cobra.Command 
 			if listen != "" {
 				cfg.Listen = listen
 			}
-			a, err := app.New(cfg, app.Options{Logger: app.NewLogger(cfg.Log, stderr), Notice: notice})
+			if err := cfg.Validate(); err != nil { // before the store is opened (or its directory made)
+				printProblems(stderr, err)
+				return err
+			}
+			st, err := openStore(cmd.Context(), cfg)
+			if err != nil {
+				fmt.Fprintln(stderr, "ferry: store:", err)
+				return err
+			}
+			defer st.Close()
+			a, err := app.New(cfg, app.Options{Logger: app.NewLogger(cfg.Log, stderr), Notice: notice, Store: st})
 			if err != nil {
 				printProblems(stderr, err)
 				return err

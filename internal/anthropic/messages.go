@@ -457,15 +457,7 @@ func UsageOf(t Totals) Usage {
 func Marshal(v any) ([]byte, error) { return marshal(v) }
 
 // marshal is Marshal, for the custom marshalers above.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
-}
+func marshal(v any) ([]byte, error) { return jsonpeek.Marshal(v) }
 
 // Fast decoding.
 //

@@ -29,26 +29,37 @@ const (
 	Unavailable                  // 503 api_error: the gateway is shutting down or has no healthy upstream
 	MethodNotAllowed             // 405 invalid_request_error
 	RequestTimeout               // 408 timeout_error: the client's request did not arrive in time
+	Billing                      // 402 billing_error: the upstream account has no balance
+	ContextLength                // 400 invalid_request_error: the prompt is over the model's context window
+	UpstreamTimeout              // 504 timeout_error: the upstream said it timed out
+	Conflict                     // 409 conflict_error: a request with the same Idempotency-Key is in progress
 )
 
+// kindInfo is the one error-kind table: the status, Anthropic's
+// error.type, the log name and OpenAI's error.type of each kind.
 var kindInfo = [...]struct {
 	status int
 	typ    string
 	name   string
+	openai string
 }{
-	Internal:         {500, "api_error", "internal"},
-	InvalidRequest:   {400, "invalid_request_error", "invalid_request"},
-	Authentication:   {401, "authentication_error", "authentication"},
-	Permission:       {403, "permission_error", "permission"},
-	NotFound:         {404, "not_found_error", "not_found"},
-	RequestTooLarge:  {413, "request_too_large", "request_too_large"},
-	RateLimit:        {429, "rate_limit_error", "rate_limit"},
-	BadGateway:       {502, "api_error", "bad_gateway"},
-	GatewayTimeout:   {504, "api_error", "gateway_timeout"},
-	Overloaded:       {529, "overloaded_error", "overloaded"},
-	Unavailable:      {503, "api_error", "unavailable"},
-	MethodNotAllowed: {405, "invalid_request_error", "method_not_allowed"},
-	RequestTimeout:   {408, "timeout_error", "request_timeout"},
+	Internal:         {500, "api_error", "internal", "server_error"},
+	InvalidRequest:   {400, "invalid_request_error", "invalid_request", "invalid_request_error"},
+	Authentication:   {401, "authentication_error", "authentication", "authentication_error"},
+	Permission:       {403, "permission_error", "permission", "permission_error"},
+	NotFound:         {404, "not_found_error", "not_found", "not_found_error"},
+	RequestTooLarge:  {413, "request_too_large", "request_too_large", "invalid_request_error"},
+	RateLimit:        {429, "rate_limit_error", "rate_limit", "rate_limit_error"},
+	BadGateway:       {502, "api_error", "bad_gateway", "server_error"},
+	GatewayTimeout:   {504, "api_error", "gateway_timeout", "server_error"},
+	Overloaded:       {529, "overloaded_error", "overloaded", "server_error"},
+	Unavailable:      {503, "api_error", "unavailable", "server_error"},
+	MethodNotAllowed: {405, "invalid_request_error", "method_not_allowed", "invalid_request_error"},
+	RequestTimeout:   {408, "timeout_error", "request_timeout", "invalid_request_error"},
+	Billing:          {402, "billing_error", "billing", "insufficient_quota"},
+	ContextLength:    {400, "invalid_request_error", "context_length", "invalid_request_error"},
+	UpstreamTimeout:  {504, "timeout_error", "upstream_timeout", "server_error"},
+	Conflict:         {409, "conflict_error", "conflict", "invalid_request_error"},
 }
 
 // Status is the HTTP status for the kind.
@@ -67,6 +78,15 @@ func (k Kind) Type() string {
 	return "api_error"
 }
 
+// OpenAIType is OpenAI's error.type for the kind, for clients of the
+// OpenAI-format routes.
+func (k Kind) OpenAIType() string {
+	if int(k) < len(kindInfo) {
+		return kindInfo[k].openai
+	}
+	return "server_error"
+}
+
 // String is a stable, lowercase name for logs and metric labels.
 func (k Kind) String() string {
 	if int(k) < len(kindInfo) {
@@ -79,10 +99,19 @@ func (k Kind) String() string {
 // again, so clients should be told not to retry (x-should-retry: false).
 func (k Kind) Deterministic() bool {
 	switch k {
-	case InvalidRequest, Authentication, Permission, NotFound, RequestTooLarge, MethodNotAllowed:
+	case InvalidRequest, Authentication, Permission, NotFound, RequestTooLarge, MethodNotAllowed, Billing, ContextLength:
 		return true
 	}
 	return false
+}
+
+// NeedsOperator reports whether the failure does not pass by itself: a
+// credential, a balance or a permission someone must fix. An upstream's
+// error of such a kind tells the client not to retry (Claude Code
+// otherwise retries a 401 for minutes, PROTOCOL.md §7), where other
+// upstream 4xx keep the upstream's own retry advice.
+func (k Kind) NeedsOperator() bool {
+	return k == Authentication || k == Billing || k == Permission
 }
 
 // Error is an error with a client-facing kind and message.

@@ -34,6 +34,10 @@ func TestKinds(t *testing.T) {
 		{Unavailable, info{503, "api_error", false}},
 		{GatewayTimeout, info{504, "api_error", false}},
 		{Overloaded, info{529, "overloaded_error", false}},
+		{Billing, info{402, "billing_error", true}},
+		{ContextLength, info{400, "invalid_request_error", true}},
+		{UpstreamTimeout, info{504, "timeout_error", false}},
+		{Conflict, info{409, "conflict_error", false}},
 	}
 	seen := map[Kind]bool{}
 	names := map[string]Kind{}

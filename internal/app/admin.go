@@ -8,19 +8,18 @@ package app
 //	POST /admin/routes/{match}/promote  the route's canary takes all the weight
 //	POST /admin/routes/{match}/rollback the route's canary gets none
 //	GET  /admin/shadow                  shadow-traffic comparisons, summarised per route (?route=, ?recent=)
+//	GET  /debug/pprof/...               Go's runtime profiles (pprof.go)
 //
 // {match} is the route's match pattern, URL-escaped ("claude-%2A" or
-// "claude-*"). /admin/* needs "Authorization: Bearer <admin.token>" when a
-// token is configured (the config requires one off loopback); /metrics
-// stays open, as scrapers expect.
+// "claude-*"). /admin/* needs "Authorization: Bearer <admin.token>" (or
+// admin_key, or a managed key whose role allows the route: admin_keys.go)
+// when a token or admin_key is configured (the config requires one off
+// loopback); /metrics stays open, as scrapers expect.
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -31,34 +30,12 @@ import (
 func (a *App) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}))
-	api := http.NewServeMux()
-	api.HandleFunc("GET /admin/upstreams", a.adminUpstreams)
-	api.HandleFunc("GET /admin/routes", a.adminRoutes)
-	api.HandleFunc("POST /admin/routes/{match}/promote", a.adminSplit("promote", (*canary.Split).Promote))
-	api.HandleFunc("POST /admin/routes/{match}/rollback", a.adminSplit("rollback", (*canary.Split).Rollback))
-	api.Handle("GET /admin/shadow", a.mirror.Handler())
-	mux.Handle("/admin/", adminAuth(a.cfg.Admin.Token.Reveal(), api))
-	return mux
-}
-
-// adminAuth requires the bearer token, when there is one. The comparison
-// is of digests, in constant time: neither the token's bytes nor its
-// length leak through timing.
-func adminAuth(token string, next http.Handler) http.Handler {
-	if token == "" {
-		return next
+	// Every route is guarded by its role (admin_keys.go); the token is
+	// compared as a digest, in constant time.
+	for _, rt := range append(a.adminRoutes(), a.moneyRoutes()...) {
+		mux.Handle(rt.pattern, a.adminGuard(rt))
 	}
-	want := sha256.Sum256([]byte(token))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		sum := sha256.Sum256([]byte(got))
-		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="ferry admin"`)
-			adminError(w, http.StatusUnauthorized, "a valid admin token is required")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return mux
 }
 
 func (a *App) adminUpstreams(w http.ResponseWriter, _ *http.Request) {
@@ -70,7 +47,7 @@ func (a *App) adminUpstreams(w http.ResponseWriter, _ *http.Request) {
 	adminJSON(w, http.StatusOK, map[string]any{"upstreams": out})
 }
 
-func (a *App) adminRoutes(w http.ResponseWriter, _ *http.Request) {
+func (a *App) adminRoutesList(w http.ResponseWriter, _ *http.Request) {
 	splits := a.relay.Splits()
 	out := make([]canary.SplitSnapshot, len(splits))
 	for i, s := range splits {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ferrygw/ferry/internal/fakeupstream"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 // TestMultiInstanceCache runs three ferry processes sharing one Redis (a
@@ -20,7 +21,7 @@ func TestMultiInstanceCache(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	rdb, prefix := sharedRedis(t)
+	rdb, prefix := testkit.Redis(t)
 	fake := fakeupstream.New()
 	t.Cleanup(fake.Close)
 	whole := fakeupstream.MustLoad(t, fixtures+"message_tool_use.txtar")

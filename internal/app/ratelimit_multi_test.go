@@ -2,14 +2,11 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 // Rate limiting through the whole gateway: in process first (headers in
@@ -142,40 +140,6 @@ func header64(t *testing.T, resp *http.Response, k string) int64 {
 		t.Errorf("%s: %q is not a number", k, resp.Header.Get(k))
 	}
 	return n
-}
-
-// sharedRedis connects to the Redis at 127.0.0.1:6379 and returns a key
-// prefix of the test's own, whose keys are deleted at the end. Without
-// Redis the test is skipped, or fails under CI=true.
-func sharedRedis(t *testing.T) (*redis.Client, string) {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", MaxRetries: -1, DisableIdentity: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis at 127.0.0.1:6379: %v", err)
-		}
-		t.Skipf("no redis at 127.0.0.1:6379: %v", err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	prefix := "ferrytest:" + t.Name() + ":" + hex.EncodeToString(b[:]) + ":"
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		var keys []string
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			c.Del(ctx, keys...)
-		}
-		c.Close()
-	})
-	return c, prefix
 }
 
 const (
@@ -315,7 +279,7 @@ func TestMultiInstanceRateLimits(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	rdb, prefix := sharedRedis(t)
+	rdb, prefix := testkit.Redis(t)
 	const rpm, tpm = 1200, 30000
 	rules := fmt.Sprintf("    - {scope: key, match: team-a, rpm: %d}\n    - {scope: key, match: team-b, tpm: %d}", rpm, tpm)
 	procs := startFerries(t, 3, multiConfig("127.0.0.1:6379", prefix, config.FailClosed, rules))

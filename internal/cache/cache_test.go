@@ -9,11 +9,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
-func newCache(t testing.TB, clk *clock, mutate ...func(*Options)) *Cache {
+func newCache(t testing.TB, clk *testkit.Clock, mutate ...func(*Options)) *Cache {
 	t.Helper()
-	o := Options{MaxBytes: 1 << 20, MaxEntryBytes: 1 << 10, IdempotencyTTL: time.Hour, Now: clk.now}
+	o := Options{MaxBytes: 1 << 20, MaxEntryBytes: 1 << 10, IdempotencyTTL: time.Hour, Now: clk.Now}
 	for _, m := range mutate {
 		m(&o)
 	}
@@ -55,12 +57,12 @@ func TestLookupTTL(t *testing.T) {
 	if err := c.Put(ctx, k, "team-a", []byte(`{"type":"message"}`), "application/json", c.Keep(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	clk.advance(30 * time.Second)
+	clk.Advance(30 * time.Second)
 	e, o, err := c.Lookup(ctx, k, "team-a", time.Minute)
 	if o != Hit || err != nil || string(e.Body) != `{"type":"message"}` || e.ContentType != "application/json" {
 		t.Fatalf("lookup = %v %v %+v", o, err, e)
 	}
-	if got := clk.now().Sub(e.Created); got != 30*time.Second {
+	if got := clk.Now().Sub(e.Created); got != 30*time.Second {
 		t.Errorf("age %v", got)
 	}
 	// Another scope never gets it, even under the same key (a collision).
@@ -71,7 +73,7 @@ func TestLookupTTL(t *testing.T) {
 	if _, o, _ := c.Lookup(ctx, k, "team-a", 10*time.Second); o != Miss {
 		t.Errorf("older than the route's ttl: %v", o)
 	}
-	clk.advance(30 * time.Second)
+	clk.Advance(30 * time.Second)
 	if _, o, _ := c.Lookup(ctx, k, "team-a", time.Minute); o != Miss {
 		t.Errorf("expired: %v", o)
 	}
@@ -94,7 +96,7 @@ func TestLookupDedupWindow(t *testing.T) {
 		t.Fatalf("keep(1m) = %v", got)
 	}
 	c.Put(ctx, k, "team-a", []byte(`{}`), "application/json", c.Keep(0))
-	clk.advance(9 * time.Second)
+	clk.Advance(9 * time.Second)
 	if _, o, _ := c.Lookup(ctx, k, "team-a", 0); o != Dedup {
 		t.Fatalf("within the window: %v", o)
 	}
@@ -102,14 +104,14 @@ func TestLookupDedupWindow(t *testing.T) {
 	if _, o, _ := c.Lookup(ctx, k, "team-a", time.Minute); o != Hit {
 		t.Fatalf("caching route: %v", o)
 	}
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	if _, o, _ := c.Lookup(ctx, k, "team-a", 0); o != Miss {
 		t.Fatalf("after the window: %v", o)
 	}
 	// On a caching route whose ttl is shorter than the window, the window
 	// still answers repeats, as a dedup.
 	c.Put(ctx, k, "team-a", []byte(`{}`), "application/json", c.Keep(2*time.Second))
-	clk.advance(5 * time.Second)
+	clk.Advance(5 * time.Second)
 	if _, o, _ := c.Lookup(ctx, k, "team-a", 2*time.Second); o != Dedup {
 		t.Fatalf("ttl passed, window not: %v", o)
 	}
@@ -187,7 +189,7 @@ func TestIdempotency(t *testing.T) {
 	for name, mk := range map[string]func(t *testing.T) Store{
 		"memory": func(*testing.T) Store { return NewMemory(1<<20, nil) },
 		"redis": func(t *testing.T) Store {
-			c, prefix := testRedis(t)
+			c, prefix := testkit.Redis(t)
 			return NewRedis(c, prefix+"cache:")
 		},
 	} {
@@ -302,12 +304,12 @@ func TestIdempotencyWaitsLocally(t *testing.T) {
 // marker cannot undo the claim another request made after the marker
 // expired, neither by storing its answer nor by releasing the key.
 func TestIdempotencyStaleClaim(t *testing.T) {
-	for name, mk := range map[string]func(t *testing.T, clk *clock) (Store, func()){
-		"memory": func(_ *testing.T, clk *clock) (Store, func()) {
-			return NewMemory(1<<20, clk.now), func() { clk.advance(2 * time.Minute) }
+	for name, mk := range map[string]func(t *testing.T, clk *testkit.Clock) (Store, func()){
+		"memory": func(_ *testing.T, clk *testkit.Clock) (Store, func()) {
+			return NewMemory(1<<20, clk.Now), func() { clk.Advance(2 * time.Minute) }
 		},
-		"redis": func(t *testing.T, _ *clock) (Store, func()) {
-			c, prefix := testRedis(t)
+		"redis": func(t *testing.T, _ *testkit.Clock) (Store, func()) {
+			c, prefix := testkit.Redis(t)
 			s := NewRedis(c, prefix+"cache:")
 			// Redis keeps its own time: expire the marker by hand.
 			return s, func() { s.Del(context.Background(), idemStoreKey("team-a", "ik-1")) }

@@ -5,11 +5,12 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"math/bits"
 	"slices"
 	"strings"
 
 	"github.com/zeebo/xxh3"
+
+	"github.com/ferrygw/ferry/internal/jsonpeek"
 )
 
 // Key identifies a request: an xxh3-128 hash of its canonical form.
@@ -37,8 +38,11 @@ var errNotObject = errors.New("cache: request body is not a JSON object")
 const maxMembers = 32
 
 // span is one top-level member: the key's raw bytes (between the quotes)
-// and the value's raw bytes.
-type span struct{ k0, k1, v0, v1 int }
+// and the value's offsets.
+type span struct {
+	key    []byte
+	v0, v1 int
+}
 
 // Key returns the request's key. The body's top-level members are hashed
 // in member-name order, values as raw bytes, without "stream" (a streamed
@@ -63,7 +67,7 @@ func (r Request) Key() (Key, error) {
 	// duplicate names keep their order (and differently ordered
 	// duplicates make different keys).
 	for i := 1; i < len(members); i++ {
-		for j := i; j > 0 && bytes.Compare(b[members[j].k0:members[j].k1], b[members[j-1].k0:members[j-1].k1]) < 0; j-- {
+		for j := i; j > 0 && bytes.Compare(members[j].key, members[j-1].key) < 0; j-- {
 			members[j], members[j-1] = members[j-1], members[j]
 		}
 	}
@@ -78,7 +82,7 @@ func (r Request) Key() (Key, error) {
 	c = appendPart(c, r.Version)
 	c = appendPart(c, betas(r.Beta))
 	for _, m := range members {
-		k := b[m.k0:m.k1]
+		k := m.key
 		if string(k) == "stream" || string(k) == "metadata" {
 			continue
 		}
@@ -117,163 +121,16 @@ func betas(vs []string) string {
 	return strings.Join(slices.Compact(all), ",")
 }
 
-// topLevel appends the top-level members of the JSON object b to dst.
-//
-// It trusts b to be valid JSON (the server validated it with
-// jsonpeek.Object) and only finds boundaries, which is several times faster
-// than a validating scan: strings are skipped a word or a vector at a
-// time, and only the few bytes between strings are looked at one by one. It never
-// panics on invalid input; it returns an error where it notices, and may
-// return arbitrary spans where it does not.
+// topLevel appends the top-level members of the JSON object b to dst,
+// with jsonpeek.Skim: b was validated by the server (jsonpeek.Object), so
+// boundaries are all the key needs.
 func topLevel(b []byte, dst []span) ([]span, error) {
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
+	err := jsonpeek.Skim(b, func(key []byte, start, end int) bool {
+		dst = append(dst, span{key, start, end})
+		return true
+	})
+	if err != nil {
 		return nil, errNotObject
 	}
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return dst, nil
-	}
-	for {
-		if i >= len(b) || b[i] != '"' {
-			return nil, errNotObject
-		}
-		ke, ok := skipString(b, i)
-		if !ok {
-			return nil, errNotObject
-		}
-		k0, k1 := i+1, ke-1
-		i = skipWS(b, ke)
-		if i >= len(b) || b[i] != ':' {
-			return nil, errNotObject
-		}
-		i = skipWS(b, i+1)
-		v0 := i
-		if i, ok = skipValue(b, i); !ok {
-			return nil, errNotObject
-		}
-		dst = append(dst, span{k0, k1, v0, i})
-		i = skipWS(b, i)
-		if i >= len(b) {
-			return nil, errNotObject
-		}
-		switch b[i] {
-		case ',':
-			i = skipWS(b, i+1)
-		case '}':
-			return dst, nil
-		default:
-			return nil, errNotObject
-		}
-	}
-}
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string starting at b[i] == '"'.
-// Request strings are short (member names, roles, types) or long (text):
-// it looks at the first eight bytes at once for a quote or a backslash
-// (SWAR), cheaper than a call for a short string, and hands a longer one
-// over to bytes.IndexByte, many times faster on a long one.
-func skipString(b []byte, i int) (int, bool) {
-	j := i + 1
-	if j+8 > len(b) {
-		return skipQuoted(b, i, j)
-	}
-	x := binary.LittleEndian.Uint64(b[j:])
-	m := hasByte(x, '"') | hasByte(x, '\\')
-	if m == 0 {
-		return skipQuoted(b, i, j+8)
-	}
-	j += bits.TrailingZeros64(m) / 8
-	if b[j] == '"' {
-		return j + 1, true
-	}
-	return skipQuoted(b, i, j)
-}
-
-// skipQuoted returns the index after the string starting at b[i] == '"',
-// looking for its end from b[from].
-func skipQuoted(b []byte, i, from int) (int, bool) {
-	j := from
-	for {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
-			return 0, false
-		}
-		q := j + k
-		// The quote is escaped when an odd number of backslashes precede it.
-		bs := 0
-		for p := q - 1; p > i && b[p] == '\\'; p-- {
-			bs++
-		}
-		if bs%2 == 0 {
-			return q + 1, true
-		}
-		j = q + 1
-	}
-}
-
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-// hasByte has the high bit set in the first byte of x equal to c (bytes
-// after that one may be flagged falsely, which TrailingZeros never sees).
-func hasByte(x uint64, c byte) uint64 {
-	v := x ^ (lsb * uint64(c))
-	return (v - lsb) &^ v & msb
-}
-
-// skipValue returns the index after the value starting at b[i].
-func skipValue(b []byte, i int) (int, bool) {
-	if i >= len(b) {
-		return 0, false
-	}
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		// Only strings and brackets matter; '[' and ']' are '{' and '}'
-		// without bit 0x20, so one test finds either kind.
-		depth := 0
-		for i < len(b) {
-			c := b[i]
-			if c == '"' {
-				e, ok := skipString(b, i)
-				if !ok {
-					return 0, false
-				}
-				i = e
-				continue
-			}
-			switch c | 0x20 {
-			case '{':
-				depth++
-			case '}':
-				depth--
-				if depth == 0 {
-					return i + 1, true
-				}
-			}
-			i++
-		}
-		return 0, false
-	}
-	// A number or a literal: up to the next delimiter.
-	j := i
-	for j < len(b) {
-		switch b[j] {
-		case ',', '}', ']', ' ', '\n', '\r', '\t':
-			return j, j > i
-		}
-		j++
-	}
-	return 0, false
+	return dst, nil
 }

@@ -154,16 +154,18 @@ func FuzzKey(f *testing.F) {
 		spans, _ := topLevel(b, nil)
 		seen := map[string]bool{}
 		for _, s := range spans {
-			if seen[string(b[s.k0:s.k1])] {
+			if seen[string(s.key)] {
 				return
 			}
-			seen[string(b[s.k0:s.k1])] = true
+			seen[string(s.key)] = true
 		}
 		var r bytes.Buffer
 		r.WriteByte('{')
 		for i := len(spans) - 1; i >= 0; i-- {
 			s := spans[i]
-			r.Write(b[s.k0-1 : s.k1+1])
+			r.WriteByte('"')
+			r.Write(s.key)
+			r.WriteByte('"')
 			r.WriteByte(':')
 			r.Write(b[s.v0:s.v1])
 			if i > 0 {

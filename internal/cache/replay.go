@@ -209,35 +209,19 @@ func appendBlock(dst, scratch []byte, i int, block []byte) ([]byte, []byte, erro
 // else where the API sends a string stays in the block's start whole.
 func isString(v []byte) bool { return len(v) > 0 && v[0] == '"' }
 
-// elements calls fn with each element of the JSON array arr (raw bytes).
+// elements calls fn with each element of the JSON array arr (raw bytes),
+// which the cache stored (so it is valid JSON).
 func elements(arr []byte, fn func(v []byte) error) error {
-	i := skipWS(arr, 0)
-	if i >= len(arr) || arr[i] != '[' {
+	var ferr error
+	err := jsonpeek.SkimArray(arr, func(start, end int) bool {
+		ferr = fn(arr[start:end])
+		return ferr == nil
+	})
+	switch {
+	case ferr != nil:
+		return ferr
+	case err != nil:
 		return errNotMessage
 	}
-	i = skipWS(arr, i+1)
-	if i < len(arr) && arr[i] == ']' {
-		return nil
-	}
-	for {
-		e, ok := skipValue(arr, i)
-		if !ok {
-			return errNotMessage
-		}
-		if err := fn(arr[i:e]); err != nil {
-			return err
-		}
-		i = skipWS(arr, e)
-		if i >= len(arr) {
-			return errNotMessage
-		}
-		switch arr[i] {
-		case ',':
-			i = skipWS(arr, i+1)
-		case ']':
-			return nil
-		default:
-			return errNotMessage
-		}
-	}
+	return nil
 }

@@ -2,66 +2,16 @@ package cache
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
-// clock is a fake clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// testRedis returns a client of the Redis at 127.0.0.1:6379 and a key
-// prefix of the test's own, whose keys are removed at the end. Without a
-// Redis the test is skipped, or fails when CI=true.
-func testRedis(t testing.TB) (*redis.Client, string) {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DialTimeout: time.Second, MaxRetries: -1})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis at 127.0.0.1:6379: %v", err)
-		}
-		t.Skipf("no redis at 127.0.0.1:6379: %v", err)
-	}
-	var r [6]byte
-	rand.Read(r[:])
-	prefix := "ferrytest:" + strings.ReplaceAll(t.Name(), "/", "_") + ":" + hex.EncodeToString(r[:]) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		keys, _ := c.Keys(ctx, prefix+"*").Result()
-		if len(keys) > 0 {
-			c.Del(ctx, keys...)
-		}
-		c.Close()
-	})
-	return c, prefix
+func newClock() *testkit.Clock {
+	return testkit.NewClockAt(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // TestStoreContract runs the same checks on both stores.
@@ -69,7 +19,7 @@ func TestStoreContract(t *testing.T) {
 	stores := map[string]func(t *testing.T) Store{
 		"memory": func(*testing.T) Store { return NewMemory(1<<20, nil) },
 		"redis": func(t *testing.T) Store {
-			c, prefix := testRedis(t)
+			c, prefix := testkit.Redis(t)
 			return NewRedis(c, prefix+"cache:")
 		},
 	}
@@ -116,7 +66,7 @@ func TestStoreContract(t *testing.T) {
 
 // TestRedisKeysAndTTL: keys carry the prefix and Redis's own expiry.
 func TestRedisKeysAndTTL(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	s := NewRedis(c, prefix+"cache:")
 	ctx := context.Background()
 	if err := s.Set(ctx, "r:k", []byte("v"), 1500*time.Millisecond); err != nil {
@@ -134,14 +84,14 @@ func TestRedisKeysAndTTL(t *testing.T) {
 
 func TestMemoryTTL(t *testing.T) {
 	clk := newClock()
-	m := NewMemory(1<<20, clk.now)
+	m := NewMemory(1<<20, clk.Now)
 	ctx := context.Background()
 	m.Set(ctx, "a", []byte("x"), time.Minute)
-	clk.advance(time.Minute - time.Nanosecond)
+	clk.Advance(time.Minute - time.Nanosecond)
 	if _, err := m.Get(ctx, "a"); err != nil {
 		t.Fatalf("expired early: %v", err)
 	}
-	clk.advance(time.Nanosecond)
+	clk.Advance(time.Nanosecond)
 	if _, err := m.Get(ctx, "a"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("not expired at its ttl: %v", err)
 	}
@@ -150,7 +100,7 @@ func TestMemoryTTL(t *testing.T) {
 	}
 	// SetNX over an expired entry stores.
 	m.Set(ctx, "b", []byte("x"), time.Second)
-	clk.advance(time.Second)
+	clk.Advance(time.Second)
 	if ok, _ := m.SetNX(ctx, "b", []byte("y"), time.Second); !ok {
 		t.Errorf("setnx over an expired entry refused")
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 type rollbacks struct {
@@ -23,9 +24,9 @@ func (r *rollbacks) hook(target, reason string) {
 	r.mu.Unlock()
 }
 
-func guarded(t *testing.T, g config.CanaryGuard) (*Split, *fakeClock, *rollbacks) {
+func guarded(t *testing.T, g config.CanaryGuard) (*Split, *testkit.Clock, *rollbacks) {
 	t.Helper()
-	clk := newClock()
+	clk := testkit.NewClock()
 	rb := &rollbacks{}
 	s := mustNew(t, Options{Route: "claude-*", Targets: primaryCanary(), Guard: g, Now: clk.Now, Rand: fixed(0), OnRollback: rb.hook})
 	return s, clk, rb
@@ -227,7 +228,7 @@ func TestSnapshotJSON(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	var hooks sync.Map
 	s := mustNew(t, Options{Targets: primaryCanary(), Now: clk.Now, Rand: seeded(9),
 		Guard:      config.CanaryGuard{MinRequests: 20, Window: time.Second},
@@ -264,7 +265,7 @@ func TestConcurrentUse(t *testing.T) {
 }
 
 func TestRollbackOnlyTheFailingCanary(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	rb := &rollbacks{}
 	s := mustNew(t, Options{Targets: []Target{{Name: "a", Weight: 80}, {Name: "b", Weight: 10, Canary: true}, {Name: "c", Weight: 10, Canary: true}},
 		Guard: config.CanaryGuard{MinRequests: 20}, Now: clk.Now, OnRollback: rb.hook})

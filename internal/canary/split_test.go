@@ -10,26 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func fixed(v float64) func() float64 { return func() float64 { return v } }
 
@@ -185,7 +167,7 @@ func TestStickyStable(t *testing.T) {
 }
 
 func TestPromoteAndRollback(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	s := mustNew(t, Options{Targets: []Target{{Name: "a", Weight: 90}, {Name: "b", Weight: 10}, {Name: "c", Weight: 5, Canary: true}},
 		Now: clk.Now, Rand: seeded(7), Guard: config.CanaryGuard{MinRequests: 5}})
 	firsts := func() map[int]int {

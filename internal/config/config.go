@@ -34,8 +34,15 @@ type Config struct {
 	Cache           Cache         `yaml:"cache"`            // response cache, coalescing, duplicate suppression
 	Redis           Redis         `yaml:"redis"`            // shared state for several instances
 	Shadow          Shadow        `yaml:"shadow"`           // the shadow-traffic queue (routes choose what to mirror)
+	Usage           Usage         `yaml:"usage"`            // ledger, prices, budgets, rate alerts
+	Alerts          Alerts        `yaml:"alerts"`           // alert webhooks
 	Log             Log           `yaml:"log"`              // logging
+	Guard           Guard         `yaml:"guard"`            // PII, secrets and word filtering (guard.go)
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"` // grace period for in-flight requests, default 30s
+	DataDir         string        `yaml:"data_dir"`         // SQLite's directory, default ./ferry-data
+	Store           Secret        `yaml:"store"`            // postgres://… to share state between instances; empty: SQLite in data_dir
+	AdminKey        Secret        `yaml:"admin_key"`        // the bootstrap admin key (or FERRY_ADMIN_KEY); managed keys are made with it
+	KeysRefresh     time.Duration `yaml:"keys_refresh"`     // how often managed keys are re-read, default 1s, at most 5s
 }
 
 // Admin is the separate listener for /metrics (and later the admin API).
@@ -127,6 +134,7 @@ type Route struct {
 	Match    string        `yaml:"match"`    // exact name, "prefix*", "*suffix", or "*" (catch-all)
 	Models   []string      `yaml:"models"`   // names to list in /v1/models besides an exact match
 	Targets  []Target      `yaml:"targets"`  // tried in order (after the weighted pick, when weights are set)
+	Guard    Guard         `yaml:"guard"`    // overrides the top-level guard section for this route
 	Timeouts RouteTimeouts `yaml:"timeouts"` // overrides of the providers' timeouts
 	Sticky   string        `yaml:"sticky"`   // weighted split: "" (random), "key" (per gateway key) or "header:NAME"
 	Canary   CanaryGuard   `yaml:"canary"`   // automatic rollback of a canary target

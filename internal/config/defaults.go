@@ -35,6 +35,7 @@ func DefaultTimeouts() Timeouts {
 func (c *Config) ApplyDefaults() {
 	setDefault(&c.Listen, DefaultListen)
 	setDefault(&c.Admin.Listen, DefaultAdminListen)
+	c.Guard.guardDefaults()
 	def := DefaultTimeouts()
 	for i := range c.Providers {
 		p := &c.Providers[i]
@@ -61,11 +62,13 @@ func (c *Config) ApplyDefaults() {
 		c.Routes[i].resilienceDefaults()
 	}
 	c.trafficDefaults()
+	c.moneyDefaults()
 	setDefault(&c.Limits.MaxRequestBytes, DefaultMaxRequestBytes)
 	setDefault(&c.Limits.BodyTimeout, DefaultBodyTimeout)
 	setDefault(&c.Log.Level, DefaultLogLevel)
 	setDefault(&c.Log.Format, DefaultLogFormat)
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	c.storeFieldDefaults()
 }
 
 // ClaudeRoutes map Claude Code's model names (claude-opus-*, claude-sonnet-*,
@@ -168,6 +171,7 @@ func Defaults(env func(string) (string, bool)) (*Config, string) {
 		Models:  DefaultModels(),
 		Targets: []Target{{Provider: c.Providers[0].Name}},
 	})
+	c.storeDefaults(env)
 	c.ApplyDefaults()
 	return &c, notice
 }

@@ -35,6 +35,8 @@ func TestApplyDefaults(t *testing.T) {
 		Limits:          Limits{MaxRequestBytes: 32 << 20, BodyTimeout: 30 * time.Second},
 		Log:             Log{Level: "info", Format: "json"},
 		ShutdownTimeout: 30 * time.Second,
+		DataDir:         DefaultDataDir,
+		KeysRefresh:     DefaultKeysRefresh,
 	}
 	withFeatureDefaults(&want)
 	if diff := cmp.Diff(want, c); diff != "" {

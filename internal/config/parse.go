@@ -68,6 +68,7 @@ func Parse(data []byte, filename string, env func(string) (string, bool)) (*Conf
 		// only add noise.
 		return nil, inFile(d.problems, filename)
 	}
+	cfg.storeDefaults(env)
 	cfg.ApplyDefaults()
 
 	ps := d.problems

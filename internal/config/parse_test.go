@@ -101,6 +101,8 @@ shutdown_timeout: 1m
 		Limits:          Limits{MaxRequestBytes: 1 << 20, BodyTimeout: DefaultBodyTimeout},
 		Log:             Log{Level: "warn", Format: "text"},
 		ShutdownTimeout: time.Minute,
+		DataDir:         DefaultDataDir,
+		KeysRefresh:     DefaultKeysRefresh,
 	}
 	withFeatureDefaults(want)
 	if diff := cmp.Diff(want, got); diff != "" {

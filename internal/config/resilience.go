@@ -157,7 +157,7 @@ func (v *validator) resilience(c *Config) {
 	// needs a token. An address already reported by listen is not
 	// reported twice.
 	if a := c.Admin.Listen; a != AdminOff && validHostPort(a) && !(validHostPort(c.Listen) && sameAddress(a, c.Listen)) &&
-		!IsLoopback(a) && c.Admin.Token == "" {
+		!IsLoopback(a) && c.Admin.Token == "" && c.AdminKey == "" {
 		v.addf("admin.token", "is required when admin.listen (%q) is not a loopback address: the admin API changes routing", a)
 	}
 }

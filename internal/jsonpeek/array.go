@@ -6,37 +6,21 @@ package jsonpeek
 // stops the walk (the rest of b is then not validated), fn may be nil, and
 // nothing is allocated unless b is malformed.
 func Array(b []byte, fn func(start, end int) bool) error {
-	i := skipSpace(b, 0)
-	if i >= len(b) {
-		return errEOF(i)
-	}
-	if b[i] != '[' {
-		return errChar(b[i], "looking for beginning of array", i)
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return end(b, i+1)
+	i, err := begin(b, '[', ']', "looking for beginning of array")
+	if i < 0 {
+		return err
 	}
 	for {
 		start := i
-		var err error
 		if i, err = scanValue(b, i, 1); err != nil {
 			return err
 		}
 		if fn != nil && !fn(start, i) {
 			return nil
 		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return errEOF(i)
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case ']':
-			return end(b, i+1)
-		default:
-			return errChar(b[i], "after array element", i)
+		var done bool
+		if i, done, err = sep(b, i, ']', "after array element"); done || err != nil {
+			return err
 		}
 	}
 }

@@ -1,7 +1,9 @@
 package jsonpeek
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
@@ -45,6 +47,9 @@ func FuzzArray(f *testing.F) {
 		err := Array(b, func(s, e int) bool { elems = append(elems, b[s:e]); return true })
 		var v []json.RawMessage
 		jerr := json.Unmarshal(b, &v)
+		if jerr == nil && string(bytes.TrimSpace(b)) == "null" {
+			jerr = errors.New("null decodes into a slice but is not an array")
+		}
 		if (err == nil) != (jerr == nil) && !deep(b) {
 			t.Fatalf("Array: %v, encoding/json: %v", err, jerr)
 		}

@@ -24,7 +24,6 @@ import (
 	"errors"
 	"math/bits"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -70,16 +69,9 @@ func (e *SyntaxError) Unwrap() error { return e.err }
 // Object allocates nothing unless a key contains escapes or invalid UTF-8,
 // or b is malformed (for the error).
 func Object(b []byte, fn func(key []byte, start, end int) bool) error {
-	i := skipSpace(b, 0)
-	if i >= len(b) {
-		return errEOF(i)
-	}
-	if b[i] != '{' {
-		return errChar(b[i], "looking for beginning of object", i)
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return end(b, i+1)
+	i, err := begin(b, '{', '}', "looking for beginning of object")
+	if i < 0 {
+		return err
 	}
 	// scratch receives decoded keys; it is allocated only when a key
 	// actually needs decoding, which real clients practically never send.
@@ -115,19 +107,47 @@ func Object(b []byte, fn func(key []byte, start, end int) bool) error {
 		if fn != nil && !fn(key, start, i) {
 			return nil
 		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return errEOF(i)
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			return end(b, i+1)
-		default:
-			return errChar(b[i], "after object key:value pair", i)
+		var done bool
+		if i, done, err = sep(b, i, '}', "after object key:value pair"); done || err != nil {
+			return err
 		}
 	}
+}
+
+// begin checks that b opens with the bracket opening and returns where
+// its first member or element starts, or -1 with the container's verdict
+// when it is empty (only whitespace may follow) or does not open so.
+func begin(b []byte, opening, closing byte, context string) (int, error) {
+	i := skipSpace(b, 0)
+	if i >= len(b) {
+		return -1, errEOF(i)
+	}
+	if b[i] != opening {
+		return -1, errChar(b[i], context, i)
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == closing {
+		return -1, end(b, i+1)
+	}
+	return i, nil
+}
+
+// sep steps over what follows a member or element ending at i: a comma
+// (next is where the following one starts) or the closing bracket (done;
+// only whitespace may follow the top-level value). context names the
+// place for the error message.
+func sep(b []byte, i int, closing byte, context string) (next int, done bool, err error) {
+	i = skipSpace(b, i)
+	if i >= len(b) {
+		return 0, false, errEOF(i)
+	}
+	switch b[i] {
+	case ',':
+		return skipSpace(b, i+1), false, nil
+	case closing:
+		return 0, true, end(b, i+1)
+	}
+	return 0, false, errChar(b[i], context, i)
 }
 
 // Valid reports whether b is exactly one well-formed JSON object (with
@@ -482,55 +502,6 @@ func u4(s []byte) rune {
 		r = r<<4 | h
 	}
 	return r
-}
-
-// appendUnquoted appends the decoded form of s, the contents of a string
-// literal already validated by scanString, mirroring encoding/json: a valid
-// surrogate pair becomes one rune, any other surrogate escape U+FFFD, and
-// each byte of invalid UTF-8 U+FFFD.
-func appendUnquoted(dst, s []byte) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '\\':
-			switch s[i+1] {
-			case 'b':
-				dst = append(dst, '\b')
-			case 'f':
-				dst = append(dst, '\f')
-			case 'n':
-				dst = append(dst, '\n')
-			case 'r':
-				dst = append(dst, '\r')
-			case 't':
-				dst = append(dst, '\t')
-			case 'u':
-				r := u4(s[i:])
-				i += 6
-				if utf16.IsSurrogate(r) {
-					if d := utf16.DecodeRune(r, u4(s[i:])); d != utf8.RuneError {
-						r = d
-						i += 6
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				dst = utf8.AppendRune(dst, r)
-				continue
-			default: // '"', '\\' and '/' stand for themselves
-				dst = append(dst, s[i+1])
-			}
-			i += 2
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-			i++
-		default:
-			r, size := utf8.DecodeRune(s[i:])
-			dst = utf8.AppendRune(dst, r)
-			i += size
-		}
-	}
-	return dst
 }
 
 func errEOF(off int) error {

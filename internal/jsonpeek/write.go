@@ -5,7 +5,11 @@ package jsonpeek
 // JSON string a caller splices into it (or into JSON it writes by hand)
 // without going through encoding/json.
 
-import "unicode/utf8"
+import (
+	"bytes"
+	"encoding/json"
+	"unicode/utf8"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -114,4 +118,17 @@ func StringLen(s string) int {
 		i += size
 	}
 	return n
+}
+
+// Marshal encodes v like json.Marshal but without escaping '<', '>' and
+// '&' (prompts are full of tags, and Anthropic writes "A + B > C" as it
+// is), and without the trailing newline a json.Encoder adds.
+func Marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
 }

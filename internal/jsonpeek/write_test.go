@@ -66,3 +66,16 @@ func TestAppendStringBytesAllocs(t *testing.T) {
 		t.Errorf("AppendStringBytes: %v allocations, want 0", n)
 	}
 }
+
+func TestMarshal(t *testing.T) {
+	got, err := Marshal(map[string]any{"a": "x < y && z > 1", "b": []int{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"a":"x < y && z > 1","b":[1]}`; string(got) != want {
+		t.Errorf("Marshal = %s, want %s", got, want)
+	}
+	if _, err := Marshal(func() {}); err == nil {
+		t.Error("Marshal of a func: no error")
+	}
+}

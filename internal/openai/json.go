@@ -4,20 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+
+	"github.com/ferrygw/ferry/internal/jsonpeek"
 )
 
 // marshal is json.Marshal without HTML escaping. The custom marshalers of
 // this package use it so that the whole body stays unescaped: encoding/json
 // keeps what a MarshalJSON method returns as it is.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
-}
+func marshal(v any) ([]byte, error) { return jsonpeek.Marshal(v) }
 
 // Marshal encodes v as JSON like json.Marshal, without escaping '<', '>'
 // and '&', and without a trailing newline. Use it for the bodies built from

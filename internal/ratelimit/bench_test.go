@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 // benchRules: one rule per scope, every limit set, never reached.
@@ -71,7 +72,7 @@ func BenchmarkMemoryAdmitParallel(b *testing.B) {
 // BenchmarkRedisAdmit is one decision over four scopes in the shared Redis
 // at 127.0.0.1:6379 (loopback), reporting the round trips per decision.
 func BenchmarkRedisAdmit(b *testing.B) {
-	c, prefix := testRedis(b)
+	c, prefix := testkit.Redis(b)
 	rt := &roundTrips{}
 	c.AddHook(rt)
 	l, err := New(Options{Config: config.RateLimits{Backend: config.BackendRedis, Rules: benchRules}, Redis: c, Prefix: prefix, Logger: discardLogger()})
@@ -93,7 +94,7 @@ func BenchmarkRedisAdmit(b *testing.B) {
 // BenchmarkRedisAdmitSettle is a request's whole cost in Redis: two round
 // trips.
 func BenchmarkRedisAdmitSettle(b *testing.B) {
-	c, prefix := testRedis(b)
+	c, prefix := testkit.Redis(b)
 	l, err := New(Options{Config: config.RateLimits{Backend: config.BackendRedis, Rules: benchRules}, Redis: c, Prefix: prefix, Logger: discardLogger()})
 	if err != nil {
 		b.Fatal(err)
@@ -113,7 +114,7 @@ func BenchmarkRedisAdmitSettle(b *testing.B) {
 // BenchmarkRedisPing is one bare round trip to the same Redis, the floor
 // under BenchmarkRedisAdmit.
 func BenchmarkRedisPing(b *testing.B) {
-	c, _ := testRedis(b)
+	c, _ := testkit.Redis(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -2,12 +2,8 @@ package ratelimit
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,36 +11,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 	"go.uber.org/goleak"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-// clock is a fake clock; limiter tests never sleep.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock {
-	return &clock{t: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // counters records the limiter's callbacks.
@@ -107,57 +81,11 @@ func (s *logSink) count(substr string) int {
 	return n
 }
 
+func newClock() *testkit.Clock {
+	return testkit.NewClockAt(time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC))
+}
+
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-// newRedisClient builds a client as the app does (internal/app/redis.go).
-func newRedisClient(addr string) *redis.Client {
-	return redis.NewClient(&redis.Options{
-		Addr:                     addr,
-		DialTimeout:              time.Second,
-		ReadTimeout:              time.Second,
-		WriteTimeout:             time.Second,
-		PoolTimeout:              time.Second,
-		ContextTimeoutEnabled:    true,
-		MaxRetries:               -1,
-		DialerRetries:            1,
-		DisableIdentity:          true,
-		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
-	})
-}
-
-// testRedis connects to the shared Redis at 127.0.0.1:6379 and returns a
-// key prefix of the test's own; its keys are deleted at the end. Without
-// Redis the test is skipped, or fails under CI=true.
-func testRedis(t testing.TB) (*redis.Client, string) {
-	t.Helper()
-	c := newRedisClient("127.0.0.1:6379")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis at 127.0.0.1:6379: %v", err)
-		}
-		t.Skipf("no redis at 127.0.0.1:6379: %v", err)
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	prefix := fmt.Sprintf("ferrytest:%s:%s:", t.Name(), hex.EncodeToString(b[:]))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			c.Del(ctx, keys...)
-		}
-		c.Close()
-	})
-	return c, prefix
-}
 
 // roundTrips counts the commands a client sends (a pipeline counts once).
 type roundTrips struct{ n atomic.Int64 }
@@ -180,7 +108,7 @@ func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 
 // newTestLimiter builds a limiter on the fake clock: memory when c is nil,
 // else Redis (with the fake clock as the store's clock too).
-func newTestLimiter(t testing.TB, cfg config.RateLimits, clk *clock, c Redis, prefix string, cnt *counters) *Limiter {
+func newTestLimiter(t testing.TB, cfg config.RateLimits, clk *testkit.Clock, c Redis, prefix string, cnt *counters) *Limiter {
 	t.Helper()
 	o := Options{Config: cfg, Now: clk.Now, Logger: discardLogger(), Heartbeat: -1}
 	if cnt != nil {

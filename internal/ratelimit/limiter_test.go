@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 // op is one step of a scenario: move the clock, then admit a request or
@@ -243,14 +244,14 @@ func TestScenarios(t *testing.T) {
 					var l *Limiter
 					cfg := config.RateLimits{Rules: sc.rules}
 					if backend == "redis" {
-						c, prefix := testRedis(t)
+						c, prefix := testkit.Redis(t)
 						l = newTestLimiter(t, cfg, clk, c, prefix, nil)
 					} else {
 						l = newTestLimiter(t, cfg, clk, nil, "", nil)
 					}
 					tickets := map[string]*Ticket{}
 					for i, o := range sc.ops {
-						clk.Add(o.advance)
+						clk.Advance(o.advance)
 						if o.settle != "" {
 							tickets[o.settle].Settle(context.Background(), o.actual)
 							continue

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 func TestMemorySweepWindows(t *testing.T) {
@@ -21,7 +22,7 @@ func TestMemorySweepWindows(t *testing.T) {
 	}
 	done.Settle(ctx, 10)
 	// A minute on, its request is still held (given back at 61 s): kept.
-	clk.Add(sweepEvery)
+	clk.Advance(sweepEvery)
 	second, err := l.Admit(ctx, Subject{IP: "192.0.2.2"}, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +31,7 @@ func TestMemorySweepWindows(t *testing.T) {
 	if n := l.mem.size(); n != 2 {
 		t.Errorf("%d entries after the first sweep, want 2", n)
 	}
-	clk.Add(2 * sweepEvery)
+	clk.Advance(2 * sweepEvery)
 	if _, err := l.Admit(ctx, Subject{IP: "192.0.2.3"}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestMemorySweep(t *testing.T) {
 	if n := l.mem.size(); n != 3 {
 		t.Fatalf("%d entries, want 3", n)
 	}
-	clk.Add(sweepEvery)
+	clk.Advance(sweepEvery)
 	fresh, err := l.Admit(ctx, Subject{IP: "192.0.2.4"}, 0) // sweeps first
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +75,7 @@ func TestMemorySweep(t *testing.T) {
 	}
 	running.Settle(ctx, 10)
 	fresh.Settle(ctx, 0)
-	clk.Add(time.Hour)
+	clk.Advance(time.Hour)
 	if _, err := l.Admit(ctx, Subject{IP: "192.0.2.5"}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestLongValuesAreHashed(t *testing.T) {
 // state of each scope value for outages; values gone quiet are dropped, or
 // a gateway seeing many client IPs would grow without end.
 func TestMirrorSwept(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	clk := newClock()
 	l := newTestLimiter(t, config.RateLimits{Rules: []config.RateRule{{Scope: "ip", RPM: 60}}}, clk, c, prefix, nil)
 	ctx := context.Background()
@@ -122,7 +123,7 @@ func TestMirrorSwept(t *testing.T) {
 	if n := l.mem.size(); n != 50 {
 		t.Fatalf("%d mirrored entries, want 50", n)
 	}
-	clk.Add(2 * sweepEvery)
+	clk.Advance(2 * sweepEvery)
 	if _, err := l.Admit(ctx, Subject{IP: "198.51.100.1"}, 0); err != nil {
 		t.Fatal(err)
 	}

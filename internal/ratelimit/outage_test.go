@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 // sharedDown is a Redis that several instances reach, which one switch
@@ -37,7 +38,7 @@ func (f *sharedDown) EvalSha(ctx context.Context, sha string, keys []string, arg
 // instance a fresh full bucket, 90 more where 24 were left). When Redis is
 // back, the heartbeat hands it what they admitted meanwhile.
 func TestOutageShare(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	clk := newClock()
 	var down atomic.Bool
 	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 30}}}
@@ -72,7 +73,7 @@ func TestOutageShare(t *testing.T) {
 		tk.Settle(ctx, 0)
 	}
 	down.Store(true)
-	clk.Add(time.Second)
+	clk.Advance(time.Second)
 	admitted := 0
 	for i := range 90 {
 		tk, err := ls[i%3].Admit(ctx, keyA, 0)
@@ -94,7 +95,7 @@ func TestOutageShare(t *testing.T) {
 		}
 		l.beaten(nil, true)
 	}
-	clk.Add(time.Second)
+	clk.Advance(time.Second)
 	calls := fs[0].calls.Load()
 	_, err := ls[0].Admit(ctx, keyA, 0)
 	if apierr.From(err).Kind != apierr.RateLimit {
@@ -121,7 +122,7 @@ func TestOutageShare(t *testing.T) {
 // whole limit from Redis while the others' outage admissions are still
 // on their way, up to 5/3 of the limit in this case.)
 func TestOutageMark(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	clk := newClock()
 	var down atomic.Bool
 	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 30}}}
@@ -180,7 +181,7 @@ func TestOutageMark(t *testing.T) {
 // not ask it, so a frozen Redis costs them nothing; the heartbeat probes it
 // and brings it back.
 func TestStoreLeftAloneWhileFailing(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	f := &flaky{Redis: c}
 	l := newTestLimiter(t, config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 1000}}}, newClock(), f, prefix, nil)
 	ctx := context.Background()
@@ -214,7 +215,7 @@ func TestStoreLeftAloneWhileFailing(t *testing.T) {
 // TestHeartbeatLoop: instances count each other through the registry on
 // their own, and stop when closed.
 func TestHeartbeatLoop(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	cfg := config.RateLimits{Backend: config.BackendRedis, Rules: []config.RateRule{{Scope: "key", RPM: 10}}}
 	var ls []*Limiter
 	var reported atomic.Int64
@@ -242,7 +243,7 @@ func TestHeartbeatLoop(t *testing.T) {
 // nothing while Redis failed, so coming back it marks no outage (which
 // would hold the other instances to part of the limit for nothing).
 func TestFailClosedBackWithoutMark(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	f := &flaky{Redis: c}
 	cfg := config.RateLimits{Backend: config.BackendRedis, OnStoreFailure: config.FailClosed, Rules: []config.RateRule{{Scope: "key", RPM: 10}}}
 	l, err := New(Options{Config: cfg, Redis: f, Prefix: prefix, Logger: discardLogger(), Heartbeat: 10 * time.Millisecond, StoreRetry: 10 * time.Millisecond})
@@ -296,7 +297,7 @@ func (g *gated) EvalSha(ctx context.Context, sha string, keys []string, args ...
 // request saw it fail does not bring the store back; only a heartbeat,
 // which hands over the debts first, does.
 func TestSuccessDoesNotEndAFailure(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	g := &gated{Redis: c, entered: make(chan struct{}), release: make(chan struct{})}
 	l := newTestLimiter(t, config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 10}}}, newClock(), g, prefix, nil)
 	ctx := context.Background()

@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha1"
 	_ "embed"
 	"encoding/hex"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ferrygw/ferry/internal/ids"
 )
 
 // Redis is what the limiter needs of a Redis client; *redis.Client has it.
@@ -88,15 +89,13 @@ type redisStore struct {
 }
 
 func newRedisStore(c Redis, prefix string, lease, beat time.Duration, clock func() time.Time, l *Limiter) *redisStore {
-	var b [8]byte
-	rand.Read(b[:])
 	return &redisStore{
 		c: c, prefix: prefix, lease: lease, clock: clock, l: l,
 		admitS:  newScript(bucketLua + windowLua + admitLua),
 		settleS: newScript(bucketLua + windowLua + settleLua),
 		renewS:  newScript(bucketLua + renewLua),
 		liveS:   newScript(bucketLua + windowLua + liveLua),
-		idBase:  hex.EncodeToString(b[:]) + ":",
+		idBase:  ids.New("") + ":",
 		live:    make(map[string][]string),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),

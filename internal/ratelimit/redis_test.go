@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 var fourScopes = []config.RateRule{
@@ -25,7 +26,7 @@ var fourScopes = []config.RateRule{
 var allFour = Subject{Key: "team-a", IP: "192.0.2.1", Route: "claude-*", Tag: "batch"}
 
 func TestRedisOneRoundTrip(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	rt := &roundTrips{}
 	c.AddHook(rt)
 	l := newTestLimiter(t, config.RateLimits{Rules: fourScopes}, newClock(), c, prefix, nil)
@@ -59,7 +60,7 @@ func TestRedisOneRoundTrip(t *testing.T) {
 }
 
 func TestRedisNoScript(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	rt := &roundTrips{}
 	c.AddHook(rt)
 	ctx := context.Background()
@@ -90,7 +91,7 @@ func TestRedisNoScript(t *testing.T) {
 }
 
 func TestRedisKeysExpire(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	clk := newClock()
 	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 60, TPM: 1000, Concurrency: 5, Burst: true}}}
 	l := newTestLimiter(t, cfg, clk, c, prefix, nil)
@@ -126,7 +127,7 @@ func TestRedisKeysExpire(t *testing.T) {
 }
 
 func TestRedisWindowKeysExpire(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	clk := newClock()
 	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 60, TPM: 1000}}}
 	l := newTestLimiter(t, cfg, clk, c, prefix, nil)
@@ -137,7 +138,7 @@ func TestRedisWindowKeysExpire(t *testing.T) {
 	}
 	// A window holds what it took for 61 slots: the key lives that long,
 	// plus a second, whatever is refunded.
-	clk.Add(10 * time.Second)
+	clk.Advance(10 * time.Second)
 	tk.Settle(ctx, 0)
 	ttl, err := c.PTTL(ctx, prefix+"rl:w:key:a").Result()
 	if err != nil {
@@ -153,7 +154,7 @@ func TestRedisWindowKeysExpire(t *testing.T) {
 }
 
 func TestRedisSharedByInstances(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	clk := newClock()
 	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 2}}}
 	l1 := newTestLimiter(t, cfg, clk, c, prefix, nil)
@@ -170,7 +171,7 @@ func TestRedisSharedByInstances(t *testing.T) {
 }
 
 func TestRedisLeaseOfACrashedInstanceExpires(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	clk := newClock()
 	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", Concurrency: 1}}}
 	crashed := newTestLimiter(t, cfg, clk, c, prefix, nil)
@@ -179,11 +180,11 @@ func TestRedisLeaseOfACrashedInstanceExpires(t *testing.T) {
 	if _, err := crashed.Admit(ctx, keyA, 0); err != nil { // never settled
 		t.Fatal(err)
 	}
-	clk.Add(time.Minute - time.Millisecond) // the lease's last millisecond
+	clk.Advance(time.Minute - time.Millisecond) // the lease's last millisecond
 	if _, err := other.Admit(ctx, keyA, 0); apierr.From(err).Kind != apierr.RateLimit {
 		t.Fatalf("slot free before its lease expired: %v", err)
 	}
-	clk.Add(time.Millisecond)
+	clk.Advance(time.Millisecond)
 	tk, err := other.Admit(ctx, keyA, 0)
 	if err != nil {
 		t.Fatalf("slot still taken after its lease expired: %v", err)
@@ -192,7 +193,7 @@ func TestRedisLeaseOfACrashedInstanceExpires(t *testing.T) {
 }
 
 func TestRedisLeaseRenewed(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	clk := newClock()
 	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", Concurrency: 1}}}
 	owner := newTestLimiter(t, cfg, clk, c, prefix, nil)
@@ -202,11 +203,11 @@ func TestRedisLeaseRenewed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(40 * time.Second)
+	clk.Advance(40 * time.Second)
 	if err := owner.red.renew(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(40 * time.Second) // 80 s after admission, 40 s after renewal
+	clk.Advance(40 * time.Second) // 80 s after admission, 40 s after renewal
 	if _, err := other.Admit(ctx, keyA, 0); apierr.From(err).Kind != apierr.RateLimit {
 		t.Fatalf("renewed slot taken by another instance: %v", err)
 	}
@@ -224,7 +225,7 @@ func TestRedisLeaseRenewed(t *testing.T) {
 // TestParityRandom drives both stores with the same random sequence and
 // requires identical answers at every step.
 func TestParityRandom(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	rules := []config.RateRule{
 		{Scope: "key", RPM: 7, TPM: 997, Concurrency: 3},
 		{Scope: "key", Match: "b", RPM: 13, Burst: true},
@@ -246,8 +247,8 @@ func TestParityRandom(t *testing.T) {
 	var open []pair
 	for i := range 2000 {
 		d := time.Duration(rng.IntN(3000)) * time.Millisecond
-		clkM.Add(d)
-		clkR.Add(d)
+		clkM.Advance(d)
+		clkR.Advance(d)
 		if len(open) > 0 && rng.IntN(3) == 0 {
 			k := rng.IntN(len(open))
 			actual := rng.Int64N(400)
@@ -294,7 +295,7 @@ func (f *flaky) EvalSha(ctx context.Context, sha string, keys []string, args ...
 }
 
 func TestStoreFailOpen(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	f := &flaky{Redis: c}
 	clk := newClock()
 	cnt := newCounters()
@@ -362,7 +363,7 @@ func TestStoreFailOpen(t *testing.T) {
 	}
 
 	// Later failures log again, with how many were not logged.
-	clk.Add(logEvery)
+	clk.Advance(logEvery)
 	if _, err := l.Admit(ctx, Subject{Key: "b"}, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +396,7 @@ func TestStoreFailClosed(t *testing.T) {
 	clk := newClock()
 	cnt := newCounters()
 	// A real client to a port nothing listens on.
-	c := newRedisClient("127.0.0.1:1")
+	c := testkit.NewRedisClient("127.0.0.1:1")
 	defer c.Close()
 	l, err := New(Options{
 		Config:       config.RateLimits{Backend: config.BackendRedis, OnStoreFailure: config.FailClosed, Rules: []config.RateRule{{Scope: "key", RPM: 3}}},
@@ -424,7 +425,7 @@ func TestStoreFailClosed(t *testing.T) {
 }
 
 func TestClientGoneIsNotAStoreFailure(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	cnt := newCounters()
 	l := newTestLimiter(t, config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 3}}}, newClock(), c, prefix, cnt)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -439,7 +440,7 @@ func TestClientGoneIsNotAStoreFailure(t *testing.T) {
 }
 
 func TestRenewalFailureCounted(t *testing.T) {
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	f := &flaky{Redis: c}
 	clk := newClock()
 	cnt := newCounters()

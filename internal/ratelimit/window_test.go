@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 // maxInMinute is the largest sum of amounts at times (unix ms, sorted by
@@ -53,12 +54,12 @@ func adversary(rng *rand.Rand, steps int) []time.Duration {
 
 // instances builds n limiters deciding together: one memory limiter, or n
 // sharing Redis, all on clk.
-func instances(t *testing.T, backend string, n int, rules []config.RateRule, clk *clock) []*Limiter {
+func instances(t *testing.T, backend string, n int, rules []config.RateRule, clk *testkit.Clock) []*Limiter {
 	cfg := config.RateLimits{Rules: rules}
 	if backend == "memory" {
 		return []*Limiter{newTestLimiter(t, cfg, clk, nil, "", nil)}
 	}
-	c, prefix := testRedis(t)
+	c, prefix := testkit.Redis(t)
 	var ls []*Limiter
 	for range n {
 		ls = append(ls, newTestLimiter(t, cfg, clk, c, prefix, nil))
@@ -87,7 +88,7 @@ func TestNoRollingMinuteOverLimit(t *testing.T) {
 				ctx := context.Background()
 				var at, one, tokens []int64
 				for i, gap := range adversary(rng, 1500) {
-					clk.Add(gap)
+					clk.Advance(gap)
 					est := 1 + rng.Int64N(maxEst)
 					tk, err := ls[i%len(ls)].Admit(ctx, keyA, est)
 					if err != nil {
@@ -132,7 +133,7 @@ func TestWindowSteadyThroughput(t *testing.T) {
 	l := newTestLimiter(t, config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 600}}}, clk, nil, "", nil)
 	n := 0
 	for range 6000 {
-		clk.Add(100 * time.Millisecond)
+		clk.Advance(100 * time.Millisecond)
 		if tk, err := l.Admit(context.Background(), keyA, 0); err == nil {
 			tk.Settle(context.Background(), 0)
 			n++

@@ -21,6 +21,7 @@ import (
 	"github.com/ferrygw/ferry/internal/metrics"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/sse"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 // fakeProvider records calls and answers from a script.
@@ -119,29 +120,21 @@ const (
 type rig struct {
 	*Relay
 	m      *metrics.Metrics
-	mu     sync.Mutex
-	now    time.Time
+	clk    *testkit.Clock
+	mu     sync.Mutex // guards sleeps
 	sleeps []time.Duration
 }
 
-func (g *rig) clock() time.Time {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.now
-}
+func (g *rig) clock() time.Time { return g.clk.Now() }
 
-func (g *rig) advance(d time.Duration) {
-	g.mu.Lock()
-	g.now = g.now.Add(d)
-	g.mu.Unlock()
-}
+func (g *rig) advance(d time.Duration) { g.clk.Advance(d) }
 
 // sleep records the wait and lets the clock pass it, without waiting.
 func (g *rig) sleep(ctx context.Context, d time.Duration) error {
 	g.mu.Lock()
 	g.sleeps = append(g.sleeps, d)
-	g.now = g.now.Add(d)
 	g.mu.Unlock()
+	g.clk.Advance(d)
 	return ctx.Err()
 }
 
@@ -169,7 +162,7 @@ func routeTo(match string, targets ...config.Target) config.Route {
 
 func newRig(t *testing.T, routes []config.Route, provs []config.Provider, impl map[string]Provider, mutate ...func(*Options)) *rig {
 	t.Helper()
-	g := &rig{m: metrics.New(), now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	g := &rig{m: metrics.New(), clk: testkit.NewClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
 	o := Options{Routes: routes, Providers: provs, Impl: impl, Metrics: g.m, Now: g.clock, Sleep: g.sleep, Rand: func() float64 { return 0.5 }}
 	for _, m := range mutate {
 		m(&o)

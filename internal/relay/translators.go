@@ -47,10 +47,10 @@ func prepare(p Provider, c *provider.Call) {
 }
 
 // frameTranslator turns Anthropic events into another format's frames.
-// translate.OpenAIStream and translate.CompleteStream are the two.
+// translate.AnthropicToOpenAIStream and translate.AnthropicToCompleteStream are the two.
 type frameTranslator interface {
 	Feed(ev sse.Event)
-	End(err error)
+	Finish(err error)
 	Next() ([]byte, bool)
 }
 
@@ -88,7 +88,7 @@ func (t *translatedSource) Next() (sse.Event, error) {
 				err = nil
 			}
 			t.fault = err
-			t.tr.End(err)
+			t.tr.Finish(err)
 			continue
 		}
 		t.tr.Feed(ev)
@@ -131,7 +131,7 @@ type converted struct {
 }
 
 func convertOpenAI(body []byte) (*converted, error) {
-	ab, info, err := translate.FromOpenAIRequest(body)
+	ab, info, err := translate.OpenAIToAnthropicRequest(body, TranslateEnv())
 	if err != nil {
 		return nil, apierr.Wrap(apierr.InvalidRequest, err, err.Error())
 	}
@@ -147,7 +147,7 @@ func convertOpenAI(body []byte) (*converted, error) {
 func (c *converted) answer(resp *provider.Response) (*provider.Response, error) {
 	info := c.info
 	if resp.Events != nil {
-		resp.Events = newTranslated(resp.Events, translate.NewOpenAIStream(info))
+		resp.Events = newTranslated(resp.Events, translate.NewAnthropicToOpenAIStream(info))
 		return resp, nil
 	}
 	b, err := io.ReadAll(resp.Body)
@@ -160,12 +160,12 @@ func (c *converted) answer(resp *provider.Response) (*provider.Response, error) 
 		if anthropic.MessageUsage(b, &t) {
 			resp.Usage = &t
 		}
-		b, err = translate.ToOpenAIResponse(b, info)
+		b, err = translate.AnthropicToOpenAIResponse(b, info)
 		if err != nil {
 			return nil, err
 		}
 	} else {
-		b = translate.ToOpenAIError(resp.Status, b)
+		b = translate.AnthropicToOpenAIError(resp.Status, b)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	resp.Header.Set("Content-Type", "application/json")
@@ -183,7 +183,7 @@ type Complete struct {
 // FromComplete translates a legacy Text Completions request; an
 // untranslatable one is the client's error.
 func FromComplete(body []byte) (*Complete, error) {
-	mb, info, err := translate.FromCompleteRequest(body)
+	mb, info, err := translate.CompleteToAnthropicRequest(body, TranslateEnv())
 	if err != nil {
 		return nil, apierr.Wrap(apierr.InvalidRequest, err, err.Error())
 	}
@@ -195,7 +195,7 @@ func FromComplete(body []byte) (*Complete, error) {
 func (c *Complete) Answer(resp *provider.Response) (*provider.Response, error) {
 	info := c.info
 	if resp.Events != nil {
-		resp.Events = newTranslated(resp.Events, translate.NewCompleteStream(info))
+		resp.Events = newTranslated(resp.Events, translate.NewAnthropicToCompleteStream(info))
 		return resp, nil
 	}
 	if resp.Status != http.StatusOK {
@@ -210,7 +210,7 @@ func (c *Complete) Answer(resp *provider.Response) (*provider.Response, error) {
 	if anthropic.MessageUsage(b, &t) {
 		resp.Usage = &t
 	}
-	if b, err = translate.ToCompleteResponse(b, info); err != nil {
+	if b, err = translate.AnthropicToCompleteResponse(b, info); err != nil {
 		return nil, err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(b))

@@ -70,14 +70,6 @@ type cacheState struct {
 	claim  *cache.Claim // an Idempotency-Key this request owns
 }
 
-// logAttrs adds the cache's part to an access log line.
-func (c *cacheState) logAttrs(attrs []slog.Attr) []slog.Attr {
-	if c == nil || c.result == "" {
-		return attrs
-	}
-	return append(attrs, slog.String("cache", c.result), slog.Bool("cached", c.free))
-}
-
 // cacheServe looks the request up. It reports true when it answered it:
 // from the cache, as a replay, or with an error about its Idempotency-Key.
 func (s *Server) cacheServe(x *exchange, r *http.Request, op provider.Op, body []byte, peek anthropic.Peek) bool {
@@ -219,9 +211,9 @@ func (s *Server) cacheError(x *exchange, op string, err error) {
 // another instance. 409 is retried by the SDKs (PROTOCOL.md §7); by then
 // the first request has usually finished and the retry gets its answer.
 func (s *Server) conflict(x *exchange) {
-	s.m.Errors.WithLabelValues(x.endpoint, "conflict").Inc()
+	s.m.Errors.WithLabelValues(x.endpoint, apierr.Conflict.String()).Inc()
 	x.Header()["Retry-After"] = []string{"1"}
-	writeJSON(x, http.StatusConflict, errorBody(x.id, "conflict_error", "a request with this Idempotency-Key is in progress"))
+	writeJSON(x, apierr.Conflict.Status(), apierr.AppendBody(nil, protocol(x), apierr.Conflict, "a request with this Idempotency-Key is in progress", x.id))
 }
 
 // replay answers with a stored answer, as JSON or as the event stream the

@@ -1,10 +1,8 @@
 package server
 
 import (
-	"encoding/json"
 	"strconv"
 
-	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/provider"
 )
@@ -32,36 +30,15 @@ func (s *Server) fail(x *exchange, err error) {
 		// The rest of the body is not read: the connection cannot be reused.
 		h.Set("Connection", "close")
 	}
-	body := errorBody(x.id, e.Kind.Type(), e.Public)
+	writeJSON(x, e.Kind.Status(), apierr.AppendBody(nil, protocol(x), e.Kind, e.Public, x.id))
+}
+
+// protocol is the error shape x's client reads.
+func protocol(x *exchange) apierr.Protocol {
 	if x.format == provider.FormatOpenAI {
-		body = openaiErrorBody(e.Kind, e.Public)
+		return apierr.OpenAI
 	}
-	writeJSON(x, e.Kind.Status(), body)
-}
-
-// openaiErrorBody is OpenAI's error shape, {"error":{"message","type","param","code"}},
-// for clients of /v1/chat/completions.
-func openaiErrorBody(k apierr.Kind, msg string) []byte {
-	typ := "invalid_request_error"
-	switch k {
-	case apierr.Authentication:
-		typ = "authentication_error"
-	case apierr.Permission:
-		typ = "permission_error"
-	case apierr.NotFound:
-		typ = "not_found_error"
-	case apierr.RateLimit:
-		typ = "rate_limit_error"
-	case apierr.Internal, apierr.BadGateway, apierr.GatewayTimeout, apierr.Unavailable, apierr.Overloaded:
-		typ = "server_error"
-	}
-	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": nil}})
-	return b
-}
-
-func errorBody(id, typ, msg string) []byte {
-	b, _ := json.Marshal(anthropic.ErrorBody{Type: "error", Error: anthropic.ErrorDetail{Type: typ, Message: msg}, RequestID: id})
-	return b
+	return apierr.Anthropic
 }
 
 func writeJSON(x *exchange, status int, body []byte) {

@@ -70,11 +70,22 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 	}
 	x.model, x.stream = peek.Model, peek.Stream
 	x.rt, _ = s.relay.Lookup(peek.Model) // once: the limiter, the cache and the relay use it
+	if x.ident != nil {
+		if err := x.ident.AllowModel(peek.Model); err != nil {
+			s.fail(x, err)
+			return
+		}
+	}
 	lt, ok := s.admit(x, r, op, peek, len(body))
 	if !ok {
 		return
 	}
 	defer s.settle(x, r, &lt)
+	ut, ok := s.reserveUsage(x, r, op, peek, len(body))
+	defer s.finishUsage(x, r, ut)
+	if !ok {
+		return
+	}
 	if s.cacheServe(x, r, op, body, peek) {
 		return
 	}
@@ -408,11 +419,13 @@ func (s *Server) streamBroke(x *exchange, r *http.Request, prov string, err erro
 // re-sends the request when it sees one.
 func (s *Server) writeStreamError(x *exchange, err error) {
 	e := apierr.From(err)
-	typ, msg := "api_error", "upstream stream broke: "+e.Public
+	// The event's Anthropic type is api_error whatever broke the stream,
+	// overloaded_error on shutdown; OpenAI clients get the kind's type.
+	typ, msg := apierr.Internal, "upstream stream broke: "+e.Public
 	switch {
 	case x.streamErr == errShutdown:
 		e = &apierr.Error{Kind: apierr.Overloaded}
-		typ, msg = e.Kind.Type(), "Ferry is shutting down and its grace period ended before the stream did; retry the request."
+		typ, msg = e.Kind, "Ferry is shutting down and its grace period ended before the stream did; retry the request."
 	case e.Kind == apierr.Internal:
 		msg = "upstream stream broke"
 	case e.Kind == apierr.GatewayTimeout:
@@ -422,10 +435,10 @@ func (s *Server) writeStreamError(x *exchange, err error) {
 	if x.format == provider.FormatOpenAI {
 		// The OpenAI SDKs throw on a chunk that carries an error.
 		frame = append(frame, "data: "...)
-		frame = append(frame, openaiErrorBody(e.Kind, msg)...)
+		frame = apierr.AppendBody(frame, apierr.OpenAI, e.Kind, msg, "")
 		frame = append(frame, "\n\n"...)
 	} else {
-		frame = sse.AppendEvent(frame, "error", errorBody(x.id, typ, msg))
+		frame = sse.AppendEvent(frame, "error", apierr.AppendBody(nil, apierr.Anthropic, typ, msg, x.id))
 	}
 	// The last write may be long past (an upstream silent for minutes):
 	// the event gets a fresh deadline of its own.

@@ -14,8 +14,9 @@ import (
 // listModels serves GET /v1/models (paged like the API: limit, after_id,
 // before_id) and GET /v1/models/{id}.
 func (s *Server) listModels(x *exchange, r *http.Request) {
+	models := s.visibleModels(x)
 	if id, ok := strings.CutPrefix(r.URL.Path, "/v1/models/"); ok {
-		if !slices.Contains(s.models, id) {
+		if !slices.Contains(models, id) {
 			s.fail(x, apierr.New(apierr.NotFound, "model: %s", id))
 			return
 		}
@@ -33,7 +34,7 @@ func (s *Server) listModels(x *exchange, r *http.Request) {
 		}
 		limit = n
 	}
-	ids := s.models
+	ids := models
 	if after := q.Get("after_id"); after != "" {
 		i := slices.Index(ids, after)
 		if i < 0 {
@@ -68,6 +69,20 @@ func (s *Server) listModels(x *exchange, r *http.Request) {
 	}
 	b, _ := json.Marshal(page)
 	writeJSON(x, http.StatusOK, b)
+}
+
+// visibleModels is the models list a key's model scope allows.
+func (s *Server) visibleModels(x *exchange) []string {
+	if x.ident == nil || len(x.ident.Models) == 0 {
+		return s.models
+	}
+	var out []string
+	for _, m := range s.models {
+		if x.ident.AllowModel(m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (s *Server) modelInfo(id string) anthropic.ModelInfo {

@@ -18,6 +18,7 @@ import (
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/ratelimit"
 	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/usage"
 )
 
 // Options configure a Server.
@@ -46,6 +47,9 @@ type Options struct {
 	// (nil: none); CacheTTL maps a route's match to its cache ttl.
 	Cache    *cache.Cache
 	CacheTTL map[string]time.Duration
+	// Usage reserves budgets at entry and records cost and the ledger row
+	// at the end (nil: none; see usage.go).
+	Usage *usage.Recorder
 }
 
 // Server is the public API handler.
@@ -70,6 +74,8 @@ type Server struct {
 	cacheTTL      map[string]time.Duration
 	flights       *cache.Group[*sharedResult] // nil: no coalescing
 	bufs          sync.Pool                   // *[]byte for non-streaming answers
+	usage         *usage.Recorder             // nil: no budgets or ledger
+	lines         sync.Pool                   // *jsonFields for access log lines (accesslog.go)
 }
 
 // New builds a Server.
@@ -89,6 +95,7 @@ func New(o Options) (*Server, error) {
 		log:           o.Logger,
 		m:             o.Metrics,
 		idle:          make(chan struct{}, 1),
+		usage:         o.Usage,
 	}
 	s.stopped, s.stopAll = context.WithCancel(context.Background())
 	if s.maxReq <= 0 {
@@ -103,7 +110,7 @@ func New(o Options) (*Server, error) {
 	if s.writeTimeout <= 0 {
 		s.writeTimeout = 60 * time.Second
 	}
-	if s.keys != nil && s.keys.Len() == 0 {
+	if s.keys != nil && s.keys.Open() && !s.keys.Managed() {
 		s.keys = nil
 	}
 	if o.RateLimiter != nil && o.RateLimiter.Enabled() {
@@ -203,17 +210,22 @@ func (s *Server) method(x *exchange, r *http.Request, want string) bool {
 }
 
 func (s *Server) authenticate(x *exchange, r *http.Request) bool {
-	if s.keys == nil {
+	if s.keys == nil || s.keys.Open() {
 		return true
 	}
-	name, err := s.keys.Check(auth.Presented(r.Header))
+	id, err := s.keys.Identify(auth.Presented(r.Header))
+	if err == nil {
+		x.key, x.ident = id.Name, id
+		err = id.AllowRoute(x.endpoint) // the role and the key's route scope: 403
+	} else {
+		err = authError(err)
+	}
 	if err != nil {
 		// Answered at once, its body unread: a client without a valid
 		// key gets no time to trickle one in.
 		s.dropBody(x, r)
-		s.fail(x, authError(err))
+		s.fail(x, err)
 		return false
 	}
-	x.key = name
 	return true
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/ferrygw/ferry/internal/sse"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 // fixture reads a recorded answer from testdata/anthropic (the txtar format
@@ -95,14 +96,9 @@ func (s *sliceSource) Next() (sse.Event, error) {
 
 func (s *sliceSource) Close() error { s.closed++; return nil }
 
-// clock is a manual clock.
-type clock struct{ t time.Time }
-
-func newClock() *clock { return &clock{t: time.Date(2025, 10, 30, 16, 0, 0, 0, time.UTC)} }
-
-func (c *clock) now() time.Time { return c.t }
-
-func (c *clock) add(d time.Duration) { c.t = c.t.Add(d) }
+func newClock() *testkit.Clock {
+	return testkit.NewClockAt(time.Date(2025, 10, 30, 16, 0, 0, 0, time.UTC))
+}
 
 // jsonValues compares tool inputs as JSON values in cmp.Diff.
 var jsonValues = cmp.Comparer(func(a, b json.RawMessage) bool {

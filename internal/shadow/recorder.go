@@ -116,7 +116,8 @@ func (r *Recorder) FeedBody(b []byte) {
 	}
 	r.ended = true
 	r.setStop(stop)
-	forEachElement(content, func(elem []byte) {
+	jsonpeek.SkimArray(content, func(start, end int) bool {
+		elem := content[start:end]
 		var typ, text, name, input []byte
 		jsonpeek.Object(elem, func(key []byte, start, end int) bool {
 			switch string(key) {
@@ -139,6 +140,7 @@ func (r *Recorder) FeedBody(b []byte) {
 				r.appendInput(t, input, false)
 			}
 		}
+		return true
 	})
 }
 
@@ -178,7 +180,7 @@ func (r *Recorder) blockStart(data []byte) {
 		}
 		return true
 	})
-	i := parseIndex(idx)
+	i := jsonpeek.Index(idx)
 	if i < 0 || cb == nil {
 		return
 	}
@@ -234,7 +236,7 @@ func (r *Recorder) delta(data []byte) {
 		}
 		return true
 	})
-	i := parseIndex(idx)
+	i := jsonpeek.Index(idx)
 	if i < 0 || i >= len(r.blocks) || d == nil {
 		return
 	}
@@ -278,7 +280,7 @@ func (r *Recorder) appendText(v []byte) {
 		r.text = make([]byte, 0, min(4<<10, MaxText))
 	}
 	var cut bool
-	r.text, cut = appendUnquoted(r.text, v, MaxText)
+	r.text, cut = jsonpeek.AppendUnquoted(r.text, v, MaxText)
 	if cut {
 		r.out.Truncated = true
 	}
@@ -307,7 +309,7 @@ func (r *Recorder) appendInput(t int, v []byte, quoted bool) {
 	before := len(tc.Input)
 	if quoted {
 		var cut bool
-		tc.Input, cut = appendUnquoted(tc.Input, v, before+room)
+		tc.Input, cut = jsonpeek.AppendUnquoted(tc.Input, v, before+room)
 		tc.Truncated = cut
 	} else if len(v) > room {
 		tc.Input, tc.Truncated = append(tc.Input, v[:room]...), true

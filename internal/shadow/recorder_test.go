@@ -20,23 +20,23 @@ import (
 func streamOutcome(t testing.TB, name string) Outcome {
 	status, body := fixture(t, name)
 	c := newClock()
-	r := NewRecorder(c.now)
-	c.add(100 * time.Millisecond)
+	r := NewRecorder(c.Now)
+	c.Advance(100 * time.Millisecond)
 	r.Status(status)
 	for _, ev := range events(t, body) {
 		r.FeedEvent(ev)
 	}
-	c.add(900 * time.Millisecond)
+	c.Advance(900 * time.Millisecond)
 	return r.Outcome()
 }
 
 func bodyOutcome(status int, body []byte) Outcome {
 	c := newClock()
-	r := NewRecorder(c.now)
-	c.add(100 * time.Millisecond)
+	r := NewRecorder(c.Now)
+	c.Advance(100 * time.Millisecond)
 	r.Status(status)
 	r.FeedBody(body)
-	c.add(900 * time.Millisecond)
+	c.Advance(900 * time.Millisecond)
 	return r.Outcome()
 }
 
@@ -191,12 +191,12 @@ func TestRecorderIncomplete(t *testing.T) {
 
 func TestRecorderOutcomeIsFinal(t *testing.T) {
 	c := newClock()
-	r := NewRecorder(c.now)
+	r := NewRecorder(c.Now)
 	r.Status(200)
 	r.FeedBody([]byte(`{"content":[{"type":"text","text":"a"}],"usage":{"output_tokens":1}}`))
-	c.add(time.Second)
+	c.Advance(time.Second)
 	first := r.Outcome()
-	c.add(time.Second)
+	c.Advance(time.Second)
 	if second := r.Outcome(); second.Latency != time.Second || first.Latency != second.Latency {
 		t.Errorf("latencies %v, %v; want 1s twice", first.Latency, second.Latency)
 	}
@@ -329,12 +329,12 @@ func TestRecorderToolStream(t *testing.T) {
 
 func TestRecorderAt(t *testing.T) {
 	c := newClock()
-	start := c.now()
-	c.add(300 * time.Millisecond)
-	r := NewRecorderAt(start, c.now)
+	start := c.Now()
+	c.Advance(300 * time.Millisecond)
+	r := NewRecorderAt(start, c.Now)
 	r.StatusAt(200, start.Add(100*time.Millisecond))
 	r.FeedBody([]byte(`{"content":[]}`))
-	c.add(time.Second)
+	c.Advance(time.Second)
 	if o := r.Outcome(); o.TTFB != 100*time.Millisecond || o.Latency != 1300*time.Millisecond || o.Err != "" {
 		t.Errorf("TTFB %v, Latency %v, Err %q", o.TTFB, o.Latency, o.Err)
 	}

@@ -16,7 +16,7 @@ func pairJob(t Target, p, s Outcome) Job {
 
 func TestSummaryMath(t *testing.T) {
 	c := newClock()
-	m, _ := newMirror(t, Options{Workers: 1, Now: c.now, Excerpt: 5})
+	m, _ := newMirror(t, Options{Workers: 1, Now: c.Now, Excerpt: 5})
 	paris := "Paris is the capital of France."
 	other := "Quantum computers use qubits."
 	prim := func(latency time.Duration) Outcome {
@@ -68,7 +68,7 @@ func TestSummaryMath(t *testing.T) {
 	if d := cmp.Diff(want, s.Targets[0]); d != "" {
 		t.Errorf("summary (-want +got):\n%s", d)
 	}
-	if s.Kept != 7 || s.Keep != 100 || s.Threshold != DefaultThreshold || !s.GeneratedAt.Equal(c.now()) {
+	if s.Kept != 7 || s.Keep != 100 || s.Threshold != DefaultThreshold || !s.GeneratedAt.Equal(c.Now()) {
 		t.Errorf("kept %d of %d, threshold %g, at %v", s.Kept, s.Keep, s.Threshold, s.GeneratedAt)
 	}
 	// The two newest pairs of the route, newest first.
@@ -76,7 +76,7 @@ func TestSummaryMath(t *testing.T) {
 		t.Fatalf("recent %+v", s.Recent)
 	}
 	wantPair := Pair{
-		At: c.now(), Route: "claude-*", Shadow: "glm/glm-4.6", Model: "claude-sonnet-4-5", PrimaryProvider: "anthropic",
+		At: c.Now(), Route: "claude-*", Shadow: "glm/glm-4.6", Model: "claude-sonnet-4-5", PrimaryProvider: "anthropic",
 		Result:     Error,
 		Primary:    Side{Status: 200, LatencyMS: 1000, TTFBMS: 100, InputTokens: 120, OutputTokens: 50, StopReason: "end_turn", Text: "Paris"},
 		ShadowSide: Side{Error: "dial tcp 10.0.0.1:443: connection refused"},

@@ -12,14 +12,14 @@ import (
 
 // TestCompleteGolden runs the golden files in testdata/complete:
 //
-//	request.json  → FromCompleteRequest; want anthropic.json + info.json, or error
-//	message.json  → ToCompleteResponse (info.json: the CompleteInfo); want completion.json
-//	anthropic.sse → CompleteStream (info.json; end: eof|error|none); want completion.sse
+//	request.json  → CompleteToAnthropicRequest; want anthropic.json + info.json, or error
+//	message.json  → AnthropicToCompleteResponse (info.json: the CompleteInfo); want completion.json
+//	anthropic.sse → AnthropicToCompleteStream (info.json; end: eof|error|none); want completion.sse
 func TestCompleteGolden(t *testing.T) {
 	oiGolden(t, "complete", func(t *testing.T, files map[string][]byte) map[string][]byte {
 		switch {
 		case files["request.json"] != nil:
-			body, info, err := FromCompleteRequest(files["request.json"])
+			body, info, err := CompleteToAnthropicRequest(files["request.json"], goldenEnv())
 			if err != nil {
 				var e *Error
 				if !errors.As(err, &e) {
@@ -33,7 +33,7 @@ func TestCompleteGolden(t *testing.T) {
 		case files["message.json"] != nil:
 			var info CompleteInfo
 			oiReadInfo(t, files, &info)
-			out, err := ToCompleteResponse(files["message.json"], &info)
+			out, err := AnthropicToCompleteResponse(files["message.json"], &info)
 			if err != nil {
 				return map[string][]byte{"error": []byte(err.Error())}
 			}
@@ -41,9 +41,9 @@ func TestCompleteGolden(t *testing.T) {
 		case files["anthropic.sse"] != nil:
 			var info CompleteInfo
 			oiReadInfo(t, files, &info)
-			s := NewCompleteStream(&info)
+			s := NewAnthropicToCompleteStream(&info)
 			end := string(files["end"])
-			out := oiFeedAll(t, files["anthropic.sse"], end, s.Feed, s.End, s.Next)
+			out := oiFeedAll(t, files["anthropic.sse"], end, s.Feed, s.Finish, s.Next)
 			if err := cpCheckFrames(out, strings.TrimSpace(end) != "none"); err != nil {
 				t.Errorf("malformed output: %v\n%s", err, out)
 			}
@@ -143,7 +143,7 @@ func FuzzComplete(f *testing.F) {
 	oiSeed(f, "complete")
 	f.Add([]byte(`{"model":"claude-2.1","prompt":"\n\nHuman: Hello\n\nAssistant:","max_tokens_to_sample":300}`), []byte(nil))
 	f.Fuzz(func(t *testing.T, body, stream []byte) {
-		if out, info, err := FromCompleteRequest(body); err == nil {
+		if out, info, err := CompleteToAnthropicRequest(body, goldenEnv()); err == nil {
 			oiCheckAnthropicBody(t, out)
 			if info == nil || info.Model == "" {
 				t.Fatalf("info %+v", info)
@@ -151,9 +151,9 @@ func FuzzComplete(f *testing.F) {
 		} else if _, ok := err.(*Error); !ok {
 			t.Fatalf("error %T %v is not a *Error", err, err)
 		}
-		if out, err := ToCompleteResponse(body, &CompleteInfo{Model: "m"}); err == nil {
+		if out, err := AnthropicToCompleteResponse(body, &CompleteInfo{Model: "m"}); err == nil {
 			if !json.Valid(out) || !utf8.Valid(out) {
-				t.Fatalf("ToCompleteResponse: invalid output %q", out)
+				t.Fatalf("AnthropicToCompleteResponse: invalid output %q", out)
 			}
 		}
 		end := "eof"
@@ -161,11 +161,26 @@ func FuzzComplete(f *testing.F) {
 			end = "error"
 		}
 		for _, prefill := range []bool{false, true} {
-			s := NewCompleteStream(&CompleteInfo{Model: "m\xff", Prefill: prefill})
-			out := oiFeedAll(t, stream, end, s.Feed, s.End, s.Next)
+			s := NewAnthropicToCompleteStream(&CompleteInfo{Model: "m\xff", Prefill: prefill})
+			out := oiFeedAll(t, stream, end, s.Feed, s.Finish, s.Next)
 			if err := cpCheckFrames(out, true); err != nil {
 				t.Fatalf("%v\n%q", err, out)
 			}
 		}
 	})
+}
+
+// TestCompleteEnvID: an answer without an id gets the Env's id.
+func TestCompleteEnvID(t *testing.T) {
+	_, info, err := CompleteToAnthropicRequest([]byte(`{"model":"m","prompt":"\n\nHuman: hi\n\nAssistant:","max_tokens_to_sample":5}`), goldenEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := AnthropicToCompleteResponse([]byte(`{"type":"message","model":"m","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn"}`), info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `"id":"compl_RANDOM"`) {
+		t.Errorf("%s", out)
+	}
 }

@@ -1,7 +1,3 @@
-// Package translate converts between Anthropic's Messages API and OpenAI's
-// Chat Completions, both directions, requests, answers and streams, and
-// Anthropic's legacy Text Completions. It is pure: no I/O, no logging, no
-// context. Vendor differences come in as a Profile, which is data.
 package translate
 
 // Profile is what a translator needs to know about an OpenAI-compatible

@@ -151,11 +151,11 @@ func TestRoundTripProperty(t *testing.T) {
 				continue
 			}
 			valid++
-			oai, _, err := Request(in, "m", &p)
+			oai, _, err := AnthropicToOpenAIRequest(in, "m", &p)
 			if err != nil {
 				t.Fatalf("%s seed %d: to OpenAI: %v", name, seed, err)
 			}
-			back, _, err := FromOpenAIRequest(oai)
+			back, _, err := OpenAIToAnthropicRequest(oai, goldenEnv())
 			if err != nil {
 				t.Fatalf("%s seed %d: back to Anthropic: %v\nopenai: %s", name, seed, err, oai)
 			}

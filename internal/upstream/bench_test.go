@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 // TestConcurrentUse hammers one pool from many goroutines with a mix of
 // outcomes, so breakers open, probe and close under -race; the counters
 // must add up afterwards.
 func TestConcurrentUse(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	p := mustPool(t, PoolOptions{Labels: labels(4), Policy: config.PolicyLeastLatency, Now: clk.Now, Rand: seeded(9),
 		Breaker:  config.Breaker{ConsecutiveFailures: 3, OpenTime: 10 * time.Millisecond, HalfOpenProbes: 1},
 		Bulkhead: config.Bulkhead{MaxInflight: 4, Queue: 64}})

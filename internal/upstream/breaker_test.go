@@ -7,14 +7,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 // off is a threshold high enough that a rule never fires in a test.
 const off = 1 << 30
 
-func newTestBreaker(t *testing.T, cfg config.Breaker) (*Breaker, *fakeClock, *[]string) {
+func newTestBreaker(t *testing.T, cfg config.Breaker) (*Breaker, *testkit.Clock, *[]string) {
 	t.Helper()
-	clk := newClock()
+	clk := testkit.NewClock()
 	b := NewBreaker(cfg, clk.Now)
 	var log []string
 	b.onChange = func(from, to State) { log = append(log, from.String()+">"+to.String()) }
@@ -223,7 +224,7 @@ func TestBreakerDisabled(t *testing.T) {
 }
 
 func TestBreakerZeroConfigTakesDefaults(t *testing.T) {
-	b := NewBreaker(config.Breaker{}, newClock().Now)
+	b := NewBreaker(config.Breaker{}, testkit.NewClock().Now)
 	// Defaults: 5 consecutive failures open it; min_requests 20 keeps the
 	// rate rule quiet until then.
 	record(b, rep(Failure, 4)...)

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 func TestRunHealthChecks(t *testing.T) {
 	ft := newFakeTimer()
-	p := mustPool(t, PoolOptions{Labels: labels(2), After: ft.After, Now: newClock().Now})
+	p := mustPool(t, PoolOptions{Labels: labels(2), After: ft.After, Now: testkit.NewClock().Now})
 	type call struct {
 		node     int
 		deadline time.Duration
@@ -95,7 +97,7 @@ func TestRunHealthChecksCancelMarksNothing(t *testing.T) {
 }
 
 func TestRunHealthChecksIntervalFromRoundStart(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	ft := newFakeTimer()
 	p := mustPool(t, PoolOptions{Labels: labels(1), After: ft.After, Now: clk.Now})
 	took := make(chan time.Duration, 1)

@@ -3,10 +3,12 @@ package upstream
 import (
 	"testing"
 	"time"
+
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 func TestMarks(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	p := mustPool(t, PoolOptions{Labels: labels(3), Now: clk.Now, NodeDown: 10 * time.Second})
 	if got := p.Marked(); got != 0 {
 		t.Fatalf("fresh pool: Marked() = %b, want none", got)
@@ -41,7 +43,7 @@ func TestMarks(t *testing.T) {
 }
 
 func TestMarkDownOff(t *testing.T) {
-	p := mustPool(t, PoolOptions{Labels: labels(2), Now: newClock().Now})
+	p := mustPool(t, PoolOptions{Labels: labels(2), Now: testkit.NewClock().Now})
 	p.MarkDown(0)
 	if got := p.Marked(); got != 0 {
 		t.Fatalf("node_down 0: Marked() = %b, want none", got)

@@ -5,12 +5,13 @@ import (
 	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 // A node that fails fast (an instant 529) must look slower, not faster:
 // failures count at least twice the average.
 func TestFastFailuresRaiseLatency(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	p, err := NewPool(PoolOptions{Provider: "p", Labels: []string{"a"}, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +32,7 @@ func TestFastFailuresRaiseLatency(t *testing.T) {
 // half-open probe slot; a break recorded at its end counts as a failure
 // without counting a second request.
 func TestHoldReleasesProbeSlot(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	p, err := NewPool(PoolOptions{Provider: "p", Labels: []string{"a"}, Now: clk.Now,
 		Breaker: config.Breaker{ConsecutiveFailures: 1, OpenTime: time.Second, HalfOpenProbes: 2}})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 // TestPanic: a one-node pool whose breaker is open is refused by Pick and
@@ -12,7 +13,7 @@ import (
 // anyway with force; a threshold of 0 never panics; a pool below the
 // threshold spreads its picks over every node, open ones included.
 func TestPanic(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	br := config.Breaker{ConsecutiveFailures: 1, MinRequests: off, OpenTime: 3 * time.Second}
 	one := mustPool(t, PoolOptions{Labels: labels(1), Now: clk.Now, Breaker: br})
 	pick(t, one, 0, Outcome{Result: Failure}) // opens the only node

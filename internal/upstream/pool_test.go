@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 func labels(n int) []string {
@@ -72,7 +73,7 @@ func TestNewPoolErrors(t *testing.T) {
 }
 
 func TestPickPriority(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	// Fail fast (panic_threshold 0): TestPanic covers the default.
 	p := mustPool(t, PoolOptions{Labels: labels(3), Now: clk.Now, Breaker: config.Breaker{ConsecutiveFailures: 1, MinRequests: off, PanicThreshold: new(float64)}})
 	ok := Outcome{Result: Success, TTFB: time.Millisecond}
@@ -103,7 +104,7 @@ func TestPickPriority(t *testing.T) {
 }
 
 func TestPickHalfOpenAdmitsOneProbe(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	p := mustPool(t, PoolOptions{Labels: labels(2), Now: clk.Now,
 		Breaker: config.Breaker{ConsecutiveFailures: 1, MinRequests: off, OpenTime: time.Second, HalfOpenProbes: 2}})
 	pick(t, p, 0, Outcome{Result: Failure})
@@ -228,7 +229,7 @@ func TestPickLeastLatencyExploration(t *testing.T) {
 }
 
 func TestOnBreakerHook(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	var got []string
 	p := mustPool(t, PoolOptions{Labels: []string{"a.example", "b.example"}, Now: clk.Now,
 		Breaker:   config.Breaker{ConsecutiveFailures: 1, MinRequests: off, OpenTime: time.Second, HalfOpenProbes: 1},

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 func retries(p *Pool, n int) int {
@@ -18,7 +19,7 @@ func retries(p *Pool, n int) int {
 }
 
 func TestRetryBudget(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	p := mustPool(t, PoolOptions{Labels: labels(1), Now: clk.Now,
 		Retry: config.Retry{Budget: 0.2, MinRetries: 3, BudgetWindow: 10 * time.Second}})
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 // TestLeastLatencyScenario drives two nodes through a degradation, an
@@ -17,7 +18,7 @@ func TestLeastLatencyScenario(t *testing.T) {
 }
 
 func leastLatencyScenario(t *testing.T, seed uint64) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	p := mustPool(t, PoolOptions{
 		Provider: "anthropic",
 		Labels:   []string{"a", "b"},

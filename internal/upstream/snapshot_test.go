@@ -9,10 +9,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 func TestSnapshotJSON(t *testing.T) {
-	clk := newClock() // 2025-03-01T12:00:00Z
+	clk := testkit.NewClock() // 2025-03-01T12:00:00Z
 	p := mustPool(t, PoolOptions{
 		Provider: "anthropic",
 		Labels:   []string{"api-1.example", "api-2.example"},

@@ -61,14 +61,12 @@ func rewordContextError(out *provider.Response, c *provider.Call) {
 	}
 	was := e.Error.Message
 	e.Error.Type, e.Error.Message = "invalid_request_error", co.AnthropicMessage()
-	var nb bytes.Buffer
-	enc := json.NewEncoder(&nb)
-	enc.SetEscapeHTML(false)  // "A + B > C" as Anthropic writes it
-	if enc.Encode(e) != nil { // cannot happen: strings only
+	nb, err := jsonpeek.Marshal(e) // "A + B > C" as Anthropic writes it
+	if err != nil {                // cannot happen: strings only
 		return
 	}
 	out.Status = http.StatusBadRequest
-	out.Body = io.NopCloser(bytes.NewReader(bytes.TrimSuffix(nb.Bytes(), []byte("\n"))))
+	out.Body = io.NopCloser(bytes.NewReader(nb))
 	out.Note = fmt.Errorf("upstream context-length error reworded for Claude Code: %.300q", was)
 }
 

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/openai"
 	"github.com/ferrygw/ferry/internal/provider"
@@ -64,12 +65,12 @@ func anthropicFacts(c *provider.Call, body []byte) *contextFacts {
 }
 
 // contextOverflow reads a context-length error into numbers. kind is the
-// error's class (KindContextLength when the vendor's code says so without
+// error's class (apierr.ContextLength when the vendor's code says so without
 // numbers); f may be nil. note is set when the input was counted by Ferry,
 // or a context-length error could not be put in numbers. ok is false when
 // the error is not a context-length error or its numbers cannot be had;
 // the vendor's message then stands.
-func (p *Profile) contextOverflow(e upstreamError, kind ErrorKind, f *contextFacts) (c translate.ContextOverflow, note string, ok bool) {
+func (p *Profile) contextOverflow(e upstreamError, kind apierr.Kind, f *contextFacts) (c translate.ContextOverflow, note string, ok bool) {
 	if e.promptTokens > 0 && e.contextSize > 0 {
 		// llama.cpp's numbers beside its message.
 		return translate.ContextOverflow{Input: e.promptTokens, Limit: e.contextSize}, "", true
@@ -84,10 +85,10 @@ func (p *Profile) contextOverflow(e upstreamError, kind ErrorKind, f *contextFac
 	}
 	// The limit without the input's size (from the message, or the
 	// model's documented window): count the input.
-	if !ok && kind == KindContextLength && f != nil {
+	if !ok && kind == apierr.ContextLength && f != nil {
 		c.Limit = p.contextWindow(f.model)
 	}
-	if c.Limit <= 0 && kind == KindContextLength && f != nil {
+	if c.Limit <= 0 && kind == apierr.ContextLength && f != nil {
 		return c, fmt.Sprintf("context-length error without numbers, and no documented window for model %q: the vendor's message is passed on", f.model), false
 	}
 	if c.Limit <= 0 || f == nil || f.input == nil {
@@ -161,7 +162,7 @@ func (p *Provider) openaiError(c *provider.Call, x *exchange) *provider.Response
 	if err != nil { // cannot happen: strings only
 		return out
 	}
-	out.Status = KindContextLength.Status()
+	out.Status = apierr.ContextLength.Status()
 	out.Header["Content-Type"] = jsonContentType
 	out.Body = io.NopCloser(bytes.NewReader(nb))
 	out.Note = failureNote(x.resp.StatusCode, b, f)
@@ -177,7 +178,7 @@ func openaiFacts(c *provider.Call) *contextFacts {
 // body: translated to the Anthropic request it means and counted as one
 // (count.go), so both formats are counted alike.
 func countOpenAI(body []byte) (int64, error) {
-	ab, _, err := translate.FromOpenAIRequest(body)
+	ab, _, err := translate.OpenAIToAnthropicRequest(body, translate.Env{})
 	if err != nil {
 		return 0, err
 	}

@@ -8,7 +8,7 @@ package openaicompat
 // their own ~130-160K vocabularies; o200k_base is the closest public one
 // for mixed Chinese/English/code text, closer than cl100k_base on CJK).
 //
-// What is counted, mirroring what translate.Request sends:
+// What is counted, mirroring what translate.AnthropicToOpenAIRequest sends:
 //   - every text of system, messages, tool results, documents;
 //   - tool_use blocks as their name and input JSON (the upstream sees
 //     them as function-call arguments);
@@ -20,7 +20,7 @@ package openaicompat
 //
 // Not counted: thinking blocks of earlier turns (Anthropic drops them
 // from the context too), Claude Code's billing-header system block
-// (translate.Request drops it), server tools and unknown blocks (dropped
+// (translate.AnthropicToOpenAIRequest drops it), server tools and unknown blocks (dropped
 // as well).
 
 import (
@@ -35,6 +35,7 @@ import (
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/openai"
 	"github.com/ferrygw/ferry/internal/provider"
 )
@@ -56,7 +57,7 @@ const (
 	perRequestTokens = 3
 
 	// billingHeader starts Claude Code's first system block, which
-	// translate.Request drops (VENDORS.md C18).
+	// translate.AnthropicToOpenAIRequest drops (VENDORS.md C18).
 	billingHeader = "x-anthropic-billing-header:"
 
 	// maxExactBytes is how much text is tokenized exactly per request;
@@ -214,7 +215,7 @@ func (c *counter) block(b *anthropic.ContentBlock) int64 {
 // body that does not decode as a Messages request.
 func countResponse(body []byte) *provider.Response {
 	if _, err := o200k(); err != nil {
-		r := errorResponse(KindAPI, "token counting is unavailable", nil, "")
+		r := errorResponse(apierr.Internal, "token counting is unavailable", nil, "")
 		r.Local = true
 		return r
 	}
@@ -223,7 +224,7 @@ func countResponse(body []byte) *provider.Response {
 		// The server checked that the body is JSON; this is a shape
 		// problem (a number where messages should be, ...). The decoder's
 		// message names Go types, so it is not passed on.
-		r := errorResponse(KindInvalidRequest, "request body is not a valid count_tokens request", nil, "")
+		r := errorResponse(apierr.InvalidRequest, "request body is not a valid count_tokens request", nil, "")
 		r.Local = true
 		return r
 	}

@@ -15,8 +15,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/ferrygw/ferry/internal/anthropic"
-	"github.com/ferrygw/ferry/internal/openai"
+	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/translate"
 )
@@ -105,7 +104,7 @@ func scalarText(v json.RawMessage) string {
 
 // kindOf classifies an upstream error: the profile's codes first, then
 // OpenAI's own codes, then the HTTP status.
-func (p *Profile) kindOf(status int, e upstreamError) ErrorKind {
+func (p *Profile) kindOf(status int, e upstreamError) apierr.Kind {
 	for _, key := range []string{e.code, e.typ} {
 		if key == "" {
 			continue
@@ -122,7 +121,7 @@ func (p *Profile) kindOf(status int, e upstreamError) ErrorKind {
 		}
 	}
 	for _, key := range []string{e.code, e.typ} {
-		if k := commonErrorCode(key); k != KindNone {
+		if k, ok := commonErrorCode(key); ok {
 			return k
 		}
 	}
@@ -132,36 +131,36 @@ func (p *Profile) kindOf(status int, e upstreamError) ErrorKind {
 // statusKind maps an HTTP status (PROTOCOL.md §11): 422 is a bad request,
 // 502/503 mean a busy upstream (Claude Code retries 529 and gives up after
 // three), a 2xx carrying an error object is a server error.
-func statusKind(status int) ErrorKind {
+func statusKind(status int) apierr.Kind {
 	switch status {
 	case 400, 422:
-		return KindInvalidRequest
+		return apierr.InvalidRequest
 	case 401:
-		return KindAuthentication
+		return apierr.Authentication
 	case 402:
-		return KindBilling
+		return apierr.Billing
 	case 403:
-		return KindPermission
+		return apierr.Permission
 	case 404:
-		return KindNotFound
+		return apierr.NotFound
 	case 408, 504:
-		return KindTimeout
+		return apierr.UpstreamTimeout
 	case 413:
-		return KindRequestTooLarge
+		return apierr.RequestTooLarge
 	case 429:
-		return KindRateLimit
+		return apierr.RateLimit
 	case 502, 503, 529:
-		return KindOverloaded
+		return apierr.Overloaded
 	}
 	if status >= 400 && status < 500 {
-		return KindInvalidRequest
+		return apierr.InvalidRequest
 	}
-	return KindAPI
+	return apierr.Internal
 }
 
 // upstreamFailure is an upstream error answer in Anthropic's terms.
 type upstreamFailure struct {
-	kind    ErrorKind
+	kind    apierr.Kind
 	message string
 	// overflow holds the numbers of a context-length error, nil for any
 	// other error or one whose numbers are unknown (its message stands).
@@ -179,10 +178,10 @@ func (p *Profile) classifyFailure(status int, body []byte, f *contextFacts) upst
 	e, parsed := parseUpstreamError(body)
 	kind := p.kindOf(status, e)
 	out := upstreamFailure{kind: kind, message: e.message}
-	if kind == KindContextLength || kind == KindInvalidRequest || kind == KindRequestTooLarge {
+	if kind == apierr.ContextLength || kind == apierr.InvalidRequest || kind == apierr.RequestTooLarge {
 		c, note, ok := p.contextOverflow(e, kind, f)
 		if ok {
-			out = upstreamFailure{kind: KindContextLength, message: c.AnthropicMessage(), overflow: &c}
+			out = upstreamFailure{kind: apierr.ContextLength, message: c.AnthropicMessage(), overflow: &c}
 		}
 		out.note = note
 	}
@@ -214,11 +213,11 @@ func truncateUTF8(s string, n int) string {
 
 // errorResponse is an Anthropic error answer. upstream is the upstream's
 // header, or nil for an error of the gateway's own.
-func errorResponse(kind ErrorKind, message string, upstream http.Header, node string) *provider.Response {
-	b, _ := openai.Marshal(anthropic.ErrorBody{Type: "error", Error: anthropic.ErrorDetail{Type: kind.Type(), Message: message}})
+func errorResponse(kind apierr.Kind, message string, upstream http.Header, node string) *provider.Response {
+	b := apierr.AppendBody(nil, apierr.Anthropic, kind, message, "")
 	h := responseHeader(upstream)
 	h["Content-Type"] = jsonContentType
-	if kind.noRetry() {
+	if kind.NeedsOperator() {
 		h["X-Should-Retry"] = []string{"false"}
 	}
 	return &provider.Response{Status: kind.Status(), Header: h, Body: io.NopCloser(bytes.NewReader(b)), Node: node}

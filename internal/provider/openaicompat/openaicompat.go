@@ -21,7 +21,6 @@ package openaicompat
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +33,7 @@ import (
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/ids"
 	"github.com/ferrygw/ferry/internal/openai"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/sse"
@@ -276,7 +276,7 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 		return r, nil
 	}
 	if info.Stream && provider.IsEventStream(x.resp.Header.Get("Content-Type")) {
-		st := translate.NewStream(info, &p.profile.Profile, newMessageID())
+		st := translate.NewOpenAIToAnthropicStream(info, &p.profile.Profile, ids.New("msg_"))
 		return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: &translatedEvents{r: sse.NewReader(x.body, 0), st: st}, Node: x.node}, nil
 	}
 	// Memory as bytes arrive, and an over-size answer cut as it passes
@@ -292,7 +292,7 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 	if info.Stream {
 		return p.synthesizedStream(b, info, x), nil
 	}
-	out, totals, err := translate.Response(b, info, &p.profile.Profile)
+	out, totals, err := translate.OpenAIToAnthropicResponse(b, info, &p.profile.Profile, translateEnv())
 	var note error
 	if err != nil {
 		if !translate.IsNote(err) {
@@ -348,12 +348,12 @@ func (p *Provider) synthesizedStream(b []byte, info *translate.RequestInfo, x *e
 	}
 	data, err := openai.Marshal(chunk)
 	if err != nil { // cannot happen: every value was decoded
-		return errorResponse(KindBadGateway, "upstream answer could not be translated", nil, x.node)
+		return errorResponse(apierr.BadGateway, "upstream answer could not be translated", nil, x.node)
 	}
-	st := translate.NewStream(info, &p.profile.Profile, newMessageID())
+	st := translate.NewOpenAIToAnthropicStream(info, &p.profile.Profile, ids.New("msg_"))
 	st.Feed(data) // a failure queues an error event, which the client gets
 	st.Feed([]byte("[DONE]"))
-	st.End(nil)
+	st.Finish(nil)
 	return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: &translatedEvents{st: st}, Node: x.node}
 }
 
@@ -367,7 +367,7 @@ func (p *Provider) unusableAnswer(status int, b []byte, x *exchange, facts *cont
 		f := p.profile.classifyFailure(status, b, facts)
 		return errorResponse(f.kind, f.message, x.resp.Header, x.node)
 	}
-	return errorResponse(KindBadGateway, "upstream answer could not be translated", nil, x.node)
+	return errorResponse(apierr.BadGateway, "upstream answer could not be translated", nil, x.node)
 }
 
 // readAtMost reads r whole, failing when it holds more than limit bytes.
@@ -388,25 +388,13 @@ func readFailure(err error) error {
 	return apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be read")
 }
 
-// newMessageID returns an id in the shape of Anthropic's ("msg_" and 24
-// base62 characters).
-func newMessageID() string {
-	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	var b [24]byte
-	rand.Read(b[:])
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return "msg_" + string(b[:])
-}
-
-// translatedEvents yields the Anthropic events a translate.Stream makes of
+// translatedEvents yields the Anthropic events a translate.OpenAIToAnthropicStream makes of
 // an upstream's Chat Completions stream (r nil: everything was fed
 // already). The stream ends every message it started with message_stop or
 // an error event, so io.EOF from here is always a clean end.
 type translatedEvents struct {
 	r     *sse.Reader
-	st    *translate.Stream
+	st    *translate.OpenAIToAnthropicStream
 	ended bool
 }
 
@@ -424,7 +412,7 @@ func (t *translatedEvents) Next() (sse.Event, error) {
 			if err == io.EOF {
 				err = nil
 			}
-			t.st.End(err)
+			t.st.Finish(err)
 			continue
 		}
 		if ev.Data == nil {

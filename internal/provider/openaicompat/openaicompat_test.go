@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -22,7 +21,6 @@ import (
 	sdk "github.com/anthropics/anthropic-sdk-go"
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
-	"golang.org/x/tools/txtar"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
@@ -31,9 +29,8 @@ import (
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/provider/openaicompat"
 	"github.com/ferrygw/ferry/internal/sse"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite want.json and want.events in testdata/*.txtar")
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
@@ -125,43 +122,16 @@ func anthropicCall(model, body string, stream bool) *provider.Call {
 type fixture struct {
 	path  string
 	reply *fakeupstream.Fixture
-	arc   *txtar.Archive
+	g     *testkit.Golden
 }
 
 func loadFixture(t *testing.T, name string) *fixture {
 	t.Helper()
 	path := filepath.Join("testdata", name+".txtar")
-	arc, err := txtar.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{path: path, reply: fakeupstream.MustLoad(t, path), arc: arc}
+	return &fixture{path: path, reply: fakeupstream.MustLoad(t, path), g: testkit.LoadGolden(t, path)}
 }
 
-func (f *fixture) file(name string) []byte {
-	for _, x := range f.arc.Files {
-		if x.Name == name {
-			return x.Data
-		}
-	}
-	return nil
-}
-
-// setFile replaces or adds a file (for -update).
-func (f *fixture) setFile(t *testing.T, name string, data []byte) {
-	t.Helper()
-	for i, x := range f.arc.Files {
-		if x.Name == name {
-			f.arc.Files[i].Data = data
-			goto write
-		}
-	}
-	f.arc.Files = append(f.arc.Files, txtar.File{Name: name, Data: data})
-write:
-	if err := os.WriteFile(f.path, txtar.Format(f.arc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
+func (f *fixture) file(name string) []byte { return f.g.File(name) }
 
 // request is the fixture's Anthropic request with "stream" set, or a
 // plain one.
@@ -235,8 +205,8 @@ func project(t *testing.T, m *sdk.Message) message {
 func wantMessage(t *testing.T, f *fixture, got message) {
 	t.Helper()
 	enc, _ := json.MarshalIndent(got, "", "  ")
-	if *update {
-		f.setFile(t, "want.json", append(enc, '\n'))
+	if testkit.Updating() {
+		f.g.Check(t, "want.json", append(enc, '\n'))
 		return
 	}
 	raw := f.file("want.json")
@@ -308,18 +278,7 @@ func collect(t *testing.T, src sse.Source) ([]string, *sdk.Message, []sse.Event)
 
 func wantEvents(t *testing.T, f *fixture, got []string) {
 	t.Helper()
-	enc := strings.Join(got, "\n") + "\n"
-	if *update {
-		f.setFile(t, "want.events", []byte(enc))
-		return
-	}
-	want := f.file("want.events")
-	if want == nil {
-		t.Fatalf("%s has no want.events (run with -update, then check it)", f.path)
-	}
-	if d := cmp.Diff(string(want), enc); d != "" {
-		t.Errorf("%s: events (-want +got):\n%s", f.path, d)
-	}
+	f.g.Check(t, "want.events", []byte(strings.Join(got, "\n")+"\n"))
 }
 
 // ---- translated answers, per profile ----

@@ -18,7 +18,7 @@ func (p *Provider) Prepare(c *provider.Call) {
 	if c.Op != provider.OpMessages || c.Format != provider.FormatAnthropic {
 		return
 	}
-	body, info, err := translate.Request(c.Body, c.Model, &p.profile.Profile)
+	body, info, err := translate.AnthropicToOpenAIRequest(c.Body, c.Model, &p.profile.Profile)
 	if err != nil {
 		c.Prepared, c.PreparedBody = err, nil
 		return
@@ -34,7 +34,7 @@ func (p *Provider) translated(c *provider.Call) ([]byte, *translate.RequestInfo,
 	case error:
 		return nil, nil, v
 	}
-	return translate.Request(c.Body, c.Model, &p.profile.Profile)
+	return translate.AnthropicToOpenAIRequest(c.Body, c.Model, &p.profile.Profile)
 }
 
 // refusal is the answer to a call that could not be translated: the
@@ -42,7 +42,7 @@ func (p *Provider) translated(c *provider.Call) ([]byte, *translate.RequestInfo,
 func refusal(err error) (*provider.Response, error) {
 	var te *translate.Error
 	if errors.As(err, &te) {
-		return errorResponse(KindInvalidRequest, te.Msg, nil, ""), nil
+		return errorResponse(apierr.InvalidRequest, te.Msg, nil, ""), nil
 	}
 	return nil, apierr.Wrap(apierr.Internal, err, "request could not be translated")
 }

@@ -7,6 +7,7 @@ package openaicompat
 // third-party sources, as VENDORS.md marks them.
 
 import (
+	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/translate"
 )
@@ -29,7 +30,7 @@ type Profile struct {
 	// Anthropic error it means. It is consulted before the HTTP status,
 	// which vendors use loosely (VENDORS.md C19: Zhipu answers 429 for an
 	// empty balance, Moonshot 429 for an exhausted quota).
-	ErrorCodes map[string]ErrorKind
+	ErrorCodes map[string]apierr.Kind
 	// ErrorCodeRanges map ranges of numeric business codes (Zhipu's
 	// 1000-1004, 1110-1121, ...), after ErrorCodes.
 	ErrorCodeRanges []CodeRange
@@ -42,61 +43,7 @@ type Profile struct {
 // CodeRange maps the numeric error codes From..To (inclusive) to Kind.
 type CodeRange struct {
 	From, To int
-	Kind     ErrorKind
-}
-
-// ErrorKind is the Anthropic error an upstream error becomes (PROTOCOL.md
-// §5 for the types and statuses, §11 for the mapping).
-type ErrorKind uint8
-
-// Error kinds. KindNone means "no rule matched": the HTTP status decides.
-const (
-	KindNone            ErrorKind = iota
-	KindInvalidRequest            // 400 invalid_request_error
-	KindContextLength             // 400 invalid_request_error, message in Claude Code's formats when the numbers are known
-	KindAuthentication            // 401 authentication_error (+ x-should-retry: false)
-	KindBilling                   // 402 billing_error (+ x-should-retry: false)
-	KindPermission                // 403 permission_error (+ x-should-retry: false)
-	KindNotFound                  // 404 not_found_error
-	KindRequestTooLarge           // 413 request_too_large
-	KindRateLimit                 // 429 rate_limit_error (+ retry-after as received)
-	KindAPI                       // 500 api_error
-	KindBadGateway                // 502 api_error: the upstream's answer was unusable
-	KindOverloaded                // 529 overloaded_error
-	KindTimeout                   // 504 timeout_error
-)
-
-var kindInfo = [...]struct {
-	status int
-	typ    string
-}{
-	KindNone:            {500, "api_error"},
-	KindInvalidRequest:  {400, "invalid_request_error"},
-	KindContextLength:   {400, "invalid_request_error"},
-	KindAuthentication:  {401, "authentication_error"},
-	KindBilling:         {402, "billing_error"},
-	KindPermission:      {403, "permission_error"},
-	KindNotFound:        {404, "not_found_error"},
-	KindRequestTooLarge: {413, "request_too_large"},
-	KindRateLimit:       {429, "rate_limit_error"},
-	KindAPI:             {500, "api_error"},
-	KindBadGateway:      {502, "api_error"},
-	KindOverloaded:      {529, "overloaded_error"},
-	KindTimeout:         {504, "timeout_error"},
-}
-
-// Status is the HTTP status the client gets.
-func (k ErrorKind) Status() int { return kindInfo[k].status }
-
-// Type is the Anthropic error.type the client gets.
-func (k ErrorKind) Type() string { return kindInfo[k].typ }
-
-// noRetry reports whether the client should be told not to retry
-// (x-should-retry: false): Claude Code otherwise retries a 401 for minutes
-// (PROTOCOL.md §7), and a missing balance or permission does not come back
-// by itself.
-func (k ErrorKind) noRetry() bool {
-	return k == KindAuthentication || k == KindBilling || k == KindPermission
+	Kind     apierr.Kind
 }
 
 // Lookup returns the profile called name.
@@ -175,11 +122,11 @@ func openaiProfile() Profile {
 			User:                  true,                    // "user" — same chat page
 			MaxStop:               4,                       // "up to 4 sequences" (PROTOCOL.md §9) — same chat page
 		},
-		ErrorCodes: map[string]ErrorKind{
+		ErrorCodes: map[string]apierr.Kind{
 			// 429 "You exceeded your current quota, please check your plan
 			// and billing details": no credits, not a rate —
 			// https://platform.openai.com/docs/guides/error-codes
-			"insufficient_quota": KindBilling,
+			"insufficient_quota": apierr.Billing,
 		},
 	}
 }
@@ -210,28 +157,28 @@ func zhipuProfile() Profile {
 		// Business codes — https://docs.bigmodel.cn/cn/api/api-code; HTTP
 		// statuses (429 also for an empty balance) —
 		// https://docs.bigmodel.cn/cn/faq
-		ErrorCodes: map[string]ErrorKind{
-			"1113": KindBilling,        // 欠费: account in arrears
-			"1210": KindInvalidRequest, // bad parameters
-			"1211": KindNotFound,       // model not found
-			"1213": KindInvalidRequest, // missing field
-			"1214": KindInvalidRequest, // illegal field
-			"1261": KindContextLength,  // prompt too long
-			"1301": KindInvalidRequest, // unsafe content
-			"1302": KindRateLimit,      // concurrency
-			"1303": KindRateLimit,      // frequency
-			"1304": KindRateLimit,      // daily cap
-			"1305": KindRateLimit,      // traffic limit
-			"1308": KindRateLimit,      // usage cap, resets at a time given in the message
-			"1309": KindBilling,        // Coding Plan expired
-			"1310": KindRateLimit,      // usage cap, resets at a time given in the message
-			"1311": KindPermission,     // model not in the plan
-			"1312": KindOverloaded,     // model overloaded
-			"1313": KindRateLimit,      // fair-use throttling
+		ErrorCodes: map[string]apierr.Kind{
+			"1113": apierr.Billing,        // 欠费: account in arrears
+			"1210": apierr.InvalidRequest, // bad parameters
+			"1211": apierr.NotFound,       // model not found
+			"1213": apierr.InvalidRequest, // missing field
+			"1214": apierr.InvalidRequest, // illegal field
+			"1261": apierr.ContextLength,  // prompt too long
+			"1301": apierr.InvalidRequest, // unsafe content
+			"1302": apierr.RateLimit,      // concurrency
+			"1303": apierr.RateLimit,      // frequency
+			"1304": apierr.RateLimit,      // daily cap
+			"1305": apierr.RateLimit,      // traffic limit
+			"1308": apierr.RateLimit,      // usage cap, resets at a time given in the message
+			"1309": apierr.Billing,        // Coding Plan expired
+			"1310": apierr.RateLimit,      // usage cap, resets at a time given in the message
+			"1311": apierr.Permission,     // model not in the plan
+			"1312": apierr.Overloaded,     // model overloaded
+			"1313": apierr.RateLimit,      // fair-use throttling
 		},
 		ErrorCodeRanges: []CodeRange{
-			{1000, 1004, KindAuthentication}, // auth failures — https://docs.bigmodel.cn/cn/api/api-code
-			{1110, 1121, KindPermission},     // account problems (1113 is billing, above) — same page
+			{1000, 1004, apierr.Authentication}, // auth failures — https://docs.bigmodel.cn/cn/api/api-code
+			{1110, 1121, apierr.Permission},     // account problems (1113 is billing, above) — same page
 		},
 		// 1261's message carries no numbers. "128K"/"200K" are read as
 		// thousands, the lower reading: a limit stated too low only makes
@@ -271,15 +218,15 @@ func dashscopeProfile() Profile {
 			MaxStop:               0,                             // no documented limit
 		},
 		// https://help.aliyun.com/zh/model-studio/error-code
-		ErrorCodes: map[string]ErrorKind{
-			"Arrearage":        KindBilling,        // account overdue (vendor-samples.md 3c)
-			"InvalidParameter": KindInvalidRequest, // incl. "Range of input length should be [1, xxx]"
+		ErrorCodes: map[string]apierr.Kind{
+			"Arrearage":        apierr.Billing,        // account overdue (vendor-samples.md 3c)
+			"InvalidParameter": apierr.InvalidRequest, // incl. "Range of input length should be [1, xxx]"
 			// Throttling codes at 429 appear on an Alibaba AI-Search page;
 			// applicability to Bailian (uncertain) —
 			// https://help.aliyun.com/zh/model-studio/user-guide/rate-limit
-			"Throttling":                 KindRateLimit,
-			"Throttling.RateQuota":       KindRateLimit,
-			"Throttling.AllocationQuota": KindRateLimit,
+			"Throttling":                 apierr.RateLimit,
+			"Throttling.RateQuota":       apierr.RateLimit,
+			"Throttling.AllocationQuota": apierr.RateLimit,
 		},
 	}
 }
@@ -309,11 +256,11 @@ func qianfanProfile() Profile {
 		},
 		// v1 error_code values (still seen in bodies; one-api checks them
 		// on 2xx answers) — https://cloud.baidu.com/doc/WENXINWORKSHOP/s/Flxyg93xi
-		ErrorCodes: map[string]ErrorKind{
-			"110":    KindAuthentication, // access token invalid
-			"111":    KindAuthentication, // access token expired
-			"336000": KindAPI,            // internal error
-			"336001": KindInvalidRequest, // invalid argument
+		ErrorCodes: map[string]apierr.Kind{
+			"110":    apierr.Authentication, // access token invalid
+			"111":    apierr.Authentication, // access token expired
+			"336000": apierr.Internal,       // internal error
+			"336001": apierr.InvalidRequest, // invalid argument
 		},
 	}
 }
@@ -374,10 +321,10 @@ func moonshotProfile() Profile {
 			User:                  false,                         // not documented: not sent
 			MaxStop:               0,                             // no documented limit
 		},
-		ErrorCodes: map[string]ErrorKind{
+		ErrorCodes: map[string]apierr.Kind{
 			// An exhausted balance comes as HTTP 429 with this type —
 			// https://forum.moonshot.ai/t/429-insufficient-balance/244
-			"exceeded_current_quota_error": KindBilling,
+			"exceeded_current_quota_error": apierr.Billing,
 		},
 	}
 }
@@ -465,15 +412,15 @@ func genericProfile() Profile {
 
 // commonErrorCode maps OpenAI's own codes, which compatible servers copy;
 // a profile's ErrorCodes take precedence.
-func commonErrorCode(code string) ErrorKind {
+func commonErrorCode(code string) (apierr.Kind, bool) {
 	switch code {
 	case "insufficient_quota":
 		// https://platform.openai.com/docs/guides/error-codes
-		return KindBilling
+		return apierr.Billing, true
 	case "context_length_exceeded":
 		// OpenAI's code for a prompt over the context window (seen in
 		// error bodies; the error-codes guide does not list codes).
-		return KindContextLength
+		return apierr.ContextLength, true
 	}
-	return KindNone
+	return 0, false
 }

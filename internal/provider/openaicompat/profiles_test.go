@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/provider/openaicompat"
 )
@@ -79,10 +80,10 @@ func TestProfileQuirks(t *testing.T) {
 		{"dashscope thinks only when streaming", get("dashscope").ThinkingStreamOnly && !get("qianfan").ThinkingStreamOnly && !get("zhipu").ThinkingStreamOnly},
 		{"vllm top_k", get("vllm").TopK},
 		{"openai stop ≤ 4", get("openai").MaxStop == 4},
-		{"zhipu 1113 is billing", get("zhipu").ErrorCodes["1113"] == openaicompat.KindBilling},
-		{"zhipu 1312 is overloaded", get("zhipu").ErrorCodes["1312"] == openaicompat.KindOverloaded},
-		{"moonshot quota is billing", get("moonshot").ErrorCodes["exceeded_current_quota_error"] == openaicompat.KindBilling},
-		{"dashscope arrearage is billing", get("dashscope").ErrorCodes["Arrearage"] == openaicompat.KindBilling},
+		{"zhipu 1113 is billing", get("zhipu").ErrorCodes["1113"] == apierr.Billing},
+		{"zhipu 1312 is overloaded", get("zhipu").ErrorCodes["1312"] == apierr.Overloaded},
+		{"moonshot quota is billing", get("moonshot").ErrorCodes["exceeded_current_quota_error"] == apierr.Billing},
+		{"dashscope arrearage is billing", get("dashscope").ErrorCodes["Arrearage"] == apierr.Billing},
 		{"local servers need no key", !get("vllm").KeyRequired && !get("ollama").KeyRequired && !get("generic").KeyRequired},
 		{"generic has no base URL", get("generic").DefaultBaseURL == ""},
 	}
@@ -93,27 +94,27 @@ func TestProfileQuirks(t *testing.T) {
 	}
 	// Lookup hands out copies: changing one does not change the next.
 	p := get("zhipu")
-	p.ErrorCodes["1113"] = openaicompat.KindAPI
+	p.ErrorCodes["1113"] = apierr.Internal
 	p.StripSchemaKeys[0] = "x"
-	if q := get("zhipu"); q.ErrorCodes["1113"] != openaicompat.KindBilling || q.StripSchemaKeys[0] != "$schema" {
+	if q := get("zhipu"); q.ErrorCodes["1113"] != apierr.Billing || q.StripSchemaKeys[0] != "$schema" {
 		t.Error("Lookup shares its table")
 	}
 }
 
 func TestErrorKinds(t *testing.T) {
-	for k, want := range map[openaicompat.ErrorKind]string{
-		openaicompat.KindInvalidRequest:  "400 invalid_request_error",
-		openaicompat.KindContextLength:   "400 invalid_request_error",
-		openaicompat.KindAuthentication:  "401 authentication_error",
-		openaicompat.KindBilling:         "402 billing_error",
-		openaicompat.KindPermission:      "403 permission_error",
-		openaicompat.KindNotFound:        "404 not_found_error",
-		openaicompat.KindRequestTooLarge: "413 request_too_large",
-		openaicompat.KindRateLimit:       "429 rate_limit_error",
-		openaicompat.KindAPI:             "500 api_error",
-		openaicompat.KindBadGateway:      "502 api_error",
-		openaicompat.KindOverloaded:      "529 overloaded_error",
-		openaicompat.KindTimeout:         "504 timeout_error",
+	for k, want := range map[apierr.Kind]string{
+		apierr.InvalidRequest:  "400 invalid_request_error",
+		apierr.ContextLength:   "400 invalid_request_error",
+		apierr.Authentication:  "401 authentication_error",
+		apierr.Billing:         "402 billing_error",
+		apierr.Permission:      "403 permission_error",
+		apierr.NotFound:        "404 not_found_error",
+		apierr.RequestTooLarge: "413 request_too_large",
+		apierr.RateLimit:       "429 rate_limit_error",
+		apierr.Internal:        "500 api_error",
+		apierr.BadGateway:      "502 api_error",
+		apierr.Overloaded:      "529 overloaded_error",
+		apierr.UpstreamTimeout: "504 timeout_error",
 	} {
 		if got := strconv.Itoa(k.Status()) + " " + k.Type(); got != want {
 			t.Errorf("kind %d: %s, want %s", k, got, want)

@@ -69,7 +69,7 @@ func FuzzDo(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(jm, res.msg); diff != "" {
+		if diff := cmp.Diff(jm, res.Message); diff != "" {
 			t.Errorf("(-json +stream):\n%s", diff)
 		}
 	})

@@ -1,5 +1,7 @@
 package simulator
 
+import "github.com/ferrygw/ferry/internal/ids"
+
 // Deterministic randomness: splitmix64 (Steele, Lea, Flood, "Fast splittable
 // pseudorandom number generators", OOPSLA 2014), as in java.util.SplittableRandom.
 
@@ -39,25 +41,9 @@ func (r *rand) float() float64 {
 	return float64(r.next()>>11) / (1 << 53)
 }
 
-const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// appendBase62 appends n base62 characters, ten from each 64-bit draw
-// (62^10 < 2^64).
-func (r *rand) appendBase62(b []byte, n int) []byte {
-	for n > 0 {
-		x := r.next()
-		for k := 0; k < 10 && n > 0; k++ {
-			b = append(b, base62[x%62])
-			x /= 62
-			n--
-		}
-	}
-	return b
-}
-
 // id returns prefix followed by 24 base62 characters.
 func (r *rand) id(prefix string) string {
-	b := make([]byte, 0, len(prefix)+24)
+	b := make([]byte, 0, len(prefix)+ids.Len)
 	b = append(b, prefix...)
-	return string(r.appendBase62(b, 24))
+	return string(ids.AppendDigits(b, ids.Len, r.next))
 }

@@ -3,11 +3,9 @@ package simulator
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,10 +15,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/ids"
 	"github.com/ferrygw/ferry/internal/provider"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // noSleep is an injected Sleep that returns at once.
 func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
@@ -90,23 +88,7 @@ func headerText(h http.Header) string {
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if diff := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(got, "\n")); diff != "" {
-		t.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	testkit.CheckFile(t, filepath.Join("testdata", name), []byte(got))
 }
 
 const (
@@ -434,11 +416,11 @@ func TestAnswers(t *testing.T) {
 			raw := readBody(t, jresp)
 			msg := decode(t, raw)
 
-			if diff := cmp.Diff(msg, res.msg); diff != "" {
+			if diff := cmp.Diff(msg, res.Message); diff != "" {
 				t.Errorf("accumulated stream differs from the JSON answer (-json +stream):\n%s", diff)
 			}
 			checkMessage(t, tc, msg)
-			golden(t, tc.name+".golden", "-- stream --\n"+headerText(sresp.Header)+"\n\n"+res.raw+"-- json --\n"+headerText(jresp.Header)+"\n\n"+string(raw)+"\n")
+			golden(t, tc.name+".golden", "-- stream --\n"+headerText(sresp.Header)+"\n\n"+res.Raw+"-- json --\n"+headerText(jresp.Header)+"\n\n"+string(raw)+"\n")
 		})
 	}
 }
@@ -447,7 +429,7 @@ func TestAnswers(t *testing.T) {
 func checkMessage(t *testing.T, tc answerCase, msg map[string]any) {
 	t.Helper()
 	id, _ := msg["id"].(string)
-	if !strings.HasPrefix(id, "msg_") || len(id) != 28 || strings.Trim(id[4:], base62) != "" {
+	if !strings.HasPrefix(id, "msg_") || len(id) != 28 || strings.Trim(id[4:], ids.Alphabet) != "" {
 		t.Errorf("id = %q, want msg_ and 24 base62 characters", id)
 	}
 	if msg["type"] != "message" || msg["role"] != "assistant" {
@@ -481,7 +463,7 @@ func checkMessage(t *testing.T, tc answerCase, msg map[string]any) {
 			}
 		case "tool_use":
 			id, _ := b["id"].(string)
-			if !strings.HasPrefix(id, "toolu_") || len(id) != 30 || strings.Trim(id[6:], base62) != "" {
+			if !strings.HasPrefix(id, "toolu_") || len(id) != 30 || strings.Trim(id[6:], ids.Alphabet) != "" {
 				t.Errorf("tool id = %q, want toolu_ and 24 base62 characters", id)
 			}
 			if tc.tool != "" && b["name"] != tc.tool {
@@ -529,12 +511,12 @@ func TestOutputTokensCountDeltas(t *testing.T) {
 				t.Fatal(err)
 			}
 			var n int
-			for _, d := range res.deltas {
+			for _, d := range res.Deltas {
 				if d != "" { // the empty first input_json_delta is not a token
 					n++
 				}
 			}
-			if got := res.msg["usage"].(map[string]any)["output_tokens"]; got != float64(n) {
+			if got := res.Message["usage"].(map[string]any)["output_tokens"]; got != float64(n) {
 				t.Errorf("output_tokens = %v, deltas = %d", got, n)
 			}
 		})
@@ -765,7 +747,7 @@ func run(t *testing.T, p *Provider, n int) []string {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s += res.raw
+			s += res.Raw
 		} else {
 			s += string(readBody(t, resp))
 		}

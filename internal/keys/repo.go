@@ -1,0 +1,271 @@
+package keys
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ferrygw/ferry/internal/auth"
+	"github.com/ferrygw/ferry/internal/store"
+)
+
+// Repo is the managed keys in the store. Every write bumps key_state's
+// version in the same transaction, which is what the caches poll.
+type Repo struct {
+	st  *store.Store
+	now func() time.Time
+}
+
+// NewRepo returns a Repo on st (migrated with Schema); now is the clock
+// (time.Now if nil).
+func NewRepo(st *store.Store, now func() time.Time) *Repo {
+	if now == nil {
+		now = time.Now
+	}
+	return &Repo{st: st, now: now}
+}
+
+const columns = `id, name, prefix, hash, prev_hash, prev_until, role, team, tag, models, routes, limits,
+	budgets, metadata, expires_at, enabled, revoked_at, created_at, updated_at`
+
+// Create makes a key from spec (name required; role defaults to user) and
+// returns it with the key itself, which is never retrievable again.
+func (r *Repo) Create(ctx context.Context, spec Spec) (Key, string, error) {
+	if spec.Name == nil {
+		return Key{}, "", invalid("name: required")
+	}
+	now := r.now().UTC()
+	k := Key{Role: auth.RoleUser, Enabled: true, Models: []string{}, Routes: []string{},
+		Budgets: []auth.Budget{}, Metadata: map[string]string{}, CreatedAt: now, UpdatedAt: now}
+	if err := spec.apply(&k); err != nil {
+		return Key{}, "", err
+	}
+	secret, digest, err := generate()
+	if err != nil {
+		return Key{}, "", err
+	}
+	if k.ID, err = newID(); err != nil {
+		return Key{}, "", err
+	}
+	k.hash, k.Prefix = digest, secret[:shown]
+	err = r.st.Tx(ctx, func(tx *sql.Tx) error {
+		if err := r.nameFree(ctx, tx, k.Name, ""); err != nil {
+			return err
+		}
+		vals, err := values(&k)
+		if err != nil {
+			return err
+		}
+		if _, err := r.st.Exec(ctx, tx, `INSERT INTO gateway_keys (`+columns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, vals...); err != nil {
+			return fmt.Errorf("keys: create: %w", err)
+		}
+		return r.bump(ctx, tx)
+	})
+	if err != nil {
+		return Key{}, "", err
+	}
+	return k, secret, nil
+}
+
+// List returns every key, revoked ones included, oldest first.
+func (r *Repo) List(ctx context.Context) ([]Key, error) {
+	rows, err := r.st.Query(ctx, nil, `SELECT `+columns+` FROM gateway_keys ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("keys: list: %w", err)
+	}
+	defer rows.Close()
+	var out []Key
+	for rows.Next() {
+		k, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("keys: list: %w", err)
+	}
+	return out, nil
+}
+
+// Get returns the key with id or name ref.
+func (r *Repo) Get(ctx context.Context, ref string) (Key, error) {
+	return r.get(ctx, nil, ref)
+}
+
+func (r *Repo) get(ctx context.Context, q store.Querier, ref string) (Key, error) {
+	k, err := scan(r.st.QueryRow(ctx, q, `SELECT `+columns+` FROM gateway_keys WHERE id = ? OR name = ?`, ref, ref))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Key{}, ErrNotFound
+	}
+	return k, err
+}
+
+// Update applies spec to the key ref.
+func (r *Repo) Update(ctx context.Context, ref string, spec Spec) (Key, error) {
+	return r.change(ctx, ref, spec.apply)
+}
+
+// Rotate gives the key ref a new secret, returned once. The old one stays
+// valid for grace (0: not at all).
+func (r *Repo) Rotate(ctx context.Context, ref string, grace time.Duration) (Key, string, error) {
+	secret, digest, err := generate()
+	if err != nil {
+		return Key{}, "", err
+	}
+	k, err := r.change(ctx, ref, func(k *Key) error {
+		if k.RevokedAt != nil {
+			return invalid("key is revoked: create a new one")
+		}
+		k.prevHash, k.GraceUntil = k.hash, nil
+		if grace > 0 {
+			until := r.now().UTC().Add(grace)
+			k.GraceUntil = &until
+		} else {
+			k.prevHash = ""
+		}
+		k.hash, k.Prefix = digest, secret[:shown]
+		return nil
+	})
+	if err != nil {
+		return Key{}, "", err
+	}
+	return k, secret, nil
+}
+
+// Revoke ends the key ref for good (its rotation grace too).
+func (r *Repo) Revoke(ctx context.Context, ref string) (Key, error) {
+	return r.change(ctx, ref, func(k *Key) error {
+		if k.RevokedAt == nil {
+			now := r.now().UTC()
+			k.RevokedAt = &now
+		}
+		k.prevHash, k.GraceUntil = "", nil
+		return nil
+	})
+}
+
+// change reads the key ref, lets f modify it and writes it back, in one
+// transaction.
+func (r *Repo) change(ctx context.Context, ref string, f func(*Key) error) (Key, error) {
+	var k Key
+	err := r.st.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if k, err = r.get(ctx, tx, ref); err != nil {
+			return err
+		}
+		oldName := k.Name
+		if err := f(&k); err != nil {
+			return err
+		}
+		if k.Name != oldName {
+			if err := r.nameFree(ctx, tx, k.Name, k.ID); err != nil {
+				return err
+			}
+		}
+		k.UpdatedAt = r.now().UTC()
+		vals, err := values(&k)
+		if err != nil {
+			return err
+		}
+		_, err = r.st.Exec(ctx, tx, `UPDATE gateway_keys SET name=?, prefix=?, hash=?, prev_hash=?, prev_until=?, role=?, team=?,
+			tag=?, models=?, routes=?, limits=?, budgets=?, metadata=?, expires_at=?, enabled=?, revoked_at=?, created_at=?, updated_at=?
+			WHERE id = ?`, append(vals[1:], k.ID)...)
+		if err != nil {
+			return fmt.Errorf("keys: update: %w", err)
+		}
+		return r.bump(ctx, tx)
+	})
+	return k, err
+}
+
+func (r *Repo) nameFree(ctx context.Context, tx *sql.Tx, name, self string) error {
+	var n int
+	if err := r.st.QueryRow(ctx, tx, `SELECT COUNT(*) FROM gateway_keys WHERE (name = ? OR id = ?) AND id <> ?`, name, name, self).Scan(&n); err != nil {
+		return fmt.Errorf("keys: check name: %w", err)
+	}
+	if n > 0 {
+		return invalid("name: %q is already used", name)
+	}
+	return nil
+}
+
+func (r *Repo) bump(ctx context.Context, tx *sql.Tx) error {
+	if _, err := r.st.Exec(ctx, tx, `UPDATE key_state SET version = version + 1 WHERE id = 1`); err != nil {
+		return fmt.Errorf("keys: bump version: %w", err)
+	}
+	return nil
+}
+
+// Version is the keys' version: it changes with every write.
+func (r *Repo) Version(ctx context.Context) (int64, error) {
+	var v int64
+	if err := r.st.QueryRow(ctx, nil, `SELECT version FROM key_state WHERE id = 1`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("keys: read version: %w", err)
+	}
+	return v, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scan(s scanner) (Key, error) {
+	var (
+		k                                         Key
+		models, routes, limits, budgets, metadata string
+		prevUntil, expires, revoked, created, upd int64
+		enabled                                   int
+	)
+	err := s.Scan(&k.ID, &k.Name, &k.Prefix, &k.hash, &k.prevHash, &prevUntil, &k.Role, &k.Team, &k.Tag,
+		&models, &routes, &limits, &budgets, &metadata, &expires, &enabled, &revoked, &created, &upd)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Key{}, err
+		}
+		return Key{}, fmt.Errorf("keys: read: %w", err)
+	}
+	for _, f := range []struct {
+		src string
+		dst any
+	}{{models, &k.Models}, {routes, &k.Routes}, {limits, &k.Limits}, {budgets, &k.Budgets}, {metadata, &k.Metadata}} {
+		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
+			return Key{}, fmt.Errorf("keys: key %s: %w", k.ID, err)
+		}
+	}
+	k.Enabled = enabled != 0
+	k.GraceUntil, k.ExpiresAt, k.RevokedAt = timePtr(prevUntil), timePtr(expires), timePtr(revoked)
+	k.CreatedAt, k.UpdatedAt = store.Time(created), store.Time(upd)
+	return k, nil
+}
+
+// values is k's columns in the order of columns.
+func values(k *Key) ([]any, error) {
+	enc := func(v any) string {
+		b, _ := json.Marshal(v) // slices, maps and a struct of ints: cannot fail
+		return string(b)
+	}
+	enabled := 0
+	if k.Enabled {
+		enabled = 1
+	}
+	return []any{k.ID, k.Name, k.Prefix, k.hash, k.prevHash, micros(k.GraceUntil), string(k.Role), k.Team, k.Tag,
+		enc(nonNil(k.Models)), enc(nonNil(k.Routes)), enc(k.Limits), enc(k.Budgets), enc(k.Metadata),
+		micros(k.ExpiresAt), enabled, micros(k.RevokedAt), store.Micros(k.CreatedAt), store.Micros(k.UpdatedAt)}, nil
+}
+
+func micros(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return store.Micros(*t)
+}
+
+func timePtr(us int64) *time.Time {
+	if us == 0 {
+		return nil
+	}
+	t := store.Time(us)
+	return &t
+}

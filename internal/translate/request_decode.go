@@ -1,0 +1,79 @@
+package translate
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strconv"
+
+	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/jsonpeek"
+)
+
+// Reading a client's request body, for the request translators: the
+// top-level members (OpenAIToAnthropicRequest, CompleteToAnthropicRequest
+// keep them in a struct whose slot method gives the field of a key, nil
+// for a member that is dropped), and the wording of decoding errors.
+
+// setField keeps v in p (nil: the member is dropped) and notes in dup the
+// first key given twice. It always reports true, to go on.
+func setField(p *[]byte, v, key []byte, dup *string) bool {
+	if p == nil {
+		return true
+	}
+	if *p != nil && *dup == "" {
+		*dup = string(key)
+	}
+	*p = v
+	return true
+}
+
+// fieldsError is the client's error (*Error) for a body that is not a
+// JSON object (err from jsonpeek.Object) or that repeats a member read.
+func fieldsError(err error, dup string) error {
+	if err != nil {
+		msg := err.Error()
+		var se *jsonpeek.SyntaxError
+		if errors.As(err, &se) {
+			msg = se.Msg + " at offset " + strconv.Itoa(se.Offset)
+		}
+		return oiErr("", "request body is not a JSON object: "+msg)
+	}
+	if dup != "" {
+		return oiErr(dup, "duplicate key")
+	}
+	return nil
+}
+
+// jsonKind names, for a client's error message, the JSON kind that
+// decodes into t (a type encoding/json reported in an UnmarshalTypeError),
+// without Go type names.
+func jsonKind(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t {
+	case nil:
+		return "another type"
+	case reflect.TypeFor[anthropic.Content]():
+		return "a string or an array of content blocks"
+	case reflect.TypeFor[json.RawMessage]():
+		return "a JSON value"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "another type"
+}
