@@ -49,6 +49,13 @@ func TestDeployCompose(t *testing.T) {
 		env[k] = composeDefault(v)
 	}
 	validate(t, deployDir+"compose/ferry.yaml", env)
+	cfg, err := config.Load(deployDir+"compose/ferry.yaml", lookupIn(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(cfg.Store.Reveal(), "postgres://ferry:change-me@postgres:5432/") {
+		t.Error("the three instances do not share the compose file's PostgreSQL as their store")
+	}
 
 	nginx, err := os.ReadFile(deployDir + "compose/nginx.conf")
 	if err != nil {
@@ -90,9 +97,13 @@ func TestDeployKubernetes(t *testing.T) {
 				Spec struct {
 					Grace      int `yaml:"terminationGracePeriodSeconds"`
 					Containers []struct {
-						Args      []string `yaml:"args"`
-						Liveness  probe    `yaml:"livenessProbe"`
-						Readiness probe    `yaml:"readinessProbe"`
+						Args   []string `yaml:"args"`
+						Mounts []struct {
+							Path     string `yaml:"mountPath"`
+							ReadOnly bool   `yaml:"readOnly"`
+						} `yaml:"volumeMounts"`
+						Liveness  probe `yaml:"livenessProbe"`
+						Readiness probe `yaml:"readinessProbe"`
 					} `yaml:"containers"`
 					SecurityContext struct {
 						RunAsNonRoot bool `yaml:"runAsNonRoot"`
@@ -110,6 +121,13 @@ func TestDeployKubernetes(t *testing.T) {
 		t.Fatalf("pod spec: %+v", ps)
 	}
 	c := ps.Containers[0]
+	writable := false
+	for _, m := range c.Mounts {
+		writable = writable || m.Path == cfg.DataDir && !m.ReadOnly
+	}
+	if !writable {
+		t.Errorf("data_dir %s is not a writable mount (the root filesystem is read-only)", cfg.DataDir)
+	}
 	if c.Liveness.HTTPGet.Path != "/healthz" || c.Readiness.HTTPGet.Path != "/readyz" {
 		t.Errorf("probes: liveness %q, readiness %q", c.Liveness.HTTPGet.Path, c.Readiness.HTTPGet.Path)
 	}
@@ -126,7 +144,7 @@ func TestDeploySystemdAndDocker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"DynamicUser=yes", "NoNewPrivileges=yes", "ProtectSystem=strict", "ExecStart=/usr/local/bin/ferry serve --config /etc/ferry/ferry.yaml", "TimeoutStopSec=40s"} {
+	for _, want := range []string{"DynamicUser=yes", "NoNewPrivileges=yes", "ProtectSystem=strict", "WorkingDirectory=/var/lib/ferry", "StateDirectory=ferry", "ExecStart=/usr/local/bin/ferry serve --config /etc/ferry/ferry.yaml", "TimeoutStopSec=40s"} {
 		if !bytes.Contains(unit, []byte(want+"\n")) {
 			t.Errorf("ferry.service lacks %q", want)
 		}
