@@ -82,7 +82,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) []Result {
 		}
 	}
 	for _, r := range cfg.Routes {
-		for _, t := range r.Targets {
+		for _, t := range routeTargets(r) {
 			p := providerByName(cfg, t.Provider)
 			if p == nil || p.Type == config.TypeSimulator {
 				continue
@@ -95,7 +95,7 @@ func Run(ctx context.Context, cfg *config.Config, o Options) []Result {
 			case !ok:
 				res.Skipped, res.Detail = true, "no node of the provider is reachable (see above)"
 			default:
-				res = o.request(ctx, p, base, res)
+				res = o.request(ctx, p, t.Headers, base, res)
 			}
 			out = append(out, res)
 		}
@@ -238,6 +238,20 @@ func baseURLs(p *config.Provider) []string {
 		return []string{prof.DefaultBaseURL}
 	}
 	return nil
+}
+
+// routeTargets are every target a route may send to: its trait rules'
+// targets, its own, and its shadow.
+func routeTargets(r config.Route) []config.Target {
+	var ts []config.Target
+	for _, w := range r.When {
+		ts = append(ts, w.Targets...)
+	}
+	ts = append(ts, r.Targets...)
+	if r.Shadow.Provider != "" {
+		ts = append(ts, config.Target{Provider: r.Shadow.Provider, Model: r.Shadow.Model})
+	}
+	return ts
 }
 
 func providerByName(cfg *config.Config, name string) *config.Provider {

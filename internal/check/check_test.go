@@ -160,6 +160,35 @@ func TestRunNamesEachCause(t *testing.T) {
 	}
 }
 
+// TestRunEveryTarget checks the trait rules' targets and the shadow too,
+// with the target's headers added to the provider's.
+func TestRunEveryTarget(t *testing.T) {
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Model string }
+		json.NewDecoder(r.Body).Decode(&body)
+		seen = append(seen, body.Model+" "+r.Header.Get("X-Relay")+r.Header.Get("X-Biz"))
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	cfg := &config.Config{
+		Providers: []config.Provider{{Name: "relay", Type: config.TypeAnthropic, BaseURLs: []string{srv.URL}, APIKey: "k", Headers: map[string]string{"X-Relay": "r"}}},
+		Routes: []config.Route{{
+			Match:   "claude-*",
+			When:    []config.RouteRule{{Targets: []config.Target{{Provider: "relay", Model: "thinker", Headers: map[string]string{"X-Biz": "b"}}}}},
+			Targets: []config.Target{{Provider: "relay", Model: "main"}},
+			Shadow:  config.RouteShadow{Provider: "relay", Model: "candidate"},
+		}},
+	}
+	rs := Run(context.Background(), cfg, testOptions(nil))
+	if Failed(rs) {
+		t.Fatalf("failed: %+v", rs)
+	}
+	if got, want := strings.Join(seen, ","), "thinker rb,main r,candidate r"; got != want {
+		t.Errorf("requests %q, want %q", got, want)
+	}
+}
+
 func TestRunSkips(t *testing.T) {
 	cfg := &config.Config{
 		Providers: []config.Provider{

@@ -18,11 +18,12 @@ import (
 
 // request sends one one-token request to base for res.Model, the way the
 // provider would, and fills in the verdict.
-func (o Options) request(ctx context.Context, p *config.Provider, base string, res Result) Result {
+// headers are the target's own, added to the provider's.
+func (o Options) request(ctx context.Context, p *config.Provider, headers map[string]string, base string, res Result) Result {
 	res.Node = hostOf(base)
 	client := o.client()
 	defer client.CloseIdleConnections()
-	status, body, elapsed, err := o.send(ctx, client, p, base, res.Model, p.Auth)
+	status, body, elapsed, err := o.send(ctx, client, p, headers, base, res.Model, p.Auth)
 	res.Millis = ms(elapsed)
 	if err != nil {
 		res.Detail, res.Cause = err.Error(), requestErrCause(err)
@@ -40,7 +41,7 @@ func (o Options) request(ctx context.Context, p *config.Provider, base string, r
 		if p.Auth == config.AuthBearer {
 			other = config.AuthXAPIKey
 		}
-		if st, _, _, err := o.send(ctx, client, p, base, res.Model, other); err == nil && st != http.StatusUnauthorized && st != http.StatusForbidden {
+		if st, _, _, err := o.send(ctx, client, p, headers, base, res.Model, other); err == nil && st != http.StatusUnauthorized && st != http.StatusForbidden {
 			res.Cause = fmt.Sprintf("wrong auth header: this upstream accepts the key with auth: %s", other)
 		}
 	}
@@ -60,7 +61,7 @@ func (o Options) client() *http.Client {
 	}
 }
 
-func (o Options) send(ctx context.Context, c *http.Client, p *config.Provider, base, model, auth string) (int, []byte, time.Duration, error) {
+func (o Options) send(ctx context.Context, c *http.Client, p *config.Provider, headers map[string]string, base, model, auth string) (int, []byte, time.Duration, error) {
 	target, body := strings.TrimSuffix(base, "/"), oneTokenBody(model)
 	if p.Type == config.TypeAnthropic {
 		target += "/v1/messages"
@@ -72,8 +73,10 @@ func (o Options) send(ctx context.Context, c *http.Client, p *config.Provider, b
 		return 0, nil, 0, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	for k, v := range p.Headers {
-		req.Header.Set(k, v)
+	for _, h := range []map[string]string{p.Headers, headers} {
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
 	}
 	key := p.APIKey.Reveal()
 	switch {
