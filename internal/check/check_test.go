@@ -212,3 +212,31 @@ func TestRunSkips(t *testing.T) {
 		t.Errorf("skipped routes %v, want the pattern route (no model) and the unreachable one; results %s", skipped, got)
 	}
 }
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+// TestConnectCause covers the causes no loopback fake can produce: a
+// resolver that cannot be reached and a connection a firewall drops.
+func TestConnectCause(t *testing.T) {
+	tests := []struct {
+		step string
+		err  error
+		want string
+	}{
+		{StepDNS, &net.DNSError{Err: "server misbehaving", Name: "api.anthropic.com", IsTemporary: true}, "proxy needed"},
+		{StepTCP, &net.OpError{Op: "dial", Err: timeoutErr{}}, "proxy needed"},
+		{StepTCP, context.DeadlineExceeded, "proxy needed"},
+	}
+	for _, tt := range tests {
+		if got := connectCause(tt.step, tt.err); !strings.Contains(got, tt.want) {
+			t.Errorf("connectCause(%s, %v) = %q, want it to say %q", tt.step, tt.err, got, tt.want)
+		}
+	}
+	if got := requestErrCause(&url.Error{Op: "Post", Err: timeoutErr{}}); !strings.Contains(got, "proxy needed") {
+		t.Errorf("request timeout cause %q", got)
+	}
+}
