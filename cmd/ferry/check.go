@@ -68,6 +68,10 @@ through HTTPS_PROXY when set. The exit status is 1 when anything failed.`,
 }
 
 func writeCheck(w io.Writer, rs []check.Result, asJSON bool) error {
+	if !asJSON && len(rs) == 0 {
+		_, err := fmt.Fprintln(w, "nothing to check: no upstream but the built-in simulator is configured")
+		return err
+	}
 	if !asJSON {
 		return check.WriteTable(w, rs)
 	}

@@ -49,6 +49,12 @@ routes:
 			t.Errorf("results %+v, want dns, tcp, request all ok", rs)
 		}
 	})
+	t.Run("simulator only", func(t *testing.T) {
+		stdout, _, err := run(t, nil, "check")
+		if err != nil || !strings.Contains(stdout, "nothing to check") {
+			t.Errorf("check with the embedded defaults: err %v, printed %q", err, stdout)
+		}
+	})
 	t.Run("bad key fails with a cause", func(t *testing.T) {
 		stdout, _, err := run(t, nil, "check", "--config", conf("wrong-key"))
 		if !errors.Is(err, errCheckFailed) {
