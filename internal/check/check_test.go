@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 // upstream answers like a vendor: 200 to a request with the right key in
@@ -99,15 +100,6 @@ func TestRunNamesEachCause(t *testing.T) {
 		t.Cleanup(s.Close)
 		return s.URL
 	}
-	refused := func() string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		return "http://" + addr
-	}
 	untrusted := httptest.NewTLSServer(http.NotFoundHandler())
 	t.Cleanup(untrusted.Close)
 	anth := func(base, key, auth string) config.Provider {
@@ -122,7 +114,7 @@ func TestRunNamesEachCause(t *testing.T) {
 		wantCause string
 	}{
 		{"dns", anth("https://nohost.test", "k", ""), "m", StepDNS, "host not found"},
-		{"tcp refused", anth(refused(), "k", ""), "m", StepTCP, "connection refused"},
+		{"tcp refused", anth("http://"+testkit.ClosedAddr(t), "k", ""), "m", StepTCP, "connection refused"},
 		{"tls to a plain port", anth(strings.Replace(plain(bearerOnly), "http:", "https:", 1), "k", ""), "m", StepTLS, "TLS handshake failed"},
 		{"tls unknown authority", anth(untrusted.URL, "k", ""), "m", StepTLS, "unknown authority"},
 		{"wrong key prefix", config.Provider{Name: "ds", Type: config.TypeOpenAI, Profile: "deepseek", BaseURLs: []string{plain(upstream("/chat/completions", "Authorization", "Bearer sk-1", nil))}, APIKey: "zp.1"},
