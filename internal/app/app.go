@@ -145,6 +145,8 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		BodyTimeout:      cfg.Limits.BodyTimeout,
 		WriteTimeout:     o.writeTimeout,
 		MaxResponseBytes: o.maxResponseBytes,
+		TagHeader:        cfg.RateLimits.TagHeader,
+		Tags:             metrics.NewLabels(cfg.Metrics.Tags),
 	})
 	if err != nil {
 		return nil, err

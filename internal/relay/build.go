@@ -243,6 +243,7 @@ func (r *Relay) newRoute(rc config.Route, o Options) (*route, error) {
 		Rand:    o.Rand,
 		OnRollback: func(target, reason string) {
 			r.m.CanaryRollbacks.WithLabelValues(match, target).Inc()
+			r.m.CanaryWeight.WithLabelValues(match, target).Set(0)
 			r.log.Warn("canary rolled back", slog.String("route", match), slog.String("target", target), slog.String("reason", reason))
 		},
 	})
@@ -250,6 +251,9 @@ func (r *Relay) newRoute(rc config.Route, o Options) (*route, error) {
 		return nil, fmt.Errorf("relay: route %q: %w", rc.Match, err)
 	}
 	rt.split = split
+	for _, t := range targets {
+		r.m.CanaryWeight.WithLabelValues(match, t.Name).Set(float64(t.Weight))
+	}
 	return rt, nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"time"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
@@ -51,8 +50,10 @@ type exchange struct {
 	relayed       relayedText   // the text a stream relayed, for a cut-short stream's charge
 	note          error         // a problem with the upstream's answer, for the log
 	attempts      []relay.Attempt
-	cache         *cacheState // the response cache's part; nil when not involved
-	gone          bool        // the client hung up: logged and counted as 499
+	cache         *cacheState   // the response cache's part; nil when not involved
+	gone          bool          // the client hung up: logged and counted as 499
+	tag           string        // the traffic tag (header or managed key), as the client sent it
+	upstreamWait  time.Duration // time spent waiting on upstreams (observe.go)
 }
 
 func (x *exchange) WriteHeader(code int) {
@@ -121,9 +122,7 @@ func (s *Server) logLine(x *exchange, r *http.Request) {
 		// answer was written whole, whatever status it was to have.
 		status = statusClientClosed
 	}
-	code := strconv.Itoa(status)
-	s.m.Requests.WithLabelValues(x.endpoint, x.route, x.provider, code).Inc()
-	s.m.Duration.WithLabelValues(x.endpoint, x.provider).Observe(d.Seconds())
+	s.observe(x, status, d)
 
 	level := slog.LevelInfo
 	if x.endpoint == epHealth || x.endpoint == epRoot {
@@ -150,6 +149,9 @@ func (s *Server) logLine(x *exchange, r *http.Request) {
 	}
 	if x.route != "" {
 		attrs = append(attrs, slog.String("route", x.route))
+	}
+	if x.tag != "" {
+		attrs = append(attrs, slog.String("tag", x.tag))
 	}
 	if x.provider != "" {
 		attrs = append(attrs,

@@ -46,6 +46,10 @@ type Options struct {
 	// (nil: none); CacheTTL maps a route's match to its cache ttl.
 	Cache    *cache.Cache
 	CacheTTL map[string]time.Duration
+	// TagHeader names the request header carrying the traffic tag (empty:
+	// none); Tags are the configured tags, the rest count as "other".
+	TagHeader string
+	Tags      *metrics.Labels
 }
 
 // Server is the public API handler.
@@ -70,6 +74,8 @@ type Server struct {
 	cacheTTL      map[string]time.Duration
 	flights       *cache.Group[*sharedResult] // nil: no coalescing
 	bufs          sync.Pool                   // *[]byte for non-streaming answers
+	tagHeader     string                      // the traffic tag's header (observe.go)
+	tags          *metrics.Labels             // folds tags for metrics
 }
 
 // New builds a Server.
@@ -88,6 +94,8 @@ func New(o Options) (*Server, error) {
 		writeTimeout:  o.WriteTimeout,
 		log:           o.Logger,
 		m:             o.Metrics,
+		tagHeader:     o.TagHeader,
+		tags:          o.Tags,
 		idle:          make(chan struct{}, 1),
 	}
 	s.stopped, s.stopAll = context.WithCancel(context.Background())
