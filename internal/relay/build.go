@@ -19,6 +19,7 @@ import (
 	"github.com/ferrygw/ferry/internal/metrics"
 	"github.com/ferrygw/ferry/internal/routing"
 	"github.com/ferrygw/ferry/internal/shadow"
+	"github.com/ferrygw/ferry/internal/tracing"
 	"github.com/ferrygw/ferry/internal/upstream"
 )
 
@@ -32,6 +33,7 @@ type Options struct {
 	Providers []config.Provider
 	Impl      map[string]Provider
 	Metrics   *metrics.Metrics // nil: a private registry
+	Tracer    *tracing.Tracer  // nil: no spans
 	Logger    *slog.Logger     // nil: discard
 	// Now, Rand and Sleep are injected by tests: the clock of breakers,
 	// budgets and canaries, their randomness (jitter, weighted picks), and
@@ -91,6 +93,7 @@ func New(o Options) (*Relay, error) {
 		sleep:    o.Sleep,
 		shadow:   o.Mirror,
 		maxWhole: o.MaxAnswerBytes,
+		tracer:   o.Tracer,
 	}
 	if r.maxWhole <= 0 {
 		r.maxWhole = defaultMaxAnswer

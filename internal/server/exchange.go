@@ -16,6 +16,7 @@ import (
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/relay"
 	"github.com/ferrygw/ferry/internal/routing"
+	"github.com/ferrygw/ferry/internal/tracing"
 )
 
 // exchange is one request's response writer and its record for the access
@@ -54,6 +55,7 @@ type exchange struct {
 	gone          bool          // the client hung up: logged and counted as 499
 	tag           string        // the traffic tag (header or managed key), as the client sent it
 	upstreamWait  time.Duration // time spent waiting on upstreams (observe.go)
+	span          tracing.Span  // the request's span (zero: tracing off)
 }
 
 func (x *exchange) WriteHeader(code int) {

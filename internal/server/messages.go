@@ -77,12 +77,14 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 			return
 		}
 	}
+	_, sp := s.tracer.Start(r.Context(), "ferry.ratelimit")
 	lt, ok := s.admit(x, r, op, peek, len(body))
+	sp.End()
 	if !ok {
 		return
 	}
 	defer s.settle(x, r, &lt)
-	if s.cacheServe(x, r, op, body, peek) {
+	if s.tracedCacheServe(x, r, op, body, peek) {
 		return
 	}
 	if peek.Stream {

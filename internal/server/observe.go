@@ -5,7 +5,11 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/metrics"
+	"github.com/ferrygw/ferry/internal/provider"
 )
 
 // maxTagLog bounds the traffic tag the access log repeats from a client.
@@ -29,6 +33,7 @@ func (s *Server) readTag(x *exchange, r *http.Request) {
 // values, the time split between upstreams and the gateway itself.
 func (s *Server) observe(x *exchange, status int, d time.Duration) {
 	model, tag := s.labels(x)
+	x.endSpan(status, model, tag)
 	s.m.Requests.WithLabelValues(x.endpoint, x.route, x.provider, x.node, model, tag,
 		strconv.Itoa(status), metrics.Class(status), errorType(x, status)).Inc()
 	s.m.Duration.WithLabelValues(x.endpoint, x.provider).Observe(d.Seconds())
@@ -41,6 +46,30 @@ func (s *Server) observe(x *exchange, status int, d time.Duration) {
 	if x.endpoint != "" {
 		s.m.Overhead.WithLabelValues(x.endpoint).Observe(max(d-x.upstreamWait, 0).Seconds())
 	}
+}
+
+// tracedCacheServe is cacheServe inside a ferry.cache span.
+func (s *Server) tracedCacheServe(x *exchange, r *http.Request, op provider.Op, body []byte, peek anthropic.Peek) bool {
+	_, sp := s.tracer.Start(r.Context(), "ferry.cache")
+	served := s.cacheServe(x, r, op, body, peek)
+	if sp.Recording() {
+		sp.Set(attribute.Bool("ferry.cache.served", served))
+	}
+	sp.End()
+	return served
+}
+
+// endSpan ends the request's span with what the access log says of it.
+func (x *exchange) endSpan(status int, model, tag string) {
+	if x.span.Recording() {
+		x.span.Set(attribute.String("http.route", x.endpoint), attribute.Int("http.response.status_code", status),
+			attribute.String("ferry.route", x.route), attribute.String("ferry.provider", x.provider),
+			attribute.String("ferry.model", model), attribute.String("ferry.tag", tag), attribute.String("ferry.request_id", x.id))
+		if x.err != nil {
+			x.span.Fail(x.err)
+		}
+	}
+	x.span.End()
 }
 
 // labels are the request's model and tag as bounded label values.

@@ -18,6 +18,7 @@ import (
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/ratelimit"
 	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/tracing"
 )
 
 // Options configure a Server.
@@ -50,6 +51,8 @@ type Options struct {
 	// none); Tags are the configured tags, the rest count as "other".
 	TagHeader string
 	Tags      *metrics.Labels
+	// Tracer makes spans of requests, the limiter and the cache (nil: off).
+	Tracer *tracing.Tracer
 }
 
 // Server is the public API handler.
@@ -76,6 +79,7 @@ type Server struct {
 	bufs          sync.Pool                   // *[]byte for non-streaming answers
 	tagHeader     string                      // the traffic tag's header (observe.go)
 	tags          *metrics.Labels             // folds tags for metrics
+	tracer        *tracing.Tracer             // nil: no spans
 }
 
 // New builds a Server.
@@ -96,6 +100,7 @@ func New(o Options) (*Server, error) {
 		m:             o.Metrics,
 		tagHeader:     o.TagHeader,
 		tags:          o.Tags,
+		tracer:        o.Tracer,
 		idle:          make(chan struct{}, 1),
 	}
 	s.stopped, s.stopAll = context.WithCancel(context.Background())
@@ -139,6 +144,7 @@ const (
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := s.begin(w, r)
 	defer s.end(x, r)
+	r, x.span = s.tracer.Inbound(r, "ferry.request")
 
 	p := r.URL.Path
 	switch {
