@@ -89,7 +89,7 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		// Validate refused a non-loopback address without keys.
 		a.notices = append(a.notices, "no keys configured: accepting requests without a key, on loopback only ("+cfg.Listen+")")
 	}
-	if a.tracer, err = newTracer(cfg.Tracing); err != nil {
+	if a.tracer, err = newTracer(cfg.Tracing, log); err != nil {
 		a.managed.close()
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
@@ -15,7 +16,7 @@ import (
 const tracerFlush = 5 * time.Second
 
 // newTracer builds the OTLP tracer, or nil when tracing is off.
-func newTracer(c config.Tracing) (*tracing.Tracer, error) {
+func newTracer(c config.Tracing, log *slog.Logger) (*tracing.Tracer, error) {
 	if !c.Enabled() {
 		return nil, nil
 	}
@@ -23,7 +24,15 @@ func newTracer(c config.Tracing) (*tracing.Tracer, error) {
 	if c.Sample != nil {
 		sample = *c.Sample
 	}
-	return tracing.New(tracing.Options{Endpoint: c.OTLPEndpoint, Sample: sample})
+	var last atomic.Int64 // unix seconds of the last warning
+	onError := func(err error) {
+		// A collector down fails every batch: one warning a minute.
+		now := time.Now().Unix()
+		if prev := last.Load(); now-prev >= 60 && last.CompareAndSwap(prev, now) {
+			log.Warn("tracing: spans not exported", slog.Any("error", err))
+		}
+	}
+	return tracing.New(tracing.Options{Endpoint: c.OTLPEndpoint, Sample: sample, OnError: onError})
 }
 
 // tracedTransport is the provider's transport writing traceparent on

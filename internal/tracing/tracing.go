@@ -27,6 +27,10 @@ type Options struct {
 	Sample   float64 // share of new traces kept, 0 to 1; a client's sampled traceparent is followed
 	Service  string  // service.name, default "ferry"
 	Version  string  // service.version
+	// OnError hears of spans that could not be exported (a collector
+	// down); nil drops them silently. Without it the OpenTelemetry SDK
+	// would print every failed batch to the process's standard logger.
+	OnError func(error)
 }
 
 // Tracer starts spans and propagates trace context.
@@ -58,11 +62,25 @@ func New(o Options) (*Tracer, error) {
 	}
 	res := resource.NewSchemaless(semconv.ServiceName(o.Service), semconv.ServiceVersion(o.Version))
 	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(exp),
+		sdktrace.WithBatcher(quiet{exp, o.OnError}),
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(o.Sample))),
 	)
 	return &Tracer{tp: tp, tr: tp.Tracer("github.com/ferrygw/ferry")}, nil
+}
+
+// quiet hands export failures to its own handler instead of the SDK's
+// global one.
+type quiet struct {
+	sdktrace.SpanExporter
+	onError func(error)
+}
+
+func (q quiet) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if err := q.SpanExporter.ExportSpans(ctx, spans); err != nil && q.onError != nil {
+		q.onError(fmt.Errorf("tracing: export of %d spans: %w", len(spans), err))
+	}
+	return nil
 }
 
 // Shutdown flushes the spans not yet exported.
