@@ -71,6 +71,34 @@ func TestTrafficTagsAndLatencySplit(t *testing.T) {
 	if overhead != 3 {
 		t.Errorf("gateway overhead samples = %d, want 3", overhead)
 	}
+	checkAccessLog(t, g.Logs.String())
+}
+
+// checkAccessLog: the tag is logged as sent, and a refused request's
+// error text appears once on its line.
+func checkAccessLog(t *testing.T, logs string) {
+	t.Helper()
+	var tagged, refused bool
+	for _, line := range strings.Split(logs, "\n") {
+		var l struct {
+			Msg, Tag, Error string
+			Status          int
+		}
+		if json.Unmarshal([]byte(line), &l) != nil || l.Msg != "request" {
+			continue
+		}
+		tagged = tagged || l.Tag == "attacker-chosen-123"
+		if l.Status == 400 {
+			refused = true
+			parts := strings.Split(l.Error, ": ")
+			if cause := parts[len(parts)-1]; l.Error == "" || strings.Count(l.Error, cause) != 1 || strings.HasPrefix(l.Error, "invalid_request") {
+				t.Errorf("error text %q says its cause or kind twice (error_kind has the kind)", l.Error)
+			}
+		}
+	}
+	if !tagged || !refused {
+		t.Errorf("access log lacks the tagged stream (%v) or the refused request (%v):\n%s", tagged, refused, logs)
+	}
 }
 
 func mapsEqual(a, b map[string]float64) bool {

@@ -186,7 +186,7 @@ func (s *Server) logLine(x *exchange, r *http.Request) {
 		if x.err.Kind == apierr.Internal {
 			level = slog.LevelError
 		}
-		attrs = append(attrs, slog.String("error_kind", x.err.Kind.String()), slog.String("error", x.err.Error()))
+		attrs = append(attrs, slog.String("error_kind", x.err.Kind.String()), slog.String("error", errorText(x.err)))
 	}
 	if x.note != nil {
 		level = max(level, slog.LevelWarn)

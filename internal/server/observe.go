@@ -3,11 +3,13 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/metrics"
 	"github.com/ferrygw/ferry/internal/provider"
 )
@@ -70,6 +72,23 @@ func (x *exchange) endSpan(status int, model, tag string) {
 		}
 	}
 	x.span.End()
+}
+
+// errorText is an error's text for the access log, said once: its kind
+// has a field of its own, and a public message made from the cause's own
+// text is not repeated.
+func errorText(e *apierr.Error) string {
+	if e.Err == nil {
+		return e.Public
+	}
+	cause := e.Err.Error()
+	switch {
+	case e.Public == "" || strings.Contains(cause, e.Public):
+		return cause
+	case strings.Contains(e.Public, cause):
+		return e.Public
+	}
+	return e.Public + ": " + cause
 }
 
 // labels are the request's model and tag as bounded label values.
