@@ -50,6 +50,16 @@ func (s *Server) observe(x *exchange, status int, d time.Duration) {
 	}
 }
 
+// traceInbound starts the request's span: API requests only, so that
+// health probes every few seconds do not fill the trace store.
+func (s *Server) traceInbound(x *exchange, r *http.Request) *http.Request {
+	if s.tracer == nil || !strings.HasPrefix(r.URL.Path, "/v1/") {
+		return r
+	}
+	r, x.span = s.tracer.Inbound(r, "ferry.request")
+	return r
+}
+
 // tracedCacheServe is cacheServe inside a ferry.cache span.
 func (s *Server) tracedCacheServe(x *exchange, r *http.Request, op provider.Op, body []byte, peek anthropic.Peek) bool {
 	_, sp := s.tracer.Start(r.Context(), "ferry.cache")

@@ -144,7 +144,7 @@ const (
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := s.begin(w, r)
 	defer s.end(x, r)
-	r, x.span = s.tracer.Inbound(r, "ferry.request")
+	r = s.traceInbound(x, r)
 
 	p := r.URL.Path
 	switch {
