@@ -27,6 +27,7 @@ import (
 	"github.com/ferrygw/ferry/internal/shadow"
 	"github.com/ferrygw/ferry/internal/store"
 	"github.com/ferrygw/ferry/internal/usage"
+	"github.com/ferrygw/ferry/internal/tracing"
 )
 
 // Options are what the app needs besides the config.
@@ -62,8 +63,9 @@ type App struct {
 	rdb     *redis.Client // shared by every Redis-backed component; see redisClient
 	limiter *ratelimit.Limiter
 	relay   *relay.Relay
-	mirror  *shadow.Mirror // shadow traffic: started by Run, drained on shutdown
-	managed *managed       // the store and the managed keys (keys.go)
+	mirror  *shadow.Mirror  // shadow traffic: started by Run, drained on shutdown
+	managed *managed        // the store and the managed keys (keys.go)
+	tracer  *tracing.Tracer // nil: tracing off (tracing.otlp_endpoint)
 	keys    *auth.Keyring
 }
 
@@ -95,9 +97,13 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		// Validate refused a non-loopback address without keys.
 		a.notices = append(a.notices, "no keys configured: accepting requests without a key, on loopback only ("+cfg.Listen+")")
 	}
+	if a.tracer, err = newTracer(cfg.Tracing, log); err != nil {
+		a.managed.close()
+		return nil, err
+	}
 	providers := make(map[string]relay.Provider, len(cfg.Providers))
 	for _, pc := range cfg.Providers {
-		p, err := buildProvider(pc, o.transport)
+		p, err := buildProvider(pc, a.tracedTransport(pc, o.transport))
 		if err != nil {
 			return nil, err
 		}
@@ -127,6 +133,7 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		Providers: cfg.Providers,
 		Impl:      providers,
 		Metrics:   a.metrics,
+		Tracer:    a.tracer,
 		Logger:    log,
 		Mirror:    a.mirror,
 
@@ -166,6 +173,9 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		BodyTimeout:      cfg.Limits.BodyTimeout,
 		WriteTimeout:     o.writeTimeout,
 		MaxResponseBytes: o.maxResponseBytes,
+		TagHeader:        cfg.RateLimits.TagHeader,
+		Tags:             metrics.NewLabels(cfg.Metrics.Tags),
+		Tracer:           a.tracer,
 	})
 	if err != nil {
 		return nil, err
@@ -253,6 +263,7 @@ func (a *App) Close() {
 	if a.managed != nil {
 		a.managed.close()
 	}
+	a.closeTracer()
 }
 
 // Handler is the public API handler (for tests and embedding).

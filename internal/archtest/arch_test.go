@@ -37,6 +37,7 @@ var layers = map[string]int{
 	"internal/store/storetest":       4,
 	"internal/keys":                  4,
 	"internal/metrics":               3,
+	"internal/tracing":               3,
 	"internal/upstream":              3,
 	"internal/canary":                3,
 	"internal/ratelimit":             3,

@@ -43,6 +43,8 @@ type Config struct {
 	Store           Secret        `yaml:"store"`            // postgres://… to share state between instances; empty: SQLite in data_dir
 	AdminKey        Secret        `yaml:"admin_key"`        // the bootstrap admin key (or FERRY_ADMIN_KEY); managed keys are made with it
 	KeysRefresh     time.Duration `yaml:"keys_refresh"`     // how often managed keys are re-read, default 1s, at most 5s
+	Metrics         Metrics       `yaml:"metrics"`          // metric labels: the known traffic tags (observe.go)
+	Tracing         Tracing       `yaml:"tracing"`          // OpenTelemetry export (observe.go)
 }
 
 // Admin is the separate listener for /metrics (and later the admin API).

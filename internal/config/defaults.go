@@ -69,6 +69,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Log.Format, DefaultLogFormat)
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	c.storeFieldDefaults()
+	c.observeDefaults()
 }
 
 // ClaudeRoutes map Claude Code's model names (claude-opus-*, claude-sonnet-*,

@@ -76,6 +76,9 @@ func accessFields(x *exchange, r *http.Request, status int, d time.Duration, f l
 	if x.route != "" {
 		f.str("route", x.route)
 	}
+	if x.tag != "" {
+		f.str("tag", x.tag)
+	}
 	if x.provider != "" {
 		f.str("provider", x.provider)
 		f.str("node", x.node)
@@ -103,7 +106,7 @@ func accessFields(x *exchange, r *http.Request, status int, d time.Duration, f l
 	}
 	if x.err != nil {
 		f.str("error_kind", x.err.Kind.String())
-		f.str("error", x.err.Error())
+		f.str("error", errorText(x.err))
 	}
 	if x.note != nil {
 		f.str("upstream_note", x.note.Error())

@@ -19,6 +19,7 @@ import (
 	"github.com/ferrygw/ferry/internal/ratelimit"
 	"github.com/ferrygw/ferry/internal/relay"
 	"github.com/ferrygw/ferry/internal/usage"
+	"github.com/ferrygw/ferry/internal/tracing"
 )
 
 // Options configure a Server.
@@ -50,6 +51,12 @@ type Options struct {
 	// Usage reserves budgets at entry and records cost and the ledger row
 	// at the end (nil: none; see usage.go).
 	Usage *usage.Recorder
+	// TagHeader names the request header carrying the traffic tag (empty:
+	// none); Tags are the configured tags, the rest count as "other".
+	TagHeader string
+	Tags      *metrics.Labels
+	// Tracer makes spans of requests, the limiter and the cache (nil: off).
+	Tracer *tracing.Tracer
 }
 
 // Server is the public API handler.
@@ -76,6 +83,9 @@ type Server struct {
 	bufs          sync.Pool                   // *[]byte for non-streaming answers
 	usage         *usage.Recorder             // nil: no budgets or ledger
 	lines         sync.Pool                   // *jsonFields for access log lines (accesslog.go)
+	tagHeader     string                      // the traffic tag's header (observe.go)
+	tags          *metrics.Labels             // folds tags for metrics
+	tracer        *tracing.Tracer             // nil: no spans
 }
 
 // New builds a Server.
@@ -94,6 +104,9 @@ func New(o Options) (*Server, error) {
 		writeTimeout:  o.WriteTimeout,
 		log:           o.Logger,
 		m:             o.Metrics,
+		tagHeader:     o.TagHeader,
+		tags:          o.Tags,
+		tracer:        o.Tracer,
 		idle:          make(chan struct{}, 1),
 		usage:         o.Usage,
 	}
@@ -138,6 +151,7 @@ const (
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := s.begin(w, r)
 	defer s.end(x, r)
+	r = s.traceInbound(x, r)
 
 	p := r.URL.Path
 	switch {
