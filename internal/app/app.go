@@ -26,8 +26,8 @@ import (
 	"github.com/ferrygw/ferry/internal/server"
 	"github.com/ferrygw/ferry/internal/shadow"
 	"github.com/ferrygw/ferry/internal/store"
-	"github.com/ferrygw/ferry/internal/usage"
 	"github.com/ferrygw/ferry/internal/tracing"
+	"github.com/ferrygw/ferry/internal/usage"
 )
 
 // Options are what the app needs besides the config.

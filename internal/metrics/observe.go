@@ -17,8 +17,6 @@ type Observe struct {
 	CanaryWeight  *prometheus.GaugeVec     // route, target: the target's share weight; 0 once rolled back
 	BudgetRefused *prometheus.CounterVec   // scope: requests refused by a spent budget (hook for internal/usage)
 	Cost          *prometheus.CounterVec   // model, team, tag, currency: cost in micro-units (hook for internal/usage)
-	LedgerQueue   prometheus.Gauge         // usage rows waiting to be written (hook for internal/usage)
-	LedgerDropped prometheus.Counter       // usage rows dropped because the queue was full (hook for internal/usage)
 }
 
 func newObserve(r *prometheus.Registry, latency []float64) Observe {
@@ -42,15 +40,8 @@ func newObserve(r *prometheus.Registry, latency []float64) Observe {
 		Cost: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ferry_cost_micros_total", Help: "Cost of answered requests in micro-units of the currency, by model, team and tag.",
 		}, []string{"model", "team", "tag", "currency"}),
-		LedgerQueue: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "ferry_ledger_queue_depth", Help: "Usage ledger rows waiting to be written.",
-		}),
-		LedgerDropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ferry_ledger_dropped_total", Help: "Usage ledger rows dropped because the queue was full.",
-		}),
 	}
-	r.MustRegister(o.FirstToken, o.UpstreamWait, o.Overhead, o.CanaryWeight, o.BudgetRefused, o.Cost,
-		o.LedgerQueue, o.LedgerDropped)
+	r.MustRegister(o.FirstToken, o.UpstreamWait, o.Overhead, o.CanaryWeight, o.BudgetRefused, o.Cost)
 	return o
 }
 

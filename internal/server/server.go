@@ -18,8 +18,8 @@ import (
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/ratelimit"
 	"github.com/ferrygw/ferry/internal/relay"
-	"github.com/ferrygw/ferry/internal/usage"
 	"github.com/ferrygw/ferry/internal/tracing"
+	"github.com/ferrygw/ferry/internal/usage"
 )
 
 // Options configure a Server.

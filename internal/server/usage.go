@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
@@ -27,28 +28,25 @@ func (s *Server) reserveUsage(x *exchange, r *http.Request, op provider.Op, peek
 	}
 	e := usage.Entry{RequestID: x.id, SessionID: r.Header.Get(sessionHeader), Key: x.key, ClientModel: peek.Model,
 		InputTokens: int64(bodyLen) / bytesPerToken, MaxTokens: peek.MaxTokens}
-	if s.limiter != nil {
-		if h := s.limiter.TagHeader(); h != "" {
-			e.Tag = r.Header.Get(h)
-		}
-	}
+	e.Tag = x.tag // the header's, else the managed key's (readTag)
 	if id := x.ident; id != nil {
 		e.Team = id.Team
-		if id.Tag != "" {
-			e.Tag = id.Tag // the key's traffic tag over the header's
-		}
 		for _, b := range id.Budgets {
 			e.KeyBudgets = append(e.KeyBudgets, usage.Budget{Name: "key " + id.Name + " " + b.Period, Scope: usage.ScopeKey,
 				Match: id.Name, Period: usage.Period(b.Period), Currency: b.Currency, Limit: usage.Micros(b.LimitMicros), AllowOverrun: b.AllowOver})
 		}
 	}
-	if rt, ok := s.relay.Lookup(peek.Model); ok {
+	if rt := x.rt; rt != nil {
 		for _, tg := range rt.Targets {
 			e.Targets = append(e.Targets, usage.Target{Provider: tg.Provider, Model: tg.UpstreamModel(peek.Model)})
 		}
 	}
 	t, err := s.usage.Reserve(r.Context(), e)
 	if err != nil {
+		var ref *usage.Refused
+		if errors.As(err, &ref) {
+			s.m.BudgetRefused.WithLabelValues(ref.Scope).Inc()
+		}
 		s.fail(x, err)
 		return t, false
 	}
@@ -86,5 +84,13 @@ func (s *Server) finishUsage(x *exchange, r *http.Request, t *usage.Ticket) {
 		o.Cached = x.cache.free && x.cache.result != cacheCoalesced
 		o.Coalesced = x.cache.result == cacheCoalesced
 	}
-	s.usage.Finish(context.WithoutCancel(r.Context()), t, o)
+	cost, currency := s.usage.Finish(context.WithoutCancel(r.Context()), t, o)
+	if cost > 0 {
+		model, tag := s.labels(x)
+		team := ""
+		if x.ident != nil {
+			team = x.ident.Team // teams are made by admins: bounded
+		}
+		s.m.Cost.WithLabelValues(model, team, tag, currency).Add(float64(cost))
+	}
 }

@@ -94,9 +94,9 @@ func (r *Recorder) dearest(e Entry) Target {
 // Finish prices the request, settles its budgets and queues its ledger
 // row. It runs after the response, on a context without the client's
 // cancel: a client that hangs up still pays.
-func (r *Recorder) Finish(ctx context.Context, t *Ticket, o Outcome) {
+func (r *Recorder) Finish(ctx context.Context, t *Ticket, o Outcome) (Micros, string) {
 	if r == nil || t == nil {
-		return
+		return 0, ""
 	}
 	e := t.entry
 	if o.Estimated && o.Input == 0 {
@@ -124,6 +124,7 @@ func (r *Recorder) Finish(ctx context.Context, t *Ticket, o Outcome) {
 	if r.Ledger != nil {
 		r.Ledger.Record(row)
 	}
+	return row.Cost, row.Currency
 }
 
 func (r *Recorder) now() time.Time {
