@@ -57,6 +57,7 @@ type App struct {
 	mirror  *shadow.Mirror // shadow traffic: started by Run, drained on shutdown
 	managed *managed       // the store and the managed keys (keys.go)
 	keys    *auth.Keyring
+	guards  *guardSet // nil: no guardrails configured (guard.go)
 }
 
 // New builds every component. It refuses an unauthenticated gateway on a
@@ -130,7 +131,16 @@ func New(cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.guards, err = newGuardSet(cfg); err != nil {
+		return nil, err
+	}
+	var guards server.GuardSet
+	if a.guards != nil {
+		guards = a.guards
+	}
 	a.server, err = server.New(server.Options{
+		Guards:          guards,
+		GuardMetrics:    metrics.NewGuard(a.metrics.Registry),
 		Relay:           rl,
 		Keys:            keys,
 		Models:          rl.Models(),
@@ -298,10 +308,18 @@ func (a *App) Run(ctx context.Context) error {
 		defer close(keysDone)
 		a.managed.run(hctx)
 	}()
+	guardDone := make(chan struct{})
+	go func() {
+		defer close(guardDone)
+		if a.guards != nil {
+			a.guards.watch(hctx, a.log)
+		}
+	}()
 	defer func() {
 		stopChecks()
 		<-checksDone
 		<-keysDone
+		<-guardDone
 	}()
 	a.mirror.Start(context.WithoutCancel(ctx))
 	errc := make(chan error, 2)

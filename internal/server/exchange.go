@@ -52,6 +52,7 @@ type exchange struct {
 	note          error         // a problem with the upstream's answer, for the log
 	attempts      []relay.Attempt
 	cache         *cacheState // the response cache's part; nil when not involved
+	guard         *guardState // the guardrails' part; nil when none applies
 	gone          bool        // the client hung up: logged and counted as 499
 }
 
@@ -182,15 +183,15 @@ func (s *Server) logLine(x *exchange, r *http.Request) {
 		if x.err.Kind == apierr.Internal {
 			level = slog.LevelError
 		}
-		attrs = append(attrs, slog.String("error_kind", x.err.Kind.String()), slog.String("error", x.err.Error()))
+		attrs = append(attrs, slog.String("error_kind", x.err.Kind.String()), slog.String("error", s.redactLog(x.err.Error())))
 	}
 	if x.note != nil {
 		level = max(level, slog.LevelWarn)
-		attrs = append(attrs, slog.String("upstream_note", x.note.Error()))
+		attrs = append(attrs, slog.String("upstream_note", s.redactLog(x.note.Error())))
 	}
 	if x.streamErr != nil {
 		level = max(level, slog.LevelWarn)
-		attrs = append(attrs, slog.String("stream_error", x.streamErr.Error()))
+		attrs = append(attrs, slog.String("stream_error", s.redactLog(x.streamErr.Error())))
 	}
 	s.log.LogAttrs(context.Background(), level, "request", attrs...)
 }

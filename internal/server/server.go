@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/auth"
 	"github.com/ferrygw/ferry/internal/cache"
+	"github.com/ferrygw/ferry/internal/guard"
 	"github.com/ferrygw/ferry/internal/metrics"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/ratelimit"
@@ -46,6 +47,10 @@ type Options struct {
 	// (nil: none); CacheTTL maps a route's match to its cache ttl.
 	Cache    *cache.Cache
 	CacheTTL map[string]time.Duration
+	// Guards gives each request its guard (nil: no guardrails; see
+	// guard.go), counted in GuardMetrics.
+	Guards       GuardSet
+	GuardMetrics *metrics.Guard
 }
 
 // Server is the public API handler.
@@ -70,6 +75,9 @@ type Server struct {
 	cacheTTL      map[string]time.Duration
 	flights       *cache.Group[*sharedResult] // nil: no coalescing
 	bufs          sync.Pool                   // *[]byte for non-streaming answers
+	guards        GuardSet                    // nil: no guardrails (guard.go)
+	guardM        *metrics.Guard
+	logRedactor   *guard.LogRedactor // the access log's error texts, always
 }
 
 // New builds a Server.
@@ -89,6 +97,9 @@ func New(o Options) (*Server, error) {
 		log:           o.Logger,
 		m:             o.Metrics,
 		idle:          make(chan struct{}, 1),
+		guards:        o.Guards,
+		guardM:        o.GuardMetrics,
+		logRedactor:   guard.NewLogRedactor(),
 	}
 	s.stopped, s.stopAll = context.WithCancel(context.Background())
 	if s.maxReq <= 0 {

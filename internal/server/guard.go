@@ -1,0 +1,196 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/guard"
+	"github.com/ferrygw/ferry/internal/provider"
+	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/sse"
+)
+
+// The guardrails (internal/guard) on the request path. forward calls
+// guardRequest after authentication and limits, on the request in
+// Anthropic's format (an OpenAI client's is translated first, so that the
+// guard sees every client's request the same way), and guardAnswer on the
+// relay's Anthropic answer before it is translated back for the client.
+// What the relay forwards, mirrors to a shadow and keys the cache with is
+// the rewritten body.
+
+// GuardSet gives the guard in force for a request. internal/app builds it
+// from the config's guard sections and word files.
+type GuardSet interface {
+	// For returns the guard for a request on route (its match; "" for
+	// none) with gateway key name key, whose traffic tag is read from h or
+	// is the managed key's identTag; nil or inactive: none. scope names
+	// the resolved policy, for the cache and coalescing keys.
+	For(route, key string, h http.Header, identTag string) (g *guard.Guard, scope string)
+}
+
+// guardState is the guard's part in one request.
+type guardState struct {
+	g      *guard.Guard
+	ps     *guard.Pseudonyms
+	answer *guard.Answer // nil: the answer passes as it is
+	scope  string
+}
+
+// guardRequest applies the request's guard. It returns the body, peek and
+// format to relay and the answer's conversion (replaced for an OpenAI
+// client, whose request is now Anthropic's); false when it answered the
+// request itself (blocked, or untranslatable).
+func (s *Server) guardRequest(x *exchange, r *http.Request, op provider.Op, in guardedRequest) (guardedRequest, bool) {
+	route := ""
+	if x.rt != nil {
+		route = x.rt.Match
+	}
+	identTag := ""
+	if x.ident != nil {
+		identTag = x.ident.Tag
+	}
+	g, scope := s.guards.For(route, x.key, r.Header, identTag)
+	if !g.Active() {
+		return in, true
+	}
+	out := in
+	if in.format == provider.FormatOpenAI {
+		o, err := relay.FromOpenAI(in.body)
+		if err != nil {
+			s.fail(x, err)
+			return in, false
+		}
+		out.body, out.format, out.convert = o.Body, provider.FormatAnthropic, o.Answer
+	}
+	body, res, err := g.Request(out.body)
+	if err != nil {
+		var be *guard.BlockedError
+		if errors.As(err, &be) {
+			s.guardCount(be.Category, string(guard.ActionBlock))
+		}
+		s.fail(x, err)
+		return in, false
+	}
+	for k, n := range res.Tally {
+		s.guardCount(k.Category, k.Action, n)
+	}
+	if out.format != in.format || len(body) != len(out.body) || &body[0] != &out.body[0] {
+		peek, err := anthropic.Inspect(body)
+		if err != nil {
+			s.fail(x, apierr.Wrap(apierr.Internal, fmt.Errorf("guard: rewritten request: %w", err), "the guard could not rewrite the request"))
+			return in, false
+		}
+		if op == provider.OpCountTokens {
+			peek.Stream = false
+		}
+		out.peek = peek
+	}
+	out.body = body
+	x.guard = &guardState{g: g, ps: res.Pseudonyms, answer: g.Answer(res.Pseudonyms), scope: scope}
+	return out, true
+}
+
+// guardedRequest is what guardRequest may change of a request.
+type guardedRequest struct {
+	body    []byte
+	peek    anthropic.Peek
+	format  provider.Format // the relay's: Anthropic for a guarded OpenAI client
+	convert func(*provider.Response) (*provider.Response, error)
+}
+
+// guardCount adds to ferry_guard_matches_total; n defaults to 1.
+func (s *Server) guardCount(c guard.Category, action string, n ...int) {
+	if s.guardM == nil {
+		return
+	}
+	add := 1
+	if len(n) > 0 {
+		add = n[0]
+	}
+	s.guardM.Matches.WithLabelValues(string(c), action).Add(float64(add))
+}
+
+// guardAnswer runs the answer filter over the relay's Anthropic answer:
+// placeholders restored, listed words masked or the answer ended with
+// stop_reason "refusal". Error answers pass as they are.
+func (s *Server) guardAnswer(x *exchange, resp *provider.Response) error {
+	st := x.guard
+	if st == nil || st.answer == nil {
+		return nil
+	}
+	if resp.Events != nil {
+		resp.Events = &guardedEvents{StreamBase: provider.StreamBase{Src: resp.Events}, a: st.answer, src: st.answer.Source(resp.Events), s: s}
+		return nil
+	}
+	if resp.Status != http.StatusOK {
+		return nil
+	}
+	old := resp.Body
+	defer old.Close() // after release: a whole answer's bytes may be the relay's until then
+	b, release, err := s.readAnswer(old)
+	defer release()
+	if err != nil {
+		return err
+	}
+	out, refused, err := st.g.Message(b, st.ps)
+	if err != nil {
+		return apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be read")
+	}
+	if refused {
+		s.guardCount(guard.Words, string(guard.WordsRefuse))
+	}
+	if len(out) == len(b) && (len(b) == 0 || &out[0] == &b[0]) {
+		out = append([]byte(nil), b...) // b goes back to the pool
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(out))
+	resp.Header.Del("Content-Length")
+	resp.Usage = nil
+	var t anthropic.Totals
+	if anthropic.MessageUsage(out, &t) {
+		resp.Usage = &t
+	}
+	return nil
+}
+
+// guardedEvents is an answer stream through the guard's answer filter.
+// Usage, Note and Fault stay the upstream stream's: after a refusal the
+// usage is what the upstream reported up to there.
+type guardedEvents struct {
+	provider.StreamBase
+	a       *guard.Answer
+	src     sse.Source
+	s       *Server
+	counted bool
+}
+
+func (e *guardedEvents) Next() (sse.Event, error) {
+	ev, err := e.src.Next()
+	if e.a.Refused() && !e.counted {
+		e.counted = true
+		e.s.guardCount(guard.Words, string(guard.WordsRefuse))
+	}
+	return ev, err
+}
+
+// redactLog removes detected values and keys from text bound for the
+// access log (error causes, upstream notes), whatever the request's policy.
+func (s *Server) redactLog(text string) string {
+	if s.logRedactor == nil {
+		return text
+	}
+	return s.logRedactor.Redact(text)
+}
+
+// guardScope is what the cache and coalescing keys add for the request's
+// guard policy: the same body under another policy is another request.
+func (x *exchange) guardScope() string {
+	if x.guard == nil || x.guard.scope == "" {
+		return ""
+	}
+	return "\x00guard:" + x.guard.scope
+}
