@@ -303,3 +303,20 @@ func TestRequestDeepNesting(t *testing.T) {
 		t.Fatalf("a body nested 500 levels deep was scanned %d times over (%v)", w.scanned/len(body), w.err)
 	}
 }
+
+// TestRequestBlockInsideMessages: a block found inside the messages array
+// (nested containers) refuses the request; it was once lost on the way
+// out of the walk and the request went through unchanged.
+func TestRequestBlockInsideMessages(t *testing.T) {
+	g := newGuard(t, ActionBlock, nil)
+	for _, body := range []string{
+		`{"messages":[{"role":"user","content":"key ` + testKey + `"}]}`,
+		`{"messages":[{"role":"user","content":[{"type":"text","text":"key ` + testKey + `"}]}]}`,
+		`{"system":[{"type":"text","text":"key ` + testKey + `"}],"messages":[]}`,
+	} {
+		var be *BlockedError
+		if _, _, err := g.Request([]byte(body)); !errors.As(err, &be) || be.Category != Secret {
+			t.Errorf("%s: err = %v, want a block", body, err)
+		}
+	}
+}
