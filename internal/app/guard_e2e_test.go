@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/openai/openai-go/v3"
@@ -420,5 +421,34 @@ func TestGuardOffByDefault(t *testing.T) {
 	cfg.ApplyDefaults()
 	if gs, err := newGuardSet(cfg); gs != nil || err != nil {
 		t.Errorf("guard set %v, %v", gs, err)
+	}
+}
+
+// TestGuardShadowRewritten: the shadow target gets the rewritten body,
+// never the values the primary did not see either.
+func TestGuardShadowRewritten(t *testing.T) {
+	cand := fakeupstream.New()
+	t.Cleanup(cand.Close)
+	cand.SetDefault(fakeupstream.Reply{Fixture: messageFixture("shadow")})
+	g := newGateway(t, guardPII, func(c *config.Config) {
+		c.Providers = append(c.Providers, config.Provider{Name: "cand", Type: config.TypeAnthropic, BaseURLs: []string{cand.URL}, APIKey: providerKey})
+		for i := range c.Routes {
+			if c.Routes[i].Match == "claude-*" {
+				c.Routes[i].Shadow = config.RouteShadow{Provider: "cand", Model: "claude-candidate-1", Sample: 1}
+			}
+		}
+	})
+	g.Fake.Enqueue(fakeupstream.Reply{Fixture: messageFixture("ok <PHONE_1>")})
+	resp, body := g.rawPost(t, "/v1/messages", `{"model":"claude-opus-4-1","max_tokens":8,"messages":[{"role":"user","content":"call `+testPhone+`"}]}`, nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "ok "+testPhone) {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if !waitFor(5*time.Second, func() bool { return cand.Count() == 1 }) {
+		t.Fatal("no shadow call")
+	}
+	up := cand.Last().Body
+	assertHidden(t, up, testPhone)
+	if !strings.Contains(string(up), "call <PHONE_1>") {
+		t.Errorf("shadow request: %s", up)
 	}
 }
