@@ -256,6 +256,12 @@ func TestGuardWords(t *testing.T) {
 		if acc.StopReason != "refusal" || strings.Contains(acc.Content[0].Text, "forb") {
 			t.Errorf("streamed answer %q stop_reason %s", acc.Content[0].Text, acc.StopReason)
 		}
+		// The output read before the refusal is charged: 24 characters,
+		// about 6 tokens, not the 1 of message_start nor the 0 of nothing.
+		if acc.Usage.OutputTokens != 6 {
+			t.Errorf("refusal usage: %d output tokens, want 6", acc.Usage.OutputTokens)
+		}
+		waitLog(t, g, `"output_tokens":6`)
 		if guardMatches(t, g, "words", "refuse") != 2 || guardMatches(t, g, "words", "mask") != 1 {
 			t.Error("word matches not counted")
 		}
@@ -450,5 +456,42 @@ func TestGuardShadowRewritten(t *testing.T) {
 	assertHidden(t, up, testPhone)
 	if !strings.Contains(string(up), "call <PHONE_1>") {
 		t.Errorf("shadow request: %s", up)
+	}
+}
+
+// TestGuardCache: an answer the guard filters for its request (restored
+// placeholders) is never shared through the cache: two callers with
+// different numbers, the same body upstream, each get their own. Without
+// an answer filter (redact only) the cache works as before.
+func TestGuardCache(t *testing.T) {
+	g := newGateway(t, guardPII, cachedRoute)
+	g.Fake.SetDefault(fakeupstream.Reply{Fixture: messageFixture("Calling <PHONE_1>.")})
+	c := g.client()
+	for _, phone := range []string{testPhone, "13912345678"} {
+		msg, err := c.Messages.New(context.Background(), anthropic.MessageNewParams{
+			Model: "claude-sonnet-4-5", MaxTokens: 64,
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("call " + phone))},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := msg.Content[0].Text; got != "Calling "+phone+"." {
+			t.Errorf("caller with %s got %q", phone, got)
+		}
+	}
+	if g.Fake.Count() != 2 {
+		t.Errorf("%d upstream calls, want 2", g.Fake.Count())
+	}
+	card := anthropic.MessageNewParams{
+		Model: "claude-sonnet-4-5", MaxTokens: 64,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("card " + testCard))},
+	}
+	for range 2 {
+		if _, err := c.Messages.New(context.Background(), card); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if g.Fake.Count() != 3 || cacheMetric(g, "hit") != 1 {
+		t.Errorf("redacted request: %d upstream calls, %v hits; want 3 and 1", g.Fake.Count(), cacheMetric(g, "hit"))
 	}
 }

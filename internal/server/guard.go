@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
@@ -124,7 +125,9 @@ func (s *Server) guardAnswer(x *exchange, resp *provider.Response) error {
 		return nil
 	}
 	if resp.Events != nil {
-		resp.Events = &guardedEvents{StreamBase: provider.StreamBase{Src: resp.Events}, a: st.answer, src: st.answer.Source(resp.Events), s: s}
+		e := &guardedEvents{StreamBase: provider.StreamBase{Src: resp.Events}, a: st.answer, s: s}
+		e.src = st.answer.Source(countedSource{src: resp.Events, text: &e.read})
+		resp.Events = e
 		return nil
 	}
 	if resp.Status != http.StatusOK {
@@ -158,24 +161,64 @@ func (s *Server) guardAnswer(x *exchange, resp *provider.Response) error {
 }
 
 // guardedEvents is an answer stream through the guard's answer filter.
-// Usage, Note and Fault stay the upstream stream's: after a refusal the
-// usage is what the upstream reported up to there.
+// Note and Fault stay the upstream stream's. After a refusal the upstream
+// is no longer read, and its usage so far says output near zero though it
+// generated what was read: the output is then at least the text read
+// (estimated as relayed.go does), in the usage the ledger and limiter
+// settle with and in the refusal's message_delta the client reads.
 type guardedEvents struct {
 	provider.StreamBase
 	a       *guard.Answer
-	src     sse.Source
+	src     sse.Source  // the filter over countedSource over Src
+	read    relayedText // the upstream's text read so far
 	s       *Server
 	counted bool
 }
 
 func (e *guardedEvents) Next() (sse.Event, error) {
 	ev, err := e.src.Next()
-	if e.a.Refused() && !e.counted {
+	if err != nil || !e.a.Refused() {
+		return ev, err
+	}
+	if !e.counted {
 		e.counted = true
 		e.s.guardCount(guard.Words, string(guard.WordsRefuse))
 	}
+	if string(ev.Name) == "message_delta" { // the refusal's own: nothing else follows a refusal
+		u, _ := e.Usage()
+		data := strconv.AppendInt([]byte(`{"type":"message_delta","delta":{"stop_reason":"refusal","stop_sequence":null},"usage":{"output_tokens":`), u.Output, 10)
+		data = append(data, "}}"...)
+		ev = sse.Event{Name: ev.Name, Data: data, Raw: sse.AppendEvent(nil, "message_delta", data)}
+	}
+	return ev, nil
+}
+
+// Usage is the upstream's, its output raised to the text read after a
+// refusal.
+func (e *guardedEvents) Usage() (anthropic.Totals, bool) {
+	u, seen := e.Src.Usage()
+	if e.a.Refused() {
+		u.Output = max(u.Output, e.read.tokens())
+	}
+	return u, seen
+}
+
+// countedSource counts the text of the upstream's events as the filter
+// reads them.
+type countedSource struct {
+	src  provider.Stream
+	text *relayedText
+}
+
+func (c countedSource) Next() (sse.Event, error) {
+	ev, err := c.src.Next()
+	if err == nil {
+		c.text.add(ev.Name, ev.Data, false)
+	}
 	return ev, err
 }
+
+func (c countedSource) Close() error { return c.src.Close() }
 
 // redactLog removes detected values and keys from text bound for the
 // access log (error causes, upstream notes), whatever the request's policy.
