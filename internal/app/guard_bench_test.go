@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"io"
 	"strings"
 	"testing"
 
@@ -33,7 +32,7 @@ func BenchmarkGuardRequest2KB(b *testing.B) {
 	}
 	for _, p := range policies {
 		b.Run(p.name, func(b *testing.B) {
-			gw, stop := guardGateway(b, fake, p.pii)
+			gw, stop := quietGatewayWith(b, fake, func(c *config.Config) { c.Guard.PII = p.pii })
 			defer stop()
 			hc := benchClient()
 			defer hc.CloseIdleConnections()
@@ -50,28 +49,4 @@ func BenchmarkGuardRequest2KB(b *testing.B) {
 			b.ReportMetric(float64(cpuTime()-c0)/float64(b.N)/1e3, "cpu-µs/op")
 		})
 	}
-}
-
-// guardGateway is quietGateway with a guard policy (nil: none).
-func guardGateway(b *testing.B, fake *fakeupstream.Server, pii map[string]string) (string, func()) {
-	cfg := &config.Config{
-		Listen:    "127.0.0.1:0",
-		Admin:     config.Admin{Listen: "off"},
-		Keys:      []config.Key{{Name: "team-a", Key: clientKey}},
-		Providers: []config.Provider{{Name: "up", Type: config.TypeAnthropic, BaseURLs: []string{fake.URL}, APIKey: providerKey}},
-		Routes:    []config.Route{{Match: "*", Targets: []config.Target{{Provider: "up", Model: "claude-sonnet-4-20250514"}}}},
-		Guard:     config.Guard{PII: pii},
-	}
-	cfg.ApplyDefaults()
-	a, err := New(cfg, Options{Logger: NewLogger(config.Log{Level: "info"}, io.Discard)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := a.Listen(); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan struct{})
-	ctx, cancel := contextWithCancel()
-	go func() { a.Run(ctx); close(done) }()
-	return "http://" + a.Addr(), func() { cancel(); <-done; a.Close() }
 }

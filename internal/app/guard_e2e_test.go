@@ -108,16 +108,7 @@ func TestGuardPseudonymizeSDK(t *testing.T) {
 	}
 
 	g.Fake.Enqueue(fakeupstream.Reply{Fixture: sseFixture("I will call <PHO", "NE_1> about <ID_", "CARD_1", ">.")})
-	stream := c.Messages.NewStreaming(context.Background(), userMessage("Call me at "+testPhone+" please"))
-	var acc anthropic.Message
-	for stream.Next() {
-		if err := acc.Accumulate(stream.Current()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := stream.Err(); err != nil {
-		t.Fatal(err)
-	}
+	acc := accumulate(t, c, userMessage("Call me at "+testPhone+" please"))
 	assertHidden(t, g.Fake.Last().Body, testPhone, testIDCard)
 	if got := acc.Content[0].Text; got != want || acc.StopReason != "end_turn" {
 		t.Errorf("streamed answer %q (%s), want %q", got, acc.StopReason, want)
@@ -214,16 +205,7 @@ func TestGuardWords(t *testing.T) {
 		_, err := c.Messages.New(context.Background(), userMessage("a FORBIDDEN thing"))
 		assertAPIError(t, err, 400, "invalid_request_error")
 		g.Fake.Enqueue(fakeupstream.Reply{Fixture: sseFixture("this is forb", "idden stuff")})
-		stream := c.Messages.NewStreaming(context.Background(), userMessage("hello"))
-		var acc anthropic.Message
-		for stream.Next() {
-			if err := acc.Accumulate(stream.Current()); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := stream.Err(); err != nil {
-			t.Fatal(err)
-		}
+		acc := accumulate(t, c, userMessage("hello"))
 		if got := acc.Content[0].Text; got != "this is ********* stuff" {
 			t.Errorf("masked stream %q", got)
 		}
@@ -243,16 +225,7 @@ func TestGuardWords(t *testing.T) {
 			t.Errorf("whole answer %q stop_reason %s", msg.Content[0].Text, msg.StopReason)
 		}
 		g.Fake.Enqueue(fakeupstream.Reply{Fixture: sseFixture("fine, but forb", "idden here", " and more")})
-		stream := c.Messages.NewStreaming(context.Background(), userMessage("hello"))
-		var acc anthropic.Message
-		for stream.Next() {
-			if err := acc.Accumulate(stream.Current()); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := stream.Err(); err != nil {
-			t.Fatal(err)
-		}
+		acc := accumulate(t, c, userMessage("hello"))
 		if acc.StopReason != "refusal" || strings.Contains(acc.Content[0].Text, "forb") {
 			t.Errorf("streamed answer %q stop_reason %s", acc.Content[0].Text, acc.StopReason)
 		}
