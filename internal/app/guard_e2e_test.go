@@ -468,3 +468,32 @@ func TestGuardCache(t *testing.T) {
 		t.Errorf("redacted request: %d upstream calls, %v hits; want 3 and 1", g.Fake.Count(), cacheMetric(g, "hit"))
 	}
 }
+
+// TestGuardOpenAIPassthroughExact: an OpenAI client's request with nothing
+// to change still passes byte for byte to an OpenAI-compatible upstream,
+// and its answer back, with a guard on.
+func TestGuardOpenAIPassthroughExact(t *testing.T) {
+	vendor := fakeupstream.New()
+	t.Cleanup(vendor.Close)
+	g := newGateway(t, guardPII, func(c *config.Config) {
+		c.Providers = append(c.Providers, config.Provider{Name: "glm", Type: config.TypeOpenAI, Profile: "zhipu", BaseURLs: []string{vendor.URL}, APIKey: vendorKey})
+		c.Routes = append(c.Routes, config.Route{Match: "glm-*", Targets: []config.Target{{Provider: "glm"}}})
+	})
+	f := fakeupstream.MustLoad(t, openaiFixtures+"zhipu_parallel_tools_stream.txtar")
+	vendor.Enqueue(fakeupstream.Reply{Fixture: f})
+	body := `{"model":"glm-4.7-flash","stream":true,"messages":[{"role":"user","content":"add and multiply 2 and 3, order 20240101123456789"}]}`
+	req, _ := http.NewRequest("POST", g.URL+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+clientKey)
+	resp, err := g.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(got) != string(f.Body) {
+		t.Errorf("answer changed:\n%s", got)
+	}
+	if up := vendor.Last().Body; string(up) != body {
+		t.Errorf("request changed: %s", up)
+	}
+}

@@ -80,7 +80,16 @@ func (s *Server) guardRequest(x *exchange, r *http.Request, op provider.Op, in g
 	for k, n := range res.Tally {
 		s.guardCount(k.Category, k.Action, n)
 	}
-	if out.format != in.format || len(body) != len(out.body) || &body[0] != &out.body[0] {
+	answer := g.Answer(res.Pseudonyms)
+	unchanged := len(body) == len(out.body) && &body[0] == &out.body[0]
+	if unchanged && answer == nil {
+		// Nothing to change either way: the request goes as the client
+		// sent it (an OpenAI client's too, byte for byte to an
+		// OpenAI-compatible upstream).
+		x.guard = &guardState{g: g, scope: scope}
+		return in, true
+	}
+	if !unchanged || out.format != in.format {
 		peek, err := anthropic.Inspect(body)
 		if err != nil {
 			s.fail(x, apierr.Wrap(apierr.Internal, fmt.Errorf("guard: rewritten request: %w", err), "the guard could not rewrite the request"))
@@ -92,7 +101,7 @@ func (s *Server) guardRequest(x *exchange, r *http.Request, op provider.Op, in g
 		out.peek = peek
 	}
 	out.body = body
-	x.guard = &guardState{g: g, ps: res.Pseudonyms, answer: g.Answer(res.Pseudonyms), scope: scope}
+	x.guard = &guardState{g: g, ps: res.Pseudonyms, answer: answer, scope: scope}
 	return out, true
 }
 
