@@ -497,3 +497,49 @@ func TestGuardOpenAIPassthroughExact(t *testing.T) {
 		t.Errorf("request changed: %s", up)
 	}
 }
+
+// TestGuardToolsSDK: values in tool inputs and tool results reach the
+// upstream as placeholders; a tool call in the answer gets the originals
+// back, whole and streamed with the placeholder split across
+// input_json_delta chunks.
+func TestGuardToolsSDK(t *testing.T) {
+	g := newGateway(t, guardPII)
+	c := g.client()
+	params := anthropic.MessageNewParams{
+		Model: "claude-sonnet-4-5", MaxTokens: 256,
+		Tools: []anthropic.ToolUnionParam{{OfTool: &anthropic.ToolParam{Name: "lookup", InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{"phone": map[string]any{"type": "string"}}}}}},
+		Messages: []anthropic.MessageParam{
+			anthropic.NewUserMessage(anthropic.NewTextBlock("who owns it?")),
+			anthropic.NewAssistantMessage(anthropic.NewToolUseBlock("toolu_1", map[string]any{"phone": testPhone}, "lookup")),
+			anthropic.NewUserMessage(anthropic.NewToolResultBlock("toolu_1", "owner of "+testPhone+" has ID "+testIDCard, false)),
+		},
+	}
+	g.Fake.Enqueue(fakeupstream.Reply{Fixture: jsonFixture(`{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-20250514","content":[{"type":"tool_use","id":"toolu_2","name":"lookup","input":{"phone":"<PHONE_1>"}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":20,"output_tokens":15}}`)})
+	msg, err := c.Messages.New(context.Background(), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := g.Fake.Last().Body
+	assertHidden(t, up, testPhone, testIDCard)
+	if strings.Count(string(up), "<PHONE_1>") != 2 || !strings.Contains(string(up), "<ID_CARD_1>") {
+		t.Errorf("tool input and result not pseudonymized: %s", up)
+	}
+	if got := string(msg.Content[0].Input); got != `{"phone":"`+testPhone+`"}` {
+		t.Errorf("whole tool call input %s", got)
+	}
+
+	var b strings.Builder
+	b.WriteString("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":20,\"output_tokens\":1}}}\n\n")
+	b.WriteString("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_2\",\"name\":\"lookup\",\"input\":{}}}\n\n")
+	for _, d := range []string{`{\"phone\":\"<PHO`, `NE_1>\"}`} {
+		b.WriteString("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"" + d + "\"}}\n\n")
+	}
+	b.WriteString("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n")
+	b.WriteString("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":15}}\n\n")
+	b.WriteString("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+	g.Fake.Enqueue(fakeupstream.Reply{Fixture: &fakeupstream.Fixture{Status: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: []byte(b.String())}})
+	acc := accumulate(t, c, params)
+	if got := string(acc.Content[0].Input); got != `{"phone":"`+testPhone+`"}` {
+		t.Errorf("streamed tool call input %s", got)
+	}
+}
