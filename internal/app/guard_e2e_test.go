@@ -28,7 +28,17 @@ const (
 	testSecret = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghij"
 )
 
-var guardTestValues = []string{testPhone, testIDCard, testCard, testSecret}
+// assertLogsClean fails t if a gateway's log output holds a key (the
+// client's, the providers') or one of the guard's test values. Every
+// gateway the package's tests start calls it once its test is over.
+func assertLogsClean(t *testing.T, logs string) {
+	t.Helper()
+	for _, v := range []string{clientKey, providerKey, vendorKey, testPhone, testIDCard, testCard, testSecret} {
+		if strings.Contains(logs, v) {
+			t.Errorf("the logs hold a key or a detected value (%d bytes)", len(v))
+		}
+	}
+}
 
 // guardPII is the policy of most tests here.
 func guardPII(c *config.Config) {
