@@ -28,7 +28,7 @@ var layers = map[string]int{
 	"internal/testbody":              0,
 	"internal/testkit":               1,
 	"internal/anthropic":             1,
-	"internal/guard":                 1,
+	"internal/guard":                 2,
 	"internal/openai":                2,
 	"internal/translate":             3,
 	"internal/routing":               3,

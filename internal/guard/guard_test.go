@@ -320,3 +320,23 @@ func TestRequestBlockInsideMessages(t *testing.T) {
 		}
 	}
 }
+
+func TestMayRefuse(t *testing.T) {
+	wl, err := NewWordList([]string{"x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		words  *WordList
+		output WordAction
+		want   bool
+	}{{nil, "", false}, {wl, WordsMask, false}, {wl, WordsRefuse, true}} {
+		g, err := New(Policy{Words: c.words, WordsOutput: c.output})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := g.MayRefuse(); got != c.want {
+			t.Errorf("words %v output %q: MayRefuse %v, want %v", c.words != nil, c.output, got, c.want)
+		}
+	}
+}

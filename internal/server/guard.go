@@ -135,7 +135,11 @@ func (s *Server) guardAnswer(x *exchange, resp *provider.Response) error {
 	}
 	if resp.Events != nil {
 		e := &guardedEvents{StreamBase: provider.StreamBase{Src: resp.Events}, a: st.answer, s: s}
-		e.src = st.answer.Source(countedSource{src: resp.Events, text: &e.read})
+		var src sse.Source = resp.Events
+		if st.g.MayRefuse() {
+			src = countedSource{src: resp.Events, text: &e.read} // only a refusal needs the count
+		}
+		e.src = st.answer.Source(src)
 		resp.Events = e
 		return nil
 	}
