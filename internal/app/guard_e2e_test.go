@@ -219,6 +219,14 @@ func TestGuardWords(t *testing.T) {
 		if got := acc.Content[0].Text; got != "this is ********* stuff" {
 			t.Errorf("masked stream %q", got)
 		}
+		g.Fake.Enqueue(fakeupstream.Reply{Fixture: messageFixture("forbidden and Forbidden")})
+		msg, err := c.Messages.New(context.Background(), userMessage("hello"))
+		if err != nil || msg.Content[0].Text != "********* and *********" {
+			t.Errorf("masked answer %v %v", msg, err)
+		}
+		if got := guardMatches(t, g, "words", "mask"); got != 3 {
+			t.Errorf("ferry_guard_matches_total{words,mask} = %v, want 3 (1 streamed, 2 whole)", got)
+		}
 	})
 	t.Run("input mask, output refuse", func(t *testing.T) {
 		g := newGateway(t, wordFile(t, "refuse", "forbidden"), func(c *config.Config) { c.Guard.Words.Input = "mask" })

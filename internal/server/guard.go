@@ -153,12 +153,15 @@ func (s *Server) guardAnswer(x *exchange, resp *provider.Response) error {
 	if err != nil {
 		return err
 	}
-	out, refused, err := st.g.Message(b, st.ps)
+	out, refused, masked, err := st.g.MessageCount(b, st.ps)
 	if err != nil {
 		return apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be read")
 	}
 	if refused {
 		s.guardCount(guard.Words, string(guard.WordsRefuse))
+	}
+	if masked > 0 {
+		s.guardCount(guard.Words, string(guard.WordsMask), masked)
 	}
 	if len(out) == len(b) && (len(b) == 0 || &out[0] == &b[0]) {
 		out = append([]byte(nil), b...) // b goes back to the pool
@@ -185,11 +188,18 @@ type guardedEvents struct {
 	src     sse.Source  // the filter over countedSource over Src
 	read    relayedText // the upstream's text read so far
 	s       *Server
-	counted bool
+	counted bool // the refusal
+	ended   bool // the masked words
 }
 
 func (e *guardedEvents) Next() (sse.Event, error) {
 	ev, err := e.src.Next()
+	if err != nil && !e.ended {
+		e.ended = true // the end, clean or not: count the words masked
+		if n := e.a.Masked(); n > 0 {
+			e.s.guardCount(guard.Words, string(guard.WordsMask), n)
+		}
+	}
 	if err != nil || !e.a.Refused() {
 		return ev, err
 	}
