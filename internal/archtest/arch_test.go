@@ -42,16 +42,20 @@ var layers = map[string]int{
 	"internal/ratelimit":             3,
 	"internal/cache":                 3,
 	"internal/shadow":                3,
+	"internal/check":                 3,
 	"internal/provider":              3,
 	"internal/provider/anthropic":    4,
 	"internal/provider/openaicompat": 4,
 	"internal/provider/simulator":    4,
 	"internal/fakeupstream":          4,
+	"internal/usage":                 4,
+	"internal/alert":                 5,
 	"internal/relay":                 5,
 	"internal/server":                6,
 	"internal/app":                   7,
 	"internal/archtest":              8,
 	"cmd/ferry":                      8,
+	"cmd/benchmock":                  8, // the measurement mock of scripts/bench.sh; imports nothing internal
 	"internal/guard/corpusgen":       8,
 }
 

@@ -81,6 +81,11 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 		return
 	}
 	defer s.settle(x, r, &lt)
+	ut, ok := s.reserveUsage(x, r, op, peek, len(body))
+	defer s.finishUsage(x, r, ut)
+	if !ok {
+		return
+	}
 	format := x.format
 	if s.guards != nil {
 		g, ok := s.guardRequest(x, r, op, guardedRequest{body: body, peek: peek, format: format, convert: convert})

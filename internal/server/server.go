@@ -19,6 +19,7 @@ import (
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/ratelimit"
 	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/usage"
 )
 
 // Options configure a Server.
@@ -51,6 +52,9 @@ type Options struct {
 	// guard.go), counted in GuardMetrics.
 	Guards       GuardSet
 	GuardMetrics *metrics.Guard
+	// Usage reserves budgets at entry and records cost and the ledger row
+	// at the end (nil: none; see usage.go).
+	Usage *usage.Recorder
 }
 
 // Server is the public API handler.
@@ -75,6 +79,8 @@ type Server struct {
 	cacheTTL      map[string]time.Duration
 	flights       *cache.Group[*sharedResult] // nil: no coalescing
 	bufs          sync.Pool                   // *[]byte for non-streaming answers
+	usage         *usage.Recorder             // nil: no budgets or ledger
+	lines         sync.Pool                   // *jsonFields for access log lines (accesslog.go)
 	guards        GuardSet                    // nil: no guardrails (guard.go)
 	guardM        *metrics.Guard
 	logRedactor   *guard.LogRedactor // the access log's error texts, always
@@ -100,6 +106,7 @@ func New(o Options) (*Server, error) {
 		guards:        o.Guards,
 		guardM:        o.GuardMetrics,
 		logRedactor:   guard.NewLogRedactor(),
+		usage:         o.Usage,
 	}
 	s.stopped, s.stopAll = context.WithCancel(context.Background())
 	if s.maxReq <= 0 {
