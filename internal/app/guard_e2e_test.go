@@ -259,16 +259,24 @@ func TestGuardWords(t *testing.T) {
 	})
 }
 
-// TestGuardOpenAIClients: an OpenAI client's request is guarded on an
-// Anthropic route and on an OpenAI-compatible one (which it now reaches
-// through the Anthropic path), and its answer is restored.
-func TestGuardOpenAIClients(t *testing.T) {
+// guardVendorGateway is newGateway with guardPII and an OpenAI-compatible
+// upstream for glm-* models.
+func guardVendorGateway(t *testing.T) (*gateway, *fakeupstream.Server) {
+	t.Helper()
 	vendor := fakeupstream.New()
 	t.Cleanup(vendor.Close)
 	g := newGateway(t, guardPII, func(c *config.Config) {
 		c.Providers = append(c.Providers, config.Provider{Name: "glm", Type: config.TypeOpenAI, Profile: "zhipu", BaseURLs: []string{vendor.URL}, APIKey: vendorKey})
 		c.Routes = append(c.Routes, config.Route{Match: "glm-*", Targets: []config.Target{{Provider: "glm"}}})
 	})
+	return g, vendor
+}
+
+// TestGuardOpenAIClients: an OpenAI client's request is guarded on an
+// Anthropic route and on an OpenAI-compatible one (which it now reaches
+// through the Anthropic path), and its answer is restored.
+func TestGuardOpenAIClients(t *testing.T) {
+	g, vendor := guardVendorGateway(t)
 	oc := openai.NewClient(ooption.WithBaseURL(g.URL+"/v1"), ooption.WithAPIKey(clientKey), ooption.WithHTTPClient(g.HTTP), ooption.WithMaxRetries(0))
 	ask := func(model string) openai.ChatCompletionNewParams {
 		return openai.ChatCompletionNewParams{Model: model, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Call me at " + testPhone)}}
@@ -491,24 +499,11 @@ func TestGuardCache(t *testing.T) {
 // to change still passes byte for byte to an OpenAI-compatible upstream,
 // and its answer back, with a guard on.
 func TestGuardOpenAIPassthroughExact(t *testing.T) {
-	vendor := fakeupstream.New()
-	t.Cleanup(vendor.Close)
-	g := newGateway(t, guardPII, func(c *config.Config) {
-		c.Providers = append(c.Providers, config.Provider{Name: "glm", Type: config.TypeOpenAI, Profile: "zhipu", BaseURLs: []string{vendor.URL}, APIKey: vendorKey})
-		c.Routes = append(c.Routes, config.Route{Match: "glm-*", Targets: []config.Target{{Provider: "glm"}}})
-	})
+	g, vendor := guardVendorGateway(t)
 	f := fakeupstream.MustLoad(t, openaiFixtures+"zhipu_parallel_tools_stream.txtar")
 	vendor.Enqueue(fakeupstream.Reply{Fixture: f})
 	body := `{"model":"glm-4.7-flash","stream":true,"messages":[{"role":"user","content":"add and multiply 2 and 3, order 20240101123456789"}]}`
-	req, _ := http.NewRequest("POST", g.URL+"/v1/chat/completions", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+clientKey)
-	resp, err := g.HTTP.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(got) != string(f.Body) {
+	if _, got := g.rawPost(t, "/v1/chat/completions", body, nil); string(got) != string(f.Body) {
 		t.Errorf("answer changed:\n%s", got)
 	}
 	if up := vendor.Last().Body; string(up) != body {
