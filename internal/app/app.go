@@ -67,6 +67,7 @@ type App struct {
 	managed *managed        // the store and the managed keys (keys.go)
 	tracer  *tracing.Tracer // nil: tracing off (tracing.otlp_endpoint)
 	keys    *auth.Keyring
+	guards  *guardSet // nil: no guardrails configured (guard.go)
 }
 
 // New builds every component. It refuses an unauthenticated gateway on a
@@ -150,6 +151,13 @@ func New(cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a.guards, err = newGuardSet(cfg); err != nil {
+		return nil, err
+	}
+	var guards server.GuardSet
+	if a.guards != nil {
+		guards = a.guards
+	}
 	var recorder *usage.Recorder
 	if o.Store != nil {
 		if err := a.buildMoney(o.Store); err != nil {
@@ -158,6 +166,8 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		recorder = a.money.recorder
 	}
 	a.server, err = server.New(server.Options{
+		Guards:          guards,
+		GuardMetrics:    metrics.NewGuard(a.metrics.Registry),
 		Relay:           rl,
 		Keys:            keys,
 		Models:          rl.Models(),
@@ -330,10 +340,18 @@ func (a *App) Run(ctx context.Context) error {
 		defer close(keysDone)
 		a.managed.run(hctx)
 	}()
+	guardDone := make(chan struct{})
+	go func() {
+		defer close(guardDone)
+		if a.guards != nil {
+			a.guards.watch(hctx, a.log)
+		}
+	}()
 	defer func() {
 		stopChecks()
 		<-checksDone
 		<-keysDone
+		<-guardDone
 	}()
 	a.mirror.Start(context.WithoutCancel(ctx))
 	if a.money != nil {

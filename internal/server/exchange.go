@@ -55,6 +55,7 @@ type exchange struct {
 	tag           string        // the traffic tag (header or managed key), as the client sent it
 	upstreamWait  time.Duration // time spent waiting on upstreams (observe.go)
 	span          tracing.Span  // the request's span (zero: tracing off)
+	guard         *guardState   // the guardrails' part; nil when none applies
 }
 
 func (x *exchange) WriteHeader(code int) {

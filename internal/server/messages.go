@@ -89,6 +89,14 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 	if !ok {
 		return
 	}
+	format := x.format
+	if s.guards != nil {
+		g, ok := s.guardRequest(x, r, op, guardedRequest{body: body, peek: peek, format: format, convert: convert})
+		if !ok {
+			return
+		}
+		body, peek, format, convert = g.body, g.peek, g.format, g.convert
+	}
 	if s.tracedCacheServe(x, r, op, body, peek) {
 		return
 	}
@@ -102,7 +110,7 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 	t0 := time.Now()
 	res, err := s.relayDo(x, r, &relay.Request{
 		Op:      op,
-		Format:  x.format,
+		Format:  format,
 		Body:    body,
 		Peek:    peek,
 		Header:  r.Header,
@@ -122,6 +130,11 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 			// Every attempt, those refused before a node was called
 			// included (provider@-:no_available_node in the access log).
 			x.Header()["X-Ferry-Attempts"] = []string{count(len(res.Attempts))}
+		}
+	}
+	if err == nil && x.guard != nil {
+		if err = s.guardAnswer(x, res.Response); err != nil {
+			res.Close()
 		}
 	}
 	if err == nil && convert != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/auth"
 	"github.com/ferrygw/ferry/internal/cache"
+	"github.com/ferrygw/ferry/internal/guard"
 	"github.com/ferrygw/ferry/internal/metrics"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/ratelimit"
@@ -48,6 +49,10 @@ type Options struct {
 	// (nil: none); CacheTTL maps a route's match to its cache ttl.
 	Cache    *cache.Cache
 	CacheTTL map[string]time.Duration
+	// Guards gives each request its guard (nil: no guardrails; see
+	// guard.go), counted in GuardMetrics.
+	Guards       GuardSet
+	GuardMetrics *metrics.Guard
 	// Usage reserves budgets at entry and records cost and the ledger row
 	// at the end (nil: none; see usage.go).
 	Usage *usage.Recorder
@@ -86,6 +91,9 @@ type Server struct {
 	tagHeader     string                      // the traffic tag's header (observe.go)
 	tags          *metrics.Labels             // folds tags for metrics
 	tracer        *tracing.Tracer             // nil: no spans
+	guards        GuardSet                    // nil: no guardrails (guard.go)
+	guardM        *metrics.Guard
+	logRedactor   *guard.LogRedactor // the access log's error texts, always
 }
 
 // New builds a Server.
@@ -108,6 +116,9 @@ func New(o Options) (*Server, error) {
 		tags:          o.Tags,
 		tracer:        o.Tracer,
 		idle:          make(chan struct{}, 1),
+		guards:        o.Guards,
+		guardM:        o.GuardMetrics,
+		logRedactor:   guard.NewLogRedactor(),
 		usage:         o.Usage,
 	}
 	s.stopped, s.stopAll = context.WithCancel(context.Background())
