@@ -24,6 +24,7 @@ var layers = map[string]int{
 	"internal/sse":                   0,
 	"internal/jsonpeek":              0,
 	"internal/ids":                   0,
+	"internal/tokens":                0,
 	"internal/config":                0,
 	"internal/testbody":              0,
 	"internal/testkit":               1,
