@@ -54,53 +54,28 @@ type frameTranslator interface {
 	Next() ([]byte, bool)
 }
 
-// translatedSource reads Anthropic events from its source and yields the
-// frames a translator makes of them. The translator ends every stream it
-// is given with a closing frame (the end marker, or an error frame), so
-// io.EOF from here is always a clean end; a source's failure (a cut, a
-// read error) becomes the stream's Fault. Usage and Note are the source's:
-// the Anthropic usage, which the translated frames may not carry (an
-// OpenAI client that did not ask for include_usage).
-type translatedSource struct {
-	provider.StreamBase
-	tr    frameTranslator
-	ended bool
-	fault error // the source's failure, closed with an error frame
-}
+// frames adapts a frameTranslator to provider.Translated, the one
+// stream-translation loop: each frame becomes an event. The translators
+// end only when their source does.
+type frames struct{ frameTranslator }
 
-func newTranslated(src provider.Stream, tr frameTranslator) *translatedSource {
-	return &translatedSource{StreamBase: provider.StreamBase{Src: src}, tr: tr}
-}
-
-func (t *translatedSource) Next() (sse.Event, error) {
-	for {
-		if f, ok := t.tr.Next(); ok {
-			name, data := splitFrame(f)
-			return sse.Event{Name: name, Data: data, Raw: f}, nil
-		}
-		if t.ended {
-			return sse.Event{}, io.EOF
-		}
-		ev, err := t.Src.Next()
-		if err != nil {
-			t.ended = true
-			if err == io.EOF {
-				err = nil
-			}
-			t.fault = err
-			t.tr.Finish(err)
-			continue
-		}
-		t.tr.Feed(ev)
+func (f frames) Next() (sse.Event, bool) {
+	b, ok := f.frameTranslator.Next()
+	if !ok {
+		return sse.Event{}, false
 	}
+	name, data := splitFrame(b)
+	return sse.Event{Name: name, Data: data, Raw: b}, true
 }
 
-// Fault is the source's failure, or the error event it carried.
-func (t *translatedSource) Fault() error {
-	if t.fault != nil {
-		return t.fault
-	}
-	return t.Src.Fault()
+func (frames) Done() bool { return false }
+
+// newTranslated yields the frames tr makes of src's Anthropic events.
+// Usage and Note stay the source's: the Anthropic usage, which the
+// translated frames may not carry (an OpenAI client that did not ask for
+// include_usage).
+func newTranslated(src provider.Stream, tr frameTranslator) provider.Stream {
+	return provider.NewTranslated(src, frames{tr})
 }
 
 // splitFrame reads the event name and data of a frame the gateway wrote

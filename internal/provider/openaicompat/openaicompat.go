@@ -277,7 +277,7 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 	}
 	if info.Stream && provider.IsEventStream(x.resp.Header.Get("Content-Type")) {
 		st := translate.NewOpenAIToAnthropicStream(info, &p.profile.Profile, ids.New("msg_"))
-		return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: &translatedEvents{r: sse.NewReader(x.body, 0), st: st}, Node: x.node}, nil
+		return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: newTranslatedEvents(sse.NewReader(x.body, 0), st), Node: x.node}, nil
 	}
 	// Memory as bytes arrive, and an over-size answer cut as it passes
 	// the bound (io.ReadAll's growth allocated several times it).
@@ -353,8 +353,7 @@ func (p *Provider) synthesizedStream(b []byte, info *translate.RequestInfo, x *e
 	st := translate.NewOpenAIToAnthropicStream(info, &p.profile.Profile, ids.New("msg_"))
 	st.Feed(data) // a failure queues an error event, which the client gets
 	st.Feed([]byte("[DONE]"))
-	st.Finish(nil)
-	return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: &translatedEvents{st: st}, Node: x.node}
+	return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: newTranslatedEvents(noEvents{}, st), Node: x.node}
 }
 
 // unusableAnswer answers for a 2xx body that is not a chat completion: an
@@ -388,47 +387,19 @@ func readFailure(err error) error {
 	return apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be read")
 }
 
-// translatedEvents yields the Anthropic events a translate.OpenAIToAnthropicStream makes of
-// an upstream's Chat Completions stream (r nil: everything was fed
-// already). The stream ends every message it started with message_stop or
-// an error event, so io.EOF from here is always a clean end.
+// translatedEvents yields the Anthropic events a
+// translate.OpenAIToAnthropicStream makes of an upstream's Chat
+// Completions stream, through provider.Translated, the one
+// stream-translation loop. The translator ends every message it started
+// with message_stop or an error event, so io.EOF from here is always a
+// clean end.
 type translatedEvents struct {
-	r     *sse.Reader
-	st    *translate.OpenAIToAnthropicStream
-	ended bool
+	*provider.Translated
+	st *translate.OpenAIToAnthropicStream
 }
 
-func (t *translatedEvents) Next() (sse.Event, error) {
-	for {
-		if ev, ok := t.st.Next(); ok {
-			return ev, nil
-		}
-		if t.ended || t.r == nil || t.st.Finished() {
-			return sse.Event{}, io.EOF
-		}
-		ev, err := t.r.Next()
-		if err != nil {
-			t.ended = true
-			if err == io.EOF {
-				err = nil
-			}
-			t.st.Finish(err)
-			continue
-		}
-		if ev.Data == nil {
-			continue // a comment-only keep-alive (": ping") or a frame without data
-		}
-		// An error here (a malformed chunk, an error object) has queued
-		// an error event for the client, and ended the stream.
-		t.st.Feed(ev.Data)
-	}
-}
-
-func (t *translatedEvents) Close() error {
-	if t.r == nil {
-		return nil
-	}
-	return t.r.Close()
+func newTranslatedEvents(src sse.Source, st *translate.OpenAIToAnthropicStream) *translatedEvents {
+	return &translatedEvents{Translated: provider.NewTranslated(provider.Plain(src), chunks{st}), st: st}
 }
 
 // Note is a repair the stream made that the client does not see as such
@@ -436,11 +407,36 @@ func (t *translatedEvents) Close() error {
 // access log, known once the stream ended.
 func (t *translatedEvents) Note() error { return t.st.DroppedToolCalls() }
 
-// Fault is nil: an error the translation met is an error event, which the
-// relay's watch reads on the way.
+// Fault is nil: an error the translation met (an error chunk, a cut) is
+// an error event, which the relay's watch reads on the way.
 func (t *translatedEvents) Fault() error { return nil }
 
 // Usage is the message's usage once message_delta carried it.
 func (t *translatedEvents) Usage() (anthropic.Totals, bool) {
 	return t.st.Usage(), t.st.StopReason() != ""
 }
+
+// chunks adapts the chunk translator to provider.StreamTranslator.
+type chunks struct {
+	*translate.OpenAIToAnthropicStream
+}
+
+// Feed feeds a chunk; a frame without data (a comment-only keep-alive,
+// ": ping") is none. An error here (a malformed chunk, an error object)
+// has queued an error event for the client, and ended the stream.
+func (c chunks) Feed(ev sse.Event) {
+	if ev.Data != nil {
+		c.OpenAIToAnthropicStream.Feed(ev.Data)
+	}
+}
+
+// Done reports that the translation ended (an error chunk): the rest of
+// the upstream stream is not read.
+func (c chunks) Done() bool { return c.Finished() }
+
+// noEvents is the empty upstream of a synthesized stream: everything was
+// fed already.
+type noEvents struct{}
+
+func (noEvents) Next() (sse.Event, error) { return sse.Event{}, io.EOF }
+func (noEvents) Close() error             { return nil }
