@@ -153,6 +153,13 @@ func oiToolLoop(turns []oiTurn) bool {
 	return false
 }
 
+// oiDecodeString decodes the JSON string v of field.
+func oiDecodeString(field string, v json.RawMessage) (string, error) {
+	var s string
+	err := oiDecode(field, v, &s)
+	return s, err
+}
+
 // oiTexts reads a system, developer or text-only content: a string or an
 // array of text parts.
 func oiTexts(field string, v json.RawMessage) ([]string, error) {
@@ -160,8 +167,8 @@ func oiTexts(field string, v json.RawMessage) ([]string, error) {
 		return nil, nil
 	}
 	if v[0] == '"' {
-		var s string
-		if err := oiDecode(field, v, &s); err != nil {
+		s, err := oiDecodeString(field, v)
+		if err != nil {
 			return nil, err
 		}
 		return []string{s}, nil
@@ -187,8 +194,8 @@ func oiUserContent(field string, v json.RawMessage, tool bool) ([]oiBlock, error
 		return nil, nil
 	}
 	if v[0] == '"' {
-		var s string
-		if err := oiDecode(field, v, &s); err != nil {
+		s, err := oiDecodeString(field, v)
+		if err != nil {
 			return nil, err
 		}
 		if oiBlank(s) {
