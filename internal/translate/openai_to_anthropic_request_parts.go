@@ -54,13 +54,10 @@ func oiStops(stops []string) []string {
 // schemas and inputs passed through) as they are, so invalid bytes in them
 // are replaced here, each by U+FFFD as a JSON decoder would read them.
 func oiMarshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	out, err := jsonpeek.Marshal(v)
+	if err != nil {
 		return nil, err
 	}
-	out := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if utf8.Valid(out) {
 		return out, nil
 	}
