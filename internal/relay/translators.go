@@ -57,10 +57,14 @@ type frameTranslator interface {
 // frames adapts a frameTranslator to provider.Translated, the one
 // stream-translation loop: each frame becomes an event. The translators
 // end only when their source does.
-type frames struct{ frameTranslator }
+type frames struct{ tr frameTranslator }
 
-func (f frames) Next() (sse.Event, bool) {
-	b, ok := f.frameTranslator.Next()
+func (f *frames) Feed(ev sse.Event) { f.tr.Feed(ev) }
+func (f *frames) Finish(err error)  { f.tr.Finish(err) }
+func (*frames) Done() bool          { return false }
+
+func (f *frames) Next() (sse.Event, bool) {
+	b, ok := f.tr.Next()
 	if !ok {
 		return sse.Event{}, false
 	}
@@ -68,14 +72,19 @@ func (f frames) Next() (sse.Event, bool) {
 	return sse.Event{Name: name, Data: data, Raw: b}, true
 }
 
-func (frames) Done() bool { return false }
-
 // newTranslated yields the frames tr makes of src's Anthropic events.
 // Usage and Note stay the source's: the Anthropic usage, which the
 // translated frames may not carry (an OpenAI client that did not ask for
 // include_usage).
 func newTranslated(src provider.Stream, tr frameTranslator) provider.Stream {
-	return provider.NewTranslated(src, frames{tr})
+	t := &translatedFrames{fr: frames{tr}} // one allocation for the loop and its adapter
+	t.Translated = provider.Translated{StreamBase: provider.StreamBase{Src: src}, Tr: &t.fr}
+	return t
+}
+
+type translatedFrames struct {
+	provider.Translated
+	fr frames
 }
 
 // splitFrame reads the event name and data of a frame the gateway wrote

@@ -277,7 +277,7 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 	}
 	if info.Stream && provider.IsEventStream(x.resp.Header.Get("Content-Type")) {
 		st := translate.NewOpenAIToAnthropicStream(info, &p.profile.Profile, ids.New("msg_"))
-		return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: newTranslatedEvents(sse.NewReader(x.body, 0), st), Node: x.node}, nil
+		return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: newTranslatedEvents(upstreamChunks{sse.NewReader(x.body, 0)}, st), Node: x.node}, nil
 	}
 	// Memory as bytes arrive, and an over-size answer cut as it passes
 	// the bound (io.ReadAll's growth allocated several times it).
@@ -394,12 +394,12 @@ func readFailure(err error) error {
 // with message_stop or an error event, so io.EOF from here is always a
 // clean end.
 type translatedEvents struct {
-	*provider.Translated
-	st *translate.OpenAIToAnthropicStream
+	provider.Translated // one allocation with its wrapper
+	st                  *translate.OpenAIToAnthropicStream
 }
 
-func newTranslatedEvents(src sse.Source, st *translate.OpenAIToAnthropicStream) *translatedEvents {
-	return &translatedEvents{Translated: provider.NewTranslated(provider.Plain(src), chunks{st}), st: st}
+func newTranslatedEvents(src provider.Stream, st *translate.OpenAIToAnthropicStream) *translatedEvents {
+	return &translatedEvents{Translated: provider.Translated{StreamBase: provider.StreamBase{Src: src}, Tr: chunks{st}}, st: st}
 }
 
 // Note is a repair the stream made that the client does not see as such
@@ -434,9 +434,22 @@ func (c chunks) Feed(ev sse.Event) {
 // the upstream stream is not read.
 func (c chunks) Done() bool { return c.Finished() }
 
+// upstreamChunks is the upstream's Chat Completions stream as the
+// translation's source (provider.Plain's, without its allocation: the
+// reader is the one word of an interface value). What it would say of
+// usage, notes and faults, translatedEvents says.
+type upstreamChunks struct{ *sse.Reader }
+
+func (upstreamChunks) Usage() (anthropic.Totals, bool) { return anthropic.Totals{}, false }
+func (upstreamChunks) Note() error                     { return nil }
+func (upstreamChunks) Fault() error                    { return nil }
+
 // noEvents is the empty upstream of a synthesized stream: everything was
 // fed already.
 type noEvents struct{}
 
-func (noEvents) Next() (sse.Event, error) { return sse.Event{}, io.EOF }
-func (noEvents) Close() error             { return nil }
+func (noEvents) Next() (sse.Event, error)        { return sse.Event{}, io.EOF }
+func (noEvents) Close() error                    { return nil }
+func (noEvents) Usage() (anthropic.Totals, bool) { return anthropic.Totals{}, false }
+func (noEvents) Note() error                     { return nil }
+func (noEvents) Fault() error                    { return nil }
