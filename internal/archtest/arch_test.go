@@ -47,6 +47,7 @@ var layers = map[string]int{
 	"internal/provider/anthropic":    4,
 	"internal/provider/openaicompat": 4,
 	"internal/provider/simulator":    4,
+	"internal/convert":               4,
 	"internal/fakeupstream":          4,
 	"internal/relay":                 5,
 	"internal/server":                6,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/convert"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/sse"
 	"github.com/ferrygw/ferry/internal/translate"
@@ -33,18 +34,11 @@ func speaks(p Provider, f provider.Format) bool {
 	return ok && s.Speaks(f)
 }
 
-// preparer is a provider that translates a call for its upstream itself
-// (openaicompat: Anthropic to Chat Completions, by its vendor profile).
-// The relay has it do so once per target, before the first attempt.
-type preparer interface {
-	Prepare(*provider.Call)
-}
-
-func prepare(p Provider, c *provider.Call) {
-	if pp, ok := p.(preparer); ok {
-		pp.Prepare(c)
-	}
-}
+// prepare translates a call for a target whose upstream speaks another
+// format (an OpenAI-compatible upstream: Anthropic to Chat Completions,
+// by its vendor profile), once per target, before the first attempt;
+// each attempt's answer is translated back by convert.Do.
+func prepare(p Provider, c *provider.Call) { convert.Prepare(p, c) }
 
 // frameTranslator turns Anthropic events into another format's frames.
 // translate.AnthropicToOpenAIStream and translate.AnthropicToCompleteStream are the two.
