@@ -1,9 +1,11 @@
 package relay
 
-// Every conversion the relay makes between client formats and Anthropic's,
-// in one file: the one place the relay calls translate. A request is
-// translated once per request (not per target or attempt), and its answer
-// translated back once, after the retry loop chose it.
+// Every conversion the relay makes, in one file. Between client formats
+// and Anthropic's: a request translated once per request (not per target
+// or attempt), its answer translated back once, after the retry loop chose
+// it. For a target whose upstream speaks another format (Chat
+// Completions): the Anthropic call translated once per target (prepare),
+// each attempt's answer translated back (convert.Do, in attempt).
 
 import (
 	"bytes"
