@@ -111,7 +111,7 @@ type converted struct {
 }
 
 func convertOpenAI(body []byte) (*converted, error) {
-	ab, info, err := translate.OpenAIToAnthropicRequest(body, TranslateEnv())
+	ab, info, err := translate.OpenAIToAnthropicRequest(body, convert.Env())
 	if err != nil {
 		return nil, apierr.Wrap(apierr.InvalidRequest, err, err.Error())
 	}
@@ -163,7 +163,7 @@ type Complete struct {
 // FromComplete translates a legacy Text Completions request; an
 // untranslatable one is the client's error.
 func FromComplete(body []byte) (*Complete, error) {
-	mb, info, err := translate.CompleteToAnthropicRequest(body, TranslateEnv())
+	mb, info, err := translate.CompleteToAnthropicRequest(body, convert.Env())
 	if err != nil {
 		return nil, apierr.Wrap(apierr.InvalidRequest, err, err.Error())
 	}
