@@ -37,12 +37,11 @@ type Doer interface {
 	Do(ctx context.Context, c *provider.Call) (*provider.Response, error)
 }
 
-// Chat is an Anthropic Messages call translated for a Chat Completions
-// upstream, kept in the call (Call.Prepared) for every attempt.
-type Chat struct {
+// chat is an Anthropic Messages call translated for a Chat Completions
+// upstream: what translating the request learned, and the dialect.
+type chat struct {
 	info *translate.RequestInfo
 	prof *openai.Profile
-	err  error // the request could not be translated
 }
 
 // Env is the Env the gateway's translations run with (translate itself
@@ -50,41 +49,46 @@ type Chat struct {
 // clock.
 func Env() translate.Env { return translate.Env{ID: ids.New, Now: time.Now} }
 
-// PrepareChat translates c for prof when it is an Anthropic Messages call,
-// once: c.PreparedBody is what every attempt sends, c.Prepared the *Chat
-// that Do reads. A request that cannot be translated is answered by Do,
-// without an upstream call.
-func PrepareChat(c *provider.Call, prof *openai.Profile) {
-	if c.Op != provider.OpMessages || c.Format != provider.FormatAnthropic {
+// Prepare translates c for p, once, when p is a ChatTarget and c an
+// Anthropic Messages call: c.PreparedBody is what every attempt sends,
+// c.Prepared what Do reads (the *translate.RequestInfo, or the error of a
+// request that cannot be translated, which Do answers without an upstream
+// call).
+func Prepare(p any, c *provider.Call) {
+	t, ok := p.(ChatTarget)
+	if !ok || c.Op != provider.OpMessages || c.Format != provider.FormatAnthropic {
 		return
 	}
-	body, info, err := translate.AnthropicToOpenAIRequest(c.Body, c.Model, prof)
-	c.Prepared, c.PreparedBody = &Chat{info: info, prof: prof, err: err}, body
-}
-
-// Prepare is PrepareChat for p when p is a ChatTarget.
-func Prepare(p any, c *provider.Call) {
-	if t, ok := p.(ChatTarget); ok {
-		PrepareChat(c, t.ChatProfile())
+	body, info, err := translate.AnthropicToOpenAIRequest(c.Body, c.Model, t.ChatProfile())
+	if err != nil {
+		c.Prepared, c.PreparedBody = err, nil
+		return
 	}
+	c.Prepared, c.PreparedBody = info, body
 }
 
-// Do makes one attempt of c on p: for a prepared Chat call, the refusal
-// of an untranslatable request, or p's answer translated back to
+// Do makes one attempt of c on p: for a call Prepare translated, the
+// refusal of an untranslatable request, or p's answer translated back to
 // Anthropic's format; any other call as p answers it.
 func Do(ctx context.Context, p Doer, c *provider.Call) (*provider.Response, error) {
-	ch, ok := c.Prepared.(*Chat)
-	if !ok {
+	var info *translate.RequestInfo
+	switch v := c.Prepared.(type) {
+	case nil:
 		return p.Do(ctx, c)
+	case *translate.RequestInfo:
+		info = v
+	case error:
+		return refusal(v)
 	}
-	if ch.err != nil {
-		return refusal(ch.err)
+	t, ok := p.(ChatTarget)
+	if !ok {
+		return nil, apierr.New(apierr.Internal, "call prepared for a Chat Completions upstream sent to another")
 	}
 	resp, err := p.Do(ctx, c)
 	if err != nil || resp.Status < 200 || resp.Status > 299 {
 		return resp, err // the provider's error answers are Anthropic's already
 	}
-	return ch.answer(resp)
+	return chat{info: info, prof: t.ChatProfile()}.answer(resp)
 }
 
 // refusal is the answer to a call that could not be translated: the
@@ -100,7 +104,7 @@ func refusal(err error) (*provider.Response, error) {
 // answer translates a success: an event stream, or a JSON body (turned
 // into a stream when the client asked for one: some servers ignore
 // "stream").
-func (ch *Chat) answer(resp *provider.Response) (*provider.Response, error) {
+func (ch chat) answer(resp *provider.Response) (*provider.Response, error) {
 	resp.Status = http.StatusOK // a 2xx translated is Anthropic's 200
 	if resp.Header == nil {
 		resp.Header = http.Header{}
@@ -110,8 +114,7 @@ func (ch *Chat) answer(resp *provider.Response) (*provider.Response, error) {
 		resp.Events = newChunkEvents(resp.Events, st)
 		return resp, nil
 	}
-	b, err := io.ReadAll(resp.Body) // read whole and bounded by the provider
-	resp.Body.Close()
+	b, err := bodyBytes(resp.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -130,8 +133,17 @@ func (ch *Chat) answer(resp *provider.Response) (*provider.Response, error) {
 	// validation tells the model what is missing); the log still says so.
 	resp.Header["Content-Type"] = jsonContentType
 	resp.Header.Del("Content-Length")
-	resp.Body, resp.Usage, resp.Note = io.NopCloser(bytes.NewReader(out)), &totals, err
+	resp.Body, resp.Usage, resp.Note = provider.NewBytesBody(out), &totals, err
 	return resp, nil
+}
+
+// bodyBytes is a success's body, read whole and bounded by the provider.
+func bodyBytes(body io.ReadCloser) ([]byte, error) {
+	if bb, ok := body.(*provider.BytesBody); ok {
+		return bb.Bytes(), nil
+	}
+	defer body.Close()
+	return io.ReadAll(body)
 }
 
 // synthesizedStream answers a streaming call whose upstream sent a whole
@@ -139,7 +151,7 @@ func (ch *Chat) answer(resp *provider.Response) (*provider.Response, error) {
 // stream translator with the usage, then [DONE]. The translator already
 // handles a chunk that carries everything at once (Zhipu sends whole tool
 // calls in one chunk), so nothing is duplicated here.
-func (ch *Chat) synthesizedStream(b []byte, resp *provider.Response) *provider.Response {
+func (ch chat) synthesizedStream(b []byte, resp *provider.Response) *provider.Response {
 	data, ok := wholeChunk(b)
 	if !ok {
 		return errorResponse(apierr.BadGateway, "upstream answer could not be translated", resp.Node)

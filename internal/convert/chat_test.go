@@ -13,12 +13,28 @@ import (
 	"github.com/ferrygw/ferry/internal/testkit"
 )
 
-// upstream answers every call with one canned response, counting calls.
+// upstream is a Chat Completions target that answers every call with one
+// canned response, counting calls.
 type upstream struct {
 	status int
 	header http.Header
 	body   string
 	calls  int
+	prof   *openai.Profile // nil: prof
+}
+
+func (u *upstream) ChatProfile() *openai.Profile {
+	if u.prof != nil {
+		return u.prof
+	}
+	return prof
+}
+
+// plainUpstream is an upstream of the call's own format.
+type plainUpstream struct{ u *upstream }
+
+func (p plainUpstream) Do(ctx context.Context, c *provider.Call) (*provider.Response, error) {
+	return p.u.Do(ctx, c)
 }
 
 func (u *upstream) Do(context.Context, *provider.Call) (*provider.Response, error) {
@@ -53,7 +69,7 @@ func read(t *testing.T, r *provider.Response) string {
 func TestChatAnswerTranslated(t *testing.T) {
 	u := &upstream{status: 200, body: completion}
 	c := call(request, false)
-	convert.PrepareChat(c, prof)
+	convert.Prepare(u, c)
 	if !strings.HasPrefix(string(c.PreparedBody), `{"model":"m","messages":[{"role":"user","content":"hi"}]`) {
 		t.Fatalf("sends %s, want the Chat Completions request", c.PreparedBody)
 	}
@@ -77,7 +93,7 @@ func TestChatAnswerTranslated(t *testing.T) {
 func TestChatSynthesizedStream(t *testing.T) {
 	u := &upstream{status: 200, header: http.Header{"Content-Type": {"application/json"}}, body: completion}
 	c := call(strings.Replace(request, `"messages"`, `"stream":true,"messages"`, 1), true)
-	convert.PrepareChat(c, prof)
+	convert.Prepare(u, c)
 	resp, err := convert.Do(context.Background(), u, c)
 	if err != nil {
 		t.Fatal(err)
@@ -96,9 +112,9 @@ func TestChatSynthesizedStream(t *testing.T) {
 
 func TestChatRefusalAndFailures(t *testing.T) {
 	t.Run("untranslatable request: 400, no upstream call", func(t *testing.T) {
-		u := &upstream{status: 200, body: completion}
+		u := &upstream{status: 200, body: completion, prof: &openai.Profile{Name: "text-only", NoImages: true}}
 		c := call(`{"model":"claude-x","max_tokens":50,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"http://x/y.png"}}]}]}`, false)
-		convert.PrepareChat(c, &openai.Profile{Name: "text-only", NoImages: true})
+		convert.Prepare(u, c)
 		resp, err := convert.Do(context.Background(), u, c)
 		if err != nil || resp.Status != 400 || u.calls != 0 {
 			t.Fatalf("status %v err %v after %d calls, want a 400 answer without a call", resp, err, u.calls)
@@ -110,7 +126,7 @@ func TestChatRefusalAndFailures(t *testing.T) {
 	t.Run("2xx that is no chat completion: 502 with a note", func(t *testing.T) {
 		u := &upstream{status: 200, body: `{"object":"list"}`}
 		c := call(request, false)
-		convert.PrepareChat(c, prof)
+		convert.Prepare(u, c)
 		resp, err := convert.Do(context.Background(), u, c)
 		if err != nil || resp.Status != 502 || resp.Note == nil {
 			t.Fatalf("answer %+v err %v, want 502 with a note", resp, err)
@@ -119,18 +135,27 @@ func TestChatRefusalAndFailures(t *testing.T) {
 	t.Run("error answers pass as the provider made them", func(t *testing.T) {
 		u := &upstream{status: 429, body: `{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}`}
 		c := call(request, false)
-		convert.PrepareChat(c, prof)
+		convert.Prepare(u, c)
 		resp, err := convert.Do(context.Background(), u, c)
 		if err != nil || resp.Status != 429 || read(t, resp) != u.body {
 			t.Fatalf("answer %+v err %v, want the 429 untouched", resp, err)
 		}
 	})
-	t.Run("an unprepared call passes through", func(t *testing.T) {
+	t.Run("an OpenAI call passes through", func(t *testing.T) {
 		u := &upstream{status: 200, body: `{"id":"x"}`}
 		c := &provider.Call{Op: provider.OpMessages, Format: provider.FormatOpenAI, Body: []byte(`{}`)}
-		convert.Prepare(u, c) // u is no ChatTarget
+		convert.Prepare(u, c)
 		resp, err := convert.Do(context.Background(), u, c)
 		if err != nil || c.Prepared != nil || read(t, resp) != u.body {
+			t.Fatalf("answer %+v err %v prepared %v, want the body untouched", resp, err, c.Prepared)
+		}
+	})
+	t.Run("an Anthropic call to an Anthropic upstream passes through", func(t *testing.T) {
+		u := &upstream{status: 200, body: `{"id":"x"}`}
+		c := call(request, false)
+		convert.Prepare(plainUpstream{u}, c)
+		resp, err := convert.Do(context.Background(), plainUpstream{u}, c)
+		if err != nil || c.Prepared != nil || c.PreparedBody != nil || read(t, resp) != u.body {
 			t.Fatalf("answer %+v err %v prepared %v, want the body untouched", resp, err, c.Prepared)
 		}
 	})

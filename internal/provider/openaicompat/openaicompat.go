@@ -255,7 +255,7 @@ func (p *Provider) passthrough(ctx context.Context, c *provider.Call) (*provider
 }
 
 // messages sends an Anthropic call as the relay translated it
-// (convert.PrepareChat: Call.PreparedBody), once. An upstream error is
+// (convert.Prepare: Call.PreparedBody), once. An upstream error is
 // classified into Anthropic's error shape here, by the vendor's profile; a
 // success is returned as the upstream sent it (an event stream, or a JSON
 // body read whole), for the relay to translate back. A 2xx body that is an
@@ -264,7 +264,7 @@ func (p *Provider) passthrough(ctx context.Context, c *provider.Call) (*provider
 func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Response, error) {
 	body := c.PreparedBody
 	if body == nil {
-		return nil, apierr.New(apierr.Internal, "provider %s: an Anthropic call reaches it translated (convert.PrepareChat)", p.name)
+		return nil, apierr.New(apierr.Internal, "provider %s: an Anthropic call reaches it translated (convert.Prepare)", p.name)
 	}
 	x, err := p.roundTrip(ctx, c, body)
 	if err != nil {
@@ -302,7 +302,7 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 			return errorResponse(f.kind, f.message, x.resp.Header, x.node), nil
 		}
 	}
-	return &provider.Response{Status: status, Header: x.header(), Body: io.NopCloser(bytes.NewReader(b)), Node: x.node}, nil
+	return &provider.Response{Status: status, Header: x.header(), Body: provider.NewBytesBody(b), Node: x.node}, nil
 }
 
 // isAnswer reports whether b looks like a chat.completion: choices, and no
