@@ -61,4 +61,5 @@ func withFeatureDefaults(c *Config) {
 	}
 	c.trafficDefaults()
 	c.moneyDefaults()
+	c.tlsDefaults()
 }

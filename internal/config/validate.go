@@ -44,6 +44,7 @@ func validate(c *Config, notes map[string]string) Problems {
 	v.rateLimits(c)
 	v.cache(c)
 	v.guard(c)
+	v.tls(c)
 	v.usage(c)
 	v.store(c)
 	if n := c.Limits.MaxRequestBytes; n <= 0 || n > MaxRequestBytesLimit {
