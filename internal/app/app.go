@@ -150,7 +150,13 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		}
 		recorder = a.money.recorder
 	}
+	signed, err := a.hmac(log)
+	if err != nil {
+		return nil, err
+	}
 	a.server, err = server.New(server.Options{
+		BasePath:        cfg.BasePath,
+		HMAC:            signed,
 		Relay:           rl,
 		Keys:            keys,
 		Models:          rl.Models(),
