@@ -183,6 +183,9 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	if err := a.listenerTLS(log); err != nil {
+		return nil, err
+	}
 	if cfg.Admin.Enabled() {
 		a.admin = &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	}
@@ -335,7 +338,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.money.start(a.log)
 	}
 	errc := make(chan error, 2)
-	go func() { errc <- a.public.Serve(a.pubLn) }()
+	go func() { errc <- a.servePublic() }()
 	if a.admin != nil {
 		go func() { errc <- a.admin.Serve(a.adminLn) }()
 	}
