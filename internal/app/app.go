@@ -193,6 +193,10 @@ func New(cfg *config.Config, o Options) (*App, error) {
 }
 
 func buildProvider(pc config.Provider, rt http.RoundTripper) (relay.Provider, error) {
+	rt, err := upstreamTransport(pc, rt)
+	if err != nil {
+		return nil, err
+	}
 	switch pc.Type {
 	case config.TypeAnthropic:
 		return anthropicp.New(anthropicp.Options{

@@ -4,11 +4,13 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/provider"
 )
 
 // listenerTLS turns TLS on for the public listener when tls.cert_file is
@@ -37,6 +39,20 @@ func minTLSVersion(v string) uint16 {
 		return tls.VersionTLS13
 	}
 	return tls.VersionTLS12
+}
+
+// upstreamTransport is a provider's own transport with its ca_file and
+// pin_sha256, when it sets either; else rt (nil: the provider builds its
+// own). An injected test transport is kept as it is.
+func upstreamTransport(pc config.Provider, rt http.RoundTripper) (http.RoundTripper, error) {
+	if rt != nil || pc.CAFile == "" && len(pc.PinSHA256) == 0 {
+		return rt, nil
+	}
+	tr := provider.NewTransport(pc.Timeouts)
+	if err := provider.UpstreamTLS(tr, pc.CAFile, pc.PinSHA256); err != nil {
+		return nil, fmt.Errorf("provider %s: %w", pc.Name, err)
+	}
+	return tr, nil
 }
 
 // servePublic serves the public listener, over TLS when configured.

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/provider"
 )
 
 // writeCert writes a self-signed certificate for 127.0.0.1 named cn.
@@ -120,5 +122,40 @@ func TestListenerTLS12Default(t *testing.T) {
 	_, st, err := tlsGet(strings.Replace(g.URL, "http://", "https://", 1)+"/healthz", roots, tls.VersionTLS12)
 	if err != nil || st.Version != tls.VersionTLS12 {
 		t.Fatalf("TLS 1.2 client: %v %+v", err, st)
+	}
+}
+
+// A provider behind a private CA is reached with its ca_file, and refused
+// when its key is not pinned.
+func TestUpstreamCAFileAndPin(t *testing.T) {
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"id":"msg_1","type":"message","role":"assistant","model":"claude-x","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}`))
+	}))
+	defer up.Close()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: up.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"model":"claude-x","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}`
+	for _, tt := range []struct {
+		name string
+		pins []string
+		want int
+	}{
+		{"ca_file and pin", []string{provider.SPKIPin(up.Certificate())}, http.StatusOK},
+		{"wrong pin", []string{"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}, http.StatusBadGateway},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := newGateway(t, func(c *config.Config) {
+				c.Providers[0].BaseURLs = []string{up.URL}
+				c.Providers[0].CAFile = caFile
+				c.Providers[0].PinSHA256 = tt.pins
+			})
+			resp, b := g.rawPost(t, "/v1/messages", body, nil)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.want, b)
+			}
+		})
 	}
 }
