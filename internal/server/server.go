@@ -135,6 +135,7 @@ const (
 	epCountTokens = "count_tokens"
 	epChat        = "chat_completions"
 	epComplete    = "complete"
+	epCompletions = "completions" // OpenAI's legacy API (completions.go)
 	epModels      = "models"
 	epHealth      = "health"
 	epRoot        = "root"
@@ -165,6 +166,12 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 		x.format = provider.FormatOpenAI
 		if s.method(x, r, http.MethodPost) && s.serving(x, r) && s.authenticate(x, r) {
 			s.chatCompletions(x, r)
+		}
+	case p == "/v1/completions":
+		x.endpoint = epCompletions
+		x.format = provider.FormatOpenAI
+		if s.method(x, r, http.MethodPost) && s.serving(x, r) && s.authenticate(x, r) {
+			s.openAICompletions(x, r)
 		}
 	case p == "/v1/complete":
 		x.endpoint = epComplete
