@@ -144,3 +144,19 @@ func TestMemoryReplaysForgetsAfterTTL(t *testing.T) {
 		t.Fatal("after the ttl: still remembered")
 	}
 }
+
+func FuzzHMACVerify(f *testing.F) {
+	f.Add("billing", "1700000000", "00ff", []byte("{}"))
+	f.Add("", "-1", "zz", []byte(nil))
+	f.Fuzz(func(t *testing.T, keyID, ts, sig string, body []byte) {
+		clock := testkit.NewClock()
+		h := newTestHMAC(t, clock, nil)
+		hdr := http.Header{}
+		hdr.Set(HeaderKeyID, keyID)
+		hdr.Set(HeaderTimestamp, ts)
+		hdr.Set(HeaderSignature, sig)
+		if id, err := h.Verify(context.Background(), "POST", "/v1/messages", hdr, body); err == nil || id != nil {
+			t.Fatalf("an unsigned fuzz input was accepted: %+v %v", id, err)
+		}
+	})
+}
