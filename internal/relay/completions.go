@@ -55,8 +55,13 @@ func (c *OpenAICompletion) Answer(resp *provider.Response) (*provider.Response, 
 	if b, err = translate.OpenAIChatToCompletionResponse(b, c.info); err != nil {
 		return nil, err
 	}
+	return withJSONBody(resp, b), nil
+}
+
+// withJSONBody gives resp a translated JSON body b.
+func withJSONBody(resp *provider.Response, b []byte) *provider.Response {
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	resp.Header.Set("Content-Type", "application/json")
 	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
-	return resp, nil
+	return resp
 }
