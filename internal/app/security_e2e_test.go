@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/auth"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
 
 // Under base_path the SDK works with the prefix in its base URL, and the
@@ -104,5 +106,37 @@ func TestSignedRequests(t *testing.T) {
 	}
 	if strings.Contains(g.Logs.String(), secret) {
 		t.Errorf("the hmac secret leaked into the logs")
+	}
+}
+
+// Two gateways sharing Redis: a signed request accepted by one is refused
+// by the other.
+func TestSignedRequestReplayAcrossInstances(t *testing.T) {
+	testkit.Redis(t) // Redis is there (or the test is skipped; fails under CI)
+	const secret = "0123456789abcdef0123456789abcdef"
+	mutate := func(c *config.Config) {
+		c.Redis.Addr = testkit.RedisAddr
+		c.HMAC.Keys = []config.HMACKey{{ID: "billing-svc", Secret: secret}}
+	}
+	a, b := newGateway(t, mutate), newGateway(t, mutate)
+	body := []byte(`{"model":"sim-1","max_tokens":16,"messages":[{"role":"user","content":"` + t.Name() + time.Now().String() + `"}]}`)
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	sig := auth.Sign([]byte(secret), ts, "POST", "/v1/messages", body)
+	for i, g := range []*gateway{a, b} {
+		req, _ := http.NewRequest(http.MethodPost, g.URL+"/v1/messages", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(auth.HeaderKeyID, "billing-svc")
+		req.Header.Set(auth.HeaderTimestamp, ts)
+		req.Header.Set(auth.HeaderSignature, sig)
+		resp, err := g.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := []int{http.StatusOK, http.StatusUnauthorized}[i]
+		if resp.StatusCode != want {
+			t.Fatalf("instance %d: %d %s, want %d", i, resp.StatusCode, out, want)
+		}
 	}
 }
