@@ -165,9 +165,15 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		}
 		recorder = a.money.recorder
 	}
+	signed, err := a.hmac(log)
+	if err != nil {
+		return nil, err
+	}
 	a.server, err = server.New(server.Options{
 		Guards:          guards,
 		GuardMetrics:    metrics.NewGuard(a.metrics.Registry),
+		BasePath:        cfg.BasePath,
+		HMAC:            signed,
 		Relay:           rl,
 		Keys:            keys,
 		Models:          rl.Models(),
@@ -197,6 +203,9 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	if err := a.listenerTLS(log); err != nil {
+		return nil, err
+	}
 	if cfg.Admin.Enabled() {
 		a.admin = &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	}
@@ -204,6 +213,10 @@ func New(cfg *config.Config, o Options) (*App, error) {
 }
 
 func buildProvider(pc config.Provider, rt http.RoundTripper) (relay.Provider, error) {
+	rt, err := upstreamTransport(pc, rt)
+	if err != nil {
+		return nil, err
+	}
 	switch pc.Type {
 	case config.TypeAnthropic:
 		return anthropicp.New(anthropicp.Options{
@@ -358,7 +371,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.money.start(a.log)
 	}
 	errc := make(chan error, 2)
-	go func() { errc <- a.public.Serve(a.pubLn) }()
+	go func() { errc <- a.servePublic() }()
 	if a.admin != nil {
 		go func() { errc <- a.admin.Serve(a.adminLn) }()
 	}

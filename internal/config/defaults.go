@@ -36,6 +36,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Listen, DefaultListen)
 	setDefault(&c.Admin.Listen, DefaultAdminListen)
 	c.Guard.guardDefaults()
+	c.tlsDefaults()
 	def := DefaultTimeouts()
 	for i := range c.Providers {
 		p := &c.Providers[i]

@@ -62,4 +62,5 @@ func withFeatureDefaults(c *Config) {
 	c.trafficDefaults()
 	c.moneyDefaults()
 	c.observeDefaults()
+	c.tlsDefaults()
 }

@@ -44,6 +44,7 @@ func validate(c *Config, notes map[string]string) Problems {
 	v.rateLimits(c)
 	v.cache(c)
 	v.guard(c)
+	v.tls(c)
 	v.usage(c)
 	v.store(c)
 	v.observe(c)
@@ -108,7 +109,7 @@ func (v *validator) listen(c *Config) {
 		v.missing("listen", "is required")
 	case !listenOK:
 		v.addf("listen", "%q is not host:port with a numeric port (e.g. 127.0.0.1:8080)", c.Listen)
-	case len(c.Keys) == 0 && c.AdminKey == "" && !IsLoopback(c.Listen):
+	case len(c.Keys) == 0 && len(c.HMAC.Keys) == 0 && c.AdminKey == "" && !IsLoopback(c.Listen):
 		// Without keys anyone who can reach the port spends the providers'
 		// credits: only the local machine may.
 		v.addf("listen", "%q is not a loopback address and no keys are configured: configure keys, or listen on 127.0.0.1", c.Listen)

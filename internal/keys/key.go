@@ -27,7 +27,7 @@ const Prefix = "fy-"
 // RouteNames lists the API routes a key's routes scope may name (the
 // server's endpoint names).
 func RouteNames() []string {
-	return []string{"messages", "count_tokens", "chat_completions", "complete", "models"}
+	return []string{"messages", "count_tokens", "chat_completions", "complete", "completions", "models"}
 }
 
 // Key is a managed key as the admin API shows it: never the key itself,

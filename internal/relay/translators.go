@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
@@ -147,10 +146,7 @@ func (c *converted) answer(resp *provider.Response) (*provider.Response, error) 
 	} else {
 		b = translate.AnthropicToOpenAIError(resp.Status, b)
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	resp.Header.Set("Content-Type", "application/json")
-	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
-	return resp, nil
+	return withJSONBody(resp, b), nil
 }
 
 // Complete is a legacy Text Completions request translated to the Messages
@@ -193,8 +189,5 @@ func (c *Complete) Answer(resp *provider.Response) (*provider.Response, error) {
 	if b, err = translate.AnthropicToCompleteResponse(b, info); err != nil {
 		return nil, err
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	resp.Header.Set("Content-Type", "application/json")
-	resp.Header.Del("Content-Length")
-	return resp, nil
+	return withJSONBody(resp, b), nil
 }
