@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/provider"
@@ -23,20 +24,11 @@ const sessionHeader = "X-Claude-Code-Session-Id"
 // request, refused or not.
 func (s *Server) reserveUsage(x *exchange, r *http.Request, op provider.Op, peek anthropic.Peek, bodyLen int) (*usage.Ticket, bool) {
 	if s.usage == nil || op == provider.OpCountTokens {
-		return nil, true
+		return nil, true // count_tokens: its row comes from recordUnfinished
 	}
-	e := usage.Entry{RequestID: x.id, SessionID: r.Header.Get(sessionHeader), Key: x.key, ClientModel: peek.Model,
-		InputTokens: int64(bodyLen) / bytesPerToken, MaxTokens: peek.MaxTokens}
-	if s.limiter != nil {
-		if h := s.limiter.TagHeader(); h != "" {
-			e.Tag = r.Header.Get(h)
-		}
-	}
+	e := s.usageEntry(x, r)
+	e.ClientModel, e.InputTokens, e.MaxTokens = peek.Model, int64(bodyLen)/bytesPerToken, peek.MaxTokens
 	if id := x.ident; id != nil {
-		e.Team = id.Team
-		if id.Tag != "" {
-			e.Tag = id.Tag // the key's traffic tag over the header's
-		}
 		for _, b := range id.Budgets {
 			e.KeyBudgets = append(e.KeyBudgets, usage.Budget{Name: "key " + id.Name + " " + b.Period, Scope: usage.ScopeKey,
 				Match: id.Name, Period: usage.Period(b.Period), Currency: b.Currency, Limit: usage.Micros(b.LimitMicros), AllowOverrun: b.AllowOver})
@@ -55,11 +47,55 @@ func (s *Server) reserveUsage(x *exchange, r *http.Request, op provider.Op, peek
 	return t, true
 }
 
+// usageEntry is what every ledger row of x says of its caller.
+func (s *Server) usageEntry(x *exchange, r *http.Request) usage.Entry {
+	e := usage.Entry{RequestID: x.id, SessionID: r.Header.Get(sessionHeader), Endpoint: x.endpoint, Key: x.key, ClientModel: x.model}
+	if s.limiter != nil {
+		if h := s.limiter.TagHeader(); h != "" {
+			e.Tag = r.Header.Get(h)
+		}
+	}
+	if id := x.ident; id != nil {
+		e.Team = id.Team
+		if id.Tag != "" {
+			e.Tag = id.Tag // the key's traffic tag over the header's
+		}
+	}
+	return e
+}
+
+// recordUnfinished writes the ledger row of a model API request that
+// finishUsage did not record: one refused before its budgets were asked
+// (authentication 401/403, the rate limiter's 429, a draining gateway's
+// 503, a bad body or max_tokens 400) or a count_tokens call. Every such
+// request gets exactly one row, with its status and error type, no tokens
+// and no cost. It runs from end, after the answer.
+func (s *Server) recordUnfinished(x *exchange, r *http.Request) {
+	if s.usage == nil || x.ledgered {
+		return
+	}
+	switch x.endpoint {
+	case epMessages, epCountTokens, epChat, epComplete:
+	default:
+		return
+	}
+	o := usage.Outcome{Route: x.route, Provider: x.provider, Node: x.node, Model: x.upstreamModel,
+		Status: x.status, Attempts: len(x.attempts), Latency: time.Since(x.start)}
+	if x.gone {
+		o.Status = statusClientClosed
+	}
+	if x.err != nil {
+		o.ErrorType = x.err.Kind.Type()
+	}
+	s.usage.Record(context.WithoutCancel(r.Context()), s.usageEntry(x, r), x.start, o)
+}
+
 // finishUsage prices and records the request once its answer is written.
 func (s *Server) finishUsage(x *exchange, r *http.Request, t *usage.Ticket) {
 	if t == nil {
 		return
 	}
+	x.ledgered = true
 	status := x.status
 	if x.gone {
 		status = statusClientClosed
