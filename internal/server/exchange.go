@@ -37,6 +37,7 @@ type exchange struct {
 	key           string
 	ident         *auth.Identity // who presented the key; nil without authentication
 	ledgered      bool           // finishUsage recorded the request (usage.go)
+	answerText    string         // a whole answer's text when it had no usage (usage_estimate.go)
 	model         string
 	route         string
 	rt            *routing.Route // the model's route, looked up once; nil: none

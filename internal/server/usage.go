@@ -91,7 +91,9 @@ func (s *Server) recordUnfinished(x *exchange, r *http.Request) {
 }
 
 // finishUsage prices and records the request once its answer is written.
-func (s *Server) finishUsage(x *exchange, r *http.Request, t *usage.Ticket) {
+// body is the request's, for counting its input when the answer had no
+// usage.
+func (s *Server) finishUsage(x *exchange, r *http.Request, t *usage.Ticket, body []byte) {
 	if t == nil {
 		return
 	}
@@ -111,9 +113,12 @@ func (s *Server) finishUsage(x *exchange, r *http.Request, t *usage.Ticket) {
 			o.Output = max(o.Output, x.relayed.tokens())
 		}
 	case x.provider != "" && status < 400:
-		// An answer without usage: the input as estimated at entry, the
-		// output counted from the text relayed; the row says so.
+		// An answer without usage: input and a whole answer's output
+		// counted with the tokenizer, a stream's output from the text
+		// relayed (the input as estimated at entry when the tokenizer is
+		// not there); the row says so.
 		o.Estimated, o.Output = true, x.relayed.tokens()
+		s.countEstimated(&o, x, body)
 	}
 	if x.err != nil {
 		o.ErrorType = x.err.Kind.Type()
@@ -123,4 +128,19 @@ func (s *Server) finishUsage(x *exchange, r *http.Request, t *usage.Ticket) {
 		o.Coalesced = x.cache.result == cacheCoalesced
 	}
 	s.usage.Finish(context.WithoutCancel(r.Context()), t, o)
+}
+
+// countEstimated counts with the tokenizer what an answer without usage
+// used: the request's input and a whole answer's output text.
+func (s *Server) countEstimated(o *usage.Outcome, x *exchange, body []byte) {
+	if count := s.usage.CountInput; count != nil {
+		if n, err := count(body); err == nil {
+			o.Input = n
+		}
+	}
+	if count := s.usage.CountText; count != nil && x.answerText != "" {
+		if n, err := count(x.answerText); err == nil {
+			o.Output = n
+		}
+	}
 }

@@ -43,6 +43,12 @@ type Recorder struct {
 	Ledger   *Ledger
 	USDToCNY Micros
 	Now      func() time.Time
+	// CountInput and CountText count tokens with the embedded tokenizer
+	// (the app passes openaicompat's o200k_base counters) for a request
+	// whose upstream gave no usage: its body's input, a whole answer's
+	// output text. nil: the byte-size estimate, and no output count.
+	CountInput func(body []byte) (int64, error)
+	CountText  func(text string) (int64, error)
 }
 
 // Ticket is a request's hold from Reserve to Finish.
