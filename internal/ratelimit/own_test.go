@@ -118,3 +118,39 @@ func retryOf(e *apierr.Error) time.Duration {
 	}
 	return e.RetryAfter
 }
+
+// BenchmarkAdmitOwn: a managed key's own rpm (a rule made per request, in
+// memory), and the check that lets a key without limits skip the limiter.
+func BenchmarkAdmitOwn(b *testing.B) {
+	clk := newClock()
+	o := Options{Config: config.RateLimits{}, Now: clk.Now, Logger: discardLogger(), Heartbeat: -1, KeyLimits: true}
+	l, err := New(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	b.Run("own-rpm", func(b *testing.B) {
+		s := Subject{Key: "mk", Own: Own{RPM: config.MaxRate}}
+		b.ReportAllocs()
+		for range b.N {
+			tk, err := l.Admit(ctx, s, 10)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tk.Settle(ctx, 10)
+		}
+	})
+	b.Run("skip", func(b *testing.B) {
+		b.ReportAllocs()
+		n := 0
+		for range b.N {
+			if l.Applies(Own{}) {
+				n++
+			}
+		}
+		if n != 0 {
+			b.Fatal(n)
+		}
+	})
+}
