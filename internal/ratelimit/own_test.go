@@ -99,17 +99,7 @@ func TestOwnLimitsOverRule(t *testing.T) {
 
 func newOwnLimiter(t *testing.T, rules []config.RateRule, clk *testkit.Clock, c Redis, prefix string) *Limiter {
 	t.Helper()
-	o := Options{Config: config.RateLimits{Rules: rules}, Now: clk.Now, Logger: discardLogger(), Heartbeat: -1, KeyLimits: true}
-	if c != nil {
-		o.Config.Backend = config.BackendRedis
-		o.Redis, o.Prefix, o.StoreClock = c, prefix, clk.Now
-	}
-	l, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(l.Close)
-	return l
+	return newTestLimiter(t, config.RateLimits{Rules: rules}, clk, c, prefix, nil, func(o *Options) { o.KeyLimits = true })
 }
 
 func retryOf(e *apierr.Error) time.Duration {
