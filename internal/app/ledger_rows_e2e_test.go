@@ -58,6 +58,17 @@ func TestLedgerRowPerRequest(t *testing.T) {
 	// Not model API calls: no rows.
 	call(t, "GET", g.URL+"/v1/models", clientKey, nil)
 	call(t, "GET", g.URL+"/healthz", "", nil)
+	// Refused while draining: a row with 503.
+	g.App.server.Drain()
+	if st, body := call(t, "POST", msgs, clientKey, simBody("sim-1")); st != 503 {
+		t.Fatalf("while draining: %d %v, want 503", st, body)
+	}
+	reqs = append(reqs, struct {
+		method, url, key string
+		body             any
+		status           int
+		errType          string
+	}{"POST", msgs, clientKey, nil, 503, "api_error"})
 	if err := g.stop(); err != nil {
 		t.Fatal(err)
 	}
