@@ -260,6 +260,10 @@ func (a *App) rateLimiter(log *slog.Logger) (*ratelimit.Limiter, error) {
 		},
 		OnReject:    func(scope, limit string) { m.RateLimitRejected.WithLabelValues(scope, limit).Inc() },
 		OnInstances: func(n int64) { m.RateLimitInstances.Set(float64(n)) },
+		// Managed keys carry their own limits, and may be created at any
+		// time through /admin/keys: the limiter is on for them even with no
+		// rules (a request whose key has none skips it at no cost).
+		KeyLimits: true,
 	}
 	if rc.Backend == config.BackendRedis {
 		if c := a.redisClient(); c != nil {

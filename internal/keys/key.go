@@ -103,6 +103,12 @@ func (e *InvalidError) Error() string { return e.Msg }
 
 func invalid(format string, a ...any) error { return &InvalidError{Msg: fmt.Sprintf(format, a...)} }
 
+// NameTakenError is a name another key already has: a managed one, or
+// one the gateway reserves (the config file's static keys, admin_key).
+type NameTakenError struct{ Msg string }
+
+func (e *NameTakenError) Error() string { return e.Msg }
+
 // ErrNotFound is returned for an unknown id or name.
 var ErrNotFound = errors.New("no such key")
 

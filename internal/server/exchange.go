@@ -36,6 +36,8 @@ type exchange struct {
 	format        provider.Format // the client's wire format, for errors
 	key           string
 	ident         *auth.Identity // who presented the key; nil without authentication
+	ledgered      bool           // finishUsage recorded the request (usage.go)
+	answerText    string         // a whole answer's text when it had no usage (usage_estimate.go)
 	model         string
 	route         string
 	rt            *routing.Route // the model's route, looked up once; nil: none
@@ -100,6 +102,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request) *exchange {
 func (s *Server) end(x *exchange, r *http.Request) {
 	s.m.InFlight.Dec()
 	defer s.finished()
+	defer s.recordUnfinished(x, r) // the ledger row of a request refused early (usage.go)
 	if v := recover(); v != nil {
 		if v == http.ErrAbortHandler {
 			s.logLine(x, r)

@@ -85,7 +85,7 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 	}
 	defer s.settle(x, r, &lt)
 	ut, ok := s.reserveUsage(x, r, op, peek, len(body))
-	defer s.finishUsage(x, r, ut)
+	defer s.finishUsage(x, r, ut, body)
 	if !ok {
 		return
 	}
@@ -337,6 +337,10 @@ func (s *Server) sniffBodyUsage(x *exchange, b []byte) {
 	if read(b, &x.usage) {
 		x.usageSeen = true
 		s.countTokens(x)
+		return
+	}
+	if s.usage != nil {
+		x.answerText = answerText(x.format, b) // the ledger counts it (usage.go)
 	}
 }
 

@@ -17,14 +17,14 @@ import (
 // maxTagLog bounds the traffic tag the access log repeats from a client.
 const maxTagLog = 64
 
-// readTag takes the request's traffic tag: the tag header's value, else
-// the managed key's own tag.
+// readTag takes the request's traffic tag: the managed key's own tag,
+// which an admin set and a client must not escape (its budgets and limits
+// follow the tag), else the tag header's value.
 func (s *Server) readTag(x *exchange, r *http.Request) {
-	if s.tagHeader != "" {
-		x.tag = r.Header.Get(s.tagHeader)
-	}
-	if x.tag == "" && x.ident != nil {
+	if x.ident != nil && x.ident.Tag != "" {
 		x.tag = x.ident.Tag
+	} else if s.tagHeader != "" {
+		x.tag = r.Header.Get(s.tagHeader)
 	}
 	if len(x.tag) > maxTagLog {
 		x.tag = x.tag[:maxTagLog]
