@@ -72,7 +72,7 @@ type App struct {
 
 // New builds every component. It refuses an unauthenticated gateway on a
 // non-loopback address.
-func New(cfg *config.Config, o Options) (*App, error) {
+func New(cfg *config.Config, o Options) (_ *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -81,7 +81,11 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		log = NewLogger(cfg.Log, nil)
 	}
 	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
-	var err error
+	defer func() {
+		if err != nil && a.managed != nil {
+			a.managed.close() // a store it opened: nothing else will
+		}
+	}()
 	if o.Notice != "" {
 		a.notices = append(a.notices, o.Notice)
 	}
@@ -90,7 +94,6 @@ func New(cfg *config.Config, o Options) (*App, error) {
 	}
 	keys, err := a.managed.keyring()
 	if err != nil {
-		a.managed.close()
 		return nil, err
 	}
 	a.keys = keys

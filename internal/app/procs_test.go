@@ -123,6 +123,7 @@ func startFerry(t testing.TB, bin, cfg string, i int) *ferryProc {
 			done:     make(chan struct{}),
 		}
 		p.cmd = exec.Command(bin, "serve", "--config", file)
+		p.cmd.Dir = t.TempDir() // its ./ferry-data (the default data_dir) lands there
 		p.cmd.Stdout, p.cmd.Stderr = p.Stderr, p.Stderr
 		if err := p.cmd.Start(); err != nil {
 			t.Fatal(err)
