@@ -39,7 +39,7 @@ func newRoot(stdout, stderr io.Writer, env func(string) (string, bool)) *cobra.C
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(stderr, env), configCmd(stdout, stderr, env), versionCmd(stdout), shadowCmd(stdout, env), keysCmd(stdout, env), usageCmd(stdout, env), benchCmd(stdout, stderr, env))
+	root.AddCommand(serveCmd(stderr, env), configCmd(stdout, stderr, env), versionCmd(stdout), shadowCmd(stdout, env), keysCmd(stdout, env), usageCmd(stdout, env), benchCmd(stdout, stderr, env), replayCmd(stdout, stderr, env))
 	return root
 }
 
