@@ -74,13 +74,14 @@ func serveCmd(stderr io.Writer, env func(string) (string, bool)) *cobra.Command 
 				return err
 			}
 			defer st.Close()
-			a, err := app.New(cfg, app.Options{Logger: app.NewLogger(cfg.Log, stderr), Notice: notice, Store: st})
+			a, err := app.New(cfg, app.Options{Logger: app.NewLogger(cfg.Log, stderr), Notice: notice, Store: st, ConfigPath: path, Env: env})
 			if err != nil {
 				printProblems(stderr, err)
 				return err
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			defer reloadOnHangup(ctx, a)()
 			return a.Run(ctx)
 		},
 	}

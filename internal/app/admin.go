@@ -39,7 +39,7 @@ func (a *App) adminHandler() http.Handler {
 }
 
 func (a *App) adminUpstreams(w http.ResponseWriter, _ *http.Request) {
-	pools := a.relay.Pools()
+	pools := a.current().relay.Pools()
 	out := make([]upstream.PoolSnapshot, len(pools))
 	for i, p := range pools {
 		out[i] = p.Snapshot()
@@ -48,7 +48,7 @@ func (a *App) adminUpstreams(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (a *App) adminRoutesList(w http.ResponseWriter, _ *http.Request) {
-	splits := a.relay.Splits()
+	splits := a.current().relay.Splits()
 	out := make([]canary.SplitSnapshot, len(splits))
 	for i, s := range splits {
 		out[i] = s.Snapshot()
@@ -61,11 +61,11 @@ func (a *App) adminRoutesList(w http.ResponseWriter, _ *http.Request) {
 func (a *App) adminSplit(action string, do func(*canary.Split) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		match := r.PathValue("match")
-		if !a.relay.HasRoute(match) {
+		if !a.current().relay.HasRoute(match) {
 			adminError(w, http.StatusNotFound, "no route matches "+match)
 			return
 		}
-		split, ok := a.relay.Split(match)
+		split, ok := a.current().relay.Split(match)
 		if !ok || !hasCanary(split) {
 			adminError(w, http.StatusConflict, "route "+match+" has no canary target")
 			return

@@ -10,12 +10,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ferrygw/ferry/internal/auth"
+	"github.com/ferrygw/ferry/internal/cache"
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/metrics"
 	anthropicp "github.com/ferrygw/ferry/internal/provider/anthropic"
@@ -23,7 +26,6 @@ import (
 	"github.com/ferrygw/ferry/internal/provider/simulator"
 	"github.com/ferrygw/ferry/internal/ratelimit"
 	"github.com/ferrygw/ferry/internal/relay"
-	"github.com/ferrygw/ferry/internal/server"
 	"github.com/ferrygw/ferry/internal/shadow"
 	"github.com/ferrygw/ferry/internal/store"
 	"github.com/ferrygw/ferry/internal/usage"
@@ -44,6 +46,12 @@ type Options struct {
 	// reports (nil: those are off). `ferry serve` opens it from data_dir or
 	// store.
 	Store *store.Store
+
+	// ConfigPath is the file the config was loaded from, re-read by a
+	// reload (SIGHUP, POST /admin/reload, a change of its mtime); Env
+	// expands its ${VAR}s. Empty: reloads are refused.
+	ConfigPath string
+	Env        func(string) (string, bool)
 }
 
 // App is a built gateway.
@@ -52,7 +60,6 @@ type App struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	money   *money // nil: no store, no ledger or budgets (usage.go)
-	server  *server.Server
 	public  *http.Server
 	admin   *http.Server
 	pubLn   net.Listener
@@ -61,10 +68,17 @@ type App struct {
 	closers []interface{ CloseIdleConnections() }
 	rdb     *redis.Client // shared by every Redis-backed component; see redisClient
 	limiter *ratelimit.Limiter
-	relay   *relay.Relay
 	mirror  *shadow.Mirror // shadow traffic: started by Run, drained on shutdown
 	managed *managed       // the store and the managed keys (keys.go)
 	keys    *auth.Keyring
+
+	// The request path a reload swaps (reload.go): the current generation
+	// and what survives it.
+	gen       atomic.Pointer[generation]
+	reloads   reloadState
+	respCache *cache.Cache
+	recorder  *usage.Recorder
+	opts      Options
 }
 
 // New builds every component. It refuses an unauthenticated gateway on a
@@ -77,7 +91,7 @@ func New(cfg *config.Config, o Options) (*App, error) {
 	if log == nil {
 		log = NewLogger(cfg.Log, nil)
 	}
-	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
+	a := &App{cfg: cfg, log: log, metrics: metrics.New(), opts: o}
 	var err error
 	if o.Notice != "" {
 		a.notices = append(a.notices, o.Notice)
@@ -95,16 +109,9 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		// Validate refused a non-loopback address without keys.
 		a.notices = append(a.notices, "no keys configured: accepting requests without a key, on loopback only ("+cfg.Listen+")")
 	}
-	providers := make(map[string]relay.Provider, len(cfg.Providers))
-	for _, pc := range cfg.Providers {
-		p, err := buildProvider(pc, o.transport)
-		if err != nil {
-			return nil, err
-		}
-		providers[pc.Name] = p
-		if c, ok := p.(interface{ CloseIdleConnections() }); ok {
-			a.closers = append(a.closers, c)
-		}
+	providers, err := a.buildProviders(cfg, nil)
+	if err != nil {
+		return nil, err
 	}
 	a.mirror, err = shadow.New(shadow.Options{
 		Queue:      cfg.Shadow.Queue,
@@ -135,43 +142,30 @@ func New(cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.relay = rl
 	if a.limiter, err = a.rateLimiter(log); err != nil {
 		return nil, err
 	}
-	respCache, cacheTTL, err := a.buildCache()
-	if err != nil {
+	if a.respCache, err = a.buildCache(); err != nil {
 		return nil, err
 	}
-	var recorder *usage.Recorder
 	if o.Store != nil {
 		if err := a.buildMoney(o.Store); err != nil {
 			return nil, err
 		}
-		recorder = a.money.recorder
+		a.recorder = a.money.recorder
 	}
-	a.server, err = server.New(server.Options{
-		Relay:           rl,
-		Keys:            keys,
-		Models:          rl.Models(),
-		ModelsCreated:   time.Now(),
-		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
-		RateLimiter:     a.limiter,
-		Cache:           respCache,
-		CacheTTL:        cacheTTL,
-		Usage:           recorder,
-		Logger:          log,
-		Metrics:         a.metrics,
-
-		BodyTimeout:      cfg.Limits.BodyTimeout,
-		WriteTimeout:     o.writeTimeout,
-		MaxResponseBytes: o.maxResponseBytes,
-	})
+	srv, err := a.buildServer(cfg, rl)
 	if err != nil {
 		return nil, err
 	}
+	a.gen.Store(&generation{cfg: cfg, relay: rl, server: srv, impl: providers})
+	if o.ConfigPath != "" {
+		if st, err := os.Stat(o.ConfigPath); err == nil {
+			a.reloads.mtime = st.ModTime()
+		}
+	}
 	a.public = &http.Server{
-		Handler:           a.server,
+		Handler:           http.HandlerFunc(a.serveCurrent),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
@@ -256,7 +250,7 @@ func (a *App) Close() {
 }
 
 // Handler is the public API handler (for tests and embedding).
-func (a *App) Handler() http.Handler { return a.server }
+func (a *App) Handler() http.Handler { return http.HandlerFunc(a.serveCurrent) }
 
 // Listen binds the listeners.
 func (a *App) Listen() error {
@@ -309,20 +303,22 @@ func (a *App) Run(ctx context.Context) error {
 	// Active health checks run while the gateway serves, and stop before
 	// Run returns.
 	hctx, stopChecks := context.WithCancel(context.Background())
-	checksDone := make(chan struct{})
-	go func() {
-		defer close(checksDone)
-		a.relay.RunHealthChecks(hctx)
-	}()
+	a.runChecks(hctx)
 	keysDone := make(chan struct{})
 	go func() {
 		defer close(keysDone)
 		a.managed.run(hctx)
 	}()
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		a.watchConfig(hctx, configPoll)
+	}()
 	defer func() {
 		stopChecks()
-		<-checksDone
+		a.stopChecks()
 		<-keysDone
+		<-watchDone
 	}()
 	a.mirror.Start(context.WithoutCancel(ctx))
 	if a.money != nil {
@@ -366,15 +362,20 @@ func (a *App) Run(ctx context.Context) error {
 // then closes. What still runs when ctx ends is cut: streams get an error
 // event, and their connections are closed a moment later.
 func (a *App) drain(ctx context.Context) {
-	a.server.Drain()
-	if err := a.server.Wait(ctx); err == nil {
+	servers := a.servers()
+	for _, s := range servers {
+		s.Drain()
+	}
+	if err := waitAll(ctx, servers); err == nil {
 		err = a.public.Shutdown(ctx)
 		if err == nil {
 			return
 		}
 	}
 	a.log.Warn("grace period over: cutting the requests still in flight")
-	a.server.Stop()
+	for _, s := range servers {
+		s.Stop()
+	}
 	// The cut requests write their last words (an error event or a 503)
 	// and end; Shutdown closes each connection once its answer is out
 	// (closing at once could beat the answer's flush). A client that does
