@@ -62,6 +62,7 @@ var ErrNoConfigFile = errors.New("reload: started without a config file (embedde
 // ReloadFile re-reads Options.ConfigPath and reloads it.
 func (a *App) ReloadFile() error {
 	if a.opts.ConfigPath == "" {
+		a.log.Warn("reload refused: " + ErrNoConfigFile.Error())
 		return ErrNoConfigFile
 	}
 	env := a.opts.Env
@@ -108,6 +109,16 @@ func (a *App) Reload(cfg *config.Config) error {
 	if a.reloads.checks != nil {
 		a.startChecks(next)
 		old.stopChecks()
+	}
+	// Providers the reload replaced or removed: their idle connections go
+	// now; those of requests still in flight close as the requests end.
+	for name, p := range old.impl {
+		if next.impl[name] == p {
+			continue
+		}
+		if c, ok := p.(interface{ CloseIdleConnections() }); ok {
+			c.CloseIdleConnections()
+		}
 	}
 	a.log.Info("config reloaded", slog.Int("providers", len(cfg.Providers)), slog.Int("routes", len(cfg.Routes)))
 	return nil

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -105,5 +106,32 @@ func TestQuantilesNearestRank(t *testing.T) {
 	}
 	if quantiles(nil) != nil {
 		t.Error("no data: want nil")
+	}
+}
+
+// lockedBuffer is a strings.Builder safe for the progress goroutine.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func TestRunProgressLine(t *testing.T) {
+	srv := httptest.NewServer(Upstream())
+	t.Cleanup(srv.Close)
+	var out lockedBuffer
+	_, err := Run(context.Background(), Options{URL: srv.URL, Format: FormatAnthropic, Model: "m", Concurrency: 2,
+		Duration: 150 * time.Millisecond, Progress: &out, ProgressEvery: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := out.b.String()
+	if strings.Count(s, "\r") < 2 || !strings.Contains(s, " requests ") || !strings.HasSuffix(s, "\n") {
+		t.Errorf("progress output %q: want several \\r-updated lines ending in a newline", s)
 	}
 }
