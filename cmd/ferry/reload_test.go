@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,17 +27,9 @@ func TestSIGHUPReloadsTheConfigFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(cfg, app.Options{Logger: slog.New(slog.DiscardHandler), ConfigPath: path, Env: env})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Listen(); err != nil {
-		t.Fatal(err)
-	}
+	a := runGateway(t, cfg, app.Options{ConfigPath: path, Env: env})
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; a.Close() })
+	defer cancel()
 	stop := reloadOnHangup(ctx, a)
 	defer stop()
 

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"encoding/csv"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,17 +29,7 @@ func simGateway(t *testing.T) string {
 		},
 	}
 	cfg.ApplyDefaults()
-	a, err := app.New(cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; a.Close() })
+	a := runGateway(t, cfg, app.Options{})
 	return "http://" + a.Addr()
 }
 

@@ -109,10 +109,6 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		// Validate refused a non-loopback address without keys.
 		a.notices = append(a.notices, "no keys configured: accepting requests without a key, on loopback only ("+cfg.Listen+")")
 	}
-	providers, err := a.buildProviders(cfg, nil)
-	if err != nil {
-		return nil, err
-	}
 	a.mirror, err = shadow.New(shadow.Options{
 		Queue:      cfg.Shadow.Queue,
 		Workers:    cfg.Shadow.Workers,
@@ -129,19 +125,6 @@ func New(cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	rl, err := relay.New(relay.Options{
-		Routes:    cfg.Routes,
-		Providers: cfg.Providers,
-		Impl:      providers,
-		Metrics:   a.metrics,
-		Logger:    log,
-		Mirror:    a.mirror,
-
-		MaxAnswerBytes: o.maxResponseBytes,
-	})
-	if err != nil {
-		return nil, err
-	}
 	if a.limiter, err = a.rateLimiter(log); err != nil {
 		return nil, err
 	}
@@ -154,11 +137,11 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		}
 		a.recorder = a.money.recorder
 	}
-	srv, err := a.buildServer(cfg, rl)
+	g, err := a.buildGeneration(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	a.gen.Store(&generation{cfg: cfg, relay: rl, server: srv, impl: providers})
+	a.gen.Store(g)
 	if o.ConfigPath != "" {
 		if st, err := os.Stat(o.ConfigPath); err == nil {
 			a.reloads.mtime = st.ModTime()

@@ -136,11 +136,16 @@ func restartOnly(old, cfg *config.Config) error {
 }
 
 // buildGeneration builds the request path for cfg on the components that
-// outlive reloads, reusing prev's unchanged providers and pools.
+// outlive reloads, reusing prev's unchanged providers and pools (nil prev:
+// the first generation, all new).
 func (a *App) buildGeneration(cfg *config.Config, prev *generation) (*generation, error) {
 	impl, err := a.buildProviders(cfg, prev)
 	if err != nil {
 		return nil, err
+	}
+	var prevRelay *relay.Relay
+	if prev != nil {
+		prevRelay = prev.relay
 	}
 	rl, err := relay.New(relay.Options{
 		Routes:    cfg.Routes,
@@ -149,7 +154,7 @@ func (a *App) buildGeneration(cfg *config.Config, prev *generation) (*generation
 		Metrics:   a.metrics,
 		Logger:    a.log,
 		Mirror:    a.mirror,
-		Previous:  prev.relay,
+		Previous:  prevRelay,
 
 		MaxAnswerBytes: a.opts.maxResponseBytes,
 	})
