@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -170,25 +169,14 @@ routes:
   - {match: %s, targets: [{provider: sim}]}
 `
 
-// fileApp runs an app from a config file with an admin listener.
+// fileApp runs a gateway from a config file, which reloads re-read.
 func fileApp(t *testing.T, path string) *App {
 	t.Helper()
-	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
+	loaded, err := config.Load(path, func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(cfg, Options{Logger: slog.New(slog.DiscardHandler), ConfigPath: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; a.Close() })
-	return a
+	return newGatewayOpts(t, Options{ConfigPath: path}, func(c *config.Config) { *c = *loaded }).App
 }
 
 func TestReloadFromFileAdminAndWatch(t *testing.T) {
