@@ -242,3 +242,32 @@ func TestAdminReloadWithoutConfigFile(t *testing.T) {
 		t.Errorf("ReloadFile = %v, want ErrNoConfigFile", err)
 	}
 }
+
+func TestReloadKeepsOnlyUnchangedPools(t *testing.T) {
+	g := newGateway(t)
+	base := g.App.current().cfg
+	pools := func() map[string]any {
+		out := map[string]any{}
+		for _, p := range g.App.current().relay.Pools() {
+			out[p.Snapshot().Provider] = p
+		}
+		return out
+	}
+	before := pools()
+	providers := slices.Clone(base.Providers)
+	for i := range providers {
+		if providers[i].Name == "sim" {
+			providers[i].Simulator.Text = "changed"
+		}
+	}
+	if err := g.App.Reload(withRoutes(base, providers, base.Routes...)); err != nil {
+		t.Fatal(err)
+	}
+	after := pools()
+	if after["anthropic-hk"] != before["anthropic-hk"] {
+		t.Error("anthropic-hk, unchanged, got a new pool")
+	}
+	if after["sim"] == before["sim"] {
+		t.Error("sim, changed, kept its old pool")
+	}
+}
