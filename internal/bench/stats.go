@@ -144,7 +144,7 @@ func (r *Result) Print(w io.Writer) {
 	fmt.Fprintf(w, "requests     %d in %.2fs: %d ok, %d failed, %.1f ok/s\n", r.Requests, r.Seconds, r.Succeeded, r.Failed, r.RPS)
 	line := func(name string, q *Quantiles) {
 		if q != nil {
-			fmt.Fprintf(w, "%-12s p50 %.2fms  p95 %.2fms  p99 %.2fms  max %.2fms\n", name, q.P50, q.P95, q.P99, q.Max)
+			fmt.Fprintf(w, "%-12s p50 %.3fms  p95 %.3fms  p99 %.3fms  max %.3fms\n", name, q.P50, q.P95, q.P99, q.Max)
 		}
 	}
 	line("latency", r.Latency)
