@@ -25,7 +25,12 @@ import (
 const adminTokenEnv = "FERRY_ADMIN_TOKEN"
 
 func shadowCmd(stdout io.Writer, env func(string) (string, bool)) *cobra.Command {
-	c := &cobra.Command{Use: "shadow", Short: "Shadow traffic: how a candidate target compares on live requests"}
+	c := &cobra.Command{
+		Use:   "shadow",
+		Short: "Shadow traffic: how a candidate target compares on live requests",
+		Example: `  ferry shadow report
+  ferry shadow report --admin 10.0.0.5:8081 --route 'claude-*' --json`,
+	}
 	c.AddCommand(shadowReportCmd(stdout, env))
 	return c
 }
@@ -40,7 +45,11 @@ func shadowReportCmd(stdout io.Writer, env func(string) (string, bool)) *cobra.C
 	c := &cobra.Command{
 		Use:   "report",
 		Short: "Summarise the shadow comparisons of a running gateway (GET /admin/shadow)",
-		Args:  cobra.NoArgs,
+		Example: `  # the table for every route, from the local admin listener
+  ferry shadow report
+  # one route, with the 50 most recent pairs, as JSON
+  FERRY_ADMIN_TOKEN=... ferry shadow report --route 'claude-*' --json --recent 50`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if token == "" {
 				token, _ = env(adminTokenEnv)

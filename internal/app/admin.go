@@ -23,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/canary"
 	"github.com/ferrygw/ferry/internal/upstream"
 )
@@ -62,16 +63,16 @@ func (a *App) adminSplit(action string, do func(*canary.Split) error) http.Handl
 	return func(w http.ResponseWriter, r *http.Request) {
 		match := r.PathValue("match")
 		if !a.current().relay.HasRoute(match) {
-			adminError(w, http.StatusNotFound, "no route matches "+match)
+			adminFail(w, apierr.New(apierr.NotFound, "no route matches %s", match))
 			return
 		}
 		split, ok := a.current().relay.Split(match)
 		if !ok || !hasCanary(split) {
-			adminError(w, http.StatusConflict, "route "+match+" has no canary target")
+			adminFail(w, apierr.New(apierr.Conflict, "route %s has no canary target", match))
 			return
 		}
 		if err := do(split); err != nil {
-			adminError(w, http.StatusConflict, err.Error())
+			adminFail(w, apierr.Wrap(apierr.Conflict, err, err.Error()))
 			return
 		}
 		a.log.Warn("canary "+action+" by the admin API", slog.String("route", match), slog.String("remote", r.RemoteAddr))
@@ -91,14 +92,11 @@ func hasCanary(s *canary.Split) bool {
 func adminJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":"snapshot could not be encoded"}`)
+		adminFail(w, apierr.Wrap(apierr.Internal, err, "the answer could not be encoded"))
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
-}
-
-func adminError(w http.ResponseWriter, status int, msg string) {
-	adminJSON(w, status, map[string]string{"error": msg})
 }

@@ -20,14 +20,7 @@ const testAdminKey = "fy-admin-0123456789abcdefghijklmnop"
 // admin key and a store (SQLite in a temporary directory unless pgURL).
 func keysGateway(t *testing.T, pgURL string) *gateway {
 	t.Helper()
-	dir := t.TempDir()
-	return newGateway(t, func(c *config.Config) {
-		c.Admin.Listen = "127.0.0.1:0"
-		c.AdminKey = testAdminKey
-		c.DataDir = dir
-		c.Store = config.Secret(pgURL)
-		c.KeysRefresh = 100 * time.Millisecond
-	})
+	return keysGatewayWith(t, pgURL, func(*config.Config) {})
 }
 
 // call makes a request and returns the status and the decoded JSON body.

@@ -26,8 +26,10 @@ import (
 	"github.com/ferrygw/ferry/internal/provider/simulator"
 	"github.com/ferrygw/ferry/internal/ratelimit"
 	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/server"
 	"github.com/ferrygw/ferry/internal/shadow"
 	"github.com/ferrygw/ferry/internal/store"
+	"github.com/ferrygw/ferry/internal/tracing"
 	"github.com/ferrygw/ferry/internal/usage"
 )
 
@@ -68,9 +70,11 @@ type App struct {
 	closers []interface{ CloseIdleConnections() }
 	rdb     *redis.Client // shared by every Redis-backed component; see redisClient
 	limiter *ratelimit.Limiter
-	mirror  *shadow.Mirror // shadow traffic: started by Run, drained on shutdown
-	managed *managed       // the store and the managed keys (keys.go)
+	mirror  *shadow.Mirror  // shadow traffic: started by Run, drained on shutdown
+	managed *managed        // the store and the managed keys (keys.go)
+	tracer  *tracing.Tracer // nil: tracing off (tracing.otlp_endpoint)
 	keys    *auth.Keyring
+	guards  *guardSet // nil: no guardrails configured (guard.go)
 
 	// The request path a reload swaps (reload.go): the current generation
 	// and what survives it.
@@ -79,6 +83,9 @@ type App struct {
 	respCache *cache.Cache
 	recorder  *usage.Recorder
 	opts      Options
+	// serverBase holds the server options that outlive reloads (built
+	// once: some register metrics); buildServer adds the relay's.
+	serverBase server.Options
 }
 
 // New builds every component. It refuses an unauthenticated gateway on a
@@ -109,6 +116,10 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		// Validate refused a non-loopback address without keys.
 		a.notices = append(a.notices, "no keys configured: accepting requests without a key, on loopback only ("+cfg.Listen+")")
 	}
+	if a.tracer, err = newTracer(cfg.Tracing, log); err != nil {
+		a.managed.close()
+		return nil, err
+	}
 	a.mirror, err = shadow.New(shadow.Options{
 		Queue:      cfg.Shadow.Queue,
 		Workers:    cfg.Shadow.Workers,
@@ -131,11 +142,42 @@ func New(cfg *config.Config, o Options) (*App, error) {
 	if a.respCache, err = a.buildCache(); err != nil {
 		return nil, err
 	}
+	if a.guards, err = newGuardSet(cfg); err != nil {
+		return nil, err
+	}
+	var guards server.GuardSet
+	if a.guards != nil {
+		guards = a.guards
+	}
 	if o.Store != nil {
 		if err := a.buildMoney(o.Store); err != nil {
 			return nil, err
 		}
 		a.recorder = a.money.recorder
+	}
+	signed, err := a.hmac(log)
+	if err != nil {
+		return nil, err
+	}
+	a.serverBase = server.Options{
+		Guards:          guards,
+		GuardMetrics:    metrics.NewGuard(a.metrics.Registry),
+		BasePath:        cfg.BasePath,
+		HMAC:            signed,
+		Keys:            keys,
+		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
+		RateLimiter:     a.limiter,
+		Cache:           a.respCache,
+		Usage:           a.recorder,
+		Logger:          log,
+		Metrics:         a.metrics,
+
+		BodyTimeout:      cfg.Limits.BodyTimeout,
+		WriteTimeout:     o.writeTimeout,
+		MaxResponseBytes: o.maxResponseBytes,
+		TagHeader:        cfg.RateLimits.TagHeader,
+		Tags:             metrics.NewLabels(cfg.Metrics.Tags),
+		Tracer:           a.tracer,
 	}
 	g, err := a.buildGeneration(cfg, nil)
 	if err != nil {
@@ -154,6 +196,9 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	if err := a.listenerTLS(log); err != nil {
+		return nil, err
+	}
 	if cfg.Admin.Enabled() {
 		a.admin = &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
 	}
@@ -161,6 +206,10 @@ func New(cfg *config.Config, o Options) (*App, error) {
 }
 
 func buildProvider(pc config.Provider, rt http.RoundTripper) (relay.Provider, error) {
+	rt, err := upstreamTransport(pc, rt)
+	if err != nil {
+		return nil, err
+	}
 	switch pc.Type {
 	case config.TypeAnthropic:
 		return anthropicp.New(anthropicp.Options{
@@ -204,6 +253,10 @@ func (a *App) rateLimiter(log *slog.Logger) (*ratelimit.Limiter, error) {
 		},
 		OnReject:    func(scope, limit string) { m.RateLimitRejected.WithLabelValues(scope, limit).Inc() },
 		OnInstances: func(n int64) { m.RateLimitInstances.Set(float64(n)) },
+		// Managed keys carry their own limits, and may be created at any
+		// time through /admin/keys: the limiter is on for them even with no
+		// rules (a request whose key has none skips it at no cost).
+		KeyLimits: true,
 	}
 	if rc.Backend == config.BackendRedis {
 		if c := a.redisClient(); c != nil {
@@ -230,6 +283,7 @@ func (a *App) Close() {
 	if a.managed != nil {
 		a.managed.close()
 	}
+	a.closeTracer()
 }
 
 // Handler is the public API handler (for tests and embedding).
@@ -297,18 +351,26 @@ func (a *App) Run(ctx context.Context) error {
 		defer close(watchDone)
 		a.watchConfig(hctx, configPoll)
 	}()
+	guardDone := make(chan struct{})
+	go func() {
+		defer close(guardDone)
+		if a.guards != nil {
+			a.guards.watch(hctx, a.log)
+		}
+	}()
 	defer func() {
 		stopChecks()
 		a.stopChecks()
 		<-keysDone
 		<-watchDone
+		<-guardDone
 	}()
 	a.mirror.Start(context.WithoutCancel(ctx))
 	if a.money != nil {
 		a.money.start(a.log)
 	}
 	errc := make(chan error, 2)
-	go func() { errc <- a.public.Serve(a.pubLn) }()
+	go func() { errc <- a.servePublic() }()
 	if a.admin != nil {
 		go func() { errc <- a.admin.Serve(a.adminLn) }()
 	}

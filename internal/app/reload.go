@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/relay"
 	"github.com/ferrygw/ferry/internal/server"
@@ -152,6 +153,7 @@ func (a *App) buildGeneration(cfg *config.Config, prev *generation) (*generation
 		Providers: cfg.Providers,
 		Impl:      impl,
 		Metrics:   a.metrics,
+		Tracer:    a.tracer,
 		Logger:    a.log,
 		Mirror:    a.mirror,
 		Previous:  prevRelay,
@@ -177,7 +179,7 @@ func (a *App) buildProviders(cfg *config.Config, prev *generation) (map[string]r
 			out[pc.Name] = prev.impl[pc.Name]
 			continue
 		}
-		p, err := buildProvider(pc, a.opts.transport)
+		p, err := buildProvider(pc, a.tracedTransport(pc, a.opts.transport))
 		if err != nil {
 			return nil, err
 		}
@@ -199,25 +201,14 @@ func providerConfig(cfg *config.Config, name string) *config.Provider {
 }
 
 // buildServer builds the public API server for cfg's relay on the
-// components that outlive reloads.
+// components that outlive reloads (serverBase).
 func (a *App) buildServer(cfg *config.Config, rl *relay.Relay) (*server.Server, error) {
-	return server.New(server.Options{
-		Relay:           rl,
-		Keys:            a.keys,
-		Models:          rl.Models(),
-		ModelsCreated:   time.Now(),
-		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
-		RateLimiter:     a.limiter,
-		Cache:           a.respCache,
-		CacheTTL:        cacheTTLs(cfg.Routes),
-		Usage:           a.recorder,
-		Logger:          a.log,
-		Metrics:         a.metrics,
-
-		BodyTimeout:      cfg.Limits.BodyTimeout,
-		WriteTimeout:     a.opts.writeTimeout,
-		MaxResponseBytes: a.opts.maxResponseBytes,
-	})
+	o := a.serverBase
+	o.Relay = rl
+	o.Models = rl.Models()
+	o.ModelsCreated = time.Now()
+	o.CacheTTL = cacheTTLs(cfg.Routes)
+	return server.New(o)
 }
 
 // startChecks runs g's active health checks until its stopChecks.
@@ -268,16 +259,13 @@ func (a *App) watchConfig(ctx context.Context, interval time.Duration) {
 // adminReload serves POST /admin/reload: re-read the config file.
 func (a *App) adminReload(w http.ResponseWriter, r *http.Request) {
 	err := a.ReloadFile()
-	switch {
-	case errors.Is(err, ErrNoConfigFile):
-		adminError(w, http.StatusConflict, err.Error())
-	case err != nil:
-		adminError(w, http.StatusUnprocessableEntity, err.Error())
-	default:
-		a.log.Warn("config reloaded by the admin API", slog.String("remote", r.RemoteAddr))
-		g := a.current()
-		adminJSON(w, http.StatusOK, map[string]any{"reloaded": true, "providers": len(g.cfg.Providers), "routes": len(g.cfg.Routes)})
+	if err != nil { // no file to read, or refused: the old config stays
+		adminFail(w, apierr.Wrap(apierr.Conflict, err, err.Error()))
+		return
 	}
+	a.log.Warn("config reloaded by the admin API", slog.String("remote", r.RemoteAddr))
+	g := a.current()
+	adminJSON(w, http.StatusOK, map[string]any{"reloaded": true, "providers": len(g.cfg.Providers), "routes": len(g.cfg.Routes)})
 }
 
 // configPoll is how often Run looks at the config file's modification time.

@@ -208,10 +208,10 @@ func TestReloadFromFileAdminAndWatch(t *testing.T) {
 	if code, err := sendModel(hc, url, "model-b", false); code != 200 {
 		t.Fatalf("model-b after the admin reload: %d %v", code, err)
 	}
-	// A broken file is refused (422) and the old config stays.
+	// A broken file is refused (409) and the old config stays.
 	os.WriteFile(path, []byte("routes: [{match: x, targets: [{provider: nope}]}]\n"), 0o600)
-	if code := adminPost(token); code != http.StatusUnprocessableEntity {
-		t.Errorf("broken file: %d, want 422", code)
+	if code := adminPost(token); code != http.StatusConflict {
+		t.Errorf("broken file: %d, want 409", code)
 	}
 	if code, _ := sendModel(hc, url, "model-b", false); code != 200 {
 		t.Errorf("model-b after a refused reload: %d", code)

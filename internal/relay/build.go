@@ -20,6 +20,7 @@ import (
 	"github.com/ferrygw/ferry/internal/metrics"
 	"github.com/ferrygw/ferry/internal/routing"
 	"github.com/ferrygw/ferry/internal/shadow"
+	"github.com/ferrygw/ferry/internal/tracing"
 	"github.com/ferrygw/ferry/internal/upstream"
 )
 
@@ -33,6 +34,7 @@ type Options struct {
 	Providers []config.Provider
 	Impl      map[string]Provider
 	Metrics   *metrics.Metrics // nil: a private registry
+	Tracer    *tracing.Tracer  // nil: no spans
 	Logger    *slog.Logger     // nil: discard
 	// Now, Rand and Sleep are injected by tests: the clock of breakers,
 	// budgets and canaries, their randomness (jitter, weighted picks), and
@@ -97,6 +99,7 @@ func New(o Options) (*Relay, error) {
 		sleep:    o.Sleep,
 		shadow:   o.Mirror,
 		maxWhole: o.MaxAnswerBytes,
+		tracer:   o.Tracer,
 	}
 	if r.maxWhole <= 0 {
 		r.maxWhole = defaultMaxAnswer
@@ -256,6 +259,7 @@ func (r *Relay) newRoute(rc config.Route, o Options) (*route, error) {
 		Rand:    o.Rand,
 		OnRollback: func(target, reason string) {
 			r.m.CanaryRollbacks.WithLabelValues(match, target).Inc()
+			r.m.CanaryWeight.WithLabelValues(match, target).Set(0)
 			r.log.Warn("canary rolled back", slog.String("route", match), slog.String("target", target), slog.String("reason", reason))
 		},
 	})
@@ -263,6 +267,9 @@ func (r *Relay) newRoute(rc config.Route, o Options) (*route, error) {
 		return nil, fmt.Errorf("relay: route %q: %w", rc.Match, err)
 	}
 	rt.split = split
+	for _, t := range targets {
+		r.m.CanaryWeight.WithLabelValues(match, t.Name).Set(float64(t.Weight))
+	}
 	return rt, nil
 }
 

@@ -204,12 +204,19 @@ func (b *Budgets) Reserve(ctx context.Context, req Request) (*Reservation, error
 				Public: fmt.Sprintf("budget %q (%s, %s %s) is spent for this period; it starts over at %s",
 					bu.Name, bu.Period, bu.Currency, bu.Limit, h.window.End.Format("2006-01-02 15:04 MST")),
 				RetryAfter: h.window.RetryAfter(b.o.Now()),
+				Err:        &Refused{Budget: bu.Name, Scope: bu.Scope},
 			}
 		}
 		res.holds = append(res.holds, h)
 	}
 	return res, nil
 }
+
+// Refused is the cause inside a budget's 429: which budget, of which
+// scope (for metrics; the client reads the public message).
+type Refused struct{ Budget, Scope string }
+
+func (e *Refused) Error() string { return "budget " + e.Budget + " (" + e.Scope + ") spent" }
 
 func (b *Budgets) convert(m Micros, from, to string) (Micros, bool) {
 	if from == to {

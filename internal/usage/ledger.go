@@ -41,6 +41,7 @@ type Row struct {
 	Coalesced  bool
 	Shadow     bool
 	SessionID  string // X-Claude-Code-Session-Id
+	Endpoint   string // the API called: messages, count_tokens, chat_completions, complete
 }
 
 // LedgerOptions configure a Ledger. Zero values take the defaults.
@@ -238,11 +239,11 @@ func (l *Ledger) flush(batch []Row) {
 	l.drop("store_error", len(batch))
 }
 
-const ledgerColumns = 26
+const ledgerColumns = 27
 
 const insertPrefix = `INSERT INTO usage_ledger (at_us, request_id, key_name, team, tag, route, provider, node, model, client_model,
 input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated, cost_micros, currency,
-latency_us, ttft_us, status, error_type, attempts, cached, coalesced, shadow, session_id) VALUES `
+latency_us, ttft_us, status, error_type, attempts, cached, coalesced, shadow, session_id, endpoint) VALUES `
 
 // insert writes rows in one multi-row INSERT.
 func (l *Ledger) insert(ctx context.Context, rows []Row) error {
@@ -258,7 +259,7 @@ func (l *Ledger) insert(ctx context.Context, rows []Row) error {
 		args = append(args, store.Micros(r.At), r.RequestID, r.Key, r.Team, r.Tag, r.Route, r.Provider, r.Node, r.Model, r.ClientModel,
 			r.Input, r.Output, r.CacheRead, r.CacheWrite, flag(r.Estimated), int64(r.Cost), r.Currency,
 			r.Latency.Microseconds(), r.FirstToken.Microseconds(), r.Status, r.ErrorType, r.Attempts,
-			flag(r.Cached), flag(r.Coalesced), flag(r.Shadow), r.SessionID)
+			flag(r.Cached), flag(r.Coalesced), flag(r.Shadow), r.SessionID, r.Endpoint)
 	}
 	if _, err := l.o.Store.Exec(ctx, nil, b.String(), args...); err != nil {
 		return fmt.Errorf("insert %d ledger rows: %w", len(rows), err)
