@@ -40,7 +40,7 @@ func (a *App) adminHandler() http.Handler {
 }
 
 func (a *App) adminUpstreams(w http.ResponseWriter, _ *http.Request) {
-	pools := a.relay.Pools()
+	pools := a.current().relay.Pools()
 	out := make([]upstream.PoolSnapshot, len(pools))
 	for i, p := range pools {
 		out[i] = p.Snapshot()
@@ -49,7 +49,7 @@ func (a *App) adminUpstreams(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (a *App) adminRoutesList(w http.ResponseWriter, _ *http.Request) {
-	splits := a.relay.Splits()
+	splits := a.current().relay.Splits()
 	out := make([]canary.SplitSnapshot, len(splits))
 	for i, s := range splits {
 		out[i] = s.Snapshot()
@@ -62,11 +62,11 @@ func (a *App) adminRoutesList(w http.ResponseWriter, _ *http.Request) {
 func (a *App) adminSplit(action string, do func(*canary.Split) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		match := r.PathValue("match")
-		if !a.relay.HasRoute(match) {
+		if !a.current().relay.HasRoute(match) {
 			adminFail(w, apierr.New(apierr.NotFound, "no route matches %s", match))
 			return
 		}
-		split, ok := a.relay.Split(match)
+		split, ok := a.current().relay.Split(match)
 		if !ok || !hasCanary(split) {
 			adminFail(w, apierr.New(apierr.Conflict, "route %s has no canary target", match))
 			return

@@ -58,6 +58,7 @@ func (a *App) adminRoutes() []adminRoute {
 		{"POST /admin/keys/{ref}/rotate", auth.RoleAdmin, http.HandlerFunc(a.adminKeyRotate)},
 		{"POST /admin/keys/{ref}/revoke", auth.RoleAdmin, http.HandlerFunc(a.adminKeyRevoke)},
 		{"GET /admin/audit", auth.RoleAdmin, http.HandlerFunc(a.adminAudit)},
+		{"POST /admin/reload", auth.RoleAdmin, http.HandlerFunc(a.adminReload)},
 		{"GET /debug/pprof/", auth.RoleAdmin, pprofHandler()}, // and every profile below it
 		{"POST /debug/pprof/symbol", auth.RoleAdmin, pprofHandler()},
 	}

@@ -191,7 +191,7 @@ func TestWarmupHealthAndReadiness(t *testing.T) {
 			t.Errorf("%s %s: %d", c.method, c.path, resp.StatusCode)
 		}
 	}
-	g.App.server.Drain()
+	g.App.current().server.Drain()
 	resp, err := g.HTTP.Get(g.URL + "/readyz")
 	if err != nil {
 		t.Fatal(err)

@@ -10,12 +10,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ferrygw/ferry/internal/auth"
+	"github.com/ferrygw/ferry/internal/cache"
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/metrics"
 	anthropicp "github.com/ferrygw/ferry/internal/provider/anthropic"
@@ -45,6 +48,12 @@ type Options struct {
 	// reports (nil: those are off). `ferry serve` opens it from data_dir or
 	// store.
 	Store *store.Store
+
+	// ConfigPath is the file the config was loaded from, re-read by a
+	// reload (SIGHUP, POST /admin/reload, a change of its mtime); Env
+	// expands its ${VAR}s. Empty: reloads are refused.
+	ConfigPath string
+	Env        func(string) (string, bool)
 }
 
 // App is a built gateway.
@@ -53,7 +62,6 @@ type App struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	money   *money // nil: no store, no ledger or budgets (usage.go)
-	server  *server.Server
 	public  *http.Server
 	admin   *http.Server
 	pubLn   net.Listener
@@ -62,12 +70,22 @@ type App struct {
 	closers []interface{ CloseIdleConnections() }
 	rdb     *redis.Client // shared by every Redis-backed component; see redisClient
 	limiter *ratelimit.Limiter
-	relay   *relay.Relay
 	mirror  *shadow.Mirror  // shadow traffic: started by Run, drained on shutdown
 	managed *managed        // the store and the managed keys (keys.go)
 	tracer  *tracing.Tracer // nil: tracing off (tracing.otlp_endpoint)
 	keys    *auth.Keyring
 	guards  *guardSet // nil: no guardrails configured (guard.go)
+
+	// The request path a reload swaps (reload.go): the current generation
+	// and what survives it.
+	gen       atomic.Pointer[generation]
+	reloads   reloadState
+	respCache *cache.Cache
+	recorder  *usage.Recorder
+	opts      Options
+	// serverBase holds the server options that outlive reloads (built
+	// once: some register metrics); buildServer adds the relay's.
+	serverBase server.Options
 }
 
 // New builds every component. It refuses an unauthenticated gateway on a
@@ -80,7 +98,7 @@ func New(cfg *config.Config, o Options) (_ *App, err error) {
 	if log == nil {
 		log = NewLogger(cfg.Log, nil)
 	}
-	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
+	a := &App{cfg: cfg, log: log, metrics: metrics.New(), opts: o}
 	defer func() {
 		if err != nil && a.managed != nil {
 			a.managed.close() // a store it opened: nothing else will
@@ -102,19 +120,7 @@ func New(cfg *config.Config, o Options) (_ *App, err error) {
 		a.notices = append(a.notices, "no keys configured: accepting requests without a key, on loopback only ("+cfg.Listen+")")
 	}
 	if a.tracer, err = newTracer(cfg.Tracing, log); err != nil {
-		a.managed.close()
 		return nil, err
-	}
-	providers := make(map[string]relay.Provider, len(cfg.Providers))
-	for _, pc := range cfg.Providers {
-		p, err := buildProvider(pc, a.tracedTransport(pc, o.transport))
-		if err != nil {
-			return nil, err
-		}
-		providers[pc.Name] = p
-		if c, ok := p.(interface{ CloseIdleConnections() }); ok {
-			a.closers = append(a.closers, c)
-		}
 	}
 	a.mirror, err = shadow.New(shadow.Options{
 		Queue:      cfg.Shadow.Queue,
@@ -132,26 +138,10 @@ func New(cfg *config.Config, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	rl, err := relay.New(relay.Options{
-		Routes:    cfg.Routes,
-		Providers: cfg.Providers,
-		Impl:      providers,
-		Metrics:   a.metrics,
-		Tracer:    a.tracer,
-		Logger:    log,
-		Mirror:    a.mirror,
-
-		MaxAnswerBytes: o.maxResponseBytes,
-	})
-	if err != nil {
-		return nil, err
-	}
-	a.relay = rl
 	if a.limiter, err = a.rateLimiter(log); err != nil {
 		return nil, err
 	}
-	respCache, cacheTTL, err := a.buildCache()
-	if err != nil {
+	if a.respCache, err = a.buildCache(); err != nil {
 		return nil, err
 	}
 	if a.guards, err = newGuardSet(cfg); err != nil {
@@ -161,31 +151,26 @@ func New(cfg *config.Config, o Options) (_ *App, err error) {
 	if a.guards != nil {
 		guards = a.guards
 	}
-	var recorder *usage.Recorder
 	if o.Store != nil {
 		if err := a.buildMoney(o.Store); err != nil {
 			return nil, err
 		}
-		recorder = a.money.recorder
+		a.recorder = a.money.recorder
 	}
 	signed, err := a.hmac(log)
 	if err != nil {
 		return nil, err
 	}
-	a.server, err = server.New(server.Options{
+	a.serverBase = server.Options{
 		Guards:          guards,
 		GuardMetrics:    metrics.NewGuard(a.metrics.Registry),
 		BasePath:        cfg.BasePath,
 		HMAC:            signed,
-		Relay:           rl,
 		Keys:            keys,
-		Models:          rl.Models(),
-		ModelsCreated:   time.Now(),
 		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
 		RateLimiter:     a.limiter,
-		Cache:           respCache,
-		CacheTTL:        cacheTTL,
-		Usage:           recorder,
+		Cache:           a.respCache,
+		Usage:           a.recorder,
 		Logger:          log,
 		Metrics:         a.metrics,
 
@@ -195,12 +180,19 @@ func New(cfg *config.Config, o Options) (_ *App, err error) {
 		TagHeader:        cfg.RateLimits.TagHeader,
 		Tags:             metrics.NewLabels(cfg.Metrics.Tags),
 		Tracer:           a.tracer,
-	})
+	}
+	g, err := a.buildGeneration(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
+	a.gen.Store(g)
+	if o.ConfigPath != "" {
+		if st, err := os.Stat(o.ConfigPath); err == nil {
+			a.reloads.mtime = st.ModTime()
+		}
+	}
 	a.public = &http.Server{
-		Handler:           a.server,
+		Handler:           http.HandlerFunc(a.serveCurrent),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
@@ -297,7 +289,7 @@ func (a *App) Close() {
 }
 
 // Handler is the public API handler (for tests and embedding).
-func (a *App) Handler() http.Handler { return a.server }
+func (a *App) Handler() http.Handler { return http.HandlerFunc(a.serveCurrent) }
 
 // Listen binds the listeners.
 func (a *App) Listen() error {
@@ -350,15 +342,16 @@ func (a *App) Run(ctx context.Context) error {
 	// Active health checks run while the gateway serves, and stop before
 	// Run returns.
 	hctx, stopChecks := context.WithCancel(context.Background())
-	checksDone := make(chan struct{})
-	go func() {
-		defer close(checksDone)
-		a.relay.RunHealthChecks(hctx)
-	}()
+	a.runChecks(hctx)
 	keysDone := make(chan struct{})
 	go func() {
 		defer close(keysDone)
 		a.managed.run(hctx)
+	}()
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		a.watchConfig(hctx, configPoll)
 	}()
 	guardDone := make(chan struct{})
 	go func() {
@@ -369,8 +362,9 @@ func (a *App) Run(ctx context.Context) error {
 	}()
 	defer func() {
 		stopChecks()
-		<-checksDone
+		a.stopChecks()
 		<-keysDone
+		<-watchDone
 		<-guardDone
 	}()
 	a.mirror.Start(context.WithoutCancel(ctx))
@@ -415,15 +409,20 @@ func (a *App) Run(ctx context.Context) error {
 // then closes. What still runs when ctx ends is cut: streams get an error
 // event, and their connections are closed a moment later.
 func (a *App) drain(ctx context.Context) {
-	a.server.Drain()
-	if err := a.server.Wait(ctx); err == nil {
+	servers := a.servers()
+	for _, s := range servers {
+		s.Drain()
+	}
+	if err := waitAll(ctx, servers); err == nil {
 		err = a.public.Shutdown(ctx)
 		if err == nil {
 			return
 		}
 	}
 	a.log.Warn("grace period over: cutting the requests still in flight")
-	a.server.Stop()
+	for _, s := range servers {
+		s.Stop()
+	}
 	// The cut requests write their last words (an error event or a 503)
 	// and end; Shutdown closes each connection once its answer is out
 	// (closing at once could beat the answer's flush). A client that does

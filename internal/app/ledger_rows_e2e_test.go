@@ -59,7 +59,7 @@ func TestLedgerRowPerRequest(t *testing.T) {
 	call(t, "GET", g.URL+"/v1/models", clientKey, nil)
 	call(t, "GET", g.URL+"/healthz", "", nil)
 	// Refused while draining: a row with 503.
-	g.App.server.Drain()
+	g.App.current().server.Drain()
 	if st, body := call(t, "POST", msgs, clientKey, simBody("sim-1")); st != 503 {
 		t.Fatalf("while draining: %d %v, want 503", st, body)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +48,10 @@ type Options struct {
 	// MaxAnswerBytes bounds a whole (non-streaming) answer held in memory
 	// (0: 64 MiB); a longer one is cut and is a 502.
 	MaxAnswerBytes int64
+	// Previous is the relay a hot reload replaces (nil: none): a provider
+	// whose config and implementation are unchanged keeps its pool, and so
+	// its breakers, bulkhead and latency figures.
+	Previous *Relay
 }
 
 // backend is one provider with its pool and settings.
@@ -63,6 +68,7 @@ type backend struct {
 	// a target's own add to them (policy.go).
 	params  config.Params
 	forward []string
+	cfg     config.Provider // what the backend was built from, for Previous
 }
 
 // route is a config route's runtime state.
@@ -157,6 +163,7 @@ func (r *Relay) newBackend(pc config.Provider, p Provider, o Options) (*backend,
 		health:      pc.HealthCheck,
 		successes:   r.m.Attempts.WithLabelValues(pc.Name, outcomeSuccess),
 		params:      pc.Params,
+		cfg:         pc,
 	}
 	for _, h := range pc.ForwardHeaders {
 		b.forward = append(b.forward, http.CanonicalHeaderKey(h))
@@ -166,6 +173,12 @@ func (r *Relay) newBackend(pc config.Provider, p Provider, o Options) (*backend,
 	}
 	for _, l := range labels {
 		b.ttfb = append(b.ttfb, r.m.NodeTTFB.WithLabelValues(pc.Name, l))
+	}
+	if old := o.Previous.backend(pc.Name); old != nil && old.p == p && reflect.DeepEqual(old.cfg, pc) {
+		b.pool = old.pool // its breakers keep their state, and their gauges
+		return b, nil
+	}
+	for _, l := range labels {
 		r.m.BreakerState.WithLabelValues(pc.Name, l).Set(metrics.BreakerClosed)
 	}
 	name := pc.Name
@@ -322,4 +335,13 @@ func sleepTimer(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// backend is the named provider's backend of r; nil when r is nil or has
+// none.
+func (r *Relay) backend(name string) *backend {
+	if r == nil {
+		return nil
+	}
+	return r.backends[name]
 }
