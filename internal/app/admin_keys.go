@@ -44,7 +44,7 @@ type adminRoute struct {
 // adminRoutes is every admin API route: the one table access control,
 // audit and their test read.
 func (a *App) adminRoutes() []adminRoute {
-	return []adminRoute{
+	return append([]adminRoute{
 		{"GET /admin/upstreams", auth.RoleViewer, http.HandlerFunc(a.adminUpstreams)},
 		{"GET /admin/routes", auth.RoleViewer, http.HandlerFunc(a.adminRoutesList)},
 		{"POST /admin/routes/{match}/promote", auth.RoleAdmin, a.adminSplit("promote", (*canary.Split).Promote)},
@@ -57,7 +57,7 @@ func (a *App) adminRoutes() []adminRoute {
 		{"POST /admin/keys/{ref}/rotate", auth.RoleAdmin, http.HandlerFunc(a.adminKeyRotate)},
 		{"POST /admin/keys/{ref}/revoke", auth.RoleAdmin, http.HandlerFunc(a.adminKeyRevoke)},
 		{"GET /admin/audit", auth.RoleAdmin, http.HandlerFunc(a.adminAudit)},
-	}
+	}, a.consoleRoutes()...)
 }
 
 // adminGuard authenticates the caller, checks rt's role and audits.

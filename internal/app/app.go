@@ -17,6 +17,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/auth"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/console"
 	"github.com/ferrygw/ferry/internal/metrics"
 	anthropicp "github.com/ferrygw/ferry/internal/provider/anthropic"
 	"github.com/ferrygw/ferry/internal/provider/openaicompat"
@@ -57,6 +58,8 @@ type App struct {
 	mirror  *shadow.Mirror // shadow traffic: started by Run, drained on shutdown
 	managed *managed       // the store and the managed keys (keys.go)
 	keys    *auth.Keyring
+	stats   *console.Stats // the console's live charts (admin_console.go)
+	started time.Time
 }
 
 // New builds every component. It refuses an unauthenticated gateway on a
@@ -69,7 +72,7 @@ func New(cfg *config.Config, o Options) (*App, error) {
 	if log == nil {
 		log = NewLogger(cfg.Log, nil)
 	}
-	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
+	a := &App{cfg: cfg, log: log, metrics: metrics.New(), stats: console.NewStats(nil), started: time.Now()}
 	var err error
 	if o.Notice != "" {
 		a.notices = append(a.notices, o.Notice)
@@ -145,6 +148,7 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		BodyTimeout:      cfg.Limits.BodyTimeout,
 		WriteTimeout:     o.writeTimeout,
 		MaxResponseBytes: o.maxResponseBytes,
+		Finished:         a.stats.Observe,
 	})
 	if err != nil {
 		return nil, err

@@ -124,6 +124,13 @@ func (s *Server) logLine(x *exchange, r *http.Request) {
 	code := strconv.Itoa(status)
 	s.m.Requests.WithLabelValues(x.endpoint, x.route, x.provider, code).Inc()
 	s.m.Duration.WithLabelValues(x.endpoint, x.provider).Observe(d.Seconds())
+	if s.onFinished != nil && x.endpoint != epHealth && x.endpoint != epRoot {
+		var ttft time.Duration
+		if x.stream && status == http.StatusOK {
+			ttft = x.firstByte
+		}
+		s.onFinished(status, d, ttft)
+	}
 
 	level := slog.LevelInfo
 	if x.endpoint == epHealth || x.endpoint == epRoot {

@@ -46,6 +46,11 @@ type Options struct {
 	// (nil: none); CacheTTL maps a route's match to its cache ttl.
 	Cache    *cache.Cache
 	CacheTTL map[string]time.Duration
+	// Finished, when set, is told of every API request (not health checks)
+	// as its access log line is written: its status (499: the client left),
+	// whole duration and, for an answered stream, time to first byte. The
+	// console's live charts are fed from it; it must be quick.
+	Finished func(status int, total, firstByte time.Duration)
 }
 
 // Server is the public API handler.
@@ -70,6 +75,7 @@ type Server struct {
 	cacheTTL      map[string]time.Duration
 	flights       *cache.Group[*sharedResult] // nil: no coalescing
 	bufs          sync.Pool                   // *[]byte for non-streaming answers
+	onFinished    func(status int, total, firstByte time.Duration)
 }
 
 // New builds a Server.
@@ -88,6 +94,7 @@ func New(o Options) (*Server, error) {
 		writeTimeout:  o.WriteTimeout,
 		log:           o.Logger,
 		m:             o.Metrics,
+		onFinished:    o.Finished,
 		idle:          make(chan struct{}, 1),
 	}
 	s.stopped, s.stopAll = context.WithCancel(context.Background())
