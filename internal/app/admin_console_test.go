@@ -1,0 +1,154 @@
+package app
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferrygw/ferry/internal/config"
+)
+
+// consoleGateway has the admin API and a store (keysGateway), a route with
+// a canary between two simulators, and a provider whose secrets and
+// headers /admin/config must mask.
+func consoleGateway(t *testing.T) *gateway {
+	t.Helper()
+	dir := t.TempDir()
+	return newGateway(t, func(c *config.Config) {
+		c.Admin.Listen = "127.0.0.1:0"
+		c.AdminKey = testAdminKey
+		c.DataDir = dir
+		c.KeysRefresh = 100 * time.Millisecond
+		c.Providers = append(c.Providers,
+			config.Provider{Name: "sim-b", Type: config.TypeSimulator},
+			config.Provider{Name: "relay-x", Type: config.TypeAnthropic,
+				BaseURLs: []string{"https://relay.example/v1"},
+				APIKey:   "sk-relay-secret-2", Headers: map[string]string{"X-Relay-Auth": "tok-secret-3"}})
+		c.Routes = append(c.Routes, config.Route{Match: "canary-*", Models: []string{"canary-1"}, Targets: []config.Target{
+			{Provider: "sim", Weight: 90}, {Provider: "sim-b", Weight: 10, Canary: true}}})
+	})
+}
+
+func getJSON(t *testing.T, url, key string, v any) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if v != nil {
+		if err := json.Unmarshal(raw, v); err != nil {
+			t.Fatalf("GET %s: %v: %s", url, err, raw)
+		}
+	}
+	return res.StatusCode
+}
+
+func TestAdminStatsCountsTraffic(t *testing.T) {
+	g := consoleGateway(t)
+	admin := "http://" + g.App.AdminAddr()
+	for range 3 {
+		if st, _ := call(t, "POST", g.URL+"/v1/messages", clientKey, simBody("sim-1")); st != 200 {
+			t.Fatalf("request: %d", st)
+		}
+	}
+	call(t, "POST", g.URL+"/v1/messages", clientKey, simBody("no-such-model")) // a 404: counted, not an error
+	if res, err := http.Get(g.URL + "/healthz"); err == nil {                  // not counted
+		res.Body.Close()
+	}
+	var snap struct {
+		Total  uint64 `json:"total_requests"`
+		Errors uint64 `json:"total_errors"`
+		Series []struct {
+			Requests int `json:"requests"`
+		} `json:"series"`
+		Window int `json:"window_seconds"`
+	}
+	if st := getJSON(t, admin+"/admin/stats?window=30", testAdminKey, &snap); st != 200 {
+		t.Fatalf("GET /admin/stats: %d", st)
+	}
+	if snap.Total != 4 || snap.Errors != 0 || snap.Window != 30 || len(snap.Series) != 30 {
+		t.Errorf("stats = total %d errors %d window %d series %d; want 4 0 30 30", snap.Total, snap.Errors, snap.Window, len(snap.Series))
+	}
+	if st := getJSON(t, admin+"/admin/stats", "", nil); st != http.StatusUnauthorized {
+		t.Errorf("GET /admin/stats without a key: %d, want 401", st)
+	}
+	if st := getJSON(t, admin+"/admin/stats?window=x", testAdminKey, nil); st != http.StatusBadRequest {
+		t.Errorf("GET /admin/stats?window=x: %d, want 400", st)
+	}
+}
+
+func TestAdminConfigMasksSecrets(t *testing.T) {
+	g := consoleGateway(t)
+	res, err := http.NewRequest("GET", "http://"+g.App.AdminAddr()+"/admin/config", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Header.Set("Authorization", "Bearer "+testAdminKey)
+	resp, err := http.DefaultClient.Do(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	body := string(raw)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /admin/config: %d %s", resp.StatusCode, raw)
+	}
+	for _, secret := range []string{testAdminKey, clientKey, providerKey, "sk-relay-secret-2", "tok-secret-3"} {
+		if strings.Contains(body, secret) {
+			t.Errorf("/admin/config shows the secret %q", secret)
+		}
+	}
+	for _, want := range []string{`"admin_key": "***"`, `"api_key": "***"`, `"X-Relay-Auth": "***"`,
+		`https://relay.example/v1`, `"match": "canary-*"`, `"last_reload": null`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/admin/config lacks %s", want)
+		}
+	}
+	if !strings.Contains(body, `"body_timeout": "30s"`) && !strings.Contains(body, `"body_timeout": "`) {
+		t.Errorf("durations are not written as text: %s", body)
+	}
+}
+
+func TestConsoleAssetsServed(t *testing.T) {
+	g := consoleGateway(t)
+	admin := "http://" + g.App.AdminAddr()
+	for path, want := range map[string]string{
+		"/console/":         "text/html",
+		"/console/app.js":   "javascript",
+		"/console/pages.js": "javascript",
+		"/console/app.css":  "text/css",
+	} {
+		res, err := http.Get(admin + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Type"), want) {
+			t.Errorf("GET %s: %d %q, want 200 %s", path, res.StatusCode, res.Header.Get("Content-Type"), want)
+		}
+		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+			t.Errorf("GET %s: CSP %q", path, csp)
+		}
+	}
+}
+
+func TestMaskURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://u:pw@h.example/x?access_token=abc&x=1": "https://u:***@h.example/x?access_token=***&x=***",
+		"https://h.example/v1":                          "https://h.example/v1",
+		"claude-*":                                      "claude-*",
+		"postgres://ferry:pw@db:5432/ferry":             "postgres://ferry:***@db:5432/ferry",
+	} {
+		if got := maskURL(in); got != want {
+			t.Errorf("maskURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
