@@ -22,8 +22,13 @@ func consoleGateway(t *testing.T) *gateway {
 		c.AdminKey = testAdminKey
 		c.DataDir = dir
 		c.KeysRefresh = 100 * time.Millisecond
+		for i := range c.Providers {
+			if c.Providers[i].Name == "sim" { // answers like a model: first token, then text
+				c.Providers[i].Simulator = config.Simulator{FirstToken: 25 * time.Millisecond, TokensPerSecond: 400}
+			}
+		}
 		c.Providers = append(c.Providers,
-			config.Provider{Name: "sim-b", Type: config.TypeSimulator},
+			config.Provider{Name: "sim-b", Type: config.TypeSimulator, Simulator: config.Simulator{FirstToken: 60 * time.Millisecond, TokensPerSecond: 200}},
 			config.Provider{Name: "relay-x", Type: config.TypeAnthropic,
 				BaseURLs: []string{"https://relay.example/v1"},
 				APIKey:   "sk-relay-secret-2", Headers: map[string]string{"X-Relay-Auth": "tok-secret-3"}})

@@ -2,7 +2,7 @@
 // API of the listener it was served from, with the operator's key as a
 // bearer token; nothing is loaded from anywhere else.
 
-import { draw, colors } from './chart.js';
+import { draw, colors, tick } from './chart.js';
 import { initialLang, translator } from './i18n.js';
 import { pages } from './pages.js';
 
@@ -84,7 +84,7 @@ export function showError(e) {
   if (box) box.textContent = e ? t('error') + ': ' + e.message : '';
 }
 
-const ctx = { t: k => t(k), h, api, arm, draw, colors, showError, refresh: () => refresh() };
+const ctx = { t: k => t(k), h, api, arm, draw, colors, tick, showError, refresh: () => refresh() };
 
 function renderChrome() {
   document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';

@@ -47,7 +47,19 @@ export function draw(canvas, times, series, format) {
       pen = true;
     });
     g.stroke();
+    // A lone point (traffic in one second only) has no line: a dot shows it.
+    g.fillStyle = g.strokeStyle;
+    s.values.forEach((v, i) => {
+      if (v != null && s.values[i - 1] == null && s.values[i + 1] == null) {
+        g.beginPath(); g.arc(x(i), y(v), 2.5, 0, 2 * Math.PI); g.fill();
+      }
+    });
   });
+}
+
+// tick writes an axis value with no more decimals than it needs.
+export function tick(v) {
+  return String(+v.toFixed(v >= 10 ? 0 : v >= 1 ? 1 : 2));
 }
 
 function niceMax(v) {

@@ -60,12 +60,12 @@ const overview = {
         chartBox(h, colors, 'chart-ttft', t('chartTtft'), ['p50', 'p95'])),
       h('h2', {}, t('costToday')), cost);
   },
-  after({ draw }) {
+  after({ draw, tick }) {
     const ser = stats.series, times = ser.map(p => p.t);
-    draw(document.getElementById('chart-rps'), times, [{ values: ser.map(p => p.requests) }], v => v.toFixed(v < 10 ? 1 : 0));
-    draw(document.getElementById('chart-err'), times, [{ values: ser.map(p => (p.requests ? p.error_rate * 100 : null)) }], v => v.toFixed(0) + '%');
-    draw(document.getElementById('chart-lat'), times, ['p50_ms', 'p95_ms', 'p99_ms'].map(k => ({ values: ser.map(p => p[k]) })), v => Math.round(v) + '');
-    draw(document.getElementById('chart-ttft'), times, ['ttft_p50_ms', 'ttft_p95_ms'].map(k => ({ values: ser.map(p => p[k]) })), v => Math.round(v) + '');
+    draw(document.getElementById('chart-rps'), times, [{ values: ser.map(p => p.requests) }], tick);
+    draw(document.getElementById('chart-err'), times, [{ values: ser.map(p => (p.requests ? p.error_rate * 100 : null)) }], v => tick(v) + '%');
+    draw(document.getElementById('chart-lat'), times, ['p50_ms', 'p95_ms', 'p99_ms'].map(k => ({ values: ser.map(p => p[k]) })), tick);
+    draw(document.getElementById('chart-ttft'), times, ['ttft_p50_ms', 'ttft_p95_ms'].map(k => ({ values: ser.map(p => p[k]) })), tick);
   },
 };
 
