@@ -64,6 +64,9 @@ func TestAdminStatsCountsTraffic(t *testing.T) {
 		}
 	}
 	call(t, "POST", g.URL+"/v1/messages", clientKey, simBody("no-such-model")) // a 404: counted, not an error
+	stream := simBody("sim-1")
+	stream["stream"] = true
+	call(t, "POST", g.URL+"/v1/messages", clientKey, stream) // its first token comes after 25 ms
 	if res, err := http.Get(g.URL + "/healthz"); err == nil {                  // not counted
 		res.Body.Close()
 	}
@@ -74,12 +77,19 @@ func TestAdminStatsCountsTraffic(t *testing.T) {
 			Requests int `json:"requests"`
 		} `json:"series"`
 		Window int `json:"window_seconds"`
+		Minute struct {
+			TTFT *float64 `json:"ttft_p50_ms"`
+		} `json:"last_minute"`
 	}
 	if st := getJSON(t, admin+"/admin/stats?window=30", testAdminKey, &snap); st != 200 {
 		t.Fatalf("GET /admin/stats: %d", st)
 	}
-	if snap.Total != 4 || snap.Errors != 0 || snap.Window != 30 || len(snap.Series) != 30 {
-		t.Errorf("stats = total %d errors %d window %d series %d; want 4 0 30 30", snap.Total, snap.Errors, snap.Window, len(snap.Series))
+	if snap.Total != 5 || snap.Errors != 0 || snap.Window != 30 || len(snap.Series) != 30 {
+		t.Errorf("stats = total %d errors %d window %d series %d; want 5 0 30 30", snap.Total, snap.Errors, snap.Window, len(snap.Series))
+	}
+	// The stream's first token, not its first byte (message_start goes out at once).
+	if snap.Minute.TTFT == nil || *snap.Minute.TTFT < 25 {
+		t.Errorf("time to first token p50 = %v, want >= 25 ms", snap.Minute.TTFT)
 	}
 	if st := getJSON(t, admin+"/admin/stats", "", nil); st != http.StatusUnauthorized {
 		t.Errorf("GET /admin/stats without a key: %d, want 401", st)

@@ -36,7 +36,7 @@ type bucket struct {
 	requests uint32
 	errors   uint32
 	latency  [histBuckets]uint32
-	ttft     [histBuckets]uint32 // streams answered 200 only
+	ttft     [histBuckets]uint32 // streams that relayed text
 	ttftN    uint32
 }
 
@@ -49,8 +49,8 @@ func NewStats(now func() time.Time) *Stats {
 }
 
 // Observe records one finished request: its status, its whole duration
-// and, for a stream that was answered, the time to its first byte (0: none).
-func (s *Stats) Observe(status int, total, firstByte time.Duration) {
+// and, for a stream, the time to its first token (0: none).
+func (s *Stats) Observe(status int, total, firstToken time.Duration) {
 	sec := s.now().Unix()
 	failed := status >= 500 || status == 429
 	s.mu.Lock()
@@ -64,8 +64,8 @@ func (s *Stats) Observe(status int, total, firstByte time.Duration) {
 		b.errors++
 		s.errors++
 	}
-	if firstByte > 0 {
-		b.ttft[histIndex(firstByte)]++
+	if firstToken > 0 {
+		b.ttft[histIndex(firstToken)]++
 		b.ttftN++
 	}
 	s.total++
@@ -105,7 +105,7 @@ type Snapshot struct {
 	Window   int     `json:"window_seconds"`
 	Total    uint64  `json:"total_requests"` // since start
 	Errors   uint64  `json:"total_errors"`
-	Summary  Point   `json:"last_minute"` // requests/s is Summary.Requests/60
+	Summary  Point   `json:"last_minute"` // the current second included; requests/s is Summary.Requests/60
 	RPS      float64 `json:"rps"`         // over the last minute
 	Series   []Point `json:"series"`      // oldest first, one per second, the current second excluded
 	InFlight int64   `json:"in_flight"`   // filled in by the caller
@@ -127,7 +127,11 @@ func (s *Stats) Snapshot(window int) Snapshot {
 			continue
 		}
 		out.Series = append(out.Series, b.point())
-		if sec >= now-60 {
+	}
+	// The last minute includes the second still filling: a request just
+	// made shows in the tiles at once.
+	for sec := now - 59; sec <= now; sec++ {
+		if b := &s.buckets[sec%ringSeconds]; b.second == sec {
 			minute.add(b)
 		}
 	}

@@ -30,6 +30,7 @@ type exchange struct {
 	bytesIn     int64
 	start       time.Time
 	firstByte   time.Duration
+	firstToken  time.Duration // a stream's first text relayed (0: none yet)
 	writeLimit  time.Duration // the time each write may take (Options.WriteTimeout)
 
 	id            string
@@ -125,11 +126,7 @@ func (s *Server) logLine(x *exchange, r *http.Request) {
 	s.m.Requests.WithLabelValues(x.endpoint, x.route, x.provider, code).Inc()
 	s.m.Duration.WithLabelValues(x.endpoint, x.provider).Observe(d.Seconds())
 	if s.onFinished != nil && x.endpoint != epHealth && x.endpoint != epRoot {
-		var ttft time.Duration
-		if x.stream && status == http.StatusOK {
-			ttft = x.firstByte
-		}
-		s.onFinished(status, d, ttft)
+		s.onFinished(status, d, x.firstToken)
 	}
 
 	level := slog.LevelInfo

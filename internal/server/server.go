@@ -48,9 +48,9 @@ type Options struct {
 	CacheTTL map[string]time.Duration
 	// Finished, when set, is told of every API request (not health checks)
 	// as its access log line is written: its status (499: the client left),
-	// whole duration and, for an answered stream, time to first byte. The
-	// console's live charts are fed from it; it must be quick.
-	Finished func(status int, total, firstByte time.Duration)
+	// whole duration and, for a stream, the time to its first text relayed
+	// (0: none). The console's live charts are fed from it; it must be quick.
+	Finished func(status int, total, firstToken time.Duration)
 }
 
 // Server is the public API handler.
@@ -75,7 +75,7 @@ type Server struct {
 	cacheTTL      map[string]time.Duration
 	flights       *cache.Group[*sharedResult] // nil: no coalescing
 	bufs          sync.Pool                   // *[]byte for non-streaming answers
-	onFinished    func(status int, total, firstByte time.Duration)
+	onFinished    func(status int, total, firstToken time.Duration)
 }
 
 // New builds a Server.

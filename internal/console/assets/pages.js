@@ -85,7 +85,7 @@ const upstreams = {
         p.panic ? pill(h, t('panic'), 'bad') : null, ' ',
         h('span', { class: 'muted' }, `${t('inflight')}: ${p.inflight} · ${t('panicRouted')}: ${p.panic_routed}`)));
       if (p.last_failure) out.append(h('p', { class: 'muted' }, t('lastFailure') + ': ' + p.last_failure));
-      out.append(table(h, [t('node'), t('health'), t('breaker'), t('latency'), t('inflight'), t('requests'), t('failures'), t('errorRate'), t('lastError')],
+      out.append(table(h, [t('node'), t('health'), t('breaker'), t('latency'), t('inflight'), t('requests'), t('failures'), t('errShort'), t('lastError')],
         p.nodes.map(n => h('tr', { 'data-node': n.label },
           h('td', {}, n.label),
           h('td', {}, pill(h, n.health, n.health === 'ok' ? 'ok' : n.health === 'failing' ? 'bad' : '')),
@@ -119,7 +119,7 @@ const upstreams = {
           h('td', { class: 'muted' }, i === 0 && ev ? `${ev.action} ${ev.target || ''} ${when(ev.time)} ${ev.reason || ''}` : ''), actions));
       });
     }
-    out.append(table(h, [t('route'), t('target'), t('weight'), t('configured'), t('errorRate'), t('p95ms'), t('lastEvent'), t('actions')], rows, { id: 'routes' }));
+    out.append(table(h, [t('route'), t('target'), t('weight'), t('configured'), t('errShort'), t('p95ms'), t('lastEvent'), t('actions')], rows, { id: 'routes' }));
     return out;
   },
 };
@@ -248,7 +248,7 @@ const shadowPage = {
       h('p', { class: 'muted' }, `${t('queue')}: ${s.queue?.length ?? 0}/${s.queue?.capacity ?? 0} · ${t('dropped')}: ${s.queue?.dropped ?? s.dropped ?? 0}`));
     const targets = s.targets || [];
     if (!targets.length) { out.append(h('p', { class: 'empty' }, t('noShadow'))); return out; }
-    out.append(table(h, [t('route'), t('candidate'), t('pairs'), t('errorRate'), t('agreement'), t('similarity'), t('tools'), t('latRatio'), t('ttfbRatio'), t('tokDelta')],
+    out.append(table(h, [t('route'), t('candidate'), t('pairs'), t('errShort'), t('agreement'), t('similarity'), t('tools'), t('latRatio'), t('ttfbRatio'), t('tokDelta')],
       targets.map(x => h('tr', {}, h('td', {}, x.route), h('td', {}, x.shadow), h('td', {}, num(x.pairs)), h('td', {}, pct(x.error_rate)),
         h('td', {}, pct(x.agreement)), h('td', {}, pct(x.similarity)), h('td', {}, pct(x.tool_agreement)),
         h('td', {}, x.latency_ratio ? `${f2(x.latency_ratio.p50)} / ${f2(x.latency_ratio.p95)}` : '—'),
