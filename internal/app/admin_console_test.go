@@ -66,8 +66,8 @@ func TestAdminStatsCountsTraffic(t *testing.T) {
 	call(t, "POST", g.URL+"/v1/messages", clientKey, simBody("no-such-model")) // a 404: counted, not an error
 	stream := simBody("sim-1")
 	stream["stream"] = true
-	call(t, "POST", g.URL+"/v1/messages", clientKey, stream) // its first token comes after 25 ms
-	if res, err := http.Get(g.URL + "/healthz"); err == nil {                  // not counted
+	call(t, "POST", g.URL+"/v1/messages", clientKey, stream)  // its first token comes after 25 ms
+	if res, err := http.Get(g.URL + "/healthz"); err == nil { // not counted
 		res.Body.Close()
 	}
 	var snap struct {
