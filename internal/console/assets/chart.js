@@ -32,7 +32,7 @@ export function draw(canvas, times, series, format) {
   }
   if (times.length > 1) {
     for (const i of [0, times.length - 1]) {
-      const label = new Date(times[i] * 1000).toLocaleTimeString();
+      const label = new Date(times[i] * 1000).toLocaleTimeString(document.documentElement.lang);
       g.fillText(label, i === 0 ? left : w - right - g.measureText(label).width, h - 4);
     }
   }
@@ -59,7 +59,7 @@ export function draw(canvas, times, series, format) {
 
 // tick writes an axis value with no more decimals than it needs.
 export function tick(v) {
-  return String(+v.toFixed(v >= 10 ? 0 : v >= 1 ? 1 : 2));
+  return String(+v.toFixed(v >= 100 ? 0 : v >= 1 ? 1 : 2));
 }
 
 function niceMax(v) {

@@ -5,7 +5,7 @@ const ms = v => (v == null ? '—' : v >= 1000 ? (v / 1000).toFixed(2) + ' s' : 
 const pct = v => (v == null ? '—' : (v * 100).toFixed(v > 0 && v < 0.01 ? 2 : 1) + '%');
 const num = v => (v == null ? '—' : Number(v).toLocaleString());
 const money = (micros, cur) => (micros / 1e6).toFixed(micros && micros < 10000 ? 4 : 2) + ' ' + (cur || '');
-const when = s => (s ? new Date(s).toLocaleString() : '—');
+const when = s => (s ? new Date(s).toLocaleString(document.documentElement.lang) : '—');
 
 function table(h, head, rows, attrs) {
   return h('table', attrs || {}, h('thead', {}, h('tr', {}, head.map(c => h('th', {}, c)))), h('tbody', {}, rows));
