@@ -16,12 +16,7 @@ import (
 // headers /admin/config must mask.
 func consoleGateway(t *testing.T) *gateway {
 	t.Helper()
-	dir := t.TempDir()
-	return newGateway(t, func(c *config.Config) {
-		c.Admin.Listen = "127.0.0.1:0"
-		c.AdminKey = testAdminKey
-		c.DataDir = dir
-		c.KeysRefresh = 100 * time.Millisecond
+	return keysGateway(t, "", func(c *config.Config) {
 		for i := range c.Providers {
 			if c.Providers[i].Name == "sim" { // answers like a model: first token, then text
 				c.Providers[i].Simulator = config.Simulator{FirstToken: 25 * time.Millisecond, TokensPerSecond: 400}
@@ -37,7 +32,8 @@ func consoleGateway(t *testing.T) *gateway {
 	})
 }
 
-func getJSON(t *testing.T, url, key string, v any) int {
+// getRaw GETs url with key as a bearer token.
+func getRaw(t *testing.T, url, key string) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
 	req.Header.Set("Authorization", "Bearer "+key)
@@ -47,12 +43,19 @@ func getJSON(t *testing.T, url, key string, v any) int {
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
+	return res.StatusCode, raw
+}
+
+// getJSON GETs url and decodes its body into v (when not nil).
+func getJSON(t *testing.T, url, key string, v any) int {
+	t.Helper()
+	status, raw := getRaw(t, url, key)
 	if v != nil {
 		if err := json.Unmarshal(raw, v); err != nil {
 			t.Fatalf("GET %s: %v: %s", url, err, raw)
 		}
 	}
-	return res.StatusCode
+	return status
 }
 
 func TestAdminStatsCountsTraffic(t *testing.T) {
@@ -101,20 +104,10 @@ func TestAdminStatsCountsTraffic(t *testing.T) {
 
 func TestAdminConfigMasksSecrets(t *testing.T) {
 	g := consoleGateway(t)
-	res, err := http.NewRequest("GET", "http://"+g.App.AdminAddr()+"/admin/config", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Header.Set("Authorization", "Bearer "+testAdminKey)
-	resp, err := http.DefaultClient.Do(res)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	status, raw := getRaw(t, "http://"+g.App.AdminAddr()+"/admin/config", testAdminKey)
 	body := string(raw)
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET /admin/config: %d %s", resp.StatusCode, raw)
+	if status != 200 {
+		t.Fatalf("GET /admin/config: %d %s", status, raw)
 	}
 	for _, secret := range []string{testAdminKey, clientKey, providerKey, "sk-relay-secret-2", "tok-secret-3"} {
 		if strings.Contains(body, secret) {
