@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/ferrygw/ferry/internal/config"
 )
 
 // chromium finds a headless-capable Chromium: under CI=true its absence
@@ -41,15 +43,10 @@ func shotsDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-// TestConsoleBrowserE2E drives the console in headless Chromium: log in,
-// see the request count move after traffic, create and revoke a key, roll
-// back a canary, switch to Chinese, with screenshots along the way.
-func TestConsoleBrowserE2E(t *testing.T) {
-	bin := chromium(t)
-	g := consoleGateway(t)
-	admin := "http://" + g.App.AdminAddr()
-	shots := shotsDir(t)
-
+// browser starts headless Chromium with a fresh profile and no network
+// chatter of its own; the returned context ends with the test.
+func browser(t *testing.T, bin string) context.Context {
+	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
@@ -62,11 +59,21 @@ func TestConsoleBrowserE2E(t *testing.T) {
 		chromedp.WindowSize(1280, 900),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
 	ctx, cancelTab := chromedp.NewContext(actx)
-	defer cancelTab()
 	ctx, cancel := context.WithTimeout(ctx, 40*time.Second)
-	defer cancel()
+	t.Cleanup(func() { cancel(); cancelTab(); cancelAlloc() })
+	return ctx
+}
+
+// TestConsoleBrowserE2E drives the console in headless Chromium: log in,
+// see the request count move after traffic, create and revoke a key, roll
+// back a canary, switch to Chinese, with screenshots along the way.
+func TestConsoleBrowserE2E(t *testing.T) {
+	g := consoleGateway(t)
+	admin := "http://" + g.App.AdminAddr()
+	shots := shotsDir(t)
+
+	ctx := browser(t, chromium(t))
 
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
@@ -163,6 +170,34 @@ func TestConsoleBrowserE2E(t *testing.T) {
 		t.Errorf("the revoked key: %d, want 401", st)
 	}
 
+	// Rotate another: a new key is shown, different from the first.
+	run("create a key to rotate",
+		chromedp.SendKeys(chromedp.ID("key-name"), "console-rotated"),
+		chromedp.Click(chromedp.ID("key-create")),
+		poll(`document.querySelector('tr[data-key="console-rotated"]') !== null && document.querySelector('#new-key') !== null`))
+	first := text("#new-key")
+	rot := `tr[data-key="console-rotated"] button.rotate`
+	run("rotate it",
+		chromedp.Click(chromedp.CSS(rot)), chromedp.Click(chromedp.CSS(rot)),
+		poll(`document.querySelector('#new-key') !== null && document.querySelector('#new-key').textContent !== '`+first+`'`))
+	if rotated := text("#new-key"); !strings.HasPrefix(rotated, "fy-") || rotated == first {
+		t.Errorf("after rotating, the key shown is %q (before: %q)", rotated, first)
+	}
+
+	// The read-only pages render: config with secrets masked, shadow, and
+	// usage's empty state on a gateway without a ledger.
+	run("open config",
+		chromedp.Click(chromedp.CSS(`a[data-page="config"]`)),
+		poll(`document.querySelector('#config')?.textContent.includes('"admin_key": "***"')`))
+	if cfg := text("#config"); strings.Contains(cfg, testAdminKey) || strings.Contains(cfg, "sk-relay-secret-2") {
+		t.Error("the config page shows a secret")
+	}
+	run("open shadow and usage",
+		chromedp.Click(chromedp.CSS(`a[data-page="shadow"]`)),
+		poll(`document.querySelector('#page').dataset.loaded === 'shadow'`),
+		chromedp.Click(chromedp.CSS(`a[data-page="usage"]`)),
+		chromedp.WaitVisible(chromedp.ID("usage-empty")))
+
 	// Roll back the canary.
 	canaryRow := `tr[data-route="canary-*"][data-target="sim-b"]`
 	run("roll back the canary",
@@ -202,4 +237,19 @@ func TestConsoleBrowserE2E(t *testing.T) {
 		t.Errorf("after switching, the overview tab reads %q, want 总览", nav)
 	}
 	t.Logf("screenshots in %s", shots)
+}
+
+// TestConsoleBrowserOpenAdmin: with neither admin.token nor admin_key (the
+// default, allowed on loopback only) the console logs in with no key.
+func TestConsoleBrowserOpenAdmin(t *testing.T) {
+	ctx := browser(t, chromium(t))
+	g := newGateway(t, func(c *config.Config) { c.Admin.Listen = "127.0.0.1:0" })
+	err := chromedp.Do(ctx,
+		chromedp.Navigate("http://"+g.App.AdminAddr()+"/console/"),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`#page[data-loaded="overview"]`)),
+		chromedp.WaitVisible(chromedp.ID("tile-total")))
+	if err != nil {
+		t.Fatalf("log in without a key: %v", err)
+	}
 }

@@ -7,7 +7,9 @@ import { initialLang, translator } from './i18n.js';
 import { pages } from './pages.js';
 
 const state = {
-  key: sessionStorage.getItem('ferry.key') || '',
+  // null: logged out. "" is a login too: an admin API without admin.token
+  // or admin_key (loopback only) takes requests without a key.
+  key: sessionStorage.getItem('ferry.key'),
   lang: initialLang(),
   page: 'overview',
   timer: 0,
@@ -34,7 +36,7 @@ export function h(tag, attrs, ...kids) {
 export async function api(path, opts = {}) {
   const res = await fetch(path, {
     method: opts.method || 'GET',
-    headers: { Authorization: 'Bearer ' + state.key, ...(opts.body ? { 'Content-Type': 'application/json' } : {}) },
+    headers: { ...(state.key ? { Authorization: 'Bearer ' + state.key } : {}), ...(opts.body ? { 'Content-Type': 'application/json' } : {}) },
     body: opts.body ? JSON.stringify(opts.body) : undefined,
     cache: 'no-store',
   });
@@ -97,7 +99,7 @@ function renderChrome() {
   $('login-submit').textContent = t('login');
   const nav = $('nav');
   nav.replaceChildren();
-  if (!state.key) return;
+  if (state.key == null) return;
   for (const name of Object.keys(pages)) {
     nav.append(h('a', { href: '#/' + name, 'data-page': name, class: name === state.page ? 'active' : null }, t(name)));
   }
@@ -105,7 +107,7 @@ function renderChrome() {
 
 async function refresh() {
   clearTimeout(state.timer);
-  if (!state.key) return;
+  if (state.key == null) return;
   const page = pages[state.page];
   if (state.armed) { state.timer = setTimeout(refresh, 1000); return; }
   const root = $('page');
@@ -137,7 +139,7 @@ function showLoggedIn(on) {
 }
 
 function logout() {
-  state.key = '';
+  state.key = null;
   sessionStorage.removeItem('ferry.key');
   clearTimeout(state.timer);
   $('page').replaceChildren();
@@ -153,7 +155,7 @@ $('login-form').addEventListener('submit', async ev => {
     await api('/admin/stats?window=1');
   } catch (e) {
     $('login-error').textContent = t('loginBad') + e.message;
-    state.key = '';
+    state.key = null;
     return;
   }
   sessionStorage.setItem('ferry.key', state.key);
@@ -173,6 +175,6 @@ $('lang').addEventListener('click', () => {
 $('logout').addEventListener('click', logout);
 window.addEventListener('hashchange', route);
 
-showLoggedIn(!!state.key);
+showLoggedIn(state.key != null);
 renderChrome();
-if (state.key) route();
+if (state.key != null) route();

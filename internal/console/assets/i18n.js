@@ -3,7 +3,7 @@
 
 const en = {
   title: 'Ferry console', switchTo: '中文', logout: 'Log out',
-  loginHelp: 'Enter an admin or viewer key (admin.token, admin_key, or a managed key with the admin or viewer role). It stays in this tab only.',
+  loginHelp: 'Enter an admin or viewer key (admin.token, admin_key, or a managed key with the admin or viewer role). It stays in this tab only. Without admin.token and admin_key (loopback only), log in with the field empty.',
   key: 'Key', login: 'Log in', loginBad: 'That key was refused: ',
   overview: 'Overview', upstreams: 'Upstreams', usage: 'Usage and cost', keys: 'Keys', shadow: 'Shadow', config: 'Config',
   errShort: 'Error rate', rps: 'Requests/s (last minute)', errorRate: 'Error rate (5xx, 429)', p50: 'Latency p50', p95: 'Latency p95', p99: 'Latency p99',
@@ -37,7 +37,7 @@ const en = {
 
 const zh = {
   title: 'Ferry 控制台', switchTo: 'English', logout: '退出',
-  loginHelp: '请输入管理员或只读密钥(admin.token、admin_key,或角色为 admin / viewer 的托管密钥)。密钥只保存在当前标签页。',
+  loginHelp: '请输入管理员或只读密钥(admin.token、admin_key,或角色为 admin / viewer 的托管密钥)。密钥只保存在当前标签页。若未设置 admin.token 与 admin_key(仅限本机回环),留空直接登录。',
   key: '密钥', login: '登录', loginBad: '密钥被拒绝:',
   overview: '总览', upstreams: '上游', usage: '用量与费用', keys: '密钥', shadow: '影子流量', config: '配置',
   errShort: '错误率', rps: '每秒请求数(近一分钟)', errorRate: '错误率(5xx、429)', p50: '延迟 p50', p95: '延迟 p95', p99: '延迟 p99',

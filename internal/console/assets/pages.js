@@ -223,7 +223,7 @@ const keysPage = {
     if (!list.length) { out.append(h('p', { class: 'empty' }, t('noKeys'))); return out; }
     out.append(table(h, [t('name'), t('prefix'), t('role'), t('team'), t('tag'), t('models'), t('routes'), t('status'), t('created'), t('actions')],
       list.map(k => {
-        const rotate = h('button', {}, t('rotate')), revoke = h('button', { class: 'danger revoke' }, t('revoke'));
+        const rotate = h('button', { class: 'rotate' }, t('rotate')), revoke = h('button', { class: 'danger revoke' }, t('revoke'));
         const ref = encodeURIComponent(k.id);
         arm(rotate, async () => { const r = await api(`/admin/keys/${ref}/rotate`, { method: 'POST', body: {} }); fresh = { name: r.name, key: r.key }; });
         arm(revoke, () => api(`/admin/keys/${ref}/revoke`, { method: 'POST' }));
