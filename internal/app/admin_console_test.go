@@ -24,11 +24,13 @@ func consoleGateway(t *testing.T) *gateway {
 		}
 		c.Providers = append(c.Providers,
 			config.Provider{Name: "sim-b", Type: config.TypeSimulator, Simulator: config.Simulator{FirstToken: 60 * time.Millisecond, TokensPerSecond: 200}},
+			config.Provider{Name: "sim-down", Type: config.TypeSimulator, Simulator: config.Simulator{Errors: config.SimErrors{APIError: 1}}},
 			config.Provider{Name: "relay-x", Type: config.TypeAnthropic,
 				BaseURLs: []string{"https://relay.example/v1"},
 				APIKey:   "sk-relay-secret-2", Headers: map[string]string{"X-Relay-Auth": "tok-secret-3"}})
 		c.Routes = append(c.Routes, config.Route{Match: "canary-*", Models: []string{"canary-1"}, Targets: []config.Target{
-			{Provider: "sim", Weight: 90}, {Provider: "sim-b", Weight: 10, Canary: true}}})
+			{Provider: "sim", Weight: 90}, {Provider: "sim-b", Weight: 10, Canary: true}}},
+			config.Route{Match: "fallback-*", Models: []string{"fallback-1"}, Targets: []config.Target{{Provider: "sim-down"}, {Provider: "sim"}}})
 	})
 }
 
@@ -67,6 +69,9 @@ func TestAdminStatsCountsTraffic(t *testing.T) {
 		}
 	}
 	call(t, "POST", g.URL+"/v1/messages", clientKey, simBody("no-such-model")) // a 404: counted, not an error
+	if st, _ := call(t, "POST", g.URL+"/v1/messages", clientKey, simBody("fallback-1")); st != 200 {
+		t.Fatalf("fallback: %d", st)
+	}
 	stream := simBody("sim-1")
 	stream["stream"] = true
 	call(t, "POST", g.URL+"/v1/messages", clientKey, stream)  // its first token comes after 25 ms
@@ -83,12 +88,19 @@ func TestAdminStatsCountsTraffic(t *testing.T) {
 		Minute struct {
 			TTFT *float64 `json:"ttft_p50_ms"`
 		} `json:"last_minute"`
+		Retried []struct {
+			Attempts []string `json:"attempts"`
+		} `json:"recent_retries"`
 	}
 	if st := getJSON(t, admin+"/admin/stats?window=30", testAdminKey, &snap); st != 200 {
 		t.Fatalf("GET /admin/stats: %d", st)
 	}
-	if snap.Total != 5 || snap.Errors != 0 || snap.Window != 30 || len(snap.Series) != 30 {
-		t.Errorf("stats = total %d errors %d window %d series %d; want 5 0 30 30", snap.Total, snap.Errors, snap.Window, len(snap.Series))
+	if snap.Total != 6 || snap.Errors != 0 || snap.Window != 30 || len(snap.Series) != 30 {
+		t.Errorf("stats = total %d errors %d window %d series %d; want 6 0 30 30", snap.Total, snap.Errors, snap.Window, len(snap.Series))
+	}
+	if len(snap.Retried) != 1 || len(snap.Retried[0].Attempts) < 2 || !strings.HasPrefix(snap.Retried[0].Attempts[0], "sim-down@") ||
+		!strings.HasPrefix(snap.Retried[0].Attempts[len(snap.Retried[0].Attempts)-1], "sim@") {
+		t.Errorf("recent retries = %+v, want the fallback from sim-down to sim", snap.Retried)
 	}
 	// The stream's first token, not its first byte (message_start goes out at once).
 	if snap.Minute.TTFT == nil || *snap.Minute.TTFT < 25 {

@@ -77,6 +77,10 @@ func TestConsoleBrowserE2E(t *testing.T) {
 
 	shot := func(name string) chromedp.Action[chromedp.Void] {
 		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			// From the top: the sticky header stays where it belongs.
+			if _, err := chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`)(ctx, tg); err != nil {
+				return chromedp.Void{}, err
+			}
 			png, err := chromedp.FullScreenshot(100)(ctx, tg) // quality 100: PNG
 			if err != nil {
 				return chromedp.Void{}, err
@@ -198,11 +202,17 @@ func TestConsoleBrowserE2E(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`a[data-page="usage"]`)),
 		chromedp.WaitVisible(chromedp.ID("usage-empty")))
 
+	// A fallback shows among the recent retries on the upstreams page.
+	if st, _ := call(t, "POST", g.URL+"/v1/messages", clientKey, simBody("fallback-1")); st != 200 {
+		t.Fatalf("fallback: %d", st)
+	}
+
 	// Roll back the canary.
 	canaryRow := `tr[data-route="canary-*"][data-target="sim-b"]`
 	run("roll back the canary",
 		chromedp.Click(chromedp.CSS(`a[data-page="upstreams"]`)),
 		chromedp.WaitVisible(chromedp.ID("routes")),
+		poll(`document.querySelector('#retries')?.textContent.includes('sim-down@')`),
 		poll(`document.querySelector('`+canaryRow+` td.weight')?.textContent === '10'`),
 		chromedp.Click(chromedp.CSS(`tr[data-route="canary-*"] button.rollback`)),
 		chromedp.Click(chromedp.CSS(`tr[data-route="canary-*"] button.rollback`)),

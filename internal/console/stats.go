@@ -17,8 +17,20 @@ type Stats struct {
 
 	mu      sync.Mutex
 	buckets [ringSeconds]bucket
-	total   uint64 // requests since start
-	errors  uint64 // of which errors (5xx, 429)
+	total   uint64    // requests since start
+	errors  uint64    // of which errors (5xx, 429)
+	retried []Retried // the newest last, at most keepRetried
+}
+
+// keepRetried is how many retried requests the console lists.
+const keepRetried = 20
+
+// Retried is a request that took more than one attempt: a retry on another
+// node, or a fallback to another target.
+type Retried struct {
+	At       int64    `json:"at"` // unix second
+	Status   int      `json:"status"`
+	Attempts []string `json:"attempts"` // "provider@node:outcome", in order
 }
 
 // ringSeconds is how far back the charts reach.
@@ -48,9 +60,10 @@ func NewStats(now func() time.Time) *Stats {
 	return &Stats{now: now}
 }
 
-// Observe records one finished request: its status, its whole duration
-// and, for a stream, the time to its first token (0: none).
-func (s *Stats) Observe(status int, total, firstToken time.Duration) {
+// Observe records one finished request: its status, its whole duration,
+// for a stream the time to its first token (0: none), and its attempts
+// when there were several (nil otherwise).
+func (s *Stats) Observe(status int, total, firstToken time.Duration, retried []string) {
 	sec := s.now().Unix()
 	failed := status >= 500 || status == 429
 	s.mu.Lock()
@@ -69,6 +82,12 @@ func (s *Stats) Observe(status int, total, firstToken time.Duration) {
 		b.ttftN++
 	}
 	s.total++
+	if retried != nil {
+		if len(s.retried) == keepRetried {
+			s.retried = append(s.retried[:0], s.retried[1:]...)
+		}
+		s.retried = append(s.retried, Retried{At: sec, Status: status, Attempts: retried})
+	}
 	s.mu.Unlock()
 }
 
@@ -109,6 +128,9 @@ type Snapshot struct {
 	RPS      float64 `json:"rps"`         // over the last minute
 	Series   []Point `json:"series"`      // oldest first, one per second, the current second excluded
 	InFlight int64   `json:"in_flight"`   // filled in by the caller
+	// Retried are the newest requests that took several attempts (retries
+	// and fallbacks), newest first.
+	Retried []Retried `json:"recent_retries"`
 }
 
 // Snapshot returns the last window seconds (1..300), the current second
@@ -120,6 +142,10 @@ func (s *Stats) Snapshot(window int) Snapshot {
 	var minute bucket
 	s.mu.Lock()
 	out.Total, out.Errors = s.total, s.errors
+	out.Retried = make([]Retried, len(s.retried))
+	for i, r := range s.retried {
+		out.Retried[len(s.retried)-1-i] = r
+	}
 	for sec := now - int64(window); sec < now; sec++ {
 		b := &s.buckets[sec%ringSeconds]
 		if b.second != sec {

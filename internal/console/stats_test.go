@@ -1,6 +1,7 @@
 package console
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -22,13 +23,13 @@ func TestStatsSeriesAndQuantiles(t *testing.T) {
 		case 40:
 			status = 400
 		}
-		s.Observe(status, time.Duration(i)*time.Millisecond, 0)
+		s.Observe(status, time.Duration(i)*time.Millisecond, 0, nil)
 	}
 	clock.Advance(time.Second)
 	// Second 1: one stream, 2 s total, first byte at 300 ms.
-	s.Observe(200, 2*time.Second, 300*time.Millisecond)
+	s.Observe(200, 2*time.Second, 300*time.Millisecond, nil)
 	clock.Advance(time.Second)
-	s.Observe(200, time.Millisecond, 0) // the current second: in the last minute, not in the series
+	s.Observe(200, time.Millisecond, 0, nil) // the current second: in the last minute, not in the series
 
 	got := s.Snapshot(3)
 	if len(got.Series) != 3 {
@@ -73,6 +74,22 @@ func BenchmarkStatsObserve(b *testing.B) {
 	s := NewStats(nil)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		s.Observe(200, time.Duration(i%5000)*time.Millisecond, 0)
+		s.Observe(200, time.Duration(i%5000)*time.Millisecond, 0, nil)
+	}
+}
+
+func TestStatsRecentRetries(t *testing.T) {
+	clock := testkit.NewClock()
+	s := NewStats(clock.Now)
+	for i := range keepRetried + 5 {
+		s.Observe(200, time.Millisecond, 0, []string{"a@n1:502", "b@n2:" + strconv.Itoa(i)})
+		s.Observe(200, time.Millisecond, 0, nil) // one attempt: not listed
+	}
+	got := s.Snapshot(10).Retried
+	if len(got) != keepRetried {
+		t.Fatalf("%d retried requests kept, want %d", len(got), keepRetried)
+	}
+	if newest, oldest := got[0].Attempts[1], got[keepRetried-1].Attempts[1]; newest != "b@n2:24" || oldest != "b@n2:5" {
+		t.Errorf("newest %q, oldest %q; want b@n2:24, b@n2:5", newest, oldest)
 	}
 }

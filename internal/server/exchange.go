@@ -126,7 +126,14 @@ func (s *Server) logLine(x *exchange, r *http.Request) {
 	s.m.Requests.WithLabelValues(x.endpoint, x.route, x.provider, code).Inc()
 	s.m.Duration.WithLabelValues(x.endpoint, x.provider).Observe(d.Seconds())
 	if s.onFinished != nil && x.endpoint != epHealth && x.endpoint != epRoot {
-		s.onFinished(status, d, x.firstToken)
+		var retried []string
+		if len(x.attempts) > 1 {
+			retried = make([]string, len(x.attempts))
+			for i, a := range x.attempts {
+				retried[i] = a.String()
+			}
+		}
+		s.onFinished(status, d, x.firstToken, retried)
 	}
 
 	level := slog.LevelInfo

@@ -49,8 +49,10 @@ type Options struct {
 	// Finished, when set, is told of every API request (not health checks)
 	// as its access log line is written: its status (499: the client left),
 	// whole duration and, for a stream, the time to its first text relayed
-	// (0: none). The console's live charts are fed from it; it must be quick.
-	Finished func(status int, total, firstToken time.Duration)
+	// (0: none), and the attempts ("provider@node:outcome") when there were
+	// several (nil otherwise). The console's live charts are fed from it; it
+	// must be quick.
+	Finished func(status int, total, firstToken time.Duration, retried []string)
 }
 
 // Server is the public API handler.
@@ -75,7 +77,7 @@ type Server struct {
 	cacheTTL      map[string]time.Duration
 	flights       *cache.Group[*sharedResult] // nil: no coalescing
 	bufs          sync.Pool                   // *[]byte for non-streaming answers
-	onFinished    func(status int, total, firstToken time.Duration)
+	onFinished    func(status int, total, firstToken time.Duration, retried []string)
 }
 
 // New builds a Server.

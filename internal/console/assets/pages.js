@@ -78,7 +78,7 @@ function chartBox(h, colors, id, title, labels) {
 const upstreams = {
   every: 3000,
   async render({ t, h, api, arm }) {
-    const [{ upstreams: pools }, { routes }] = await Promise.all([api('/admin/upstreams'), api('/admin/routes')]);
+    const [{ upstreams: pools }, { routes }, live] = await Promise.all([api('/admin/upstreams'), api('/admin/routes'), api('/admin/stats?window=1')]);
     const out = h('div', {}, h('h1', {}, t('upstreams')), h('p', { class: 'help' }, t('upstreamsHelp')));
     for (const p of pools) {
       out.append(h('h2', {}, p.provider, ' ', pill(h, p.policy), ' ',
@@ -94,6 +94,11 @@ const upstreams = {
           h('td', {}, num(n.inflight)), h('td', {}, num(n.requests)), h('td', {}, num(n.failures)),
           h('td', {}, pct(n.error_rate)), h('td', { class: 'muted' }, n.last_error || '')))));
     }
+    out.append(h('h2', {}, t('retries')));
+    const retried = live.recent_retries || [];
+    out.append(retried.length ? table(h, ['', t('status'), t('attempts')], retried.map(r => h('tr', {},
+      h('td', {}, when(r.at * 1000)), h('td', {}, r.status), h('td', {}, r.attempts.join(' → ')))), { id: 'retries' })
+      : h('p', { class: 'muted' }, t('noRetries')));
     out.append(h('h2', {}, t('routes')));
     if (!routes.length) {
       out.append(h('p', { class: 'empty' }, t('noRoutes')));
