@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/console"
 )
 
 // chromium finds a headless-capable Chromium: under CI=true its absence
@@ -262,4 +265,49 @@ func TestConsoleBrowserOpenAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("log in without a key: %v", err)
 	}
+}
+
+// TestConsoleBrowserUsage checks the usage page and today's cost against
+// fakes of GET /admin/usage and /admin/alerts in the shape the usage ledger
+// answers (internal/usage's Report, internal/alert's deliveries), since
+// this gateway has no ledger of its own yet.
+func TestConsoleBrowserUsage(t *testing.T) {
+	ctx := browser(t, chromium(t))
+	report := `{"group_by":["model"],"from":"2026-12-05T00:00:00Z","to":"2026-12-06T00:00:00Z",
+		"rows":[{"group":{"model":"claude-sonnet-4-5"},"requests":12,"input_tokens":3400,"output_tokens":560,"cache_read_tokens":1000,"cache_write_tokens":0,"estimated_requests":0,"cost_micros":1234567,"currency":"USD"}],
+		"totals":[{"group":{},"requests":12,"input_tokens":3400,"output_tokens":560,"cache_read_tokens":1000,"cache_write_tokens":0,"estimated_requests":0,"cost_micros":1234567,"currency":"USD"}]}`
+	alerts := `{"webhooks":[{"name":"ops","kind":"generic","lang":"zh"}],"deliveries":[{"alert":{"kind":"budget","scope":"team","subject":"search",
+		"budget":"search-daily","percent":80,"period":"daily","spent_micros":8000000,"limit_micros":10000000,"currency":"CNY","tokens":0,"at":"2026-12-06T05:00:00Z"},
+		"webhook":"ops","kind":"generic","ok":true,"attempts":1,"at":"2026-12-06T05:00:01Z"}]}`
+	mux := http.NewServeMux()
+	mux.Handle("GET /console/", console.Handler("/console/"))
+	mux.HandleFunc("GET /admin/stats", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"now":1,"window_seconds":1,"total_requests":12,"total_errors":0,"last_minute":{"t":1,"requests":0,"errors":0,"error_rate":0},"rps":0,"series":[],"in_flight":0,"recent_retries":[]}`))
+	})
+	mux.HandleFunc("GET /admin/usage", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("format") == "csv" {
+			w.Write([]byte("model,requests\nclaude-sonnet-4-5,12\n"))
+			return
+		}
+		w.Write([]byte(report))
+	})
+	mux.HandleFunc("GET /admin/alerts", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(alerts)) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	poll := func(expr string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(10*time.Second))
+	}
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/console/"),
+		chromedp.Click(chromedp.ID("login-submit")),
+		poll(`document.querySelector('#page')?.textContent.includes('1.23 USD')`), // today's cost on the overview
+		chromedp.Click(chromedp.CSS(`a[data-page="usage"]`)),
+		poll(`document.querySelector('#page table')?.textContent.includes('claude-sonnet-4-5')`),
+		poll(`document.querySelector('.bar > div')?.style.width === '80%'`), // the budget bar, from the 80% alert
+		poll(`document.querySelector('#page')?.textContent.includes('8.00 CNY / 10.00 CNY')`))
+	if err != nil {
+		t.Fatalf("usage page: %v", err)
+	}
+	srv.CloseClientConnections()
 }

@@ -37,7 +37,7 @@ const overview = {
     stats = await api('/admin/stats?window=120');
     const s = stats.last_minute;
     let cost;
-    const today = await usage(api, 'group_by=day&format=json&from=' + new Date().toISOString().slice(0, 10)).catch(() => null);
+    const today = await usage(api, 'group_by=day&format=json&from=' + new Date().toLocaleDateString('sv')).catch(() => null);
     if (today == null) cost = h('p', { class: 'empty', id: 'cost-empty' }, t('noUsage'));
     else if (!today.totals?.length) cost = h('p', { class: 'muted' }, t('noUsageRows'));
     else cost = h('div', { class: 'grid' }, today.totals.map(r => tile(h, null, t('costToday'), money(r.cost_micros, r.currency))));
