@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/ferrygw/ferry/internal/config"
@@ -253,10 +254,15 @@ func TestConsoleBrowserE2E(t *testing.T) {
 }
 
 // TestConsoleBrowserOpenAdmin: with neither admin.token nor admin_key (the
-// default, allowed on loopback only) the console logs in with no key.
+// default, allowed on loopback only) the console logs in with no key; a
+// browser set to Chinese gets the console in Chinese.
 func TestConsoleBrowserOpenAdmin(t *testing.T) {
 	ctx := browser(t, chromium(t))
 	g := newGateway(t, func(c *config.Config) { c.Admin.Listen = "127.0.0.1:0" })
+	// navigator.language follows the emulated Accept-Language.
+	if _, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: "Mozilla/5.0 (ferry test)", AcceptLanguage: "zh-CN"}); err != nil {
+		t.Fatal(err)
+	}
 	err := chromedp.Do(ctx,
 		chromedp.Navigate("http://"+g.App.AdminAddr()+"/console/"),
 		chromedp.Click(chromedp.ID("login-submit")),
@@ -264,6 +270,9 @@ func TestConsoleBrowserOpenAdmin(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("tile-total")))
 	if err != nil {
 		t.Fatalf("log in without a key: %v", err)
+	}
+	if nav, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`a[data-page="overview"]`))); err != nil || nav != "总览" {
+		t.Errorf("in a Chinese browser the overview tab reads %q (%v), want 总览", nav, err)
 	}
 }
 
