@@ -2,7 +2,6 @@ package app
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -34,27 +33,20 @@ func consoleGateway(t *testing.T) *gateway {
 	})
 }
 
-// getRaw GETs url with key as a bearer token.
-func getRaw(t *testing.T, url, key string) (int, []byte) {
+// adminGET GETs path on g's admin listener (adminGateway.do).
+func adminGET(t *testing.T, g *gateway, path, key string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return res.StatusCode, raw
+	return (&adminGateway{gateway: g, admin: "http://" + g.App.AdminAddr()}).do(t, "GET", path, key)
 }
 
-// getJSON GETs url and decodes its body into v (when not nil).
-func getJSON(t *testing.T, url, key string, v any) int {
+// getJSON GETs path on g's admin listener with key as a bearer token, and
+// decodes the body into v (when not nil).
+func getJSON(t *testing.T, g *gateway, path, key string, v any) int {
 	t.Helper()
-	status, raw := getRaw(t, url, key)
+	status, raw := adminGET(t, g, path, key)
 	if v != nil {
 		if err := json.Unmarshal(raw, v); err != nil {
-			t.Fatalf("GET %s: %v: %s", url, err, raw)
+			t.Fatalf("GET %s: %v: %s", path, err, raw)
 		}
 	}
 	return status
@@ -62,7 +54,6 @@ func getJSON(t *testing.T, url, key string, v any) int {
 
 func TestAdminStatsCountsTraffic(t *testing.T) {
 	g := consoleGateway(t)
-	admin := "http://" + g.App.AdminAddr()
 	for range 3 {
 		if st, _ := call(t, "POST", g.URL+"/v1/messages", clientKey, simBody("sim-1")); st != 200 {
 			t.Fatalf("request: %d", st)
@@ -92,7 +83,7 @@ func TestAdminStatsCountsTraffic(t *testing.T) {
 			Attempts []string `json:"attempts"`
 		} `json:"recent_retries"`
 	}
-	if st := getJSON(t, admin+"/admin/stats?window=30", testAdminKey, &snap); st != 200 {
+	if st := getJSON(t, g, "/admin/stats?window=30", testAdminKey, &snap); st != 200 {
 		t.Fatalf("GET /admin/stats: %d", st)
 	}
 	if snap.Total != 6 || snap.Errors != 0 || snap.Window != 30 || len(snap.Series) != 30 {
@@ -106,17 +97,17 @@ func TestAdminStatsCountsTraffic(t *testing.T) {
 	if snap.Minute.TTFT == nil || *snap.Minute.TTFT < 25 {
 		t.Errorf("time to first token p50 = %v, want >= 25 ms", snap.Minute.TTFT)
 	}
-	if st := getJSON(t, admin+"/admin/stats", "", nil); st != http.StatusUnauthorized {
+	if st := getJSON(t, g, "/admin/stats", "", nil); st != http.StatusUnauthorized {
 		t.Errorf("GET /admin/stats without a key: %d, want 401", st)
 	}
-	if st := getJSON(t, admin+"/admin/stats?window=x", testAdminKey, nil); st != http.StatusBadRequest {
+	if st := getJSON(t, g, "/admin/stats?window=x", testAdminKey, nil); st != http.StatusBadRequest {
 		t.Errorf("GET /admin/stats?window=x: %d, want 400", st)
 	}
 }
 
 func TestAdminConfigMasksSecrets(t *testing.T) {
 	g := consoleGateway(t)
-	status, raw := getRaw(t, "http://"+g.App.AdminAddr()+"/admin/config", testAdminKey)
+	status, raw := adminGET(t, g, "/admin/config", testAdminKey)
 	body := string(raw)
 	if status != 200 {
 		t.Fatalf("GET /admin/config: %d %s", status, raw)

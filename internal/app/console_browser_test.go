@@ -231,7 +231,7 @@ func TestConsoleBrowserE2E(t *testing.T) {
 			} `json:"targets"`
 		} `json:"routes"`
 	}
-	getJSON(t, admin+"/admin/routes", testAdminKey, &routes)
+	getJSON(t, g, "/admin/routes", testAdminKey, &routes)
 	for _, r := range routes.Routes {
 		for _, x := range r.Targets {
 			if r.Route == "canary-*" && x.Name == "sim-b" && x.Weight != 0 {
