@@ -30,6 +30,7 @@ async function usage(api, query) {
 }
 
 let stats = null;
+let costToday = null, costAt = 0; // today's cost from the ledger, and when it was asked
 
 const overview = {
   every: 2000,
@@ -37,7 +38,13 @@ const overview = {
     stats = await api('/admin/stats?window=120');
     const s = stats.last_minute;
     let cost;
-    const today = await usage(api, 'group_by=day&format=json&from=' + new Date().toLocaleDateString('sv')).catch(() => null);
+    // The ledger is asked every 30 s, not at every refresh: a report is a
+    // query over the day's rows.
+    if (Date.now() - costAt > 30000) {
+      costAt = Date.now();
+      costToday = await usage(api, 'group_by=day&format=json&from=' + new Date().toLocaleDateString('sv')).catch(() => null);
+    }
+    const today = costToday;
     if (today == null) cost = h('p', { class: 'empty', id: 'cost-empty' }, t('noUsage'));
     else if (!today.totals?.length) cost = h('p', { class: 'muted' }, t('noUsageRows'));
     else cost = h('div', { class: 'grid' }, today.totals.map(r => tile(h, null, t('costToday'), money(r.cost_micros, r.currency))));
