@@ -24,7 +24,9 @@ import (
 // records it.
 func keysCmd(stdout io.Writer, env func(string) (string, bool)) *cobra.Command {
 	cl := &adminClient{}
-	c := &cobra.Command{Use: "keys", Short: "Manage gateway keys (through the admin API: /admin/keys)"}
+	c := &cobra.Command{Use: "keys", Short: "Manage gateway keys (through the admin API: /admin/keys)", Example: `  ferry keys list
+  ferry keys create alice --team search --model 'claude-*'
+  ferry keys rotate alice --grace 1h`}
 	pf := c.PersistentFlags()
 	pf.StringVar(&cl.admin, "admin", "http://"+config.DefaultAdminListen, "the gateway's admin listener (URL or host:port)")
 	pf.StringVar(&cl.token, "token", "", "admin token or admin key (default $"+adminTokenEnv+", then $"+config.EnvAdminKey+")")
@@ -40,6 +42,7 @@ func keysCmd(stdout io.Writer, env func(string) (string, bool)) *cobra.Command {
 	var spec keySpecFlags
 	create := &cobra.Command{
 		Use: "create NAME", Short: "Create a key; it is printed once, store it", Args: cobra.ExactArgs(1),
+		Example: "  ferry keys create ci --role user --team platform --tag batch\n  ferry keys create ops --role viewer --admin 10.0.0.5:8081",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body, err := spec.body(cmd, args[0])
 			if err != nil {
@@ -52,6 +55,7 @@ func keysCmd(stdout io.Writer, env func(string) (string, bool)) *cobra.Command {
 	var upd keySpecFlags
 	update := &cobra.Command{
 		Use: "update ID|NAME", Short: "Change a key's fields (only the flags given)", Args: cobra.ExactArgs(1),
+		Example: "  ferry keys update alice --team research\n  ferry keys update alice --name alice-laptop",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body, err := upd.body(cmd, "")
 			if err != nil {
@@ -65,6 +69,7 @@ func keysCmd(stdout io.Writer, env func(string) (string, bool)) *cobra.Command {
 	var grace time.Duration
 	rotate := &cobra.Command{
 		Use: "rotate ID|NAME", Short: "Give a key a new secret, printed once; the old one works for --grace", Args: cobra.ExactArgs(1),
+		Example: "  ferry keys rotate alice\n  ferry keys rotate alice --grace 0s   # the old secret stops at once",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cl.print(cmd.Context(), stdout, http.MethodPost, "/admin/keys/"+url.PathEscape(args[0])+"/rotate", map[string]any{"grace": grace.String()})
 		},
@@ -73,18 +78,21 @@ func keysCmd(stdout io.Writer, env func(string) (string, bool)) *cobra.Command {
 	c.AddCommand(create, update, rotate,
 		&cobra.Command{
 			Use: "list", Short: "List every key", Args: cobra.NoArgs,
+			Example: "  ferry keys list\n  ferry keys list --json",
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				return cl.print(cmd.Context(), stdout, http.MethodGet, "/admin/keys", nil)
 			},
 		},
 		&cobra.Command{
 			Use: "show ID|NAME", Short: "Show one key", Args: cobra.ExactArgs(1),
+			Example: "  ferry keys show alice --json",
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return cl.print(cmd.Context(), stdout, http.MethodGet, "/admin/keys/"+url.PathEscape(args[0]), nil)
 			},
 		},
 		&cobra.Command{
 			Use: "revoke ID|NAME", Short: "Revoke a key for good, on every instance within keys_refresh", Args: cobra.ExactArgs(1),
+			Example: "  ferry keys revoke alice",
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return cl.print(cmd.Context(), stdout, http.MethodPost, "/admin/keys/"+url.PathEscape(args[0])+"/revoke", nil)
 			},

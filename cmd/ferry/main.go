@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -16,9 +15,6 @@ import (
 	"github.com/ferrygw/ferry/internal/app"
 	"github.com/ferrygw/ferry/internal/config"
 )
-
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = ""
 
 func main() {
 	if err := newRoot(os.Stdout, os.Stderr, os.LookupEnv).Execute(); err != nil {
@@ -32,14 +28,18 @@ func main() {
 
 func newRoot(stdout, stderr io.Writer, env func(string) (string, bool)) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "ferry",
-		Short:         "Ferry: an Anthropic-compatible LLM gateway",
+		Use:   "ferry",
+		Short: "Ferry: an Anthropic-compatible LLM gateway",
+		Example: `  ferry serve                              # simulator, or the vendor whose key is set
+  ferry config validate ferry.yaml
+  ferry check --config ferry.yaml         # can Ferry reach and use every upstream?
+  ferry serve --config ferry.yaml`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(stderr, env), configCmd(stdout, stderr, env), versionCmd(stdout), shadowCmd(stdout, env), keysCmd(stdout, env))
+	root.AddCommand(serveCmd(stderr, env), configCmd(stdout, stderr, env), versionCmd(stdout), shadowCmd(stdout, env), keysCmd(stdout, env), usageCmd(stdout, env), checkCmd(stdout, stderr, env))
 	return root
 }
 
@@ -48,7 +48,11 @@ func serveCmd(stderr io.Writer, env func(string) (string, bool)) *cobra.Command 
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the gateway (embedded defaults when no --config is given)",
-		Args:  cobra.NoArgs,
+		Example: `  # embedded defaults: the simulator, or the vendor whose key is in the environment
+  ferry serve
+  ANTHROPIC_API_KEY=sk-ant-... ferry serve --listen 127.0.0.1:9000
+  ferry serve --config /etc/ferry/ferry.yaml`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var (
 				cfg    *config.Config
@@ -64,7 +68,17 @@ func serveCmd(stderr io.Writer, env func(string) (string, bool)) *cobra.Command 
 			if listen != "" {
 				cfg.Listen = listen
 			}
-			a, err := app.New(cfg, app.Options{Logger: app.NewLogger(cfg.Log, stderr), Notice: notice})
+			if err := cfg.Validate(); err != nil { // before the store is opened (or its directory made)
+				printProblems(stderr, err)
+				return err
+			}
+			st, err := openStore(cmd.Context(), cfg)
+			if err != nil {
+				fmt.Fprintln(stderr, "ferry: store:", err)
+				return err
+			}
+			defer st.Close()
+			a, err := app.New(cfg, app.Options{Logger: app.NewLogger(cfg.Log, stderr), Notice: notice, Store: st})
 			if err != nil {
 				printProblems(stderr, err)
 				return err
@@ -80,11 +94,17 @@ func serveCmd(stderr io.Writer, env func(string) (string, bool)) *cobra.Command 
 }
 
 func configCmd(stdout, stderr io.Writer, env func(string) (string, bool)) *cobra.Command {
-	c := &cobra.Command{Use: "config", Short: "Work with config files"}
+	c := &cobra.Command{
+		Use:     "config",
+		Short:   "Work with config files",
+		Example: "  ferry config validate ferry.yaml",
+	}
 	c.AddCommand(&cobra.Command{
 		Use:   "validate FILE",
 		Short: "Check a config file and print every problem with its location",
-		Args:  cobra.ExactArgs(1),
+		Example: `  ferry config validate ferry.yaml
+  # ferry.yaml:8: providers[0].api_key is empty: ${ANTHROPIC_API_KEY} is not set`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := config.Load(args[0], env); err != nil {
 				printProblems(stderr, err)
@@ -106,33 +126,4 @@ func printProblems(w io.Writer, err error) {
 			fmt.Fprintln(w, p.Error())
 		}
 	}
-}
-
-func versionCmd(stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(stdout, "ferry", versionString())
-		},
-	}
-}
-
-func versionString() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		v := bi.Main.Version
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += " (" + s.Value[:12] + ")"
-			}
-		}
-		if v != "" {
-			return v
-		}
-	}
-	return "devel"
 }

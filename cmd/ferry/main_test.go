@@ -108,15 +108,15 @@ func TestVersion(t *testing.T) {
 		}
 	})
 	t.Run("ldflags version", func(t *testing.T) {
-		old := version
-		version = "v9.8.7"
-		t.Cleanup(func() { version = old })
+		oldV, oldC, oldD := version, commit, date
+		version, commit, date = "v9.8.7", "0123456789abcdef0123", "2026-12-06T05:00:00Z"
+		t.Cleanup(func() { version, commit, date = oldV, oldC, oldD })
 		stdout, _, err := run(t, nil, "version")
 		if err != nil {
 			t.Fatalf("version: %v", err)
 		}
-		if stdout != "ferry v9.8.7\n" {
-			t.Errorf("version printed %q, want %q", stdout, "ferry v9.8.7\n")
+		if want := "ferry v9.8.7 commit 0123456789ab built 2026-12-06T05:00:00Z\n"; stdout != want {
+			t.Errorf("version printed %q, want %q", stdout, want)
 		}
 	})
 	t.Run("rejects arguments", func(t *testing.T) {

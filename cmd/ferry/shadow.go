@@ -25,7 +25,12 @@ import (
 const adminTokenEnv = "FERRY_ADMIN_TOKEN"
 
 func shadowCmd(stdout io.Writer, env func(string) (string, bool)) *cobra.Command {
-	c := &cobra.Command{Use: "shadow", Short: "Shadow traffic: how a candidate target compares on live requests"}
+	c := &cobra.Command{
+		Use:   "shadow",
+		Short: "Shadow traffic: how a candidate target compares on live requests",
+		Example: `  ferry shadow report
+  ferry shadow report --admin 10.0.0.5:8081 --route 'claude-*' --json`,
+	}
 	c.AddCommand(shadowReportCmd(stdout, env))
 	return c
 }
@@ -40,7 +45,11 @@ func shadowReportCmd(stdout io.Writer, env func(string) (string, bool)) *cobra.C
 	c := &cobra.Command{
 		Use:   "report",
 		Short: "Summarise the shadow comparisons of a running gateway (GET /admin/shadow)",
-		Args:  cobra.NoArgs,
+		Example: `  # the table for every route, from the local admin listener
+  ferry shadow report
+  # one route, with the 50 most recent pairs, as JSON
+  FERRY_ADMIN_TOKEN=... ferry shadow report --route 'claude-*' --json --recent 50`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if token == "" {
 				token, _ = env(adminTokenEnv)
@@ -84,11 +93,30 @@ func shadowReportCmd(stdout io.Writer, env func(string) (string, bool)) *cobra.C
 
 // fetchShadow gets the summary's JSON and checks that it is one.
 func fetchShadow(ctx context.Context, admin, token string, q url.Values) ([]byte, error) {
+	body, err := fetchAdmin(ctx, admin, token, "/admin/shadow", "a Ferry admin listener with shadow traffic", q)
+	if err != nil {
+		return nil, err
+	}
+	var s shadow.Summary
+	if err := json.Unmarshal(body, &s); err != nil {
+		return nil, fmt.Errorf("admin API at %s answered something other than a shadow summary: %w", adminBase(admin), err)
+	}
+	return body, nil
+}
+
+func adminBase(admin string) string {
 	base := strings.TrimRight(admin, "/")
 	if !strings.Contains(base, "://") {
 		base = "http://" + base
 	}
-	u := base + "/admin/shadow"
+	return base
+}
+
+// fetchAdmin GETs path from the admin API and returns the 200 answer's
+// body; what names the listener expected, for the 404 message.
+func fetchAdmin(ctx context.Context, admin, token, path, what string, q url.Values) ([]byte, error) {
+	base := adminBase(admin)
+	u := base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -116,13 +144,9 @@ func fetchShadow(ctx context.Context, admin, token string, q url.Values) ([]byte
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return nil, fmt.Errorf("admin API at %s refused the request (%d): give the admin token with --token or $%s", base, resp.StatusCode, adminTokenEnv)
 	case resp.StatusCode == http.StatusNotFound:
-		return nil, fmt.Errorf("admin API at %s has no /admin/shadow (404): is this a Ferry admin listener with shadow traffic?", base)
+		return nil, fmt.Errorf("admin API at %s has no %s (404): is this %s?", base, path, what)
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("admin API at %s answered %d: %s", base, resp.StatusCode, snippet(body))
-	}
-	var s shadow.Summary
-	if err := json.Unmarshal(body, &s); err != nil {
-		return nil, fmt.Errorf("admin API at %s answered something other than a shadow summary: %w", base, err)
 	}
 	return body, nil
 }

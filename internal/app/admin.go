@@ -8,6 +8,7 @@ package app
 //	POST /admin/routes/{match}/promote  the route's canary takes all the weight
 //	POST /admin/routes/{match}/rollback the route's canary gets none
 //	GET  /admin/shadow                  shadow-traffic comparisons, summarised per route (?route=, ?recent=)
+//	GET  /debug/pprof/...               Go's runtime profiles (pprof.go)
 //
 // {match} is the route's match pattern, URL-escaped ("claude-%2A" or
 // "claude-*"). /admin/* needs "Authorization: Bearer <admin.token>" (or
@@ -36,7 +37,7 @@ func (a *App) adminHandler() http.Handler {
 	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	// Every route is guarded by its role (admin_keys.go); the token is
 	// compared as a digest, in constant time.
-	for _, rt := range a.adminRoutes() {
+	for _, rt := range append(a.adminRoutes(), a.moneyRoutes()...) {
 		mux.Handle(rt.pattern, a.adminGuard(rt))
 	}
 	return mux

@@ -57,6 +57,8 @@ func (a *App) adminRoutes() []adminRoute {
 		{"POST /admin/keys/{ref}/rotate", auth.RoleAdmin, http.HandlerFunc(a.adminKeyRotate)},
 		{"POST /admin/keys/{ref}/revoke", auth.RoleAdmin, http.HandlerFunc(a.adminKeyRevoke)},
 		{"GET /admin/audit", auth.RoleAdmin, http.HandlerFunc(a.adminAudit)},
+		{"GET /debug/pprof/", auth.RoleAdmin, pprofHandler()}, // and every profile below it
+		{"POST /debug/pprof/symbol", auth.RoleAdmin, pprofHandler()},
 	}, a.consoleRoutes()...)
 }
 

@@ -26,6 +26,8 @@ import (
 	"github.com/ferrygw/ferry/internal/relay"
 	"github.com/ferrygw/ferry/internal/server"
 	"github.com/ferrygw/ferry/internal/shadow"
+	"github.com/ferrygw/ferry/internal/store"
+	"github.com/ferrygw/ferry/internal/usage"
 )
 
 // Options are what the app needs besides the config.
@@ -38,6 +40,11 @@ type Options struct {
 	// (0: the defaults, 60s and 64 MiB)
 	writeTimeout     time.Duration
 	maxResponseBytes int64
+
+	// Store is the durable store for the usage ledger, budgets, alerts and
+	// reports (nil: those are off). `ferry serve` opens it from data_dir or
+	// store.
+	Store *store.Store
 }
 
 // App is a built gateway.
@@ -45,6 +52,7 @@ type App struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	metrics *metrics.Metrics
+	money   *money // nil: no store, no ledger or budgets (usage.go)
 	server  *server.Server
 	public  *http.Server
 	admin   *http.Server
@@ -77,7 +85,7 @@ func New(cfg *config.Config, o Options) (*App, error) {
 	if o.Notice != "" {
 		a.notices = append(a.notices, o.Notice)
 	}
-	if a.managed, err = newManaged(context.Background(), cfg, log); err != nil {
+	if a.managed, err = newManaged(context.Background(), cfg, log, o.Store); err != nil {
 		return nil, err
 	}
 	keys, err := a.managed.keyring()
@@ -108,6 +116,11 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		Timeout:    cfg.Shadow.Timeout,
 		Logger:     log,
 		Registerer: a.metrics.Registry,
+		OnDone: func(j *shadow.Job, o *shadow.Outcome) {
+			if a.money != nil { // set before Run starts the workers
+				a.money.recordShadow(j, o)
+			}
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -133,6 +146,13 @@ func New(cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	var recorder *usage.Recorder
+	if o.Store != nil {
+		if err := a.buildMoney(o.Store); err != nil {
+			return nil, err
+		}
+		recorder = a.money.recorder
+	}
 	a.server, err = server.New(server.Options{
 		Relay:           rl,
 		Keys:            keys,
@@ -142,6 +162,7 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		RateLimiter:     a.limiter,
 		Cache:           respCache,
 		CacheTTL:        cacheTTL,
+		Usage:           recorder,
 		Logger:          log,
 		Metrics:         a.metrics,
 
@@ -308,6 +329,9 @@ func (a *App) Run(ctx context.Context) error {
 		<-keysDone
 	}()
 	a.mirror.Start(context.WithoutCancel(ctx))
+	if a.money != nil {
+		a.money.start(a.log)
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- a.public.Serve(a.pubLn) }()
 	if a.admin != nil {
@@ -326,6 +350,11 @@ func (a *App) Run(ctx context.Context) error {
 	// period; past it they are cancelled and dropped (counted).
 	if err := a.mirror.Close(sctx); err != nil {
 		a.log.Warn("shadow queue not drained", slog.Any("error", err))
+	}
+	if a.money != nil {
+		// Every request has ended: its ledger row is queued. Written even
+		// past the grace period: a row is never lost to SIGTERM.
+		a.money.close(context.WithoutCancel(sctx), a.log)
 	}
 	if a.admin != nil {
 		a.admin.Close()
@@ -383,7 +412,7 @@ func NewLogger(c config.Log, w io.Writer) *slog.Logger {
 	if c.Format == "text" {
 		return slog.New(slog.NewTextHandler(w, ho))
 	}
-	return slog.New(slog.NewJSONHandler(w, ho))
+	return slog.New(newJSONLog(w, ho))
 }
 
 // Every provider satisfies the relay's interface.

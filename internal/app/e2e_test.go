@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -94,7 +93,7 @@ func newGatewayOpts(t *testing.T, o Options, mutate ...func(*config.Config)) *ga
 	}
 	cfg.ApplyDefaults()
 	logs := &syncBuffer{}
-	o.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	o.Logger = NewLogger(config.Log{Level: "debug"}, logs)
 	a, err := New(cfg, o)
 	if err != nil {
 		t.Fatal(err)

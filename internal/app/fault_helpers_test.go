@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"sort"
 	"strconv"
@@ -162,7 +161,7 @@ func startFaultGateway(t *testing.T, providers []config.Provider, routes ...conf
 	}
 	cfg.ApplyDefaults()
 	logs := &syncBuffer{}
-	a, err := New(cfg, Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	a, err := New(cfg, Options{Logger: NewLogger(config.Log{Level: "debug"}, logs)})
 	if err != nil {
 		t.Fatal(err)
 	}

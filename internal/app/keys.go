@@ -14,22 +14,24 @@ import (
 	"github.com/ferrygw/ferry/internal/store"
 )
 
-// managed is the store and the managed keys. The store opens at start when
-// it is configured (store, admin_key) or its SQLite file already exists,
-// and otherwise on the first /admin/keys request: a gateway nobody manages
-// writes no file.
+// managed is the store and the managed keys. With a store passed in (the
+// one `ferry serve` opens for the ledger too) the keys live there; else the
+// store opens at start when it is configured (store, admin_key) or its
+// SQLite file already exists, and otherwise on the first /admin/keys
+// request: a gateway nobody manages writes no file.
 type managed struct {
-	cfg   *config.Config
-	cache *keys.Cache
+	cfg    *config.Config
+	cache  *keys.Cache
+	shared *store.Store // the caller's store: used, never closed here
 
 	mu   sync.Mutex
 	st   *store.Store
 	repo *keys.Repo
 }
 
-func newManaged(ctx context.Context, cfg *config.Config, log *slog.Logger) (*managed, error) {
-	m := &managed{cfg: cfg, cache: keys.NewCache(nil, log)}
-	if cfg.Store != "" || cfg.AdminKey != "" || fileExists(filepath.Join(cfg.DataDir, store.SQLiteFile)) {
+func newManaged(ctx context.Context, cfg *config.Config, log *slog.Logger, shared *store.Store) (*managed, error) {
+	m := &managed{cfg: cfg, cache: keys.NewCache(nil, log), shared: shared}
+	if shared != nil || cfg.Store != "" || cfg.AdminKey != "" || fileExists(filepath.Join(cfg.DataDir, store.SQLiteFile)) {
 		if _, err := m.open(ctx); err != nil {
 			return nil, err
 		}
@@ -44,21 +46,32 @@ func (m *managed) open(ctx context.Context) (*keys.Repo, error) {
 	if m.repo != nil {
 		return m.repo, nil
 	}
-	st, err := store.Open(ctx, store.Options{URL: m.cfg.Store.Reveal(), DataDir: m.cfg.DataDir})
-	if err != nil {
+	st, owned := m.shared, false
+	if st == nil {
+		var err error
+		if st, err = store.Open(ctx, store.Options{URL: m.cfg.Store.Reveal(), DataDir: m.cfg.DataDir}); err != nil {
+			return nil, err
+		}
+		owned = true
+	}
+	fail := func(err error) (*keys.Repo, error) {
+		if owned {
+			st.Close()
+		}
 		return nil, err
 	}
 	if err := st.Migrate(ctx, keys.Schema()); err != nil {
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
 	repo := keys.NewRepo(st, nil)
 	m.cache.Attach(repo)
 	if err := m.cache.Refresh(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("load managed keys: %w", err)
+		return fail(fmt.Errorf("load managed keys: %w", err))
 	}
-	m.st, m.repo = st, repo
+	if owned {
+		m.st = st
+	}
+	m.repo = repo
 	return repo, nil
 }
 

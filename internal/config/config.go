@@ -34,6 +34,8 @@ type Config struct {
 	Cache           Cache         `yaml:"cache"`            // response cache, coalescing, duplicate suppression
 	Redis           Redis         `yaml:"redis"`            // shared state for several instances
 	Shadow          Shadow        `yaml:"shadow"`           // the shadow-traffic queue (routes choose what to mirror)
+	Usage           Usage         `yaml:"usage"`            // ledger, prices, budgets, rate alerts
+	Alerts          Alerts        `yaml:"alerts"`           // alert webhooks
 	Log             Log           `yaml:"log"`              // logging
 	Guard           Guard         `yaml:"guard"`            // PII, secrets and word filtering (guard.go)
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"` // grace period for in-flight requests, default 30s

@@ -62,6 +62,7 @@ func (c *Config) ApplyDefaults() {
 		c.Routes[i].resilienceDefaults()
 	}
 	c.trafficDefaults()
+	c.moneyDefaults()
 	setDefault(&c.Limits.MaxRequestBytes, DefaultMaxRequestBytes)
 	setDefault(&c.Limits.BodyTimeout, DefaultBodyTimeout)
 	setDefault(&c.Log.Level, DefaultLogLevel)

@@ -60,4 +60,5 @@ func withFeatureDefaults(c *Config) {
 		c.Routes[i].resilienceDefaults()
 	}
 	c.trafficDefaults()
+	c.moneyDefaults()
 }

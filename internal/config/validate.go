@@ -44,6 +44,7 @@ func validate(c *Config, notes map[string]string) Problems {
 	v.rateLimits(c)
 	v.cache(c)
 	v.guard(c)
+	v.usage(c)
 	v.store(c)
 	if n := c.Limits.MaxRequestBytes; n <= 0 || n > MaxRequestBytesLimit {
 		v.addf("limits.max_request_bytes", "%d is out of range: it must be more than 0 and at most %d (1 GiB)", n, MaxRequestBytesLimit)

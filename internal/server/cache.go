@@ -70,14 +70,6 @@ type cacheState struct {
 	claim  *cache.Claim // an Idempotency-Key this request owns
 }
 
-// logAttrs adds the cache's part to an access log line.
-func (c *cacheState) logAttrs(attrs []slog.Attr) []slog.Attr {
-	if c == nil || c.result == "" {
-		return attrs
-	}
-	return append(attrs, slog.String("cache", c.result), slog.Bool("cached", c.free))
-}
-
 // cacheServe looks the request up. It reports true when it answered it:
 // from the cache, as a replay, or with an error about its Idempotency-Key.
 func (s *Server) cacheServe(x *exchange, r *http.Request, op provider.Op, body []byte, peek anthropic.Peek) bool {

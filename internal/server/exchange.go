@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 
 	"log/slog"
@@ -143,67 +142,7 @@ func (s *Server) logLine(x *exchange, r *http.Request) {
 	if !s.log.Enabled(r.Context(), level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 24)
-	attrs = append(attrs,
-		slog.String("request_id", x.id),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.Int("status", status),
-		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-		slog.Int64("bytes_in", x.bytesIn),
-		slog.Int64("bytes_out", x.bytesOut),
-	)
-	if x.key != "" {
-		attrs = append(attrs, slog.String("key", x.key))
-	}
-	if x.model != "" {
-		attrs = append(attrs, slog.String("model", x.model), slog.Bool("stream", x.stream))
-	}
-	if x.route != "" {
-		attrs = append(attrs, slog.String("route", x.route))
-	}
-	if x.provider != "" {
-		attrs = append(attrs,
-			slog.String("provider", x.provider),
-			slog.String("node", x.node),
-			slog.String("upstream_model", x.upstreamModel),
-			slog.Float64("first_byte_ms", float64(x.firstByte.Microseconds())/1000),
-		)
-	}
-	if n := len(x.attempts); n > 1 || n == 1 && x.attempts[0].Status/100 != 2 {
-		// provider@node:outcome, in order: the fallback path at a glance
-		// (a lone success says no more than provider and node above).
-		list := make([]string, len(x.attempts))
-		for i, a := range x.attempts {
-			list[i] = a.String()
-		}
-		attrs = append(attrs, slog.Any("attempts", list))
-	}
-	attrs = x.cache.logAttrs(attrs)
-	if x.usageSeen {
-		attrs = append(attrs,
-			slog.Int64("input_tokens", x.usage.Input),
-			slog.Int64("output_tokens", x.usage.Output),
-			slog.Int64("cache_read_input_tokens", x.usage.CacheRead),
-			slog.Int64("cache_creation_input_tokens", x.usage.CacheCreation),
-		)
-	}
-	if x.err != nil {
-		level = max(level, slog.LevelWarn)
-		if x.err.Kind == apierr.Internal {
-			level = slog.LevelError
-		}
-		attrs = append(attrs, slog.String("error_kind", x.err.Kind.String()), slog.String("error", x.err.Error()))
-	}
-	if x.note != nil {
-		level = max(level, slog.LevelWarn)
-		attrs = append(attrs, slog.String("upstream_note", x.note.Error()))
-	}
-	if x.streamErr != nil {
-		level = max(level, slog.LevelWarn)
-		attrs = append(attrs, slog.String("stream_error", x.streamErr.Error()))
-	}
-	s.log.LogAttrs(context.Background(), level, "request", attrs...)
+	s.writeAccess(x, r, level, status, d)
 }
 
 // requestID accepts the client's request-id or x-request-id when it is

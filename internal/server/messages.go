@@ -81,6 +81,11 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 		return
 	}
 	defer s.settle(x, r, &lt)
+	ut, ok := s.reserveUsage(x, r, op, peek, len(body))
+	defer s.finishUsage(x, r, ut)
+	if !ok {
+		return
+	}
 	if s.cacheServe(x, r, op, body, peek) {
 		return
 	}

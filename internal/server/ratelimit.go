@@ -116,6 +116,13 @@ func (s *Server) rateHeaders(x *exchange, t *ratelimit.Ticket) {
 			}
 		}
 	}
+	// The six values are formatted into one buffer, made one string and
+	// sliced: two allocations (the string and the values' backing array)
+	// instead of a string and a slice per header.
+	var buf [160]byte
+	b := buf[:0]
+	var ends [6]int
+	var set [2]bool
 	for i := range 2 {
 		q, ok := t.Requests()
 		if i == 1 {
@@ -124,20 +131,43 @@ func (s *Server) rateHeaders(x *exchange, t *ratelimit.Ticket) {
 		if !ok {
 			continue
 		}
-		var reset string
-		if names == &openaiRateHeaders {
-			reset = q.ResetIn.String()
-		} else {
-			at := q.Reset.UTC()
-			if at.Nanosecond() != 0 {
-				at = at.Truncate(time.Second).Add(time.Second)
-			}
-			reset = at.Format(time.RFC3339)
-		}
-		h[names[i][0]] = []string{strconv.FormatInt(q.Limit, 10)}
-		h[names[i][1]] = []string{strconv.FormatInt(q.Remaining, 10)}
-		h[names[i][2]] = []string{reset}
+		set[i] = true
+		b = strconv.AppendInt(b, q.Limit, 10)
+		ends[3*i] = len(b)
+		b = strconv.AppendInt(b, q.Remaining, 10)
+		ends[3*i+1] = len(b)
+		b = appendReset(b, names == &openaiRateHeaders, q)
+		ends[3*i+2] = len(b)
 	}
+	if !set[0] && !set[1] {
+		return
+	}
+	all, vals, start := string(b), make([]string, 6), 0
+	for i := range 2 {
+		if !set[i] {
+			continue
+		}
+		for j := range 3 {
+			k := 3*i + j
+			vals[k] = all[start:ends[k]]
+			start = ends[k]
+			h[names[i][j]] = vals[k : k+1 : k+1]
+		}
+	}
+}
+
+// appendReset appends a quota's reset: for OpenAI's clients the time until
+// the bucket is full ("1.2s", "6m0s"); for Anthropic's, the time it is,
+// RFC 3339, rounded up to the second so it is never early.
+func appendReset(b []byte, openai bool, q ratelimit.Quota) []byte {
+	if openai {
+		return append(b, q.ResetIn.String()...)
+	}
+	at := q.Reset.UTC()
+	if at.Nanosecond() != 0 {
+		at = at.Truncate(time.Second).Add(time.Second)
+	}
+	return at.AppendFormat(b, time.RFC3339)
 }
 
 // The rate-limit header names, canonical: requests, then tokens; limit,

@@ -18,6 +18,7 @@ import (
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/ratelimit"
 	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/usage"
 )
 
 // Options configure a Server.
@@ -46,6 +47,9 @@ type Options struct {
 	// (nil: none); CacheTTL maps a route's match to its cache ttl.
 	Cache    *cache.Cache
 	CacheTTL map[string]time.Duration
+	// Usage reserves budgets at entry and records cost and the ledger row
+	// at the end (nil: none; see usage.go).
+	Usage *usage.Recorder
 	// Finished, when set, is told of every API request (not health checks)
 	// as its access log line is written: its status (499: the client left),
 	// whole duration and, for a stream, the time to its first text relayed
@@ -77,6 +81,8 @@ type Server struct {
 	cacheTTL      map[string]time.Duration
 	flights       *cache.Group[*sharedResult] // nil: no coalescing
 	bufs          sync.Pool                   // *[]byte for non-streaming answers
+	usage         *usage.Recorder             // nil: no budgets or ledger
+	lines         sync.Pool                   // *jsonFields for access log lines (accesslog.go)
 	onFinished    func(status int, total, firstToken time.Duration, retried []string)
 }
 
@@ -98,6 +104,7 @@ func New(o Options) (*Server, error) {
 		m:             o.Metrics,
 		onFinished:    o.Finished,
 		idle:          make(chan struct{}, 1),
+		usage:         o.Usage,
 	}
 	s.stopped, s.stopAll = context.WithCancel(context.Background())
 	if s.maxReq <= 0 {

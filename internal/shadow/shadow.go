@@ -47,11 +47,15 @@ type Options struct {
 	Rand       func() float64        // in [0, 1), safe for concurrent use; nil: math/rand/v2
 	Logger     *slog.Logger          // nil: discard
 	Registerer prometheus.Registerer // nil: a private registry
+	// OnDone, if set, hears of every finished shadow call, from its
+	// worker: the app records it in the usage ledger, priced.
+	OnDone func(j *Job, o *Outcome)
 }
 
 // Mirror queues mirrored requests, runs the shadow calls and keeps their
 // comparisons.
 type Mirror struct {
+	onDone     func(*Job, *Outcome)
 	timeout    time.Duration
 	threshold  float64
 	queueBytes int64
@@ -103,6 +107,7 @@ func New(o Options) (*Mirror, error) {
 		return nil, fmt.Errorf("shadow: %w", err)
 	}
 	m := &Mirror{
+		onDone:     o.OnDone,
 		timeout:    o.Timeout,
 		threshold:  o.Threshold,
 		queueBytes: o.QueueBytes,
@@ -263,6 +268,9 @@ func (m *Mirror) process(sim *similarity, j Job) {
 	route := j.Target.Route
 	m.m.completed.WithLabelValues(route, string(c.Result)).Inc()
 	m.m.countTokens(j.Target, &s)
+	if m.onDone != nil {
+		m.onDone(&j, &s)
+	}
 	if c.Both {
 		m.m.similarity.WithLabelValues(route).Observe(c.Similarity)
 		if c.LatencyRatio > 0 {

@@ -3,6 +3,7 @@ package testkit
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,5 +212,13 @@ func TestMissingServiceFailsUnderCI(t *testing.T) {
 	unavailable(local, "redis", down)
 	if !ci.fatal || ci.skipped || local.fatal || !local.skipped {
 		t.Errorf("CI: fatal %v skipped %v; local: fatal %v skipped %v", ci.fatal, ci.skipped, local.fatal, local.skipped)
+	}
+}
+
+func TestClosedAddrRefuses(t *testing.T) {
+	addr := ClosedAddr(t)
+	if conn, err := net.Dial("tcp", addr); err == nil {
+		conn.Close()
+		t.Fatalf("dial %s succeeded, want refused", addr)
 	}
 }

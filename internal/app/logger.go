@@ -1,0 +1,42 @@
+package app
+
+import (
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/ferrygw/ferry/internal/server"
+)
+
+// jsonLog is slog's JSON handler that also takes the server's access log
+// lines, which the server encodes itself into a reused buffer
+// (server/accesslog.go) in the handler's own shape. One lock keeps the
+// handler's records and those lines whole and apart.
+type jsonLog struct {
+	*slog.JSONHandler
+	out *lockedWriter
+}
+
+var _ server.LineSink = (*jsonLog)(nil)
+
+func newJSONLog(w io.Writer, ho *slog.HandlerOptions) *jsonLog {
+	out := &lockedWriter{w: w}
+	return &jsonLog{JSONHandler: slog.NewJSONHandler(out, ho), out: out}
+}
+
+// WriteLine writes one encoded line with one Write.
+func (h *jsonLog) WriteLine(line []byte) error {
+	_, err := h.out.Write(line)
+	return err
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -1,0 +1,300 @@
+package usage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ferrygw/ferry/internal/store"
+)
+
+// Row is one request in the ledger.
+type Row struct {
+	At          time.Time
+	RequestID   string
+	Key         string // the gateway key's name, never the key
+	Team        string
+	Tag         string
+	Route       string
+	Provider    string
+	Node        string
+	Model       string // the upstream model
+	ClientModel string
+	Tokens
+	Estimated  bool // counted with the tokenizer: the upstream gave no usage
+	Cost       Micros
+	Currency   string
+	Latency    time.Duration
+	FirstToken time.Duration // time to first token; 0 when none
+	Status     int           // HTTP status; 499 when the client hung up
+	ErrorType  string
+	Attempts   int
+	Cached     bool
+	Coalesced  bool
+	Shadow     bool
+	SessionID  string // X-Claude-Code-Session-Id
+}
+
+// LedgerOptions configure a Ledger. Zero values take the defaults.
+type LedgerOptions struct {
+	Store      *store.Store
+	Buffer     int           // rows waiting to be written, default 20000; beyond it rows are dropped and counted
+	Batch      int           // rows per INSERT, default 500
+	FlushEvery time.Duration // longest a row waits, default 1s
+	Retention  time.Duration // rows older are pruned; 0: kept forever
+	PruneEvery time.Duration // default 1h
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time
+}
+
+// Ledger writes rows asynchronously, in batches, off the request path.
+// Record never blocks; Close writes every row recorded before it.
+type Ledger struct {
+	o       LedgerOptions
+	rows    chan Row
+	done    chan struct{}
+	life    sync.RWMutex
+	closed  bool
+	started bool
+	dropped atomic.Int64
+	written atomic.Int64
+
+	mWritten prometheus.Counter
+	mDropped *prometheus.CounterVec // reason: buffer_full, closed, store_error
+	mBatch   prometheus.Histogram
+}
+
+// NewLedger builds a Ledger on o.Store.
+func NewLedger(o LedgerOptions) (*Ledger, error) {
+	if o.Store == nil {
+		return nil, errors.New("usage: ledger needs a store")
+	}
+	o.Buffer = max(o.Buffer, 0)
+	if o.Buffer == 0 {
+		o.Buffer = 20000
+	}
+	if o.Batch <= 0 {
+		o.Batch = 500
+	}
+	if o.FlushEvery <= 0 {
+		o.FlushEvery = time.Second
+	}
+	if o.PruneEvery <= 0 {
+		o.PruneEvery = time.Hour
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	l := &Ledger{o: o, rows: make(chan Row, o.Buffer), done: make(chan struct{})}
+	l.mWritten = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ferry_ledger_rows_written_total", Help: "Usage ledger rows written to the store.",
+	})
+	l.mDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ferry_ledger_rows_dropped_total", Help: "Usage ledger rows lost, by reason (buffer_full, closed, store_error).",
+	}, []string{"reason"})
+	l.mBatch = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "ferry_ledger_batch_seconds", Help: "Time to write one batch of ledger rows.",
+		Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5},
+	})
+	if r := o.Registerer; r != nil {
+		queued := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ferry_ledger_rows_queued", Help: "Usage ledger rows waiting to be written.",
+		}, func() float64 { return float64(len(l.rows)) })
+		if err := errors.Join(r.Register(l.mWritten), r.Register(l.mDropped), r.Register(l.mBatch), r.Register(queued)); err != nil {
+			return nil, fmt.Errorf("usage: ledger metrics: %w", err)
+		}
+	}
+	return l, nil
+}
+
+// Record queues r. It returns false, and counts the drop, when the buffer
+// is full or the ledger closed.
+func (l *Ledger) Record(r Row) bool {
+	l.life.RLock()
+	defer l.life.RUnlock()
+	if l.closed {
+		l.drop("closed", 1)
+		return false
+	}
+	select {
+	case l.rows <- r:
+		return true
+	default:
+		l.drop("buffer_full", 1)
+		return false
+	}
+}
+
+func (l *Ledger) drop(reason string, n int) {
+	l.dropped.Add(int64(n))
+	l.mDropped.WithLabelValues(reason).Add(float64(n))
+}
+
+// Dropped is how many rows were lost since start; Written how many stored.
+func (l *Ledger) Dropped() int64 { return l.dropped.Load() }
+
+// Written is how many rows were stored since start.
+func (l *Ledger) Written() int64 { return l.written.Load() }
+
+// Start runs the writer (and the pruner when Retention is set).
+func (l *Ledger) Start() {
+	l.life.Lock()
+	defer l.life.Unlock()
+	if l.started || l.closed {
+		return
+	}
+	l.started = true
+	go l.write()
+}
+
+// Close stops taking rows and writes every queued one, until ctx ends.
+func (l *Ledger) Close(ctx context.Context) error {
+	l.life.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.rows)
+		if !l.started {
+			l.started = true
+			go l.write()
+		}
+	}
+	l.life.Unlock()
+	select {
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("usage: ledger flush: %w", ctx.Err())
+	}
+}
+
+// write is the one writer: it batches rows until Batch or FlushEvery, and
+// prunes every PruneEvery.
+func (l *Ledger) write() {
+	defer close(l.done)
+	flush := time.NewTicker(l.o.FlushEvery)
+	defer flush.Stop()
+	prune := time.NewTicker(l.o.PruneEvery)
+	defer prune.Stop()
+	batch := make([]Row, 0, l.o.Batch)
+	for {
+		select {
+		case r, ok := <-l.rows:
+			if !ok {
+				l.flush(batch)
+				return
+			}
+			batch = append(batch, r)
+			if len(batch) == l.o.Batch {
+				l.flush(batch)
+				batch = batch[:0]
+			}
+		case <-flush.C:
+			l.flush(batch)
+			batch = batch[:0]
+		case <-prune.C:
+			if l.o.Retention > 0 {
+				l.prune()
+			}
+		}
+	}
+}
+
+// flush writes batch, retrying a failed write three times before counting
+// the rows as lost.
+func (l *Ledger) flush(batch []Row) {
+	if len(batch) == 0 {
+		return
+	}
+	var err error
+	for attempt := range 4 {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * 100 * time.Millisecond)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		start := time.Now()
+		err = l.insert(ctx, batch)
+		cancel()
+		if err == nil {
+			l.mBatch.Observe(time.Since(start).Seconds())
+			l.written.Add(int64(len(batch)))
+			l.mWritten.Add(float64(len(batch)))
+			return
+		}
+		l.o.Logger.Warn("ledger write failed", slog.Int("rows", len(batch)), slog.Int("attempt", attempt+1), slog.Any("error", err))
+	}
+	l.o.Logger.Error("ledger rows lost", slog.Int("rows", len(batch)), slog.Any("error", err))
+	l.drop("store_error", len(batch))
+}
+
+const ledgerColumns = 26
+
+const insertPrefix = `INSERT INTO usage_ledger (at_us, request_id, key_name, team, tag, route, provider, node, model, client_model,
+input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated, cost_micros, currency,
+latency_us, ttft_us, status, error_type, attempts, cached, coalesced, shadow, session_id) VALUES `
+
+// insert writes rows in one multi-row INSERT.
+func (l *Ledger) insert(ctx context.Context, rows []Row) error {
+	var b strings.Builder
+	b.WriteString(insertPrefix)
+	one := "(" + strings.Repeat("?,", ledgerColumns-1) + "?)"
+	args := make([]any, 0, len(rows)*ledgerColumns)
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(one)
+		args = append(args, store.Micros(r.At), r.RequestID, r.Key, r.Team, r.Tag, r.Route, r.Provider, r.Node, r.Model, r.ClientModel,
+			r.Input, r.Output, r.CacheRead, r.CacheWrite, flag(r.Estimated), int64(r.Cost), r.Currency,
+			r.Latency.Microseconds(), r.FirstToken.Microseconds(), r.Status, r.ErrorType, r.Attempts,
+			flag(r.Cached), flag(r.Coalesced), flag(r.Shadow), r.SessionID)
+	}
+	if _, err := l.o.Store.Exec(ctx, nil, b.String(), args...); err != nil {
+		return fmt.Errorf("insert %d ledger rows: %w", len(rows), err)
+	}
+	return nil
+}
+
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (l *Ledger) prune() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n, err := l.Prune(ctx, l.o.Now().Add(-l.o.Retention))
+	if err != nil {
+		l.o.Logger.Warn("ledger prune failed", slog.Any("error", err))
+		return
+	}
+	if n > 0 {
+		l.o.Logger.Info("ledger pruned", slog.Int64("rows", n))
+	}
+}
+
+// Prune deletes the rows recorded before before, and budget windows that
+// ended before it, and reports how many ledger rows went.
+func (l *Ledger) Prune(ctx context.Context, before time.Time) (int64, error) {
+	res, err := l.o.Store.Exec(ctx, nil, `DELETE FROM usage_ledger WHERE at_us < ?`, store.Micros(before))
+	if err != nil {
+		return 0, fmt.Errorf("usage: prune ledger: %w", err)
+	}
+	if _, err := l.o.Store.Exec(ctx, nil, `DELETE FROM usage_budget_spend WHERE window_end_us < ?`, store.Micros(before)); err != nil {
+		return 0, fmt.Errorf("usage: prune budget windows: %w", err)
+	}
+	return res.RowsAffected()
+}

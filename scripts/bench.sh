@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Side-by-side measurement: the same loopback mock upstream called directly
+# and through Ferry, with wrk. Prints, per path (passthrough: Anthropic
+# client -> Anthropic-format upstream; translated: Anthropic client ->
+# OpenAI-compatible upstream), the throughput ratio (through Ferry / direct,
+# c=50), Ferry's CPU per request (utime+stime from /proc/PID/stat over the
+# c=50 run, divided by the requests), its allocations per request (the
+# go_memstats_mallocs_total delta on its admin /metrics), the latency it
+# adds at c=1 (p50, p99), and the time to first token it adds to a stream.
+# Every figure is the median of ROUNDS runs. Loopback only.
+#
+#   scripts/bench.sh                  # DUR=5s ROUNDS=3 CONNS=50
+#   DUR=10s ROUNDS=5 scripts/bench.sh
+#   FERRY_BIN=/tmp/ferry-old scripts/bench.sh   # another build, to compare
+#
+# Needs wrk and curl. The machine's load average is printed with the
+# figures: on a shared VM, read them against it.
+set -euo pipefail
+
+DUR=${DUR:-5s}
+ROUNDS=${ROUNDS:-3}
+CONNS=${CONNS:-50}
+TTFT_N=${TTFT_N:-300}
+MOCK_PORT=${MOCK_PORT:-19301}
+FERRY_PORT=${FERRY_PORT:-19302}
+ADMIN_PORT=${ADMIN_PORT:-19303}
+KEY=bench-key-0123456789abcdef
+
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
+if [[ -n ${FERRY_BIN:-} ]]; then cp "$FERRY_BIN" "$tmp/ferry"; else go build -o "$tmp/ferry" ./cmd/ferry; fi
+go build -o "$tmp/benchmock" ./cmd/benchmock
+
+cat >"$tmp/ferry.yaml" <<YAML
+listen: 127.0.0.1:$FERRY_PORT
+admin:
+  listen: 127.0.0.1:$ADMIN_PORT
+log:
+  level: info
+keys:
+  - name: bench
+    key: $KEY
+providers:
+  - name: anthropic
+    type: anthropic
+    base_urls: [http://127.0.0.1:$MOCK_PORT]
+    api_key: upstream-key-0123456789
+  - name: openai
+    type: openai
+    profile: vllm
+    base_urls: [http://127.0.0.1:$MOCK_PORT/v1]
+    api_key: upstream-key-0123456789
+routes:
+  - match: claude-pass
+    targets: [{provider: anthropic, model: claude-sonnet-4-5}]
+  - match: claude-xlat
+    targets: [{provider: openai, model: gpt-4o}]
+YAML
+
+body='{"model":"MODEL","max_tokens":1024,"system":"You are a helpful assistant that answers briefly.","messages":[{"role":"user","content":"Tell me about the weather in San Francisco today. Tell me about the weather in San Francisco today. Tell me about the weather in San Francisco today."}]}'
+lua() { # lua NAME PATH MODEL: a wrk script posting the request body
+	local b=${body//MODEL/$3}
+	if [[ $2 == /v1/chat/completions ]]; then b=${b//\"system\":\"You are a helpful assistant that answers briefly.\",/}; fi
+	cat >"$tmp/$1.lua" <<LUA
+wrk.method = "POST"
+wrk.path = "$2"
+wrk.body = '$b'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["X-Api-Key"] = "$KEY"
+wrk.headers["Authorization"] = "Bearer $KEY"
+wrk.headers["Anthropic-Version"] = "2023-06-01"
+LUA
+}
+lua direct-anthropic /v1/messages claude-sonnet-4-5
+lua direct-openai /v1/chat/completions gpt-4o
+lua ferry-pass /v1/messages claude-pass
+lua ferry-xlat /v1/messages claude-xlat
+
+"$tmp/benchmock" -listen "127.0.0.1:$MOCK_PORT" & pids+=($!)
+mockpid=$!
+"$tmp/ferry" serve -c "$tmp/ferry.yaml" >/dev/null 2>"$tmp/ferry.err" & pids+=($!)
+ferrypid=$!
+for _ in $(seq 100); do
+	curl -fs "http://127.0.0.1:$ADMIN_PORT/metrics" >/dev/null 2>&1 && curl -s -o /dev/null "http://127.0.0.1:$MOCK_PORT/v1/models" && break
+	sleep 0.1
+done
+
+hz=$(getconf CLK_TCK)
+cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
+mallocs() { curl -fs "http://127.0.0.1:$ADMIN_PORT/metrics" | awk '$1=="go_memstats_mallocs_total"{printf "%d", $2}'; }
+ms() { # a wrk duration (12.5us, 1.2ms, 1.01s) in ms
+	awk -v v="$1" 'BEGIN{n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n*=1; else if (v ~ /m$/) n*=60000; else if (v ~ /s$/) n*=1000; printf "%.3f", n}'
+}
+median() { sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+
+# run NAME URL CONNS PID: one wrk run; prints "rps requests p50ms p99ms cpu_us_per_req mallocs_per_req"
+run() {
+	local out c0 c1 m0 m1 reqs
+	c0=$(cpu "$4"); m0=$(mallocs)
+	out=$(wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"$DUR" --latency -s "$tmp/$1.lua" "$2")
+	c1=$(cpu "$4"); m1=$(mallocs)
+	reqs=$(awk '/requests in/{print $1}' <<<"$out")
+	if grep -q "Non-2xx" <<<"$out"; then echo "$1: non-2xx answers" >&2; echo "$out" >&2; exit 1; fi
+	awk -v rps="$(awk '/Requests\/sec/{print $2}' <<<"$out")" -v reqs="$reqs" \
+		-v p50="$(ms "$(awk '$1=="50%"{print $2}' <<<"$out")")" -v p99="$(ms "$(awk '$1=="99%"{print $2}' <<<"$out")")" \
+		-v cpu=$((c1 - c0)) -v hz="$hz" -v m=$((m1 - m0)) \
+		'BEGIN{printf "%s %d %s %s %.1f %.1f\n", rps, reqs, p50, p99, cpu*1e6/hz/reqs, m/reqs}'
+}
+col() { awk -v c="$1" '{print $c}' | median; }
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; DUR=$DUR ROUNDS=$ROUNDS CONNS=$CONNS"
+printf "%-12s %8s %9s %9s %10s %12s %12s %10s %9s %9s\n" path ratio rps_ferry rps_mock cpu_us/req allocs/req mock_cpu_us p50_add_ms p99_add_ms ttft_add_ms
+for mode in pass xlat; do
+	direct=direct-anthropic fmt=anthropic model=claude-sonnet-4-5
+	[[ $mode == xlat ]] && direct=direct-openai fmt=openai model=gpt-4o
+	: >"$tmp/d50" ; : >"$tmp/f50"; : >"$tmp/d1"; : >"$tmp/f1"; : >"$tmp/dt"; : >"$tmp/ft"
+	for _ in $(seq "$ROUNDS"); do
+		run "$direct" "http://127.0.0.1:$MOCK_PORT" "$CONNS" "$mockpid" >>"$tmp/d50"
+		run "ferry-$mode" "http://127.0.0.1:$FERRY_PORT" "$CONNS" "$ferrypid" >>"$tmp/f50"
+		run "$direct" "http://127.0.0.1:$MOCK_PORT" 1 "$mockpid" >>"$tmp/d1"
+		run "ferry-$mode" "http://127.0.0.1:$FERRY_PORT" 1 "$ferrypid" >>"$tmp/f1"
+		"$tmp/benchmock" -ttft "http://127.0.0.1:$MOCK_PORT" -format "$fmt" -model "$model" -key x -n "$TTFT_N" >>"$tmp/dt"
+		"$tmp/benchmock" -ttft "http://127.0.0.1:$FERRY_PORT" -model "claude-$mode" -key "$KEY" -n "$TTFT_N" >>"$tmp/ft"
+	done
+	rd=$(col 1 <"$tmp/d50"); rf=$(col 1 <"$tmp/f50")
+	printf "%-12s %8.3f %9.0f %9.0f %10s %12s %12s %10.3f %9.3f %9.3f\n" "$mode" \
+		"$(awk -v a="$rf" -v b="$rd" 'BEGIN{print a/b}')" "$rf" "$rd" \
+		"$(col 5 <"$tmp/f50")" "$(col 6 <"$tmp/f50")" "$(col 5 <"$tmp/d50")" \
+		"$(awk -v a="$(col 3 <"$tmp/f1")" -v b="$(col 3 <"$tmp/d1")" 'BEGIN{print a-b}')" \
+		"$(awk -v a="$(col 4 <"$tmp/f1")" -v b="$(col 4 <"$tmp/d1")" 'BEGIN{print a-b}')" \
+		"$(awk -v a="$(col 1 <"$tmp/ft")" -v b="$(col 1 <"$tmp/dt")" 'BEGIN{print (a-b)/1000}')"
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
