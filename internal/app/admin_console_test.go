@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/store/storetest"
+	"github.com/ferrygw/ferry/internal/usage"
 )
 
 // consoleGateway has the admin API and a store (keysGateway), a route with
@@ -15,7 +17,8 @@ import (
 // headers /admin/config must mask.
 func consoleGateway(t *testing.T) *gateway {
 	t.Helper()
-	return keysGateway(t, "", func(c *config.Config) {
+	ledger := Options{Store: storetest.SQLite(t, usage.Schema)} // the usage ledger, for the usage page
+	return keysGatewayOpts(t, ledger, "", func(c *config.Config) {
 		for i := range c.Providers {
 			if c.Providers[i].Name == "sim" { // answers like a model: first token, then text
 				c.Providers[i].Simulator = config.Simulator{FirstToken: 25 * time.Millisecond, TokensPerSecond: 400}

@@ -21,8 +21,14 @@ const testAdminKey = "fy-admin-0123456789abcdefghijklmnop"
 // changed further by more.
 func keysGateway(t *testing.T, pgURL string, more ...func(*config.Config)) *gateway {
 	t.Helper()
+	return keysGatewayOpts(t, Options{}, pgURL, more...)
+}
+
+// keysGatewayOpts is keysGateway with app options.
+func keysGatewayOpts(t *testing.T, o Options, pgURL string, more ...func(*config.Config)) *gateway {
+	t.Helper()
 	dir := t.TempDir()
-	return newGateway(t, append([]func(*config.Config){func(c *config.Config) {
+	return newGatewayOpts(t, o, append([]func(*config.Config){func(c *config.Config) {
 		c.Admin.Listen = "127.0.0.1:0"
 		c.AdminKey = testAdminKey
 		c.DataDir = dir
