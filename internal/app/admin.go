@@ -25,12 +25,17 @@ import (
 
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/canary"
+	"github.com/ferrygw/ferry/internal/console"
 	"github.com/ferrygw/ferry/internal/upstream"
 )
 
 func (a *App) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}))
+	// The console's assets are open like /metrics: they hold no data, and
+	// the page asks for a key before it calls the guarded API.
+	mux.Handle("GET /console/", console.Handler("/console/"))
+	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	// Every route is guarded by its role (admin_keys.go); the token is
 	// compared as a digest, in constant time.
 	for _, rt := range append(a.adminRoutes(), a.moneyRoutes()...) {

@@ -45,7 +45,7 @@ type adminRoute struct {
 // adminRoutes is every admin API route: the one table access control,
 // audit and their test read.
 func (a *App) adminRoutes() []adminRoute {
-	return []adminRoute{
+	return append([]adminRoute{
 		{"GET /admin/upstreams", auth.RoleViewer, http.HandlerFunc(a.adminUpstreams)},
 		{"GET /admin/routes", auth.RoleViewer, http.HandlerFunc(a.adminRoutesList)},
 		{"POST /admin/routes/{match}/promote", auth.RoleAdmin, a.adminSplit("promote", (*canary.Split).Promote)},
@@ -61,7 +61,7 @@ func (a *App) adminRoutes() []adminRoute {
 		{"POST /admin/reload", auth.RoleAdmin, http.HandlerFunc(a.adminReload)},
 		{"GET /debug/pprof/", auth.RoleAdmin, pprofHandler()}, // and every profile below it
 		{"POST /debug/pprof/symbol", auth.RoleAdmin, pprofHandler()},
-	}
+	}, a.consoleRoutes()...)
 }
 
 // adminGuard authenticates the caller, checks rt's role and audits.

@@ -20,6 +20,7 @@ import (
 	"github.com/ferrygw/ferry/internal/auth"
 	"github.com/ferrygw/ferry/internal/cache"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/console"
 	"github.com/ferrygw/ferry/internal/metrics"
 	anthropicp "github.com/ferrygw/ferry/internal/provider/anthropic"
 	"github.com/ferrygw/ferry/internal/provider/openaicompat"
@@ -86,6 +87,8 @@ type App struct {
 	// serverBase holds the server options that outlive reloads (built
 	// once: some register metrics); buildServer adds the relay's.
 	serverBase server.Options
+	stats      *console.Stats // the console's live charts (admin_console.go)
+	started    time.Time
 }
 
 // New builds every component. It refuses an unauthenticated gateway on a
@@ -98,7 +101,7 @@ func New(cfg *config.Config, o Options) (_ *App, err error) {
 	if log == nil {
 		log = NewLogger(cfg.Log, nil)
 	}
-	a := &App{cfg: cfg, log: log, metrics: metrics.New(), opts: o}
+	a := &App{cfg: cfg, log: log, metrics: metrics.New(), opts: o, stats: console.NewStats(nil), started: time.Now()}
 	defer func() {
 		if err != nil && a.managed != nil {
 			a.managed.close() // a store it opened: nothing else will
@@ -180,6 +183,7 @@ func New(cfg *config.Config, o Options) (_ *App, err error) {
 		TagHeader:        cfg.RateLimits.TagHeader,
 		Tags:             metrics.NewLabels(cfg.Metrics.Tags),
 		Tracer:           a.tracer,
+		Finished:         a.stats.Observe,
 	}
 	g, err := a.buildGeneration(cfg, nil)
 	if err != nil {

@@ -44,6 +44,7 @@ var layers = map[string]int{
 	"internal/ratelimit":             3,
 	"internal/cache":                 3,
 	"internal/shadow":                3,
+	"internal/console":               3,
 	"internal/check":                 3,
 	"internal/provider":              3,
 	"internal/provider/anthropic":    4,

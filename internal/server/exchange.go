@@ -29,6 +29,7 @@ type exchange struct {
 	bytesIn     int64
 	start       time.Time
 	firstByte   time.Duration
+	firstToken  time.Duration // a stream's first text relayed (0: none yet)
 	writeLimit  time.Duration // the time each write may take (Options.WriteTimeout)
 
 	id            string
@@ -128,6 +129,16 @@ func (s *Server) logLine(x *exchange, r *http.Request) {
 		status = statusClientClosed
 	}
 	s.observe(x, status, d)
+	if s.onFinished != nil && x.endpoint != epHealth && x.endpoint != epRoot {
+		var retried []string
+		if len(x.attempts) > 1 {
+			retried = make([]string, len(x.attempts))
+			for i, a := range x.attempts {
+				retried[i] = a.String()
+			}
+		}
+		s.onFinished(status, d, x.firstToken, retried)
+	}
 
 	level := slog.LevelInfo
 	if x.endpoint == epHealth || x.endpoint == epRoot {

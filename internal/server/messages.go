@@ -408,6 +408,9 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 			break
 		}
 		x.relayed.add(ev.Name, ev.Data, openaiFormat)
+		if x.firstToken == 0 && x.relayed.narrow+x.relayed.wide > 0 {
+			x.firstToken = time.Since(x.start)
+		}
 	}
 	if t, seen := res.Events.Usage(); seen {
 		x.usage, x.usageSeen = t, true

@@ -67,6 +67,13 @@ type Options struct {
 	BasePath string
 	// HMAC verifies signed service requests (nil: none; hmac.go).
 	HMAC *auth.HMAC
+	// Finished, when set, is told of every API request (not health checks)
+	// as its access log line is written: its status (499: the client left),
+	// whole duration and, for a stream, the time to its first text relayed
+	// (0: none), and the attempts ("provider@node:outcome") when there were
+	// several (nil otherwise). The console's live charts are fed from it; it
+	// must be quick.
+	Finished func(status int, total, firstToken time.Duration, retried []string)
 }
 
 // Server is the public API handler.
@@ -101,6 +108,7 @@ type Server struct {
 	logRedactor   *guard.LogRedactor // the access log's error texts, always
 	basePath      string             // "" or a prefix such as /proxy (basepath.go)
 	hmac          *auth.HMAC         // nil: no signed requests (hmac.go)
+	onFinished    func(status int, total, firstToken time.Duration, retried []string)
 }
 
 // New builds a Server.
@@ -122,6 +130,7 @@ func New(o Options) (*Server, error) {
 		tagHeader:     o.TagHeader,
 		tags:          o.Tags,
 		tracer:        o.Tracer,
+		onFinished:    o.Finished,
 		idle:          make(chan struct{}, 1),
 		guards:        o.Guards,
 		guardM:        o.GuardMetrics,
