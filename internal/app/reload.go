@@ -201,7 +201,15 @@ func restartOnly(old, cfg *config.Config) error {
 // buildGeneration builds the request path for cfg on the components that
 // outlive reloads, reusing prev's unchanged providers and pools (nil prev:
 // the first generation, all new).
-func (a *App) buildGeneration(cfg *config.Config, prev *generation) (*generation, error) {
+func (a *App) buildGeneration(cfg *config.Config, prev *generation) (_ *generation, err error) {
+	// A refused reload does not keep the providers it built in closers.
+	closers := len(a.closers)
+	defer func() {
+		if err != nil {
+			clear(a.closers[closers:])
+			a.closers = a.closers[:closers]
+		}
+	}()
 	impl, err := a.buildProviders(cfg, prev)
 	if err != nil {
 		return nil, err
