@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -277,7 +278,10 @@ func (a *App) rateLimiter(log *slog.Logger) (*ratelimit.Limiter, error) {
 
 // Close releases idle upstream connections. Call it after Run returns.
 func (a *App) Close() {
-	for _, c := range a.closers {
+	a.reloads.mu.Lock() // a reload's release may still prune closers
+	closers := slices.Clone(a.closers)
+	a.reloads.mu.Unlock()
+	for _, c := range closers {
 		c.CloseIdleConnections()
 	}
 	if a.limiter != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -38,14 +39,19 @@ type generation struct {
 	impl   map[string]relay.Provider // providers by name, reused when unchanged
 
 	stopChecks func() // ends this generation's health checks (nil: none running)
+
+	// replaced are the providers of this generation that the reload which
+	// retired it replaced or removed: their idle connections are closed
+	// when the generation is released.
+	replaced []relay.Provider
 }
 
 // reloadState serialises reloads and keeps what Run's drain must wait for.
 type reloadState struct {
 	mu      sync.Mutex
-	checks  context.Context  // Run's health-check context; nil before Run
-	retired []*server.Server // servers replaced by reloads, drained at shutdown
-	mtime   time.Time        // of the config file at the last load
+	checks  context.Context // Run's health-check context; nil before Run
+	retired []*generation   // replaced by reloads, with requests still in flight
+	mtime   time.Time       // of the config file at the last load
 }
 
 // serveCurrent serves r on the current generation.
@@ -106,23 +112,79 @@ func (a *App) Reload(cfg *config.Config) error {
 		return fmt.Errorf("reload: %w", err)
 	}
 	old := a.gen.Swap(next)
-	a.reloads.retired = append(a.reloads.retired, old.server)
 	if a.reloads.checks != nil {
 		a.startChecks(next)
-		old.stopChecks()
 	}
-	// Providers the reload replaced or removed: their idle connections go
-	// now; those of requests still in flight close as the requests end.
+	// The old generation's health checks stop now (the new one probes the
+	// pools it kept); the idle connections of the providers the reload
+	// replaced or removed are closed now and again when the generation is
+	// released, which also closes those its last requests gave back.
+	if old.stopChecks != nil {
+		old.stopChecks()
+		old.stopChecks = nil
+	}
 	for name, p := range old.impl {
-		if next.impl[name] == p {
-			continue
+		if next.impl[name] != p {
+			old.replaced = append(old.replaced, p)
+			closeIdle(p)
 		}
-		if c, ok := p.(interface{ CloseIdleConnections() }); ok {
-			c.CloseIdleConnections()
-		}
+	}
+	// The old generation stays in retired (so that Run's drain waits for
+	// it) until its server has no request in flight: at once when it has
+	// none, else when its last one ends. A request that loaded it just
+	// before the swap and has not started yet may still run on it after
+	// the release; it does not need the released state.
+	a.reloads.retired = append(a.reloads.retired, old)
+	old.server.OnIdle(func() { a.release(old) })
+	if old.server.InFlight() == 0 {
+		a.releaseLocked(old)
 	}
 	a.log.Info("config reloaded", slog.Int("providers", len(cfg.Providers)), slog.Int("routes", len(cfg.Routes)))
 	return nil
+}
+
+// release removes g from the retired generations, if it is still there,
+// and closes the idle connections of its replaced providers.
+func (a *App) release(g *generation) {
+	a.reloads.mu.Lock()
+	defer a.reloads.mu.Unlock()
+	a.releaseLocked(g)
+}
+
+// releaseLocked is release with reloads.mu held.
+func (a *App) releaseLocked(g *generation) {
+	i := slices.Index(a.reloads.retired, g)
+	if i < 0 {
+		return // released already
+	}
+	a.reloads.retired = slices.Delete(a.reloads.retired, i, i+1)
+	g.server.OnIdle(nil)
+	if g.stopChecks != nil {
+		g.stopChecks()
+		g.stopChecks = nil
+	}
+	for _, p := range g.replaced {
+		closeIdle(p)
+		a.closers = slices.DeleteFunc(a.closers, func(c interface{ CloseIdleConnections() }) bool {
+			cp, ok := c.(relay.Provider)
+			return ok && cp == p
+		})
+	}
+	g.replaced = nil
+}
+
+// closeIdle closes p's idle upstream connections, if it keeps any.
+func closeIdle(p relay.Provider) {
+	if c, ok := p.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// retiredCount is the number of replaced generations not yet released.
+func (a *App) retiredCount() int {
+	a.reloads.mu.Lock()
+	defer a.reloads.mu.Unlock()
+	return len(a.reloads.retired)
 }
 
 // restartOnly reports the sections a reload cannot change: everything but
@@ -139,7 +201,15 @@ func restartOnly(old, cfg *config.Config) error {
 // buildGeneration builds the request path for cfg on the components that
 // outlive reloads, reusing prev's unchanged providers and pools (nil prev:
 // the first generation, all new).
-func (a *App) buildGeneration(cfg *config.Config, prev *generation) (*generation, error) {
+func (a *App) buildGeneration(cfg *config.Config, prev *generation) (_ *generation, err error) {
+	// A refused reload does not keep the providers it built in closers.
+	closers := len(a.closers)
+	defer func() {
+		if err != nil {
+			clear(a.closers[closers:])
+			a.closers = a.closers[:closers]
+		}
+	}()
 	impl, err := a.buildProviders(cfg, prev)
 	if err != nil {
 		return nil, err
@@ -296,7 +366,11 @@ func (a *App) stopChecks() {
 func (a *App) servers() []*server.Server {
 	a.reloads.mu.Lock()
 	defer a.reloads.mu.Unlock()
-	return append([]*server.Server{a.current().server}, a.reloads.retired...)
+	out := []*server.Server{a.current().server}
+	for _, g := range a.reloads.retired {
+		out = append(out, g.server)
+	}
+	return out
 }
 
 // waitAll waits until no request runs on any of servers, or ctx ends.

@@ -267,8 +267,14 @@ func (r *Relay) newRoute(rc config.Route, o Options) (*route, error) {
 		return nil, fmt.Errorf("relay: route %q: %w", rc.Match, err)
 	}
 	rt.split = split
-	for _, t := range targets {
-		r.m.CanaryWeight.WithLabelValues(match, t.Name).Set(float64(t.Weight))
+	// A hot reload that leaves the route's targets and weights as they
+	// were keeps the split's runtime weights (promoted, rolled back);
+	// otherwise the split starts from its configured weights.
+	if prev, ok := o.Previous.Split(rc.Match); ok {
+		split.CarryFrom(prev)
+	}
+	for i, w := range split.Weights() {
+		r.m.CanaryWeight.WithLabelValues(match, targets[i].Name).Set(float64(w))
 	}
 	return rt, nil
 }
@@ -285,6 +291,9 @@ func (r *Relay) Splits() []*canary.Split { return r.splits }
 
 // Split returns the split of the route whose match is match.
 func (r *Relay) Split(match string) (*canary.Split, bool) {
+	if r == nil {
+		return nil, false
+	}
 	rt, ok := r.routes[match]
 	if !ok || rt.split == nil {
 		return nil, false

@@ -89,12 +89,13 @@ type Server struct {
 	log           *slog.Logger
 	m             *metrics.Metrics
 	draining      atomic.Bool
-	active        atomic.Int64       // requests in flight (see drain.go)
-	idle          chan struct{}      // signalled when active falls to 0 while draining
-	stopped       context.Context    // ended by Stop: the grace period is over
-	stopAll       context.CancelFunc // Stop
-	limiter       *ratelimit.Limiter // nil: no rate limits
-	cache         *cache.Cache       // nil: no cache (see cache.go)
+	active        atomic.Int64           // requests in flight (see drain.go)
+	idle          chan struct{}          // signalled when active falls to 0 while draining
+	onIdle        atomic.Pointer[func()] // called when active falls to 0 (OnIdle)
+	stopped       context.Context        // ended by Stop: the grace period is over
+	stopAll       context.CancelFunc     // Stop
+	limiter       *ratelimit.Limiter     // nil: no rate limits
+	cache         *cache.Cache           // nil: no cache (see cache.go)
 	cacheTTL      map[string]time.Duration
 	flights       *cache.Group[*sharedResult] // nil: no coalescing
 	bufs          sync.Pool                   // *[]byte for non-streaming answers
