@@ -76,6 +76,9 @@ type budgetJSON struct {
 	Spent       string  `json:"spent"`
 	Reserved    string  `json:"reserved"`
 	Percent     float64 `json:"percent"` // spent / limit × 100
+	LimitMicros int64   `json:"limit_micros"`
+	SpentMicros int64   `json:"spent_micros"`
+	ReservedMicros   int64   `json:"reserved_micros"`
 	PeriodStart string  `json:"period_start"`
 	PeriodEnd   string  `json:"period_end"`
 }
@@ -98,6 +101,7 @@ func (a *App) adminBudgets(w http.ResponseWriter, r *http.Request) {
 			}
 			out = append(out, budgetJSON{Name: b.Name, Scope: b.Scope, Match: b.Match, Subject: b.Subject, Period: string(b.Period),
 				Currency: b.Currency, Limit: b.Limit.String(), Spent: b.Spent.String(), Reserved: b.Reserved.String(), Percent: pct,
+				LimitMicros: int64(b.Limit), SpentMicros: int64(b.Spent), ReservedMicros: int64(b.Reserved),
 				PeriodStart: b.Window.Start.Format(time.RFC3339), PeriodEnd: b.Window.End.Format(time.RFC3339)})
 		}
 	}
