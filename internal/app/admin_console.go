@@ -66,21 +66,21 @@ func (a *App) adminConfig(w http.ResponseWriter, _ *http.Request) {
 // budgetJSON is one budget row of GET /admin/budgets; amounts are decimal
 // strings in the budget's currency ("12.50").
 type budgetJSON struct {
-	Name        string  `json:"name"`
-	Scope       string  `json:"scope"`
-	Match       string  `json:"match"`
-	Subject     string  `json:"subject"`
-	Period      string  `json:"period"`
-	Currency    string  `json:"currency"`
-	Limit       string  `json:"limit"`
-	Spent       string  `json:"spent"`
-	Reserved    string  `json:"reserved"`
-	Percent     float64 `json:"percent"` // spent / limit × 100
-	LimitMicros int64   `json:"limit_micros"`
-	SpentMicros int64   `json:"spent_micros"`
-	ReservedMicros   int64   `json:"reserved_micros"`
-	PeriodStart string  `json:"period_start"`
-	PeriodEnd   string  `json:"period_end"`
+	Name           string  `json:"name"`
+	Scope          string  `json:"scope"`
+	Match          string  `json:"match"`
+	Subject        string  `json:"subject"`
+	Period         string  `json:"period"`
+	Currency       string  `json:"currency"`
+	Limit          string  `json:"limit"`
+	Spent          string  `json:"spent"`
+	Reserved       string  `json:"reserved"`
+	Percent        float64 `json:"percent"` // spent / limit × 100
+	LimitMicros    int64   `json:"limit_micros"`
+	SpentMicros    int64   `json:"spent_micros"`
+	ReservedMicros int64   `json:"reserved_micros"`
+	PeriodStart    string  `json:"period_start"`
+	PeriodEnd      string  `json:"period_end"`
 }
 
 // adminBudgets serves GET /admin/budgets: every budget of usage.budgets in
