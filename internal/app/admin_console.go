@@ -23,6 +23,7 @@ import (
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/auth"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/usage"
 )
 
 // consoleRoutes are the admin routes the console adds to adminRoutes().
@@ -83,12 +84,30 @@ type budgetJSON struct {
 	PeriodEnd      string  `json:"period_end"`
 }
 
-// adminBudgets serves GET /admin/budgets: every budget of usage.budgets in
-// its current period. Without a store there are no budgets: an empty list.
+// adminBudgets serves GET /admin/budgets: every budget of usage.budgets,
+// and every active managed key's own, in its current period. Without a store there are no budgets: an empty list.
 func (a *App) adminBudgets(w http.ResponseWriter, r *http.Request) {
 	out := []budgetJSON{}
 	if a.money != nil && a.money.budgets != nil {
-		st, err := a.money.budgets.Status(r.Context())
+		// Managed keys' own budgets, for keys that can still spend.
+		var extra []usage.Budget
+		if repo := a.managed.opened(); repo != nil {
+			list, err := repo.List(r.Context())
+			if err != nil {
+				keyFail(w, err)
+				return
+			}
+			now := time.Now()
+			for _, k := range list {
+				if k.Status(now) != "active" {
+					continue
+				}
+				for _, b := range k.Budgets {
+					extra = append(extra, usage.KeyBudget(k.Name, b.Period, b.Currency, usage.Micros(b.LimitMicros), b.AllowOver))
+				}
+			}
+		}
+		st, err := a.money.budgets.Status(r.Context(), extra...)
 		if err != nil {
 			a.log.Error("admin budgets: store failed", slog.Any("error", err))
 			adminFail(w, apierr.Wrap(apierr.Unavailable, err, "the usage store is unavailable"))

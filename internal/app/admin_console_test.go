@@ -180,8 +180,15 @@ func TestMaskURL(t *testing.T) {
 // after priced traffic; viewers may read it.
 func TestAdminBudgetsAfterTraffic(t *testing.T) {
 	g := consoleGateway(t)
-	for range 3 {
-		if st, _ := call(t, "POST", g.URL+"/v1/messages", clientKey, simBody("sim-1")); st != 200 {
+	// A managed key with a budget of its own, used once.
+	admin := "http://" + g.App.AdminAddr()
+	st, made := call(t, "POST", admin+"/admin/keys", testAdminKey, map[string]any{"name": "budgeted",
+		"budgets": []map[string]any{{"period": "daily", "limit_micros": 20_000_000, "currency": "CNY"}}})
+	if st != 201 {
+		t.Fatalf("create a key: %d %v", st, made)
+	}
+	for _, key := range []string{clientKey, clientKey, clientKey, made["key"].(string)} {
+		if st, _ := call(t, "POST", g.URL+"/v1/messages", key, simBody("sim-1")); st != 200 {
 			t.Fatalf("request: %d", st)
 		}
 	}
@@ -198,7 +205,7 @@ func TestAdminBudgetsAfterTraffic(t *testing.T) {
 		if st := getJSON(t, g, "/admin/budgets", testAdminKey, &out); st != 200 {
 			t.Fatalf("GET /admin/budgets: %d", st)
 		}
-		settled := len(out.Budgets) == 3
+		settled := len(out.Budgets) == 5 // per-key-daily for two keys, sim-monthly, idle-weekly, the key's own
 		for _, b := range out.Budgets {
 			settled = settled && b.Reserved == "0.00"
 		}
@@ -214,11 +221,20 @@ func TestAdminBudgetsAfterTraffic(t *testing.T) {
 	for _, b := range out.Budgets {
 		by[b.Name] = b
 	}
+	own := by["key budgeted daily"]
+	if own.Scope != "key" || own.Match != "budgeted" || own.Limit != "20.00" || own.Spent == "0.00" || own.Currency != "CNY" {
+		t.Errorf("the managed key's own budget = %+v", own)
+	}
 	key, sim, idle := by["per-key-daily"], by["sim-monthly"], by["idle-weekly"]
+	for _, b := range out.Budgets {
+		if b.Name == "per-key-daily" && b.Subject != "budgeted" {
+			key = b // the static key's row
+		}
+	}
 	if key.Scope != "key" || key.Match != "" || key.Subject == "" || key.Period != "daily" || key.Limit != "1000.00" || key.Spent == "0.00" {
 		t.Errorf("per-key budget = %+v", key)
 	}
-	if sim.Scope != "provider" || sim.Match != "sim" || sim.Currency != "CNY" || sim.Spent != key.Spent || sim.Percent <= 0 {
+	if sim.Scope != "provider" || sim.Match != "sim" || sim.Currency != "CNY" || sim.Spent == "0.00" || sim.Percent <= 0 {
 		t.Errorf("provider budget = %+v (the key's spent %s)", sim, key.Spent)
 	}
 	if idle.Spent != "0.00" || idle.Currency != "USD" || idle.Period != "weekly" || idle.Percent != 0 {

@@ -352,10 +352,12 @@ type BudgetStatus struct {
 // Status lists every configured budget with its spend and reservations in
 // the current period. A budget with a Match and no traffic yet answers
 // zeros; a per-value budget answers one row per value seen this period.
-func (b *Budgets) Status(ctx context.Context) ([]BudgetStatus, error) {
+// extra are budgets from elsewhere (managed keys' own, KeyBudget), listed
+// after the configured ones.
+func (b *Budgets) Status(ctx context.Context, extra ...Budget) ([]BudgetStatus, error) {
 	now := b.o.Now()
 	var out []BudgetStatus
-	for _, bu := range b.o.Budgets {
+	for _, bu := range append(slices.Clone(b.o.Budgets), extra...) {
 		w := bu.Period.Window(now, b.o.Location)
 		st := BudgetStatus{Name: bu.Name, Scope: bu.Scope, Match: bu.Match, Period: bu.Period, Currency: bu.Currency,
 			Limit: bu.Limit, Window: w}
@@ -396,4 +398,11 @@ WHERE window_key = ? AND budget > ? AND budget < ? ORDER BY budget`, w.Key, bu.N
 		}
 	}
 	return out, nil
+}
+
+// KeyBudget is the budget a managed key named key carries of its own, as
+// Reserve holds it (Request.Extra) and GET /admin/budgets lists it.
+func KeyBudget(key, period, currency string, limit Micros, allowOverrun bool) Budget {
+	return Budget{Name: "key " + key + " " + period, Scope: ScopeKey, Match: key, Period: Period(period),
+		Currency: currency, Limit: limit, AllowOverrun: allowOverrun}
 }
