@@ -32,7 +32,7 @@ const en = {
   queue: 'Queue', dropped: 'Dropped',
   configHelp: 'The running config. Every secret is shown as ***.', loadedAt: 'Loaded at', lastReload: 'Last reload',
   noReload: 'No reload since start.', reloadSource: { signal: 'SIGHUP', file: 'config file changed', admin: 'admin API' },
-  reserved: 'reserved', budgetsToday: 'Cost today against budgets', noBudgets: 'No budgets configured (usage.budgets).',
+  reserved: 'reserved', budgetsToday: 'Spend against budgets (current period)', noBudgets: 'No budgets configured (usage.budgets).',
   error: 'Error', updated: 'Updated', never: '—',
 };
 
@@ -67,7 +67,7 @@ const zh = {
   queue: '队列', dropped: '丢弃',
   configHelp: '运行中的配置。所有密钥显示为 ***。', loadedAt: '加载时间', lastReload: '最近重载',
   noReload: '启动以来未重载。', reloadSource: { signal: 'SIGHUP 信号', file: '配置文件变更', admin: '管理 API' },
-  reserved: '预留', budgetsToday: '今日费用与预算', noBudgets: '未配置预算(usage.budgets)。',
+  reserved: '预留', budgetsToday: '预算使用(当前周期)', noBudgets: '未配置预算(usage.budgets)。',
   error: '错误', updated: '更新于', never: '—',
 };
 
