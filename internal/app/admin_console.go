@@ -5,12 +5,14 @@ package app
 //	GET /console/        the console's page and assets (no data: they hold no secret)
 //	GET /admin/stats     the last minutes of traffic, per second, for the live charts (?window=120)
 //	GET /admin/config    the running config, every secret as "***", and the last reload's result
+//	GET /admin/budgets   every configured budget with its spend and reservations in the current period
 //
 // The console calls the admin API with the operator's key as a bearer
 // token, so its pages show only what that key's role may read.
 
 import (
 	"encoding"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -21,6 +23,7 @@ import (
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/auth"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/usage"
 )
 
 // consoleRoutes are the admin routes the console adds to adminRoutes().
@@ -28,6 +31,7 @@ func (a *App) consoleRoutes() []adminRoute {
 	return []adminRoute{
 		{"GET /admin/stats", auth.RoleViewer, http.HandlerFunc(a.adminStats)},
 		{"GET /admin/config", auth.RoleViewer, http.HandlerFunc(a.adminConfig)},
+		{"GET /admin/budgets", auth.RoleViewer, http.HandlerFunc(a.adminBudgets)},
 	}
 }
 
@@ -49,13 +53,78 @@ func (a *App) adminStats(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *App) adminConfig(w http.ResponseWriter, _ *http.Request) {
+	var last any // null until the first reload
+	if r, ok := a.lastReload(); ok {
+		last = r
+	}
 	adminJSON(w, http.StatusOK, map[string]any{
-		"config":    maskedConfig(reflect.ValueOf(a.current().cfg).Elem(), ""),
-		"loaded_at": a.started.UTC().Format(time.RFC3339),
-		// Reload results go to the log and to POST /admin/reload's answer;
-		// they are not kept here yet.
-		"last_reload": nil,
+		"config":      maskedConfig(reflect.ValueOf(a.current().cfg).Elem(), ""),
+		"loaded_at":   a.started.UTC().Format(time.RFC3339),
+		"last_reload": last,
 	})
+}
+
+// budgetJSON is one budget row of GET /admin/budgets; amounts are decimal
+// strings in the budget's currency ("12.50").
+type budgetJSON struct {
+	Name           string  `json:"name"`
+	Scope          string  `json:"scope"`
+	Match          string  `json:"match"`
+	Subject        string  `json:"subject"`
+	Period         string  `json:"period"`
+	Currency       string  `json:"currency"`
+	Limit          string  `json:"limit"`
+	Spent          string  `json:"spent"`
+	Reserved       string  `json:"reserved"`
+	Percent        float64 `json:"percent"` // spent / limit × 100
+	LimitMicros    int64   `json:"limit_micros"`
+	SpentMicros    int64   `json:"spent_micros"`
+	ReservedMicros int64   `json:"reserved_micros"`
+	PeriodStart    string  `json:"period_start"`
+	PeriodEnd      string  `json:"period_end"`
+}
+
+// adminBudgets serves GET /admin/budgets: every budget of usage.budgets,
+// and every active managed key's own, in its current period. Without a store there are no budgets: an empty list.
+func (a *App) adminBudgets(w http.ResponseWriter, r *http.Request) {
+	out := []budgetJSON{}
+	if a.money != nil && a.money.budgets != nil {
+		// Managed keys' own budgets, for keys that can still spend.
+		var extra []usage.Budget
+		if repo := a.managed.opened(); repo != nil {
+			list, err := repo.List(r.Context())
+			if err != nil {
+				keyFail(w, err)
+				return
+			}
+			now := time.Now()
+			for _, k := range list {
+				if k.Status(now) != "active" {
+					continue
+				}
+				for _, b := range k.Budgets {
+					extra = append(extra, usage.KeyBudget(k.Name, b.Period, b.Currency, usage.Micros(b.LimitMicros), b.AllowOver))
+				}
+			}
+		}
+		st, err := a.money.budgets.Status(r.Context(), extra...)
+		if err != nil {
+			a.log.Error("admin budgets: store failed", slog.Any("error", err))
+			adminFail(w, apierr.Wrap(apierr.Unavailable, err, "the usage store is unavailable"))
+			return
+		}
+		for _, b := range st {
+			pct := 0.0
+			if b.Limit > 0 {
+				pct = float64(b.Spent) * 100 / float64(b.Limit)
+			}
+			out = append(out, budgetJSON{Name: b.Name, Scope: b.Scope, Match: b.Match, Subject: b.Subject, Period: string(b.Period),
+				Currency: b.Currency, Limit: b.Limit.String(), Spent: b.Spent.String(), Reserved: b.Reserved.String(), Percent: pct,
+				LimitMicros: int64(b.Limit), SpentMicros: int64(b.Spent), ReservedMicros: int64(b.Reserved),
+				PeriodStart: b.Window.Start.Format(time.RFC3339), PeriodEnd: b.Window.End.Format(time.RFC3339)})
+		}
+	}
+	adminJSON(w, http.StatusOK, map[string]any{"budgets": out})
 }
 
 const masked = "***"

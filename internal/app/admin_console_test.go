@@ -33,6 +33,14 @@ func consoleGateway(t *testing.T) *gateway {
 		c.Routes = append(c.Routes, config.Route{Match: "canary-*", Models: []string{"canary-1"}, Targets: []config.Target{
 			{Provider: "sim", Weight: 90}, {Provider: "sim-b", Weight: 10, Canary: true}}},
 			config.Route{Match: "fallback-*", Models: []string{"fallback-1"}, Targets: []config.Target{{Provider: "sim-down"}, {Provider: "sim"}}})
+		// Priced simulator traffic, and budgets for GET /admin/budgets and
+		// the console's budget bars: one per key (a row per key seen), one
+		// for the provider sim.
+		c.Usage.Prices = append(c.Usage.Prices, config.Price{Provider: "sim", Model: "sim-1", Currency: "CNY", Input: "1000", Output: "1000"})
+		c.Usage.Budgets = append(c.Usage.Budgets,
+			config.Budget{Name: "per-key-daily", Scope: "key", Period: "daily", Currency: "CNY", Limit: "1000"},
+			config.Budget{Name: "sim-monthly", Scope: "provider", Match: "sim", Period: "monthly", Currency: "CNY", Limit: "5000"},
+			config.Budget{Name: "idle-weekly", Scope: "model", Match: "no-traffic", Period: "weekly", Currency: "USD", Limit: "10"})
 	})
 }
 
@@ -164,5 +172,84 @@ func TestMaskURL(t *testing.T) {
 		if got := maskURL(in); got != want {
 			t.Errorf("maskURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestAdminBudgetsAfterTraffic: GET /admin/budgets answers every configured
+// budget with its spend in the current period, read from the SQLite store
+// after priced traffic; viewers may read it.
+func TestAdminBudgetsAfterTraffic(t *testing.T) {
+	g := consoleGateway(t)
+	// A managed key with a budget of its own, used once.
+	admin := "http://" + g.App.AdminAddr()
+	st, made := call(t, "POST", admin+"/admin/keys", testAdminKey, map[string]any{"name": "budgeted",
+		"budgets": []map[string]any{{"period": "daily", "limit_micros": 20_000_000, "currency": "CNY"}}})
+	if st != 201 {
+		t.Fatalf("create a key: %d %v", st, made)
+	}
+	for _, key := range []string{clientKey, clientKey, clientKey, made["key"].(string)} {
+		if st, _ := call(t, "POST", g.URL+"/v1/messages", key, simBody("sim-1")); st != 200 {
+			t.Fatalf("request: %d", st)
+		}
+	}
+	type row struct {
+		Name, Scope, Match, Subject, Period, Currency, Limit, Spent, Reserved string
+		Percent                                                               float64
+		Start                                                                 string `json:"period_start"`
+		End                                                                   string `json:"period_end"`
+	}
+	var out struct{ Budgets []row }
+	// Settling happens as the answer ends: poll until the spend is there.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if st := getJSON(t, g, "/admin/budgets", testAdminKey, &out); st != 200 {
+			t.Fatalf("GET /admin/budgets: %d", st)
+		}
+		settled := len(out.Budgets) == 5 // per-key-daily for two keys, sim-monthly, idle-weekly, the key's own
+		for _, b := range out.Budgets {
+			settled = settled && b.Reserved == "0.00"
+		}
+		if settled {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("budgets = %+v", out.Budgets)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	by := map[string]row{}
+	for _, b := range out.Budgets {
+		by[b.Name] = b
+	}
+	own := by["key budgeted daily"]
+	if own.Scope != "key" || own.Match != "budgeted" || own.Limit != "20.00" || own.Spent == "0.00" || own.Currency != "CNY" {
+		t.Errorf("the managed key's own budget = %+v", own)
+	}
+	key, sim, idle := by["per-key-daily"], by["sim-monthly"], by["idle-weekly"]
+	for _, b := range out.Budgets {
+		if b.Name == "per-key-daily" && b.Subject != "budgeted" {
+			key = b // the static key's row
+		}
+	}
+	if key.Scope != "key" || key.Match != "" || key.Subject == "" || key.Period != "daily" || key.Limit != "1000.00" || key.Spent == "0.00" {
+		t.Errorf("per-key budget = %+v", key)
+	}
+	if sim.Scope != "provider" || sim.Match != "sim" || sim.Currency != "CNY" || sim.Spent == "0.00" || sim.Percent <= 0 {
+		t.Errorf("provider budget = %+v (the key's spent %s)", sim, key.Spent)
+	}
+	if idle.Spent != "0.00" || idle.Currency != "USD" || idle.Period != "weekly" || idle.Percent != 0 {
+		t.Errorf("idle budget = %+v", idle)
+	}
+	start, err1 := time.Parse(time.RFC3339, key.Start)
+	end, err2 := time.Parse(time.RFC3339, key.End)
+	if err1 != nil || err2 != nil || end.Sub(start) != 24*time.Hour || time.Now().Before(start) || !time.Now().Before(end) {
+		t.Errorf("per-key period %s .. %s", key.Start, key.End)
+	}
+	ms, _ := time.Parse(time.RFC3339, sim.Start)
+	if ms.Day() != 1 {
+		t.Errorf("monthly period starts %s", sim.Start)
+	}
+	if st := getJSON(t, g, "/admin/budgets", "", nil); st != http.StatusUnauthorized {
+		t.Errorf("without a key: %d, want 401", st)
 	}
 }

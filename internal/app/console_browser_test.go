@@ -147,6 +147,8 @@ func TestConsoleBrowserE2E(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	run("see the budgets on the overview",
+		poll(`document.querySelector('#budgets-today [data-budget="sim-monthly"] .bar') !== null`))
 	run("see time to first token",
 		poll(`document.querySelector('#tile-ttft .value')?.textContent.endsWith(' ms')`),
 		poll(`document.querySelector('#tile-total .value')?.textContent === '30'`),
@@ -194,9 +196,15 @@ func TestConsoleBrowserE2E(t *testing.T) {
 
 	// The read-only pages render: config with secrets masked, shadow, and
 	// usage from the ledger (written a second at a time).
+	// A reload through the admin API (refused: this gateway has no config
+	// file) shows on the config page as the last reload.
+	if st, _ := (&adminGateway{gateway: g, admin: admin}).do(t, "POST", "/admin/reload", testAdminKey); st != http.StatusConflict {
+		t.Errorf("POST /admin/reload without a config file: %d, want 409", st)
+	}
 	run("open config",
 		chromedp.Click(chromedp.CSS(`a[data-page="config"]`)),
-		poll(`document.querySelector('#config')?.textContent.includes('"admin_key": "***"')`))
+		poll(`document.querySelector('#config')?.textContent.includes('"admin_key": "***"')`),
+		poll(`document.querySelector('#last-reload')?.textContent.includes('admin API') && document.querySelector('#last-reload .pill.bad')?.textContent.startsWith('refused: started without a config file')`))
 	if cfg := text("#config"); strings.Contains(cfg, testAdminKey) || strings.Contains(cfg, "sk-relay-secret-2") {
 		t.Error("the config page shows a secret")
 	}
@@ -204,7 +212,11 @@ func TestConsoleBrowserE2E(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`a[data-page="shadow"]`)),
 		poll(`document.querySelector('#page').dataset.loaded === 'shadow'`),
 		chromedp.Click(chromedp.CSS(`a[data-page="usage"]`)),
-		poll(`document.querySelector('#page table')?.textContent.includes('sim-1')`))
+		poll(`document.querySelector('#page table')?.textContent.includes('sim-1')`),
+		// Budget bars from GET /admin/budgets: the provider budget has spent.
+		poll(`parseFloat(document.querySelector('#budgets [data-budget="sim-monthly"] .bar > div')?.style.width) > 0`),
+		poll(`document.querySelector('#budgets [data-budget="idle-weekly"]')?.textContent.includes('0.00 USD / 10.00 USD')`),
+		shot("console-usage.png"))
 
 	// A fallback shows among the recent retries on the upstreams page.
 	if st, _ := call(t, "POST", g.URL+"/v1/messages", clientKey, simBody("fallback-1")); st != 200 {

@@ -52,6 +52,73 @@ type reloadState struct {
 	checks  context.Context // Run's health-check context; nil before Run
 	retired []*generation   // replaced by reloads, with requests still in flight
 	mtime   time.Time       // of the config file at the last load
+
+	lastMu sync.Mutex
+	last   *reloadResult // the last reload attempt; nil: none since start
+}
+
+// Reload sources, as GET /admin/config reports them.
+const (
+	ReloadBySignal = "signal" // SIGHUP
+	ReloadByFile   = "file"   // the config file's modification time changed
+	ReloadByAdmin  = "admin"  // POST /admin/reload
+)
+
+// reloadResult is the last reload attempt, for GET /admin/config. Result
+// is "ok" or the refusal's reason, worded here: never an error's text,
+// which may quote a config value (a secret).
+type reloadResult struct {
+	At     string `json:"at"`
+	Source string `json:"source"`
+	Result string `json:"result"`
+}
+
+// Refusal reasons kept as a reload's result.
+const (
+	refusedNoFile  = "refused: started without a config file"
+	refusedInvalid = "refused: the config does not validate (details in the log)"
+	refusedRestart = "refused: only providers and routes can change without a restart"
+	refusedBuild   = "refused: the new providers or routes could not be built (details in the log)"
+)
+
+// errRestartOnly marks restartOnly's refusal.
+var errRestartOnly = errors.New("only providers and routes can change without a restart")
+
+// reloadRefusal is a refused reload's error with its reason for the
+// record.
+type reloadRefusal struct {
+	reason string
+	err    error
+}
+
+func (e *reloadRefusal) Error() string { return e.err.Error() }
+func (e *reloadRefusal) Unwrap() error { return e.err }
+
+func (a *App) noteReload(source string, err error) {
+	res := "ok"
+	if err != nil {
+		res = refusedInvalid
+		var rr *reloadRefusal
+		switch {
+		case errors.Is(err, ErrNoConfigFile):
+			res = refusedNoFile
+		case errors.As(err, &rr):
+			res = rr.reason
+		}
+	}
+	a.reloads.lastMu.Lock()
+	a.reloads.last = &reloadResult{At: time.Now().UTC().Format(time.RFC3339), Source: source, Result: res}
+	a.reloads.lastMu.Unlock()
+}
+
+// lastReload is the last reload attempt since start, if any.
+func (a *App) lastReload() (reloadResult, bool) {
+	a.reloads.lastMu.Lock()
+	defer a.reloads.lastMu.Unlock()
+	if a.reloads.last == nil {
+		return reloadResult{}, false
+	}
+	return *a.reloads.last, true
 }
 
 // serveCurrent serves r on the current generation.
@@ -66,8 +133,19 @@ func (a *App) current() *generation { return a.gen.Load() }
 // without a config file.
 var ErrNoConfigFile = errors.New("reload: started without a config file (embedded defaults)")
 
-// ReloadFile re-reads Options.ConfigPath and reloads it.
-func (a *App) ReloadFile() error {
+// ReloadFile re-reads Options.ConfigPath and reloads it, on a SIGHUP.
+func (a *App) ReloadFile() error { return a.ReloadFileBy(ReloadBySignal) }
+
+// ReloadFileBy re-reads Options.ConfigPath and reloads it, and keeps the
+// result as the last reload, from source (ReloadBySignal, ReloadByFile,
+// ReloadByAdmin), for GET /admin/config.
+func (a *App) ReloadFileBy(source string) error {
+	err := a.reloadFile()
+	a.noteReload(source, err)
+	return err
+}
+
+func (a *App) reloadFile() error {
 	if a.opts.ConfigPath == "" {
 		a.log.Warn("reload refused: " + ErrNoConfigFile.Error())
 		return ErrNoConfigFile
@@ -80,7 +158,7 @@ func (a *App) ReloadFile() error {
 	cfg, err := config.Load(a.opts.ConfigPath, env)
 	if err != nil {
 		a.log.Error("reload refused: the config does not validate; the old config stays", slog.String("file", a.opts.ConfigPath), slog.Any("error", err))
-		return fmt.Errorf("reload: %w", err)
+		return fmt.Errorf("reload: %w", &reloadRefusal{refusedInvalid, err})
 	}
 	if err := a.Reload(cfg); err != nil {
 		return err
@@ -99,13 +177,17 @@ func (a *App) ReloadFile() error {
 func (a *App) Reload(cfg *config.Config) error {
 	a.reloads.mu.Lock()
 	defer a.reloads.mu.Unlock()
-	err := cfg.Validate()
-	if err == nil {
-		err = restartOnly(a.cfg, cfg)
+	var err error
+	if e := cfg.Validate(); e != nil {
+		err = &reloadRefusal{refusedInvalid, e}
+	} else if e := restartOnly(a.cfg, cfg); e != nil {
+		err = &reloadRefusal{refusedRestart, e}
 	}
 	var next *generation
 	if err == nil {
-		next, err = a.buildGeneration(cfg, a.current())
+		if next, err = a.buildGeneration(cfg, a.current()); err != nil {
+			err = &reloadRefusal{refusedBuild, err}
+		}
 	}
 	if err != nil {
 		a.log.Error("reload refused; the old config stays", slog.Any("error", err))
@@ -193,7 +275,7 @@ func restartOnly(old, cfg *config.Config) error {
 	a, b := *old, *cfg
 	a.Providers, a.Routes, b.Providers, b.Routes = nil, nil, nil, nil
 	if !reflect.DeepEqual(a, b) {
-		return errors.New("only providers and routes can change without a restart")
+		return errRestartOnly
 	}
 	return nil
 }
@@ -317,7 +399,7 @@ func (a *App) watchConfig(ctx context.Context, interval time.Duration) {
 			continue
 		}
 		a.log.Info("config file changed: reloading", slog.String("file", a.opts.ConfigPath))
-		if a.ReloadFile() != nil {
+		if a.ReloadFileBy(ReloadByFile) != nil {
 			// Refused (logged): not retried until the file changes again.
 			a.reloads.mu.Lock()
 			a.reloads.mtime = st.ModTime()
@@ -328,7 +410,7 @@ func (a *App) watchConfig(ctx context.Context, interval time.Duration) {
 
 // adminReload serves POST /admin/reload: re-read the config file.
 func (a *App) adminReload(w http.ResponseWriter, r *http.Request) {
-	err := a.ReloadFile()
+	err := a.ReloadFileBy(ReloadByAdmin)
 	if err != nil { // no file to read, or refused: the old config stays
 		adminFail(w, apierr.Wrap(apierr.Conflict, err, err.Error()))
 		return

@@ -23,6 +23,7 @@ type money struct {
 	rate     usage.Micros
 	ledger   *usage.Ledger
 	recorder *usage.Recorder
+	budgets  *usage.Budgets
 	prices   *usage.Table
 	notifier *alert.Notifier
 	watch    *usage.RateWatch
@@ -59,6 +60,7 @@ func (a *App) buildMoney(st *store.Store) error {
 		return err
 	}
 	m.prices = prices
+	m.budgets = budgets
 	m.recorder = &usage.Recorder{Prices: prices, Budgets: budgets, Ledger: m.ledger, USDToCNY: rate,
 		// Answers without usage are counted with the embedded o200k_base tokenizer.
 		CountInput: openaicompat.CountTokens, CountText: openaicompat.CountText}

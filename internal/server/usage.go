@@ -31,8 +31,7 @@ func (s *Server) reserveUsage(x *exchange, r *http.Request, op provider.Op, peek
 	e.ClientModel, e.InputTokens, e.MaxTokens = peek.Model, int64(bodyLen)/bytesPerToken, peek.MaxTokens
 	if id := x.ident; id != nil {
 		for _, b := range id.Budgets {
-			e.KeyBudgets = append(e.KeyBudgets, usage.Budget{Name: "key " + id.Name + " " + b.Period, Scope: usage.ScopeKey,
-				Match: id.Name, Period: usage.Period(b.Period), Currency: b.Currency, Limit: usage.Micros(b.LimitMicros), AllowOverrun: b.AllowOver})
+			e.KeyBudgets = append(e.KeyBudgets, usage.KeyBudget(id.Name, b.Period, b.Currency, usage.Micros(b.LimitMicros), b.AllowOver))
 		}
 	}
 	if rt := x.rt; rt != nil {

@@ -31,7 +31,8 @@ const en = {
   latRatio: 'Latency ratio p50 / p95', ttfbRatio: 'First byte ratio p50', tokDelta: 'Tokens Δ in / out', noShadow: 'No shadow comparisons yet: configure shadow targets on a route.',
   queue: 'Queue', dropped: 'Dropped',
   configHelp: 'The running config. Every secret is shown as ***.', loadedAt: 'Loaded at', lastReload: 'Last reload',
-  noReload: 'No reload since start (this build reads its config at start; change it with a restart).',
+  noReload: 'No reload since start.', reloadSource: { signal: 'SIGHUP', file: 'config file changed', admin: 'admin API' },
+  reserved: 'reserved', budgetsToday: 'Spend against budgets (current period)', noBudgets: 'No budgets configured (usage.budgets).',
   error: 'Error', updated: 'Updated', never: '—',
 };
 
@@ -65,7 +66,8 @@ const zh = {
   latRatio: '延迟比 p50 / p95', ttfbRatio: '首字节比 p50', tokDelta: 'token 差 输入 / 输出', noShadow: '还没有影子对比:请在路由上配置影子目标。',
   queue: '队列', dropped: '丢弃',
   configHelp: '运行中的配置。所有密钥显示为 ***。', loadedAt: '加载时间', lastReload: '最近重载',
-  noReload: '启动以来未重载(此版本在启动时读取配置,修改后需重启)。',
+  noReload: '启动以来未重载。', reloadSource: { signal: 'SIGHUP 信号', file: '配置文件变更', admin: '管理 API' },
+  reserved: '预留', budgetsToday: '预算使用(当前周期)', noBudgets: '未配置预算(usage.budgets)。',
   error: '错误', updated: '更新于', never: '—',
 };
 

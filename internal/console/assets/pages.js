@@ -29,8 +29,34 @@ async function usage(api, query) {
   }
 }
 
+// budgetList asks GET /admin/budgets; null when this gateway has none (an
+// older gateway, or the route is missing).
+async function budgetList(api) {
+  try {
+    return (await api('/admin/budgets')).budgets || [];
+  } catch (e) {
+    if (e.status === 404 || e.status === 405) return null;
+    throw e;
+  }
+}
+
+// budgetBars draws a bar per budget of GET /admin/budgets: spent against
+// the limit in the current period (reserved: requests still running).
+function budgetBars(t, h, list) {
+  return list.map(b => {
+    const share = b.limit_micros ? b.spent_micros / b.limit_micros : 0;
+    const who = b.subject || b.match || '*';
+    return h('div', { class: 'row budget', 'data-budget': b.name, title: `${when(b.period_start)} – ${when(b.period_end)}` },
+      h('span', {}, `${b.scope} ${who} · ${b.name} (${b.period})`),
+      h('div', { class: 'bar' + (share >= 1 ? ' over' : '') }, h('div', { style: { width: Math.min(100, share * 100) + '%' } })),
+      h('span', {}, `${money(b.spent_micros, b.currency)} / ${money(b.limit_micros, b.currency)}` +
+        (b.reserved_micros > 0 ? ` (+${money(b.reserved_micros, b.currency)} ${t('reserved')})` : '')));
+  });
+}
+
 let stats = null;
 let costToday = null, costAt = 0; // today's cost from the ledger, and when it was asked
+let budgetsToday = null; // GET /admin/budgets, asked with the cost
 
 const overview = {
   every: 2000,
@@ -43,6 +69,7 @@ const overview = {
     if (Date.now() - costAt > 30000) {
       costAt = Date.now();
       costToday = await usage(api, 'group_by=day&format=json&from=' + new Date().toLocaleDateString('sv')).catch(() => null);
+      budgetsToday = await budgetList(api).catch(() => null);
     }
     const today = costToday;
     if (today == null) cost = h('p', { class: 'empty', id: 'cost-empty' }, t('noUsage'));
@@ -65,7 +92,8 @@ const overview = {
         chartBox(h, colors, 'chart-err', t('chartErr'), [t('errorRate')]),
         chartBox(h, colors, 'chart-lat', t('chartLat'), ['p50', 'p95', 'p99']),
         chartBox(h, colors, 'chart-ttft', t('chartTtft'), ['p50', 'p95'])),
-      h('h2', {}, t('costToday')), cost);
+      h('h2', {}, t('costToday')), cost,
+      budgetsToday?.length ? h('div', { id: 'budgets-today' }, h('h2', {}, t('budgetsToday')), budgetBars(t, h, budgetsToday)) : null);
   },
   after({ draw, tick }) {
     const ser = stats.series, times = ser.map(p => p.t);
@@ -174,18 +202,25 @@ async function exportCSV(api, showError) {
   } catch (e) { showError(e); }
 }
 
-// alerts lists the budget alerts sent, and a bar per budget from the
-// newest alert about it (the ledger has no budget listing of its own).
+// alerts draws a bar per budget from GET /admin/budgets, and lists the
+// budget alerts sent. A gateway without /admin/budgets gets its bars from
+// the newest alert about each budget instead.
 async function alerts(t, h, api) {
+  const budgets = await budgetList(api).catch(() => null);
   let list;
-  try { list = (await api('/admin/alerts')).deliveries || []; } catch { return h('div', {}); }
-  const out = h('div', {}, h('h2', {}, t('budgets')));
+  try { list = (await api('/admin/alerts')).deliveries || []; } catch { list = null; }
+  if (list == null && budgets == null) return h('div', {});
+  const out = h('div', { id: 'budgets' }, h('h2', {}, t('budgets')));
+  if (budgets != null) {
+    out.append(...(budgets.length ? budgetBars(t, h, budgets) : [h('p', { class: 'muted' }, t('noBudgets'))]));
+  }
+  if (list == null) return out;
   const seen = new Map();
   for (const d of list) {
     const a = d.alert;
     if (a.budget && !seen.has(a.scope + a.subject + a.budget)) seen.set(a.scope + a.subject + a.budget, a);
   }
-  for (const a of seen.values()) {
+  for (const a of budgets == null ? seen.values() : []) {
     const share = a.limit_micros ? a.spent_micros / a.limit_micros : 0;
     out.append(h('div', { class: 'row' }, h('span', {}, `${a.scope} ${a.subject} · ${a.budget} (${a.period || ''})`),
       h('div', { class: 'bar' + (share >= 1 ? ' over' : '') }, h('div', { style: { width: Math.min(100, share * 100) + '%' } })),
@@ -275,9 +310,18 @@ const configPage = {
     const c = await api('/admin/config');
     return h('div', {}, h('h1', {}, t('config')), h('p', { class: 'help' }, t('configHelp')),
       h('p', {}, `${t('loadedAt')}: ${when(c.loaded_at)}`),
-      h('p', { id: 'last-reload' }, `${t('lastReload')}: `, c.last_reload ? JSON.stringify(c.last_reload) : t('noReload')),
+      h('p', { id: 'last-reload' }, `${t('lastReload')}: `, lastReload(t, h, c.last_reload)),
       h('pre', { id: 'config' }, JSON.stringify(c.config, null, 2)));
   },
 };
+
+// lastReload describes GET /admin/config's last_reload: when, from where,
+// and "ok" or the refusal's reason.
+function lastReload(t, h, r) {
+  if (!r) return t('noReload');
+  const ok = r.result === 'ok';
+  return h('span', {}, `${when(r.at)} · ${t('reloadSource')?.[r.source] || r.source} · `,
+    pill(h, r.result, ok ? 'ok' : 'bad'));
+}
 
 export const pages = { overview, upstreams, usage: usagePage, keys: keysPage, shadow: shadowPage, config: configPage };
