@@ -31,7 +31,7 @@ const (
 // assertLogsClean fails t if a gateway's log output holds a key (the
 // client's, the providers') or one of the guard's test values. Every
 // gateway the package's tests start calls it once its test is over.
-func assertLogsClean(t *testing.T, logs string) {
+func assertLogsClean(t testing.TB, logs string) {
 	t.Helper()
 	for _, v := range []string{clientKey, providerKey, vendorKey, testPhone, testIDCard, testCard, testSecret} {
 		if strings.Contains(logs, v) {
