@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ferrygw/ferry/internal/store"
@@ -263,11 +265,20 @@ const insertPrefix = `INSERT INTO usage_ledger (at_us, request_id, key_name, tea
 input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated, cost_micros, currency,
 latency_us, ttft_us, status, error_type, attempts, cached, coalesced, shadow, session_id, endpoint) VALUES `
 
-// insert writes rows in one transaction, as multi-row INSERTs prepared
-// once and reused: a full statement of min(Batch, maxStmtRows) rows while
-// that many remain, then one of each power of two for the rest, so at most
-// a dozen statements are ever prepared and no batch is parsed again.
+// ledgerColumnNames are insertPrefix's columns, for COPY.
+var ledgerColumnNames = []string{"at_us", "request_id", "key_name", "team", "tag", "route", "provider", "node", "model", "client_model",
+	"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "estimated", "cost_micros", "currency",
+	"latency_us", "ttft_us", "status", "error_type", "attempts", "cached", "coalesced", "shadow", "session_id", "endpoint"}
+
+// insert writes rows atomically: on PostgreSQL in one COPY, on SQLite in
+// one transaction of multi-row INSERTs prepared once and reused: a full
+// statement of min(Batch, maxStmtRows) rows while that many remain, then
+// one of each power of two for the rest, so at most a dozen statements are
+// ever prepared and no batch is parsed again.
 func (l *Ledger) insert(ctx context.Context, rows []Row) error {
+	if l.o.Store.Dialect() == store.Postgres {
+		return l.copyRows(ctx, rows)
+	}
 	full := min(l.o.Batch, maxStmtRows)
 	tx, err := l.o.Store.DB().BeginTx(ctx, nil)
 	if err != nil {
@@ -332,6 +343,56 @@ func (l *Ledger) closeStmts() {
 		s.Close()
 		delete(l.stmts, n)
 	}
+}
+
+// copyRows writes rows with PostgreSQL's COPY (pgx CopyFrom on the pool
+// connection's raw pgx.Conn): one round trip to stream the batch, no SQL
+// text to parse, binary values.
+func (l *Ledger) copyRows(ctx context.Context, rows []Row) error {
+	conn, err := l.o.Store.DB().Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("insert %d ledger rows: %w", len(rows), err)
+	}
+	defer conn.Close()
+	if cap(l.args) < ledgerColumns {
+		l.args = make([]any, 0, ledgerColumns)
+	}
+	src := &rowSource{rows: rows, i: -1, vals: l.args[:ledgerColumns]}
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("not a pgx connection: %T", dc)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{"usage_ledger"}, ledgerColumnNames, src)
+		return err
+	})
+	clear(src.vals)
+	if err != nil {
+		return fmt.Errorf("copy %d ledger rows: %w", len(rows), err)
+	}
+	return nil
+}
+
+// rowSource is a pgx.CopyFromSource over rows; Values reuses one slice
+// (pgx encodes a row before it asks for the next).
+type rowSource struct {
+	rows []Row
+	i    int
+	vals []any
+}
+
+func (s *rowSource) Next() bool { s.i++; return s.i < len(s.rows) }
+
+func (s *rowSource) Err() error { return nil }
+
+func (s *rowSource) Values() ([]any, error) {
+	r := &s.rows[s.i]
+	v := s.vals
+	v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9] = store.Micros(r.At), r.RequestID, r.Key, r.Team, r.Tag, r.Route, r.Provider, r.Node, r.Model, r.ClientModel
+	v[10], v[11], v[12], v[13], v[14], v[15], v[16] = r.Input, r.Output, r.CacheRead, r.CacheWrite, flag(r.Estimated), int64(r.Cost), r.Currency
+	v[17], v[18], v[19], v[20], v[21] = r.Latency.Microseconds(), r.FirstToken.Microseconds(), r.Status, r.ErrorType, r.Attempts
+	v[22], v[23], v[24], v[25], v[26] = flag(r.Cached), flag(r.Coalesced), flag(r.Shadow), r.SessionID, r.Endpoint
+	return v, nil
 }
 
 func flag(b bool) int {
