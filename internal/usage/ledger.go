@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -84,6 +85,7 @@ type Ledger struct {
 	// reused from batch to batch.
 	stmts map[int]*sql.Stmt
 	args  []any
+	box   boxes
 }
 
 // NewLedger builds a Ledger on o.Store.
@@ -294,12 +296,9 @@ func (l *Ledger) insert(ctx context.Context, rows []Row) error {
 		if err != nil {
 			return fmt.Errorf("insert %d ledger rows: prepare: %w", len(rows), err)
 		}
-		args := l.args[:0]
-		for _, r := range rows[:n] {
-			args = append(args, store.Micros(r.At), r.RequestID, r.Key, r.Team, r.Tag, r.Route, r.Provider, r.Node, r.Model, r.ClientModel,
-				r.Input, r.Output, r.CacheRead, r.CacheWrite, flag(r.Estimated), int64(r.Cost), r.Currency,
-				r.Latency.Microseconds(), r.FirstToken.Microseconds(), r.Status, r.ErrorType, r.Attempts,
-				flag(r.Cached), flag(r.Coalesced), flag(r.Shadow), r.SessionID, r.Endpoint)
+		args := slices.Grow(l.args[:0], n*ledgerColumns)[:n*ledgerColumns]
+		for i := range n {
+			l.box.values(args[i*ledgerColumns:(i+1)*ledgerColumns], &rows[i])
 		}
 		_, err = tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
 		clear(args) // let the rows' strings go
@@ -357,7 +356,7 @@ func (l *Ledger) copyRows(ctx context.Context, rows []Row) error {
 	if cap(l.args) < ledgerColumns {
 		l.args = make([]any, 0, ledgerColumns)
 	}
-	src := &rowSource{rows: rows, i: -1, vals: l.args[:ledgerColumns]}
+	src := &rowSource{rows: rows, i: -1, vals: l.args[:ledgerColumns], box: &l.box}
 	err = conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
@@ -379,6 +378,7 @@ type rowSource struct {
 	rows []Row
 	i    int
 	vals []any
+	box  *boxes
 }
 
 func (s *rowSource) Next() bool { s.i++; return s.i < len(s.rows) }
@@ -386,13 +386,32 @@ func (s *rowSource) Next() bool { s.i++; return s.i < len(s.rows) }
 func (s *rowSource) Err() error { return nil }
 
 func (s *rowSource) Values() ([]any, error) {
-	r := &s.rows[s.i]
-	v := s.vals
-	v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9] = store.Micros(r.At), r.RequestID, r.Key, r.Team, r.Tag, r.Route, r.Provider, r.Node, r.Model, r.ClientModel
-	v[10], v[11], v[12], v[13], v[14], v[15], v[16] = r.Input, r.Output, r.CacheRead, r.CacheWrite, flag(r.Estimated), int64(r.Cost), r.Currency
-	v[17], v[18], v[19], v[20], v[21] = r.Latency.Microseconds(), r.FirstToken.Microseconds(), r.Status, r.ErrorType, r.Attempts
-	v[22], v[23], v[24], v[25], v[26] = flag(r.Cached), flag(r.Coalesced), flag(r.Shadow), r.SessionID, r.Endpoint
-	return v, nil
+	s.box.values(s.vals, &s.rows[s.i])
+	return s.vals, nil
+}
+
+// boxes keeps, per column, the last string value and its interface value:
+// the columns that repeat from row to row (key, team, route, provider,
+// model, currency, endpoint…) are boxed once, not once a row.
+type boxes struct {
+	s [ledgerColumns]string
+	v [ledgerColumns]any
+}
+
+func (b *boxes) str(i int, s string) any {
+	if b.v[i] == nil || b.s[i] != s {
+		b.s[i], b.v[i] = s, s
+	}
+	return b.v[i]
+}
+
+// values fills v (ledgerColumns long) with r's columns in insertPrefix's order.
+func (b *boxes) values(v []any, r *Row) {
+	v[0], v[1], v[2], v[3], v[4] = store.Micros(r.At), b.str(1, r.RequestID), b.str(2, r.Key), b.str(3, r.Team), b.str(4, r.Tag)
+	v[5], v[6], v[7], v[8], v[9] = b.str(5, r.Route), b.str(6, r.Provider), b.str(7, r.Node), b.str(8, r.Model), b.str(9, r.ClientModel)
+	v[10], v[11], v[12], v[13], v[14], v[15], v[16] = r.Input, r.Output, r.CacheRead, r.CacheWrite, flag(r.Estimated), int64(r.Cost), b.str(16, r.Currency)
+	v[17], v[18], v[19], v[20], v[21] = r.Latency.Microseconds(), r.FirstToken.Microseconds(), r.Status, b.str(20, r.ErrorType), r.Attempts
+	v[22], v[23], v[24], v[25], v[26] = flag(r.Cached), flag(r.Coalesced), flag(r.Shadow), b.str(25, r.SessionID), b.str(26, r.Endpoint)
 }
 
 func flag(b bool) int {
