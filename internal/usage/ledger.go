@@ -282,20 +282,27 @@ func (l *Ledger) insert(ctx context.Context, rows []Row) error {
 		return l.copyRows(ctx, rows)
 	}
 	full := min(l.o.Batch, maxStmtRows)
+	chunk := func(left int) int {
+		if left >= full {
+			return full
+		}
+		return 1 << (bits.Len(uint(left)) - 1) // the largest power of two ≤ left
+	}
+	// Prepare first, outside the transaction: a pool of one connection
+	// would otherwise wait on itself.
+	for left := len(rows); left > 0; left -= chunk(left) {
+		if _, err := l.stmt(ctx, chunk(left)); err != nil {
+			return fmt.Errorf("insert %d ledger rows: prepare: %w", len(rows), err)
+		}
+	}
 	tx, err := l.o.Store.DB().BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("insert %d ledger rows: begin: %w", len(rows), err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	for len(rows) > 0 {
-		n := full
-		if len(rows) < n {
-			n = 1 << (bits.Len(uint(len(rows))) - 1) // the largest power of two ≤ len(rows)
-		}
-		stmt, err := l.stmt(ctx, n)
-		if err != nil {
-			return fmt.Errorf("insert %d ledger rows: prepare: %w", len(rows), err)
-		}
+		n := chunk(len(rows))
+		stmt := l.stmts[n]
 		args := slices.Grow(l.args[:0], n*ledgerColumns)[:n*ledgerColumns]
 		for i := range n {
 			l.box.values(args[i*ledgerColumns:(i+1)*ledgerColumns], &rows[i])
