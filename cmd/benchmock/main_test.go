@@ -7,12 +7,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/ferrygw/ferry/internal/bench"
 )
 
 // The mock answers both formats, whole or streamed, and the TTFT client
 // finds the first text delta in each.
 func TestMockAnswers(t *testing.T) {
-	srv := httptest.NewServer(handler())
+	srv := httptest.NewServer(bench.Upstream())
 	defer srv.Close()
 	for _, c := range []struct {
 		path, body, wantCT, wantIn string

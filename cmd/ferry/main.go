@@ -39,7 +39,7 @@ func newRoot(stdout, stderr io.Writer, env func(string) (string, bool)) *cobra.C
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(stderr, env), configCmd(stdout, stderr, env), versionCmd(stdout), shadowCmd(stdout, env), keysCmd(stdout, env), usageCmd(stdout, env), checkCmd(stdout, stderr, env))
+	root.AddCommand(serveCmd(stderr, env), configCmd(stdout, stderr, env), versionCmd(stdout), shadowCmd(stdout, env), keysCmd(stdout, env), usageCmd(stdout, env), checkCmd(stdout, stderr, env), benchCmd(stdout, stderr, env), replayCmd(stdout, stderr, env))
 	return root
 }
 
@@ -78,13 +78,14 @@ func serveCmd(stderr io.Writer, env func(string) (string, bool)) *cobra.Command 
 				return err
 			}
 			defer st.Close()
-			a, err := app.New(cfg, app.Options{Logger: app.NewLogger(cfg.Log, stderr), Notice: notice, Store: st})
+			a, err := app.New(cfg, app.Options{Logger: app.NewLogger(cfg.Log, stderr), Notice: notice, Store: st, ConfigPath: path, Env: env})
 			if err != nil {
 				printProblems(stderr, err)
 				return err
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			defer reloadOnHangup(ctx, a)()
 			return a.Run(ctx)
 		},
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+
+	"github.com/ferrygw/ferry/internal/apierr"
 )
 
 // Handler serves GET /admin/alerts: the recent deliveries, newest first, as
@@ -26,7 +28,7 @@ func (n *Notifier) Handler() http.Handler {
 		}
 		b, err := json.Marshal(out)
 		if err != nil {
-			http.Error(w, "deliveries could not be encoded", http.StatusInternalServerError)
+			apierr.WriteAdmin(w, apierr.Wrap(apierr.Internal, err, "deliveries could not be encoded"))
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")

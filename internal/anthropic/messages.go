@@ -588,11 +588,8 @@ func peekRaw(v []byte, dst *json.RawMessage) bool {
 // decodeFast is ContentBlock.UnmarshalJSON's fast path (see above).
 func (b *ContentBlock) decodeFast(data []byte) bool {
 	var p ContentBlock
-	var seen uint32
-	ok := true
-	err := jsonpeek.Object(data, func(key []byte, s, e int) bool {
-		v := data[s:e]
-		var bit uint32
+	if !decodeFields(data, func(key, v []byte) (bit uint32, ok bool) {
+		ok = true // unless a case says otherwise
 		switch string(key) {
 		case "type":
 			bit, ok = 1<<0, peekString(v, &p.Type)
@@ -649,13 +646,8 @@ func (b *ContentBlock) decodeFast(data []byte) bool {
 		default:
 			ok = plainKey(key)
 		}
-		if seen&bit != 0 {
-			ok = false
-		}
-		seen |= bit
-		return ok
-	})
-	if err != nil || !ok {
+		return bit, ok
+	}) {
 		return false
 	}
 	if !knownBlock(p.Type) {
@@ -669,11 +661,8 @@ func (b *ContentBlock) decodeFast(data []byte) bool {
 // decodeFast decodes the JSON object data into s, which must be zero, as
 // json.Unmarshal would; false when it gives up, leaving s in any state.
 func (s *Source) decodeFast(data []byte) bool {
-	var seen uint32
-	ok := true
-	err := jsonpeek.Object(data, func(key []byte, start, end int) bool {
-		v := data[start:end]
-		var bit uint32
+	if !decodeFields(data, func(key, v []byte) (bit uint32, ok bool) {
+		ok = true // unless a case says otherwise
 		switch string(key) {
 		case "type":
 			bit, ok = 1<<0, peekString(v, &s.Type)
@@ -696,13 +685,8 @@ func (s *Source) decodeFast(data []byte) bool {
 		default:
 			ok = plainKey(key)
 		}
-		if seen&bit != 0 {
-			ok = false
-		}
-		seen |= bit
-		return ok
-	})
-	if err != nil || !ok {
+		return bit, ok
+	}) {
 		*s = Source{}
 		return false
 	}
@@ -712,11 +696,8 @@ func (s *Source) decodeFast(data []byte) bool {
 // decodeFast is Tool.UnmarshalJSON's fast path (see above).
 func (t *Tool) decodeFast(data []byte) bool {
 	var p Tool
-	var seen uint32
-	ok := true
-	err := jsonpeek.Object(data, func(key []byte, s, e int) bool {
-		v := data[s:e]
-		var bit uint32
+	if !decodeFields(data, func(key, v []byte) (bit uint32, ok bool) {
+		ok = true // unless a case says otherwise
 		switch string(key) {
 		case "type":
 			bit, ok = 1<<0, peekString(v, &p.Type)
@@ -741,13 +722,8 @@ func (t *Tool) decodeFast(data []byte) bool {
 		default:
 			ok = plainKey(key)
 		}
-		if seen&bit != 0 {
-			ok = false
-		}
-		seen |= bit
-		return ok
-	})
-	if err != nil || !ok {
+		return bit, ok
+	}) {
 		return false
 	}
 	if !p.IsCustom() {
@@ -756,4 +732,21 @@ func (t *Tool) decodeFast(data []byte) bool {
 	}
 	*t = p
 	return true
+}
+
+// decodeFields walks the JSON object data, handing each member to field,
+// which decodes it and returns its bit (0 for a member that may repeat):
+// false when a member fails or a bit comes twice (encoding/json would take
+// the last; the slow path does).
+func decodeFields(data []byte, field func(key, v []byte) (bit uint32, ok bool)) bool {
+	var seen uint32
+	ok := true
+	err := jsonpeek.Object(data, func(key []byte, s, e int) bool {
+		var bit uint32
+		bit, ok = field(key, data[s:e])
+		ok = ok && seen&bit == 0
+		seen |= bit
+		return ok
+	})
+	return err == nil && ok
 }

@@ -1,5 +1,7 @@
 package anthropic
 
+import "github.com/ferrygw/ferry/internal/tokens"
+
 // ErrorBody is the error envelope of the Messages API:
 // {"type":"error","error":{"type":"...","message":"..."},"request_id":"req_..."}.
 type ErrorBody struct {
@@ -15,10 +17,8 @@ type ErrorDetail struct {
 }
 
 // Totals are a message's token counts; the API's usage object, as read by
-// MergeUsage.
-type Totals struct {
-	Input, Output, CacheRead, CacheCreation int64
-}
+// MergeUsage. The type lives in package tokens, below both wire packages.
+type Totals = tokens.Totals
 
 // ModelInfo is one entry of GET /v1/models.
 type ModelInfo struct {

@@ -23,13 +23,19 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/canary"
+	"github.com/ferrygw/ferry/internal/console"
 	"github.com/ferrygw/ferry/internal/upstream"
 )
 
 func (a *App) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}))
+	// The console's assets are open like /metrics: they hold no data, and
+	// the page asks for a key before it calls the guarded API.
+	mux.Handle("GET /console/", console.Handler("/console/"))
+	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	// Every route is guarded by its role (admin_keys.go); the token is
 	// compared as a digest, in constant time.
 	for _, rt := range append(a.adminRoutes(), a.moneyRoutes()...) {
@@ -39,7 +45,7 @@ func (a *App) adminHandler() http.Handler {
 }
 
 func (a *App) adminUpstreams(w http.ResponseWriter, _ *http.Request) {
-	pools := a.relay.Pools()
+	pools := a.current().relay.Pools()
 	out := make([]upstream.PoolSnapshot, len(pools))
 	for i, p := range pools {
 		out[i] = p.Snapshot()
@@ -48,7 +54,7 @@ func (a *App) adminUpstreams(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (a *App) adminRoutesList(w http.ResponseWriter, _ *http.Request) {
-	splits := a.relay.Splits()
+	splits := a.current().relay.Splits()
 	out := make([]canary.SplitSnapshot, len(splits))
 	for i, s := range splits {
 		out[i] = s.Snapshot()
@@ -61,17 +67,17 @@ func (a *App) adminRoutesList(w http.ResponseWriter, _ *http.Request) {
 func (a *App) adminSplit(action string, do func(*canary.Split) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		match := r.PathValue("match")
-		if !a.relay.HasRoute(match) {
-			adminError(w, http.StatusNotFound, "no route matches "+match)
+		if !a.current().relay.HasRoute(match) {
+			adminFail(w, apierr.New(apierr.NotFound, "no route matches %s", match))
 			return
 		}
-		split, ok := a.relay.Split(match)
+		split, ok := a.current().relay.Split(match)
 		if !ok || !hasCanary(split) {
-			adminError(w, http.StatusConflict, "route "+match+" has no canary target")
+			adminFail(w, apierr.New(apierr.Conflict, "route %s has no canary target", match))
 			return
 		}
 		if err := do(split); err != nil {
-			adminError(w, http.StatusConflict, err.Error())
+			adminFail(w, apierr.Wrap(apierr.Conflict, err, err.Error()))
 			return
 		}
 		a.log.Warn("canary "+action+" by the admin API", slog.String("route", match), slog.String("remote", r.RemoteAddr))
@@ -91,14 +97,11 @@ func hasCanary(s *canary.Split) bool {
 func adminJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":"snapshot could not be encoded"}`)
+		adminFail(w, apierr.Wrap(apierr.Internal, err, "the answer could not be encoded"))
+		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
-}
-
-func adminError(w http.ResponseWriter, status int, msg string) {
-	adminJSON(w, status, map[string]string{"error": msg})
 }

@@ -25,6 +25,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -44,7 +45,7 @@ type adminRoute struct {
 // adminRoutes is every admin API route: the one table access control,
 // audit and their test read.
 func (a *App) adminRoutes() []adminRoute {
-	return []adminRoute{
+	return append([]adminRoute{
 		{"GET /admin/upstreams", auth.RoleViewer, http.HandlerFunc(a.adminUpstreams)},
 		{"GET /admin/routes", auth.RoleViewer, http.HandlerFunc(a.adminRoutesList)},
 		{"POST /admin/routes/{match}/promote", auth.RoleAdmin, a.adminSplit("promote", (*canary.Split).Promote)},
@@ -57,9 +58,10 @@ func (a *App) adminRoutes() []adminRoute {
 		{"POST /admin/keys/{ref}/rotate", auth.RoleAdmin, http.HandlerFunc(a.adminKeyRotate)},
 		{"POST /admin/keys/{ref}/revoke", auth.RoleAdmin, http.HandlerFunc(a.adminKeyRevoke)},
 		{"GET /admin/audit", auth.RoleAdmin, http.HandlerFunc(a.adminAudit)},
+		{"POST /admin/reload", auth.RoleAdmin, http.HandlerFunc(a.adminReload)},
 		{"GET /debug/pprof/", auth.RoleAdmin, pprofHandler()}, // and every profile below it
 		{"POST /debug/pprof/symbol", auth.RoleAdmin, pprofHandler()},
-	}
+	}, a.consoleRoutes()...)
 }
 
 // adminGuard authenticates the caller, checks rt's role and audits.
@@ -88,13 +90,18 @@ func (a *App) adminGuard(rt adminRoute) http.Handler {
 
 // adminCaller is who calls: admin.token and admin_key are admins; a
 // managed key has its role. With neither admin.token nor admin_key set (the
-// config allows that on loopback only), a caller without credentials is
-// an anonymous admin, as before keys had roles.
+// config allows that on a loopback admin.listen only), a caller without
+// credentials from a loopback address is an anonymous admin, as before keys
+// had roles; from any other address (a listener the config check did not
+// see, a proxy in front) it is refused.
 func (a *App) adminCaller(r *http.Request) (*auth.Identity, error) {
 	presented := auth.Presented(r.Header)
 	token := a.cfg.Admin.Token.Reveal()
 	if presented == "" {
 		if token == "" && a.cfg.AdminKey == "" {
+			if !loopbackRemote(r.RemoteAddr) {
+				return nil, apierr.New(apierr.Authentication, "the admin API without admin.token or admin_key answers loopback callers only")
+			}
 			return &auth.Identity{Name: "anonymous", Role: auth.RoleAdmin}, nil
 		}
 		return nil, apierr.New(apierr.Authentication, "a valid admin token is required")
@@ -140,17 +147,15 @@ func (s *statusRecorder) WriteHeader(code int) {
 }
 
 // adminFail writes e in Anthropic's error shape.
-func adminFail(w http.ResponseWriter, e *apierr.Error) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(e.Kind.Status())
-	w.Write(append(apierr.AppendBody(nil, apierr.Anthropic, e.Kind, e.Public, ""), '\n'))
-}
+func adminFail(w http.ResponseWriter, e *apierr.Error) { apierr.WriteAdmin(w, e) }
 
 // keyFail maps the keys package's errors.
 func keyFail(w http.ResponseWriter, err error) {
 	var inv *keys.InvalidError
+	var taken *keys.NameTakenError
 	switch {
+	case errors.As(err, &taken):
+		adminFail(w, apierr.New(apierr.Conflict, "%s", taken.Msg))
 	case errors.As(err, &inv):
 		adminFail(w, apierr.New(apierr.InvalidRequest, "%s", inv.Msg))
 	case errors.Is(err, keys.ErrNotFound):
@@ -322,4 +327,10 @@ func (a *App) adminAudit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	adminJSON(w, http.StatusOK, map[string]any{"entries": out})
+}
+
+// loopbackRemote reports whether a request's remote address is loopback.
+func loopbackRemote(remote string) bool {
+	ap, err := netip.ParseAddrPort(remote)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
 }

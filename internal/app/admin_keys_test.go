@@ -17,17 +17,24 @@ import (
 const testAdminKey = "fy-admin-0123456789abcdefghijklmnop"
 
 // keysGateway is a gateway with the admin API on loopback, a bootstrap
-// admin key and a store (SQLite in a temporary directory unless pgURL).
-func keysGateway(t *testing.T, pgURL string) *gateway {
+// admin key and a store (SQLite in a temporary directory unless pgURL),
+// changed further by more.
+func keysGateway(t *testing.T, pgURL string, more ...func(*config.Config)) *gateway {
+	t.Helper()
+	return keysGatewayOpts(t, Options{}, pgURL, more...)
+}
+
+// keysGatewayOpts is keysGateway with app options.
+func keysGatewayOpts(t *testing.T, o Options, pgURL string, more ...func(*config.Config)) *gateway {
 	t.Helper()
 	dir := t.TempDir()
-	return newGateway(t, func(c *config.Config) {
+	return newGatewayOpts(t, o, append([]func(*config.Config){func(c *config.Config) {
 		c.Admin.Listen = "127.0.0.1:0"
 		c.AdminKey = testAdminKey
 		c.DataDir = dir
 		c.Store = config.Secret(pgURL)
 		c.KeysRefresh = 100 * time.Millisecond
-	})
+	}}, more...)...)
 }
 
 // call makes a request and returns the status and the decoded JSON body.

@@ -191,7 +191,7 @@ func TestWarmupHealthAndReadiness(t *testing.T) {
 			t.Errorf("%s %s: %d", c.method, c.path, resp.StatusCode)
 		}
 	}
-	g.App.server.Drain()
+	g.App.current().server.Drain()
 	resp, err := g.HTTP.Get(g.URL + "/readyz")
 	if err != nil {
 		t.Fatal(err)
@@ -238,9 +238,11 @@ func TestMetricsOnAdminListener(t *testing.T) {
 	b, _ := io.ReadAll(r.Body)
 	r.Body.Close()
 	for _, want := range []string{
-		`ferry_requests_total{code="200",endpoint="messages",provider="anthropic-hk",route="claude-sonnet-4-5"} 1`,
-		`ferry_tokens_total{provider="anthropic-hk",type="input"} 402`,
-		`ferry_tokens_total{provider="anthropic-hk",type="output"} 89`,
+		`ferry_requests_total{class="2xx",code="200",endpoint="messages",error_type="",model="claude-sonnet-4-5",node="127.0.0.1:`, // the node's port varies
+		`provider="anthropic-hk",route="claude-sonnet-4-5",tag="none"} 1`,
+		`ferry_requests_total{class="4xx",code="400",endpoint="messages",error_type="invalid_request",model="other",node="",provider="",route="",tag="none"} 1`,
+		`ferry_tokens_total{model="claude-sonnet-4-5",provider="anthropic-hk",tag="none",type="input"} 402`,
+		`ferry_tokens_total{model="claude-sonnet-4-5",provider="anthropic-hk",tag="none",type="output"} 89`,
 		`ferry_errors_total{endpoint="messages",kind="invalid_request"} 1`,
 	} {
 		if !strings.Contains(string(b), want) {

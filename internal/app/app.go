@@ -10,13 +10,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ferrygw/ferry/internal/auth"
+	"github.com/ferrygw/ferry/internal/cache"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/console"
 	"github.com/ferrygw/ferry/internal/metrics"
 	anthropicp "github.com/ferrygw/ferry/internal/provider/anthropic"
 	"github.com/ferrygw/ferry/internal/provider/openaicompat"
@@ -26,6 +31,7 @@ import (
 	"github.com/ferrygw/ferry/internal/server"
 	"github.com/ferrygw/ferry/internal/shadow"
 	"github.com/ferrygw/ferry/internal/store"
+	"github.com/ferrygw/ferry/internal/tracing"
 	"github.com/ferrygw/ferry/internal/usage"
 )
 
@@ -44,6 +50,12 @@ type Options struct {
 	// reports (nil: those are off). `ferry serve` opens it from data_dir or
 	// store.
 	Store *store.Store
+
+	// ConfigPath is the file the config was loaded from, re-read by a
+	// reload (SIGHUP, POST /admin/reload, a change of its mtime); Env
+	// expands its ${VAR}s. Empty: reloads are refused.
+	ConfigPath string
+	Env        func(string) (string, bool)
 }
 
 // App is a built gateway.
@@ -52,7 +64,6 @@ type App struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	money   *money // nil: no store, no ledger or budgets (usage.go)
-	server  *server.Server
 	public  *http.Server
 	admin   *http.Server
 	pubLn   net.Listener
@@ -61,15 +72,29 @@ type App struct {
 	closers []interface{ CloseIdleConnections() }
 	rdb     *redis.Client // shared by every Redis-backed component; see redisClient
 	limiter *ratelimit.Limiter
-	relay   *relay.Relay
-	mirror  *shadow.Mirror // shadow traffic: started by Run, drained on shutdown
-	managed *managed       // the store and the managed keys (keys.go)
+	mirror  *shadow.Mirror  // shadow traffic: started by Run, drained on shutdown
+	managed *managed        // the store and the managed keys (keys.go)
+	tracer  *tracing.Tracer // nil: tracing off (tracing.otlp_endpoint)
 	keys    *auth.Keyring
+	guards  *guardSet // nil: no guardrails configured (guard.go)
+
+	// The request path a reload swaps (reload.go): the current generation
+	// and what survives it.
+	gen       atomic.Pointer[generation]
+	reloads   reloadState
+	respCache *cache.Cache
+	recorder  *usage.Recorder
+	opts      Options
+	// serverBase holds the server options that outlive reloads (built
+	// once: some register metrics); buildServer adds the relay's.
+	serverBase server.Options
+	stats      *console.Stats // the console's live charts (admin_console.go)
+	started    time.Time
 }
 
 // New builds every component. It refuses an unauthenticated gateway on a
 // non-loopback address.
-func New(cfg *config.Config, o Options) (*App, error) {
+func New(cfg *config.Config, o Options) (_ *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -77,8 +102,12 @@ func New(cfg *config.Config, o Options) (*App, error) {
 	if log == nil {
 		log = NewLogger(cfg.Log, nil)
 	}
-	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
-	var err error
+	a := &App{cfg: cfg, log: log, metrics: metrics.New(), opts: o, stats: console.NewStats(nil), started: time.Now()}
+	defer func() {
+		if err != nil && a.managed != nil {
+			a.managed.close() // a store it opened: nothing else will
+		}
+	}()
 	if o.Notice != "" {
 		a.notices = append(a.notices, o.Notice)
 	}
@@ -87,7 +116,6 @@ func New(cfg *config.Config, o Options) (*App, error) {
 	}
 	keys, err := a.managed.keyring()
 	if err != nil {
-		a.managed.close()
 		return nil, err
 	}
 	a.keys = keys
@@ -95,16 +123,8 @@ func New(cfg *config.Config, o Options) (*App, error) {
 		// Validate refused a non-loopback address without keys.
 		a.notices = append(a.notices, "no keys configured: accepting requests without a key, on loopback only ("+cfg.Listen+")")
 	}
-	providers := make(map[string]relay.Provider, len(cfg.Providers))
-	for _, pc := range cfg.Providers {
-		p, err := buildProvider(pc, o.transport)
-		if err != nil {
-			return nil, err
-		}
-		providers[pc.Name] = p
-		if c, ok := p.(interface{ CloseIdleConnections() }); ok {
-			a.closers = append(a.closers, c)
-		}
+	if a.tracer, err = newTracer(cfg.Tracing, log); err != nil {
+		return nil, err
 	}
 	a.mirror, err = shadow.New(shadow.Options{
 		Queue:      cfg.Shadow.Queue,
@@ -122,60 +142,69 @@ func New(cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	rl, err := relay.New(relay.Options{
-		Routes:    cfg.Routes,
-		Providers: cfg.Providers,
-		Impl:      providers,
-		Metrics:   a.metrics,
-		Logger:    log,
-		Mirror:    a.mirror,
-
-		MaxAnswerBytes: o.maxResponseBytes,
-	})
-	if err != nil {
-		return nil, err
-	}
-	a.relay = rl
 	if a.limiter, err = a.rateLimiter(log); err != nil {
 		return nil, err
 	}
-	respCache, cacheTTL, err := a.buildCache()
-	if err != nil {
+	if a.respCache, err = a.buildCache(); err != nil {
 		return nil, err
 	}
-	var recorder *usage.Recorder
+	if a.guards, err = newGuardSet(cfg); err != nil {
+		return nil, err
+	}
+	var guards server.GuardSet
+	if a.guards != nil {
+		guards = a.guards
+	}
 	if o.Store != nil {
 		if err := a.buildMoney(o.Store); err != nil {
 			return nil, err
 		}
-		recorder = a.money.recorder
+		a.recorder = a.money.recorder
 	}
-	a.server, err = server.New(server.Options{
-		Relay:           rl,
+	signed, err := a.hmac(log)
+	if err != nil {
+		return nil, err
+	}
+	a.serverBase = server.Options{
+		Guards:          guards,
+		GuardMetrics:    metrics.NewGuard(a.metrics.Registry),
+		BasePath:        cfg.BasePath,
+		HMAC:            signed,
 		Keys:            keys,
-		Models:          rl.Models(),
-		ModelsCreated:   time.Now(),
 		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
 		RateLimiter:     a.limiter,
-		Cache:           respCache,
-		CacheTTL:        cacheTTL,
-		Usage:           recorder,
+		Cache:           a.respCache,
+		Usage:           a.recorder,
 		Logger:          log,
 		Metrics:         a.metrics,
 
 		BodyTimeout:      cfg.Limits.BodyTimeout,
 		WriteTimeout:     o.writeTimeout,
 		MaxResponseBytes: o.maxResponseBytes,
-	})
+		TagHeader:        cfg.RateLimits.TagHeader,
+		Tags:             metrics.NewLabels(cfg.Metrics.Tags),
+		Tracer:           a.tracer,
+		Finished:         a.stats.Observe,
+	}
+	g, err := a.buildGeneration(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
+	a.gen.Store(g)
+	if o.ConfigPath != "" {
+		if st, err := os.Stat(o.ConfigPath); err == nil {
+			a.reloads.mtime = st.ModTime()
+		}
+	}
 	a.public = &http.Server{
-		Handler:           a.server,
+		Handler:           http.HandlerFunc(a.serveCurrent),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	if err := a.listenerTLS(log); err != nil {
+		return nil, err
 	}
 	if cfg.Admin.Enabled() {
 		a.admin = &http.Server{Handler: a.adminHandler(), ReadHeaderTimeout: 10 * time.Second}
@@ -184,6 +213,10 @@ func New(cfg *config.Config, o Options) (*App, error) {
 }
 
 func buildProvider(pc config.Provider, rt http.RoundTripper) (relay.Provider, error) {
+	rt, err := upstreamTransport(pc, rt)
+	if err != nil {
+		return nil, err
+	}
 	switch pc.Type {
 	case config.TypeAnthropic:
 		return anthropicp.New(anthropicp.Options{
@@ -227,6 +260,10 @@ func (a *App) rateLimiter(log *slog.Logger) (*ratelimit.Limiter, error) {
 		},
 		OnReject:    func(scope, limit string) { m.RateLimitRejected.WithLabelValues(scope, limit).Inc() },
 		OnInstances: func(n int64) { m.RateLimitInstances.Set(float64(n)) },
+		// Managed keys carry their own limits, and may be created at any
+		// time through /admin/keys: the limiter is on for them even with no
+		// rules (a request whose key has none skips it at no cost).
+		KeyLimits: true,
 	}
 	if rc.Backend == config.BackendRedis {
 		if c := a.redisClient(); c != nil {
@@ -241,7 +278,10 @@ func (a *App) rateLimiter(log *slog.Logger) (*ratelimit.Limiter, error) {
 
 // Close releases idle upstream connections. Call it after Run returns.
 func (a *App) Close() {
-	for _, c := range a.closers {
+	a.reloads.mu.Lock() // a reload's release may still prune closers
+	closers := slices.Clone(a.closers)
+	a.reloads.mu.Unlock()
+	for _, c := range closers {
 		c.CloseIdleConnections()
 	}
 	if a.limiter != nil {
@@ -253,10 +293,11 @@ func (a *App) Close() {
 	if a.managed != nil {
 		a.managed.close()
 	}
+	a.closeTracer()
 }
 
 // Handler is the public API handler (for tests and embedding).
-func (a *App) Handler() http.Handler { return a.server }
+func (a *App) Handler() http.Handler { return http.HandlerFunc(a.serveCurrent) }
 
 // Listen binds the listeners.
 func (a *App) Listen() error {
@@ -309,27 +350,37 @@ func (a *App) Run(ctx context.Context) error {
 	// Active health checks run while the gateway serves, and stop before
 	// Run returns.
 	hctx, stopChecks := context.WithCancel(context.Background())
-	checksDone := make(chan struct{})
-	go func() {
-		defer close(checksDone)
-		a.relay.RunHealthChecks(hctx)
-	}()
+	a.runChecks(hctx)
 	keysDone := make(chan struct{})
 	go func() {
 		defer close(keysDone)
 		a.managed.run(hctx)
 	}()
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		a.watchConfig(hctx, configPoll)
+	}()
+	guardDone := make(chan struct{})
+	go func() {
+		defer close(guardDone)
+		if a.guards != nil {
+			a.guards.watch(hctx, a.log)
+		}
+	}()
 	defer func() {
 		stopChecks()
-		<-checksDone
+		a.stopChecks()
 		<-keysDone
+		<-watchDone
+		<-guardDone
 	}()
 	a.mirror.Start(context.WithoutCancel(ctx))
 	if a.money != nil {
 		a.money.start(a.log)
 	}
 	errc := make(chan error, 2)
-	go func() { errc <- a.public.Serve(a.pubLn) }()
+	go func() { errc <- a.servePublic() }()
 	if a.admin != nil {
 		go func() { errc <- a.admin.Serve(a.adminLn) }()
 	}
@@ -366,15 +417,20 @@ func (a *App) Run(ctx context.Context) error {
 // then closes. What still runs when ctx ends is cut: streams get an error
 // event, and their connections are closed a moment later.
 func (a *App) drain(ctx context.Context) {
-	a.server.Drain()
-	if err := a.server.Wait(ctx); err == nil {
+	servers := a.servers()
+	for _, s := range servers {
+		s.Drain()
+	}
+	if err := waitAll(ctx, servers); err == nil {
 		err = a.public.Shutdown(ctx)
 		if err == nil {
 			return
 		}
 	}
 	a.log.Warn("grace period over: cutting the requests still in flight")
-	a.server.Stop()
+	for _, s := range servers {
+		s.Stop()
+	}
 	// The cut requests write their last words (an error event or a 503)
 	// and end; Shutdown closes each connection once its answer is out
 	// (closing at once could beat the answer's flush). A client that does

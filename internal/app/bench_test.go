@@ -32,12 +32,20 @@ func cpuTime() time.Duration {
 // quietGateway is newGateway for benchmarks: logs at info level into a
 // discarded sink, as a production access log would cost.
 func quietGateway(b *testing.B, fake *fakeupstream.Server) (string, func()) {
+	return quietGatewayWith(b, fake, nil)
+}
+
+// quietGatewayWith is quietGateway with a change to its config (nil: none).
+func quietGatewayWith(b *testing.B, fake *fakeupstream.Server, mutate func(*config.Config)) (string, func()) {
 	cfg := &config.Config{
 		Listen:    "127.0.0.1:0",
 		Admin:     config.Admin{Listen: "off"},
 		Keys:      []config.Key{{Name: "team-a", Key: clientKey}},
 		Providers: []config.Provider{{Name: "up", Type: config.TypeAnthropic, BaseURLs: []string{fake.URL}, APIKey: providerKey}},
 		Routes:    []config.Route{{Match: "*", Targets: []config.Target{{Provider: "up", Model: "claude-sonnet-4-20250514"}}}},
+	}
+	if mutate != nil {
+		mutate(cfg)
 	}
 	cfg.ApplyDefaults()
 	a, err := New(cfg, Options{Logger: NewLogger(config.Log{Level: "info"}, io.Discard)})

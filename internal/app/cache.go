@@ -8,12 +8,12 @@ import (
 	"github.com/ferrygw/ferry/internal/config"
 )
 
-// buildCache builds the response cache from cfg.Cache, and the map of
-// route match to cache ttl the server consults. The cache always exists:
+// buildCache builds the response cache from cfg.Cache (cacheTTLs gives
+// the map of route match to cache ttl the server consults). The cache always exists:
 // Idempotency-Key needs it even when no route caches; it costs nothing
 // until used. Its Redis store shares the app's one client (redisClient)
 // under redis.prefix + "cache:".
-func (a *App) buildCache() (*cache.Cache, map[string]time.Duration, error) {
+func (a *App) buildCache() (*cache.Cache, error) {
 	cc := a.cfg.Cache
 	o := cache.Options{
 		MaxBytes:       cc.MaxBytes,
@@ -25,24 +25,28 @@ func (a *App) buildCache() (*cache.Cache, map[string]time.Duration, error) {
 	if cc.Backend == config.BackendRedis {
 		rdb := a.redisClient()
 		if rdb == nil {
-			return nil, nil, fmt.Errorf("cache: backend redis needs redis.addr")
+			return nil, fmt.Errorf("cache: backend redis needs redis.addr")
 		}
 		o.Store = cache.NewRedis(rdb, a.cfg.Redis.Prefix+"cache:")
 	}
 	c, err := cache.New(o)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	ttl := make(map[string]time.Duration)
-	n := 0
-	for _, r := range a.cfg.Routes {
-		if r.Cache.TTL > 0 {
-			ttl[r.Match] = r.Cache.TTL
-			n++
-		}
-	}
+	n := len(cacheTTLs(a.cfg.Routes))
 	if n > 0 || cc.Coalesce || cc.DedupWindow > 0 {
 		a.notices = append(a.notices, fmt.Sprintf("response cache: %d cached routes, %s backend, coalesce %v, dedup window %s", n, cc.Backend, cc.Coalesce, cc.DedupWindow))
 	}
-	return c, ttl, nil
+	return c, nil
+}
+
+// cacheTTLs maps each cached route's match to its ttl.
+func cacheTTLs(routes []config.Route) map[string]time.Duration {
+	ttl := make(map[string]time.Duration)
+	for _, r := range routes {
+		if r.Cache.TTL > 0 {
+			ttl[r.Match] = r.Cache.TTL
+		}
+	}
+	return ttl
 }

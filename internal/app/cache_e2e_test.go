@@ -113,7 +113,7 @@ func TestCacheSDKMissThenHit(t *testing.T) {
 		t.Errorf("metrics: %v hits, %v misses", hits, misses)
 	}
 	// Hits used no upstream tokens: counted once, for the miss.
-	if in := counterValue(g.App.metrics.Tokens.WithLabelValues("anthropic-hk", "input")); in != 402 {
+	if in := counterValue(g.App.metrics.Tokens.WithLabelValues("anthropic-hk", "claude-sonnet-4-5", "none", "input")); in != 402 {
 		t.Errorf("input tokens counted %v, want 402 (the miss only)", in)
 	}
 	lines := logLines(t, g, "request")
@@ -406,7 +406,7 @@ func TestCacheCoalesce(t *testing.T) {
 			}
 			// Followers are not billed: tokens were counted once at most
 			// (the leader left before the end, so possibly not at all).
-			in := counterValue(g.App.metrics.Tokens.WithLabelValues("anthropic-hk", "input"))
+			in := counterValue(g.App.metrics.Tokens.WithLabelValues("anthropic-hk", "claude-sonnet-4-5", "none", "input"))
 			if in > 424 {
 				t.Errorf("input tokens counted %v: followers were billed", in)
 			}

@@ -184,6 +184,7 @@ func startFaultGateway(t *testing.T, providers []config.Provider, routes ...conf
 			t.Errorf("the gateway did not shut down within 10s")
 		}
 		a.Close()
+		assertLogsClean(t, logs.String())
 	})
 	return &faultGateway{t: t, App: a, URL: "http://" + a.Addr(), Admin: "http://" + a.AdminAddr(), HTTP: hc, Logs: logs}
 }

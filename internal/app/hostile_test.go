@@ -506,7 +506,7 @@ func TestShutdownSDKView(t *testing.T) {
 		t.Fatalf("no first event: %v", stream.Err())
 	}
 	go g.stop()
-	for deadline := time.Now().Add(2 * time.Second); !g.App.server.Draining(); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Second); !g.App.current().server.Draining(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the gateway did not start draining")
 		}

@@ -64,6 +64,12 @@ func (m *managed) open(ctx context.Context) (*keys.Repo, error) {
 		return fail(err)
 	}
 	repo := keys.NewRepo(st, nil)
+	static := make([]string, len(m.cfg.Keys))
+	for i, k := range m.cfg.Keys {
+		static[i] = k.Name
+	}
+	repo.Reserve("a static key's name in the config file", static...)
+	repo.Reserve("reserved for the admin credentials", auth.AdminKeyName, "admin_token", "anonymous")
 	m.cache.Attach(repo)
 	if err := m.cache.Refresh(ctx); err != nil {
 		return fail(fmt.Errorf("load managed keys: %w", err))

@@ -123,6 +123,7 @@ func startFerry(t testing.TB, bin, cfg string, i int) *ferryProc {
 			done:     make(chan struct{}),
 		}
 		p.cmd = exec.Command(bin, "serve", "--config", file)
+		p.cmd.Dir = t.TempDir() // its ./ferry-data (the default data_dir) lands there
 		p.cmd.Stdout, p.cmd.Stderr = p.Stderr, p.Stderr
 		if err := p.cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -131,7 +132,18 @@ func startFerry(t testing.TB, bin, cfg string, i int) *ferryProc {
 			p.err = p.cmd.Wait()
 			close(p.done)
 		}()
-		t.Cleanup(func() { p.Stop(t) })
+		t.Cleanup(func() {
+			p.Stop(t)
+			// A process's log, like an in-process gateway's, never holds
+			// a key or a detected value.
+			logs := p.Stderr.String()
+			assertLogsClean(t, logs)
+			for _, k := range []string{multiKeyA, multiKeyB} {
+				if strings.Contains(logs, k) {
+					t.Errorf("ferry %d's log holds a gateway key", i)
+				}
+			}
+		})
 		if lastErr = p.waitReady(15 * time.Second); lastErr == nil {
 			return p
 		}

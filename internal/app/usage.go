@@ -9,6 +9,7 @@ import (
 	"github.com/ferrygw/ferry/internal/alert"
 	"github.com/ferrygw/ferry/internal/auth"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/provider/openaicompat"
 	"github.com/ferrygw/ferry/internal/shadow"
 	"github.com/ferrygw/ferry/internal/store"
 	"github.com/ferrygw/ferry/internal/usage"
@@ -22,6 +23,7 @@ type money struct {
 	rate     usage.Micros
 	ledger   *usage.Ledger
 	recorder *usage.Recorder
+	budgets  *usage.Budgets
 	prices   *usage.Table
 	notifier *alert.Notifier
 	watch    *usage.RateWatch
@@ -58,7 +60,10 @@ func (a *App) buildMoney(st *store.Store) error {
 		return err
 	}
 	m.prices = prices
-	m.recorder = &usage.Recorder{Prices: prices, Budgets: budgets, Ledger: m.ledger, USDToCNY: rate}
+	m.budgets = budgets
+	m.recorder = &usage.Recorder{Prices: prices, Budgets: budgets, Ledger: m.ledger, USDToCNY: rate,
+		// Answers without usage are counted with the embedded o200k_base tokenizer.
+		CountInput: openaicompat.CountTokens, CountText: openaicompat.CountText}
 	m.watch = &usage.RateWatch{Store: st, Location: loc, USDToCNY: rate}
 	for _, r := range cu.RateAlerts {
 		per, _ := usage.ParseMicros(r.SpendPerMinute)

@@ -54,7 +54,7 @@ type Identity struct {
 	Team     string
 	Tag      string
 	Models   []string // allowed client model names; "prefix*" matches a prefix; empty allows all
-	Routes   []string // allowed API routes (messages, count_tokens, chat_completions, complete, models); empty allows all
+	Routes   []string // allowed API routes (messages, count_tokens, chat_completions, complete, completions, models); empty allows all
 	Limits   Limits
 	Budgets  []Budget
 	Metadata map[string]string

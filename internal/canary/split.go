@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -219,3 +220,33 @@ func (s *Split) Rollback() error {
 	s.last = &Event{Time: s.now(), Action: ActionRollback}
 	return nil
 }
+
+// CarryFrom gives s the runtime weights of prev (promoted, rolled back or
+// with a canary removed by the guard), its promoted state and last event,
+// when prev has the same targets, configured weights and canary flags: a
+// hot reload that leaves a route's split unchanged keeps its state. It
+// reports whether it did; otherwise s keeps its configured weights. The
+// guard's windows start afresh either way.
+func (s *Split) CarryFrom(prev *Split) bool {
+	if prev == nil || prev == s || !slices.Equal(prev.targets, s.targets) {
+		return false
+	}
+	prev.mu.Lock()
+	t := prev.table.Load()
+	promoted := prev.promoted
+	var last *Event
+	if prev.last != nil {
+		e := *prev.last
+		last = &e
+	}
+	prev.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.table.Store(newTable(slices.Clone(t.weights)))
+	s.promoted = promoted
+	s.last = last
+	return true
+}
+
+// Weights are the current weights, in target order.
+func (s *Split) Weights() []int { return slices.Clone(s.table.Load().weights) }

@@ -3,6 +3,7 @@ package canary
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -241,5 +242,27 @@ func TestPromoteUnweightedCanary(t *testing.T) {
 	}
 	if s.Weighted() || s.Order("k", nil)[0] != 0 {
 		t.Fatalf("after rollback: weighted %v, order %v; want config order", s.Weighted(), s.Order("k", nil))
+	}
+}
+
+func TestCarryFrom(t *testing.T) {
+	targets := []Target{{Name: "a", Weight: 90}, {Name: "b", Weight: 10, Canary: true}}
+	prev, err := New(Options{Route: "r", Targets: targets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prev.Promote(); err != nil {
+		t.Fatal(err)
+	}
+	same, _ := New(Options{Route: "r", Targets: targets})
+	if !same.CarryFrom(prev) || !slices.Equal(same.Weights(), []int{0, 10}) {
+		t.Errorf("same targets: weights %v, want the promoted [0 10]", same.Weights())
+	}
+	if same.Snapshot().LastEvent == nil {
+		t.Error("last event not carried")
+	}
+	changed, _ := New(Options{Route: "r", Targets: []Target{{Name: "a", Weight: 80}, {Name: "b", Weight: 20, Canary: true}}})
+	if changed.CarryFrom(prev) || !slices.Equal(changed.Weights(), []int{80, 20}) {
+		t.Errorf("changed weights: %v, want the configured [80 20]", changed.Weights())
 	}
 }

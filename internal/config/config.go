@@ -43,6 +43,11 @@ type Config struct {
 	Store           Secret        `yaml:"store"`            // postgres://… to share state between instances; empty: SQLite in data_dir
 	AdminKey        Secret        `yaml:"admin_key"`        // the bootstrap admin key (or FERRY_ADMIN_KEY); managed keys are made with it
 	KeysRefresh     time.Duration `yaml:"keys_refresh"`     // how often managed keys are re-read, default 1s, at most 5s
+	Metrics         Metrics       `yaml:"metrics"`          // metric labels: the known traffic tags (observe.go)
+	Tracing         Tracing       `yaml:"tracing"`          // OpenTelemetry export (observe.go)
+	TLS             TLS           `yaml:"tls"`              // TLS on the public listener (tls.go)
+	BasePath        string        `yaml:"base_path"`        // serve the public API under this prefix, as /proxy (tls.go)
+	HMAC            HMAC          `yaml:"hmac"`             // signed service requests (tls.go)
 }
 
 // Admin is the separate listener for /metrics (and later the admin API).
@@ -100,6 +105,10 @@ type Provider struct {
 	// (policy.go); Params is the parameter policy.
 	ForwardHeaders []string `yaml:"forward_headers"`
 	Params         Params   `yaml:"params"`
+	// CAFile adds a PEM CA bundle to the system roots for this provider;
+	// PinSHA256 pins its certificates by SPKI SHA-256 (base64).
+	CAFile    string   `yaml:"ca_file"`
+	PinSHA256 []string `yaml:"pin_sha256"`
 }
 
 // Timeouts bound each phase of an upstream call.

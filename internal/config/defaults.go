@@ -36,6 +36,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Listen, DefaultListen)
 	setDefault(&c.Admin.Listen, DefaultAdminListen)
 	c.Guard.guardDefaults()
+	c.tlsDefaults()
 	def := DefaultTimeouts()
 	for i := range c.Providers {
 		p := &c.Providers[i]
@@ -69,6 +70,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.Log.Format, DefaultLogFormat)
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	c.storeFieldDefaults()
+	c.observeDefaults()
 }
 
 // ClaudeRoutes map Claude Code's model names (claude-opus-*, claude-sonnet-*,

@@ -150,7 +150,6 @@ routes:
 ` + simTail
 	want := []string{
 		`ferry.yaml:3: guard.overrides[0].key "nobody" is not the name of a gateway key`,
-		`ferry.yaml:4: guard.overrides[1].tag needs rate_limits.tag_header, which names the header carrying the tag`,
 		`ferry.yaml:5: guard.overrides[2] needs exactly one of key or tag`,
 		`ferry.yaml:7: guard.overrides[3].key "nobody2" is not the name of a gateway key`,
 		`ferry.yaml:8: guard.overrides[3].pii["phone"] "hide" is unknown: use off, log_only, redact, pseudonymize or block`,

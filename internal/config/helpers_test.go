@@ -61,4 +61,6 @@ func withFeatureDefaults(c *Config) {
 	}
 	c.trafficDefaults()
 	c.moneyDefaults()
+	c.observeDefaults()
+	c.tlsDefaults()
 }

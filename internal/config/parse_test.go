@@ -126,8 +126,8 @@ func TestParseUnknownFields(t *testing.T) {
 		},
 		{
 			name: "top level, no suggestion",
-			src:  simTail + "tracing: true\n",
-			want: []string{`ferry.yaml:7: tracing: unknown field`},
+			src:  simTail + "telemetry: true\n",
+			want: []string{`ferry.yaml:7: telemetry: unknown field`},
 		},
 		{
 			name: "top level, wrong case",

@@ -98,9 +98,9 @@ redis:
 			},
 		},
 		{
-			name: "tag scope without a tag header",
+			name: "tag scope with the default tag header (X-Biz-Type)",
 			src:  "rate_limits:\n  rules:\n    - {scope: tag, rpm: 1}\n" + simTail,
-			want: []string{`ferry.yaml:3: rate_limits.rules[0].scope "tag" needs rate_limits.tag_header`},
+			want: nil,
 		},
 		{
 			name: "same scope and match twice",

@@ -44,8 +44,10 @@ func validate(c *Config, notes map[string]string) Problems {
 	v.rateLimits(c)
 	v.cache(c)
 	v.guard(c)
+	v.tls(c)
 	v.usage(c)
 	v.store(c)
+	v.observe(c)
 	if n := c.Limits.MaxRequestBytes; n <= 0 || n > MaxRequestBytesLimit {
 		v.addf("limits.max_request_bytes", "%d is out of range: it must be more than 0 and at most %d (1 GiB)", n, MaxRequestBytesLimit)
 	}
@@ -107,7 +109,7 @@ func (v *validator) listen(c *Config) {
 		v.missing("listen", "is required")
 	case !listenOK:
 		v.addf("listen", "%q is not host:port with a numeric port (e.g. 127.0.0.1:8080)", c.Listen)
-	case len(c.Keys) == 0 && c.AdminKey == "" && !IsLoopback(c.Listen):
+	case len(c.Keys) == 0 && len(c.HMAC.Keys) == 0 && c.AdminKey == "" && !IsLoopback(c.Listen):
 		// Without keys anyone who can reach the port spends the providers'
 		// credits: only the local machine may.
 		v.addf("listen", "%q is not a loopback address and no keys are configured: configure keys, or listen on 127.0.0.1", c.Listen)

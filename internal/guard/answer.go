@@ -23,6 +23,7 @@ type Answer struct {
 	g       *Guard
 	blocks  map[int]*blockFilter
 	refused bool
+	masked  int // listed words masked so far
 }
 
 type blockFilter struct {
@@ -44,6 +45,10 @@ func (g *Guard) Answer(ps *Pseudonyms) *Answer {
 
 // Refused reports whether the answer was ended for a listed word.
 func (a *Answer) Refused() bool { return a.refused }
+
+// Masked returns how many listed words were masked so far, for the
+// metric.
+func (a *Answer) Masked() int { return a.masked }
 
 // Event takes one upstream event and appends the frames to send in its
 // place to dst: the event itself when nothing changed, a rewritten delta,
@@ -118,6 +123,9 @@ func (a *Answer) delta(evs []sse.Event, ev sse.Event) []sse.Event {
 	b := a.blocks[idx]
 	if b == nil {
 		b = &blockFilter{kind: kind, field: field, words: a.g.OutputStream()}
+		if b.words != nil {
+			b.words.masked = &a.masked
+		}
 		if b.words != nil && kind == "input_json_delta" {
 			b.words.refuse = false // a tool call cut short would not parse: masked instead
 		}

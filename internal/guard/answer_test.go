@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/sse"
 )
 
@@ -133,5 +134,31 @@ func TestAnswerThinkingNotRestored(t *testing.T) {
 	ev := event("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"the user gave <PHONE_1>"}}`)
 	if got := g.Answer(res.Pseudonyms).Event(nil, ev); !bytes.Equal(got, ev.Raw) {
 		t.Fatalf("signed thinking was changed: %s", got)
+	}
+}
+
+// TestAnswerMaskedCount: the words masked on a stream and in a whole
+// message are counted, for ferry_guard_matches_total{words,mask}.
+func TestAnswerMaskedCount(t *testing.T) {
+	wl, err := NewWordList([]string{"bad"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(Policy{Words: wl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := g.Answer(nil)
+	for _, chunk := range []string{"a ba", "d b", "ad c", " bad"} {
+		data := jsonpeek.AppendString([]byte(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":`), chunk)
+		a.Filter(newEvent("content_block_delta", append(data, "}}"...)), nil)
+	}
+	a.Filter(newEvent("content_block_stop", []byte(`{"type":"content_block_stop","index":0}`)), nil)
+	if a.Masked() != 3 {
+		t.Errorf("stream: %d masked, want 3", a.Masked())
+	}
+	_, _, n, err := g.MessageCount([]byte(`{"content":[{"type":"text","text":"bad, BAD"}],"stop_reason":"end_turn"}`), nil)
+	if err != nil || n != 2 {
+		t.Errorf("message: %d masked (%v), want 2", n, err)
 	}
 }

@@ -84,6 +84,12 @@ func New(p Policy) (*Guard, error) {
 // guard lets a request through untouched without looking at it.
 func (g *Guard) Active() bool { return g != nil && (!g.det.Empty() || g.words != nil) }
 
+// MayRefuse reports whether g can end an answer with stop_reason
+// "refusal" (a word list whose output action is refuse).
+func (g *Guard) MayRefuse() bool {
+	return g != nil && g.words != nil && g.wordsOutput == WordsRefuse
+}
+
 // BlockedError is returned for a request refused by a block action. It
 // names the category, never the value; the server renders it as a 400
 // invalid_request_error with x-should-retry: false.

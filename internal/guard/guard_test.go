@@ -303,3 +303,40 @@ func TestRequestDeepNesting(t *testing.T) {
 		t.Fatalf("a body nested 500 levels deep was scanned %d times over (%v)", w.scanned/len(body), w.err)
 	}
 }
+
+// TestRequestBlockInsideMessages: a block found inside the messages array
+// (nested containers) refuses the request; it was once lost on the way
+// out of the walk and the request went through unchanged.
+func TestRequestBlockInsideMessages(t *testing.T) {
+	g := newGuard(t, ActionBlock, nil)
+	for _, body := range []string{
+		`{"messages":[{"role":"user","content":"key ` + testKey + `"}]}`,
+		`{"messages":[{"role":"user","content":[{"type":"text","text":"key ` + testKey + `"}]}]}`,
+		`{"system":[{"type":"text","text":"key ` + testKey + `"}],"messages":[]}`,
+	} {
+		var be *BlockedError
+		if _, _, err := g.Request([]byte(body)); !errors.As(err, &be) || be.Category != Secret {
+			t.Errorf("%s: err = %v, want a block", body, err)
+		}
+	}
+}
+
+func TestMayRefuse(t *testing.T) {
+	wl, err := NewWordList([]string{"x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		words  *WordList
+		output WordAction
+		want   bool
+	}{{nil, "", false}, {wl, WordsMask, false}, {wl, WordsRefuse, true}} {
+		g, err := New(Policy{Words: c.words, WordsOutput: c.output})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := g.MayRefuse(); got != c.want {
+			t.Errorf("words %v output %q: MayRefuse %v, want %v", c.words != nil, c.output, got, c.want)
+		}
+	}
+}

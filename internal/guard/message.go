@@ -13,11 +13,18 @@ import (
 // stop_reason becomes "refusal". The body is returned as is when nothing
 // changed.
 func (g *Guard) Message(body []byte, ps *Pseudonyms) ([]byte, bool, error) {
+	out, refused, _, err := g.MessageCount(body, ps)
+	return out, refused, err
+}
+
+// MessageCount is Message that also returns how many listed words it
+// masked, for the metric.
+func (g *Guard) MessageCount(body []byte, ps *Pseudonyms) (out []byte, refused bool, masked int, err error) {
 	if g.Answer(ps) == nil {
-		return body, false, nil
+		return body, false, 0, nil
 	}
 	m := messageWalk{g: g, ps: ps, body: body}
-	err := jsonpeek.Object(body, func(key []byte, start, end int) bool {
+	err = jsonpeek.Object(body, func(key []byte, start, end int) bool {
 		switch string(key) {
 		case "content":
 			m.content(start, end)
@@ -30,7 +37,7 @@ func (g *Guard) Message(body []byte, ps *Pseudonyms) ([]byte, bool, error) {
 		err = m.err
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("guard: reading answer: %w", err)
+		return nil, false, 0, fmt.Errorf("guard: reading answer: %w", err)
 	}
 	if m.refusedAt >= 0 && m.refused {
 		content := append([]byte(nil), body[m.contentStart:m.refusedAt]...)
@@ -42,9 +49,9 @@ func (g *Guard) Message(body []byte, ps *Pseudonyms) ([]byte, bool, error) {
 		}
 	}
 	if len(m.edits) == 0 {
-		return body, false, nil
+		return body, false, m.masked, nil
 	}
-	return applyEdits(body, m.edits), m.refused, nil
+	return applyEdits(body, m.edits), m.refused, m.masked, nil
 }
 
 type messageWalk struct {
@@ -58,6 +65,7 @@ type messageWalk struct {
 	refused                  bool
 	refusedAt                int    // where the refused block began
 	refusedBlock             []byte // the block that replaces it
+	masked                   int    // listed words masked
 }
 
 func (m *messageWalk) content(start, end int) {
@@ -109,6 +117,7 @@ func (m *messageWalk) text(blockStart, s, e int, restore, mayRefuse bool) {
 		}
 		if len(ms) > 0 {
 			out = maskSpans(out, ms)
+			m.masked += len(ms)
 		}
 	}
 	if out != v {

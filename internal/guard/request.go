@@ -103,12 +103,12 @@ func (w *walker) value(start, end int, inInput bool, depth int) {
 	case '"':
 		w.str(start, end)
 	case '[':
-		w.err = jsonpeek.Array(v, func(s, e int) bool {
+		w.keep(jsonpeek.Array(v, func(s, e int) bool {
 			w.value(start+s, start+e, inInput, depth+1)
 			return w.err == nil
-		})
+		}))
 	case '{':
-		w.err = jsonpeek.Object(v, func(key []byte, s, e int) bool {
+		w.keep(jsonpeek.Object(v, func(key []byte, s, e int) bool {
 			k := string(key)
 			switch {
 			case inInput:
@@ -121,7 +121,16 @@ func (w *walker) value(start, end int, inInput bool, depth int) {
 				w.value(start+s, start+e, false, depth+1)
 			}
 			return w.err == nil
-		})
+		}))
+	}
+}
+
+// keep records a container's parse error without overwriting the error a
+// callback stopped the walk with (a block: jsonpeek returns nil when the
+// callback ends the walk, and a block inside messages was lost that way).
+func (w *walker) keep(err error) {
+	if w.err == nil {
+		w.err = err
 	}
 }
 

@@ -12,6 +12,7 @@ type WordStream struct {
 	refuse  bool
 	pending string
 	done    bool
+	masked  *int // where masked words are counted; nil: not counted
 }
 
 // OutputStream returns a word filter for one answer block, or nil when the
@@ -57,6 +58,7 @@ func (f *WordStream) Write(chunk string) (out string, refused bool) {
 	if len(emit) == 0 {
 		return s[:cut], false
 	}
+	f.count(len(emit))
 	return maskSpans(s[:cut], emit), false
 }
 
@@ -72,7 +74,14 @@ func (f *WordStream) Flush() (out string, refused bool) {
 		f.done = true
 		return s[:ms[0].Start], true
 	}
+	f.count(len(ms))
 	return maskSpans(s, ms), false
+}
+
+func (f *WordStream) count(n int) {
+	if f.masked != nil {
+		*f.masked += n
+	}
 }
 
 // Pending returns how many bytes are held back.

@@ -27,7 +27,7 @@ const Prefix = "fy-"
 // RouteNames lists the API routes a key's routes scope may name (the
 // server's endpoint names).
 func RouteNames() []string {
-	return []string{"messages", "count_tokens", "chat_completions", "complete", "models"}
+	return []string{"messages", "count_tokens", "chat_completions", "complete", "completions", "models"}
 }
 
 // Key is a managed key as the admin API shows it: never the key itself,
@@ -102,6 +102,12 @@ type InvalidError struct{ Msg string }
 func (e *InvalidError) Error() string { return e.Msg }
 
 func invalid(format string, a ...any) error { return &InvalidError{Msg: fmt.Sprintf(format, a...)} }
+
+// NameTakenError is a name another key already has: a managed one, or
+// one the gateway reserves (the config file's static keys, admin_key).
+type NameTakenError struct{ Msg string }
+
+func (e *NameTakenError) Error() string { return e.Msg }
 
 // ErrNotFound is returned for an unknown id or name.
 var ErrNotFound = errors.New("no such key")

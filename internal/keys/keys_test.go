@@ -158,6 +158,10 @@ func TestSpecValidation(t *testing.T) {
 			t.Errorf("Create(%+v) = %v, want InvalidError with %q", tt.spec, err, tt.want)
 		}
 	}
+	// /v1/completions (OpenAI's legacy API) is a route a key may be scoped to.
+	if _, _, err := repo.Create(ctx, keys.Spec{Name: ptr("legacy"), Routes: ptr([]string{"completions"})}); err != nil {
+		t.Errorf("routes [completions]: %v", err)
+	}
 	repo.Create(ctx, keys.Spec{Name: ptr("a")})
 	if _, _, err := repo.Create(ctx, keys.Spec{Name: ptr("a")}); err == nil || !strings.Contains(err.Error(), "already used") {
 		t.Errorf("duplicate name: %v", err)

@@ -15,8 +15,22 @@ import (
 // Repo is the managed keys in the store. Every write bumps key_state's
 // version in the same transaction, which is what the caches poll.
 type Repo struct {
-	st  *store.Store
-	now func() time.Time
+	st       *store.Store
+	now      func() time.Time
+	reserved map[string]string // name: what has it (Reserve)
+}
+
+// Reserve keeps names from managed keys: the config file's static keys
+// and the bootstrap admin key, which the rate limits, ledger and audit
+// tell apart by name. what says whose they are, for the refusal. Call it
+// before the Repo is used.
+func (r *Repo) Reserve(what string, names ...string) {
+	if r.reserved == nil {
+		r.reserved = make(map[string]string)
+	}
+	for _, n := range names {
+		r.reserved[n] = what
+	}
 }
 
 // NewRepo returns a Repo on st (migrated with Schema); now is the clock
@@ -183,12 +197,15 @@ func (r *Repo) change(ctx context.Context, ref string, f func(*Key) error) (Key,
 }
 
 func (r *Repo) nameFree(ctx context.Context, tx *sql.Tx, name, self string) error {
+	if what, ok := r.reserved[name]; ok {
+		return &NameTakenError{Msg: fmt.Sprintf("name: %q is %s; a managed key needs another name", name, what)}
+	}
 	var n int
 	if err := r.st.QueryRow(ctx, tx, `SELECT COUNT(*) FROM gateway_keys WHERE (name = ? OR id = ?) AND id <> ?`, name, name, self).Scan(&n); err != nil {
 		return fmt.Errorf("keys: check name: %w", err)
 	}
 	if n > 0 {
-		return invalid("name: %q is already used", name)
+		return &NameTakenError{Msg: fmt.Sprintf("name: %q is already used by another managed key", name)}
 	}
 	return nil
 }

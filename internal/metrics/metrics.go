@@ -12,18 +12,19 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	Requests        *prometheus.CounterVec   // endpoint, route, provider, code
+	Requests        *prometheus.CounterVec   // endpoint, route, provider, node, model, tag, code, class, error_type
 	Duration        *prometheus.HistogramVec // endpoint, provider
 	FirstByte       *prometheus.HistogramVec // provider
 	Errors          *prometheus.CounterVec   // endpoint, kind: errors the gateway itself answered
 	UpstreamErrors  *prometheus.CounterVec   // provider, kind: failed attempts (no answer)
 	StreamBreaks    *prometheus.CounterVec   // provider, reason: streams that ended without message_stop
-	Tokens          *prometheus.CounterVec   // provider, type
+	Tokens          *prometheus.CounterVec   // provider, model, tag, type
 	InFlight        prometheus.Gauge
 	StreamsInFlight prometheus.Gauge
 
 	Resilience // retries, breakers, nodes, canaries, shadows (resilience.go)
 	Traffic    // rate limits, cache, coalescing (traffic.go)
+	Observe    // latency split, canary weights, usage hooks (observe.go)
 }
 
 // New registers every collector on a new registry.
@@ -34,8 +35,8 @@ func New() *Metrics {
 	m := &Metrics{
 		Registry: r,
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_requests_total", Help: "Requests answered, by endpoint, route, provider and status code.",
-		}, []string{"endpoint", "route", "provider", "code"}),
+			Name: "ferry_requests_total", Help: "Requests answered, by endpoint, route, provider, node, model (configured routes; others: other), traffic tag (configured tags; others: other), status code and class, and error type (empty on success).",
+		}, []string{"endpoint", "route", "provider", "node", "model", "tag", "code", "class", "error_type"}),
 		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "ferry_request_duration_seconds", Help: "Time from request to the end of the response.", Buckets: latency,
 		}, []string{"endpoint", "provider"}),
@@ -52,8 +53,8 @@ func New() *Metrics {
 			Name: "ferry_stream_breaks_total", Help: "Streams that ended without message_stop, by provider and reason.",
 		}, []string{"provider", "reason"}),
 		Tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_tokens_total", Help: "Tokens reported by upstreams, by provider and type.",
-		}, []string{"provider", "type"}),
+			Name: "ferry_tokens_total", Help: "Tokens reported by upstreams, by provider, model (configured routes; others: other), traffic tag and type.",
+		}, []string{"provider", "model", "tag", "type"}),
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ferry_requests_in_flight", Help: "Requests being served.",
 		}),
@@ -64,5 +65,6 @@ func New() *Metrics {
 	r.MustRegister(m.Requests, m.Duration, m.FirstByte, m.Errors, m.UpstreamErrors, m.StreamBreaks, m.Tokens, m.InFlight, m.StreamsInFlight)
 	m.Resilience = newResilience(r)
 	m.Traffic = newTraffic(r)
+	m.Observe = newObserve(r, latency)
 	return m
 }

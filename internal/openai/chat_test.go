@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/tokens"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -96,11 +96,11 @@ func TestAnswerDecode(t *testing.T) {
 	if m.Content.JoinedText() != "Olá! (Oh-lah)" || m.ReasoningText([]string{"reasoning", "reasoning_content"}) != "1. Analyze" || m.ReasoningText([]string{"reasoning"}) != "" {
 		t.Errorf("message %+v", m)
 	}
-	if diff := cmp.Diff(anthropic.Totals{Input: 12, Output: 249, CacheRead: 3}, cc.Usage.Totals()); diff != "" {
+	if diff := cmp.Diff(tokens.Totals{Input: 12, Output: 249, CacheRead: 3}, cc.Usage.Totals()); diff != "" {
 		t.Error(diff)
 	}
 	// ReadUsage agrees when there are no cache writes.
-	var rt anthropic.Totals
+	var rt tokens.Totals
 	ReadUsage([]byte(body), &rt)
 	if diff := cmp.Diff(rt, cc.Usage.Totals()); diff != "" {
 		t.Errorf("ReadUsage disagrees: %s", diff)
@@ -110,13 +110,13 @@ func TestAnswerDecode(t *testing.T) {
 func TestUsageTotals(t *testing.T) {
 	for _, c := range []struct {
 		u    *Usage
-		want anthropic.Totals
+		want tokens.Totals
 	}{
-		{nil, anthropic.Totals{}},
-		{&Usage{PromptTokens: 14, CompletionTokens: 9, PromptTokensDetails: &PromptTokensDetails{}}, anthropic.Totals{Input: 14, Output: 9}},
-		{&Usage{PromptTokens: 1000, PromptCacheHitTokens: 960}, anthropic.Totals{Input: 40, CacheRead: 960}},
-		{&Usage{PromptTokens: 1000, PromptTokensDetails: &PromptTokensDetails{CachedTokens: 600, CacheWriteTokens: 300}}, anthropic.Totals{Input: 100, CacheRead: 600, CacheCreation: 300}},
-		{&Usage{PromptTokens: 5, PromptTokensDetails: &PromptTokensDetails{CachedTokens: 9}}, anthropic.Totals{CacheRead: 9}},
+		{nil, tokens.Totals{}},
+		{&Usage{PromptTokens: 14, CompletionTokens: 9, PromptTokensDetails: &PromptTokensDetails{}}, tokens.Totals{Input: 14, Output: 9}},
+		{&Usage{PromptTokens: 1000, PromptCacheHitTokens: 960}, tokens.Totals{Input: 40, CacheRead: 960}},
+		{&Usage{PromptTokens: 1000, PromptTokensDetails: &PromptTokensDetails{CachedTokens: 600, CacheWriteTokens: 300}}, tokens.Totals{Input: 100, CacheRead: 600, CacheCreation: 300}},
+		{&Usage{PromptTokens: 5, PromptTokensDetails: &PromptTokensDetails{CachedTokens: 9}}, tokens.Totals{CacheRead: 9}},
 	} {
 		if diff := cmp.Diff(c.want, c.u.Totals()); diff != "" {
 			t.Errorf("%+v: %s", c.u, diff)

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 
-	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/tokens"
 )
 
 // Finish reasons.
@@ -77,9 +77,9 @@ type CompletionTokensDetails struct {
 // prompt_cache_hit_tokens; Input = prompt_tokens − cached − cache writes
 // (never below 0); CacheRead = cached; CacheCreation =
 // cache_write_tokens; Output = completion_tokens. A nil u gives zeros.
-func (u *Usage) Totals() anthropic.Totals {
+func (u *Usage) Totals() tokens.Totals {
 	if u == nil {
-		return anthropic.Totals{}
+		return tokens.Totals{}
 	}
 	var cached, written int64
 	if d := u.PromptTokensDetails; d != nil {
@@ -88,7 +88,7 @@ func (u *Usage) Totals() anthropic.Totals {
 	if cached == 0 {
 		cached = max(u.PromptCacheHitTokens, 0)
 	}
-	return anthropic.Totals{
+	return tokens.Totals{
 		Input:         max(u.PromptTokens-cached-written, 0),
 		Output:        max(u.CompletionTokens, 0),
 		CacheRead:     cached,

@@ -3,8 +3,8 @@ package openai
 import (
 	"strconv"
 
-	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/jsonpeek"
+	"github.com/ferrygw/ferry/internal/tokens"
 )
 
 // ReadUsage reads the "usage" of a chat.completion (or of a stream chunk)
@@ -13,7 +13,7 @@ import (
 // completion_tokens. cached is prompt_tokens_details.cached_tokens, or
 // DeepSeek's prompt_cache_hit_tokens. It reports whether usage was found
 // (a null usage, as in every chunk but the last, is not usage).
-func ReadUsage(b []byte, t *anthropic.Totals) bool {
+func ReadUsage(b []byte, t *tokens.Totals) bool {
 	u := jsonpeek.Member(b, "usage")
 	if u == nil || string(u) == "null" {
 		return false
@@ -47,7 +47,7 @@ func ReadUsage(b []byte, t *anthropic.Totals) bool {
 }
 
 // ReadChunkUsage is ReadUsage for one stream chunk's data.
-func ReadChunkUsage(data []byte, t *anthropic.Totals) bool {
+func ReadChunkUsage(data []byte, t *tokens.Totals) bool {
 	if len(data) == 0 || data[0] != '{' {
 		return false
 	}

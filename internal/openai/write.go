@@ -29,14 +29,7 @@ func appendChatRequest(dst []byte, r *ChatRequest) ([]byte, error) {
 	if r.Messages == nil {
 		dst = append(dst, "null"...)
 	} else {
-		dst = append(dst, '[')
-		for i := range r.Messages {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendMessage(dst, &r.Messages[i])
-		}
-		dst = append(dst, ']')
+		dst = appendEach(dst, r.Messages, appendMessage)
 	}
 	dst = appendOptInt(dst, `,"max_tokens":`, r.MaxTokens)
 	dst = appendOptInt(dst, `,"max_completion_tokens":`, r.MaxCompletionTokens)
@@ -58,14 +51,7 @@ func appendChatRequest(dst []byte, r *ChatRequest) ([]byte, error) {
 		return nil, err
 	}
 	if len(r.Stop) > 0 {
-		dst = append(dst, `,"stop":[`...)
-		for i, s := range r.Stop {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = jsonpeek.AppendString(dst, s)
-		}
-		dst = append(dst, ']')
+		dst = appendEach(append(dst, `,"stop":`...), r.Stop, appendStringAt)
 	}
 	if r.Stream {
 		dst = append(dst, `,"stream":true`...)
@@ -200,14 +186,7 @@ func appendMessage(dst []byte, m *Message) []byte {
 	dst = appendContent(dst, m.Content)
 	dst = appendOptString(dst, `,"name":`, m.Name)
 	if len(m.ToolCalls) > 0 {
-		dst = append(dst, `,"tool_calls":[`...)
-		for i := range m.ToolCalls {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendToolCall(dst, &m.ToolCalls[i])
-		}
-		dst = append(dst, ']')
+		dst = appendEach(append(dst, `,"tool_calls":`...), m.ToolCalls, appendToolCall)
 	}
 	dst = appendOptString(dst, `,"tool_call_id":`, m.ToolCallID)
 	dst = appendOptStringPtr(dst, `,"refusal":`, m.Refusal)
@@ -225,15 +204,23 @@ func appendContent(dst []byte, c *Content) []byte {
 	case c.Parts == nil:
 		return jsonpeek.AppendString(dst, c.Text)
 	}
+	return appendEach(dst, c.Parts, appendPart)
+}
+
+// appendEach appends xs as a JSON array, each element written by f.
+func appendEach[T any](dst []byte, xs []T, f func([]byte, *T) []byte) []byte {
 	dst = append(dst, '[')
-	for i := range c.Parts {
+	for i := range xs {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendPart(dst, &c.Parts[i])
+		dst = f(dst, &xs[i])
 	}
 	return append(dst, ']')
 }
+
+// appendStringAt appends *s as a JSON string, for appendEach.
+func appendStringAt(dst []byte, s *string) []byte { return jsonpeek.AppendString(dst, *s) }
 
 // appendPart appends p as Part.MarshalJSON writes it.
 func appendPart(dst []byte, p *Part) []byte {

@@ -67,11 +67,12 @@ type Call struct {
 	FirstByte  time.Duration
 	StreamIdle time.Duration
 
-	// Prepared and PreparedBody are the provider's own translation of the
-	// call, made once per target before the first attempt (the relay calls
-	// the provider's Prepare when it has one), so that a retried request
-	// is not decoded and encoded again. Opaque to everyone but the
-	// provider that made them; nil: the provider translates in Do.
+	// Prepared and PreparedBody are the relay's translation of the call
+	// for an upstream of another format (package convert: an Anthropic
+	// call for a Chat Completions upstream), made once per target before
+	// the first attempt, so that a retried request is not decoded and
+	// encoded again. The provider sends PreparedBody; Prepared is the
+	// relay's, which translates each answer back.
 	Prepared     any
 	PreparedBody []byte
 }

@@ -108,9 +108,12 @@ func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 
 // newTestLimiter builds a limiter on the fake clock: memory when c is nil,
 // else Redis (with the fake clock as the store's clock too).
-func newTestLimiter(t testing.TB, cfg config.RateLimits, clk *testkit.Clock, c Redis, prefix string, cnt *counters) *Limiter {
+func newTestLimiter(t testing.TB, cfg config.RateLimits, clk *testkit.Clock, c Redis, prefix string, cnt *counters, more ...func(*Options)) *Limiter {
 	t.Helper()
 	o := Options{Config: cfg, Now: clk.Now, Logger: discardLogger(), Heartbeat: -1}
+	for _, f := range more {
+		f(&o)
+	}
 	if cnt != nil {
 		o.OnStoreError, o.OnReject = cnt.onStore, cnt.onReject
 	}

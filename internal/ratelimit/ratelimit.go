@@ -72,6 +72,9 @@ type Options struct {
 	// registry and hands it the outage's debts (outage.go). 0: every 2s;
 	// negative: never on its own (tests).
 	Heartbeat time.Duration
+	// KeyLimits: subjects may carry a key's own limits (Subject.Own, the
+	// managed keys'), so the limiter is on even with no rules configured.
+	KeyLimits bool
 }
 
 // maxTokens bounds a reservation or usage, keeping the stores' arithmetic
@@ -85,6 +88,7 @@ const logEvery = 10 * time.Second
 // use. A Limiter with no rules admits everything at no cost.
 type Limiter struct {
 	rules     *rules
+	keyLimits bool // Options.KeyLimits
 	proxies   []netip.Prefix
 	tagHeader string
 	mem       *memory // the memory backend, or Redis's fallback under fail_open
@@ -118,6 +122,7 @@ func New(o Options) (*Limiter, error) {
 	}
 	l := &Limiter{
 		rules:     rs,
+		keyLimits: o.KeyLimits,
 		tagHeader: o.Config.TagHeader,
 		failOpen:  o.Config.OnStoreFailure != config.FailClosed,
 		mode:      o.Config.OnStoreFailure,
@@ -174,7 +179,7 @@ func New(o Options) (*Limiter, error) {
 		}
 		l.red = newRedisStore(o.Redis, o.Prefix+"rl:", lease, beat, o.StoreClock, l)
 		l.mem.fallback = l.failOpen
-		if !rs.empty() {
+		if !rs.empty() || o.KeyLimits {
 			// From the start, not the first request: every instance must
 			// be counted before the store can fail.
 			l.red.startBeat()
@@ -194,8 +199,13 @@ func (l *Limiter) Close() {
 	}
 }
 
-// Enabled reports whether any rule is configured.
-func (l *Limiter) Enabled() bool { return !l.rules.empty() }
+// Enabled reports whether any rule is configured or keys may carry their
+// own limits.
+func (l *Limiter) Enabled() bool { return l.keyLimits || !l.rules.empty() }
+
+// Applies reports whether any limit can apply to a request whose key has
+// the limits own: false lets the caller skip the limiter at no cost.
+func (l *Limiter) Applies(own Own) bool { return own != (Own{}) || !l.rules.empty() }
 
 // TagHeader is the request header that names the traffic tag ("": none).
 func (l *Limiter) TagHeader() string { return l.tagHeader }

@@ -127,6 +127,9 @@ func (rs *rules) match(s *Subject, out *[numScopes]applied) int {
 				r = one
 			}
 		}
+		if i == scopeKey && s.Own != (Own{}) {
+			r = s.Own.over(r)
+		}
 		if r != nil {
 			out[n] = applied{rule: r, value: storeValue(v)}
 			n++
@@ -147,6 +150,35 @@ type Subject struct {
 	IP    string // the client's address, canonical (netip.Addr.String)
 	Route string // the route's match pattern
 	Tag   string // the tag header's value
+	// Own is the key's own limits (a managed key's), which replace the
+	// configured key rule's limits for that key where they are set.
+	Own Own
+}
+
+// Own is a gateway key's own limits; zero leaves a limit to the configured
+// rules.
+type Own struct {
+	RPM, TPM, Concurrency int64
+}
+
+// over is the rule for a key with limits o, on top of the configured rule
+// base (nil: none). The key's limits are sliding windows, and so become
+// the base's other limits for that key.
+func (o Own) over(base *rule) *rule {
+	r := &rule{scope: scopeKey}
+	if base != nil {
+		r.rpm, r.tpm, r.conc = base.rpm, base.tpm, base.conc
+	}
+	if o.RPM > 0 {
+		r.rpm = min(o.RPM, config.MaxRate)
+	}
+	if o.TPM > 0 {
+		r.tpm = min(o.TPM, config.MaxRate)
+	}
+	if o.Concurrency > 0 {
+		r.conc = o.Concurrency
+	}
+	return r
 }
 
 func (s *Subject) value(scope int) string {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/ferrygw/ferry/internal/convert"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/upstream"
 )
@@ -36,7 +37,7 @@ type attemptResult struct {
 func (r *Relay) attempt(ctx, tctx context.Context, b *backend, n *upstream.Node, call *provider.Call) attemptResult {
 	call.Node = n.Index()
 	a0 := r.now()
-	resp, err := b.p.Do(tctx, call)
+	resp, err := convert.Do(tctx, b.p, call) // translated back when prepare translated the call
 	a := attemptResult{at: Attempt{Provider: b.name, Node: n.Label()}, ttfb: r.now().Sub(a0)}
 	if err == nil {
 		a.at.Status = resp.Status

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/ferrygw/ferry/internal/metrics"
 	"github.com/ferrygw/ferry/internal/routing"
 	"github.com/ferrygw/ferry/internal/shadow"
+	"github.com/ferrygw/ferry/internal/tracing"
 	"github.com/ferrygw/ferry/internal/upstream"
 )
 
@@ -32,6 +34,7 @@ type Options struct {
 	Providers []config.Provider
 	Impl      map[string]Provider
 	Metrics   *metrics.Metrics // nil: a private registry
+	Tracer    *tracing.Tracer  // nil: no spans
 	Logger    *slog.Logger     // nil: discard
 	// Now, Rand and Sleep are injected by tests: the clock of breakers,
 	// budgets and canaries, their randomness (jitter, weighted picks), and
@@ -45,6 +48,10 @@ type Options struct {
 	// MaxAnswerBytes bounds a whole (non-streaming) answer held in memory
 	// (0: 64 MiB); a longer one is cut and is a 502.
 	MaxAnswerBytes int64
+	// Previous is the relay a hot reload replaces (nil: none): a provider
+	// whose config and implementation are unchanged keeps its pool, and so
+	// its breakers, bulkhead and latency figures.
+	Previous *Relay
 }
 
 // backend is one provider with its pool and settings.
@@ -61,6 +68,7 @@ type backend struct {
 	// a target's own add to them (policy.go).
 	params  config.Params
 	forward []string
+	cfg     config.Provider // what the backend was built from, for Previous
 }
 
 // route is a config route's runtime state.
@@ -91,6 +99,7 @@ func New(o Options) (*Relay, error) {
 		sleep:    o.Sleep,
 		shadow:   o.Mirror,
 		maxWhole: o.MaxAnswerBytes,
+		tracer:   o.Tracer,
 	}
 	if r.maxWhole <= 0 {
 		r.maxWhole = defaultMaxAnswer
@@ -154,6 +163,7 @@ func (r *Relay) newBackend(pc config.Provider, p Provider, o Options) (*backend,
 		health:      pc.HealthCheck,
 		successes:   r.m.Attempts.WithLabelValues(pc.Name, outcomeSuccess),
 		params:      pc.Params,
+		cfg:         pc,
 	}
 	for _, h := range pc.ForwardHeaders {
 		b.forward = append(b.forward, http.CanonicalHeaderKey(h))
@@ -163,6 +173,12 @@ func (r *Relay) newBackend(pc config.Provider, p Provider, o Options) (*backend,
 	}
 	for _, l := range labels {
 		b.ttfb = append(b.ttfb, r.m.NodeTTFB.WithLabelValues(pc.Name, l))
+	}
+	if old := o.Previous.backend(pc.Name); old != nil && old.p == p && reflect.DeepEqual(old.cfg, pc) {
+		b.pool = old.pool // its breakers keep their state, and their gauges
+		return b, nil
+	}
+	for _, l := range labels {
 		r.m.BreakerState.WithLabelValues(pc.Name, l).Set(metrics.BreakerClosed)
 	}
 	name := pc.Name
@@ -243,6 +259,7 @@ func (r *Relay) newRoute(rc config.Route, o Options) (*route, error) {
 		Rand:    o.Rand,
 		OnRollback: func(target, reason string) {
 			r.m.CanaryRollbacks.WithLabelValues(match, target).Inc()
+			r.m.CanaryWeight.WithLabelValues(match, target).Set(0)
 			r.log.Warn("canary rolled back", slog.String("route", match), slog.String("target", target), slog.String("reason", reason))
 		},
 	})
@@ -250,6 +267,15 @@ func (r *Relay) newRoute(rc config.Route, o Options) (*route, error) {
 		return nil, fmt.Errorf("relay: route %q: %w", rc.Match, err)
 	}
 	rt.split = split
+	// A hot reload that leaves the route's targets and weights as they
+	// were keeps the split's runtime weights (promoted, rolled back);
+	// otherwise the split starts from its configured weights.
+	if prev, ok := o.Previous.Split(rc.Match); ok {
+		split.CarryFrom(prev)
+	}
+	for i, w := range split.Weights() {
+		r.m.CanaryWeight.WithLabelValues(match, targets[i].Name).Set(float64(w))
+	}
 	return rt, nil
 }
 
@@ -265,6 +291,9 @@ func (r *Relay) Splits() []*canary.Split { return r.splits }
 
 // Split returns the split of the route whose match is match.
 func (r *Relay) Split(match string) (*canary.Split, bool) {
+	if r == nil {
+		return nil, false
+	}
 	rt, ok := r.routes[match]
 	if !ok || rt.split == nil {
 		return nil, false
@@ -315,4 +344,13 @@ func sleepTimer(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// backend is the named provider's backend of r; nil when r is nil or has
+// none.
+func (r *Relay) backend(name string) *backend {
+	if r == nil {
+		return nil
+	}
+	return r.backends[name]
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/routing"
 	"github.com/ferrygw/ferry/internal/shadow"
+	"github.com/ferrygw/ferry/internal/tracing"
 	"github.com/ferrygw/ferry/internal/upstream"
 )
 
@@ -54,9 +55,10 @@ type Relay struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
-	shadow   *shadow.Mirror // nil: no shadow traffic
-	bufs     sync.Pool      // *[]byte for whole answers
-	maxWhole int64          // bound of a whole answer (Options.MaxAnswerBytes)
+	shadow   *shadow.Mirror  // nil: no shadow traffic
+	bufs     sync.Pool       // *[]byte for whole answers
+	maxWhole int64           // bound of a whole answer (Options.MaxAnswerBytes)
+	tracer   *tracing.Tracer // nil: no spans (trace.go)
 }
 
 // Request is what the server hands the relay.
@@ -180,7 +182,7 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 			if pos > 0 && prev != "" {
 				r.m.Fallbacks.WithLabelValues(rt.Match, prev, t.Provider).Inc()
 			}
-			call, back, err := r.call(req, b, &t, model, &conv)
+			call, back, err := r.tracedCall(ctx, req, b, &t, model, &conv)
 			if err != nil {
 				return res, err // an untranslatable request: the client's error
 			}

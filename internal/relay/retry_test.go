@@ -313,6 +313,9 @@ func TestCanaryOrderAndRecord(t *testing.T) {
 	g := newRig(t, []config.Route{rt},
 		[]config.Provider{provCfg("primary"), provCfg("canary", func(p *config.Provider) { p.Retry.MaxAttempts = 1; p.Breaker.Disabled = true })},
 		map[string]Provider{"primary": primary, "canary": canary})
+	if got := val(g.m.CanaryWeight.WithLabelValues("*", "canary")); got != 1000 {
+		t.Errorf("canary weight metric %g before the rollback, want 1000", got)
+	}
 	for i := range 2 {
 		res, err := g.Do(context.Background(), plain(t))
 		if err != nil {
@@ -325,6 +328,9 @@ func TestCanaryOrderAndRecord(t *testing.T) {
 	}
 	if got := val(g.m.CanaryRollbacks.WithLabelValues("*", "canary")); got != 1 {
 		t.Errorf("rollbacks metric %g, want 1", got)
+	}
+	if got := val(g.m.CanaryWeight.WithLabelValues("*", "canary")); got != 0 {
+		t.Errorf("canary weight metric %g after the rollback, want 0", got)
 	}
 	res, err := g.Do(context.Background(), plain(t))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/convert"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/shadow"
 	"github.com/ferrygw/ferry/internal/sse"
@@ -94,7 +95,7 @@ func (r *Relay) shadowCall(ctx context.Context, b *backend, call *provider.Call)
 	}
 	call.Node = n.Index()
 	rec := shadow.NewRecorder(r.now)
-	resp, err := b.p.Do(ctx, call)
+	resp, err := convert.Do(ctx, b.p, call)
 	if err != nil {
 		return shadow.Outcome{}, err
 	}

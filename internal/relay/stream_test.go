@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 
+	"github.com/ferrygw/ferry/internal/openai"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/sse"
 )
@@ -120,35 +122,40 @@ func TestTranslatedStreamCut(t *testing.T) {
 	}
 }
 
-// preparing is a provider that translates calls itself, counting how often.
-type preparing struct {
-	*fakeProvider
-	prepared int
+// chatTarget is a provider whose upstream speaks Chat Completions.
+type chatTarget struct{ *fakeProvider }
+
+func (p *chatTarget) ChatProfile() *openai.Profile {
+	return &openai.Profile{Name: "test", MaxTokensField: "max_tokens"}
 }
 
-func (p *preparing) Prepare(c *provider.Call) {
-	p.prepared++
-	c.Prepared = p.prepared
-}
+const chatCompletion = `{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}`
 
-// TestPreparedOncePerTarget: a request retried on a provider that
-// translates it is translated once, before the first attempt; every
-// attempt carries that translation.
+// TestPreparedOncePerTarget: a request retried on a Chat Completions
+// target is translated by the relay once, before the first attempt; every
+// attempt sends that translation, and the answer comes back translated.
 func TestPreparedOncePerTarget(t *testing.T) {
-	p := &preparing{fakeProvider: &fakeProvider{answer: script(jsonAnswer(503, `{}`), jsonAnswer(503, `{}`), jsonAnswer(200, message))}}
+	p := &chatTarget{fakeProvider: &fakeProvider{answer: script(jsonAnswer(503, `{}`), jsonAnswer(503, `{}`), jsonAnswer(200, chatCompletion))}}
 	g := simple(t, map[string]Provider{"p": p}, []string{"p"})
 	res, err := g.Do(context.Background(), plain(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	readAll(t, res)
-	if p.count() != 3 || p.prepared != 1 {
-		t.Fatalf("%d attempts, %d preparations; want 3 and 1", p.count(), p.prepared)
+	body := readAll(t, res)
+	if p.count() != 3 {
+		t.Fatalf("%d attempts, want 3", p.count())
+	}
+	first := p.calls[0]
+	if first.Prepared == nil || !bytes.HasPrefix(first.PreparedBody, []byte(`{"model":"claude-x","messages":[]`)) || bytes.Equal(first.PreparedBody, first.Body) {
+		t.Fatalf("the first attempt sent %s, want a Chat Completions request", first.PreparedBody)
 	}
 	for i, c := range p.calls {
-		if c.Prepared != 1 {
-			t.Errorf("attempt %d carried %v, want the one preparation", i, c.Prepared)
+		if c.Prepared != first.Prepared || &c.PreparedBody[0] != &first.PreparedBody[0] {
+			t.Errorf("attempt %d carried another translation", i) // the same bytes, not a copy
 		}
+	}
+	if !strings.Contains(body, `"type":"message"`) || !strings.Contains(body, `"text":"Hi"`) {
+		t.Errorf("answer %s, want the chat completion as an Anthropic message", body)
 	}
 }
 

@@ -79,7 +79,7 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 		bit := uint64(1) << n.Index()
 		tried |= bit
 		finish := n.Start()
-		a := r.attempt(ctx, tctx, b, n, call)
+		a := r.tracedAttempt(ctx, tctx, b, n, call)
 		r.record(b, n, finish, &a, failed&bit != 0, res)
 		if a.success {
 			return r.succeeded(ctx, b, n, call.Format, &a, dl, release, t0)

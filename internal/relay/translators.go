@@ -1,18 +1,20 @@
 package relay
 
-// Every conversion the relay makes between client formats and Anthropic's,
-// in one file: the one place the relay calls translate. A request is
-// translated once per request (not per target or attempt), and its answer
-// translated back once, after the retry loop chose it.
+// Every conversion the relay makes, in one file. Between client formats
+// and Anthropic's: a request translated once per request (not per target
+// or attempt), its answer translated back once, after the retry loop chose
+// it. For a target whose upstream speaks another format (Chat
+// Completions): the Anthropic call translated once per target (prepare),
+// each attempt's answer translated back (convert.Do, in attempt).
 
 import (
 	"bytes"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/convert"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/sse"
 	"github.com/ferrygw/ferry/internal/translate"
@@ -33,18 +35,11 @@ func speaks(p Provider, f provider.Format) bool {
 	return ok && s.Speaks(f)
 }
 
-// preparer is a provider that translates a call for its upstream itself
-// (openaicompat: Anthropic to Chat Completions, by its vendor profile).
-// The relay has it do so once per target, before the first attempt.
-type preparer interface {
-	Prepare(*provider.Call)
-}
-
-func prepare(p Provider, c *provider.Call) {
-	if pp, ok := p.(preparer); ok {
-		pp.Prepare(c)
-	}
-}
+// prepare translates a call for a target whose upstream speaks another
+// format (an OpenAI-compatible upstream: Anthropic to Chat Completions,
+// by its vendor profile), once per target, before the first attempt;
+// each attempt's answer is translated back by convert.Do.
+func prepare(p Provider, c *provider.Call) { convert.Prepare(p, c) }
 
 // frameTranslator turns Anthropic events into another format's frames.
 // translate.AnthropicToOpenAIStream and translate.AnthropicToCompleteStream are the two.
@@ -54,53 +49,37 @@ type frameTranslator interface {
 	Next() ([]byte, bool)
 }
 
-// translatedSource reads Anthropic events from its source and yields the
-// frames a translator makes of them. The translator ends every stream it
-// is given with a closing frame (the end marker, or an error frame), so
-// io.EOF from here is always a clean end; a source's failure (a cut, a
-// read error) becomes the stream's Fault. Usage and Note are the source's:
-// the Anthropic usage, which the translated frames may not carry (an
-// OpenAI client that did not ask for include_usage).
-type translatedSource struct {
-	provider.StreamBase
-	tr    frameTranslator
-	ended bool
-	fault error // the source's failure, closed with an error frame
-}
+// frames adapts a frameTranslator to provider.Translated, the one
+// stream-translation loop: each frame becomes an event. The translators
+// end only when their source does.
+type frames struct{ tr frameTranslator }
 
-func newTranslated(src provider.Stream, tr frameTranslator) *translatedSource {
-	return &translatedSource{StreamBase: provider.StreamBase{Src: src}, tr: tr}
-}
+func (f *frames) Feed(ev sse.Event) { f.tr.Feed(ev) }
+func (f *frames) Finish(err error)  { f.tr.Finish(err) }
+func (*frames) Done() bool          { return false }
 
-func (t *translatedSource) Next() (sse.Event, error) {
-	for {
-		if f, ok := t.tr.Next(); ok {
-			name, data := splitFrame(f)
-			return sse.Event{Name: name, Data: data, Raw: f}, nil
-		}
-		if t.ended {
-			return sse.Event{}, io.EOF
-		}
-		ev, err := t.Src.Next()
-		if err != nil {
-			t.ended = true
-			if err == io.EOF {
-				err = nil
-			}
-			t.fault = err
-			t.tr.Finish(err)
-			continue
-		}
-		t.tr.Feed(ev)
+func (f *frames) Next() (sse.Event, bool) {
+	b, ok := f.tr.Next()
+	if !ok {
+		return sse.Event{}, false
 	}
+	name, data := splitFrame(b)
+	return sse.Event{Name: name, Data: data, Raw: b}, true
 }
 
-// Fault is the source's failure, or the error event it carried.
-func (t *translatedSource) Fault() error {
-	if t.fault != nil {
-		return t.fault
-	}
-	return t.Src.Fault()
+// newTranslated yields the frames tr makes of src's Anthropic events.
+// Usage and Note stay the source's: the Anthropic usage, which the
+// translated frames may not carry (an OpenAI client that did not ask for
+// include_usage).
+func newTranslated(src provider.Stream, tr frameTranslator) provider.Stream {
+	t := &translatedFrames{fr: frames{tr}} // one allocation for the loop and its adapter
+	t.Translated = provider.Translated{StreamBase: provider.StreamBase{Src: src}, Tr: &t.fr}
+	return t
+}
+
+type translatedFrames struct {
+	provider.Translated
+	fr frames
 }
 
 // splitFrame reads the event name and data of a frame the gateway wrote
@@ -131,7 +110,7 @@ type converted struct {
 }
 
 func convertOpenAI(body []byte) (*converted, error) {
-	ab, info, err := translate.OpenAIToAnthropicRequest(body, TranslateEnv())
+	ab, info, err := translate.OpenAIToAnthropicRequest(body, convert.Env())
 	if err != nil {
 		return nil, apierr.Wrap(apierr.InvalidRequest, err, err.Error())
 	}
@@ -167,10 +146,7 @@ func (c *converted) answer(resp *provider.Response) (*provider.Response, error) 
 	} else {
 		b = translate.AnthropicToOpenAIError(resp.Status, b)
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	resp.Header.Set("Content-Type", "application/json")
-	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
-	return resp, nil
+	return withJSONBody(resp, b), nil
 }
 
 // Complete is a legacy Text Completions request translated to the Messages
@@ -183,7 +159,7 @@ type Complete struct {
 // FromComplete translates a legacy Text Completions request; an
 // untranslatable one is the client's error.
 func FromComplete(body []byte) (*Complete, error) {
-	mb, info, err := translate.CompleteToAnthropicRequest(body, TranslateEnv())
+	mb, info, err := translate.CompleteToAnthropicRequest(body, convert.Env())
 	if err != nil {
 		return nil, apierr.Wrap(apierr.InvalidRequest, err, err.Error())
 	}
@@ -213,8 +189,5 @@ func (c *Complete) Answer(resp *provider.Response) (*provider.Response, error) {
 	if b, err = translate.AnthropicToCompleteResponse(b, info); err != nil {
 		return nil, err
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	resp.Header.Set("Content-Type", "application/json")
-	resp.Header.Del("Content-Length")
-	return resp, nil
+	return withJSONBody(resp, b), nil
 }

@@ -58,7 +58,7 @@ func accessLevel(x *exchange, base slog.Level) slog.Level {
 }
 
 // accessFields walks the line's fields, the one list of them.
-func accessFields(x *exchange, r *http.Request, status int, d time.Duration, f lineFields) {
+func accessFields(x *exchange, r *http.Request, status int, d time.Duration, f lineFields, redact func(string) string) {
 	f.str("request_id", x.id)
 	f.str("method", r.Method)
 	f.str("path", r.URL.Path)
@@ -75,6 +75,9 @@ func accessFields(x *exchange, r *http.Request, status int, d time.Duration, f l
 	}
 	if x.route != "" {
 		f.str("route", x.route)
+	}
+	if x.tag != "" {
+		f.str("tag", x.tag)
 	}
 	if x.provider != "" {
 		f.str("provider", x.provider)
@@ -103,13 +106,13 @@ func accessFields(x *exchange, r *http.Request, status int, d time.Duration, f l
 	}
 	if x.err != nil {
 		f.str("error_kind", x.err.Kind.String())
-		f.str("error", x.err.Error())
+		f.str("error", redact(errorText(x.err)))
 	}
 	if x.note != nil {
-		f.str("upstream_note", x.note.Error())
+		f.str("upstream_note", redact(x.note.Error()))
 	}
 	if x.streamErr != nil {
-		f.str("stream_error", x.streamErr.Error())
+		f.str("stream_error", redact(x.streamErr.Error()))
 	}
 }
 
@@ -121,7 +124,7 @@ func (s *Server) writeAccess(x *exchange, r *http.Request, base slog.Level, stat
 	if !ok {
 		var f attrFields
 		f.a = make([]slog.Attr, 0, 24)
-		accessFields(x, r, status, d, &f)
+		accessFields(x, r, status, d, &f, s.redactLog)
 		s.log.LogAttrs(context.Background(), level, "request", f.a...)
 		return
 	}
@@ -130,7 +133,7 @@ func (s *Server) writeAccess(x *exchange, r *http.Request, base slog.Level, stat
 		f = new(jsonFields)
 	}
 	f.b = appendLineHead(f.b[:0], time.Now(), level, "request")
-	accessFields(x, r, status, d, f)
+	accessFields(x, r, status, d, f, s.redactLog)
 	f.b = append(f.b, '}', '\n')
 	sink.WriteLine(f.b) // as slog: a failed log write is not the request's failure
 	if cap(f.b) <= 64<<10 {

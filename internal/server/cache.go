@@ -77,6 +77,9 @@ func (s *Server) cacheServe(x *exchange, r *http.Request, op provider.Op, body [
 	if c == nil || op != provider.OpMessages || x.endpoint != epMessages || x.format != provider.FormatAnthropic {
 		return false
 	}
+	if x.guard != nil && x.guard.answer != nil {
+		return false // its answer is the request's own (placeholders restored, words filtered): never shared
+	}
 	rt := x.rt
 	if rt == nil {
 		return false // the relay answers the 404
@@ -88,7 +91,7 @@ func (s *Server) cacheServe(x *exchange, r *http.Request, op provider.Op, body [
 	}
 	k, err := cache.Request{
 		Op:      "messages",
-		Scope:   x.key,
+		Scope:   x.key + x.guardScope(),
 		Body:    body,
 		Version: r.Header.Get("Anthropic-Version"),
 		Beta:    r.Header["Anthropic-Beta"],

@@ -53,13 +53,34 @@ func (s *Server) Stop() { s.stopAll() }
 // started counts a request in flight.
 func (s *Server) started() { s.active.Add(1) }
 
+// InFlight is the number of requests in flight now.
+func (s *Server) InFlight() int { return int(s.active.Load()) }
+
+// OnIdle sets f (nil: none) to be called each time the requests in flight
+// fall to none, in the goroutine of the request that ended last. A hot
+// reload uses it to release a replaced server once its last request ends;
+// f must be cheap and must not wait for requests of this server.
+func (s *Server) OnIdle(f func()) {
+	if f == nil {
+		s.onIdle.Store(nil)
+		return
+	}
+	s.onIdle.Store(&f)
+}
+
 // finished counts a request's end and wakes Wait at the last one.
 func (s *Server) finished() {
-	if s.active.Add(-1) == 0 && s.draining.Load() {
+	if s.active.Add(-1) != 0 {
+		return
+	}
+	if s.draining.Load() {
 		select {
 		case s.idle <- struct{}{}:
 		default:
 		}
+	}
+	if f := s.onIdle.Load(); f != nil {
+		(*f)()
 	}
 }
 

@@ -72,3 +72,28 @@ func BenchmarkStoppable(b *testing.B) {
 		release()
 	}
 }
+
+func TestOnIdleAtTheLastRequest(t *testing.T) {
+	s := &Server{idle: make(chan struct{}, 1)}
+	calls := 0
+	s.OnIdle(func() { calls++ })
+	s.started()
+	s.started()
+	if s.InFlight() != 2 {
+		t.Fatalf("in flight: %d", s.InFlight())
+	}
+	s.finished()
+	if calls != 0 {
+		t.Fatal("OnIdle called with a request in flight")
+	}
+	s.finished()
+	if calls != 1 || s.InFlight() != 0 {
+		t.Fatalf("calls %d, in flight %d", calls, s.InFlight())
+	}
+	s.OnIdle(nil)
+	s.started()
+	s.finished()
+	if calls != 1 {
+		t.Error("OnIdle(nil) did not remove the hook")
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"time"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
@@ -16,6 +15,7 @@ import (
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/relay"
 	"github.com/ferrygw/ferry/internal/routing"
+	"github.com/ferrygw/ferry/internal/tracing"
 )
 
 // exchange is one request's response writer and its record for the access
@@ -29,6 +29,7 @@ type exchange struct {
 	bytesIn     int64
 	start       time.Time
 	firstByte   time.Duration
+	firstToken  time.Duration // a stream's first text relayed (0: none yet)
 	writeLimit  time.Duration // the time each write may take (Options.WriteTimeout)
 
 	id            string
@@ -36,6 +37,8 @@ type exchange struct {
 	format        provider.Format // the client's wire format, for errors
 	key           string
 	ident         *auth.Identity // who presented the key; nil without authentication
+	ledgered      bool           // finishUsage recorded the request (usage.go)
+	answerText    string         // a whole answer's text when it had no usage (usage_estimate.go)
 	model         string
 	route         string
 	rt            *routing.Route // the model's route, looked up once; nil: none
@@ -50,8 +53,12 @@ type exchange struct {
 	relayed       relayedText   // the text a stream relayed, for a cut-short stream's charge
 	note          error         // a problem with the upstream's answer, for the log
 	attempts      []relay.Attempt
-	cache         *cacheState // the response cache's part; nil when not involved
-	gone          bool        // the client hung up: logged and counted as 499
+	cache         *cacheState   // the response cache's part; nil when not involved
+	gone          bool          // the client hung up: logged and counted as 499
+	tag           string        // the traffic tag (header or managed key), as the client sent it
+	upstreamWait  time.Duration // time spent waiting on upstreams (observe.go)
+	span          tracing.Span  // the request's span (zero: tracing off)
+	guard         *guardState   // the guardrails' part; nil when none applies
 }
 
 func (x *exchange) WriteHeader(code int) {
@@ -96,6 +103,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request) *exchange {
 func (s *Server) end(x *exchange, r *http.Request) {
 	s.m.InFlight.Dec()
 	defer s.finished()
+	defer s.recordUnfinished(x, r) // the ledger row of a request refused early (usage.go)
 	if v := recover(); v != nil {
 		if v == http.ErrAbortHandler {
 			s.logLine(x, r)
@@ -120,9 +128,17 @@ func (s *Server) logLine(x *exchange, r *http.Request) {
 		// answer was written whole, whatever status it was to have.
 		status = statusClientClosed
 	}
-	code := strconv.Itoa(status)
-	s.m.Requests.WithLabelValues(x.endpoint, x.route, x.provider, code).Inc()
-	s.m.Duration.WithLabelValues(x.endpoint, x.provider).Observe(d.Seconds())
+	s.observe(x, status, d)
+	if s.onFinished != nil && x.endpoint != epHealth && x.endpoint != epRoot {
+		var retried []string
+		if len(x.attempts) > 1 {
+			retried = make([]string, len(x.attempts))
+			for i, a := range x.attempts {
+				retried[i] = a.String()
+			}
+		}
+		s.onFinished(status, d, x.firstToken, retried)
+	}
 
 	level := slog.LevelInfo
 	if x.endpoint == epHealth || x.endpoint == epRoot {

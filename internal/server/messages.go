@@ -70,23 +70,34 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 	}
 	x.model, x.stream = peek.Model, peek.Stream
 	x.rt, _ = s.relay.Lookup(peek.Model) // once: the limiter, the cache and the relay use it
+	s.readTag(x, r)
 	if x.ident != nil {
 		if err := x.ident.AllowModel(peek.Model); err != nil {
 			s.fail(x, err)
 			return
 		}
 	}
+	_, sp := s.tracer.Start(r.Context(), "ferry.ratelimit")
 	lt, ok := s.admit(x, r, op, peek, len(body))
+	sp.End()
 	if !ok {
 		return
 	}
 	defer s.settle(x, r, &lt)
 	ut, ok := s.reserveUsage(x, r, op, peek, len(body))
-	defer s.finishUsage(x, r, ut)
+	defer s.finishUsage(x, r, ut, body)
 	if !ok {
 		return
 	}
-	if s.cacheServe(x, r, op, body, peek) {
+	format := x.format
+	if s.guards != nil {
+		g, ok := s.guardRequest(x, r, op, guardedRequest{body: body, peek: peek, format: format, convert: convert})
+		if !ok {
+			return
+		}
+		body, peek, format, convert = g.body, g.peek, g.format, g.convert
+	}
+	if s.tracedCacheServe(x, r, op, body, peek) {
 		return
 	}
 	if peek.Stream {
@@ -96,9 +107,10 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 		r, release = s.stoppable(r)
 		defer release()
 	}
+	t0 := time.Now()
 	res, err := s.relayDo(x, r, &relay.Request{
 		Op:      op,
-		Format:  x.format,
+		Format:  format,
 		Body:    body,
 		Peek:    peek,
 		Header:  r.Header,
@@ -106,6 +118,7 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 		KeyName: x.key,
 		Route:   x.rt,
 	})
+	x.waited(t0)
 	if res != nil {
 		x.route, x.attempts = res.Route, res.Attempts
 		for _, a := range res.Attempts {
@@ -117,6 +130,11 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 			// Every attempt, those refused before a node was called
 			// included (provider@-:no_available_node in the access log).
 			x.Header()["X-Ferry-Attempts"] = []string{count(len(res.Attempts))}
+		}
+	}
+	if err == nil && x.guard != nil {
+		if err = s.guardAnswer(x, res.Response); err != nil {
+			res.Close()
 		}
 	}
 	if err == nil && convert != nil {
@@ -274,7 +292,9 @@ func (s *Server) dropBody(x *exchange, r *http.Request) {
 // relayBody copies a JSON answer (success or error) to the client as is,
 // reading its usage on the way for the access log.
 func (s *Server) relayBody(x *exchange, res *relay.Result) {
+	t0 := time.Now()
 	b, release, err := s.readAnswer(res.Body)
+	x.waited(t0)
 	defer release()
 	if err != nil {
 		var ae *apierr.Error // a classified failure (the deadline: 504) keeps its kind
@@ -317,21 +337,26 @@ func (s *Server) sniffBodyUsage(x *exchange, b []byte) {
 	if read(b, &x.usage) {
 		x.usageSeen = true
 		s.countTokens(x)
+		return
+	}
+	if s.usage != nil {
+		x.answerText = answerText(x.format, b) // the ledger counts it (usage.go)
 	}
 }
 
 func (s *Server) countTokens(x *exchange) {
+	model, tag := s.labels(x)
 	if x.usage.Input > 0 {
-		s.m.Tokens.WithLabelValues(x.provider, "input").Add(float64(x.usage.Input))
+		s.m.Tokens.WithLabelValues(x.provider, model, tag, "input").Add(float64(x.usage.Input))
 	}
 	if x.usage.Output > 0 {
-		s.m.Tokens.WithLabelValues(x.provider, "output").Add(float64(x.usage.Output))
+		s.m.Tokens.WithLabelValues(x.provider, model, tag, "output").Add(float64(x.usage.Output))
 	}
 	if x.usage.CacheRead > 0 {
-		s.m.Tokens.WithLabelValues(x.provider, "cache_read").Add(float64(x.usage.CacheRead))
+		s.m.Tokens.WithLabelValues(x.provider, model, tag, "cache_read").Add(float64(x.usage.CacheRead))
 	}
 	if x.usage.CacheCreation > 0 {
-		s.m.Tokens.WithLabelValues(x.provider, "cache_creation").Add(float64(x.usage.CacheCreation))
+		s.m.Tokens.WithLabelValues(x.provider, model, tag, "cache_creation").Add(float64(x.usage.CacheCreation))
 	}
 }
 
@@ -358,7 +383,9 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 	openaiFormat := x.format == provider.FormatOpenAI
 	var deadline time.Time
 	for {
+		t0 := time.Now()
 		ev, err := res.Events.Next()
+		x.waited(t0)
 		if err == io.EOF {
 			break
 		}
@@ -381,6 +408,9 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 			break
 		}
 		x.relayed.add(ev.Name, ev.Data, openaiFormat)
+		if x.firstToken == 0 && x.relayed.narrow+x.relayed.wide > 0 {
+			x.firstToken = time.Since(x.start)
+		}
 	}
 	if t, seen := res.Events.Usage(); seen {
 		x.usage, x.usageSeen = t, true

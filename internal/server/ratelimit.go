@@ -26,7 +26,15 @@ func (s *Server) admit(x *exchange, r *http.Request, op provider.Op, peek anthro
 	if s.limiter == nil {
 		return ratelimit.Ticket{}, true
 	}
-	subj := ratelimit.Subject{Key: x.key}
+	var own ratelimit.Own
+	if x.ident != nil {
+		l := x.ident.Limits
+		own = ratelimit.Own{RPM: int64(l.RequestsPerMinute), TPM: int64(l.TokensPerMinute), Concurrency: int64(l.Concurrency)}
+	}
+	if !s.limiter.Applies(own) {
+		return ratelimit.Ticket{}, true
+	}
+	subj := ratelimit.Subject{Key: x.key, Own: own}
 	if ip := s.limiter.ClientIP(r.RemoteAddr, r.Header["X-Forwarded-For"]); ip.IsValid() {
 		subj.IP = ip.String()
 	}

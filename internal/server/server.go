@@ -14,10 +14,12 @@ import (
 
 	"github.com/ferrygw/ferry/internal/auth"
 	"github.com/ferrygw/ferry/internal/cache"
+	"github.com/ferrygw/ferry/internal/guard"
 	"github.com/ferrygw/ferry/internal/metrics"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/ratelimit"
 	"github.com/ferrygw/ferry/internal/relay"
+	"github.com/ferrygw/ferry/internal/tracing"
 	"github.com/ferrygw/ferry/internal/usage"
 )
 
@@ -47,9 +49,31 @@ type Options struct {
 	// (nil: none); CacheTTL maps a route's match to its cache ttl.
 	Cache    *cache.Cache
 	CacheTTL map[string]time.Duration
+	// Guards gives each request its guard (nil: no guardrails; see
+	// guard.go), counted in GuardMetrics.
+	Guards       GuardSet
+	GuardMetrics *metrics.Guard
 	// Usage reserves budgets at entry and records cost and the ledger row
 	// at the end (nil: none; see usage.go).
 	Usage *usage.Recorder
+	// TagHeader names the request header carrying the traffic tag (empty:
+	// none); Tags are the configured tags, the rest count as "other".
+	TagHeader string
+	Tags      *metrics.Labels
+	// Tracer makes spans of requests, the limiter and the cache (nil: off).
+	Tracer *tracing.Tracer
+	// BasePath serves the API under a prefix such as /proxy (basepath.go);
+	// "" serves it at the root.
+	BasePath string
+	// HMAC verifies signed service requests (nil: none; hmac.go).
+	HMAC *auth.HMAC
+	// Finished, when set, is told of every API request (not health checks)
+	// as its access log line is written: its status (499: the client left),
+	// whole duration and, for a stream, the time to its first text relayed
+	// (0: none), and the attempts ("provider@node:outcome") when there were
+	// several (nil otherwise). The console's live charts are fed from it; it
+	// must be quick.
+	Finished func(status int, total, firstToken time.Duration, retried []string)
 }
 
 // Server is the public API handler.
@@ -65,17 +89,27 @@ type Server struct {
 	log           *slog.Logger
 	m             *metrics.Metrics
 	draining      atomic.Bool
-	active        atomic.Int64       // requests in flight (see drain.go)
-	idle          chan struct{}      // signalled when active falls to 0 while draining
-	stopped       context.Context    // ended by Stop: the grace period is over
-	stopAll       context.CancelFunc // Stop
-	limiter       *ratelimit.Limiter // nil: no rate limits
-	cache         *cache.Cache       // nil: no cache (see cache.go)
+	active        atomic.Int64           // requests in flight (see drain.go)
+	idle          chan struct{}          // signalled when active falls to 0 while draining
+	onIdle        atomic.Pointer[func()] // called when active falls to 0 (OnIdle)
+	stopped       context.Context        // ended by Stop: the grace period is over
+	stopAll       context.CancelFunc     // Stop
+	limiter       *ratelimit.Limiter     // nil: no rate limits
+	cache         *cache.Cache           // nil: no cache (see cache.go)
 	cacheTTL      map[string]time.Duration
 	flights       *cache.Group[*sharedResult] // nil: no coalescing
 	bufs          sync.Pool                   // *[]byte for non-streaming answers
 	usage         *usage.Recorder             // nil: no budgets or ledger
 	lines         sync.Pool                   // *jsonFields for access log lines (accesslog.go)
+	tagHeader     string                      // the traffic tag's header (observe.go)
+	tags          *metrics.Labels             // folds tags for metrics
+	tracer        *tracing.Tracer             // nil: no spans
+	guards        GuardSet                    // nil: no guardrails (guard.go)
+	guardM        *metrics.Guard
+	logRedactor   *guard.LogRedactor // the access log's error texts, always
+	basePath      string             // "" or a prefix such as /proxy (basepath.go)
+	hmac          *auth.HMAC         // nil: no signed requests (hmac.go)
+	onFinished    func(status int, total, firstToken time.Duration, retried []string)
 }
 
 // New builds a Server.
@@ -94,8 +128,17 @@ func New(o Options) (*Server, error) {
 		writeTimeout:  o.WriteTimeout,
 		log:           o.Logger,
 		m:             o.Metrics,
+		tagHeader:     o.TagHeader,
+		tags:          o.Tags,
+		tracer:        o.Tracer,
+		onFinished:    o.Finished,
 		idle:          make(chan struct{}, 1),
+		guards:        o.Guards,
+		guardM:        o.GuardMetrics,
+		logRedactor:   guard.NewLogRedactor(),
 		usage:         o.Usage,
+		basePath:      o.BasePath,
+		hmac:          o.HMAC,
 	}
 	s.stopped, s.stopAll = context.WithCancel(context.Background())
 	if s.maxReq <= 0 {
@@ -126,18 +169,20 @@ const (
 	epCountTokens = "count_tokens"
 	epChat        = "chat_completions"
 	epComplete    = "complete"
+	epCompletions = "completions" // OpenAI's legacy API (completions.go)
 	epModels      = "models"
 	epHealth      = "health"
 	epRoot        = "root"
 	epOther       = "other"
 )
 
-// ServeHTTP dispatches on the path. The set of paths is small and fixed, so
+// dispatch dispatches on the path. The set of paths is small and fixed, so
 // a switch is both the fastest and the clearest router; it also lets every
 // miss answer in Anthropic's error shape.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	x := s.begin(w, r)
 	defer s.end(x, r)
+	r = s.traceInbound(x, r)
 
 	p := r.URL.Path
 	switch {
@@ -156,6 +201,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.format = provider.FormatOpenAI
 		if s.method(x, r, http.MethodPost) && s.serving(x, r) && s.authenticate(x, r) {
 			s.chatCompletions(x, r)
+		}
+	case p == "/v1/completions":
+		x.endpoint = epCompletions
+		x.format = provider.FormatOpenAI
+		if s.method(x, r, http.MethodPost) && s.serving(x, r) && s.authenticate(x, r) {
+			s.openAICompletions(x, r)
 		}
 	case p == "/v1/complete":
 		x.endpoint = epComplete
@@ -210,10 +261,13 @@ func (s *Server) method(x *exchange, r *http.Request, want string) bool {
 }
 
 func (s *Server) authenticate(x *exchange, r *http.Request) bool {
-	if s.keys == nil || s.keys.Open() {
+	if s.hmac != nil && auth.Signed(r.Header) {
+		return s.authenticateSigned(x, r)
+	}
+	if s.hmac == nil && (s.keys == nil || s.keys.Open()) {
 		return true
 	}
-	id, err := s.keys.Identify(auth.Presented(r.Header))
+	id, err := s.identify(r)
 	if err == nil {
 		x.key, x.ident = id.Name, id
 		err = id.AllowRoute(x.endpoint) // the role and the key's route scope: 403

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"time"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/provider"
@@ -23,43 +25,76 @@ const sessionHeader = "X-Claude-Code-Session-Id"
 // request, refused or not.
 func (s *Server) reserveUsage(x *exchange, r *http.Request, op provider.Op, peek anthropic.Peek, bodyLen int) (*usage.Ticket, bool) {
 	if s.usage == nil || op == provider.OpCountTokens {
-		return nil, true
+		return nil, true // count_tokens: its row comes from recordUnfinished
 	}
-	e := usage.Entry{RequestID: x.id, SessionID: r.Header.Get(sessionHeader), Key: x.key, ClientModel: peek.Model,
-		InputTokens: int64(bodyLen) / bytesPerToken, MaxTokens: peek.MaxTokens}
-	if s.limiter != nil {
-		if h := s.limiter.TagHeader(); h != "" {
-			e.Tag = r.Header.Get(h)
-		}
-	}
+	e := s.usageEntry(x, r)
+	e.ClientModel, e.InputTokens, e.MaxTokens = peek.Model, int64(bodyLen)/bytesPerToken, peek.MaxTokens
 	if id := x.ident; id != nil {
-		e.Team = id.Team
-		if id.Tag != "" {
-			e.Tag = id.Tag // the key's traffic tag over the header's
-		}
 		for _, b := range id.Budgets {
-			e.KeyBudgets = append(e.KeyBudgets, usage.Budget{Name: "key " + id.Name + " " + b.Period, Scope: usage.ScopeKey,
-				Match: id.Name, Period: usage.Period(b.Period), Currency: b.Currency, Limit: usage.Micros(b.LimitMicros), AllowOverrun: b.AllowOver})
+			e.KeyBudgets = append(e.KeyBudgets, usage.KeyBudget(id.Name, b.Period, b.Currency, usage.Micros(b.LimitMicros), b.AllowOver))
 		}
 	}
-	if rt, ok := s.relay.Lookup(peek.Model); ok {
+	if rt := x.rt; rt != nil {
 		for _, tg := range rt.Targets {
 			e.Targets = append(e.Targets, usage.Target{Provider: tg.Provider, Model: tg.UpstreamModel(peek.Model)})
 		}
 	}
 	t, err := s.usage.Reserve(r.Context(), e)
 	if err != nil {
+		var ref *usage.Refused
+		if errors.As(err, &ref) {
+			s.m.BudgetRefused.WithLabelValues(ref.Scope).Inc()
+		}
 		s.fail(x, err)
 		return t, false
 	}
 	return t, true
 }
 
+// usageEntry is what every ledger row of x says of its caller.
+func (s *Server) usageEntry(x *exchange, r *http.Request) usage.Entry {
+	e := usage.Entry{RequestID: x.id, SessionID: r.Header.Get(sessionHeader), Endpoint: x.endpoint, Key: x.key, ClientModel: x.model}
+	e.Tag = x.tag // the header's, else the managed key's (readTag)
+	if id := x.ident; id != nil {
+		e.Team = id.Team
+	}
+	return e
+}
+
+// recordUnfinished writes the ledger row of a model API request that
+// finishUsage did not record: one refused before its budgets were asked
+// (authentication 401/403, the rate limiter's 429, a draining gateway's
+// 503, a bad body or max_tokens 400) or a count_tokens call. Every such
+// request gets exactly one row, with its status and error type, no tokens
+// and no cost. It runs from end, after the answer.
+func (s *Server) recordUnfinished(x *exchange, r *http.Request) {
+	if s.usage == nil || x.ledgered {
+		return
+	}
+	switch x.endpoint {
+	case epMessages, epCountTokens, epChat, epComplete:
+	default:
+		return
+	}
+	o := usage.Outcome{Route: x.route, Provider: x.provider, Node: x.node, Model: x.upstreamModel,
+		Status: x.status, Attempts: len(x.attempts), Latency: time.Since(x.start)}
+	if x.gone {
+		o.Status = statusClientClosed
+	}
+	if x.err != nil {
+		o.ErrorType = x.err.Kind.Type()
+	}
+	s.usage.Record(context.WithoutCancel(r.Context()), s.usageEntry(x, r), x.start, o)
+}
+
 // finishUsage prices and records the request once its answer is written.
-func (s *Server) finishUsage(x *exchange, r *http.Request, t *usage.Ticket) {
+// body is the request's, for counting its input when the answer had no
+// usage.
+func (s *Server) finishUsage(x *exchange, r *http.Request, t *usage.Ticket, body []byte) {
 	if t == nil {
 		return
 	}
+	x.ledgered = true
 	status := x.status
 	if x.gone {
 		status = statusClientClosed
@@ -75,9 +110,12 @@ func (s *Server) finishUsage(x *exchange, r *http.Request, t *usage.Ticket) {
 			o.Output = max(o.Output, x.relayed.tokens())
 		}
 	case x.provider != "" && status < 400:
-		// An answer without usage: the input as estimated at entry, the
-		// output counted from the text relayed; the row says so.
+		// An answer without usage: input and a whole answer's output
+		// counted with the tokenizer, a stream's output from the text
+		// relayed (the input as estimated at entry when the tokenizer is
+		// not there); the row says so.
 		o.Estimated, o.Output = true, x.relayed.tokens()
+		s.countEstimated(&o, x, body)
 	}
 	if x.err != nil {
 		o.ErrorType = x.err.Kind.Type()
@@ -86,5 +124,28 @@ func (s *Server) finishUsage(x *exchange, r *http.Request, t *usage.Ticket) {
 		o.Cached = x.cache.free && x.cache.result != cacheCoalesced
 		o.Coalesced = x.cache.result == cacheCoalesced
 	}
-	s.usage.Finish(context.WithoutCancel(r.Context()), t, o)
+	cost, currency := s.usage.Finish(context.WithoutCancel(r.Context()), t, o)
+	if cost > 0 {
+		model, tag := s.labels(x)
+		team := ""
+		if x.ident != nil {
+			team = x.ident.Team // teams are made by admins: bounded
+		}
+		s.m.Cost.WithLabelValues(model, team, tag, currency).Add(float64(cost))
+	}
+}
+
+// countEstimated counts with the tokenizer what an answer without usage
+// used: the request's input and a whole answer's output text.
+func (s *Server) countEstimated(o *usage.Outcome, x *exchange, body []byte) {
+	if count := s.usage.CountInput; count != nil {
+		if n, err := count(body); err == nil {
+			o.Input = n
+		}
+	}
+	if count := s.usage.CountText; count != nil && x.answerText != "" {
+		if n, err := count(x.answerText); err == nil {
+			o.Output = n
+		}
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+
+	"github.com/ferrygw/ferry/internal/apierr"
 )
 
 // DefaultRecent is how many recent pairs the handler shows unless asked.
@@ -17,14 +19,14 @@ func (m *Mirror) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed")
+			writeError(w, apierr.MethodNotAllowed, "method "+r.Method+" is not allowed")
 			return
 		}
 		q := Query{Route: r.URL.Query().Get("route"), Recent: DefaultRecent}
 		if v := r.URL.Query().Get("recent"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				writeError(w, http.StatusBadRequest, "recent must be a non-negative integer")
+				writeError(w, apierr.InvalidRequest, "recent must be a non-negative integer")
 				return
 			}
 			q.Recent = n
@@ -32,7 +34,7 @@ func (m *Mirror) Handler() http.Handler {
 		q.Recent = min(q.Recent, len(m.ring))
 		b, err := json.Marshal(m.Summary(q))
 		if err != nil { // only plain types: cannot happen
-			writeError(w, http.StatusInternalServerError, "summary could not be encoded")
+			writeError(w, apierr.Internal, "summary could not be encoded")
 			return
 		}
 		h := w.Header()
@@ -46,11 +48,8 @@ func (m *Mirror) Handler() http.Handler {
 	})
 }
 
-func writeError(w http.ResponseWriter, code int, msg string) {
-	b, _ := json.Marshal(struct {
-		Error string `json:"error"`
-	}{msg})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	w.Write(b)
+// writeError answers in Anthropic's error shape, like the rest of the admin
+// API.
+func writeError(w http.ResponseWriter, kind apierr.Kind, msg string) {
+	apierr.WriteAdmin(w, apierr.New(kind, "%s", msg))
 }

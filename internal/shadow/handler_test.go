@@ -95,7 +95,7 @@ func TestHandler(t *testing.T) {
 	})
 	t.Run("bad recent", func(t *testing.T) {
 		resp, b := get(t, "GET", "?recent=-1")
-		if resp.StatusCode != 400 || !strings.Contains(string(b), `"error":"recent must be a non-negative integer"`) {
+		if resp.StatusCode != 400 || !strings.Contains(string(b), `{"type":"error","error":{"type":"invalid_request_error","message":"recent must be a non-negative integer"}}`) {
 			t.Errorf("%d %s", resp.StatusCode, b)
 		}
 	})

@@ -5,18 +5,14 @@ import (
 	"io"
 	"sync"
 
-	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/sse"
 )
 
 // TapEvents returns a Source that yields src's events unchanged and feeds
 // each to rec. When the stream ends (Next returns an error) or is closed,
 // whichever comes first, done gets rec's Outcome, once, outside any lock.
-//
-// Like the relay's own stream wrappers, the tap answers Translated and
-// Usage with what src says (false and none when src lacks them): the
-// server asks for both, and a wrapper that hid them would change how the
-// stream is relayed.
+// Usage, notes and how the stream ended are not its business: the relay
+// wraps the tap in a provider.StreamBase over the same source.
 func TapEvents(src sse.Source, rec *Recorder, done func(Outcome)) sse.Source {
 	return &tapEvents{src: src, rec: rec, done: done}
 }
@@ -66,22 +62,6 @@ func (t *tapEvents) finish() {
 	if t.done != nil {
 		t.done(o)
 	}
-}
-
-// Translated reports whether src's framing is the gateway's own.
-func (t *tapEvents) Translated() bool {
-	tr, ok := t.src.(interface{ Translated() bool })
-	return ok && tr.Translated()
-}
-
-// Usage is the usage src read on the way, when it reads one.
-func (t *tapEvents) Usage() (anthropic.Totals, bool) {
-	if u, ok := t.src.(interface {
-		Usage() (anthropic.Totals, bool)
-	}); ok {
-		return u.Usage()
-	}
-	return anthropic.Totals{}, false
 }
 
 // TapBody returns a ReadCloser that reads body unchanged and keeps a copy

@@ -7,57 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/sse"
 )
-
-type translatedSrc struct{ *sliceSource }
-
-func (translatedSrc) Translated() bool { return true }
-
-type usageSrc struct{ *sliceSource }
-
-func (usageSrc) Usage() (anthropic.Totals, bool) { return anthropic.Totals{Output: 7}, true }
-
-type bothSrc struct{ *sliceSource }
-
-func (bothSrc) Translated() bool                { return true }
-func (bothSrc) Usage() (anthropic.Totals, bool) { return anthropic.Totals{Output: 7}, true }
-
-// The server asks a stream for Translated and Usage: the tap passes on
-// what its source says.
-func TestTapEventsPassesOptionalMethods(t *testing.T) {
-	tests := []struct {
-		name       string
-		src        sse.Source
-		translated bool
-		usage      bool
-	}{
-		{"plain", &sliceSource{}, false, false},
-		{"translated", translatedSrc{&sliceSource{}}, true, false},
-		{"usage", usageSrc{&sliceSource{}}, false, true},
-		{"both", bothSrc{&sliceSource{}}, true, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tap := TapEvents(tt.src, NewRecorder(nil), nil)
-			tr, isT := tap.(interface{ Translated() bool })
-			us, isU := tap.(interface {
-				Usage() (anthropic.Totals, bool)
-			})
-			if !isT || !isU {
-				t.Fatalf("the tap lacks Translated (%v) or Usage (%v)", isT, isU)
-			}
-			if got := tr.Translated(); got != tt.translated {
-				t.Errorf("Translated() = %v, want %v", got, tt.translated)
-			}
-			u, seen := us.Usage()
-			if seen != tt.usage || seen && u.Output != 7 {
-				t.Errorf("Usage() = %+v, %v; want seen %v", u, seen, tt.usage)
-			}
-		})
-	}
-}
 
 func TestTapEvents(t *testing.T) {
 	status, body := fixture(t, "stream_text")

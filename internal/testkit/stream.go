@@ -20,8 +20,27 @@ type Stream struct {
 	Error   map[string]any // the "error" object of a closing error event, nil if none
 }
 
+// StreamRules loosen or tighten [CheckStream]'s checks.
+type StreamRules struct {
+	// Partial: the stream may stop anywhere (a translator fed part of an
+	// upstream stream, not finished); what came must still be well formed.
+	Partial bool
+	// Exact adds what the gateway's own translators promise beyond the
+	// grammar: no empty text or thinking delta, no text or thinking block
+	// without one, a stop_reason of the API's with a stop_sequence exactly
+	// when it is "stop_sequence", and message_delta usage with
+	// input_tokens, cache_read_input_tokens and output_tokens as
+	// non-negative integers.
+	Exact bool
+	// UpstreamTools: tool calls are an upstream's, as a translated stream
+	// passes them on: any non-empty id (not only "toolu_…"), a name that
+	// may be empty, arguments that may not be whole JSON (a cut stream).
+	UpstreamTools bool
+}
+
 // streamState is the checker's state between events.
 type streamState struct {
+	rules    StreamRules
 	res      *Stream
 	msg      map[string]any
 	content  []any
@@ -29,6 +48,7 @@ type streamState struct {
 	next     int // the next block's index
 	partial  strings.Builder
 	sawDelta bool
+	filled   bool // the open block had a delta
 	done     bool // message_stop or error seen
 }
 
@@ -41,7 +61,12 @@ type streamState struct {
 // JSON's type equal to the event name. It returns the message an SDK would
 // accumulate, or the first violation.
 func CheckStream(src sse.Source) (*Stream, error) {
-	s := &streamState{res: &Stream{}, content: []any{}, open: -1}
+	return CheckStreamRules(src, StreamRules{})
+}
+
+// CheckStreamRules is [CheckStream] with rules.
+func CheckStreamRules(src sse.Source, rules StreamRules) (*Stream, error) {
+	s := &streamState{rules: rules, res: &Stream{}, content: []any{}, open: -1}
 	for i := 0; ; i++ {
 		ev, err := src.Next()
 		if err == io.EOF {
@@ -54,10 +79,10 @@ func CheckStream(src sse.Source) (*Stream, error) {
 			return nil, fmt.Errorf("event %d (%s): %w", i, ev.Name, err)
 		}
 	}
-	if !s.done {
+	if !s.done && !rules.Partial {
 		return nil, errors.New("stream ended without message_stop or error")
 	}
-	if _, err := src.Next(); err != io.EOF {
+	if _, err := src.Next(); s.done && err != io.EOF {
 		return nil, fmt.Errorf("Next after the end: %v, want io.EOF", err)
 	}
 	if s.msg != nil {
@@ -165,11 +190,11 @@ func (s *streamState) blockStart(d map[string]any) error {
 	if !ok {
 		return errors.New("no content_block")
 	}
-	if err := checkEmptyBlock(b); err != nil {
+	if err := checkEmptyBlock(b, s.rules.UpstreamTools); err != nil {
 		return err
 	}
 	s.content = append(s.content, b)
-	s.open, s.next = idx, s.next+1
+	s.open, s.next, s.filled = idx, s.next+1, false
 	s.partial.Reset()
 	return nil
 }
@@ -201,6 +226,10 @@ func (s *streamState) blockDelta(d map[string]any) error {
 	if want := deltaBlock[typ]; want == "" || b["type"] != want {
 		return fmt.Errorf("%s in a %v block", typ, b["type"])
 	}
+	if err := s.exactDelta(typ, delta); err != nil {
+		return err
+	}
+	s.filled = true
 	switch typ {
 	case "text_delta":
 		str, _ := delta["text"].(string)
@@ -238,13 +267,17 @@ func (s *streamState) blockStop(d map[string]any) error {
 			in = "{}"
 		}
 		var v any
-		if err := json.Unmarshal([]byte(in), &v); err != nil {
+		if err := json.Unmarshal([]byte(in), &v); err == nil {
+			b["input"] = v
+		} else if !s.rules.UpstreamTools {
 			return fmt.Errorf("tool input %q: %w", in, err)
 		}
-		b["input"] = v
 	}
 	if b["type"] == "thinking" && b["signature"] == "" {
 		return errors.New("thinking block without signature")
+	}
+	if s.rules.Exact && !s.filled && b["type"] != "tool_use" {
+		return fmt.Errorf("empty %v block", b["type"])
 	}
 	s.open = -1
 	return nil
@@ -270,6 +303,11 @@ func (s *streamState) messageDelta(d map[string]any) error {
 	if !ok {
 		return errors.New("no usage")
 	}
+	if s.rules.Exact {
+		if err := exactEnd(delta, usage); err != nil {
+			return err
+		}
+	}
 	// Cumulative totals that overwrite (PROTOCOL.md §4).
 	for k, v := range usage {
 		s.msg["usage"].(map[string]any)[k] = v
@@ -286,7 +324,9 @@ func index(d map[string]any) (int, error) {
 }
 
 // checkEmptyBlock checks a content_block_start's block (PROTOCOL.md §4).
-func checkEmptyBlock(b map[string]any) error {
+// A tool_use block has an id starting "toolu_" and a name, unless
+// upstream (StreamRules.UpstreamTools).
+func checkEmptyBlock(b map[string]any, upstream bool) error {
 	var want map[string]any
 	switch b["type"] {
 	case "text":
@@ -296,7 +336,7 @@ func checkEmptyBlock(b map[string]any) error {
 	case "tool_use":
 		id, _ := b["id"].(string)
 		name, _ := b["name"].(string)
-		if !strings.HasPrefix(id, "toolu_") || name == "" {
+		if id == "" || !upstream && (!strings.HasPrefix(id, "toolu_") || name == "") {
 			return fmt.Errorf("tool_use block id %q name %q", id, name)
 		}
 		want = map[string]any{"type": "tool_use", "id": id, "name": name, "input": map[string]any{}}
@@ -305,6 +345,47 @@ func checkEmptyBlock(b map[string]any) error {
 	}
 	if fmt.Sprint(b) != fmt.Sprint(want) {
 		return fmt.Errorf("starting block %v, want %v", b, want)
+	}
+	return nil
+}
+
+// exactDelta holds a delta to StreamRules.Exact: no empty text or
+// thinking, nothing after a signature.
+func (s *streamState) exactDelta(typ string, delta map[string]any) error {
+	if !s.rules.Exact {
+		return nil
+	}
+	field := map[string]string{"text_delta": "text", "thinking_delta": "thinking", "signature_delta": "signature"}[typ]
+	if str, _ := delta[field].(string); field != "" && str == "" {
+		return fmt.Errorf("empty %s", typ)
+	}
+	if b := s.content[s.open].(map[string]any); b["type"] == "thinking" && b["signature"] != "" {
+		return fmt.Errorf("%s after the signature", typ)
+	}
+	return nil
+}
+
+// exactEnd holds message_delta's stop reason and usage to
+// StreamRules.Exact.
+func exactEnd(delta, usage map[string]any) error {
+	sr, _ := delta["stop_reason"].(string)
+	switch sr {
+	case "end_turn", "max_tokens", "tool_use", "refusal", "pause_turn":
+		if delta["stop_sequence"] != nil {
+			return fmt.Errorf("stop_sequence %v with %s", delta["stop_sequence"], sr)
+		}
+	case "stop_sequence":
+		if _, ok := delta["stop_sequence"].(string); !ok {
+			return fmt.Errorf("stop_sequence %v", delta["stop_sequence"])
+		}
+	default:
+		return fmt.Errorf("stop_reason %q", sr)
+	}
+	for _, k := range []string{"input_tokens", "cache_read_input_tokens", "output_tokens"} {
+		f, ok := usage[k].(float64)
+		if !ok || f < 0 || f != float64(int64(f)) {
+			return fmt.Errorf("usage.%s %v", k, usage[k])
+		}
 	}
 	return nil
 }

@@ -222,3 +222,34 @@ func TestClosedAddrRefuses(t *testing.T) {
 		t.Fatalf("dial %s succeeded, want refused", addr)
 	}
 }
+
+func TestCheckStreamRules(t *testing.T) {
+	exactGood := strings.Replace(goodStream, `"usage":{"output_tokens":7}`, `"usage":{"input_tokens":3,"cache_read_input_tokens":0,"output_tokens":7}`, 1)
+	upstreamTool := strings.Replace(exactGood, `"id":"toolu_1","name":"f"`, `"id":"call_1","name":""`, 1)
+	cutArgs := strings.Replace(exactGood, "{\\\"a\\\":1}", "{\\\"a\\\":", 1)
+	partial := exactGood[:strings.Index(exactGood, "event: content_block_stop")]
+	for _, tc := range []struct {
+		name  string
+		in    string
+		rules StreamRules
+		ok    bool
+	}{
+		{"exact: a good stream", exactGood, StreamRules{Exact: true}, true},
+		{"exact: usage without input_tokens", goodStream, StreamRules{Exact: true}, false},
+		{"exact: empty text delta", strings.Replace(exactGood, `"text":"Hi"`, `"text":""`, 1), StreamRules{Exact: true}, false},
+		{"exact: unknown stop_reason", strings.Replace(exactGood, `"stop_reason":"tool_use"`, `"stop_reason":"done"`, 1), StreamRules{Exact: true}, false},
+		{"exact: stop_sequence without one", strings.Replace(exactGood, `"stop_reason":"tool_use"`, `"stop_reason":"stop_sequence"`, 1), StreamRules{Exact: true}, false},
+		{"loose: empty text delta passes", strings.Replace(goodStream, `"text":"Hi"`, `"text":""`, 1), StreamRules{}, true},
+		{"partial: a cut stream passes", partial, StreamRules{Partial: true}, true},
+		{"whole: a cut stream fails", partial, StreamRules{}, false},
+		{"partial: still checked", strings.Replace(partial, "text_delta", "input_json_delta", 1), StreamRules{Partial: true}, false},
+		{"upstream tools: any id, no name", upstreamTool, StreamRules{UpstreamTools: true}, true},
+		{"own tools: any id fails", upstreamTool, StreamRules{}, false},
+		{"upstream tools: cut arguments pass", cutArgs, StreamRules{UpstreamTools: true}, true},
+	} {
+		_, err := CheckStreamRules(sse.NewReader(strings.NewReader(tc.in), 0), tc.rules)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: error %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}

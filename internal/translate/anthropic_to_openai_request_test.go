@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,30 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferrygw/ferry/internal/testkit"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
 )
-
-// Other test files of the package define -update too; whichever init
-// runs first registers it, the others share it.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files in testdata")
-	}
-}
-
-func rqUpdating() bool {
-	f := flag.Lookup("update")
-	if f == nil {
-		return false
-	}
-	g, ok := f.Value.(flag.Getter)
-	if !ok {
-		return false
-	}
-	v, _ := g.Get().(bool)
-	return v
-}
 
 // rqProfiles are test profiles resembling the vendors' (the real table
 // belongs to the provider package): what each case's "profile" file names.
@@ -218,7 +197,7 @@ func TestRequestGolden(t *testing.T) {
 				ib, _ := json.Marshal(info)
 				gotInfo = rqIndent(t, ib)
 			}
-			if rqUpdating() {
+			if testkit.Updating() {
 				c.set("want.json", gotBody)
 				c.set("info.json", gotInfo)
 				c.set("error", gotErr)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
+	"github.com/ferrygw/ferry/internal/tokens"
 )
 
 // Anthropic Message, as AnthropicToOpenAIResponse reads it.
@@ -248,7 +249,7 @@ type oiErrorDetail struct {
 // OpenAI's); code is the OpenAI code clients act on where there is one
 // (invalid_api_key, rate_limit_exceeded, model_not_found,
 // context_length_exceeded), else null; a context-length message is
-// reworded as OpenAI words it (contexterr.go). A body that is not an Anthropic
+// reworded as OpenAI words it (tokens/overflow.go). A body that is not an Anthropic
 // error gets the type for its status and a generic message: it is not
 // echoed, since it may be a proxy's HTML page.
 func AnthropicToOpenAIError(status int, body []byte) []byte {
@@ -266,7 +267,7 @@ func AnthropicToOpenAIError(status int, body []byte) []byte {
 		Message: e.Error.Message, Type: e.Error.Type,
 		Code: oiErrorCode(status, e.Error.Type, e.Error.Message),
 	}
-	if c, ok := ParseAnthropicContextMessage(d.Message); ok && d.Code == "context_length_exceeded" {
+	if c, ok := tokens.ParseAnthropicContextMessage(d.Message); ok && d.Code == "context_length_exceeded" {
 		// OpenAI's own sentence, whose numbers OpenAI clients read.
 		param := "messages"
 		d.Message, d.Param = c.OpenAIMessage(), &param

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,22 +19,8 @@ import (
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/sse"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
-
-// The -update flag rewrites the want sections of the golden files. Other
-// test files of the package may define it too; package-level variables are
-// initialized before init functions run, so whichever defines it first
-// wins and the golden tests read it by name.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the want sections of golden files")
-	}
-}
-
-func oiUpdating() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // oiGolden runs one golden test per txtar file in dir. run gets the
 // archive's files by name and returns the want sections it produced, by
@@ -60,7 +45,7 @@ func oiGolden(t *testing.T, dir string, run func(t *testing.T, files map[string]
 				files[f.Name] = f.Data
 			}
 			got := run(t, files)
-			if oiUpdating() {
+			if testkit.Updating() {
 				for name, data := range got {
 					if len(data) == 0 || data[len(data)-1] != '\n' {
 						data = append(data, '\n')

@@ -54,13 +54,10 @@ func oiStops(stops []string) []string {
 // schemas and inputs passed through) as they are, so invalid bytes in them
 // are replaced here, each by U+FFFD as a JSON decoder would read them.
 func oiMarshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	out, err := jsonpeek.Marshal(v)
+	if err != nil {
 		return nil, err
 	}
-	out := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if utf8.Valid(out) {
 		return out, nil
 	}
@@ -153,6 +150,13 @@ func oiToolLoop(turns []oiTurn) bool {
 	return false
 }
 
+// oiDecodeString decodes the JSON string v of field.
+func oiDecodeString(field string, v json.RawMessage) (string, error) {
+	var s string
+	err := oiDecode(field, v, &s)
+	return s, err
+}
+
 // oiTexts reads a system, developer or text-only content: a string or an
 // array of text parts.
 func oiTexts(field string, v json.RawMessage) ([]string, error) {
@@ -160,8 +164,8 @@ func oiTexts(field string, v json.RawMessage) ([]string, error) {
 		return nil, nil
 	}
 	if v[0] == '"' {
-		var s string
-		if err := oiDecode(field, v, &s); err != nil {
+		s, err := oiDecodeString(field, v)
+		if err != nil {
 			return nil, err
 		}
 		return []string{s}, nil
@@ -187,8 +191,8 @@ func oiUserContent(field string, v json.RawMessage, tool bool) ([]oiBlock, error
 		return nil, nil
 	}
 	if v[0] == '"' {
-		var s string
-		if err := oiDecode(field, v, &s); err != nil {
+		s, err := oiDecodeString(field, v)
+		if err != nil {
 			return nil, err
 		}
 		if oiBlank(s) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferrygw/ferry/internal/testkit"
 	"golang.org/x/tools/txtar"
 )
 
@@ -47,7 +48,7 @@ func TestResponseGolden(t *testing.T) {
 				gotTotals = fmt.Appendf(nil, "input=%d output=%d cache_read=%d cache_creation=%d\n", totals.Input, totals.Output, totals.CacheRead, totals.CacheCreation)
 				rsCheckMessage(t, got, totals)
 			}
-			if rqUpdating() {
+			if testkit.Updating() {
 				c.set("want.json", gotBody)
 				c.set("totals", gotTotals)
 				c.set("error", gotErr)

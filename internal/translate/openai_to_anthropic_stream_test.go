@@ -4,43 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
 
 	"github.com/ferrygw/ferry/internal/sse"
+	"github.com/ferrygw/ferry/internal/testkit"
 )
-
-// Other test files of the package may define -update too; the first one to
-// run registers it (init functions run after every file's variables, in
-// file name order), the others share it.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files in testdata")
-	}
-}
-
-func stUpdating() bool {
-	f := flag.Lookup("update")
-	if f == nil {
-		return false
-	}
-	g, ok := f.Value.(flag.Getter)
-	if !ok {
-		return false
-	}
-	v, _ := g.Get().(bool)
-	return v
-}
 
 // stCase is a golden case: testdata/stream/NAME.txtar holds upstream.sse
 // (the upstream's raw bytes), want.sse (Ferry's exact output) and an
@@ -244,7 +220,7 @@ func TestStreamGolden(t *testing.T) {
 			if err := stCheck(got, true); err != nil {
 				t.Errorf("output breaks the event-stream rules: %v\n%s", err, got)
 			}
-			if stUpdating() {
+			if testkit.Updating() {
 				stSetFile(c.ar, "want.sse", got)
 				if err := os.WriteFile(c.file, txtar.Format(c.ar), 0o644); err != nil {
 					t.Fatal(err)
@@ -312,234 +288,13 @@ func TestStreamProtocolExample(t *testing.T) {
 	}
 }
 
-// stCheck holds an event stream to the rules of PROTOCOL §4 and §12.3:
-// message_start first; blocks with contiguous indexes from 0, one open at a
-// time, deltas only to the open block and of its type, no empty text or
-// thinking block, a signature last in a thinking block; message_delta and
-// message_stop last, or a single error event last; valid UTF-8; each frame
-// one event line and one data line holding a JSON object whose type is the
-// event name. complete: the stream was ended, so it must be whole.
+// stCheck holds an event stream to Anthropic's grammar (PROTOCOL §4 and
+// §12.3, testkit.CheckStream) and to what the translator promises beyond it
+// (testkit.StreamRules.Exact). complete: the stream was ended, so it must
+// be whole.
 func stCheck(out []byte, complete bool) error {
-	if !utf8.Valid(out) {
-		return errors.New("output is not valid UTF-8")
-	}
-	type event struct {
-		name string
-		m    map[string]any
-	}
-	var evs []event
-	rd := sse.NewReader(bytes.NewReader(out), 0)
-	for {
-		ev, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("framing: %v", err)
-		}
-		n := len(evs) + 1
-		if ev.Name == nil || ev.Data == nil {
-			return fmt.Errorf("event %d: frame without event or data line: %q", n, ev.Raw)
-		}
-		if want := "event: " + string(ev.Name) + "\ndata: " + string(ev.Data) + "\n\n"; string(ev.Raw) != want {
-			return fmt.Errorf("event %d: frame %q is not one event line and one data line", n, ev.Raw)
-		}
-		var m map[string]any
-		d := json.NewDecoder(bytes.NewReader(ev.Data))
-		d.UseNumber()
-		if err := d.Decode(&m); err != nil || d.More() {
-			return fmt.Errorf("event %d %s: data is not one JSON object: %v", n, ev.Name, err)
-		}
-		if m["type"] != string(ev.Name) {
-			return fmt.Errorf("event %d: type %v in event %s", n, m["type"], ev.Name)
-		}
-		evs = append(evs, event{string(ev.Name), m})
-	}
-	if len(evs) == 0 {
-		if complete {
-			return errors.New("no events")
-		}
-		return nil
-	}
-	if evs[0].name != "message_start" {
-		return fmt.Errorf("first event is %s", evs[0].name)
-	}
-	var (
-		open     = -1
-		openType string
-		signed   bool
-		gotDelta bool
-		next     int
-	)
-	for i, ev := range evs {
-		n, m := i+1, ev.m
-		idx := func() int {
-			v, ok := m["index"].(json.Number)
-			if !ok {
-				return -2
-			}
-			k, err := v.Int64()
-			if err != nil {
-				return -2
-			}
-			return int(k)
-		}
-		switch ev.name {
-		case "message_start":
-			if i != 0 {
-				return fmt.Errorf("event %d: second message_start", n)
-			}
-			msg, _ := m["message"].(map[string]any)
-			if msg == nil || msg["type"] != "message" || msg["role"] != "assistant" {
-				return fmt.Errorf("message_start: bad message %v", m["message"])
-			}
-			if _, ok := msg["id"].(string); !ok {
-				return fmt.Errorf("message_start: id %v", msg["id"])
-			}
-			if c, ok := msg["content"].([]any); !ok || len(c) != 0 {
-				return fmt.Errorf("message_start: content %v", msg["content"])
-			}
-			if msg["stop_reason"] != nil || msg["stop_sequence"] != nil {
-				return fmt.Errorf("message_start: stop_reason %v", msg["stop_reason"])
-			}
-			if _, ok := msg["model"].(string); !ok {
-				return fmt.Errorf("message_start: model %v", msg["model"])
-			}
-			u, _ := msg["usage"].(map[string]any)
-			if u == nil || u["input_tokens"] == nil || u["output_tokens"] == nil {
-				return fmt.Errorf("message_start: usage %v", msg["usage"])
-			}
-		case "ping":
-		case "content_block_start":
-			if open >= 0 {
-				return fmt.Errorf("event %d: block %d starts while %d is open", n, idx(), open)
-			}
-			if idx() != next {
-				return fmt.Errorf("event %d: block index %d, want %d", n, idx(), next)
-			}
-			b, _ := m["content_block"].(map[string]any)
-			openType, _ = b["type"].(string)
-			switch openType {
-			case "text":
-				if b["text"] != "" {
-					return fmt.Errorf("event %d: text block starts with %v", n, b["text"])
-				}
-			case "thinking":
-				if b["thinking"] != "" || b["signature"] != "" {
-					return fmt.Errorf("event %d: thinking block starts with %v", n, b)
-				}
-			case "tool_use":
-				if id, _ := b["id"].(string); id == "" {
-					return fmt.Errorf("event %d: tool_use without id", n)
-				}
-				if _, ok := b["name"].(string); !ok {
-					return fmt.Errorf("event %d: tool_use without name", n)
-				}
-				if in, ok := b["input"].(map[string]any); !ok || len(in) != 0 {
-					return fmt.Errorf("event %d: tool_use input %v", n, b["input"])
-				}
-			default:
-				return fmt.Errorf("event %d: block type %q", n, openType)
-			}
-			open, next, signed, gotDelta = next, next+1, false, false
-		case "content_block_delta":
-			if open < 0 || idx() != open {
-				return fmt.Errorf("event %d: delta to block %d, open is %d", n, idx(), open)
-			}
-			dl, _ := m["delta"].(map[string]any)
-			dt, _ := dl["type"].(string)
-			if signed {
-				return fmt.Errorf("event %d: %s after signature_delta", n, dt)
-			}
-			switch {
-			case openType == "text" && dt == "text_delta":
-				if s, _ := dl["text"].(string); s == "" {
-					return fmt.Errorf("event %d: empty text_delta", n)
-				}
-			case openType == "thinking" && dt == "thinking_delta":
-				if s, _ := dl["thinking"].(string); s == "" {
-					return fmt.Errorf("event %d: empty thinking_delta", n)
-				}
-			case openType == "thinking" && dt == "signature_delta":
-				if s, _ := dl["signature"].(string); s == "" {
-					return fmt.Errorf("event %d: empty signature", n)
-				}
-				signed = true
-			case openType == "tool_use" && dt == "input_json_delta":
-				if _, ok := dl["partial_json"].(string); !ok {
-					return fmt.Errorf("event %d: partial_json %v", n, dl["partial_json"])
-				}
-			default:
-				return fmt.Errorf("event %d: %s in a %s block", n, dt, openType)
-			}
-			gotDelta = true
-		case "content_block_stop":
-			if open < 0 || idx() != open {
-				return fmt.Errorf("event %d: stop of block %d, open is %d", n, idx(), open)
-			}
-			if openType == "thinking" && !signed {
-				return fmt.Errorf("event %d: thinking block closed without signature", n)
-			}
-			if (openType == "text" || openType == "thinking") && !gotDelta {
-				return fmt.Errorf("event %d: empty %s block", n, openType)
-			}
-			open = -1
-		case "message_delta":
-			if open >= 0 {
-				return fmt.Errorf("event %d: message_delta while block %d is open", n, open)
-			}
-			dl, _ := m["delta"].(map[string]any)
-			sr, _ := dl["stop_reason"].(string)
-			switch sr {
-			case "end_turn", "max_tokens", "tool_use", "refusal":
-				if dl["stop_sequence"] != nil {
-					return fmt.Errorf("event %d: stop_sequence %v with %s", n, dl["stop_sequence"], sr)
-				}
-			case "stop_sequence":
-				if _, ok := dl["stop_sequence"].(string); !ok {
-					return fmt.Errorf("event %d: stop_sequence %v", n, dl["stop_sequence"])
-				}
-			default:
-				return fmt.Errorf("event %d: stop_reason %q", n, sr)
-			}
-			u, _ := m["usage"].(map[string]any)
-			for _, k := range []string{"input_tokens", "cache_read_input_tokens", "output_tokens"} {
-				v, ok := u[k].(json.Number)
-				if !ok {
-					return fmt.Errorf("event %d: usage.%s %v", n, k, u[k])
-				}
-				if k, err := v.Int64(); err != nil || k < 0 {
-					return fmt.Errorf("event %d: usage %v", n, u)
-				}
-			}
-			switch {
-			case i+1 < len(evs) && evs[i+1].name == "message_stop" && i+2 == len(evs):
-				return nil
-			case i+1 == len(evs) && !complete:
-				return nil
-			}
-			return fmt.Errorf("event %d: message_delta is not followed by a last message_stop", n)
-		case "message_stop":
-			return fmt.Errorf("event %d: message_stop without message_delta", n)
-		case "error":
-			e, _ := m["error"].(map[string]any)
-			typ, _ := e["type"].(string)
-			msg, _ := e["message"].(string)
-			if typ == "" || msg == "" {
-				return fmt.Errorf("event %d: error %v", n, m["error"])
-			}
-			if i+1 != len(evs) {
-				return fmt.Errorf("event %d: error is followed by %s", n, evs[i+1].name)
-			}
-			return nil
-		default:
-			return fmt.Errorf("event %d: unknown event %s", n, ev.name)
-		}
-	}
-	if complete {
-		return errors.New("stream does not end in message_stop or error")
-	}
-	return nil
+	_, err := testkit.CheckStreamRules(sse.NewReader(bytes.NewReader(out), 0), testkit.StreamRules{Partial: !complete, Exact: true, UpstreamTools: true})
+	return err
 }
 
 // stMsg is a message as a client accumulates it from events.

@@ -2,6 +2,7 @@ package usage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -204,12 +205,19 @@ func (b *Budgets) Reserve(ctx context.Context, req Request) (*Reservation, error
 				Public: fmt.Sprintf("budget %q (%s, %s %s) is spent for this period; it starts over at %s",
 					bu.Name, bu.Period, bu.Currency, bu.Limit, h.window.End.Format("2006-01-02 15:04 MST")),
 				RetryAfter: h.window.RetryAfter(b.o.Now()),
+				Err:        &Refused{Budget: bu.Name, Scope: bu.Scope},
 			}
 		}
 		res.holds = append(res.holds, h)
 	}
 	return res, nil
 }
+
+// Refused is the cause inside a budget's 429: which budget, of which
+// scope (for metrics; the client reads the public message).
+type Refused struct{ Budget, Scope string }
+
+func (e *Refused) Error() string { return "budget " + e.Budget + " (" + e.Scope + ") spent" }
 
 func (b *Budgets) convert(m Micros, from, to string) (Micros, bool) {
 	if from == to {
@@ -323,4 +331,78 @@ func (b *Budgets) Spent(ctx context.Context, name, subject string) (spent, reser
 		return spent, reserved, nil
 	}
 	return 0, 0, fmt.Errorf("usage: no budget %q", name)
+}
+
+// BudgetStatus is one budget row's state in its current period, for the
+// admin API: per-value budgets (empty Match) have one per value seen in
+// the period, with Subject set.
+type BudgetStatus struct {
+	Name     string
+	Scope    string
+	Match    string
+	Subject  string
+	Period   Period
+	Currency string
+	Limit    Micros
+	Spent    Micros
+	Reserved Micros
+	Window   Window
+}
+
+// Status lists every configured budget with its spend and reservations in
+// the current period. A budget with a Match and no traffic yet answers
+// zeros; a per-value budget answers one row per value seen this period.
+// extra are budgets from elsewhere (managed keys' own, KeyBudget), listed
+// after the configured ones.
+func (b *Budgets) Status(ctx context.Context, extra ...Budget) ([]BudgetStatus, error) {
+	now := b.o.Now()
+	var out []BudgetStatus
+	for _, bu := range append(slices.Clone(b.o.Budgets), extra...) {
+		w := bu.Period.Window(now, b.o.Location)
+		st := BudgetStatus{Name: bu.Name, Scope: bu.Scope, Match: bu.Match, Period: bu.Period, Currency: bu.Currency,
+			Limit: bu.Limit, Window: w}
+		if bu.Match != "" {
+			st.Subject = bu.Match
+			err := b.o.Store.QueryRow(ctx, nil, `SELECT spent, reserved FROM usage_budget_spend WHERE budget = ? AND window_key = ?`,
+				bu.Name, w.Key).Scan(&st.Spent, &st.Reserved)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return nil, fmt.Errorf("usage: budget %s: %w", bu.Name, err)
+			}
+			out = append(out, st)
+			continue
+		}
+		rows, err := b.o.Store.Query(ctx, nil, `SELECT budget, spent, reserved FROM usage_budget_spend
+WHERE window_key = ? AND budget > ? AND budget < ? ORDER BY budget`, w.Key, bu.Name+"/", bu.Name+"0")
+		if err != nil {
+			return nil, fmt.Errorf("usage: budget %s: %w", bu.Name, err)
+		}
+		n := 0
+		for rows.Next() {
+			row := st
+			var id string
+			if err := rows.Scan(&id, &row.Spent, &row.Reserved); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("usage: budget %s: %w", bu.Name, err)
+			}
+			row.Subject = id[len(bu.Name)+1:]
+			out = append(out, row)
+			n++
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("usage: budget %s: %w", bu.Name, err)
+		}
+		if n == 0 {
+			out = append(out, st) // no value has spent yet
+		}
+	}
+	return out, nil
+}
+
+// KeyBudget is the budget a managed key named key carries of its own, as
+// Reserve holds it (Request.Extra) and GET /admin/budgets lists it.
+func KeyBudget(key, period, currency string, limit Micros, allowOverrun bool) Budget {
+	return Budget{Name: "key " + key + " " + period, Scope: ScopeKey, Match: key, Period: Period(period),
+		Currency: currency, Limit: limit, AllowOverrun: allowOverrun}
 }

@@ -243,3 +243,49 @@ func TestBudgetRowsSwept(t *testing.T) {
 		t.Errorf("rows %d after the windows ended, want only today's", count())
 	}
 }
+
+// TestBudgetStatus: Status answers each budget in its current window: a
+// matched one with zeros before traffic, a per-value one a row per value
+// (not confusing a budget whose name extends another's), extra budgets
+// after the configured ones.
+func TestBudgetStatus(t *testing.T) {
+	s := storetest.SQLite(t, Schema)
+	perTeam := Budget{Name: "team", Scope: ScopeTeam, Period: Monthly, Currency: CNY, Limit: 100_000_000}
+	perTeam2 := Budget{Name: "team-2", Scope: ScopeTeam, Period: Monthly, Currency: CNY, Limit: 100_000_000}
+	b := newBudgets(t, s, nil, tenYuan, perTeam, perTeam2)
+	ctx := context.Background()
+	st, err := b.Status(ctx)
+	if err != nil || len(st) != 3 || st[0].Spent != 0 || st[0].Subject != "alice" || st[1].Subject != "" {
+		t.Fatalf("before traffic: %+v, %v", st, err)
+	}
+	for _, req := range []Request{halfYuanReq, {Key: "bob", Team: "ads", Provider: "deepseek", Model: "cheap", InputTokens: 100_000, MaxTokens: 400_000}} {
+		r, err := b.Reserve(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Settle(ctx, r, 250_000, CNY, 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held, err := b.Reserve(ctx, halfYuanReq) // still running: reserved
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := Budget{Name: "key alice daily", Scope: ScopeKey, Match: "alice", Period: Daily, Currency: CNY, Limit: 1_000_000}
+	st, err = b.Status(ctx, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, x := range st {
+		got = append(got, x.Name+"/"+x.Subject+" "+x.Spent.String()+"+"+x.Reserved.String())
+	}
+	want := "alice-daily/alice 0.25+0.50|team/ads 0.25+0.00|team/search 0.25+0.50|team-2/ads 0.25+0.00|team-2/search 0.25+0.50|key alice daily/alice 0.00+0.00"
+	if strings.Join(got, "|") != want {
+		t.Errorf("status:\n got %s\nwant %s", strings.Join(got, "|"), want)
+	}
+	if w := st[1].Window; w.Start.Day() != 1 || w.End.Sub(w.Start) < 28*24*time.Hour || !strings.HasPrefix(w.Key, "monthly:") {
+		t.Errorf("monthly window %+v", w)
+	}
+	b.Settle(ctx, held, 0, CNY, 0)
+}

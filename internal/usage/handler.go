@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/store"
 )
 
@@ -19,12 +20,12 @@ func ReportHandler(s *store.Store, loc *time.Location, usdToCNY Micros, now func
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, format, err := parseQuery(r, loc, usdToCNY, now())
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			apierr.WriteAdmin(w, apierr.Wrap(apierr.InvalidRequest, err, err.Error()))
 			return
 		}
 		rep, err := Usage(r.Context(), s, q)
 		if err != nil {
-			http.Error(w, "usage report failed", http.StatusInternalServerError)
+			apierr.WriteAdmin(w, apierr.Wrap(apierr.Internal, err, "usage report failed"))
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")

@@ -2,15 +2,20 @@ package usage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ferrygw/ferry/internal/store"
@@ -41,14 +46,15 @@ type Row struct {
 	Coalesced  bool
 	Shadow     bool
 	SessionID  string // X-Claude-Code-Session-Id
+	Endpoint   string // the API called: messages, count_tokens, chat_completions, complete
 }
 
 // LedgerOptions configure a Ledger. Zero values take the defaults.
 type LedgerOptions struct {
 	Store      *store.Store
 	Buffer     int           // rows waiting to be written, default 20000; beyond it rows are dropped and counted
-	Batch      int           // rows per INSERT, default 500
-	FlushEvery time.Duration // longest a row waits, default 1s
+	Batch      int           // rows per batch (one transaction), default 1024
+	FlushEvery time.Duration // longest a row waits, default 250ms
 	Retention  time.Duration // rows older are pruned; 0: kept forever
 	PruneEvery time.Duration // default 1h
 	Logger     *slog.Logger
@@ -71,6 +77,15 @@ type Ledger struct {
 	mWritten prometheus.Counter
 	mDropped *prometheus.CounterVec // reason: buffer_full, closed, store_error
 	mBatch   prometheus.Histogram
+	// The drop counters, resolved once: Record never hashes a label.
+	mDropFull, mDropClosed, mDropStore prometheus.Counter
+
+	// The writer's own state, touched only by write and its callees:
+	// prepared multi-row INSERTs by row count, and the argument slice
+	// reused from batch to batch.
+	stmts map[int]*sql.Stmt
+	args  []any
+	box   boxes
 }
 
 // NewLedger builds a Ledger on o.Store.
@@ -83,10 +98,10 @@ func NewLedger(o LedgerOptions) (*Ledger, error) {
 		o.Buffer = 20000
 	}
 	if o.Batch <= 0 {
-		o.Batch = 500
+		o.Batch = 1024
 	}
 	if o.FlushEvery <= 0 {
-		o.FlushEvery = time.Second
+		o.FlushEvery = 250 * time.Millisecond
 	}
 	if o.PruneEvery <= 0 {
 		o.PruneEvery = time.Hour
@@ -97,13 +112,16 @@ func NewLedger(o LedgerOptions) (*Ledger, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	l := &Ledger{o: o, rows: make(chan Row, o.Buffer), done: make(chan struct{})}
+	l := &Ledger{o: o, rows: make(chan Row, o.Buffer), done: make(chan struct{}), stmts: map[int]*sql.Stmt{}}
 	l.mWritten = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "ferry_ledger_rows_written_total", Help: "Usage ledger rows written to the store.",
 	})
 	l.mDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ferry_ledger_rows_dropped_total", Help: "Usage ledger rows lost, by reason (buffer_full, closed, store_error).",
 	}, []string{"reason"})
+	l.mDropFull = l.mDropped.WithLabelValues("buffer_full")
+	l.mDropClosed = l.mDropped.WithLabelValues("closed")
+	l.mDropStore = l.mDropped.WithLabelValues("store_error")
 	l.mBatch = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "ferry_ledger_batch_seconds", Help: "Time to write one batch of ledger rows.",
 		Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5},
@@ -125,21 +143,21 @@ func (l *Ledger) Record(r Row) bool {
 	l.life.RLock()
 	defer l.life.RUnlock()
 	if l.closed {
-		l.drop("closed", 1)
+		l.drop(l.mDropClosed, 1)
 		return false
 	}
 	select {
 	case l.rows <- r:
 		return true
 	default:
-		l.drop("buffer_full", 1)
+		l.drop(l.mDropFull, 1)
 		return false
 	}
 }
 
-func (l *Ledger) drop(reason string, n int) {
+func (l *Ledger) drop(c prometheus.Counter, n int) {
 	l.dropped.Add(int64(n))
-	l.mDropped.WithLabelValues(reason).Add(float64(n))
+	c.Add(float64(n))
 }
 
 // Dropped is how many rows were lost since start; Written how many stored.
@@ -183,6 +201,7 @@ func (l *Ledger) Close(ctx context.Context) error {
 // prunes every PruneEvery.
 func (l *Ledger) write() {
 	defer close(l.done)
+	defer l.closeStmts()
 	flush := time.NewTicker(l.o.FlushEvery)
 	defer flush.Stop()
 	prune := time.NewTicker(l.o.PruneEvery)
@@ -235,35 +254,171 @@ func (l *Ledger) flush(batch []Row) {
 		l.o.Logger.Warn("ledger write failed", slog.Int("rows", len(batch)), slog.Int("attempt", attempt+1), slog.Any("error", err))
 	}
 	l.o.Logger.Error("ledger rows lost", slog.Int("rows", len(batch)), slog.Any("error", err))
-	l.drop("store_error", len(batch))
+	l.drop(l.mDropStore, len(batch))
 }
 
-const ledgerColumns = 26
+const ledgerColumns = 27
+
+// maxStmtRows is the most rows one INSERT carries: SQLite binds at most
+// 32766 variables, PostgreSQL 65535.
+const maxStmtRows = 32766 / ledgerColumns
 
 const insertPrefix = `INSERT INTO usage_ledger (at_us, request_id, key_name, team, tag, route, provider, node, model, client_model,
 input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated, cost_micros, currency,
-latency_us, ttft_us, status, error_type, attempts, cached, coalesced, shadow, session_id) VALUES `
+latency_us, ttft_us, status, error_type, attempts, cached, coalesced, shadow, session_id, endpoint) VALUES `
 
-// insert writes rows in one multi-row INSERT.
+// ledgerColumnNames are insertPrefix's columns, for COPY.
+var ledgerColumnNames = []string{"at_us", "request_id", "key_name", "team", "tag", "route", "provider", "node", "model", "client_model",
+	"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "estimated", "cost_micros", "currency",
+	"latency_us", "ttft_us", "status", "error_type", "attempts", "cached", "coalesced", "shadow", "session_id", "endpoint"}
+
+// insert writes rows atomically: on PostgreSQL in one COPY, on SQLite in
+// one transaction of multi-row INSERTs prepared once and reused: a full
+// statement of min(Batch, maxStmtRows) rows while that many remain, then
+// one of each power of two for the rest, so at most a dozen statements are
+// ever prepared and no batch is parsed again.
 func (l *Ledger) insert(ctx context.Context, rows []Row) error {
+	if l.o.Store.Dialect() == store.Postgres {
+		return l.copyRows(ctx, rows)
+	}
+	full := min(l.o.Batch, maxStmtRows)
+	chunk := func(left int) int {
+		if left >= full {
+			return full
+		}
+		return 1 << (bits.Len(uint(left)) - 1) // the largest power of two ≤ left
+	}
+	// Prepare first, outside the transaction: a pool of one connection
+	// would otherwise wait on itself.
+	for left := len(rows); left > 0; left -= chunk(left) {
+		if _, err := l.stmt(ctx, chunk(left)); err != nil {
+			return fmt.Errorf("insert %d ledger rows: prepare: %w", len(rows), err)
+		}
+	}
+	tx, err := l.o.Store.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("insert %d ledger rows: begin: %w", len(rows), err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	for len(rows) > 0 {
+		n := chunk(len(rows))
+		stmt := l.stmts[n]
+		args := slices.Grow(l.args[:0], n*ledgerColumns)[:n*ledgerColumns]
+		for i := range n {
+			l.box.values(args[i*ledgerColumns:(i+1)*ledgerColumns], &rows[i])
+		}
+		_, err = tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+		clear(args) // let the rows' strings go
+		l.args = args[:0]
+		if err != nil {
+			return fmt.Errorf("insert %d ledger rows: %w", len(rows), err)
+		}
+		rows = rows[n:]
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("insert ledger rows: commit: %w", err)
+	}
+	return nil
+}
+
+// stmt is the prepared INSERT of n rows, prepared on first use.
+func (l *Ledger) stmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	if s := l.stmts[n]; s != nil {
+		return s, nil
+	}
 	var b strings.Builder
-	b.WriteString(insertPrefix)
 	one := "(" + strings.Repeat("?,", ledgerColumns-1) + "?)"
-	args := make([]any, 0, len(rows)*ledgerColumns)
-	for i, r := range rows {
+	b.Grow(len(insertPrefix) + n*(len(one)+1))
+	b.WriteString(insertPrefix)
+	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteString(one)
-		args = append(args, store.Micros(r.At), r.RequestID, r.Key, r.Team, r.Tag, r.Route, r.Provider, r.Node, r.Model, r.ClientModel,
-			r.Input, r.Output, r.CacheRead, r.CacheWrite, flag(r.Estimated), int64(r.Cost), r.Currency,
-			r.Latency.Microseconds(), r.FirstToken.Microseconds(), r.Status, r.ErrorType, r.Attempts,
-			flag(r.Cached), flag(r.Coalesced), flag(r.Shadow), r.SessionID)
 	}
-	if _, err := l.o.Store.Exec(ctx, nil, b.String(), args...); err != nil {
+	s, err := l.o.Store.DB().PrepareContext(ctx, l.o.Store.Rebind(b.String()))
+	if err != nil {
+		return nil, err
+	}
+	l.stmts[n] = s
+	return s, nil
+}
+
+func (l *Ledger) closeStmts() {
+	for n, s := range l.stmts {
+		s.Close()
+		delete(l.stmts, n)
+	}
+}
+
+// copyRows writes rows with PostgreSQL's COPY (pgx CopyFrom on the pool
+// connection's raw pgx.Conn): one round trip to stream the batch, no SQL
+// text to parse, binary values.
+func (l *Ledger) copyRows(ctx context.Context, rows []Row) error {
+	conn, err := l.o.Store.DB().Conn(ctx)
+	if err != nil {
 		return fmt.Errorf("insert %d ledger rows: %w", len(rows), err)
 	}
+	defer conn.Close()
+	if cap(l.args) < ledgerColumns {
+		l.args = make([]any, 0, ledgerColumns)
+	}
+	src := &rowSource{rows: rows, i: -1, vals: l.args[:ledgerColumns], box: &l.box}
+	err = conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("not a pgx connection: %T", dc)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{"usage_ledger"}, ledgerColumnNames, src)
+		return err
+	})
+	clear(src.vals)
+	if err != nil {
+		return fmt.Errorf("copy %d ledger rows: %w", len(rows), err)
+	}
 	return nil
+}
+
+// rowSource is a pgx.CopyFromSource over rows; Values reuses one slice
+// (pgx encodes a row before it asks for the next).
+type rowSource struct {
+	rows []Row
+	i    int
+	vals []any
+	box  *boxes
+}
+
+func (s *rowSource) Next() bool { s.i++; return s.i < len(s.rows) }
+
+func (s *rowSource) Err() error { return nil }
+
+func (s *rowSource) Values() ([]any, error) {
+	s.box.values(s.vals, &s.rows[s.i])
+	return s.vals, nil
+}
+
+// boxes keeps, per column, the last string value and its interface value:
+// the columns that repeat from row to row (key, team, route, provider,
+// model, currency, endpoint…) are boxed once, not once a row.
+type boxes struct {
+	s [ledgerColumns]string
+	v [ledgerColumns]any
+}
+
+func (b *boxes) str(i int, s string) any {
+	if b.v[i] == nil || b.s[i] != s {
+		b.s[i], b.v[i] = s, s
+	}
+	return b.v[i]
+}
+
+// values fills v (ledgerColumns long) with r's columns in insertPrefix's order.
+func (b *boxes) values(v []any, r *Row) {
+	v[0], v[1], v[2], v[3], v[4] = store.Micros(r.At), b.str(1, r.RequestID), b.str(2, r.Key), b.str(3, r.Team), b.str(4, r.Tag)
+	v[5], v[6], v[7], v[8], v[9] = b.str(5, r.Route), b.str(6, r.Provider), b.str(7, r.Node), b.str(8, r.Model), b.str(9, r.ClientModel)
+	v[10], v[11], v[12], v[13], v[14], v[15], v[16] = r.Input, r.Output, r.CacheRead, r.CacheWrite, flag(r.Estimated), int64(r.Cost), b.str(16, r.Currency)
+	v[17], v[18], v[19], v[20], v[21] = r.Latency.Microseconds(), r.FirstToken.Microseconds(), r.Status, b.str(20, r.ErrorType), r.Attempts
+	v[22], v[23], v[24], v[25], v[26] = flag(r.Cached), flag(r.Coalesced), flag(r.Shadow), b.str(25, r.SessionID), b.str(26, r.Endpoint)
 }
 
 func flag(b bool) int {

@@ -11,6 +11,7 @@ type Target struct{ Provider, Model string }
 // Entry is what the server knows of a request when it admits it.
 type Entry struct {
 	RequestID, SessionID string
+	Endpoint             string // the API called (Row.Endpoint)
 	Key, Team, Tag       string
 	ClientModel          string
 	Targets              []Target // the route's, in order; the dearest is reserved
@@ -42,6 +43,12 @@ type Recorder struct {
 	Ledger   *Ledger
 	USDToCNY Micros
 	Now      func() time.Time
+	// CountInput and CountText count tokens with the embedded tokenizer
+	// (the app passes openaicompat's o200k_base counters) for a request
+	// whose upstream gave no usage: its body's input, a whole answer's
+	// output text. nil: the byte-size estimate, and no output count.
+	CountInput func(body []byte) (int64, error)
+	CountText  func(text string) (int64, error)
 }
 
 // Ticket is a request's hold from Reserve to Finish.
@@ -94,9 +101,9 @@ func (r *Recorder) dearest(e Entry) Target {
 // Finish prices the request, settles its budgets and queues its ledger
 // row. It runs after the response, on a context without the client's
 // cancel: a client that hangs up still pays.
-func (r *Recorder) Finish(ctx context.Context, t *Ticket, o Outcome) {
+func (r *Recorder) Finish(ctx context.Context, t *Ticket, o Outcome) (Micros, string) {
 	if r == nil || t == nil {
-		return
+		return 0, ""
 	}
 	e := t.entry
 	if o.Estimated && o.Input == 0 {
@@ -105,7 +112,7 @@ func (r *Recorder) Finish(ctx context.Context, t *Ticket, o Outcome) {
 	row := Row{At: t.start, RequestID: e.RequestID, Key: e.Key, Team: e.Team, Tag: e.Tag, Route: o.Route, Provider: o.Provider,
 		Node: o.Node, Model: o.Model, ClientModel: e.ClientModel, Tokens: o.Tokens, Estimated: o.Estimated,
 		Latency: o.Latency, FirstToken: o.FirstToken, Status: o.Status, ErrorType: o.ErrorType, Attempts: o.Attempts,
-		Cached: o.Cached, Coalesced: o.Coalesced, Shadow: o.Shadow, SessionID: e.SessionID}
+		Cached: o.Cached, Coalesced: o.Coalesced, Shadow: o.Shadow, SessionID: e.SessionID, Endpoint: e.Endpoint}
 	if row.Latency == 0 {
 		row.Latency = r.now().Sub(t.start)
 	}
@@ -124,6 +131,18 @@ func (r *Recorder) Finish(ctx context.Context, t *Ticket, o Outcome) {
 	if r.Ledger != nil {
 		r.Ledger.Record(row)
 	}
+	return row.Cost, row.Currency
+}
+
+// Record queues the ledger row of a request that held no budget: one
+// refused before Reserve (authentication, rate limits, a bad body, a
+// draining gateway) or a count_tokens call. It started at at. Nothing is
+// priced without tokens, and no budget is settled.
+func (r *Recorder) Record(ctx context.Context, e Entry, at time.Time, o Outcome) {
+	if r == nil {
+		return
+	}
+	r.Finish(ctx, &Ticket{entry: e, start: at}, o)
 }
 
 func (r *Recorder) now() time.Time {

@@ -46,4 +46,5 @@ CREATE INDEX usage_ledger_at ON usage_ledger (at_us)`},
 	alert_key TEXT PRIMARY KEY,
 	until_us BIGINT NOT NULL
 )`},
+	{Version: 4, Name: "ledger_endpoint", SQL: `ALTER TABLE usage_ledger ADD COLUMN endpoint TEXT NOT NULL DEFAULT ''`},
 }}

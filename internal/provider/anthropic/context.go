@@ -8,7 +8,7 @@ package anthropic
 // (https://github.com/router-for-me/CLIProxyAPI/issues/4418). Claude Code
 // compacts, or shrinks max_tokens, only on its two sentences, so such a
 // message is reworded into them when it gives the numbers
-// (translate.ParseVendorContextMessage). Anthropic's own errors already
+// (tokens.ParseVendorContextMessage). Anthropic's own errors already
 // use them and pass byte for byte, as does every other error and a vendor
 // sentence that gives only the limit (this provider does not count
 // tokens: the openaicompat provider does).
@@ -23,7 +23,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/provider"
-	"github.com/ferrygw/ferry/internal/translate"
+	"github.com/ferrygw/ferry/internal/tokens"
 )
 
 // maxErrorBody bounds an error body read to look for a context-length
@@ -52,10 +52,10 @@ func rewordContextError(out *provider.Response, c *provider.Call) {
 	if json.Unmarshal(b, &e) != nil || e.Type != "error" || e.Error.Message == "" {
 		return
 	}
-	if _, ok := translate.ParseAnthropicContextMessage(e.Error.Message); ok {
+	if _, ok := tokens.ParseAnthropicContextMessage(e.Error.Message); ok {
 		return // Anthropic's own words already
 	}
-	co, limitOnly, ok := translate.ParseVendorContextMessage(e.Error.Message, maxTokensOf(c.Body))
+	co, limitOnly, ok := tokens.ParseVendorContextMessage(e.Error.Message, maxTokensOf(c.Body))
 	if !ok || limitOnly {
 		return
 	}

@@ -31,7 +31,7 @@ func TestAnswerOverBoundIsCutAtIt(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	before := ms.TotalAlloc
-	_, err := p.Do(context.Background(), anthropicCall("m", `{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, false))
+	_, err := do(context.Background(), p, anthropicCall("m", `{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, false))
 	runtime.ReadMemStats(&ms)
 	spent := ms.TotalAlloc - before
 	if e := apierr.From(err); err == nil || e.Kind != apierr.BadGateway || !strings.Contains(e.Error(), "over 33554432 bytes") {

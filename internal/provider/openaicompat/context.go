@@ -2,7 +2,7 @@ package openaicompat
 
 // Context-length errors: every vendor's sentence for "the conversation
 // outgrew the model", read into numbers, so that the client gets the
-// sentence it acts on (translate/contexterr.go): Claude Code compacts or
+// sentence it acts on (tokens/overflow.go): Claude Code compacts or
 // shrinks max_tokens only when the error says so in its own words.
 //
 // Where the vendor gives the numbers they are used as given. Where it
@@ -23,6 +23,7 @@ import (
 	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/openai"
 	"github.com/ferrygw/ferry/internal/provider"
+	"github.com/ferrygw/ferry/internal/tokens"
 	"github.com/ferrygw/ferry/internal/translate"
 )
 
@@ -70,16 +71,16 @@ func anthropicFacts(c *provider.Call, body []byte) *contextFacts {
 // or a context-length error could not be put in numbers. ok is false when
 // the error is not a context-length error or its numbers cannot be had;
 // the vendor's message then stands.
-func (p *Profile) contextOverflow(e upstreamError, kind apierr.Kind, f *contextFacts) (c translate.ContextOverflow, note string, ok bool) {
+func (p *Profile) contextOverflow(e upstreamError, kind apierr.Kind, f *contextFacts) (c tokens.ContextOverflow, note string, ok bool) {
 	if e.promptTokens > 0 && e.contextSize > 0 {
 		// llama.cpp's numbers beside its message.
-		return translate.ContextOverflow{Input: e.promptTokens, Limit: e.contextSize}, "", true
+		return tokens.ContextOverflow{Input: e.promptTokens, Limit: e.contextSize}, "", true
 	}
 	var maxTokens int64
 	if f != nil {
 		maxTokens = f.maxTokens
 	}
-	c, limitOnly, ok := translate.ParseVendorContextMessage(e.message, maxTokens)
+	c, limitOnly, ok := tokens.ParseVendorContextMessage(e.message, maxTokens)
 	if ok && !limitOnly {
 		return c, "", true
 	}

@@ -26,7 +26,7 @@ func TestContextCountedByFerry(t *testing.T) {
 	}
 	fake.Enqueue(fakeupstream.Reply{Fixture: &fakeupstream.Fixture{Status: 400, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: []byte(`{"error":{"code":"invalid_parameter_error","message":"<400> InternalError.Algo.InvalidParameter: Range of input length should be [1, 2048]","param":null,"type":"invalid_request_error"}}`)}})
-	resp, err := p.Do(context.Background(), anthropicCall("qwen3-max", body, false))
+	resp, err := do(context.Background(), p, anthropicCall("qwen3-max", body, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestOpenAIClientContextError(t *testing.T) {
 			for _, stream := range []bool{false, true} {
 				fake.Enqueue(fakeupstream.Reply{Fixture: loadFixture(t, tt.fixture).reply})
 				c := &provider.Call{Op: provider.OpMessages, Format: provider.FormatOpenAI, Body: []byte(tt.body), Model: tt.model, Stream: stream, Header: clientHeader()}
-				resp, err := p.Do(context.Background(), c)
+				resp, err := do(context.Background(), p, c)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -113,7 +113,7 @@ func TestCountTokensClaudeCodeRequest(t *testing.T) {
 
 func TestCountTokensCall(t *testing.T) {
 	p := newTestProvider(t, "zhipu", deadURL(t)) // never contacted
-	resp, err := p.Do(context.Background(), &provider.Call{Op: provider.OpCountTokens, Body: []byte(`{"model":"glm-4.7-flash","system":"You are a helpful assistant","messages":[{"role":"user","content":"Say hi in Portuguese"}]}`)})
+	resp, err := do(context.Background(), p, &provider.Call{Op: provider.OpCountTokens, Body: []byte(`{"model":"glm-4.7-flash","system":"You are a helpful assistant","messages":[{"role":"user","content":"Say hi in Portuguese"}]}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestCountTokensCall(t *testing.T) {
 		t.Errorf("status %d, input_tokens %d", resp.Status, got.InputTokens)
 	}
 
-	resp, err = p.Do(context.Background(), &provider.Call{Op: provider.OpCountTokens, Body: []byte(`{"model":"m","messages":3}`)})
+	resp, err = do(context.Background(), p, &provider.Call{Op: provider.OpCountTokens, Body: []byte(`{"model":"m","messages":3}`)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/provider"
-	"github.com/ferrygw/ferry/internal/translate"
+	"github.com/ferrygw/ferry/internal/tokens"
 )
 
 // maxErrorMessage bounds a vendor message copied to the client.
@@ -164,7 +164,7 @@ type upstreamFailure struct {
 	message string
 	// overflow holds the numbers of a context-length error, nil for any
 	// other error or one whose numbers are unknown (its message stands).
-	overflow *translate.ContextOverflow
+	overflow *tokens.ContextOverflow
 	// note says how the numbers were had when Ferry counted the input
 	// itself, or why a context-length error kept the vendor's words, for
 	// the access log; "" otherwise.

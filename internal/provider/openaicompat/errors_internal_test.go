@@ -10,7 +10,7 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/ferrygw/ferry/internal/apierr"
-	"github.com/ferrygw/ferry/internal/translate"
+	"github.com/ferrygw/ferry/internal/tokens"
 )
 
 // TestContextMessage covers the wordings the fixtures do not.
@@ -177,7 +177,7 @@ func FuzzContextOverflow(f *testing.F) {
 			if got.kind != apierr.ContextLength || got.kind.Status() != 400 {
 				t.Fatalf("%s: overflow with kind %d", name, got.kind)
 			}
-			back, ok := translate.ParseAnthropicContextMessage(got.message)
+			back, ok := tokens.ParseAnthropicContextMessage(got.message)
 			if !ok {
 				t.Fatalf("%s: Claude Code cannot parse %q", name, got.message)
 			}

@@ -28,7 +28,7 @@ func TestDisableParallelToolUseGeneric(t *testing.T) {
 	p := newTestProvider(t, "generic", fake.URL)
 
 	fake.Enqueue(fakeupstream.Reply{Fixture: &fakeupstream.Fixture{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(whole)}})
-	resp, err := p.Do(context.Background(), anthropicCall("m", req+`}`, false))
+	resp, err := do(context.Background(), p, anthropicCall("m", req+`}`, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestDisableParallelToolUseGeneric(t *testing.T) {
 	}
 
 	fake.Enqueue(fakeupstream.Reply{Fixture: &fakeupstream.Fixture{Status: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: []byte(stream)}})
-	resp, err = p.Do(context.Background(), anthropicCall("m", req+`,"stream":true}`, true))
+	resp, err = do(context.Background(), p, anthropicCall("m", req+`,"stream":true}`, true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestHeaderPolicy(t *testing.T) {
 		Body: []byte(`{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"hi"}}]}`)}})
 	c := anthropicCall("glm-4.7", `{"model":"glm-4.7","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, false)
 	c.SetHeader = [][2]string{{"X-Claude-Timezone", "Asia/Shanghai"}, {"Authorization", "Bearer stolen"}}
-	resp, err := p.Do(context.Background(), c)
+	resp, err := do(context.Background(), p, c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,27 +1,22 @@
 // Package openaicompat forwards calls to OpenAI-compatible Chat Completions
 // upstreams (OpenAI, Zhipu GLM, DashScope Qwen, Qianfan ERNIE, DeepSeek,
-// Moonshot Kimi, vLLM, Ollama), translating Anthropic calls with package
-// translate; vendor quirks are data, in profiles.go.
+// Moonshot Kimi, vLLM, Ollama): transport and vendor error handling; vendor
+// quirks are data, in profiles.go.
 //
-// An Anthropic call is translated to a Chat Completions request, and the
-// answer back: a JSON body, an event stream, or an upstream error turned
-// into Anthropic's error envelope with a status chosen from the vendor's
-// business code first (errors.go), a context-length error in the words
-// Claude Code acts on (context.go). An OpenAI call is forwarded as bytes,
-// and its answer returned untouched but for a context-length error, which
-// gets OpenAI's own wording. count_tokens is answered locally with an
-// estimate (count.go).
-//
-// A 200 answer that is not an event stream to a streaming call (some
-// servers ignore "stream") is turned into a stream anyway: the
-// chat.completion becomes one synthetic chunk fed to the same stream
-// translator, so the client gets the event sequence it asked for.
+// An Anthropic call arrives translated by the relay (package convert, with
+// ChatProfile, once per target) and is sent as such; its success goes back
+// as the upstream sent it, for the relay to translate, and an upstream
+// error is turned into Anthropic's error envelope with a status chosen
+// from the vendor's business code first (errors.go), a context-length
+// error in the words Claude Code acts on (context.go). An OpenAI call is
+// forwarded as bytes, and its answer returned untouched but for a
+// context-length error, which gets OpenAI's own wording. count_tokens is
+// answered locally with an estimate (count.go).
 package openaicompat
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,11 +28,10 @@ import (
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
-	"github.com/ferrygw/ferry/internal/ids"
+	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/openai"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/sse"
-	"github.com/ferrygw/ferry/internal/translate"
 )
 
 const (
@@ -134,11 +128,15 @@ func (p *Provider) Probe(ctx context.Context, node int) error {
 	return provider.Probe(ctx, p.rt, n.URLs[1], p.header())
 }
 
-// Speaks reports the formats the provider takes natively: Anthropic (by
-// translation) and OpenAI (forwarded as is). The relay asks.
+// Speaks reports the formats the provider takes: Anthropic (translated by
+// the relay with ChatProfile) and OpenAI (forwarded as is). The relay asks.
 func (p *Provider) Speaks(f provider.Format) bool {
 	return f == provider.FormatAnthropic || f == provider.FormatOpenAI
 }
+
+// ChatProfile is the vendor's dialect, which the relay translates
+// Anthropic calls for (convert.ChatTarget).
+func (p *Provider) ChatProfile() *openai.Profile { return &p.profile.Profile }
 
 // CloseIdleConnections closes the provider's idle upstream connections.
 func (p *Provider) CloseIdleConnections() {
@@ -256,11 +254,17 @@ func (p *Provider) passthrough(ctx context.Context, c *provider.Call) (*provider
 	return out, nil
 }
 
-// messages sends an Anthropic call, translated (once per target: Prepare).
+// messages sends an Anthropic call as the relay translated it
+// (convert.Prepare: Call.PreparedBody), once. An upstream error is
+// classified into Anthropic's error shape here, by the vendor's profile; a
+// success is returned as the upstream sent it (an event stream, or a JSON
+// body read whole), for the relay to translate back. A 2xx body that is an
+// error object and no answer (Baidu's error_code, some proxies'
+// {"error":…}) is classified like any upstream error.
 func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Response, error) {
-	body, info, err := p.translated(c)
-	if err != nil {
-		return refusal(err)
+	body := c.PreparedBody
+	if body == nil {
+		return nil, apierr.New(apierr.Internal, "provider %s: an Anthropic call reaches it translated (convert.Prepare)", p.name)
 	}
 	x, err := p.roundTrip(ctx, c, body)
 	if err != nil {
@@ -275,9 +279,8 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 		r.Note = failureNote(status, b, f)
 		return r, nil
 	}
-	if info.Stream && provider.IsEventStream(x.resp.Header.Get("Content-Type")) {
-		st := translate.NewOpenAIToAnthropicStream(info, &p.profile.Profile, ids.New("msg_"))
-		return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: &translatedEvents{r: sse.NewReader(x.body, 0), st: st}, Node: x.node}, nil
+	if c.Stream && provider.IsEventStream(x.resp.Header.Get("Content-Type")) {
+		return &provider.Response{Status: status, Header: x.eventsHeader(), Events: upstreamChunks{sse.NewReader(x.body, 0)}, Node: x.node}, nil
 	}
 	// Memory as bytes arrive, and an over-size answer cut as it passes
 	// the bound (io.ReadAll's growth allocated several times it).
@@ -289,85 +292,24 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 	if err != nil {
 		return nil, readFailure(err)
 	}
-	if info.Stream {
-		return p.synthesizedStream(b, info, x), nil
-	}
-	out, totals, err := translate.OpenAIToAnthropicResponse(b, info, &p.profile.Profile, translateEnv())
-	var note error
-	if err != nil {
-		if !translate.IsNote(err) {
-			r := p.unusableAnswer(status, b, x, anthropicFacts(c, body))
-			r.Note = fmt.Errorf("untranslatable answer: %w", err)
-			return r, nil
+	if !isAnswer(b) {
+		if _, ok := parseUpstreamError(b); ok {
+			var facts *contextFacts
+			if !c.Stream {
+				facts = anthropicFacts(c, body)
+			}
+			f := p.profile.classifyFailure(status, b, facts)
+			return errorResponse(f.kind, f.message, x.resp.Header, x.node), nil
 		}
-		// Tool arguments that were not a JSON object became {}, or tool
-		// calls beyond the one the client allowed were dropped: the body
-		// is complete and valid (the client's tool validation tells the
-		// model what is missing). The log still says so.
-		note = err
 	}
-	h := x.header()
-	h["Content-Type"] = jsonContentType
-	return &provider.Response{Status: http.StatusOK, Header: h, Body: io.NopCloser(bytes.NewReader(out)), Node: x.node, Usage: &totals, Note: note}, nil
+	return &provider.Response{Status: status, Header: x.header(), Body: provider.NewBytesBody(b), Node: x.node}, nil
 }
 
-// synthesizedStream answers a streaming call whose upstream sent a whole
-// chat.completion: its choice becomes the delta of one chunk, fed to the
-// stream translator with the usage, then [DONE]. The translator already
-// handles a chunk that carries everything at once (Zhipu sends whole tool
-// calls in one chunk), so nothing is duplicated here.
-func (p *Provider) synthesizedStream(b []byte, info *translate.RequestInfo, x *exchange) *provider.Response {
-	var cc openai.ChatCompletion
-	if err := json.Unmarshal(b, &cc); err != nil || len(cc.Choices) == 0 || openai.IsErrorChunk(b) {
-		return p.unusableAnswer(x.resp.StatusCode, b, x, nil)
-	}
-	ch := cc.Choices[0]
-	m := ch.Message
-	var content *string
-	if t := m.Content.JoinedText(); t != "" {
-		content = &t
-	}
-	calls := make([]openai.ToolCall, len(m.ToolCalls))
-	for i, tc := range m.ToolCalls {
-		idx := i
-		tc.Index = &idx // an answer's calls carry no index; a delta's must tie fragments
-		calls[i] = tc
-	}
-	var finish *string
-	if ch.FinishReason != "" {
-		finish = &ch.FinishReason
-	}
-	chunk := openai.Chunk{
-		ID: cc.ID, Object: "chat.completion.chunk", Created: cc.Created, Model: cc.Model,
-		Choices: []openai.ChunkChoice{{
-			Delta:        openai.Delta{Role: m.Role, Content: content, ReasoningContent: m.ReasoningContent, Reasoning: m.Reasoning, ToolCalls: calls, Refusal: m.Refusal},
-			FinishReason: finish,
-			StopReason:   ch.StopReason,
-		}},
-		Usage: cc.Usage,
-	}
-	data, err := openai.Marshal(chunk)
-	if err != nil { // cannot happen: every value was decoded
-		return errorResponse(apierr.BadGateway, "upstream answer could not be translated", nil, x.node)
-	}
-	st := translate.NewOpenAIToAnthropicStream(info, &p.profile.Profile, ids.New("msg_"))
-	st.Feed(data) // a failure queues an error event, which the client gets
-	st.Feed([]byte("[DONE]"))
-	st.Finish(nil)
-	return &provider.Response{Status: http.StatusOK, Header: x.eventsHeader(), Events: &translatedEvents{st: st}, Node: x.node}
-}
-
-// unusableAnswer answers for a 2xx body that is not a chat completion: an
-// error object sent with a success status (Baidu's v1 error_code, some
-// proxies' {"error":…}) is classified like any upstream error; anything
-// else is a bad gateway. Nothing was sent to the client yet, so either is
-// a real HTTP status, not an event.
-func (p *Provider) unusableAnswer(status int, b []byte, x *exchange, facts *contextFacts) *provider.Response {
-	if _, ok := parseUpstreamError(b); ok {
-		f := p.profile.classifyFailure(status, b, facts)
-		return errorResponse(f.kind, f.message, x.resp.Header, x.node)
-	}
-	return errorResponse(apierr.BadGateway, "upstream answer could not be translated", nil, x.node)
+// isAnswer reports whether b looks like a chat.completion: choices, and no
+// error object.
+func isAnswer(b []byte) bool {
+	ch := jsonpeek.Member(b, "choices")
+	return len(ch) > 2 && ch[0] == '[' && !openai.IsErrorChunk(b)
 }
 
 // readAtMost reads r whole, failing when it holds more than limit bytes.
@@ -388,59 +330,12 @@ func readFailure(err error) error {
 	return apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be read")
 }
 
-// translatedEvents yields the Anthropic events a translate.OpenAIToAnthropicStream makes of
-// an upstream's Chat Completions stream (r nil: everything was fed
-// already). The stream ends every message it started with message_stop or
-// an error event, so io.EOF from here is always a clean end.
-type translatedEvents struct {
-	r     *sse.Reader
-	st    *translate.OpenAIToAnthropicStream
-	ended bool
-}
+// upstreamChunks is the upstream's Chat Completions stream, which the
+// relay translates (provider.Plain's, without its allocation: the reader
+// is the one word of an interface value). What it would say of usage,
+// notes and faults, the translation says.
+type upstreamChunks struct{ *sse.Reader }
 
-func (t *translatedEvents) Next() (sse.Event, error) {
-	for {
-		if ev, ok := t.st.Next(); ok {
-			return ev, nil
-		}
-		if t.ended || t.r == nil || t.st.Finished() {
-			return sse.Event{}, io.EOF
-		}
-		ev, err := t.r.Next()
-		if err != nil {
-			t.ended = true
-			if err == io.EOF {
-				err = nil
-			}
-			t.st.Finish(err)
-			continue
-		}
-		if ev.Data == nil {
-			continue // a comment-only keep-alive (": ping") or a frame without data
-		}
-		// An error here (a malformed chunk, an error object) has queued
-		// an error event for the client, and ended the stream.
-		t.st.Feed(ev.Data)
-	}
-}
-
-func (t *translatedEvents) Close() error {
-	if t.r == nil {
-		return nil
-	}
-	return t.r.Close()
-}
-
-// Note is a repair the stream made that the client does not see as such
-// (tool calls dropped for disable_parallel_tool_use), nil if none: for the
-// access log, known once the stream ended.
-func (t *translatedEvents) Note() error { return t.st.DroppedToolCalls() }
-
-// Fault is nil: an error the translation met is an error event, which the
-// relay's watch reads on the way.
-func (t *translatedEvents) Fault() error { return nil }
-
-// Usage is the message's usage once message_delta carried it.
-func (t *translatedEvents) Usage() (anthropic.Totals, bool) {
-	return t.st.Usage(), t.st.StopReason() != ""
-}
+func (upstreamChunks) Usage() (anthropic.Totals, bool) { return anthropic.Totals{}, false }
+func (upstreamChunks) Note() error                     { return nil }
+func (upstreamChunks) Fault() error                    { return nil }

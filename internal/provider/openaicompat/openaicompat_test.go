@@ -25,6 +25,7 @@ import (
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/convert"
 	"github.com/ferrygw/ferry/internal/fakeupstream"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/provider/openaicompat"
@@ -108,6 +109,16 @@ func clientHeader() http.Header {
 		"X-Claude-Code-Session-Id": []string{"14ef2317-f897-44a7-9921-7a871a191804"},
 		"X-Stainless-Retry-Count":  []string{"0"},
 	}
+}
+
+// do is one attempt of c on p as the relay makes it: an Anthropic call
+// translated for the vendor (once: a prepared call stays prepared), the
+// answer translated back.
+func do(ctx context.Context, p *openaicompat.Provider, c *provider.Call) (*provider.Response, error) {
+	if c.Prepared == nil {
+		convert.Prepare(p, c)
+	}
+	return convert.Do(ctx, p, c)
 }
 
 func anthropicCall(model, body string, stream bool) *provider.Call {
@@ -311,7 +322,7 @@ func TestTranslatedAnswers(t *testing.T) {
 			t.Run(tt.message, func(t *testing.T) {
 				f := loadFixture(t, tt.message)
 				fake.Enqueue(fakeupstream.Reply{Fixture: f.reply})
-				resp, err := p.Do(context.Background(), anthropicCall(tt.model, f.request(t, tt.model, false), false))
+				resp, err := do(context.Background(), p, anthropicCall(tt.model, f.request(t, tt.model, false), false))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -336,7 +347,7 @@ func TestTranslatedAnswers(t *testing.T) {
 		t.Run(tt.stream, func(t *testing.T) {
 			f := loadFixture(t, tt.stream)
 			fake.Enqueue(fakeupstream.Reply{Fixture: f.reply, Splits: splits(f.reply.Body)})
-			resp, err := p.Do(context.Background(), anthropicCall(tt.model, f.request(t, tt.model, true), true))
+			resp, err := do(context.Background(), p, anthropicCall(tt.model, f.request(t, tt.model, true), true))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -385,7 +396,7 @@ func TestStreamCallGetsJSON(t *testing.T) {
 			p := newTestProvider(t, profile, fake.URL)
 			f := loadFixture(t, name)
 			fake.Enqueue(fakeupstream.Reply{Fixture: f.reply})
-			resp, err := p.Do(context.Background(), anthropicCall("m", f.request(t, "m", true), true))
+			resp, err := do(context.Background(), p, anthropicCall("m", f.request(t, "m", true), true))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -482,7 +493,7 @@ func TestRequestShape(t *testing.T) {
 			p := newProvider(t, openaicompat.Options{Profile: tt.profile, BaseURLs: []string{fake.URL + tt.basePath}, APIKey: key, Headers: map[string]string{"appid": "app-123"}})
 
 			// 1. Claude Code's first turn: thinking on, stream, tools with $schema.
-			resp, err := p.Do(context.Background(), anthropicCall("upstream-model", string(claudeCode), true))
+			resp, err := do(context.Background(), p, anthropicCall("upstream-model", string(claudeCode), true))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -552,7 +563,7 @@ func TestRequestShape(t *testing.T) {
 
 			// 2. No thinking, a mid-conversation system message, tool_choice any.
 			small := `{"model":"m","max_tokens":100000,"system":"Be brief.","tools":[{"name":"f","input_schema":{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object"}}],"tool_choice":{"type":"any"},"messages":[{"role":"user","content":"hi"},{"role":"system","content":"Available agent types: none"},{"role":"user","content":"go"}]}`
-			resp, err = p.Do(context.Background(), anthropicCall("upstream-model", small, false))
+			resp, err = do(context.Background(), p, anthropicCall("upstream-model", small, false))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -649,7 +660,7 @@ func TestUpstreamErrors(t *testing.T) {
 			f := loadFixture(t, name)
 			for _, stream := range []bool{false, true} {
 				fake.Enqueue(fakeupstream.Reply{Fixture: f.reply})
-				resp, err := p.Do(context.Background(), anthropicCall(model, f.request(t, model, stream), stream))
+				resp, err := do(context.Background(), p, anthropicCall(model, f.request(t, model, stream), stream))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -718,7 +729,7 @@ func TestTranslateErrorIs400(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.profile, func(t *testing.T) {
 			p := newTestProvider(t, tt.profile, fake.URL)
-			resp, err := p.Do(context.Background(), anthropicCall("m", tt.body, false))
+			resp, err := do(context.Background(), p, anthropicCall("m", tt.body, false))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -739,7 +750,7 @@ func TestBadAnswerIs502(t *testing.T) {
 	fake := newFake(t)
 	p := newTestProvider(t, "deepseek", fake.URL)
 	fake.Enqueue(fakeupstream.Reply{Fixture: &fakeupstream.Fixture{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"id":"x","object":"chat.completion","choices":[]}`)}})
-	resp, err := p.Do(context.Background(), anthropicCall("m", `{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, false))
+	resp, err := do(context.Background(), p, anthropicCall("m", `{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -769,7 +780,7 @@ func TestOpenAIPassthrough(t *testing.T) {
 			stream := strings.HasSuffix(name, "_stream")
 			fake.Enqueue(fakeupstream.Reply{Fixture: f.reply, Splits: splits(f.reply.Body)})
 			c := &provider.Call{Op: provider.OpMessages, Format: provider.FormatOpenAI, Body: body, Model: "gpt-5.2", Stream: stream, Header: clientHeader()}
-			resp, err := p.Do(context.Background(), c)
+			resp, err := do(context.Background(), p, c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -845,7 +856,7 @@ func TestOneAttemptPerCall(t *testing.T) {
 	for i := range 2 {
 		c := anthropicCall("deepseek-chat", f.request(t, "deepseek-chat", false), false)
 		c.Node = 1
-		resp, err := p.Do(context.Background(), c)
+		resp, err := do(context.Background(), p, c)
 		if err != nil {
 			t.Fatalf("call %d: %v", i, err)
 		}
@@ -855,7 +866,7 @@ func TestOneAttemptPerCall(t *testing.T) {
 			t.Errorf("call %d: node %q status %d, want %q 200", i, resp.Node, resp.Status, live)
 		}
 	}
-	_, err := p.Do(context.Background(), anthropicCall("m", f.request(t, "m", false), false))
+	_, err := do(context.Background(), p, anthropicCall("m", f.request(t, "m", false), false))
 	var ae *apierr.Error
 	if !errors.As(err, &ae) || ae.Kind != apierr.BadGateway || ae.Public != "upstream unreachable" || provider.Reason(err) != provider.ReasonConnectRefused {
 		t.Errorf("err = %v (reason %s)", err, provider.Reason(err))
@@ -917,7 +928,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	srv := newServer(t, stallHandler(t, "text/event-stream", first, gone))
 	p := newProvider(t, openaicompat.Options{Profile: "vllm", BaseURLs: []string{srv}, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: 200 * time.Millisecond}})
 	start := time.Now()
-	resp, err := p.Do(context.Background(), anthropicCall("m", `{"model":"m","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, true))
+	resp, err := do(context.Background(), p, anthropicCall("m", `{"model":"m","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -940,7 +951,7 @@ func TestBodyIdleTimeout(t *testing.T) {
 	gone := make(chan struct{})
 	srv := newServer(t, stallHandler(t, "application/json", `{"id":"x",`, gone))
 	p := newProvider(t, openaicompat.Options{Profile: "vllm", BaseURLs: []string{srv}, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: 200 * time.Millisecond}})
-	_, err := p.Do(context.Background(), anthropicCall("m", `{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, false))
+	_, err := do(context.Background(), p, anthropicCall("m", `{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, false))
 	var ae *apierr.Error
 	if !errors.As(err, &ae) || ae.Kind != apierr.GatewayTimeout {
 		t.Errorf("err = %v", err)
@@ -954,7 +965,7 @@ func TestClientCancelCancelsUpstream(t *testing.T) {
 	srv := newServer(t, stallHandler(t, "text/event-stream", first, gone))
 	p := newProvider(t, openaicompat.Options{Profile: "vllm", BaseURLs: []string{srv}, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: time.Minute}})
 	ctx, cancel := context.WithCancel(context.Background())
-	resp, err := p.Do(ctx, anthropicCall("m", `{"model":"m","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, true))
+	resp, err := do(ctx, p, anthropicCall("m", `{"model":"m","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -983,7 +994,7 @@ func TestCloseCancelsUpstream(t *testing.T) {
 	gone := make(chan struct{})
 	srv := newServer(t, stallHandler(t, "text/event-stream", `data: {"id":"1","choices":[]}`+"\n\n", gone))
 	p := newProvider(t, openaicompat.Options{Profile: "vllm", BaseURLs: []string{srv}, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: time.Minute}})
-	resp, err := p.Do(context.Background(), anthropicCall("m", `{"model":"m","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, true))
+	resp, err := do(context.Background(), p, anthropicCall("m", `{"model":"m","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1042,7 +1053,7 @@ func TestNew(t *testing.T) {
 
 func TestUnsupportedOp(t *testing.T) {
 	p := newTestProvider(t, "openai", deadURL(t))
-	_, err := p.Do(context.Background(), &provider.Call{Op: provider.OpCountTokens, Format: provider.FormatOpenAI})
+	_, err := do(context.Background(), p, &provider.Call{Op: provider.OpCountTokens, Format: provider.FormatOpenAI})
 	var ae *apierr.Error
 	if !errors.As(err, &ae) || ae.Kind != apierr.NotFound {
 		t.Errorf("err = %v", err)

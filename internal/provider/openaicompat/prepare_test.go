@@ -5,6 +5,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/ferrygw/ferry/internal/convert"
 	"github.com/ferrygw/ferry/internal/fakeupstream"
 )
 
@@ -18,14 +19,14 @@ func TestPreparedOncePerTarget(t *testing.T) {
 	fake.SetDefault(fakeupstream.Reply{Fixture: f.reply})
 	p := newTestProvider(t, "deepseek", fake.URL)
 	c := anthropicCall("deepseek-chat", f.request(t, "deepseek-chat", false), false)
-	p.Prepare(c)
+	convert.Prepare(p, c)
 	if c.Prepared == nil {
 		t.Fatal("Prepare left the call unprepared")
 	}
 	c.Body = []byte(`{"model":"m","max_tokens":10,"messages":"not translatable"}`)
 	var sent [][]byte
 	for i := range 2 {
-		resp, err := p.Do(context.Background(), c)
+		resp, err := do(context.Background(), p, c)
 		if err != nil {
 			t.Fatalf("attempt %d: %v", i, err)
 		}

@@ -9,14 +9,14 @@ package openaicompat
 import (
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
-	"github.com/ferrygw/ferry/internal/translate"
+	"github.com/ferrygw/ferry/internal/openai"
 )
 
 // Profile is what the provider knows about one OpenAI-compatible vendor:
 // the translator's Profile plus where the vendor lives and how to read its
 // errors.
 type Profile struct {
-	translate.Profile
+	openai.Profile
 
 	// DefaultBaseURL is used when no base_urls are configured ("" for
 	// generic); KeyRequired says whether an API key must be configured.
@@ -101,7 +101,7 @@ func stripSchema() []string { return []string{"$schema"} }
 
 func openaiProfile() Profile {
 	return Profile{
-		Profile: translate.Profile{
+		Profile: openai.Profile{
 			Name:                  "openai",
 			MaxTokensField:        "max_completion_tokens", // max_tokens is deprecated, rejected by o-series/GPT-5 — https://platform.openai.com/docs/api-reference/chat/create
 			MaxTokensCap:          0,                       // per model — https://platform.openai.com/docs/models
@@ -133,7 +133,7 @@ func openaiProfile() Profile {
 
 func zhipuProfile() Profile {
 	return Profile{
-		Profile: translate.Profile{
+		Profile: openai.Profile{
 			Name:                  "zhipu",
 			MaxTokensField:        "max_tokens",                  // recorded requests (vendor-samples.md 1b) — https://docs.bigmodel.cn/cn/api/introduction
 			MaxTokensCap:          0,                             // per model (see the conventions above)
@@ -195,7 +195,7 @@ func zhipuProfile() Profile {
 
 func dashscopeProfile() Profile {
 	return Profile{
-		Profile: translate.Profile{
+		Profile: openai.Profile{
 			Name:                  "dashscope",
 			MaxTokensField:        "max_tokens",                  // compatible mode — https://help.aliyun.com/document_detail/2713154.html
 			MaxTokensCap:          0,                             // per model (see the conventions above)
@@ -233,7 +233,7 @@ func dashscopeProfile() Profile {
 
 func qianfanProfile() Profile {
 	return Profile{
-		Profile: translate.Profile{
+		Profile: openai.Profile{
 			Name:                  "qianfan",
 			MaxTokensField:        "max_tokens",                  // v2 OpenAI-compatible — https://cloud.baidu.com/doc/qianfan-docs/s/qm8qxemze
 			MaxTokensCap:          0,                             // per model (see the conventions above)
@@ -267,7 +267,7 @@ func qianfanProfile() Profile {
 
 func deepseekProfile() Profile {
 	return Profile{
-		Profile: translate.Profile{
+		Profile: openai.Profile{
 			Name:                  "deepseek",
 			MaxTokensField:        "max_tokens",                  // https://api-docs.deepseek.com/quick_start/pricing
 			MaxTokensCap:          0,                             // v4: 384K output, old deepseek-chat 8K ("valid range of max_tokens is [1, 8192]", vendor-samples.md 2b): per model — https://api-docs.deepseek.com/quick_start/pricing
@@ -300,7 +300,7 @@ func deepseekProfile() Profile {
 
 func moonshotProfile() Profile {
 	return Profile{
-		Profile: translate.Profile{
+		Profile: openai.Profile{
 			Name:                  "moonshot",
 			MaxTokensField:        "max_tokens",                  // https://platform.moonshot.cn/docs/api/chat
 			MaxTokensCap:          0,                             // per model (see the conventions above)
@@ -331,7 +331,7 @@ func moonshotProfile() Profile {
 
 func vllmProfile() Profile {
 	return Profile{
-		Profile: translate.Profile{
+		Profile: openai.Profile{
 			Name:                  "vllm",
 			MaxTokensField:        "max_tokens",                               // https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html
 			MaxTokensCap:          0,                                          // max_model_len is per deployment; overflow comes back as a context-length error, rewritten for Claude Code
@@ -357,7 +357,7 @@ func vllmProfile() Profile {
 
 func ollamaProfile() Profile {
 	return Profile{
-		Profile: translate.Profile{
+		Profile: openai.Profile{
 			Name:                  "ollama",
 			MaxTokensField:        "max_tokens",          // https://github.com/ollama/ollama/blob/main/docs/api/openai-compatibility.mdx
 			MaxTokensCap:          0,                     // per model (see the conventions above)
@@ -386,7 +386,7 @@ func ollamaProfile() Profile {
 // choice wherever servers differ.
 func genericProfile() Profile {
 	return Profile{
-		Profile: translate.Profile{
+		Profile: openai.Profile{
 			Name:                  "generic",
 			MaxTokensField:        "max_tokens",          // what nearly every compatible server reads (max_completion_tokens is newer)
 			MaxTokensCap:          0,                     // unknown model

@@ -1,4 +1,4 @@
-package translate
+package tokens
 
 // Context-length errors in the words clients act on. A vendor's own
 // sentence for "the conversation outgrew the model" is read elsewhere

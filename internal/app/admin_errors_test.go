@@ -1,0 +1,98 @@
+package app
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/store/storetest"
+	"github.com/ferrygw/ferry/internal/usage"
+)
+
+// TestManagedKeyNameClash: a managed key cannot take a static key's name,
+// the admin credentials' names or another managed key's: 409
+// conflict_error saying why, on create and on rename.
+func TestManagedKeyNameClash(t *testing.T) {
+	g := keysGateway(t, "")
+	admin := "http://" + g.App.AdminAddr()
+	for name, want := range map[string]string{
+		"team-a":    "static key",
+		"admin_key": "admin credentials",
+	} {
+		st, body := call(t, "POST", admin+"/admin/keys", testAdminKey, map[string]any{"name": name})
+		if typ, msg := errType(body); st != 409 || typ != "conflict_error" || !strings.Contains(msg, want) || body["type"] != "error" {
+			t.Errorf("create %q: %d %v, want 409 conflict_error saying %q", name, st, body, want)
+		}
+	}
+	if st, body := call(t, "POST", admin+"/admin/keys", testAdminKey, map[string]any{"name": "mine"}); st != 201 {
+		t.Fatalf("create: %d %v", st, body)
+	}
+	st, body := call(t, "POST", admin+"/admin/keys", testAdminKey, map[string]any{"name": "mine"})
+	if typ, _ := errType(body); st != 409 || typ != "conflict_error" {
+		t.Errorf("duplicate managed name: %d %v, want 409 conflict_error", st, body)
+	}
+	st, body = call(t, "PATCH", admin+"/admin/keys/mine", testAdminKey, map[string]any{"name": "team-a"})
+	if typ, _ := errType(body); st != 409 || typ != "conflict_error" {
+		t.Errorf("rename onto a static key: %d %v, want 409 conflict_error", st, body)
+	}
+}
+
+// TestAdminErrorShape: every admin handler answers errors in Anthropic's
+// shape, the older ones (routes, shadow, usage) included.
+func TestAdminErrorShape(t *testing.T) {
+	dir := t.TempDir()
+	g := newGatewayOpts(t, Options{Store: storetest.SQLite(t, usage.Schema)}, func(c *config.Config) {
+		c.Admin.Listen = "127.0.0.1:0"
+		c.AdminKey = testAdminKey
+		c.DataDir = dir
+		c.KeysRefresh = 100 * time.Millisecond
+	})
+	admin := "http://" + g.App.AdminAddr()
+	for _, tt := range []struct {
+		method, path string
+		status       int
+		typ          string
+	}{
+		{"POST", "/admin/routes/nope/promote", 404, "not_found_error"},
+		{"POST", "/admin/routes/claude-%2A/rollback", 409, "conflict_error"},
+		{"GET", "/admin/shadow?recent=-1", 400, "invalid_request_error"},
+		{"GET", "/admin/usage?from=yesterday", 400, "invalid_request_error"},
+		{"GET", "/admin/keys/nobody", 404, "not_found_error"},
+	} {
+		st, body := call(t, tt.method, admin+tt.path, testAdminKey, nil)
+		typ, msg := errType(body)
+		if st != tt.status || body["type"] != "error" || typ != tt.typ || msg == "" {
+			t.Errorf("%s %s: %d %v, want %d {type:error, error:{type:%s, message}}", tt.method, tt.path, st, body, tt.status, tt.typ)
+		}
+	}
+}
+
+// TestAnonymousAdminLoopbackOnly: without admin.token and admin_key the
+// admin API lets anonymous callers in from loopback only, whatever
+// listener the request came through.
+func TestAnonymousAdminLoopbackOnly(t *testing.T) {
+	g := newGateway(t, func(c *config.Config) { c.Admin.Listen = "127.0.0.1:0" })
+	h := g.App.adminHandler()
+	for remote, want := range map[string]int{"127.0.0.1:4000": 200, "[::1]:4000": 200, "192.0.2.7:4000": 401, "[2001:db8::1]:4000": 401} {
+		req := httptest.NewRequest("GET", "/admin/upstreams", nil)
+		req.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != want {
+			t.Errorf("anonymous from %s: %d %s, want %d", remote, rec.Code, rec.Body, want)
+		}
+		if want == 401 && !strings.Contains(rec.Body.String(), `"authentication_error"`) {
+			t.Errorf("anonymous from %s: %s, want an authentication_error", remote, rec.Body)
+		}
+	}
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	req.RemoteAddr = "192.0.2.7:4000"
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Errorf("/metrics from afar: %d, want 200 (scrapers)", rec.Code)
+	}
+}
