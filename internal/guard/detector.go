@@ -27,27 +27,19 @@ type customRule struct {
 	words *WordList
 }
 
-// bitOf returns the bit of a built-in category, 0 for any other.
+// bitOf returns the bit of a built-in category, 1<<(its index in
+// builtinCategories), and 0 for any other.
 func bitOf(c Category) uint32 {
-	switch c {
-	case IDCard:
-		return 1 << 0
-	case BankCard:
-		return 1 << 1
-	case Phone:
-		return 1 << 2
-	case Landline:
-		return 1 << 3
-	case Email:
-		return 1 << 4
-	case Passport:
-		return 1 << 5
-	case Secret:
-		return 1 << 6
+	for i, b := range builtinCategories {
+		if c == b {
+			return 1 << i
+		}
 	}
 	return 0
 }
 
+// numberBits are the bits of the categories found in digit runs: the
+// first four of builtinCategories.
 const numberBits = 1<<0 | 1<<1 | 1<<2 | 1<<3
 
 // IsBuiltin reports whether c is a built-in detector category.
