@@ -143,7 +143,8 @@ func Inspect(body []byte) (Peek, error) {
 }
 
 // checked is a set of the top-level members Inspect refuses to see twice:
-// those that routing, limits or the cache read.
+// those that routing, limits or the cache read. A member's bit is 1<<(its
+// index in checkedNames).
 type checked uint16
 
 const (
@@ -158,27 +159,16 @@ const (
 	seenReasoning
 )
 
+// checkedNames are the members of the seen bits, in their order.
+var checkedNames = [...]string{"model", "stream", "max_tokens", "max_completion_tokens",
+	"messages", "system", "tools", "thinking", "reasoning_effort"}
+
 // checkedBit is the member's bit, or 0 for a member nothing reads.
 func checkedBit(key []byte) checked {
-	switch string(key) {
-	case "model":
-		return seenModel
-	case "stream":
-		return seenStream
-	case "max_tokens":
-		return seenMaxTokens
-	case "max_completion_tokens":
-		return seenMaxCompletion
-	case "messages":
-		return seenMessages
-	case "system":
-		return seenSystem
-	case "tools":
-		return seenTools
-	case "thinking":
-		return seenThinking
-	case "reasoning_effort":
-		return seenReasoning
+	for i, name := range checkedNames {
+		if string(key) == name {
+			return 1 << i
+		}
 	}
 	return 0
 }
