@@ -112,28 +112,7 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	// A type error, so that encoding/json adds the field's path.
-	return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[Content]()}
-}
-
-// jsonKind names the kind of JSON value b, as json.UnmarshalTypeError's
-// Value does.
-func jsonKind(b []byte) string {
-	if len(b) == 0 {
-		return "nothing"
-	}
-	switch b[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "bool"
-	case 'n':
-		return "null"
-	}
-	return "number"
+	return &json.UnmarshalTypeError{Value: jsonpeek.Kind(b), Type: reflect.TypeFor[Content]()}
 }
 
 // Content block types the gateway understands. Others (server tool

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 
+	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/tokens"
 )
 
@@ -167,23 +168,22 @@ func (c ErrorCode) MarshalJSON() ([]byte, error) {
 
 func (c *ErrorCode) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
-	switch {
-	case isNull(b):
-		*c = ""
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+	var v string
+	switch jsonpeek.Kind(b) {
+	case "null":
+	case "string":
+		if err := unquote(b, &v); err != nil {
 			return err
 		}
-		*c = ErrorCode(s)
-	case len(b) > 0 && (b[0] == '-' || '0' <= b[0] && b[0] <= '9'):
+	case "number":
 		var n json.Number
 		if err := json.Unmarshal(b, &n); err != nil {
 			return err
 		}
-		*c = ErrorCode(n)
+		v = string(n)
 	default:
 		return typeError(b, reflect.TypeFor[ErrorCode]())
 	}
+	*c = ErrorCode(v)
 	return nil
 }
