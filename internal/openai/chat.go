@@ -188,19 +188,13 @@ func (c Content) MarshalJSON() ([]byte, error) {
 func (c *Content) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	var v Content
-	switch jsonpeek.Kind(b) {
-	case "null":
-	case "string":
-		if err := unquote(b, &v.Text); err != nil {
-			return err
-		}
-	case "array":
+	if jsonpeek.Kind(b) == "array" {
 		v.Parts = []Part{}
 		if err := json.Unmarshal(b, &v.Parts); err != nil {
 			return err
 		}
-	default:
-		return typeError(b, reflect.TypeFor[Content]())
+	} else if err := textOrNull(b, &v.Text, reflect.TypeFor[Content]()); err != nil {
+		return err
 	}
 	*c = v
 	return nil

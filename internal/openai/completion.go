@@ -169,20 +169,14 @@ func (c ErrorCode) MarshalJSON() ([]byte, error) {
 func (c *ErrorCode) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	var v string
-	switch jsonpeek.Kind(b) {
-	case "null":
-	case "string":
-		if err := unquote(b, &v); err != nil {
-			return err
-		}
-	case "number":
+	if jsonpeek.Kind(b) == "number" {
 		var n json.Number
 		if err := json.Unmarshal(b, &n); err != nil {
 			return err
 		}
 		v = string(n)
-	default:
-		return typeError(b, reflect.TypeFor[ErrorCode]())
+	} else if err := textOrNull(b, &v, reflect.TypeFor[ErrorCode]()); err != nil {
+		return err
 	}
 	*c = ErrorCode(v)
 	return nil

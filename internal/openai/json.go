@@ -52,3 +52,17 @@ func unquote(b []byte, dst *string) error {
 	*dst = s
 	return nil
 }
+
+// textOrNull decodes b, a JSON string or null (""), into *dst, for the
+// fields that take a string or some other kind; any kind left is a type
+// error for t.
+func textOrNull(b []byte, dst *string, t reflect.Type) error {
+	switch jsonpeek.Kind(b) {
+	case "null":
+		*dst = ""
+		return nil
+	case "string":
+		return unquote(b, dst)
+	}
+	return typeError(b, t)
+}
