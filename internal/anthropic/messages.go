@@ -213,7 +213,7 @@ func (b *ContentBlock) UnmarshalJSON(data []byte) error {
 		if json.Unmarshal(data, &t) != nil || knownBlock(t.Type) {
 			return err
 		}
-		*b = ContentBlock{Type: t.Type, Raw: append(json.RawMessage(nil), bytes.TrimSpace(data)...)}
+		*b = ContentBlock{Type: t.Type, Raw: kept(data)}
 		return nil
 	}
 	*b = ContentBlock(p)
@@ -323,7 +323,7 @@ func (t *Tool) UnmarshalJSON(data []byte) error {
 	if json.Unmarshal(data, &h) != nil || h.Type == "" || h.Type == "custom" {
 		return err
 	}
-	*t = Tool{Type: h.Type, Name: h.Name, Raw: append(json.RawMessage(nil), bytes.TrimSpace(data)...)}
+	*t = Tool{Type: h.Type, Name: h.Name, Raw: kept(data)}
 	return nil
 }
 
@@ -555,8 +555,7 @@ func (b *ContentBlock) decodeFast(data []byte) bool {
 		return false
 	}
 	if !knownBlock(p.Type) {
-		*b = ContentBlock{Type: p.Type, Raw: append(json.RawMessage(nil), bytes.TrimSpace(data)...)}
-		return true
+		p = ContentBlock{Type: p.Type, Raw: kept(data)}
 	}
 	*b = p
 	return true
@@ -585,11 +584,15 @@ func (t *Tool) decodeFast(data []byte) bool {
 		return false
 	}
 	if !p.IsCustom() {
-		*t = Tool{Type: p.Type, Name: p.Name, Raw: append(json.RawMessage(nil), bytes.TrimSpace(data)...)}
-		return true
+		p = Tool{Type: p.Type, Name: p.Name, Raw: kept(data)}
 	}
 	*t = p
 	return true
+}
+
+// kept is data, a member of a type kept whole, as Raw keeps it.
+func kept(data []byte) json.RawMessage {
+	return append(json.RawMessage(nil), bytes.TrimSpace(data)...)
 }
 
 // A field is a member a fast path decodes: its key, and where its value
