@@ -143,8 +143,7 @@ func Inspect(body []byte) (Peek, error) {
 }
 
 // checked is a set of the top-level members Inspect refuses to see twice:
-// those that routing, limits or the cache read. A member's bit is 1<<(its
-// index in checkedNames).
+// those that routing, limits or the cache read.
 type checked uint16
 
 const (
@@ -159,16 +158,29 @@ const (
 	seenReasoning
 )
 
-// checkedNames are the members of the seen bits, in their order.
-var checkedNames = [...]string{"model", "stream", "max_tokens", "max_completion_tokens",
-	"messages", "system", "tools", "thinking", "reasoning_effort"}
-
-// checkedBit is the member's bit, or 0 for a member nothing reads.
+// checkedBit is the member's bit, or 0 for a member nothing reads. (A
+// switch: it runs for every top-level key of every request, and a table
+// scan measured 2.5 times slower.)
 func checkedBit(key []byte) checked {
-	for i, name := range checkedNames {
-		if string(key) == name {
-			return 1 << i
-		}
+	switch string(key) {
+	case "model":
+		return seenModel
+	case "stream":
+		return seenStream
+	case "max_tokens":
+		return seenMaxTokens
+	case "max_completion_tokens":
+		return seenMaxCompletion
+	case "messages":
+		return seenMessages
+	case "system":
+		return seenSystem
+	case "tools":
+		return seenTools
+	case "thinking":
+		return seenThinking
+	case "reasoning_effort":
+		return seenReasoning
 	}
 	return 0
 }

@@ -337,16 +337,3 @@ func BenchmarkInspect(b *testing.B) {
 		}
 	})
 }
-
-func TestCheckedNames(t *testing.T) {
-	for bit, name := range map[checked]string{seenModel: "model", seenStream: "stream", seenMaxTokens: "max_tokens",
-		seenMaxCompletion: "max_completion_tokens", seenMessages: "messages", seenSystem: "system",
-		seenTools: "tools", seenThinking: "thinking", seenReasoning: "reasoning_effort"} {
-		if got := checkedBit([]byte(name)); got != bit {
-			t.Errorf("checkedBit(%q) = %b, want %b", name, got, bit)
-		}
-	}
-	if got := checkedBit([]byte("temperature")); got != 0 {
-		t.Errorf("checkedBit(temperature) = %b, want 0", got)
-	}
-}
