@@ -606,6 +606,7 @@ type field struct {
 // is one of fields' into its dst: false when a member fails, comes twice
 // (encoding/json would take the last; the slow path does), or has another
 // key that encoding/json might match to a field case-insensitively.
+// fields holds at most 32 (the bits of seen).
 func decodeFields(data []byte, fields []field) bool {
 	var seen uint32 // bit i: fields[i] was seen
 	ok := true
