@@ -112,28 +112,7 @@ func (c *Content) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	// A type error, so that encoding/json adds the field's path.
-	return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[Content]()}
-}
-
-// jsonKind names the kind of JSON value b, as json.UnmarshalTypeError's
-// Value does.
-func jsonKind(b []byte) string {
-	if len(b) == 0 {
-		return "nothing"
-	}
-	switch b[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "bool"
-	case 'n':
-		return "null"
-	}
-	return "number"
+	return &json.UnmarshalTypeError{Value: jsonpeek.Kind(b), Type: reflect.TypeFor[Content]()}
 }
 
 // Content block types the gateway understands. Others (server tool
@@ -234,7 +213,7 @@ func (b *ContentBlock) UnmarshalJSON(data []byte) error {
 		if json.Unmarshal(data, &t) != nil || knownBlock(t.Type) {
 			return err
 		}
-		*b = ContentBlock{Type: t.Type, Raw: append(json.RawMessage(nil), bytes.TrimSpace(data)...)}
+		*b = ContentBlock{Type: t.Type, Raw: kept(data)}
 		return nil
 	}
 	*b = ContentBlock(p)
@@ -344,7 +323,7 @@ func (t *Tool) UnmarshalJSON(data []byte) error {
 	if json.Unmarshal(data, &h) != nil || h.Type == "" || h.Type == "custom" {
 		return err
 	}
-	*t = Tool{Type: h.Type, Name: h.Name, Raw: append(json.RawMessage(nil), bytes.TrimSpace(data)...)}
+	*t = Tool{Type: h.Type, Name: h.Name, Raw: kept(data)}
 	return nil
 }
 
@@ -563,96 +542,20 @@ func plainKey(key []byte) bool {
 	return true
 }
 
-// peekString decodes the JSON string v into *dst; false for any other kind.
-func peekString(v []byte, dst *string) bool {
-	if len(v) == 0 || v[0] != '"' {
-		return false
-	}
-	s, err := jsonpeek.String(v)
-	if err != nil {
-		return false
-	}
-	*dst = s
-	return true
-}
-
-// peekRaw copies v into *dst; false for null, which the slow path handles.
-func peekRaw(v []byte, dst *json.RawMessage) bool {
-	if len(v) == 0 || v[0] == 'n' {
-		return false
-	}
-	*dst = append(json.RawMessage(nil), v...)
-	return true
-}
-
 // decodeFast is ContentBlock.UnmarshalJSON's fast path (see above).
 func (b *ContentBlock) decodeFast(data []byte) bool {
 	var p ContentBlock
-	if !decodeFields(data, func(key, v []byte) (bit uint32, ok bool) {
-		ok = true // unless a case says otherwise
-		switch string(key) {
-		case "type":
-			bit, ok = 1<<0, peekString(v, &p.Type)
-		case "text":
-			bit, ok = 1<<1, peekString(v, &p.Text)
-		case "citations":
-			bit, ok = 1<<2, peekRaw(v, &p.Citations)
-		case "source":
-			bit = 1 << 3
-			if v[0] != '{' {
-				ok = false
-				break
-			}
-			p.Source = new(Source)
-			ok = p.Source.decodeFast(v) || json.Unmarshal(v, p.Source) == nil
-		case "title":
-			bit, ok = 1<<4, peekString(v, &p.Title)
-		case "context":
-			bit, ok = 1<<5, peekString(v, &p.Context)
-		case "id":
-			bit, ok = 1<<6, peekString(v, &p.ID)
-		case "name":
-			bit, ok = 1<<7, peekString(v, &p.Name)
-		case "input":
-			bit, ok = 1<<8, peekRaw(v, &p.Input)
-		case "tool_use_id":
-			bit, ok = 1<<9, peekString(v, &p.ToolUseID)
-		case "content":
-			bit = 1 << 10
-			if v[0] != '"' && v[0] != '[' {
-				ok = false
-				break
-			}
-			p.Content = new(Content)
-			ok = p.Content.UnmarshalJSON(v) == nil
-		case "is_error":
-			bit = 1 << 11
-			switch string(v) {
-			case "true":
-				p.IsError = true
-			case "false":
-				p.IsError = false
-			default:
-				ok = false
-			}
-		case "thinking":
-			bit, ok = 1<<12, peekString(v, &p.Thinking)
-		case "signature":
-			bit, ok = 1<<13, peekString(v, &p.Signature)
-		case "data":
-			bit, ok = 1<<14, peekString(v, &p.Data)
-		case "cache_control":
-			bit, ok = 1<<15, peekRaw(v, &p.CacheControl)
-		default:
-			ok = plainKey(key)
-		}
-		return bit, ok
+	if !decodeFields(data, []field{
+		{"type", &p.Type}, {"text", &p.Text}, {"cache_control", &p.CacheControl},
+		{"citations", &p.Citations}, {"source", &p.Source}, {"title", &p.Title},
+		{"context", &p.Context}, {"id", &p.ID}, {"name", &p.Name}, {"input", &p.Input},
+		{"tool_use_id", &p.ToolUseID}, {"content", &p.Content}, {"is_error", &p.IsError},
+		{"thinking", &p.Thinking}, {"signature", &p.Signature}, {"data", &p.Data},
 	}) {
 		return false
 	}
 	if !knownBlock(p.Type) {
-		*b = ContentBlock{Type: p.Type, Raw: append(json.RawMessage(nil), bytes.TrimSpace(data)...)}
-		return true
+		p = ContentBlock{Type: p.Type, Raw: kept(data)}
 	}
 	*b = p
 	return true
@@ -661,31 +564,9 @@ func (b *ContentBlock) decodeFast(data []byte) bool {
 // decodeFast decodes the JSON object data into s, which must be zero, as
 // json.Unmarshal would; false when it gives up, leaving s in any state.
 func (s *Source) decodeFast(data []byte) bool {
-	if !decodeFields(data, func(key, v []byte) (bit uint32, ok bool) {
-		ok = true // unless a case says otherwise
-		switch string(key) {
-		case "type":
-			bit, ok = 1<<0, peekString(v, &s.Type)
-		case "media_type":
-			bit, ok = 1<<1, peekString(v, &s.MediaType)
-		case "data":
-			bit, ok = 1<<2, peekString(v, &s.Data)
-		case "url":
-			bit, ok = 1<<3, peekString(v, &s.URL)
-		case "file_id":
-			bit, ok = 1<<4, peekString(v, &s.FileID)
-		case "content":
-			bit = 1 << 5
-			if v[0] != '"' && v[0] != '[' {
-				ok = false
-				break
-			}
-			s.Content = new(Content)
-			ok = s.Content.UnmarshalJSON(v) == nil
-		default:
-			ok = plainKey(key)
-		}
-		return bit, ok
+	if !decodeFields(data, []field{
+		{"type", &s.Type}, {"media_type", &s.MediaType}, {"data", &s.Data},
+		{"url", &s.URL}, {"file_id", &s.FileID}, {"content", &s.Content},
 	}) {
 		*s = Source{}
 		return false
@@ -696,57 +577,95 @@ func (s *Source) decodeFast(data []byte) bool {
 // decodeFast is Tool.UnmarshalJSON's fast path (see above).
 func (t *Tool) decodeFast(data []byte) bool {
 	var p Tool
-	if !decodeFields(data, func(key, v []byte) (bit uint32, ok bool) {
-		ok = true // unless a case says otherwise
-		switch string(key) {
-		case "type":
-			bit, ok = 1<<0, peekString(v, &p.Type)
-		case "name":
-			bit, ok = 1<<1, peekString(v, &p.Name)
-		case "description":
-			bit, ok = 1<<2, peekString(v, &p.Description)
-		case "input_schema":
-			bit, ok = 1<<3, peekRaw(v, &p.InputSchema)
-		case "strict":
-			bit = 1 << 4
-			switch string(v) {
-			case "true":
-				p.Strict = new(true)
-			case "false":
-				p.Strict = new(false)
-			default:
-				ok = false
-			}
-		case "cache_control":
-			bit, ok = 1<<5, peekRaw(v, &p.CacheControl)
-		default:
-			ok = plainKey(key)
-		}
-		return bit, ok
+	if !decodeFields(data, []field{
+		{"type", &p.Type}, {"name", &p.Name}, {"description", &p.Description},
+		{"input_schema", &p.InputSchema}, {"strict", &p.Strict}, {"cache_control", &p.CacheControl},
 	}) {
 		return false
 	}
 	if !p.IsCustom() {
-		*t = Tool{Type: p.Type, Name: p.Name, Raw: append(json.RawMessage(nil), bytes.TrimSpace(data)...)}
-		return true
+		p = Tool{Type: p.Type, Name: p.Name, Raw: kept(data)}
 	}
 	*t = p
 	return true
 }
 
-// decodeFields walks the JSON object data, handing each member to field,
-// which decodes it and returns its bit (0 for a member that may repeat):
-// false when a member fails or a bit comes twice (encoding/json would take
-// the last; the slow path does).
-func decodeFields(data []byte, field func(key, v []byte) (bit uint32, ok bool)) bool {
-	var seen uint32
+// kept is data, a member of a type kept whole, as Raw keeps it.
+func kept(data []byte) json.RawMessage {
+	return append(json.RawMessage(nil), bytes.TrimSpace(data)...)
+}
+
+// A field is a member a fast path decodes: its key, and where its value
+// goes, whose type says what the value may be (see decodeValue).
+type field struct {
+	key string
+	dst any
+}
+
+// decodeFields walks the JSON object data, decoding each member whose key
+// is one of fields' into its dst: false when a member fails, comes twice
+// (encoding/json would take the last; the slow path does), or has another
+// key that encoding/json might match to a field case-insensitively.
+// fields holds at most 32 (the bits of seen).
+func decodeFields(data []byte, fields []field) bool {
+	var seen uint32 // bit i: fields[i] was seen
 	ok := true
 	err := jsonpeek.Object(data, func(key []byte, s, e int) bool {
-		var bit uint32
-		bit, ok = field(key, data[s:e])
-		ok = ok && seen&bit == 0
-		seen |= bit
+		i := 0
+		for i < len(fields) && string(key) != fields[i].key {
+			i++
+		}
+		switch {
+		case i == len(fields):
+			ok = plainKey(key)
+		case seen&(1<<i) != 0:
+			ok = false
+		default:
+			seen |= 1 << i
+			ok = decodeValue(data[s:e], fields[i].dst)
+		}
 		return ok
 	})
 	return err == nil && ok
+}
+
+// decodeValue decodes the JSON value v into dst, as encoding/json would;
+// false for a value it leaves to the slow path: a null, a value of the
+// wrong kind, a content or source it cannot decode.
+func decodeValue(v []byte, dst any) bool {
+	switch d := dst.(type) {
+	case *string:
+		if v[0] != '"' {
+			return false
+		}
+		s, err := jsonpeek.String(v)
+		*d = s
+		return err == nil
+	case *json.RawMessage:
+		if v[0] == 'n' {
+			return false
+		}
+		*d = append(json.RawMessage(nil), v...)
+		return true
+	case *bool:
+		*d = string(v) == "true"
+		return *d || string(v) == "false"
+	case **bool:
+		b := new(bool)
+		*d = b
+		return decodeValue(v, b)
+	case **Content:
+		if v[0] != '"' && v[0] != '[' {
+			return false
+		}
+		*d = new(Content)
+		return (*d).UnmarshalJSON(v) == nil
+	case **Source:
+		if v[0] != '{' {
+			return false
+		}
+		*d = new(Source)
+		return (*d).decodeFast(v) || json.Unmarshal(v, *d) == nil
+	}
+	panic("anthropic: decodeValue: unexpected destination")
 }

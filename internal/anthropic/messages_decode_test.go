@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ferrygw/ferry/internal/testbody"
 )
 
 // decodeBoth decodes b into a fresh *T with the fast paths on and off and
@@ -157,5 +159,18 @@ func TestDecodeFastTaken(t *testing.T) {
 	}
 	if _, ok, err := decodeBlocks([]byte(`[{"type":"text","text":"x"}, {"type":"text","text":"y"}]`)); !ok || err != nil {
 		t.Error("decodeBlocks gave up", err)
+	}
+}
+
+// BenchmarkDecodeRequest decodes a Claude Code request, fast paths on.
+func BenchmarkDecodeRequest(b *testing.B) {
+	body := testbody.ClaudeCode("claude-sonnet-4-5-20250929")
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var r MessageRequest
+		if err := json.Unmarshal(body, &r); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -10,7 +10,10 @@
 // through the restorer that puts it back into the answer for the client.
 package guard
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Category names a kind of sensitive value. The built-in ones are constants;
 // a custom rule from config brings its own name.
@@ -30,9 +33,11 @@ const (
 )
 
 // Builtins lists the built-in detector categories in a fixed order.
-func Builtins() []Category {
-	return []Category{IDCard, BankCard, Phone, Landline, Email, Passport, Secret}
-}
+func Builtins() []Category { return slices.Clone(builtinCategories[:]) }
+
+// builtinCategories is Builtins, the order also giving each category's bit in a
+// Detector (bitOf).
+var builtinCategories = [...]Category{IDCard, BankCard, Phone, Landline, Email, Passport, Secret}
 
 // Label is the category as it appears in replacements: ID_CARD, PHONE.
 func (c Category) Label() string {

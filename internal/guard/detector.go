@@ -27,28 +27,31 @@ type customRule struct {
 	words *WordList
 }
 
-// bitOf returns the bit of a built-in category, 0 for any other.
+// bitOf returns the bit of a built-in category, 1<<(its index in
+// builtinCategories), and 0 for any other.
 func bitOf(c Category) uint32 {
-	switch c {
-	case IDCard:
-		return 1 << 0
-	case BankCard:
-		return 1 << 1
-	case Phone:
-		return 1 << 2
-	case Landline:
-		return 1 << 3
-	case Email:
-		return 1 << 4
-	case Passport:
-		return 1 << 5
-	case Secret:
-		return 1 << 6
+	for i := range builtinCategories {
+		if c == builtinCategories[i] {
+			return 1 << i
+		}
 	}
 	return 0
 }
 
-const numberBits = 1<<0 | 1<<1 | 1<<2 | 1<<3
+// The bits of the built-in categories, in builtinCategories' order, for
+// the scanners to test without looking a category up.
+const (
+	idCardBit uint32 = 1 << iota
+	bankCardBit
+	phoneBit
+	landlineBit
+	emailBit
+	passportBit
+	secretBit
+)
+
+// numberBits are the bits of the categories found in digit runs.
+const numberBits = idCardBit | bankCardBit | phoneBit | landlineBit
 
 // IsBuiltin reports whether c is a built-in detector category.
 func IsBuiltin(c Category) bool { return bitOf(c) != 0 }
@@ -93,7 +96,10 @@ func NewDetector(builtins []Category, custom []CustomRule) (*Detector, error) {
 	return d, nil
 }
 
-func (d *Detector) on(c Category) bool { return d.enabled&bitOf(c) != 0 }
+// on reports whether the built-in category c is detected; has does for
+// its bit, without the lookup.
+func (d *Detector) on(c Category) bool  { return d.has(bitOf(c)) }
+func (d *Detector) has(bit uint32) bool { return d.enabled&bit != 0 }
 
 // Empty reports whether d detects nothing.
 func (d *Detector) Empty() bool { return d == nil || d.enabled == 0 && len(d.custom) == 0 }
@@ -177,7 +183,7 @@ func dropOverlaps(dst []Match, base int) []Match {
 
 func (d *Detector) scanBuiltins(s string, dst []Match) []Match {
 	numbers := d.enabled&numberBits != 0
-	secrets, mails, passports, ids := d.on(Secret), d.on(Email), d.on(Passport), d.on(IDCard)
+	secrets, mails, passports, ids := d.has(secretBit), d.has(emailBit), d.has(passportBit), d.has(idCardBit)
 	for i := 0; i < len(s); {
 		cls := startClass[s[i]]
 		if cls == clsNone {

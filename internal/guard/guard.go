@@ -62,22 +62,26 @@ func New(p Policy) (*Guard, error) {
 	}
 	g := &Guard{det: det, actions: p.Actions, words: p.Words, wordsInput: p.WordsInput, wordsOutput: p.WordsOutput}
 	if g.words != nil {
-		switch g.wordsInput {
-		case "":
-			g.wordsInput = WordsBlock
-		case WordsBlock, WordsMask:
-		default:
-			return nil, fmt.Errorf("guard: words input action %q: use block or mask", p.WordsInput)
+		if g.wordsInput, err = wordAction("input", p.WordsInput, WordsBlock, WordsMask); err != nil {
+			return nil, err
 		}
-		switch g.wordsOutput {
-		case "":
-			g.wordsOutput = WordsMask
-		case WordsMask, WordsRefuse:
-		default:
-			return nil, fmt.Errorf("guard: words output action %q: use mask or refuse", p.WordsOutput)
+		if g.wordsOutput, err = wordAction("output", p.WordsOutput, WordsMask, WordsRefuse); err != nil {
+			return nil, err
 		}
 	}
 	return g, nil
+}
+
+// wordAction checks the word action a of one direction: empty means def,
+// and def and other are the ones allowed.
+func wordAction(dir string, a, def, other WordAction) (WordAction, error) {
+	switch a {
+	case "":
+		return def, nil
+	case def, other:
+		return a, nil
+	}
+	return "", fmt.Errorf("guard: words %s action %q: use %s or %s", dir, a, def, other)
 }
 
 // Active reports whether g can change or refuse anything; an inactive

@@ -25,25 +25,18 @@ const idCheckChars = "10X98765432"
 // province-level code of GB/T 2260, or a Hong Kong, Macao or Taiwan
 // residence permit's (81, 82, 83).
 func validProvince(a, b byte) bool {
-	switch a {
-	case '1':
-		return b >= '1' && b <= '5'
-	case '2':
-		return b >= '1' && b <= '3'
-	case '3':
-		return b >= '1' && b <= '7'
-	case '4':
-		return b >= '1' && b <= '6'
-	case '5':
-		return b >= '0' && b <= '4'
-	case '6':
-		return b >= '1' && b <= '5'
-	case '7':
-		return b == '1'
-	case '8':
-		return b >= '1' && b <= '3'
+	if a < '0' || a > '9' {
+		return false
 	}
-	return false
+	r := provinceSeconds[a-'0']
+	return r.hi != 0 && r.lo <= b && b <= r.hi
+}
+
+// provinceSeconds holds, by a code's first digit, the range of its second
+// digit; a zero range has no codes.
+var provinceSeconds = [10]struct{ lo, hi byte }{
+	1: {'1', '5'}, 2: {'1', '3'}, 3: {'1', '7'}, 4: {'1', '6'},
+	5: {'0', '4'}, 6: {'1', '5'}, 7: {'1', '1'}, 8: {'1', '3'},
 }
 
 // validRegion checks the first six characters of an 18-character number.

@@ -291,28 +291,28 @@ func groupsAllowed(r *numberRun, a, b int) bool {
 // with 0 are as often an invoice code.
 func (d *Detector) classify(v []byte, parenArea, joined bool) (Category, bool) {
 	if parenArea {
-		if d.on(Landline) && isLandline(v) {
+		if d.has(landlineBit) && isLandline(v) {
 			return Landline, true
 		}
 		return "", false
 	}
 	n := len(v)
 	if v[n-1] == 'X' {
-		if n == 18 && d.on(IDCard) && isIDCard18(v) {
+		if n == 18 && d.has(idCardBit) && isIDCard18(v) {
 			return IDCard, true
 		}
 		return "", false
 	}
 	switch {
-	case n == 18 && d.on(IDCard) && isIDCard18(v):
+	case n == 18 && d.has(idCardBit) && isIDCard18(v):
 		return IDCard, true
-	case n >= 13 && n <= 19 && d.on(BankCard) && isBankCard(v):
+	case n >= 13 && n <= 19 && d.has(bankCardBit) && isBankCard(v):
 		return BankCard, true
-	case d.on(Phone) && isMobile(v):
+	case d.has(phoneBit) && isMobile(v):
 		return Phone, true
-	case n == 15 && d.on(IDCard) && isIDCard15(v):
+	case n == 15 && d.has(idCardBit) && isIDCard15(v):
 		return IDCard, true
-	case d.on(Landline) && (joined || n == 11) && isLandline(v):
+	case d.has(landlineBit) && (joined || n == 11) && isLandline(v):
 		return Landline, true
 	}
 	return "", false

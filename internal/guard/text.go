@@ -112,25 +112,14 @@ var secretRules = [...]secretRule{
 	{prefix: "bce-v3/ALTAK-", min: 20}, // Baidu Qianfan
 }
 
-// secretRulesFor returns the rules whose prefix begins with c (the table
-// above is grouped by first byte).
-func secretRulesFor(c byte) []secretRule {
-	switch c {
-	case 's':
-		return secretRules[0:5]
-	case 'A':
-		return secretRules[5:9]
-	case 'L':
-		return secretRules[9:10]
-	case 'g':
-		return secretRules[10:14]
-	case 'x':
-		return secretRules[14:16]
-	case 'b':
-		return secretRules[16:17]
+// secretRulesByFirst holds secretRules by their prefix's first byte, in
+// the table's order.
+var secretRulesByFirst = func() (by [256][]secretRule) {
+	for _, r := range secretRules {
+		by[r.prefix[0]] = append(by[r.prefix[0]], r)
 	}
-	return nil
-}
+	return by
+}()
 
 func isKeyByte(c byte) bool { return isWordByte(c) || c == '-' }
 
@@ -143,7 +132,7 @@ func secret(s string, i int) (int, bool) {
 	case strings.HasPrefix(rest, "eyJ"):
 		return jwt(s, i)
 	}
-	rules := secretRulesFor(s[i])
+	rules := secretRulesByFirst[s[i]]
 	for k := range rules {
 		r := &rules[k]
 		if !strings.HasPrefix(rest, r.prefix) {

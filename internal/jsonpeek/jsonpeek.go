@@ -401,30 +401,32 @@ func scanNumber(b []byte, i int) (int, error) {
 	default:
 		return i, errChar(b[i], "in numeric literal", i)
 	}
+	var err error
 	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) {
-			return i, errEOF(i)
+		if i, err = someDigits(b, i+1, "after decimal point in numeric literal"); err != nil {
+			return i, err
 		}
-		if !isDigit(b[i]) {
-			return i, errChar(b[i], "after decimal point in numeric literal", i)
-		}
-		i = digits(b, i+1)
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		if i >= len(b) {
-			return i, errEOF(i)
-		}
-		if !isDigit(b[i]) {
-			return i, errChar(b[i], "in exponent of numeric literal", i)
-		}
-		i = digits(b, i+1)
+		return someDigits(b, i, "in exponent of numeric literal")
 	}
 	return i, nil
+}
+
+// someDigits scans the 1*DIGIT starting at b[i]; where there is none, the
+// error says the character was unexpected in context.
+func someDigits(b []byte, i int, context string) (int, error) {
+	if i >= len(b) {
+		return i, errEOF(i)
+	}
+	if !isDigit(b[i]) {
+		return i, errChar(b[i], context, i)
+	}
+	return digits(b, i+1), nil
 }
 
 func digits(b []byte, i int) int {

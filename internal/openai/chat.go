@@ -187,28 +187,17 @@ func (c Content) MarshalJSON() ([]byte, error) {
 
 func (c *Content) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
-	switch {
-	case isNull(b):
-		*c = Content{}
-		return nil
-	case len(b) > 0 && b[0] == '"':
-		// jsonpeek.String decodes as encoding/json does, without a
-		// second validation pass over a text encoding/json just checked.
-		s, err := jsonpeek.String(b)
-		if err != nil {
-			return json.Unmarshal(b, new(string)) // encoding/json's error
-		}
-		*c = Content{Text: s}
-		return nil
-	case len(b) > 0 && b[0] == '[':
-		parts := []Part{}
-		if err := json.Unmarshal(b, &parts); err != nil {
+	var v Content
+	if jsonpeek.Kind(b) == "array" {
+		v.Parts = []Part{}
+		if err := json.Unmarshal(b, &v.Parts); err != nil {
 			return err
 		}
-		*c = Content{Parts: parts}
-		return nil
+	} else if err := textOrNull(b, &v.Text, reflect.TypeFor[Content]()); err != nil {
+		return err
 	}
-	return typeError(b, reflect.TypeFor[Content]())
+	*c = v
+	return nil
 }
 
 // Content part types.
@@ -297,7 +286,7 @@ func (f *FunctionCall) UnmarshalJSON(b []byte) error {
 	switch {
 	case len(a) == 0 || isNull(a):
 	case a[0] == '"':
-		return json.Unmarshal(a, &f.Arguments)
+		return unquote(a, &f.Arguments)
 	default:
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, a); err != nil {
@@ -387,23 +376,22 @@ type Stop []string
 
 func (s *Stop) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
-	switch {
-	case isNull(b):
-		*s = nil
-		return nil
-	case len(b) > 0 && b[0] == '"':
-		var one string
-		if err := json.Unmarshal(b, &one); err != nil {
+	var v Stop
+	switch jsonpeek.Kind(b) {
+	case "null":
+	case "string":
+		v = Stop{""}
+		if err := unquote(b, &v[0]); err != nil {
 			return err
 		}
-		*s = Stop{one}
-		return nil
+	default:
+		var many []string // not a Stop: that would call this method again
+		if err := json.Unmarshal(b, &many); err != nil {
+			return typeError(b, reflect.TypeFor[Stop]())
+		}
+		v = many
 	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
-		return typeError(b, reflect.TypeFor[Stop]())
-	}
-	*s = many
+	*s = v
 	return nil
 }
 

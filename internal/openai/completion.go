@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 
+	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/tokens"
 )
 
@@ -167,23 +168,16 @@ func (c ErrorCode) MarshalJSON() ([]byte, error) {
 
 func (c *ErrorCode) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
-	switch {
-	case isNull(b):
-		*c = ""
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*c = ErrorCode(s)
-	case len(b) > 0 && (b[0] == '-' || '0' <= b[0] && b[0] <= '9'):
+	var v string
+	if jsonpeek.Kind(b) == "number" {
 		var n json.Number
 		if err := json.Unmarshal(b, &n); err != nil {
 			return err
 		}
-		*c = ErrorCode(n)
-	default:
-		return typeError(b, reflect.TypeFor[ErrorCode]())
+		v = string(n)
+	} else if err := textOrNull(b, &v, reflect.TypeFor[ErrorCode]()); err != nil {
+		return err
 	}
+	*c = ErrorCode(v)
 	return nil
 }

@@ -37,20 +37,32 @@ func isNull(b []byte) bool { return string(bytes.TrimSpace(b)) == "null" }
 // typeError reports a JSON value b of the wrong kind for t, as a
 // *json.UnmarshalTypeError so that encoding/json adds the field's path.
 func typeError(b []byte, t reflect.Type) error {
-	kind := "number"
-	if len(b) > 0 {
-		switch b[0] {
-		case '{':
-			kind = "object"
-		case '[':
-			kind = "array"
-		case '"':
-			kind = "string"
-		case 't', 'f':
-			kind = "bool"
-		case 'n':
-			kind = "null"
-		}
+	return &json.UnmarshalTypeError{Value: jsonpeek.Kind(b), Type: t}
+}
+
+// unquote decodes the JSON string b into *dst as encoding/json would.
+// jsonpeek.String does it without a second validation pass over a text
+// encoding/json just checked; encoding/json decides (and words the error)
+// when it fails.
+func unquote(b []byte, dst *string) error {
+	s, err := jsonpeek.String(b)
+	if err != nil {
+		return json.Unmarshal(b, dst)
 	}
-	return &json.UnmarshalTypeError{Value: kind, Type: t}
+	*dst = s
+	return nil
+}
+
+// textOrNull decodes b, a JSON string or null (""), into *dst, for the
+// fields that take a string or some other kind; any kind left is a type
+// error for t.
+func textOrNull(b []byte, dst *string, t reflect.Type) error {
+	switch jsonpeek.Kind(b) {
+	case "null":
+		*dst = ""
+		return nil
+	case "string":
+		return unquote(b, dst)
+	}
+	return typeError(b, t)
 }

@@ -72,12 +72,10 @@ type Reader struct {
 	// Scan state of the frame starting at r. Offsets index buf and are
 	// shifted when the buffer is compacted, so a frame arriving in many
 	// reads is scanned once, not once per read.
-	pos       int  // start of the first line not yet interpreted
-	lf        int  // if lf >= pos, buf[lf] is the first '\n' at or after pos
-	lfFrom    int  // if lf < pos, buf[pos:lfFrom] is known to hold no '\n'
-	cr        int  // like lf, for '\r'
-	crFrom    int  // like lfFrom, for '\r'
-	content   bool // the frame has a non-blank line
+	pos       int      // start of the first line not yet interpreted
+	lf        byteMark // the next '\n'
+	cr        byteMark // the next '\r'
+	content   bool     // the frame has a non-blank line
 	hasName   bool
 	nameStart int
 	nameEnd   int
@@ -113,7 +111,7 @@ func (r *Reader) Reset(rd io.Reader) {
 	r.r, r.w = 0, 0
 	r.err, r.done = nil, nil
 	r.bom = true
-	r.pos, r.lf, r.lfFrom, r.cr, r.crFrom = 0, -1, 0, -1, 0
+	r.pos, r.lf, r.cr = 0, byteMark{at: -1}, byteMark{at: -1}
 	r.resetFrame()
 }
 
@@ -230,26 +228,9 @@ func (r *Reader) scan() bool {
 // into reads.
 func (r *Reader) line() (end, next int, ok bool) {
 	buf := r.buf[:r.w]
-	if r.lf < r.pos {
-		if from := max(r.pos, r.lfFrom); from < r.w {
-			if i := bytes.IndexByte(buf[from:], '\n'); i >= 0 {
-				r.lf = from + i
-			} else {
-				r.lfFrom = r.w
-			}
-		}
-	}
-	if r.cr < r.pos {
-		if from := max(r.pos, r.crFrom); from < r.w {
-			if i := bytes.IndexByte(buf[from:], '\r'); i >= 0 {
-				r.cr = from + i
-			} else {
-				r.crFrom = r.w
-			}
-		}
-	}
-	if r.cr >= r.pos && (r.lf < r.pos || r.cr < r.lf) {
-		cr := r.cr
+	lf := r.lf.find(buf, r.pos, '\n')
+	cr := r.cr.find(buf, r.pos, '\r')
+	if cr >= 0 && (lf < 0 || cr < lf) {
 		switch {
 		case cr+1 < r.w && buf[cr+1] == '\n':
 			return cr, cr + 2, true
@@ -258,11 +239,42 @@ func (r *Reader) line() (end, next int, ok bool) {
 		}
 		return 0, 0, false
 	}
-	if r.lf >= r.pos {
-		return r.lf, r.lf + 1, true
+	if lf >= 0 {
+		return lf, lf + 1, true
 	}
 	return 0, 0, false
 }
+
+// byteMark remembers where a byte was found in the buffer, or how far it
+// is known to be absent, across calls of Reader.line.
+type byteMark struct {
+	at   int // if at >= pos, buf[at] is the first such byte at or after pos
+	from int // if at < pos, buf[pos:from] is known to hold none
+}
+
+// find returns the index of the first c in buf at or after pos, or -1,
+// searching only the bytes not searched before.
+func (m *byteMark) find(buf []byte, pos int, c byte) int {
+	if m.at >= pos {
+		return m.at
+	}
+	return m.search(buf, pos, c)
+}
+
+// search is find's search, out of line so that find inlines.
+func (m *byteMark) search(buf []byte, pos int, c byte) int {
+	if from := max(pos, m.from); from < len(buf) {
+		if i := bytes.IndexByte(buf[from:], c); i >= 0 {
+			m.at = from + i
+			return m.at
+		}
+		m.from = len(buf)
+	}
+	return -1
+}
+
+// shift moves m back by n bytes, as the buffer was compacted.
+func (m *byteMark) shift(n int) { m.at, m.from = m.at-n, m.from-n }
 
 // field interprets the non-blank line buf[start:end] (§9.2.6).
 func (r *Reader) field(start, end int) {
@@ -321,10 +333,8 @@ func (r *Reader) fill() {
 		copy(r.buf, r.buf[n:r.w])
 		r.r, r.w = 0, r.w-n
 		r.pos -= n
-		r.lf -= n
-		r.lfFrom -= n
-		r.cr -= n
-		r.crFrom -= n
+		r.lf.shift(n)
+		r.cr.shift(n)
 		r.nameStart -= n
 		r.nameEnd -= n
 		r.dataStart -= n

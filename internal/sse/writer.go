@@ -35,13 +35,13 @@ func AppendEvent(dst []byte, name string, data []byte) []byte {
 // used for keep-alives, and returns the extended slice. Each line of a
 // multi-line text becomes its own comment line.
 func AppendComment(dst []byte, text string) []byte {
-	dst = appendStringLines(dst, ": ", text)
+	// A comment is rare (keep-alives) and short: the conversion costs
+	// less than a second copy of appendLines for strings.
+	dst = appendLines(dst, ": ", []byte(text))
 	return append(dst, '\n')
 }
 
-// appendLines appends prefix+line+"\n" for each line of s. It is written
-// for []byte and again for string so that each can use the vectorized
-// IndexByte of its package.
+// appendLines appends prefix+line+"\n" for each line of s.
 func appendLines(dst []byte, prefix string, s []byte) []byte {
 	for {
 		dst = append(dst, prefix...)
@@ -50,29 +50,6 @@ func appendLines(dst []byte, prefix string, s []byte) []byte {
 			i = len(s)
 		}
 		if j := bytes.IndexByte(s[:i], '\r'); j >= 0 {
-			i = j
-		}
-		dst = append(dst, s[:i]...)
-		dst = append(dst, '\n')
-		if i == len(s) {
-			return dst
-		}
-		if s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n' {
-			i++
-		}
-		s = s[i+1:]
-	}
-}
-
-// appendStringLines is appendLines for a string.
-func appendStringLines(dst []byte, prefix string, s string) []byte {
-	for {
-		dst = append(dst, prefix...)
-		i := strings.IndexByte(s, '\n')
-		if i < 0 {
-			i = len(s)
-		}
-		if j := strings.IndexByte(s[:i], '\r'); j >= 0 {
 			i = j
 		}
 		dst = append(dst, s[:i]...)

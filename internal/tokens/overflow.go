@@ -142,54 +142,59 @@ var (
 // wordings. limitOnly: msg gives the limit (and MaxTokens) but not the
 // input's size, which the caller must count (Input is 0).
 func ParseVendorContextMessage(msg string, maxTokens int64) (c ContextOverflow, limitOnly, ok bool) {
-	for _, w := range vendorWordings {
+	for i := range vendorWordings {
+		w := &vendorWordings[i]
 		if s := w.re.FindStringSubmatch(msg); s != nil {
-			return w.read(s, maxTokens), w.limitOnly, true
+			return w.read(s, maxTokens), w.input == 0, true
 		}
 	}
 	return c, false, false
 }
 
-// vendorWordings are tried in order; read makes the numbers of a match.
-var vendorWordings = []struct {
-	re        *regexp.Regexp
-	read      func(s []string, maxTokens int64) ContextOverflow
-	limitOnly bool // the wording does not give the input's size
-}{
-	{ctxRequested, func(s []string, _ int64) ContextOverflow {
-		return ContextOverflow{Input: num(s[2]), MaxTokens: num(s[3]), Limit: num(s[1])}
-	}, false},
-	{ctxTooLarge, func(s []string, _ int64) ContextOverflow {
-		return ContextOverflow{Input: num(s[3]), MaxTokens: num(s[1]), Limit: num(s[2])}
-	}, false},
-	{ctxAtLeast, func(s []string, _ int64) ContextOverflow {
-		return ContextOverflow{Input: num(s[3]), MaxTokens: num(s[2]), Limit: num(s[1])}
-	}, false},
-	{ctxSGLang, func(s []string, _ int64) ContextOverflow {
-		return ContextOverflow{Input: num(s[2]), MaxTokens: num(s[3]), Limit: num(s[1])}
-	}, false},
-	{ctxPrompt, func(s []string, _ int64) ContextOverflow { return ContextOverflow{Input: num(s[2]), Limit: num(s[1])} }, false},
-	{ctxDecoder, func(s []string, _ int64) ContextOverflow { return ContextOverflow{Input: num(s[1]), Limit: num(s[2])} }, false},
-	{ctxAvailable, func(s []string, _ int64) ContextOverflow { return ContextOverflow{Input: num(s[1]), Limit: num(s[2])} }, false},
-	{ctxPassed, func(s []string, _ int64) ContextOverflow {
-		return ContextOverflow{Input: num(s[1]), MaxTokens: num(s[2]), Limit: num(s[3])}
-	}, false},
-	{ctxMaxPrompt, func(s []string, _ int64) ContextOverflow { return ContextOverflow{Input: num(s[1]), Limit: num(s[2])} }, false},
-	{ctxMaxSeqLen, func(s []string, _ int64) ContextOverflow { return ContextOverflow{Input: num(s[1]), Limit: num(s[2])} }, false},
-	{ctxConfigured, func(s []string, _ int64) ContextOverflow { return ContextOverflow{Input: num(s[2]), Limit: num(s[1])} }, false},
-	{ctxMoonshot, func(s []string, maxTokens int64) ContextOverflow {
-		limit, requested := num(s[1]), num(s[2])
-		if maxTokens > 0 && requested > maxTokens {
-			return ContextOverflow{Input: requested - maxTokens, MaxTokens: maxTokens, Limit: limit}
-		}
-		// max_tokens unknown: the whole request is what is over.
-		return ContextOverflow{Input: requested, Limit: limit}
-	}, false},
-	// The limit only: the caller counts the input.
-	{ctxRange, func(s []string, _ int64) ContextOverflow { return ContextOverflow{Limit: num(s[1])} }, true},
-	{ctxPassedChars, func(s []string, _ int64) ContextOverflow {
-		return ContextOverflow{MaxTokens: num(s[1]), Limit: num(s[2])}
-	}, true},
+// vendorWordings are tried in order. Each names the submatch holding each
+// number, 0 for a number the wording does not give; one without the input
+// gives the limit only, and the caller counts the input.
+var vendorWordings = []vendorWording{
+	{re: ctxRequested, input: 2, maxTokens: 3, limit: 1},
+	{re: ctxTooLarge, input: 3, maxTokens: 1, limit: 2},
+	{re: ctxAtLeast, input: 3, maxTokens: 2, limit: 1},
+	{re: ctxSGLang, input: 2, maxTokens: 3, limit: 1},
+	{re: ctxPrompt, input: 2, limit: 1},
+	{re: ctxDecoder, input: 1, limit: 2},
+	{re: ctxAvailable, input: 1, limit: 2},
+	{re: ctxPassed, input: 1, maxTokens: 2, limit: 3},
+	{re: ctxMaxPrompt, input: 1, limit: 2},
+	{re: ctxMaxSeqLen, input: 1, limit: 2},
+	{re: ctxConfigured, input: 2, limit: 1},
+	{re: ctxMoonshot, input: 2, limit: 1, inputHasMax: true},
+	{re: ctxRange, limit: 1},
+	{re: ctxPassedChars, maxTokens: 1, limit: 2},
+}
+
+type vendorWording struct {
+	re                      *regexp.Regexp
+	input, maxTokens, limit int  // submatch indexes, 0 for none
+	inputHasMax             bool // the input counts max_tokens in (Moonshot's "requested")
+}
+
+// read makes the numbers of the match s. maxTokens is the request's
+// max_tokens (0 when unknown): an input that counts it in is split into
+// input and max_tokens when it is known; otherwise the whole request is
+// what is over.
+func (w *vendorWording) read(s []string, maxTokens int64) ContextOverflow {
+	c := ContextOverflow{Input: submatch(s, w.input), MaxTokens: submatch(s, w.maxTokens), Limit: submatch(s, w.limit)}
+	if w.inputHasMax && maxTokens > 0 && c.Input > maxTokens {
+		c.Input, c.MaxTokens = c.Input-maxTokens, maxTokens
+	}
+	return c
+}
+
+// submatch is the number in s[i], 0 for i 0 (none).
+func submatch(s []string, i int) int64 {
+	if i == 0 {
+		return 0
+	}
+	return num(s[i])
 }
 
 func num(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
