@@ -65,7 +65,6 @@ func signed(t *testing.T, g *gateway, keyID, secret string, skew time.Duration) 
 	return sendSigned(t, g, r.header(), r.body)
 }
 
-
 // TestManagedKeySignsAcrossGatewaysE2E: two gateways share PostgreSQL
 // and Redis. A managed key created with a signing secret through one signs
 // requests to both, as itself (name, scopes, limits); a signature used on
