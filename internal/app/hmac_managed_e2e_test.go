@@ -2,11 +2,13 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,12 +16,12 @@ import (
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/store/storetest"
 	"github.com/ferrygw/ferry/internal/testkit"
+	"github.com/ferrygw/ferry/internal/usage"
 )
 
 const testMasterSecret = "master-0123456789abcdef0123456789abcdef"
 
-// signedCall sends a signed request made at `at` and returns its status
-// and body; the body is fresh on every call unless given.
+// signedReq is a request signed at `at`.
 type signedReq struct {
 	keyID, secret string
 	at            time.Time
@@ -49,13 +51,12 @@ func sendSigned(t *testing.T, g *gateway, hdr http.Header, body []byte) (int, st
 	return resp.StatusCode, string(out)
 }
 
-var signedSeq int
+var signedSeq atomic.Int64
 
 // freshBody is a messages request no earlier call signed.
 func freshBody() []byte {
-	signedSeq++
 	b, _ := json.Marshal(simBody("sim-1"))
-	return bytes.Replace(b, []byte(`"hi"`), []byte(`"hi `+strconv.Itoa(signedSeq)+" "+time.Now().String()+`"`), 1)
+	return bytes.Replace(b, []byte(`"hi"`), []byte(`"hi `+strconv.FormatInt(signedSeq.Add(1), 10)+" "+time.Now().String()+`"`), 1)
 }
 
 // signed sends a fresh request signed with secret at now+skew.
@@ -194,5 +195,27 @@ func TestManagedSigningScopeAndMaster(t *testing.T) {
 	}
 	if st, body := call(t, "POST", admin+"/admin/keys/svc/rotate", testAdminKey, map[string]any{"signing": true}); st != 400 {
 		t.Errorf("rotate to signing without a master secret: %d %v", st, body)
+	}
+}
+
+// TestManagedSigningLedger: a signed request is the key's in the usage
+// ledger, as its bearer request is (name and team).
+func TestManagedSigningLedger(t *testing.T) {
+	st := storetest.SQLite(t, usage.Schema)
+	g := keysGatewayOpts(t, Options{Store: st}, "", func(c *config.Config) { c.HMAC.MasterSecret = testMasterSecret })
+	_, k := call(t, "POST", "http://"+g.App.AdminAddr()+"/admin/keys", testAdminKey, map[string]any{"name": "ledgered", "team": "billing", "signing": true})
+	if code, out := signed(t, g, k["id"].(string), k["signing_secret"].(string), 0); code != 200 {
+		t.Fatalf("signed: %d %s", code, out)
+	}
+	if code, out := call(t, "POST", g.URL+"/v1/messages", k["key"].(string), simBody("sim-1")); code != 200 {
+		t.Fatalf("bearer: %d %v", code, out)
+	}
+	if err := g.stop(); err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	st.QueryRow(context.Background(), nil, `SELECT COUNT(*) FROM usage_ledger WHERE key_name = 'ledgered' AND team = 'billing' AND status = 200`).Scan(&rows)
+	if rows != 2 {
+		t.Errorf("ledger rows of the key: %d, want 2 (signed and bearer)", rows)
 	}
 }
