@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -28,26 +27,20 @@ type signedReq struct {
 	body          []byte
 }
 
-func (s signedReq) header() http.Header {
+// header is the request's headers, with no key (rawPost's is blanked).
+func (s signedReq) header() map[string]string {
 	ts := strconv.FormatInt(s.at.Unix(), 10)
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set(auth.HeaderKeyID, s.keyID)
-	h.Set(auth.HeaderTimestamp, ts)
-	h.Set(auth.HeaderSignature, auth.Sign([]byte(s.secret), ts, http.MethodPost, "/v1/messages", s.body))
-	return h
+	return map[string]string{
+		"X-Api-Key":          "",
+		auth.HeaderKeyID:     s.keyID,
+		auth.HeaderTimestamp: ts,
+		auth.HeaderSignature: auth.Sign([]byte(s.secret), ts, http.MethodPost, "/v1/messages", s.body),
+	}
 }
 
-func sendSigned(t *testing.T, g *gateway, hdr http.Header, body []byte) (int, string) {
+func sendSigned(t *testing.T, g *gateway, hdr map[string]string, body []byte) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, g.URL+"/v1/messages", bytes.NewReader(body))
-	req.Header = hdr.Clone()
-	resp, err := g.HTTP.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
+	resp, out := g.rawPost(t, "/v1/messages", string(body), hdr)
 	return resp.StatusCode, string(out)
 }
 
