@@ -42,7 +42,8 @@ func keysCmd(stdout io.Writer, env func(string) (string, bool)) *cobra.Command {
 	var spec keySpecFlags
 	create := &cobra.Command{
 		Use: "create NAME", Short: "Create a key; it is printed once, store it", Args: cobra.ExactArgs(1),
-		Example: "  ferry keys create ci --role user --team platform --tag batch\n  ferry keys create ops --role viewer --admin 10.0.0.5:8081",
+		Example: "  ferry keys create ci --role user --team platform --tag batch\n  ferry keys create ops --role viewer --admin 10.0.0.5:8081\n" +
+			"  ferry keys create billing-svc --signing   # also a signing secret (needs hmac.master_secret)",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body, err := spec.body(cmd, args[0])
 			if err != nil {
@@ -67,14 +68,18 @@ func keysCmd(stdout io.Writer, env func(string) (string, bool)) *cobra.Command {
 	upd.add(update)
 	update.Flags().StringVar(&upd.rename, "name", "", "a new name")
 	var grace time.Duration
+	var signing bool
 	rotate := &cobra.Command{
-		Use: "rotate ID|NAME", Short: "Give a key a new secret, printed once; the old one works for --grace", Args: cobra.ExactArgs(1),
-		Example: "  ferry keys rotate alice\n  ferry keys rotate alice --grace 0s   # the old secret stops at once",
+		Use: "rotate ID|NAME", Short: "Give a key a new secret (and signing secret), printed once; the old ones work for --grace", Args: cobra.ExactArgs(1),
+		Example: "  ferry keys rotate alice\n  ferry keys rotate alice --grace 0s   # the old secret stops at once\n" +
+			"  ferry keys rotate alice --signing    # and give it a first signing secret",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cl.print(cmd.Context(), stdout, http.MethodPost, "/admin/keys/"+url.PathEscape(args[0])+"/rotate", map[string]any{"grace": grace.String()})
+			return cl.print(cmd.Context(), stdout, http.MethodPost, "/admin/keys/"+url.PathEscape(args[0])+"/rotate",
+				map[string]any{"grace": grace.String(), "signing": signing})
 		},
 	}
 	rotate.Flags().DurationVar(&grace, "grace", 24*time.Hour, "how long the old secret keeps working (0s: not at all)")
+	rotate.Flags().BoolVar(&signing, "signing", false, "give a key without one a signing secret (a key that signs always gets a new one)")
 	c.AddCommand(create, update, rotate,
 		&cobra.Command{
 			Use: "list", Short: "List every key", Args: cobra.NoArgs,
@@ -106,7 +111,7 @@ type keySpecFlags struct {
 	rename, role, team, tag, expires string
 	models, routes, meta, budgets    []string
 	rpm, tpm, concurrency            int
-	disabled                         bool
+	disabled, signing                bool
 }
 
 func (s *keySpecFlags) add(c *cobra.Command) {
@@ -123,6 +128,7 @@ func (s *keySpecFlags) add(c *cobra.Command) {
 	f.StringVar(&s.expires, "expires", "", `expiry: an RFC 3339 time, or a duration from now ("720h"); "" with update clears it`)
 	f.StringSliceVar(&s.meta, "meta", nil, "metadata KEY=VALUE; repeat")
 	f.BoolVar(&s.disabled, "disabled", false, "disabled (update: --disabled=false enables)")
+	f.BoolVar(&s.signing, "signing", false, "create: also a signing secret for signed requests (needs hmac.master_secret); update: --signing=false ends signing")
 }
 
 // body is the JSON of the flags the user gave (and the name on create).
@@ -177,6 +183,9 @@ func (s *keySpecFlags) body(cmd *cobra.Command, name string) (map[string]any, er
 	}
 	if set("disabled") {
 		b["enabled"] = !s.disabled
+	}
+	if set("signing") {
+		b["signing"] = s.signing
 	}
 	return b, nil
 }
@@ -286,6 +295,7 @@ func (c *adminClient) do(ctx context.Context, method, path string, body any) ([]
 type keyRow struct {
 	ID, Name, Prefix, Role, Team, Tag, Status string
 	Key                                       string     `json:"key"`
+	SigningSecret                             string     `json:"signing_secret"`
 	ExpiresAt                                 *time.Time `json:"expires_at"`
 	Models, Routes                            []string
 }
@@ -329,6 +339,9 @@ func (c *adminClient) print(ctx context.Context, w io.Writer, method, path strin
 	tw.Flush()
 	if len(rows) == 1 && rows[0].Key != "" {
 		fmt.Fprintf(&b, "\nKey (shown once; only its hash is kept): %s\n", rows[0].Key)
+	}
+	if len(rows) == 1 && rows[0].SigningSecret != "" {
+		fmt.Fprintf(&b, "Signing secret for X-Ferry-Key-Id %s (shown once; never stored): %s\n", rows[0].ID, rows[0].SigningSecret)
 	}
 	_, err = w.Write(b.Bytes())
 	return err

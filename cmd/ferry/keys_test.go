@@ -13,11 +13,11 @@ import (
 const cliAdminKey = "fy-cli-admin-0123456789abcdefghijkl"
 
 // keysGateway runs a real gateway with the admin API and a store in a
-// temporary directory, and returns its admin address.
-func keysGateway(t *testing.T) string {
+// temporary directory, and returns its admin address; extra is more YAML.
+func keysGateway(t *testing.T, extra ...string) string {
 	t.Helper()
 	yaml := "listen: 127.0.0.1:0\nadmin:\n  listen: 127.0.0.1:0\nadmin_key: " + cliAdminKey + "\ndata_dir: " + t.TempDir() +
-		"\nproviders:\n  - name: sim\n    type: simulator\nroutes:\n  - match: \"*\"\n    targets: [{provider: sim}]\n"
+		"\nproviders:\n  - name: sim\n    type: simulator\nroutes:\n  - match: \"*\"\n    targets: [{provider: sim}]\n" + strings.Join(extra, "")
 	cfg, err := config.Parse([]byte(yaml), "ferry.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +79,29 @@ func TestKeysCommands(t *testing.T) {
 	_, _, err = run(t, env, "keys", "create", "bad name", "--admin", admin)
 	if err == nil || !strings.Contains(err.Error(), "400 invalid_request_error: name:") {
 		t.Errorf("bad name: %v", err)
+	}
+}
+
+// TestKeysSigning: --signing prints the signing secret once, on create
+// and rotate; without hmac.master_secret the API's reason is shown.
+func TestKeysSigning(t *testing.T) {
+	env := map[string]string{config.EnvAdminKey: cliAdminKey}
+	admin := keysGateway(t, "hmac:\n  master_secret: master-0123456789abcdef0123456789abcdef\n")
+	out, _, err := run(t, env, "keys", "create", "billing-svc", "--admin", admin, "--signing")
+	if err != nil || !strings.Contains(out, "Signing secret for X-Ferry-Key-Id key_") || !strings.Contains(out, "(shown once; never stored): fys-") {
+		t.Errorf("create --signing: %v\n%s", err, out)
+	}
+	out, _, err = run(t, env, "keys", "rotate", "billing-svc", "--admin", admin)
+	if err != nil || !strings.Contains(out, ": fys-") {
+		t.Errorf("rotate of a signing key: %v\n%s", err, out)
+	}
+	out, _, err = run(t, env, "keys", "update", "billing-svc", "--admin", admin, "--signing=false", "--json")
+	if err != nil || !strings.Contains(out, `"signing": false`) {
+		t.Errorf("update --signing=false: %v\n%s", err, out)
+	}
+	_, _, err = run(t, env, "keys", "create", "svc", "--admin", keysGateway(t), "--signing")
+	if err == nil || !strings.Contains(err.Error(), "400 invalid_request_error: signing: the gateway has no hmac.master_secret") {
+		t.Errorf("no master secret: %v", err)
 	}
 }
 

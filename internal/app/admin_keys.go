@@ -2,11 +2,12 @@ package app
 
 // The admin API's access control and its key routes.
 //
-//	POST  /admin/keys               create a key: the answer holds it, once ("key")
+//	POST  /admin/keys               create a key: the answer holds it, once ("key"); with "signing": true its signing secret too ("signing_secret")
 //	GET   /admin/keys               every key (never the key itself)
 //	GET   /admin/keys/{ref}         one key, by id or name
 //	PATCH /admin/keys/{ref}         change fields (name, role, team, tag, models, routes, limits, budgets, metadata, expires_at, enabled)
-//	POST  /admin/keys/{ref}/rotate  a new key, returned once; the old one works for {"grace":"24h"} (the default)
+//	POST  /admin/keys/{ref}/rotate  a new key, returned once; the old one works for {"grace":"24h"} (the default);
+//	                                a key that signs gets a new signing secret likewise ({"signing": true}: a first one)
 //	POST  /admin/keys/{ref}/revoke  the key stops working, on every instance within keys_refresh
 //	GET   /admin/audit              the newest admin actions (?limit=, default 100, at most 1000)
 //
@@ -271,7 +272,8 @@ const DefaultRotateGrace = 24 * time.Hour
 func (a *App) adminKeyRotate(w http.ResponseWriter, r *http.Request) {
 	repo := a.repo(w, r)
 	var body struct {
-		Grace string `json:"grace"`
+		Grace   string `json:"grace"`
+		Signing bool   `json:"signing"`
 	}
 	if repo == nil || !decodeSpec(w, r, &body) {
 		return
@@ -285,7 +287,7 @@ func (a *App) adminKeyRotate(w http.ResponseWriter, r *http.Request) {
 		}
 		grace = d
 	}
-	k, secret, err := repo.Rotate(r.Context(), r.PathValue("ref"), grace)
+	k, secret, err := repo.Rotate(r.Context(), r.PathValue("ref"), grace, body.Signing)
 	if err != nil {
 		keyFail(w, err)
 		return

@@ -70,6 +70,14 @@ func (m *managed) open(ctx context.Context) (*keys.Repo, error) {
 	}
 	repo.Reserve("a static key's name in the config file", static...)
 	repo.Reserve("reserved for the admin credentials", auth.AdminKeyName, "admin_token", "anonymous")
+	signing := make([]string, len(m.cfg.HMAC.Keys))
+	for i, k := range m.cfg.HMAC.Keys {
+		signing[i] = k.ID
+	}
+	repo.Reserve("a signing key's id in hmac.keys", signing...)
+	if master := m.cfg.HMAC.MasterSecret.Reveal(); master != "" {
+		repo.SignWith([]byte(master))
+	}
 	m.cache.Attach(repo)
 	if err := m.cache.Refresh(ctx); err != nil {
 		return fail(fmt.Errorf("load managed keys: %w", err))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -53,7 +54,39 @@ var (
 	ErrSignature        = errors.New("invalid request signature")
 	ErrSkew             = errors.New("X-Ferry-Timestamp is too far from the gateway's clock")
 	ErrReplay           = errors.New("this request signature was already used")
+
+	// A managed key that signed correctly but may not be used.
+	errSignerExpired  = errors.New("the signing key has expired")
+	errSignerDisabled = errors.New("the signing key is disabled")
+	errSignerRevoked  = errors.New("the signing key has been revoked")
 )
+
+// Signers is the managed keys that may sign requests (keys.Cache).
+type Signers interface {
+	// Signer returns who keyID is and the salts its signing secrets derive
+	// from at now: the current one and, in a rotation's grace, the
+	// previous one. A nil Identity: keyID signs nothing.
+	Signer(keyID string, now time.Time) (*Identity, []string)
+}
+
+// SigningPrefix starts every managed key's signing secret.
+const SigningPrefix = "fys-"
+
+// signingLabel opens what a signing secret derives from, so the master
+// secret's MACs serve this one purpose.
+const signingLabel = "ferry-signing-secret-v1"
+
+// SigningSecret is a managed key's signing secret: HMAC-SHA256 keyed with
+// the master secret (hmac.master_secret, never stored) over the key's id
+// and a random salt stored with the key, in base64url after SigningPrefix.
+// The store holds only the salt, so neither a copy of the database nor the
+// config alone can sign; a new salt (rotation) makes a new secret. A client
+// uses the string as given as its HMAC key, as with hmac.keys' secrets.
+func SigningSecret(master []byte, keyID, salt string) string {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte(signingLabel + "\n" + keyID + "\n" + salt))
+	return SigningPrefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
 
 // Replays remembers the signatures seen: FirstUse reports whether key is
 // new, and keeps it for ttl.
@@ -65,6 +98,8 @@ type Replays interface {
 type HMAC struct {
 	secrets map[string][]byte
 	ids     map[string]*Identity
+	master  []byte  // nil: managed keys do not sign
+	signers Signers // nil: no managed keys
 	skew    time.Duration
 	replays Replays
 	now     func() time.Time
@@ -73,16 +108,25 @@ type HMAC struct {
 // HMACOptions builds an HMAC.
 type HMACOptions struct {
 	Config  config.HMAC
+	Signers Signers          // managed keys (signing with Config.MasterSecret); nil: none
 	Replays Replays          // nil: remembered in memory (one instance)
 	Now     func() time.Time // nil: time.Now
 }
 
-// NewHMAC builds a verifier; nil when no key is configured.
+// NewHMAC builds a verifier; nil when no key is configured and managed
+// keys cannot sign (no master secret).
 func NewHMAC(o HMACOptions) (*HMAC, error) {
-	if len(o.Config.Keys) == 0 {
+	master := o.Config.MasterSecret.Reveal()
+	if len(o.Config.Keys) == 0 && (master == "" || o.Signers == nil) {
 		return nil, nil
 	}
 	h := &HMAC{secrets: map[string][]byte{}, ids: map[string]*Identity{}, skew: o.Config.Skew, replays: o.Replays, now: o.Now}
+	if master != "" && o.Signers != nil {
+		if len(master) < config.MinHMACSecret {
+			return nil, fmt.Errorf("auth: hmac.master_secret needs at least %d bytes", config.MinHMACSecret)
+		}
+		h.master, h.signers = []byte(master), o.Signers
+	}
 	if h.skew <= 0 {
 		h.skew = config.DefaultHMACSkew
 	}
@@ -102,6 +146,10 @@ func NewHMAC(o HMACOptions) (*HMAC, error) {
 	return h, nil
 }
 
+// Open reports whether no key is configured here (signing managed keys
+// count in the Keyring's Open).
+func (h *HMAC) Open() bool { return len(h.secrets) == 0 }
+
 // Signed reports whether a request carries a signature (and so is checked
 // by Verify rather than as a bearer key).
 func Signed(hdr http.Header) bool { return hdr.Get(HeaderSignature) != "" }
@@ -113,25 +161,24 @@ func (h *HMAC) Verify(ctx context.Context, method, target string, hdr http.Heade
 	if keyID == "" || ts == "" || sig == "" {
 		return nil, ErrSignatureMissing
 	}
-	secret, ok := h.secrets[keyID]
-	if !ok {
-		return nil, ErrSignature
-	}
 	got, err := hex.DecodeString(sig)
 	if err != nil || len(got) != sha256.Size {
 		return nil, ErrSignature
 	}
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(CanonicalString(ts, method, target, body)))
-	if !hmac.Equal(got, m.Sum(nil)) { // constant time
+	now := h.now()
+	id, secrets := h.signer(keyID, now)
+	if id == nil || !anySigned(secrets, CanonicalString(ts, method, target, body), got) {
 		return nil, ErrSignature
 	}
 	secs, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
 		return nil, ErrSkew
 	}
-	if d := h.now().Sub(time.Unix(secs, 0)); d > h.skew || d < -h.skew {
+	if d := now.Sub(time.Unix(secs, 0)); d > h.skew || d < -h.skew {
 		return nil, ErrSkew
+	}
+	if err := id.usable(now); err != nil {
+		return nil, signerUnusable(err)
 	}
 	// A signature is valid for 2×skew around its timestamp: remembering
 	// it that long refuses every replay.
@@ -142,5 +189,47 @@ func (h *HMAC) Verify(ctx context.Context, method, target string, hdr http.Heade
 	if !first {
 		return nil, ErrReplay
 	}
-	return h.ids[keyID], nil
+	return id, nil
+}
+
+// signer is who keyID is and the secrets it may sign with: a configured
+// key first, then a managed one.
+func (h *HMAC) signer(keyID string, now time.Time) (*Identity, [][]byte) {
+	if secret, ok := h.secrets[keyID]; ok {
+		return h.ids[keyID], [][]byte{secret}
+	}
+	if h.signers == nil {
+		return nil, nil
+	}
+	id, salts := h.signers.Signer(keyID, now)
+	if id == nil {
+		return nil, nil
+	}
+	secrets := make([][]byte, len(salts))
+	for i, salt := range salts {
+		secrets[i] = []byte(SigningSecret(h.master, keyID, salt))
+	}
+	return id, secrets
+}
+
+// anySigned reports whether sig is canonical's MAC with one of secrets,
+// comparing in constant time.
+func anySigned(secrets [][]byte, canonical string, sig []byte) bool {
+	ok := false
+	for _, secret := range secrets {
+		m := hmac.New(sha256.New, secret)
+		m.Write([]byte(canonical))
+		ok = hmac.Equal(sig, m.Sum(nil)) || ok
+	}
+	return ok
+}
+
+func signerUnusable(err error) error {
+	switch {
+	case errors.Is(err, ErrRevoked):
+		return errSignerRevoked
+	case errors.Is(err, ErrDisabled):
+		return errSignerDisabled
+	}
+	return errSignerExpired
 }

@@ -181,3 +181,87 @@ func BenchmarkHMACVerify(b *testing.B) {
 		}
 	}
 }
+
+// A managed key's signing secret depends on the master secret, the key id
+// and the salt, each; a short master secret is refused; managed keys sign
+// with only a master secret configured.
+func TestSigningSecret(t *testing.T) {
+	const master = "master-0123456789abcdef0123456789abcdef"
+	base := SigningSecret([]byte(master), "key_1", "salt")
+	if len(base) != len(SigningPrefix)+43 || base[:len(SigningPrefix)] != SigningPrefix || base != SigningSecret([]byte(master), "key_1", "salt") {
+		t.Fatalf("SigningSecret = %q", base)
+	}
+	for _, other := range []string{
+		SigningSecret([]byte(master+"x"), "key_1", "salt"),
+		SigningSecret([]byte(master), "key_2", "salt"),
+		SigningSecret([]byte(master), "key_1", "salt2"),
+		SigningSecret([]byte(master), "key_1\nsalt", ""),
+	} {
+		if other == base {
+			t.Errorf("%q: same secret from other inputs", other)
+		}
+	}
+	signers := signersFunc(func(keyID string, _ time.Time) (*Identity, []string) {
+		if keyID != "key_1" {
+			return nil, nil
+		}
+		return &Identity{Name: "svc", Role: RoleUser, Enabled: true}, []string{"salt"}
+	})
+	if _, err := NewHMAC(HMACOptions{Config: config.HMAC{MasterSecret: "short"}, Signers: signers}); err == nil {
+		t.Error("a short master secret was accepted")
+	}
+	if h, err := NewHMAC(HMACOptions{Config: config.HMAC{MasterSecret: master}}); h != nil || err != nil {
+		t.Errorf("no signers: %v %v, want nil", h, err)
+	}
+	clock := testkit.NewClock()
+	h, err := NewHMAC(HMACOptions{Config: config.HMAC{MasterSecret: master}, Signers: signers, Now: clock.Now})
+	if err != nil || h == nil || !h.Open() {
+		t.Fatalf("NewHMAC: %v %v", h, err)
+	}
+	body := []byte(`{}`)
+	id, err := h.Verify(context.Background(), "POST", "/v1/messages", signedHeader(base, "key_1", clock.Now(), "POST", "/v1/messages", body), body)
+	if err != nil || id.Name != "svc" {
+		t.Errorf("managed signer: %v %+v", err, id)
+	}
+	if _, err := h.Verify(context.Background(), "POST", "/v1/messages", signedHeader(base, "key_2", clock.Now(), "POST", "/v1/messages", body), body); !errors.Is(err, ErrSignature) {
+		t.Errorf("unknown managed key: %v", err)
+	}
+}
+
+type signersFunc func(string, time.Time) (*Identity, []string)
+
+func (f signersFunc) Signer(keyID string, now time.Time) (*Identity, []string) { return f(keyID, now) }
+
+type alwaysFirst struct{}
+
+func (alwaysFirst) FirstUse(context.Context, string, time.Duration) (bool, error) { return true, nil }
+
+// BenchmarkVerify: a configured key against a managed one, whose secret
+// is derived again on each request (one more HMAC), 2 KB body.
+func BenchmarkVerify(b *testing.B) {
+	const master = "master-0123456789abcdef0123456789abcdef"
+	signers := signersFunc(func(keyID string, _ time.Time) (*Identity, []string) {
+		return &Identity{Name: "svc", Role: RoleUser, Enabled: true}, []string{"salt"}
+	})
+	clock := testkit.NewClock()
+	h, err := NewHMAC(HMACOptions{Config: config.HMAC{MasterSecret: master, Keys: []config.HMACKey{{ID: "billing", Secret: testHMACSecret}}},
+		Signers: signers, Replays: alwaysFirst{}, Now: clock.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := make([]byte, 2048)
+	for _, c := range []struct{ name, id, secret string }{
+		{"configured", "billing", testHMACSecret},
+		{"managed", "key_1", SigningSecret([]byte(master), "key_1", "salt")},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			hdr := signedHeader(c.secret, c.id, clock.Now(), "POST", "/v1/messages", body)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := h.Verify(context.Background(), "POST", "/v1/messages", hdr, body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

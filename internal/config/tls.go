@@ -29,6 +29,11 @@ const (
 type HMAC struct {
 	Keys []HMACKey     `yaml:"keys"` // key ids and their shared secrets
 	Skew time.Duration `yaml:"skew"` // largest clock difference accepted, default 5m
+	// MasterSecret lets managed keys sign: each one's signing secret is
+	// derived from it, the key's id and a salt stored with the key
+	// (auth.SigningSecret), so the store holds nothing that signs. At least
+	// 32 bytes; the same on every instance sharing a store.
+	MasterSecret Secret `yaml:"master_secret"`
 }
 
 // HMACKey is one signing key.
@@ -85,6 +90,9 @@ func (v *validator) tls(c *Config) {
 		if n := len(k.Secret.Reveal()); n < MinHMACSecret {
 			v.missing(p+".secret", fmt.Sprintf("must be at least %d bytes (it has %d)", MinHMACSecret, n))
 		}
+	}
+	if n := len(c.HMAC.MasterSecret.Reveal()); n > 0 && n < MinHMACSecret {
+		v.addf("hmac.master_secret", "must be at least %d bytes (it has %d): openssl rand -hex 32 makes one", MinHMACSecret, n)
 	}
 	for i, pr := range c.Providers {
 		for j, pin := range pr.PinSHA256 {

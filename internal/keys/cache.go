@@ -28,6 +28,14 @@ type snapshot struct {
 	version  int64
 	n        int
 	byDigest map[[sha256.Size]byte]entry
+	bySigner map[string]signer // the keys that sign, by id
+}
+
+// signer is a key that signs: the salts of its signing secrets.
+type signer struct {
+	id             *auth.Identity
+	salt, prevSalt string
+	until          time.Time // the previous salt's end
 }
 
 type entry struct {
@@ -62,6 +70,18 @@ func (c *Cache) Lookup(d [sha256.Size]byte, now time.Time) *auth.Identity {
 	return e.id
 }
 
+// Signer implements auth.Signers.
+func (c *Cache) Signer(keyID string, now time.Time) (*auth.Identity, []string) {
+	s, ok := c.snap.Load().bySigner[keyID]
+	if !ok {
+		return nil, nil
+	}
+	if s.prevSalt != "" && now.Before(s.until) {
+		return s.id, []string{s.salt, s.prevSalt}
+	}
+	return s.id, []string{s.salt}
+}
+
 // Empty implements auth.Source.
 func (c *Cache) Empty() bool { return c.snap.Load().n == 0 }
 
@@ -85,7 +105,7 @@ func (c *Cache) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s := &snapshot{version: v, n: len(list), byDigest: make(map[[sha256.Size]byte]entry, len(list))}
+	s := &snapshot{version: v, n: len(list), byDigest: make(map[[sha256.Size]byte]entry, len(list)), bySigner: map[string]signer{}}
 	for i := range list {
 		k := &list[i]
 		id := k.Identity()
@@ -96,6 +116,13 @@ func (c *Cache) Refresh(ctx context.Context) error {
 			if err := put(s.byDigest, k.prevHash, entry{id: id, until: *k.GraceUntil}); err != nil {
 				return fmt.Errorf("keys: key %s: %w", k.ID, err)
 			}
+		}
+		if k.salt != "" {
+			sg := signer{id: id, salt: k.salt, prevSalt: k.prevSalt}
+			if k.GraceUntil != nil {
+				sg.until = *k.GraceUntil
+			}
+			s.bySigner[k.ID] = sg
 		}
 	}
 	c.snap.Store(s)

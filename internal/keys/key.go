@@ -48,10 +48,16 @@ type Key struct {
 	Enabled    bool              `json:"enabled"`
 	RevokedAt  *time.Time        `json:"revoked_at,omitempty"`
 	GraceUntil *time.Time        `json:"previous_key_valid_until,omitempty"` // after a rotation
+	Signing    bool              `json:"signing"`                            // may sign requests (X-Ferry-Key-Id: its id)
 	CreatedAt  time.Time         `json:"created_at"`
 	UpdatedAt  time.Time         `json:"updated_at"`
 
+	// SigningSecret is set only in what Create and Rotate return, for a
+	// key that signs; it is derived, never stored (auth.SigningSecret).
+	SigningSecret string `json:"signing_secret,omitempty"`
+
 	hash, prevHash string
+	salt, prevSalt string // what the signing secrets derive from; "" for none
 }
 
 // Status is "active", "disabled", "expired" or "revoked" at now.
@@ -94,6 +100,10 @@ type Spec struct {
 	Metadata  *map[string]string `json:"metadata"`
 	ExpiresAt *string            `json:"expires_at"` // RFC 3339; "" clears
 	Enabled   *bool              `json:"enabled"`
+	// Signing: on create, true gives the key a signing secret; on update,
+	// false takes it away (a new one comes only with a rotation, which
+	// shows it).
+	Signing *bool `json:"signing"`
 }
 
 // InvalidError is a Spec the store refuses; its text names the field.
@@ -222,6 +232,15 @@ func generate() (secret, digest string, err error) {
 	secret = Prefix + base64.RawURLEncoding.EncodeToString(b[:])
 	d := auth.Digest(secret)
 	return secret, hex.EncodeToString(d[:]), nil
+}
+
+// newSalt makes the random salt a signing secret derives from (hex).
+func newSalt() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("keys: random: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
 }
 
 func newID() (string, error) {

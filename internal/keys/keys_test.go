@@ -87,7 +87,7 @@ func TestLifecycle(t *testing.T) {
 		}
 
 		// Rotate with a grace: both keys work until it ends.
-		_, fresh, err := repo.Rotate(ctx, k.ID, time.Hour)
+		_, fresh, err := repo.Rotate(ctx, k.ID, time.Hour, false)
 		if err != nil || fresh == secret {
 			t.Fatalf("Rotate: %v", err)
 		}
@@ -123,7 +123,7 @@ func TestLifecycle(t *testing.T) {
 		if _, err := kr.Identify(fresh); !errors.Is(err, auth.ErrRevoked) {
 			t.Errorf("revoked: %v", err)
 		}
-		if _, _, err := repo.Rotate(ctx, k.ID, 0); err == nil {
+		if _, _, err := repo.Rotate(ctx, k.ID, 0, false); err == nil {
 			t.Error("rotating a revoked key succeeded")
 		}
 		if _, err := repo.Get(ctx, "nope"); !errors.Is(err, keys.ErrNotFound) {
@@ -243,8 +243,9 @@ func TestSchemaFromEveryVersion(t *testing.T) {
 			if err := s.MigrateTo(ctx, keys.Schema(), from); err != nil {
 				t.Fatal(err)
 			}
-			if from >= 1 {
-				if _, _, err := keys.NewRepo(s, nil).Create(ctx, keys.Spec{Name: ptr("old")}); err != nil {
+			if from >= 1 { // a key as version 1 wrote it
+				if _, err := s.Exec(ctx, nil, `INSERT INTO gateway_keys (id, name, prefix, hash, role, created_at, updated_at)
+					VALUES ('key_old', 'old', 'fy-old', 'abc', 'user', 1, 1)`); err != nil {
 					t.Fatal(err)
 				}
 			}

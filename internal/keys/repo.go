@@ -18,6 +18,35 @@ type Repo struct {
 	st       *store.Store
 	now      func() time.Time
 	reserved map[string]string // name: what has it (Reserve)
+	master   []byte            // hmac.master_secret; nil: keys cannot sign (SignWith)
+}
+
+// SignWith lets keys sign requests: their signing secrets derive from
+// master (auth.SigningSecret), which is never stored. Call it before the
+// Repo is used.
+func (r *Repo) SignWith(master []byte) { r.master = master }
+
+// errNoMaster refuses a signing secret without a master secret.
+var errNoMaster = &InvalidError{Msg: "signing: the gateway has no hmac.master_secret, so managed keys cannot sign: " +
+	"set it (32+ bytes, e.g. ${FERRY_HMAC_MASTER}, the same on every instance) and restart"}
+
+// sign gives k a new signing salt, keeping the current one as the previous
+// one until grace ends (0: not at all), and sets k.SigningSecret.
+func (r *Repo) sign(k *Key, grace *time.Time) error {
+	if len(r.master) == 0 {
+		return errNoMaster
+	}
+	salt, err := newSalt()
+	if err != nil {
+		return err
+	}
+	k.prevSalt = ""
+	if grace != nil {
+		k.prevSalt = k.salt
+	}
+	k.salt, k.Signing = salt, true
+	k.SigningSecret = auth.SigningSecret(r.master, k.ID, salt)
+	return nil
 }
 
 // Reserve keeps names from managed keys: the config file's static keys
@@ -43,10 +72,11 @@ func NewRepo(st *store.Store, now func() time.Time) *Repo {
 }
 
 const columns = `id, name, prefix, hash, prev_hash, prev_until, role, team, tag, models, routes, limits,
-	budgets, metadata, expires_at, enabled, revoked_at, created_at, updated_at`
+	budgets, metadata, expires_at, enabled, revoked_at, created_at, updated_at, sign_salt, prev_sign_salt`
 
 // Create makes a key from spec (name required; role defaults to user) and
-// returns it with the key itself, which is never retrievable again.
+// returns it with the key itself, which is never retrievable again; with
+// spec.Signing, the key's SigningSecret is set, shown once likewise.
 func (r *Repo) Create(ctx context.Context, spec Spec) (Key, string, error) {
 	if spec.Name == nil {
 		return Key{}, "", invalid("name: required")
@@ -64,6 +94,11 @@ func (r *Repo) Create(ctx context.Context, spec Spec) (Key, string, error) {
 	if k.ID, err = newID(); err != nil {
 		return Key{}, "", err
 	}
+	if spec.Signing != nil && *spec.Signing {
+		if err := r.sign(&k, nil); err != nil {
+			return Key{}, "", err
+		}
+	}
 	k.hash, k.Prefix = digest, secret[:shown]
 	err = r.st.Tx(ctx, func(tx *sql.Tx) error {
 		if err := r.nameFree(ctx, tx, k.Name, ""); err != nil {
@@ -73,7 +108,7 @@ func (r *Repo) Create(ctx context.Context, spec Spec) (Key, string, error) {
 		if err != nil {
 			return err
 		}
-		if _, err := r.st.Exec(ctx, tx, `INSERT INTO gateway_keys (`+columns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, vals...); err != nil {
+		if _, err := r.st.Exec(ctx, tx, `INSERT INTO gateway_keys (`+columns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, vals...); err != nil {
 			return fmt.Errorf("keys: create: %w", err)
 		}
 		return r.bump(ctx, tx)
@@ -118,14 +153,25 @@ func (r *Repo) get(ctx context.Context, q store.Querier, ref string) (Key, error
 	return k, err
 }
 
-// Update applies spec to the key ref.
+// Update applies spec to the key ref. Signing may only be turned off
+// here: a new signing secret comes with a rotation, which shows it.
 func (r *Repo) Update(ctx context.Context, ref string, spec Spec) (Key, error) {
-	return r.change(ctx, ref, spec.apply)
+	if spec.Signing != nil && *spec.Signing {
+		return Key{}, invalid("signing: a key gets a signing secret when it is created or rotated (rotate with \"signing\": true), where it is shown once")
+	}
+	return r.change(ctx, ref, func(k *Key) error {
+		if spec.Signing != nil {
+			k.salt, k.prevSalt, k.Signing = "", "", false
+		}
+		return spec.apply(k)
+	})
 }
 
 // Rotate gives the key ref a new secret, returned once. The old one stays
-// valid for grace (0: not at all).
-func (r *Repo) Rotate(ctx context.Context, ref string, grace time.Duration) (Key, string, error) {
+// valid for grace (0: not at all). A key that signs gets a new signing
+// secret with the same grace, in the returned Key's SigningSecret; sign
+// gives one to a key that has none.
+func (r *Repo) Rotate(ctx context.Context, ref string, grace time.Duration, sign bool) (Key, string, error) {
 	secret, digest, err := generate()
 	if err != nil {
 		return Key{}, "", err
@@ -142,6 +188,9 @@ func (r *Repo) Rotate(ctx context.Context, ref string, grace time.Duration) (Key
 			k.prevHash = ""
 		}
 		k.hash, k.Prefix = digest, secret[:shown]
+		if k.Signing || sign {
+			return r.sign(k, k.GraceUntil)
+		}
 		return nil
 	})
 	if err != nil {
@@ -157,7 +206,7 @@ func (r *Repo) Revoke(ctx context.Context, ref string) (Key, error) {
 			now := r.now().UTC()
 			k.RevokedAt = &now
 		}
-		k.prevHash, k.GraceUntil = "", nil
+		k.prevHash, k.prevSalt, k.GraceUntil = "", "", nil
 		return nil
 	})
 }
@@ -186,8 +235,8 @@ func (r *Repo) change(ctx context.Context, ref string, f func(*Key) error) (Key,
 			return err
 		}
 		_, err = r.st.Exec(ctx, tx, `UPDATE gateway_keys SET name=?, prefix=?, hash=?, prev_hash=?, prev_until=?, role=?, team=?,
-			tag=?, models=?, routes=?, limits=?, budgets=?, metadata=?, expires_at=?, enabled=?, revoked_at=?, created_at=?, updated_at=?
-			WHERE id = ?`, append(vals[1:], k.ID)...)
+			tag=?, models=?, routes=?, limits=?, budgets=?, metadata=?, expires_at=?, enabled=?, revoked_at=?, created_at=?, updated_at=?,
+			sign_salt=?, prev_sign_salt=? WHERE id = ?`, append(vals[1:], k.ID)...)
 		if err != nil {
 			return fmt.Errorf("keys: update: %w", err)
 		}
@@ -236,7 +285,7 @@ func scan(s scanner) (Key, error) {
 		enabled                                   int
 	)
 	err := s.Scan(&k.ID, &k.Name, &k.Prefix, &k.hash, &k.prevHash, &prevUntil, &k.Role, &k.Team, &k.Tag,
-		&models, &routes, &limits, &budgets, &metadata, &expires, &enabled, &revoked, &created, &upd)
+		&models, &routes, &limits, &budgets, &metadata, &expires, &enabled, &revoked, &created, &upd, &k.salt, &k.prevSalt)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Key{}, err
@@ -251,7 +300,7 @@ func scan(s scanner) (Key, error) {
 			return Key{}, fmt.Errorf("keys: key %s: %w", k.ID, err)
 		}
 	}
-	k.Enabled = enabled != 0
+	k.Enabled, k.Signing = enabled != 0, k.salt != ""
 	k.GraceUntil, k.ExpiresAt, k.RevokedAt = timePtr(prevUntil), timePtr(expires), timePtr(revoked)
 	k.CreatedAt, k.UpdatedAt = store.Time(created), store.Time(upd)
 	return k, nil
@@ -269,7 +318,8 @@ func values(k *Key) ([]any, error) {
 	}
 	return []any{k.ID, k.Name, k.Prefix, k.hash, k.prevHash, micros(k.GraceUntil), string(k.Role), k.Team, k.Tag,
 		enc(nonNil(k.Models)), enc(nonNil(k.Routes)), enc(k.Limits), enc(k.Budgets), enc(k.Metadata),
-		micros(k.ExpiresAt), enabled, micros(k.RevokedAt), store.Micros(k.CreatedAt), store.Micros(k.UpdatedAt)}, nil
+		micros(k.ExpiresAt), enabled, micros(k.RevokedAt), store.Micros(k.CreatedAt), store.Micros(k.UpdatedAt),
+		k.salt, k.prevSalt}, nil
 }
 
 func micros(t *time.Time) int64 {

@@ -32,6 +32,11 @@ CREATE TABLE gateway_keys (
 CREATE TABLE key_state (id INTEGER PRIMARY KEY, version BIGINT NOT NULL);
 INSERT INTO key_state (id, version) VALUES (1, 0)`},
 		{Version: 2, Name: "audit_log", SQL: auditLog("INTEGER PRIMARY KEY AUTOINCREMENT"), Postgres: auditLog("BIGSERIAL PRIMARY KEY")},
+		// The salts signing secrets derive from (auth.SigningSecret): not
+		// secret, useless without hmac.master_secret.
+		{Version: 3, Name: "signing_salts", SQL: `
+ALTER TABLE gateway_keys ADD COLUMN sign_salt TEXT NOT NULL DEFAULT '';
+ALTER TABLE gateway_keys ADD COLUMN prev_sign_salt TEXT NOT NULL DEFAULT ''`},
 	}}
 }
 

@@ -264,7 +264,7 @@ func (s *Server) authenticate(x *exchange, r *http.Request) bool {
 	if s.hmac != nil && auth.Signed(r.Header) {
 		return s.authenticateSigned(x, r)
 	}
-	if s.hmac == nil && (s.keys == nil || s.keys.Open()) {
+	if (s.hmac == nil || s.hmac.Open()) && (s.keys == nil || s.keys.Open()) {
 		return true
 	}
 	id, err := s.identify(r)

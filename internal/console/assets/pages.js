@@ -248,6 +248,7 @@ const keysPage = {
       h('select', { id: 'key-role' }, ['user', 'viewer', 'admin'].map(r => h('option', { value: r }, r))),
       h('input', { id: 'key-team', placeholder: t('team') }), h('input', { id: 'key-tag', placeholder: t('tag') }),
       h('input', { id: 'key-models', placeholder: t('modelsHint'), size: 28 }), h('input', { id: 'key-routes', placeholder: t('routesHint'), size: 28 }),
+      h('label', {}, h('input', { id: 'key-signing', type: 'checkbox' }), ' ', t('signing')),
       h('button', { class: 'primary', id: 'key-create', type: 'submit' }, t('create')));
     const val = id => form.querySelector('#' + id).value.trim();
     const listOf = id => val(id) ? val(id).split(',').map(s => s.trim()).filter(Boolean) : undefined;
@@ -258,21 +259,24 @@ const keysPage = {
       if (val('key-tag')) body.tag = val('key-tag');
       if (listOf('key-models')) body.models = listOf('key-models');
       if (listOf('key-routes')) body.routes = listOf('key-routes');
-      try { const k = await api('/admin/keys', { method: 'POST', body }); fresh = { name: k.name, key: k.key }; refresh(); } catch (e) { document.getElementById('page-error').textContent = t('error') + ': ' + e.message; }
+      if (form.querySelector('#key-signing').checked) body.signing = true;
+      try { fresh = await api('/admin/keys', { method: 'POST', body }); refresh(); } catch (e) { document.getElementById('page-error').textContent = t('error') + ': ' + e.message; }
     });
     out.append(form);
     if (fresh) {
       const shown = fresh;
       fresh = null; // once: the next render forgets it
       out.append(h('div', { class: 'card' }, h('p', {}, h('b', {}, shown.name), ' — ', t('newKey')),
-        h('div', { class: 'secret', id: 'new-key' }, shown.key), h('p', {}, h('button', { onclick: () => navigator.clipboard?.writeText(shown.key) }, t('copy')))));
+        h('div', { class: 'secret', id: 'new-key' }, shown.key), h('p', {}, h('button', { onclick: () => navigator.clipboard?.writeText(shown.key) }, t('copy'))),
+        shown.signing_secret ? [h('p', {}, t('newSigningSecret').replace('{id}', shown.id)), h('div', { class: 'secret', id: 'new-signing-secret' }, shown.signing_secret),
+          h('p', {}, h('button', { onclick: () => navigator.clipboard?.writeText(shown.signing_secret) }, t('copy')))] : null));
     }
     if (!list.length) { out.append(h('p', { class: 'empty' }, t('noKeys'))); return out; }
     out.append(table(h, [t('name'), t('prefix'), t('role'), t('team'), t('tag'), t('models'), t('routes'), t('status'), t('created'), t('actions')],
       list.map(k => {
         const rotate = h('button', { class: 'rotate' }, t('rotate')), revoke = h('button', { class: 'danger revoke' }, t('revoke'));
         const ref = encodeURIComponent(k.id);
-        arm(rotate, async () => { const r = await api(`/admin/keys/${ref}/rotate`, { method: 'POST', body: {} }); fresh = { name: r.name, key: r.key }; });
+        arm(rotate, async () => { const r = await api(`/admin/keys/${ref}/rotate`, { method: 'POST', body: {} }); fresh = r; });
         arm(revoke, () => api(`/admin/keys/${ref}/revoke`, { method: 'POST' }));
         const live = k.status === 'active';
         return h('tr', { 'data-key': k.name },
