@@ -238,57 +238,24 @@ func parseExpiry(s string, now time.Time) (string, error) {
 	return s, nil
 }
 
-type adminClient struct {
-	admin, token string
-	timeout      time.Duration
-	json         bool
-}
-
 // do calls the admin API and returns the answer's body, or an error
 // carrying the API's message.
 func (c *adminClient) do(ctx context.Context, method, path string, body any) ([]byte, error) {
-	base := strings.TrimRight(c.admin, "/")
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
+	status, raw, err := c.call(ctx, method, path, nil, body)
+	if err != nil || status/100 == 2 {
+		return raw, err
 	}
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
+	var e struct {
+		Error struct{ Type, Message string }
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
-	if err != nil {
-		return nil, fmt.Errorf("bad --admin %q: %w", c.admin, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("admin API at %s is unreachable: %w (is ferry serve running with admin.listen there?)", base, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, fmt.Errorf("admin API at %s: reading the answer: %w", base, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error struct{ Type, Message string }
+	if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
+		hint := ""
+		if status == http.StatusUnauthorized {
+			hint = fmt.Sprintf(" (give an admin token or key with --token, $%s or $%s)", adminTokenEnv, config.EnvAdminKey)
 		}
-		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			hint := ""
-			if resp.StatusCode == http.StatusUnauthorized {
-				hint = fmt.Sprintf(" (give an admin token or key with --token, $%s or $%s)", adminTokenEnv, config.EnvAdminKey)
-			}
-			return nil, fmt.Errorf("admin API: %d %s: %s%s", resp.StatusCode, e.Error.Type, e.Error.Message, hint)
-		}
-		return nil, fmt.Errorf("admin API at %s answered %d: %s", base, resp.StatusCode, snippet(raw))
+		return nil, fmt.Errorf("admin API: %d %s: %s%s", status, e.Error.Type, e.Error.Message, hint)
 	}
-	return raw, nil
+	return nil, fmt.Errorf("admin API at %s answered %d: %s", adminBase(c.admin), status, snippet(raw))
 }
 
 // keyRow is what the table shows of a key.

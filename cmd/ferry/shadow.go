@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -102,61 +99,6 @@ func fetchShadow(ctx context.Context, admin, token string, q url.Values) ([]byte
 		return nil, fmt.Errorf("admin API at %s answered something other than a shadow summary: %w", adminBase(admin), err)
 	}
 	return body, nil
-}
-
-func adminBase(admin string) string {
-	base := strings.TrimRight(admin, "/")
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
-	}
-	return base
-}
-
-// fetchAdmin GETs path from the admin API and returns the 200 answer's
-// body; what names the listener expected, for the 404 message.
-func fetchAdmin(ctx context.Context, admin, token, path, what string, q url.Values) ([]byte, error) {
-	base := adminBase(admin)
-	u := base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("bad --admin %q: %w", admin, err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("admin API at %s is unreachable: %w (is ferry serve running with admin.listen there?)", base, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("admin API at %s: reading the answer: %w", base, err)
-	}
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return nil, fmt.Errorf("admin API at %s refused the request (%d): give the admin token with --token or $%s", base, resp.StatusCode, adminTokenEnv)
-	case resp.StatusCode == http.StatusNotFound:
-		return nil, fmt.Errorf("admin API at %s has no %s (404): is this %s?", base, path, what)
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("admin API at %s answered %d: %s", base, resp.StatusCode, snippet(body))
-	}
-	return body, nil
-}
-
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }
 
 // printShadowReport prints one line per route and shadow target.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ferrygw/ferry/internal/metrics"
 )
 
 // Claimer decides, across instances, that this instance is the one to send
@@ -98,14 +100,9 @@ func New(o Options) (*Notifier, error) {
 	o.Queue = cmpOr(o.Queue, 100)
 	o.Keep = cmpOr(o.Keep, 200)
 	n := &Notifier{o: o, queue: make(chan Alert, o.Queue), done: make(chan struct{}), claims: map[string]time.Time{}}
-	n.sent = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "ferry_alert_deliveries_total",
-		Help: "Alert deliveries to webhooks, by webhook name and result (ok, failed: after every retry).",
-	}, []string{"webhook", "result"})
-	n.dropped = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "ferry_alert_dropped_total",
-		Help: "Alerts not sent, by reason (queue_full, closed, claim_error).",
-	}, []string{"reason"})
+	n.sent = metrics.NewCounterVec("ferry_alert_deliveries_total",
+		"Alert deliveries to webhooks, by webhook name and result (ok, failed: after every retry).", "webhook", "result")
+	n.dropped = metrics.NewCounterVec("ferry_alert_dropped_total", "Alerts not sent, by reason (queue_full, closed, claim_error).", "reason")
 	if reg := o.Registerer; reg != nil {
 		if err := errors.Join(reg.Register(n.sent), reg.Register(n.dropped)); err != nil {
 			return nil, fmt.Errorf("alert: metrics: %w", err)

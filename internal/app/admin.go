@@ -45,21 +45,22 @@ func (a *App) adminHandler() http.Handler {
 }
 
 func (a *App) adminUpstreams(w http.ResponseWriter, _ *http.Request) {
-	pools := a.current().relay.Pools()
-	out := make([]upstream.PoolSnapshot, len(pools))
-	for i, p := range pools {
-		out[i] = p.Snapshot()
-	}
+	out := snapshots(a.current().relay.Pools(), (*upstream.Pool).Snapshot)
 	adminJSON(w, http.StatusOK, map[string]any{"upstreams": out})
 }
 
 func (a *App) adminRoutesList(w http.ResponseWriter, _ *http.Request) {
-	splits := a.current().relay.Splits()
-	out := make([]canary.SplitSnapshot, len(splits))
-	for i, s := range splits {
-		out[i] = s.Snapshot()
-	}
+	out := snapshots(a.current().relay.Splits(), (*canary.Split).Snapshot)
 	adminJSON(w, http.StatusOK, map[string]any{"routes": out})
+}
+
+// snapshots is the snapshot of each of xs, in order.
+func snapshots[T, S any](xs []T, snapshot func(T) S) []S {
+	out := make([]S, len(xs))
+	for i, x := range xs {
+		out[i] = snapshot(x)
+	}
+	return out
 }
 
 // adminSplit serves promote and rollback: 404 for an unknown route, 409

@@ -196,6 +196,17 @@ func (a *App) changed(ctx context.Context) {
 	}
 }
 
+// keyChanged answers a change to a key: err, or the key as it is now (with
+// its new secret, shown this once) after this instance has seen the change.
+func (a *App) keyChanged(w http.ResponseWriter, r *http.Request, status int, k keys.Key, secret string, err error) {
+	if err != nil {
+		keyFail(w, err)
+		return
+	}
+	a.changed(r.Context())
+	adminJSON(w, status, view(k, secret))
+}
+
 func decodeSpec(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
 	dec.DisallowUnknownFields()
@@ -213,12 +224,7 @@ func (a *App) adminKeyCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k, secret, err := repo.Create(r.Context(), spec)
-	if err != nil {
-		keyFail(w, err)
-		return
-	}
-	a.changed(r.Context())
-	adminJSON(w, http.StatusCreated, view(k, secret))
+	a.keyChanged(w, r, http.StatusCreated, k, secret, err)
 }
 
 func (a *App) adminKeyList(w http.ResponseWriter, r *http.Request) {
@@ -257,12 +263,7 @@ func (a *App) adminKeyUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k, err := repo.Update(r.Context(), r.PathValue("ref"), spec)
-	if err != nil {
-		keyFail(w, err)
-		return
-	}
-	a.changed(r.Context())
-	adminJSON(w, http.StatusOK, view(k, ""))
+	a.keyChanged(w, r, http.StatusOK, k, "", err)
 }
 
 // DefaultRotateGrace is how long a rotated key's old secret keeps working
@@ -288,12 +289,7 @@ func (a *App) adminKeyRotate(w http.ResponseWriter, r *http.Request) {
 		grace = d
 	}
 	k, secret, err := repo.Rotate(r.Context(), r.PathValue("ref"), grace, body.Signing)
-	if err != nil {
-		keyFail(w, err)
-		return
-	}
-	a.changed(r.Context())
-	adminJSON(w, http.StatusOK, view(k, secret))
+	a.keyChanged(w, r, http.StatusOK, k, secret, err)
 }
 
 func (a *App) adminKeyRevoke(w http.ResponseWriter, r *http.Request) {
@@ -302,12 +298,7 @@ func (a *App) adminKeyRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k, err := repo.Revoke(r.Context(), r.PathValue("ref"))
-	if err != nil {
-		keyFail(w, err)
-		return
-	}
-	a.changed(r.Context())
-	adminJSON(w, http.StatusOK, view(k, ""))
+	a.keyChanged(w, r, http.StatusOK, k, "", err)
 }
 
 func (a *App) adminAudit(w http.ResponseWriter, r *http.Request) {

@@ -50,17 +50,12 @@ func (m *Memory) Get(_ context.Context, key string) ([]byte, error) {
 	now := m.now().UnixNano()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	el, ok := m.items[key]
-	if !ok {
-		return nil, ErrNotFound
-	}
-	e := el.Value.(*memEntry)
-	if now >= e.expires {
-		m.remove(el)
+	el := m.live(key, now)
+	if el == nil {
 		return nil, ErrNotFound
 	}
 	m.order.MoveToFront(el)
-	return e.val, nil
+	return el.Value.(*memEntry).val, nil
 }
 
 // Set stores val under key for ttl, evicting the least recently used
@@ -77,10 +72,8 @@ func (m *Memory) Set(_ context.Context, key string, val []byte, ttl time.Duratio
 func (m *Memory) SetNX(_ context.Context, key string, val []byte, ttl time.Duration) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if el, ok := m.items[key]; ok {
-		if m.now().UnixNano() < el.Value.(*memEntry).expires {
-			return false, nil
-		}
+	if m.live(key, m.now().UnixNano()) != nil {
+		return false, nil
 	}
 	return m.set(key, val, ttl), nil
 }
@@ -100,12 +93,8 @@ func (m *Memory) Swap(_ context.Context, key string, old, val []byte, ttl time.D
 	now := m.now().UnixNano()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	el, ok := m.items[key]
-	if !ok {
-		return false, nil
-	}
-	e := el.Value.(*memEntry)
-	if now >= e.expires || string(e.val) != string(old) {
+	el := m.live(key, now)
+	if el == nil || string(el.Value.(*memEntry).val) != string(old) {
 		return false, nil
 	}
 	if val == nil {
@@ -144,6 +133,20 @@ func (m *Memory) set(key string, val []byte, ttl time.Duration) bool {
 	m.items[key] = m.order.PushFront(e)
 	m.used += sz
 	return true
+}
+
+// live returns key's element if it holds a value unexpired at now (unix
+// nanoseconds); an expired one is removed. m.mu is held.
+func (m *Memory) live(key string, now int64) *list.Element {
+	el, ok := m.items[key]
+	if !ok {
+		return nil
+	}
+	if now >= el.Value.(*memEntry).expires {
+		m.remove(el)
+		return nil
+	}
+	return el
 }
 
 func (m *Memory) remove(el *list.Element) {

@@ -10,6 +10,12 @@ import (
 
 var errNotMessage = errors.New("cache: stored answer is not a message")
 
+// The members a replay reads: of the message, and of each content block.
+var (
+	messageNames = []string{"content", "stop_reason", "stop_sequence", "stop_details", "usage"}
+	blockNames   = []string{"type", "text", "citations", "thinking", "signature", "input"}
+)
+
 var (
 	jsonNull        = []byte("null")
 	jsonEmptyString = []byte(`""`)
@@ -30,24 +36,10 @@ var (
 //	message_delta   stop_reason, stop_sequence (and stop_details), and the usage
 //	message_stop
 func AppendStream(dst, msg []byte) ([]byte, error) {
-	var content, stopReason, stopSequence, stopDetails, usage []byte
-	err := jsonpeek.Object(msg, func(key []byte, start, end int) bool {
-		v := msg[start:end]
-		switch string(key) {
-		case "content":
-			content = v
-		case "stop_reason":
-			stopReason = v
-		case "stop_sequence":
-			stopSequence = v
-		case "stop_details":
-			stopDetails = v
-		case "usage":
-			usage = v
-		}
-		return true
-	})
-	if err != nil || len(content) == 0 || content[0] != '[' {
+	var v [5][]byte
+	ok := jsonpeek.Members(msg, messageNames, v[:])
+	content, stopReason, stopSequence, stopDetails, usage := v[0], v[1], v[2], v[3], v[4]
+	if !ok || len(content) == 0 || content[0] != '[' {
 		return dst, errNotMessage
 	}
 	// The stop members are null until message_delta (those the message
@@ -64,7 +56,7 @@ func AppendStream(dst, msg []byte) ([]byte, error) {
 	}
 	scratch := make([]byte, 0, 256+len(msg)/4)
 	scratch = append(scratch, `{"type":"message_start","message":`...)
-	scratch, err = overlay(scratch, msg, set)
+	scratch, err := overlay(scratch, msg, set)
 	if err != nil {
 		return dst, err
 	}
@@ -109,26 +101,10 @@ func AppendStream(dst, msg []byte) ([]byte, error) {
 
 // appendBlock appends block i's events.
 func appendBlock(dst, scratch []byte, i int, block []byte) ([]byte, []byte, error) {
-	var typ, text, citations, thinking, signature, input []byte
-	err := jsonpeek.Object(block, func(key []byte, start, end int) bool {
-		v := block[start:end]
-		switch string(key) {
-		case "type":
-			typ = v
-		case "text":
-			text = v
-		case "citations":
-			citations = v
-		case "thinking":
-			thinking = v
-		case "signature":
-			signature = v
-		case "input":
-			input = v
-		}
-		return true
-	})
-	if err != nil || len(typ) == 0 || typ[0] != '"' {
+	var v [6][]byte
+	ok := jsonpeek.Members(block, blockNames, v[:])
+	typ, text, citations, thinking, signature, input := v[0], v[1], v[2], v[3], v[4], v[5]
+	if !ok || len(typ) == 0 || typ[0] != '"' {
 		return dst, scratch, errNotMessage
 	}
 	var set []member
@@ -180,7 +156,7 @@ func appendBlock(dst, scratch []byte, i int, block []byte) ([]byte, []byte, erro
 	scratch = append(scratch[:0], `{"type":"content_block_start","index":`...)
 	scratch = append(scratch, idx...)
 	scratch = append(scratch, `,"content_block":`...)
-	scratch, err = overlay(scratch, block, set)
+	scratch, err := overlay(scratch, block, set)
 	if err != nil {
 		return dst, scratch, err
 	}

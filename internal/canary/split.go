@@ -184,40 +184,40 @@ var errNoCanary = errors.New("route has no canary target")
 // weights, or equal shares where none is configured) and the others 0; the
 // guard is off from then on.
 func (s *Split) Promote() error {
-	if !s.hasCanary {
-		return fmt.Errorf("canary %s: promote: %w", s.route, errNoCanary)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	w := make([]int, len(s.targets))
-	for i, t := range s.targets {
+	return s.reweigh(ActionPromote, func(t Target) int {
 		if t.Canary {
-			w[i] = max(t.Weight, 1)
+			return max(t.Weight, 1)
 		}
-	}
-	s.table.Store(newTable(w))
-	s.promoted = true
-	s.last = &Event{Time: s.now(), Action: ActionPromote}
-	return nil
+		return 0
+	})
 }
 
 // Rollback sets the canary targets' weight to 0 and restores the others'
 // configured weights.
 func (s *Split) Rollback() error {
+	return s.reweigh(ActionRollback, func(t Target) int {
+		if t.Canary {
+			return 0
+		}
+		return t.Weight
+	})
+}
+
+// reweigh gives every target weight(t), by hand (action is promote or
+// rollback), and records the event.
+func (s *Split) reweigh(action string, weight func(Target) int) error {
 	if !s.hasCanary {
-		return fmt.Errorf("canary %s: rollback: %w", s.route, errNoCanary)
+		return fmt.Errorf("canary %s: %s: %w", s.route, action, errNoCanary)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := make([]int, len(s.targets))
 	for i, t := range s.targets {
-		if !t.Canary {
-			w[i] = t.Weight
-		}
+		w[i] = weight(t)
 	}
 	s.table.Store(newTable(w))
-	s.promoted = false
-	s.last = &Event{Time: s.now(), Action: ActionRollback}
+	s.promoted = action == ActionPromote
+	s.last = &Event{Time: s.now(), Action: action}
 	return nil
 }
 

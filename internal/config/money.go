@@ -143,17 +143,11 @@ func (v *validator) money(path, s string, required bool) {
 	}
 }
 
-func (v *validator) currency(path, c string) {
-	if c != "CNY" && c != "USD" {
-		v.addf(path, "%q is unknown: use CNY or USD", c)
-	}
-}
+func (v *validator) currency(path, c string) { v.oneOf(path, c, "CNY", "USD") }
 
 func (v *validator) period(path, p string) {
-	switch p {
-	case "daily", "weekly", "monthly", "":
-	default:
-		v.addf(path, "%q is unknown: use daily, weekly or monthly", p)
+	if p != "" {
+		v.oneOf(path, p, "daily", "weekly", "monthly")
 	}
 }
 
@@ -225,11 +219,7 @@ func (v *validator) budgets(bs []Budget) {
 	for i, b := range bs {
 		path := fmt.Sprintf("usage.budgets[%d]", i)
 		v.uniqueName(path+".name", b.Name, names, "alerts and refusals name the budget")
-		switch b.Scope {
-		case "key", "team", "provider", "model", "tag":
-		default:
-			v.addf(path+".scope", "%q is unknown: use key, team, provider, model or tag", b.Scope)
-		}
+		v.oneOf(path+".scope", b.Scope, "key", "team", "provider", "model", "tag")
 		v.period(path+".period", b.Period)
 		v.currency(path+".currency", b.Currency)
 		v.money(path+".limit", b.Limit, true)
@@ -246,11 +236,7 @@ func (v *validator) rateAlerts(rs []RateAlert) {
 		if r.Name == "" {
 			v.add(path+".name", "is required")
 		}
-		switch r.Scope {
-		case "key", "tag":
-		default:
-			v.addf(path+".scope", "%q is unknown: use key or tag", r.Scope)
-		}
+		v.oneOf(path+".scope", r.Scope, "key", "tag")
 		v.period(path+".period", r.Period)
 		if r.Calls < 0 {
 			v.addf(path+".calls", "%d must not be negative", r.Calls)
@@ -270,20 +256,14 @@ func (v *validator) webhooks(ws []Webhook) {
 	for i, w := range ws {
 		path := fmt.Sprintf("alerts.webhooks[%d]", i)
 		v.uniqueName(path+".name", w.Name, names, "deliveries are shown by name, never by URL")
-		switch w.Type {
-		case "dingtalk", "feishu", "slack", "generic":
-		default:
-			v.addf(path+".type", "%q is unknown: use dingtalk, feishu, slack or generic", w.Type)
-		}
+		v.oneOf(path+".type", w.Type, "dingtalk", "feishu", "slack", "generic")
 		if w.URL == "" {
 			v.missing(path+".url", "is required")
 		} else if u := string(w.URL); !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
 			v.add(path+".url", "must be an http:// or https:// URL")
 		}
-		switch w.Lang {
-		case "zh", "en", "":
-		default:
-			v.addf(path+".lang", "%q is unknown: use zh or en", w.Lang)
+		if w.Lang != "" {
+			v.oneOf(path+".lang", w.Lang, "zh", "en")
 		}
 	}
 }

@@ -114,12 +114,7 @@ func (v *validator) policies(c *Config) {
 			}
 			for k, t := range rule.Targets {
 				tp := fmt.Sprintf("%s.targets[%d]", rp, k)
-				switch {
-				case t.Provider == "":
-					v.missing(tp+".provider", "is required")
-				case !defined[t.Provider]:
-					v.addf(tp+".provider", "%q is not defined", t.Provider)
-				}
+				v.definedProvider(tp+".provider", t.Provider, defined)
 				if t.Weight != 0 || t.Canary {
 					v.add(tp, ": weight and canary apply to routes[].targets only; a rule's targets are tried in order")
 				}

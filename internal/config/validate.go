@@ -89,6 +89,33 @@ func (v *validator) missing(path, msg string) {
 	v.add(path, msg)
 }
 
+// oneOf reports a value that is none of allowed, naming them: "%q is
+// unknown: use a, b or c".
+func (v *validator) oneOf(path, value string, allowed ...string) {
+	if slices.Contains(allowed, value) {
+		return
+	}
+	last := len(allowed) - 1
+	v.addf(path, "%q is unknown: use %s or %s", value, strings.Join(allowed[:last], ", "), allowed[last])
+}
+
+// named checks the name of list[i], at path: it is set, and not used by an
+// earlier element (seen holds their names and indexes). It reports whether
+// the name is new, and records it then.
+func (v *validator) named(path, list, name string, i int, seen map[string]int) bool {
+	first, dup := seen[name]
+	switch {
+	case name == "":
+		v.missing(path, "is required")
+	case dup:
+		v.addf(path, "%q is already used by %s[%d]", name, list, first)
+	default:
+		seen[name] = i
+		return true
+	}
+	return false
+}
+
 func (v *validator) nonNegative(path string, d time.Duration) {
 	if d < 0 {
 		v.add(path, "must not be negative")
@@ -163,14 +190,7 @@ func (v *validator) keys(keys []Key) {
 	digests := map[[sha256.Size]byte]int{}
 	for i, k := range keys {
 		p := fmt.Sprintf("keys[%d]", i)
-		switch first, dup := names[k.Name]; {
-		case k.Name == "":
-			v.missing(p+".name", "is required")
-		case dup:
-			v.addf(p+".name", "%q is already used by keys[%d]", k.Name, first)
-		default:
-			names[k.Name] = i
-		}
+		v.named(p+".name", "keys", k.Name, i, names)
 		switch {
 		case k.Key != "" && k.KeySHA256 != "":
 			v.add(p, ": set key or key_sha256, not both")
@@ -214,16 +234,8 @@ func (v *validator) providers(ps []Provider) {
 	names := map[string]int{}
 	for i, pr := range ps {
 		p := fmt.Sprintf("providers[%d]", i)
-		switch first, dup := names[pr.Name]; {
-		case pr.Name == "":
-			v.missing(p+".name", "is required")
-		case dup:
-			v.addf(p+".name", "%q is already used by providers[%d]", pr.Name, first)
-		case !validProviderName(pr.Name):
+		if v.named(p+".name", "providers", pr.Name, i, names) && !validProviderName(pr.Name) {
 			v.addf(p+".name", "%q is invalid: use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit", pr.Name)
-			names[pr.Name] = i
-		default:
-			names[pr.Name] = i
 		}
 		switch pr.Type {
 		case "":
@@ -442,15 +454,10 @@ func (v *validator) routes(rs []Route, ps []Provider) {
 	matches := map[string]int{}
 	for i, r := range rs {
 		p := fmt.Sprintf("routes[%d]", i)
-		switch first, dup := matches[r.Match]; {
-		case r.Match == "":
-			v.missing(p+".match", "is required")
-		case !validMatch(r.Match):
+		if r.Match != "" && !validMatch(r.Match) {
 			v.addf(p+".match", `%q is not a valid pattern: use an exact name, "prefix*", "*suffix" or "*"`, r.Match)
-		case dup:
-			v.addf(p+".match", "%q is already used by routes[%d]", r.Match, first)
-		default:
-			matches[r.Match] = i
+		} else {
+			v.named(p+".match", "routes", r.Match, i, matches)
 		}
 		models := map[string]int{}
 		for j, m := range r.Models {
@@ -467,14 +474,19 @@ func (v *validator) routes(rs []Route, ps []Provider) {
 			v.add(p+".targets", ": at least one target is required")
 		}
 		for j, t := range r.Targets {
-			tp := fmt.Sprintf("%s.targets[%d].provider", p, j)
-			switch {
-			case t.Provider == "":
-				v.missing(tp, "is required")
-			case !defined[t.Provider]:
-				v.addf(tp, "%q is not defined", t.Provider)
-			}
+			v.definedProvider(fmt.Sprintf("%s.targets[%d].provider", p, j), t.Provider, defined)
 		}
+	}
+}
+
+// definedProvider checks that a target's provider (at path) is set and
+// defined.
+func (v *validator) definedProvider(path, name string, defined map[string]bool) {
+	switch {
+	case name == "":
+		v.missing(path, "is required")
+	case !defined[name]:
+		v.addf(path, "%q is not defined", name)
 	}
 }
 

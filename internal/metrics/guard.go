@@ -11,10 +11,7 @@ type Guard struct {
 // New so that a gateway without a guard section shows no guard series.
 func NewGuard(r prometheus.Registerer) *Guard {
 	g := &Guard{
-		Matches: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_guard_matches_total",
-			Help: "Values the guard detected in requests (and listed words in requests and answers), by category (id_card, bank_card, phone, landline, email, passport, secret, words, or a custom name) and the action taken (log_only, redact, pseudonymize, block, mask, refuse).",
-		}, []string{"category", "action"}),
+		Matches: NewCounterVec("ferry_guard_matches_total", "Values the guard detected in requests (and listed words in requests and answers), by category (id_card, bank_card, phone, landline, email, passport, secret, words, or a custom name) and the action taken (log_only, redact, pseudonymize, block, mask, refuse).", "category", "action"),
 	}
 	r.MustRegister(g.Matches)
 	return g

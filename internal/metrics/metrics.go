@@ -33,28 +33,14 @@ func New() *Metrics {
 	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	latency := []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300}
 	m := &Metrics{
-		Registry: r,
-		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_requests_total", Help: "Requests answered, by endpoint, route, provider, node, model (configured routes; others: other), traffic tag (configured tags; others: other), status code and class, and error type (empty on success).",
-		}, []string{"endpoint", "route", "provider", "node", "model", "tag", "code", "class", "error_type"}),
-		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "ferry_request_duration_seconds", Help: "Time from request to the end of the response.", Buckets: latency,
-		}, []string{"endpoint", "provider"}),
-		FirstByte: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "ferry_upstream_first_byte_seconds", Help: "Time until the upstream's response headers.", Buckets: latency,
-		}, []string{"provider"}),
-		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_errors_total", Help: "Errors answered by the gateway itself, by endpoint and kind.",
-		}, []string{"endpoint", "kind"}),
-		UpstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_upstream_errors_total", Help: "Upstream attempts that produced no answer, by provider and kind.",
-		}, []string{"provider", "kind"}),
-		StreamBreaks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_stream_breaks_total", Help: "Streams that ended without message_stop, by provider and reason.",
-		}, []string{"provider", "reason"}),
-		Tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_tokens_total", Help: "Tokens reported by upstreams, by provider, model (configured routes; others: other), traffic tag and type.",
-		}, []string{"provider", "model", "tag", "type"}),
+		Registry:       r,
+		Requests:       NewCounterVec("ferry_requests_total", "Requests answered, by endpoint, route, provider, node, model (configured routes; others: other), traffic tag (configured tags; others: other), status code and class, and error type (empty on success).", "endpoint", "route", "provider", "node", "model", "tag", "code", "class", "error_type"),
+		Duration:       NewHistogramVec("ferry_request_duration_seconds", "Time from request to the end of the response.", latency, "endpoint", "provider"),
+		FirstByte:      NewHistogramVec("ferry_upstream_first_byte_seconds", "Time until the upstream's response headers.", latency, "provider"),
+		Errors:         NewCounterVec("ferry_errors_total", "Errors answered by the gateway itself, by endpoint and kind.", "endpoint", "kind"),
+		UpstreamErrors: NewCounterVec("ferry_upstream_errors_total", "Upstream attempts that produced no answer, by provider and kind.", "provider", "kind"),
+		StreamBreaks:   NewCounterVec("ferry_stream_breaks_total", "Streams that ended without message_stop, by provider and reason.", "provider", "reason"),
+		Tokens:         NewCounterVec("ferry_tokens_total", "Tokens reported by upstreams, by provider, model (configured routes; others: other), traffic tag and type.", "provider", "model", "tag", "type"),
 		InFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ferry_requests_in_flight", Help: "Requests being served.",
 		}),

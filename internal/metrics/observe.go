@@ -21,25 +21,12 @@ type Observe struct {
 
 func newObserve(r *prometheus.Registry, latency []float64) Observe {
 	o := Observe{
-		FirstToken: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "ferry_time_to_first_token_seconds", Help: "Streams: time from the request to the first byte written to the client.", Buckets: latency,
-		}, []string{"endpoint", "provider"}),
-		UpstreamWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "ferry_upstream_wait_seconds", Help: "Time a request waited on upstreams: every attempt and backoff until the answer's headers, then reading the answer.", Buckets: latency,
-		}, []string{"provider"}),
-		Overhead: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "ferry_gateway_overhead_seconds", Help: "Time the gateway itself added: total duration minus upstream wait.",
-			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
-		}, []string{"endpoint"}),
-		CanaryWeight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ferry_canary_weight", Help: "Weighted route targets' configured weight; 0 after a rollback.",
-		}, []string{"route", "target"}),
-		BudgetRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_budget_refused_total", Help: "Requests refused because a budget was spent, by scope (key, team, tag).",
-		}, []string{"scope"}),
-		Cost: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_cost_micros_total", Help: "Cost of answered requests in micro-units of the currency, by model, team and tag.",
-		}, []string{"model", "team", "tag", "currency"}),
+		FirstToken:    NewHistogramVec("ferry_time_to_first_token_seconds", "Streams: time from the request to the first byte written to the client.", latency, "endpoint", "provider"),
+		UpstreamWait:  NewHistogramVec("ferry_upstream_wait_seconds", "Time a request waited on upstreams: every attempt and backoff until the answer's headers, then reading the answer.", latency, "provider"),
+		Overhead:      NewHistogramVec("ferry_gateway_overhead_seconds", "Time the gateway itself added: total duration minus upstream wait.", []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}, "endpoint"),
+		CanaryWeight:  NewGaugeVec("ferry_canary_weight", "Weighted route targets' configured weight; 0 after a rollback.", "route", "target"),
+		BudgetRefused: NewCounterVec("ferry_budget_refused_total", "Requests refused because a budget was spent, by scope (key, team, tag).", "scope"),
+		Cost:          NewCounterVec("ferry_cost_micros_total", "Cost of answered requests in micro-units of the currency, by model, team and tag.", "model", "team", "tag", "currency"),
 	}
 	r.MustRegister(o.FirstToken, o.UpstreamWait, o.Overhead, o.CanaryWeight, o.BudgetRefused, o.Cost)
 	return o

@@ -29,36 +29,16 @@ const (
 
 func newResilience(r *prometheus.Registry) Resilience {
 	m := Resilience{
-		Attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_upstream_attempts_total", Help: "Attempts on upstream nodes, by provider and outcome (success, upstream_<status> or a failure reason).",
-		}, []string{"provider", "outcome"}),
-		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_upstream_retries_total", Help: "Retries on the same provider, by provider and the reason of the attempt retried.",
-		}, []string{"provider", "reason"}),
-		Fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_route_fallbacks_total", Help: "Requests that moved on to a route's next target, by route, from and to provider.",
-		}, []string{"route", "from", "to"}),
-		RetryBudgetExhausted: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_retry_budget_exhausted_total", Help: "Retries refused because the provider's retry budget was spent.",
-		}, []string{"provider"}),
-		BreakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ferry_breaker_state", Help: "Circuit breaker state per node: 0 closed, 1 half-open, 2 open.",
-		}, []string{"provider", "node"}),
-		BreakerTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_breaker_transitions_total", Help: "Circuit breaker transitions per node, by the state entered.",
-		}, []string{"provider", "node", "to"}),
-		BulkheadRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_bulkhead_rejected_total", Help: "Requests refused by a provider's full bulkhead.",
-		}, []string{"provider"}),
-		CanaryRollbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_canary_rollbacks_total", Help: "Automatic rollbacks of canary targets, by route and target.",
-		}, []string{"route", "target"}),
-		NodeTTFB: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ferry_node_ttfb_ewma_seconds", Help: "Moving average of each node's time to first byte.",
-		}, []string{"provider", "node"}),
-		PanicRouting: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_panic_routing_total", Help: "Attempts sent in panic routing: to a provider's nodes although their breakers are open (breaker.panic_threshold).",
-		}, []string{"provider"}),
+		Attempts:             NewCounterVec("ferry_upstream_attempts_total", "Attempts on upstream nodes, by provider and outcome (success, upstream_<status> or a failure reason).", "provider", "outcome"),
+		Retries:              NewCounterVec("ferry_upstream_retries_total", "Retries on the same provider, by provider and the reason of the attempt retried.", "provider", "reason"),
+		Fallbacks:            NewCounterVec("ferry_route_fallbacks_total", "Requests that moved on to a route's next target, by route, from and to provider.", "route", "from", "to"),
+		RetryBudgetExhausted: NewCounterVec("ferry_retry_budget_exhausted_total", "Retries refused because the provider's retry budget was spent.", "provider"),
+		BreakerState:         NewGaugeVec("ferry_breaker_state", "Circuit breaker state per node: 0 closed, 1 half-open, 2 open.", "provider", "node"),
+		BreakerTransitions:   NewCounterVec("ferry_breaker_transitions_total", "Circuit breaker transitions per node, by the state entered.", "provider", "node", "to"),
+		BulkheadRejected:     NewCounterVec("ferry_bulkhead_rejected_total", "Requests refused by a provider's full bulkhead.", "provider"),
+		CanaryRollbacks:      NewCounterVec("ferry_canary_rollbacks_total", "Automatic rollbacks of canary targets, by route and target.", "route", "target"),
+		NodeTTFB:             NewGaugeVec("ferry_node_ttfb_ewma_seconds", "Moving average of each node's time to first byte.", "provider", "node"),
+		PanicRouting:         NewCounterVec("ferry_panic_routing_total", "Attempts sent in panic routing: to a provider's nodes although their breakers are open (breaker.panic_threshold).", "provider"),
 	}
 	r.MustRegister(m.PanicRouting)
 	r.MustRegister(m.Attempts, m.Retries, m.Fallbacks, m.RetryBudgetExhausted, m.BreakerState,

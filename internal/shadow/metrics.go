@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ferrygw/ferry/internal/metrics"
 )
 
 // Reasons a job is dropped; values of the reason label.
@@ -14,9 +16,9 @@ const (
 	dropInvalid    = "invalid"     // a job without Run
 )
 
-// metrics are the mirror's collectors. Labels are config names (route,
+// collectors are the mirror's metrics. Labels are config names (route,
 // provider) and fixed sets (reason, result, type), never client input.
-type metrics struct {
+type collectors struct {
 	submitted  *prometheus.CounterVec   // route
 	dropped    *prometheus.CounterVec   // route, reason
 	completed  *prometheus.CounterVec   // route, result
@@ -25,28 +27,14 @@ type metrics struct {
 	latency    *prometheus.HistogramVec // route
 }
 
-func newMetrics(r prometheus.Registerer, queued func() float64) (*metrics, error) {
-	m := &metrics{
-		submitted: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_shadow_submitted_total", Help: "Requests mirrored to a shadow target (queued), by route.",
-		}, []string{"route"}),
-		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_shadow_dropped_total", Help: "Mirrored requests dropped without a shadow call, by route and reason.",
-		}, []string{"route", "reason"}),
-		completed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_shadow_completed_total", Help: "Shadow calls compared with the primary answer, by route and result (agree, disagree, error).",
-		}, []string{"route", "result"}),
-		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ferry_shadow_tokens_total", Help: "Tokens used by shadow calls (not in ferry_tokens_total), by route, shadow provider and type.",
-		}, []string{"route", "provider", "type"}),
-		similarity: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "ferry_shadow_similarity", Help: "Text similarity of shadow and primary 2xx answers, by route.",
-			Buckets: []float64{.1, .2, .3, .4, .5, .6, .7, .8, .9, .95, 1},
-		}, []string{"route"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "ferry_shadow_latency_ratio", Help: "Shadow latency over primary latency for 2xx pairs, by route.",
-			Buckets: []float64{.25, .5, .75, .9, 1, 1.1, 1.25, 1.5, 2, 3, 5},
-		}, []string{"route"}),
+func newMetrics(r prometheus.Registerer, queued func() float64) (*collectors, error) {
+	m := &collectors{
+		submitted:  metrics.NewCounterVec("ferry_shadow_submitted_total", "Requests mirrored to a shadow target (queued), by route.", "route"),
+		dropped:    metrics.NewCounterVec("ferry_shadow_dropped_total", "Mirrored requests dropped without a shadow call, by route and reason.", "route", "reason"),
+		completed:  metrics.NewCounterVec("ferry_shadow_completed_total", "Shadow calls compared with the primary answer, by route and result (agree, disagree, error).", "route", "result"),
+		tokens:     metrics.NewCounterVec("ferry_shadow_tokens_total", "Tokens used by shadow calls (not in ferry_tokens_total), by route, shadow provider and type.", "route", "provider", "type"),
+		similarity: metrics.NewHistogramVec("ferry_shadow_similarity", "Text similarity of shadow and primary 2xx answers, by route.", []float64{.1, .2, .3, .4, .5, .6, .7, .8, .9, .95, 1}, "route"),
+		latency:    metrics.NewHistogramVec("ferry_shadow_latency_ratio", "Shadow latency over primary latency for 2xx pairs, by route.", []float64{.25, .5, .75, .9, 1, 1.1, 1.25, 1.5, 2, 3, 5}, "route"),
 	}
 	queue := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ferry_shadow_queue_length", Help: "Mirrored requests waiting for a shadow worker.",
@@ -62,7 +50,7 @@ func newMetrics(r prometheus.Registerer, queued func() float64) (*metrics, error
 }
 
 // countTokens counts a shadow call's usage as shadow usage.
-func (m *metrics) countTokens(t Target, o *Outcome) {
+func (m *collectors) countTokens(t Target, o *Outcome) {
 	for _, c := range [...]struct {
 		typ string
 		n   int64

@@ -24,6 +24,24 @@ const (
 // are ignored (and the outcome marked Truncated).
 const maxBlocks = 1024
 
+// The members the recorder reads: of a content block (in a message or a
+// content_block_start), of content_block_start and content_block_delta
+// events, and of a delta.
+var (
+	blockNames     = []string{"type", "text", "name", "input"}
+	startNames     = []string{"index", "content_block"}
+	deltaNames     = []string{"index", "delta"}
+	deltaBodyNames = []string{"type", "text", "partial_json"}
+)
+
+// blockMembers reads a content block's type, text, name and input, each as
+// written (nil when absent).
+func blockMembers(b []byte) (typ, text, name, input []byte) {
+	var v [4][]byte
+	jsonpeek.Members(b, blockNames, v[:])
+	return v[0], v[1], v[2], v[3]
+}
+
 type block struct {
 	kind uint8
 	tool int // index into Recorder.tools when kind is kindTool
@@ -117,21 +135,7 @@ func (r *Recorder) FeedBody(b []byte) {
 	r.ended = true
 	r.setStop(stop)
 	jsonpeek.SkimArray(content, func(start, end int) bool {
-		elem := content[start:end]
-		var typ, text, name, input []byte
-		jsonpeek.Object(elem, func(key []byte, start, end int) bool {
-			switch string(key) {
-			case "type":
-				typ = elem[start:end]
-			case "text":
-				text = elem[start:end]
-			case "name":
-				name = elem[start:end]
-			case "input":
-				input = elem[start:end]
-			}
-			return true
-		})
+		typ, text, name, input := blockMembers(content[start:end])
 		switch string(typ) {
 		case `"text"`:
 			r.appendText(text)
@@ -170,16 +174,9 @@ func (r *Recorder) FeedEvent(ev sse.Event) {
 }
 
 func (r *Recorder) blockStart(data []byte) {
-	var idx, cb []byte
-	jsonpeek.Object(data, func(key []byte, start, end int) bool {
-		switch string(key) {
-		case "index":
-			idx = data[start:end]
-		case "content_block":
-			cb = data[start:end]
-		}
-		return true
-	})
+	var v [2][]byte
+	jsonpeek.Members(data, startNames, v[:])
+	idx, cb := v[0], v[1]
 	i := jsonpeek.Index(idx)
 	if i < 0 || cb == nil {
 		return
@@ -191,20 +188,7 @@ func (r *Recorder) blockStart(data []byte) {
 	for len(r.blocks) <= i {
 		r.blocks = append(r.blocks, block{})
 	}
-	var typ, text, name, input []byte
-	jsonpeek.Object(cb, func(key []byte, start, end int) bool {
-		switch string(key) {
-		case "type":
-			typ = cb[start:end]
-		case "text":
-			text = cb[start:end]
-		case "name":
-			name = cb[start:end]
-		case "input":
-			input = cb[start:end]
-		}
-		return true
-	})
+	typ, text, name, input := blockMembers(cb)
 	switch string(typ) {
 	case `"text"`:
 		r.blocks[i] = block{kind: kindText}
@@ -226,16 +210,9 @@ func (r *Recorder) blockStart(data []byte) {
 }
 
 func (r *Recorder) delta(data []byte) {
-	var idx, d []byte
-	jsonpeek.Object(data, func(key []byte, start, end int) bool {
-		switch string(key) {
-		case "index":
-			idx = data[start:end]
-		case "delta":
-			d = data[start:end]
-		}
-		return true
-	})
+	var v [2][]byte
+	jsonpeek.Members(data, deltaNames, v[:])
+	idx, d := v[0], v[1]
 	i := jsonpeek.Index(idx)
 	if i < 0 || i >= len(r.blocks) || d == nil {
 		return
@@ -244,18 +221,9 @@ func (r *Recorder) delta(data []byte) {
 	if b.kind == kindOther {
 		return
 	}
-	var typ, text, partial []byte
-	jsonpeek.Object(d, func(key []byte, start, end int) bool {
-		switch string(key) {
-		case "type":
-			typ = d[start:end]
-		case "text":
-			text = d[start:end]
-		case "partial_json":
-			partial = d[start:end]
-		}
-		return true
-	})
+	var dv [3][]byte
+	jsonpeek.Members(d, deltaBodyNames, dv[:])
+	typ, text, partial := dv[0], dv[1], dv[2]
 	switch {
 	case b.kind == kindText && string(typ) == `"text_delta"`:
 		r.appendText(text)

@@ -64,7 +64,7 @@ type Mirror struct {
 	now        func() time.Time
 	rand       func() float64
 	log        *slog.Logger
-	m          *metrics
+	m          *collectors
 
 	// life guards the queue's closing against Submit's send: Submit holds
 	// it for reading, Close for writing.

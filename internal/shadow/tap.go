@@ -14,15 +14,45 @@ import (
 // Usage, notes and how the stream ended are not its business: the relay
 // wraps the tap in a provider.StreamBase over the same source.
 func TapEvents(src sse.Source, rec *Recorder, done func(Outcome)) sse.Source {
-	return &tapEvents{src: src, rec: rec, done: done}
+	return &tapEvents{src: src, tapEnd: tapEnd{rec: rec, done: done}}
 }
 
-type tapEvents struct {
-	src  sse.Source
-	mu   sync.Mutex // Close may run while Next is blocked
+// tapEnd is the end both taps share: done gets rec's Outcome once, when
+// the answer ends or the tap is closed, whichever comes first.
+type tapEnd struct {
+	mu   sync.Mutex // Close may run while Next or Read is blocked
 	rec  *Recorder
 	done func(Outcome)
 	over bool // done was called
+}
+
+// endOnce ends the tap unless it has ended already.
+func (t *tapEnd) endOnce(feed func()) {
+	t.mu.Lock()
+	if t.over {
+		t.mu.Unlock()
+		return
+	}
+	t.end(feed)
+}
+
+// end is called with mu held and releases it before calling done. feed,
+// when not nil, first gives rec what the tap kept back.
+func (t *tapEnd) end(feed func()) {
+	t.over = true
+	if feed != nil {
+		feed()
+	}
+	o := t.rec.Outcome()
+	t.mu.Unlock()
+	if t.done != nil {
+		t.done(o)
+	}
+}
+
+type tapEvents struct {
+	src sse.Source
+	tapEnd
 }
 
 func (t *tapEvents) Next() (sse.Event, error) {
@@ -40,28 +70,13 @@ func (t *tapEvents) Next() (sse.Event, error) {
 	if err != io.EOF {
 		t.rec.Fail(err)
 	}
-	t.finish() // unlocks
+	t.end(nil) // unlocks
 	return ev, err
 }
 
 func (t *tapEvents) Close() error {
-	t.mu.Lock()
-	if t.over {
-		t.mu.Unlock()
-	} else {
-		t.finish()
-	}
+	t.endOnce(nil)
 	return t.src.Close()
-}
-
-// finish is called with mu held and releases it before calling done.
-func (t *tapEvents) finish() {
-	t.over = true
-	o := t.rec.Outcome()
-	t.mu.Unlock()
-	if t.done != nil {
-		t.done(o)
-	}
 }
 
 // TapBody returns a ReadCloser that reads body unchanged and keeps a copy
@@ -70,17 +85,14 @@ func (t *tapEvents) finish() {
 // once. The copy is the price of a mirrored JSON answer; answers are
 // rarely over a few hundred kilobytes.
 func TapBody(body io.ReadCloser, rec *Recorder, done func(Outcome)) io.ReadCloser {
-	return &tapBody{body: body, rec: rec, done: done}
+	return &tapBody{body: body, tapEnd: tapEnd{rec: rec, done: done}}
 }
 
 type tapBody struct {
 	body io.ReadCloser
-	mu   sync.Mutex
-	rec  *Recorder
-	done func(Outcome)
-	buf  []byte
-	big  bool // more than MaxBody passed
-	over bool
+	tapEnd
+	buf []byte
+	big bool // more than MaxBody passed
 }
 
 func (t *tapBody) Read(p []byte) (int, error) {
@@ -104,23 +116,17 @@ func (t *tapBody) Read(p []byte) (int, error) {
 	if err != io.EOF {
 		t.rec.Fail(err)
 	}
-	t.finish()
+	t.end(t.feed) // unlocks
 	return n, err
 }
 
 func (t *tapBody) Close() error {
-	t.mu.Lock()
-	if t.over {
-		t.mu.Unlock()
-	} else {
-		t.finish()
-	}
+	t.endOnce(t.feed)
 	return t.body.Close()
 }
 
-// finish is called with mu held and releases it before calling done.
-func (t *tapBody) finish() {
-	t.over = true
+// feed gives rec the body kept (mu held).
+func (t *tapBody) feed() {
 	if t.big {
 		t.rec.Fail(errTooBig)
 	} else {
@@ -130,11 +136,6 @@ func (t *tapBody) finish() {
 		t.rec.FeedBody(t.buf)
 	}
 	t.buf = nil
-	o := t.rec.Outcome()
-	t.mu.Unlock()
-	if t.done != nil {
-		t.done(o)
-	}
 }
 
 var errTooBig = errors.New("answer over the shadow body limit")
