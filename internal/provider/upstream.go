@@ -31,6 +31,22 @@ import (
 // wait for the response headers is each attempt's own timer (a route may
 // lengthen or shorten it, which a transport-wide ResponseHeaderTimeout
 // could not), and the idle guard bounds the gaps between reads.
+//
+// Measured choices (figures in the transport tests and scripts/bench.sh):
+//   - Idle connections per host are as many as in all: a provider has one
+//     host per node, and a burst above the per-host bound closed every
+//     connection beyond it on return and dialled it again on the next burst.
+//   - No transparent gzip: the answers Ferry relays are small JSON bodies
+//     and event streams, which it parses; asking for gzip costs a
+//     decompressor (tens of KB allocated per answer) and CPU per answer to
+//     save little bandwidth, and an event stream must reach the parser as
+//     the upstream flushed it.
+//   - HTTP/2 is attempted over TLS even with a custom TLS config (ca_file,
+//     pin_sha256 set TLSClientConfig later, before first use), so a TLS
+//     upstream that offers h2 carries concurrent calls on one connection.
+//   - The request body is a bytes.Reader with its ContentLength (the
+//     providers build it so): headers and a body that fits the 4 KB write
+//     buffer leave in one write(2); a larger body follows in 32 KB writes.
 func NewTransport(t config.Timeouts) *http.Transport {
 	d := &net.Dialer{Timeout: t.Connect, KeepAlive: 30 * time.Second}
 	return &http.Transport{
@@ -44,12 +60,17 @@ func NewTransport(t config.Timeouts) *http.Transport {
 		},
 		TLSHandshakeTimeout:   t.TLSHandshake,
 		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
+		DisableCompression:    true,
+		MaxIdleConns:          maxIdleConns,
+		MaxIdleConnsPerHost:   maxIdleConns,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
 }
+
+// maxIdleConns bounds a provider's idle upstream connections, per host and
+// in all: about the concurrency one gateway instance sustains.
+const maxIdleConns = 1024
 
 // maxNodes bounds a provider's base URLs: the relay keeps the nodes it
 // tried in a 64-bit set.
