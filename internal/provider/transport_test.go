@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -155,5 +156,113 @@ func TestTransportReusesConnectionsAcrossBursts(t *testing.T) {
 		if got := conns.Load(); got != n {
 			t.Fatalf("after burst %d: %d connections, want %d", burst+1, got, n)
 		}
+	}
+}
+
+// blackhole is a TCP proxy in front of addr whose connections can be made
+// silent: bytes still go in, nothing comes out either way, as when a NAT
+// forgets a connection.
+type blackhole struct {
+	ln    net.Listener
+	conns atomic.Int64
+	mu    sync.Mutex
+	live  []*atomic.Bool // each proxied connection's "silenced" flag
+}
+
+func newBlackhole(t *testing.T, addr string) *blackhole {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &blackhole{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			t.Cleanup(func() { c.Close(); up.Close() })
+			b.conns.Add(1)
+			dead := new(atomic.Bool)
+			b.mu.Lock()
+			b.live = append(b.live, dead)
+			b.mu.Unlock()
+			go pipeUnless(up, c, dead)
+			go pipeUnless(c, up, dead)
+		}
+	}()
+	return b
+}
+
+// silence makes every connection proxied so far silent.
+func (b *blackhole) silence() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, d := range b.live {
+		d.Store(true)
+	}
+}
+
+func pipeUnless(dst io.Writer, src io.Reader, dead *atomic.Bool) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !dead.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// An HTTP/2 connection that went silent is found by a ping and closed: the
+// next call dials a new connection instead of waiting on the dead one.
+func TestTransportHTTP2DropsSilentConnection(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.Proto) }))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	bh := newBlackhole(t, srv.Listener.Addr().String())
+
+	tr := NewTransport(config.DefaultTimeouts())
+	defer tr.CloseIdleConnections()
+	tr.HTTP2.SendPingTimeout, tr.HTTP2.PingTimeout = 50*time.Millisecond, 100*time.Millisecond
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, ServerName: "example.com"}
+	call := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+bh.ln.Addr().String(), nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.ProtoMajor != 2 {
+			return fmt.Errorf("proto %s, want HTTP/2.0", resp.Proto)
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	if err := call(); err != nil {
+		t.Fatal(err)
+	}
+	bh.silence()
+	time.Sleep(400 * time.Millisecond) // > ping after + ping timeout
+	if err := call(); err != nil {
+		t.Fatalf("the call after the connection went silent: %v", err)
+	}
+	if got := bh.conns.Load(); got != 2 {
+		t.Errorf("%d connections, want 2 (the silent one closed, one new)", got)
 	}
 }

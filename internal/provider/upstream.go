@@ -44,6 +44,9 @@ import (
 //   - HTTP/2 is attempted over TLS even with a custom TLS config (ca_file,
 //     pin_sha256 set TLSClientConfig later, before first use), so a TLS
 //     upstream that offers h2 carries concurrent calls on one connection.
+//     Since one connection then carries every call, a silent one (a NAT or
+//     load balancer that dropped it) is found by a ping and closed rather
+//     than handed every new call until each one's first-byte timer fires.
 //   - The request body is a bytes.Reader with its ContentLength (the
 //     providers build it so): headers and a body that fits the 4 KB write
 //     buffer leave in one write(2); a larger body follows in 32 KB writes.
@@ -58,8 +61,13 @@ func NewTransport(t config.Timeouts) *http.Transport {
 			}
 			return c, nil
 		},
-		TLSHandshakeTimeout:   t.TLSHandshake,
-		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout: t.TLSHandshake,
+		ForceAttemptHTTP2:   true,
+		HTTP2: &http.HTTP2Config{
+			SendPingTimeout:  h2PingAfter,
+			PingTimeout:      h2PingTimeout,
+			WriteByteTimeout: h2PingTimeout,
+		},
 		DisableCompression:    true,
 		MaxIdleConns:          maxIdleConns,
 		MaxIdleConnsPerHost:   maxIdleConns,
@@ -67,6 +75,14 @@ func NewTransport(t config.Timeouts) *http.Transport {
 		ExpectContinueTimeout: time.Second,
 	}
 }
+
+// An HTTP/2 connection silent for h2PingAfter is pinged, and closed when
+// no answer comes in h2PingTimeout (or a write makes no progress for as
+// long).
+const (
+	h2PingAfter   = 30 * time.Second
+	h2PingTimeout = 15 * time.Second
+)
 
 // maxIdleConns bounds a provider's idle upstream connections, per host and
 // in all: about the concurrency one gateway instance sustains.
