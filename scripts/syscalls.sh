@@ -14,7 +14,7 @@
 #   MODE=xlat scripts/syscalls.sh     # Anthropic client -> OpenAI-format upstream
 #   FERRY_BIN=/tmp/ferry-old scripts/syscalls.sh
 #
-# Needs wrk and strace (and ptrace permission).
+# Needs wrk, curl and strace (and ptrace permission).
 set -euo pipefail
 
 MODE=${MODE:-pass}
@@ -22,44 +22,11 @@ DUR=${DUR:-3s}
 CONNS=${CONNS:-50}
 MOCK_PORT=${MOCK_PORT:-19311}
 FERRY_PORT=${FERRY_PORT:-19312}
+ADMIN_PORT=${ADMIN_PORT:-19313}
 KEY=bench-key-0123456789abcdef
 
-cd "$(dirname "$0")/.."
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
 for c in wrk strace; do command -v $c >/dev/null || { echo "$c is needed" >&2; exit 1; }; done
-if [[ -n ${FERRY_BIN:-} ]]; then cp "$FERRY_BIN" "$tmp/ferry"; else go build -o "$tmp/ferry" ./cmd/ferry; fi
-go build -o "$tmp/benchmock" ./cmd/benchmock
-
-cat >"$tmp/ferry.yaml" <<YAML
-listen: 127.0.0.1:$FERRY_PORT
-log:
-  level: info
-keys:
-  - name: bench
-    key: $KEY
-providers:
-  - name: anthropic
-    type: anthropic
-    base_urls: [http://127.0.0.1:$MOCK_PORT]
-    api_key: upstream-key-0123456789
-  - name: openai
-    type: openai
-    profile: vllm
-    base_urls: [http://127.0.0.1:$MOCK_PORT/v1]
-    api_key: upstream-key-0123456789
-routes:
-  - match: claude-pass
-    targets: [{provider: anthropic, model: claude-sonnet-4-5}]
-  - match: claude-xlat
-    targets: [{provider: openai, model: gpt-4o}]
-YAML
+. "$(dirname "$0")/benchenv.sh"
 model=claude-pass stream=
 case $MODE in
 pass) ;;
@@ -67,18 +34,10 @@ stream) stream='"stream":true,' ;;
 xlat) model=claude-xlat ;;
 *) echo "MODE is pass, stream or xlat" >&2; exit 2 ;;
 esac
-cat >"$tmp/req.lua" <<LUA
-wrk.method = "POST"
-wrk.path = "/v1/messages"
-wrk.body = '{"model":"$model","max_tokens":1024,$stream"messages":[{"role":"user","content":"Tell me about the weather in San Francisco today."}]}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Api-Key"] = "$KEY"
-wrk.headers["Anthropic-Version"] = "2023-06-01"
-LUA
+wrk_script "$tmp/req.lua" /v1/messages '{"model":"'$model'","max_tokens":1024,'$stream'"messages":[{"role":"user","content":"Tell me about the weather in San Francisco today."}]}'
 
-"$tmp/benchmock" -listen 127.0.0.1:$MOCK_PORT & pids+=($!)
-"$tmp/ferry" serve -c "$tmp/ferry.yaml" >/dev/null 2>"$tmp/ferry.err" & fp=$!; pids+=($fp)
-sleep 1.5
+start_servers
+fp=$ferrypid
 wrk -t2 -c"$CONNS" -d1s -s "$tmp/req.lua" http://127.0.0.1:$FERRY_PORT >/dev/null
 mkdir "$tmp/tr"
 strace -f -ff -yy -qq -p "$fp" -o "$tmp/tr/t" \
