@@ -26,73 +26,21 @@ FERRY_PORT=${FERRY_PORT:-19302}
 ADMIN_PORT=${ADMIN_PORT:-19303}
 KEY=bench-key-0123456789abcdef
 
-cd "$(dirname "$0")/.."
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
 command -v wrk >/dev/null || { echo "wrk is needed (apt-get install wrk)" >&2; exit 1; }
-if [[ -n ${FERRY_BIN:-} ]]; then cp "$FERRY_BIN" "$tmp/ferry"; else go build -o "$tmp/ferry" ./cmd/ferry; fi
-go build -o "$tmp/benchmock" ./cmd/benchmock
-
-cat >"$tmp/ferry.yaml" <<YAML
-listen: 127.0.0.1:$FERRY_PORT
-admin:
-  listen: 127.0.0.1:$ADMIN_PORT
-log:
-  level: info
-keys:
-  - name: bench
-    key: $KEY
-providers:
-  - name: anthropic
-    type: anthropic
-    base_urls: [http://127.0.0.1:$MOCK_PORT]
-    api_key: upstream-key-0123456789
-  - name: openai
-    type: openai
-    profile: vllm
-    base_urls: [http://127.0.0.1:$MOCK_PORT/v1]
-    api_key: upstream-key-0123456789
-routes:
-  - match: claude-pass
-    targets: [{provider: anthropic, model: claude-sonnet-4-5}]
-  - match: claude-xlat
-    targets: [{provider: openai, model: gpt-4o}]
-YAML
+. "$(dirname "$0")/benchenv.sh"
 
 body='{"model":"MODEL","max_tokens":1024,"system":"You are a helpful assistant that answers briefly.","messages":[{"role":"user","content":"Tell me about the weather in San Francisco today. Tell me about the weather in San Francisco today. Tell me about the weather in San Francisco today."}]}'
 lua() { # lua NAME PATH MODEL: a wrk script posting the request body
 	local b=${body//MODEL/$3}
 	if [[ $2 == /v1/chat/completions ]]; then b=${b//\"system\":\"You are a helpful assistant that answers briefly.\",/}; fi
-	cat >"$tmp/$1.lua" <<LUA
-wrk.method = "POST"
-wrk.path = "$2"
-wrk.body = '$b'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Api-Key"] = "$KEY"
-wrk.headers["Authorization"] = "Bearer $KEY"
-wrk.headers["Anthropic-Version"] = "2023-06-01"
-LUA
+	wrk_script "$tmp/$1.lua" "$2" "$b"
 }
 lua direct-anthropic /v1/messages claude-sonnet-4-5
 lua direct-openai /v1/chat/completions gpt-4o
 lua ferry-pass /v1/messages claude-pass
 lua ferry-xlat /v1/messages claude-xlat
 
-"$tmp/benchmock" -listen "127.0.0.1:$MOCK_PORT" & pids+=($!)
-mockpid=$!
-"$tmp/ferry" serve -c "$tmp/ferry.yaml" >/dev/null 2>"$tmp/ferry.err" & pids+=($!)
-ferrypid=$!
-for _ in $(seq 100); do
-	curl -fs "http://127.0.0.1:$ADMIN_PORT/metrics" >/dev/null 2>&1 && curl -s -o /dev/null "http://127.0.0.1:$MOCK_PORT/v1/models" && break
-	sleep 0.1
-done
+start_servers
 
 hz=$(getconf CLK_TCK)
 cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }

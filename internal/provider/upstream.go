@@ -31,6 +31,25 @@ import (
 // wait for the response headers is each attempt's own timer (a route may
 // lengthen or shorten it, which a transport-wide ResponseHeaderTimeout
 // could not), and the idle guard bounds the gaps between reads.
+//
+// Measured choices (figures in the transport tests and scripts/bench.sh):
+//   - Idle connections per host are as many as in all: a provider has one
+//     host per node, and a burst above the per-host bound closed every
+//     connection beyond it on return and dialled it again on the next burst.
+//   - No transparent gzip: the answers Ferry relays are small JSON bodies
+//     and event streams, which it parses; asking for gzip costs a
+//     decompressor (tens of KB allocated per answer) and CPU per answer to
+//     save little bandwidth, and an event stream must reach the parser as
+//     the upstream flushed it.
+//   - HTTP/2 is attempted over TLS even with a custom TLS config (ca_file,
+//     pin_sha256 set TLSClientConfig later, before first use), so a TLS
+//     upstream that offers h2 carries concurrent calls on one connection.
+//     Since one connection then carries every call, a silent one (a NAT or
+//     load balancer that dropped it) is found by a ping and closed rather
+//     than handed every new call until each one's first-byte timer fires.
+//   - The request body is a bytes.Reader with its ContentLength (the
+//     providers build it so): headers and a body that fits the 4 KB write
+//     buffer leave in one write(2); a larger body follows in 32 KB writes.
 func NewTransport(t config.Timeouts) *http.Transport {
 	d := &net.Dialer{Timeout: t.Connect, KeepAlive: 30 * time.Second}
 	return &http.Transport{
@@ -42,14 +61,32 @@ func NewTransport(t config.Timeouts) *http.Transport {
 			}
 			return c, nil
 		},
-		TLSHandshakeTimeout:   t.TLSHandshake,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
+		TLSHandshakeTimeout: t.TLSHandshake,
+		ForceAttemptHTTP2:   true,
+		HTTP2: &http.HTTP2Config{
+			SendPingTimeout:  h2PingAfter,
+			PingTimeout:      h2PingTimeout,
+			WriteByteTimeout: h2PingTimeout,
+		},
+		DisableCompression:    true,
+		MaxIdleConns:          maxIdleConns,
+		MaxIdleConnsPerHost:   maxIdleConns,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
 }
+
+// An HTTP/2 connection silent for h2PingAfter is pinged, and closed when
+// no answer comes in h2PingTimeout (or a write makes no progress for as
+// long).
+const (
+	h2PingAfter   = 30 * time.Second
+	h2PingTimeout = 15 * time.Second
+)
+
+// maxIdleConns bounds a provider's idle upstream connections, per host and
+// in all: about the concurrency one gateway instance sustains.
+const maxIdleConns = 1024
 
 // maxNodes bounds a provider's base URLs: the relay keeps the nodes it
 // tried in a 64-bit set.

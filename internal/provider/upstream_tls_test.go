@@ -14,7 +14,10 @@ import (
 )
 
 func TestUpstreamTLSCAFileAndPins(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
+	// The upstream offers HTTP/2: a custom TLS config must not lose it.
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
 	defer srv.Close()
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
@@ -48,6 +51,9 @@ func TestUpstreamTLSCAFileAndPins(t *testing.T) {
 					t.Fatalf("round trip: %v", err)
 				}
 				resp.Body.Close()
+				if resp.ProtoMajor != 2 {
+					t.Errorf("proto = %s, want HTTP/2.0", resp.Proto)
+				}
 				return
 			}
 			if err == nil {

@@ -204,31 +204,20 @@ func (r *redisStore) startBeat() {
 		return
 	}
 	r.beatStarted.Store(true)
-	go r.beatLoop()
+	go r.repeat(r.beatDone, 0, r.beatEvery/2, r.beatOnce)
 }
 
-func (r *redisStore) beatLoop() {
-	defer close(r.beatDone)
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-r.stop:
-			return
-		case <-t.C:
-		}
-		back := r.l.failing.Load()
-		ctx, cancel := context.WithTimeout(context.Background(), r.beatEvery/2)
-		// Under fail_closed nothing was admitted alone: no outage to mark.
-		_, err := r.beat(ctx, back && r.l.failOpen)
-		cancel()
-		r.l.beaten(err, back)
-		// A failing store is probed every StoreRetry, a healthy one
-		// heartbeaten every beatEvery.
-		next := r.beatEvery
-		if r.l.failing.Load() {
-			next = min(next, r.l.retry)
-		}
-		t.Reset(next)
+// beatOnce is one heartbeat; it returns the wait until the next: a
+// failing store is probed every StoreRetry, a healthy one heartbeaten
+// every beatEvery.
+func (r *redisStore) beatOnce(ctx context.Context) time.Duration {
+	back := r.l.failing.Load()
+	// Under fail_closed nothing was admitted alone: no outage to mark.
+	_, err := r.beat(ctx, back && r.l.failOpen)
+	r.l.beaten(err, back)
+	next := r.beatEvery
+	if r.l.failing.Load() {
+		next = min(next, r.l.retry)
 	}
+	return next
 }

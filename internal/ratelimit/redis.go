@@ -223,7 +223,7 @@ func (r *redisStore) hold(id string, leases []string) {
 	r.live[id] = leases
 	if !r.started && !r.closed {
 		r.started = true
-		go r.renewLoop()
+		go r.repeat(r.done, r.lease/3, r.lease/3, r.renewOnce)
 	}
 }
 
@@ -233,21 +233,32 @@ func (r *redisStore) release(id string) {
 	r.mu.Unlock()
 }
 
-func (r *redisStore) renewLoop() {
-	defer close(r.done)
-	tick := time.NewTicker(r.lease / 3)
-	defer tick.Stop()
+// renewOnce renews the leases; the next renewal is a third of a lease
+// later, well before any expires.
+func (r *redisStore) renewOnce(ctx context.Context) time.Duration {
+	if err := r.renew(ctx); err != nil {
+		r.l.storeError(err)
+	}
+	return r.lease / 3
+}
+
+// repeat calls fn until r.stop is closed, first after first, then after
+// the wait fn returns, each call bounded by timeout; it closes done when
+// it returns. The heartbeat and the lease renewal run on it.
+func (r *redisStore) repeat(done chan struct{}, first, timeout time.Duration, fn func(context.Context) time.Duration) {
+	defer close(done)
+	t := time.NewTimer(first)
+	defer t.Stop()
 	for {
 		select {
 		case <-r.stop:
 			return
-		case <-tick.C:
-			ctx, cancel := context.WithTimeout(context.Background(), r.lease/3)
-			if err := r.renew(ctx); err != nil {
-				r.l.storeError(err)
-			}
-			cancel()
+		case <-t.C:
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		next := fn(ctx)
+		cancel()
+		t.Reset(next)
 	}
 }
 

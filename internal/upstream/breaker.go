@@ -18,14 +18,15 @@ const (
 	HalfOpen              // a bounded number of probes test the node
 )
 
-func (s State) String() string {
-	switch s {
-	case Closed:
-		return "closed"
-	case Open:
-		return "open"
-	case HalfOpen:
-		return "half_open"
+var stateNames = [...]string{Closed: "closed", Open: "open", HalfOpen: "half_open"}
+
+func (s State) String() string { return enumName(stateNames[:], uint32(s)) }
+
+// enumName is the String of the package's small enumerations: names[i],
+// or "unknown" for a value without a name.
+func enumName(names []string, i uint32) string {
+	if i < uint32(len(names)) {
+		return names[i]
 	}
 	return "unknown"
 }
@@ -44,17 +45,9 @@ const (
 	Failure // counts against the breaker
 )
 
-func (r Result) String() string {
-	switch r {
-	case Neutral:
-		return "neutral"
-	case Success:
-		return "success"
-	case Failure:
-		return "failure"
-	}
-	return "unknown"
-}
+var resultNames = [...]string{Neutral: "neutral", Success: "success", Failure: "failure"}
+
+func (r Result) String() string { return enumName(resultNames[:], uint32(r)) }
 
 // maxProbes bounds the concurrent requests a half-open breaker admits: a
 // node that just failed gets one request at a time until it has shown

@@ -28,17 +28,9 @@ const (
 	HealthFailing // the last check failed: the node is skipped until one passes
 )
 
-func (h Health) String() string {
-	switch h {
-	case HealthUnknown:
-		return "unknown"
-	case HealthOK:
-		return "ok"
-	case HealthFailing:
-		return "failing"
-	}
-	return "unknown"
-}
+var healthNames = [...]string{HealthUnknown: "unknown", HealthOK: "ok", HealthFailing: "failing"}
+
+func (h Health) String() string { return enumName(healthNames[:], uint32(h)) }
 
 // MarshalText makes a Health a JSON string in snapshots.
 func (h Health) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
