@@ -145,6 +145,74 @@ func CountTokens(body []byte) (int64, error) {
 	return n, nil
 }
 
+// CountOpenAITokens estimates the input tokens of an OpenAI Chat
+// Completions request body, which an OpenAI client's call sends upstream
+// as it is: by the rules of CountTokens (see the top of count.go), read
+// from OpenAI's shapes, so that a request counts alike in either format.
+// System and developer messages are framed once, as Anthropic's system;
+// image, file and audio parts count mediaTokens each; reasoning fields of
+// earlier turns are not counted.
+func CountOpenAITokens(body []byte) (int64, error) {
+	var req openai.ChatRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return 0, err
+	}
+	tk, err := o200k()
+	if err != nil {
+		return 0, err
+	}
+	c := counter{tk: tk}
+	n := int64(perRequestTokens)
+	var sys int64
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		k := c.openaiContent(m.Content)
+		for _, tc := range m.ToolCalls {
+			k += c.text(tc.Function.Name) + c.text(tc.Function.Arguments)
+		}
+		if m.Refusal != nil {
+			k += c.text(*m.Refusal)
+		}
+		if m.Role == openai.RoleSystem || m.Role == openai.RoleDeveloper {
+			sys += k
+			continue
+		}
+		n += perMessageTokens + k
+	}
+	if sys > 0 {
+		n += sys + perMessageTokens
+	}
+	for i := range req.Tools {
+		if def, err := openai.Marshal(req.Tools[i]); err == nil {
+			n += c.text(string(def))
+		}
+	}
+	return n, nil
+}
+
+// openaiContent counts a Chat Completions message's content: its text, or
+// its parts.
+func (c *counter) openaiContent(ct *openai.Content) int64 {
+	if ct == nil {
+		return 0
+	}
+	if ct.Parts == nil {
+		return c.text(ct.Text)
+	}
+	var n int64
+	for _, p := range ct.Parts {
+		switch p.Type {
+		case openai.PartText:
+			n += c.text(p.Text)
+		case openai.PartRefusal:
+			n += c.text(p.Refusal)
+		case openai.PartImageURL, openai.PartFile, openai.PartInputAudio:
+			n += mediaTokens
+		}
+	}
+	return n
+}
+
 // counter tokenizes texts, exactly up to maxExactBytes in all.
 type counter struct {
 	tk         *tiktoken.Tiktoken
