@@ -11,10 +11,12 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/convert"
+	"github.com/ferrygw/ferry/internal/openai"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/sse"
 	"github.com/ferrygw/ferry/internal/translate"
@@ -122,31 +124,50 @@ func convertOpenAI(body []byte) (*converted, error) {
 }
 
 // answer converts the Anthropic-format answer to the translated request
-// for its OpenAI client.
+// for its OpenAI client; an error answer takes OpenAI's error shape.
 func (c *converted) answer(resp *provider.Response) (*provider.Response, error) {
 	info := c.info
 	if resp.Events != nil {
 		resp.Events = newTranslated(resp.Events, translate.NewAnthropicToOpenAIStream(info))
 		return resp, nil
 	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	if resp.Status == http.StatusOK {
-		var t anthropic.Totals
-		if anthropic.MessageUsage(b, &t) {
-			resp.Usage = &t
-		}
-		b, err = translate.AnthropicToOpenAIResponse(b, info)
+	if resp.Status != http.StatusOK {
+		b, err := readBody(resp)
 		if err != nil {
 			return nil, err
 		}
-	} else {
-		b = translate.AnthropicToOpenAIError(resp.Status, b)
+		return withJSONBody(resp, translate.AnthropicToOpenAIError(resp.Status, b)), nil
 	}
-	return withJSONBody(resp, b), nil
+	return wholeAnswer(resp, anthropic.MessageUsage, func(b []byte) ([]byte, error) {
+		return translate.AnthropicToOpenAIResponse(b, info)
+	})
+}
+
+// OpenAIRequest is an OpenAI Chat Completions request translated to the
+// Messages API ahead of the relay. The server does this when a guard
+// applies to an OpenAI client's request: the guard reads Anthropic bodies
+// and Anthropic answer streams only, so such a request takes the Anthropic
+// path on every route (an OpenAI-compatible upstream gets it translated
+// back by its provider) and its answer is translated for the client after
+// the guard's answer filter ran.
+type OpenAIRequest struct {
+	Body []byte // the Messages request
+	c    *converted
+}
+
+// FromOpenAI translates an OpenAI request; an untranslatable one is the
+// client's error.
+func FromOpenAI(body []byte) (*OpenAIRequest, error) {
+	c, err := convertOpenAI(body)
+	if err != nil {
+		return nil, err
+	}
+	return &OpenAIRequest{Body: c.body, c: c}, nil
+}
+
+// Answer converts the Anthropic-format answer for the OpenAI client.
+func (o *OpenAIRequest) Answer(resp *provider.Response) (*provider.Response, error) {
+	return o.c.answer(resp)
 }
 
 // Complete is a legacy Text Completions request translated to the Messages
@@ -177,17 +198,77 @@ func (c *Complete) Answer(resp *provider.Response) (*provider.Response, error) {
 	if resp.Status != http.StatusOK {
 		return resp, nil
 	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	return wholeAnswer(resp, anthropic.MessageUsage, func(b []byte) ([]byte, error) {
+		return translate.AnthropicToCompleteResponse(b, info)
+	})
+}
+
+// OpenAICompletion is a request of OpenAI's legacy Completions API
+// (POST /v1/completions) made a Chat Completions request, which the relay
+// serves on any route as it serves /v1/chat/completions.
+type OpenAICompletion struct {
+	Body []byte // the Chat Completions request
+	info *translate.OpenAICompletionInfo
+}
+
+// FromOpenAICompletion translates a completion request; an error is the
+// client's to fix.
+func FromOpenAICompletion(body []byte) (*OpenAICompletion, error) {
+	cb, info, err := translate.OpenAICompletionToChatRequest(body, convert.Env())
+	if err != nil {
+		return nil, apierr.Wrap(apierr.InvalidRequest, err, err.Error())
+	}
+	return &OpenAICompletion{Body: cb, info: info}, nil
+}
+
+// Answer converts a Chat Completions answer to a text_completion one.
+// Error answers keep OpenAI's error shape, which is also this API's.
+func (c *OpenAICompletion) Answer(resp *provider.Response) (*provider.Response, error) {
+	info := c.info
+	if resp.Events != nil {
+		resp.Events = newTranslated(resp.Events, translate.NewOpenAIChatToCompletionStream(info))
+		return resp, nil
+	}
+	if resp.Status != http.StatusOK {
+		return resp, nil
+	}
+	return wholeAnswer(resp, openai.ReadUsage, func(b []byte) ([]byte, error) {
+		return translate.OpenAIChatToCompletionResponse(b, info)
+	})
+}
+
+// wholeAnswer translates a successful JSON answer with tr, the one
+// whole-answer loop of the client translators. Its usage is read first
+// with usage (the translation may not carry it) unless the answer has it
+// already (read before an earlier translation).
+func wholeAnswer(resp *provider.Response, usage func([]byte, *anthropic.Totals) bool, tr func([]byte) ([]byte, error)) (*provider.Response, error) {
+	b, err := readBody(resp)
 	if err != nil {
 		return nil, err
 	}
-	var t anthropic.Totals
-	if anthropic.MessageUsage(b, &t) {
-		resp.Usage = &t
+	if resp.Usage == nil {
+		var t anthropic.Totals
+		if usage(b, &t) {
+			resp.Usage = &t
+		}
 	}
-	if b, err = translate.AnthropicToCompleteResponse(b, info); err != nil {
+	if b, err = tr(b); err != nil {
 		return nil, err
 	}
 	return withJSONBody(resp, b), nil
+}
+
+// readBody reads and closes resp's body.
+func readBody(resp *provider.Response) ([]byte, error) {
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return b, err
+}
+
+// withJSONBody gives resp a translated JSON body b.
+func withJSONBody(resp *provider.Response, b []byte) *provider.Response {
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.Header.Set("Content-Type", "application/json")
+	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+	return resp
 }
