@@ -104,45 +104,7 @@ var o200k = sync.OnceValues(func() (*tiktoken.Tiktoken, error) {
 // count_tokens) request body, as the upstream will count them after
 // translation. See the top of count.go for what is counted.
 func CountTokens(body []byte) (int64, error) {
-	var req anthropic.MessageRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return 0, err
-	}
-	tk, err := o200k()
-	if err != nil {
-		return 0, err
-	}
-	c := counter{tk: tk}
-	n := int64(perRequestTokens)
-	if req.System != nil {
-		var sys int64
-		for _, b := range req.System.AsBlocks() {
-			if b.Type == anthropic.BlockText && strings.HasPrefix(b.Text, billingHeader) {
-				continue
-			}
-			sys += c.block(&b)
-		}
-		if sys > 0 {
-			n += sys + perMessageTokens
-		}
-	}
-	for i := range req.Messages {
-		n += perMessageTokens
-		for _, b := range req.Messages[i].Content.AsBlocks() {
-			n += c.block(&b)
-		}
-	}
-	for i := range req.Tools {
-		t := &req.Tools[i]
-		if !t.IsCustom() {
-			continue
-		}
-		def, err := openai.Marshal(openai.Tool{Type: "function", Function: openai.Function{Name: t.Name, Description: t.Description, Parameters: t.InputSchema}})
-		if err == nil {
-			n += c.text(string(def))
-		}
-	}
-	return n, nil
+	return countBody(body, (*counter).anthropicRequest)
 }
 
 // CountOpenAITokens estimates the input tokens of an OpenAI Chat
@@ -153,7 +115,13 @@ func CountTokens(body []byte) (int64, error) {
 // image, file and audio parts count mediaTokens each; reasoning fields of
 // earlier turns are not counted.
 func CountOpenAITokens(body []byte) (int64, error) {
-	var req openai.ChatRequest
+	return countBody(body, (*counter).openaiRequest)
+}
+
+// countBody decodes body as a T and counts it with count, adding the
+// request's framing.
+func countBody[T any](body []byte, count func(*counter, *T) int64) (int64, error) {
+	var req T
 	if err := json.Unmarshal(body, &req); err != nil {
 		return 0, err
 	}
@@ -162,8 +130,36 @@ func CountOpenAITokens(body []byte) (int64, error) {
 		return 0, err
 	}
 	c := counter{tk: tk}
-	n := int64(perRequestTokens)
-	var sys int64
+	return perRequestTokens + count(&c, &req), nil
+}
+
+func (c *counter) anthropicRequest(req *anthropic.MessageRequest) int64 {
+	var n, sys int64
+	if req.System != nil {
+		for _, b := range req.System.AsBlocks() {
+			if b.Type == anthropic.BlockText && strings.HasPrefix(b.Text, billingHeader) {
+				continue
+			}
+			sys += c.block(&b)
+		}
+	}
+	for i := range req.Messages {
+		n += perMessageTokens
+		for _, b := range req.Messages[i].Content.AsBlocks() {
+			n += c.block(&b)
+		}
+	}
+	for i := range req.Tools {
+		t := &req.Tools[i]
+		if t.IsCustom() {
+			n += c.tool(openai.Tool{Type: "function", Function: openai.Function{Name: t.Name, Description: t.Description, Parameters: t.InputSchema}})
+		}
+	}
+	return n + c.system(sys)
+}
+
+func (c *counter) openaiRequest(req *openai.ChatRequest) int64 {
+	var n, sys int64
 	for i := range req.Messages {
 		m := &req.Messages[i]
 		k := c.openaiContent(m.Content)
@@ -179,15 +175,29 @@ func CountOpenAITokens(body []byte) (int64, error) {
 		}
 		n += perMessageTokens + k
 	}
-	if sys > 0 {
-		n += sys + perMessageTokens
-	}
 	for i := range req.Tools {
-		if def, err := openai.Marshal(req.Tools[i]); err == nil {
-			n += c.text(string(def))
-		}
+		n += c.tool(req.Tools[i])
 	}
-	return n, nil
+	return n + c.system(sys)
+}
+
+// system is a system prompt of sys tokens with its message framing; none
+// when empty.
+func (*counter) system(sys int64) int64 {
+	if sys == 0 {
+		return 0
+	}
+	return sys + perMessageTokens
+}
+
+// tool counts a tool definition as the JSON of its OpenAI function, which
+// is how chat templates render tools into the prompt.
+func (c *counter) tool(t openai.Tool) int64 {
+	def, err := openai.Marshal(t)
+	if err != nil {
+		return 0
+	}
+	return c.text(string(def))
 }
 
 // openaiContent counts a Chat Completions message's content: its text, or
