@@ -165,7 +165,7 @@ func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response
 		}
 		return nil, err
 	}
-	out := &provider.Response{Status: resp.StatusCode, Header: responseHeader(resp.Header), Node: n.Label}
+	out := &provider.Response{Status: resp.StatusCode, Header: answerHeader.Keep(resp.Header), Node: n.Label}
 	if c.Stream && resp.StatusCode == http.StatusOK && provider.IsEventStream(resp.Header.Get("Content-Type")) {
 		out.Events = provider.Plain(&events{r: sse.NewReader(resp.Body, 0), g: g})
 	} else {
@@ -217,23 +217,9 @@ func forwardRequestHeader(k string) bool {
 	return strings.HasPrefix(k, "Anthropic-") || strings.HasPrefix(k, "X-Stainless-")
 }
 
-// responseHeader keeps the upstream headers a client may act on. The
-// upstream's request id is kept under another name: the response's
-// request-id is the gateway's own.
-func responseHeader(in http.Header) http.Header {
-	h := make(http.Header, 4)
-	for k, v := range in {
-		switch {
-		case k == "Content-Type", k == "Retry-After", k == "Retry-After-Ms", k == "X-Should-Retry":
-			h[k] = v
-		case k == "Request-Id":
-			h["Upstream-Request-Id"] = v
-		case strings.HasPrefix(k, "Anthropic-Ratelimit-"):
-			h[k] = v
-		}
-	}
-	return h
-}
+// answerHeader keeps the upstream headers a client may act on, with
+// Anthropic's names.
+var answerHeader = provider.AnswerHeader{RequestID: "Request-Id", RateLimit: "Anthropic-Ratelimit-", ShouldRetry: true}
 
 // ErrIdle is provider.ErrIdle, the cause when an upstream stays silent
 // longer than stream_idle.

@@ -169,7 +169,7 @@ type exchange struct {
 	node string
 }
 
-func (x *exchange) header() http.Header { return responseHeader(x.resp.Header) }
+func (x *exchange) header() http.Header { return answerHeader.Keep(x.resp.Header) }
 
 // eventsHeader is header for a translated stream: the upstream's content
 // type describes its own framing, not the events the client gets.
