@@ -169,7 +169,8 @@ func (p *Provider) openaiError(c *provider.Call, x *exchange) *provider.Response
 	return out
 }
 
-// openaiFacts describes an OpenAI call the upstream refused.
+// openaiFacts describes an OpenAI call the upstream refused: its input is
+// counted as it was sent, in OpenAI's shapes (CountOpenAITokens).
 func openaiFacts(c *provider.Call) *contextFacts {
 	return &contextFacts{model: c.Model, maxTokens: sentMaxTokens(c.Body), input: func() (int64, error) { return CountOpenAITokens(c.Body) }}
 }

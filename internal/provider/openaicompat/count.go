@@ -22,6 +22,10 @@ package openaicompat
 // from the context too), Claude Code's billing-header system block
 // (translate.AnthropicToOpenAIRequest drops it), server tools and unknown blocks (dropped
 // as well).
+//
+// An OpenAI client's request, sent as it is, is counted by the same rules
+// in its own shapes (CountOpenAITokens): a context-length error without
+// numbers gets its input counted without translating it back.
 
 import (
 	"bytes"
