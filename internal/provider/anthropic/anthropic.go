@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -135,34 +134,15 @@ func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response
 	if err != nil {
 		return nil, err
 	}
-	firstByte, idle := c.Timeouts(p.firstByte, p.idle)
-	ctx, cancel := context.WithCancelCause(ctx)
 	u := n.URLs[c.Op]
 	if c.Query != "" {
 		q := *u
 		q.RawQuery = c.Query
 		u = &q
 	}
-	// Built by hand rather than with http.NewRequest: the URL is parsed
-	// once per node, not once per request.
-	req := (&http.Request{
-		Method:        http.MethodPost,
-		URL:           u,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        p.callHeader(c),
-		Body:          bytesReader(c.Body),
-		GetBody:       func() (io.ReadCloser, error) { return bytesReader(c.Body), nil },
-		ContentLength: int64(len(c.Body)),
-		Host:          u.Host,
-	}).WithContext(ctx)
-	g := provider.NewGuard(ctx, cancel, firstByte, idle)
-	resp, err := p.rt.RoundTrip(req)
-	if err = g.Headers(err); err != nil {
-		if resp != nil {
-			resp.Body.Close()
-		}
+	firstByte, idle := c.Timeouts(p.firstByte, p.idle)
+	resp, g, err := provider.Post(ctx, p.rt, u, p.callHeader(c), c.Body, firstByte, idle)
+	if err != nil {
 		return nil, err
 	}
 	out := &provider.Response{Status: resp.StatusCode, Header: answerHeader.Keep(resp.Header), Node: n.Label}
