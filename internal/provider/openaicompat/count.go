@@ -119,7 +119,7 @@ func CountTokens(body []byte) (int64, error) {
 // image, file and audio parts count mediaTokens each; reasoning fields of
 // earlier turns are not counted.
 func CountOpenAITokens(body []byte) (int64, error) {
-	return countBody(body, (*counter).openaiRequest)
+	return countBody(body, (*counter).chatRequest)
 }
 
 // countBody decodes body as a T and counts it with count, adding the
@@ -162,11 +162,25 @@ func (c *counter) anthropicRequest(req *anthropic.MessageRequest) int64 {
 	return n + c.system(sys)
 }
 
-func (c *counter) openaiRequest(req *openai.ChatRequest) int64 {
+// chatRequest is what CountOpenAITokens reads of a Chat Completions
+// request, leniently: a request an upstream refused is one the gateway
+// accepted, so a shape its translation takes (a bare-string image_url, a
+// tool the wire types do not know) must count too.
+type chatRequest struct {
+	Messages []struct {
+		Role      string            `json:"role"`
+		Content   json.RawMessage   `json:"content"`
+		ToolCalls []openai.ToolCall `json:"tool_calls"`
+		Refusal   *string           `json:"refusal"`
+	} `json:"messages"`
+	Tools []json.RawMessage `json:"tools"`
+}
+
+func (c *counter) chatRequest(req *chatRequest) int64 {
 	var n, sys int64
 	for i := range req.Messages {
 		m := &req.Messages[i]
-		k := c.openaiContent(m.Content)
+		k := c.chatContent(m.Content)
 		for _, tc := range m.ToolCalls {
 			k += c.text(tc.Function.Name) + c.text(tc.Function.Arguments)
 		}
@@ -179,8 +193,13 @@ func (c *counter) openaiRequest(req *openai.ChatRequest) int64 {
 		}
 		n += perMessageTokens + k
 	}
-	for i := range req.Tools {
-		n += c.tool(req.Tools[i])
+	for _, raw := range req.Tools {
+		var t openai.Tool
+		if json.Unmarshal(raw, &t) != nil || t.Type != "function" {
+			n += c.text(string(raw)) // as the upstream gets it
+			continue
+		}
+		n += c.tool(t)
 	}
 	return n + c.system(sys)
 }
@@ -204,17 +223,23 @@ func (c *counter) tool(t openai.Tool) int64 {
 	return c.text(string(def))
 }
 
-// openaiContent counts a Chat Completions message's content: its text, or
-// its parts.
-func (c *counter) openaiContent(ct *openai.Content) int64 {
-	if ct == nil {
+// chatContent counts a Chat Completions message's content: its text, or
+// its parts (images, files and audio whatever their shape).
+func (c *counter) chatContent(raw json.RawMessage) int64 {
+	var text string
+	if json.Unmarshal(raw, &text) == nil {
+		return c.text(text)
+	}
+	var parts []struct {
+		Type    string `json:"type"`
+		Text    string `json:"text"`
+		Refusal string `json:"refusal"`
+	}
+	if json.Unmarshal(raw, &parts) != nil {
 		return 0
 	}
-	if ct.Parts == nil {
-		return c.text(ct.Text)
-	}
 	var n int64
-	for _, p := range ct.Parts {
+	for _, p := range parts {
 		switch p.Type {
 		case openai.PartText:
 			n += c.text(p.Text)
