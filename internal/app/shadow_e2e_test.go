@@ -24,12 +24,7 @@ func TestShadowTraffic(t *testing.T) {
 	const shadowDelay = 600 * time.Millisecond
 	cand.SetLatency(shadowDelay)
 
-	rt := route("primary")
-	rt.Shadow = config.RouteShadow{Provider: "cand", Model: "claude-candidate-1", Sample: 1}
-	g := startFaultGateway(t, []config.Provider{
-		anthropicProvider("primary", primary.URL),
-		anthropicProvider("cand", cand.URL),
-	}, rt)
+	g := shadowGateway(t, anthropicProvider("primary", primary.URL), anthropicProvider("cand", cand.URL), "claude-candidate-1")
 	c := g.client()
 
 	const n = 6
@@ -85,6 +80,14 @@ func TestShadowTraffic(t *testing.T) {
 	}
 }
 
+// shadowGateway routes claude-* to primary and mirrors every request to
+// cand, as model.
+func shadowGateway(t *testing.T, primary, cand config.Provider, model string) *faultGateway {
+	rt := route(primary.Name)
+	rt.Shadow = config.RouteShadow{Provider: cand.Name, Model: model, Sample: 1}
+	return startFaultGateway(t, []config.Provider{primary, cand}, rt)
+}
+
 func adminShadow(t *testing.T, g *faultGateway) shadow.Summary {
 	t.Helper()
 	resp, err := g.HTTP.Get(g.Admin + "/admin/shadow")
@@ -119,12 +122,7 @@ func TestShadowToOpenAICompatible(t *testing.T) {
 	primary := newFakes(t, 1, f.ok())[0]
 	cand := newFakes(t, 1, f.oaiOK())[0]
 
-	rt := route("primary")
-	rt.Shadow = config.RouteShadow{Provider: "cand", Model: "deepseek-chat", Sample: 1}
-	g := startFaultGateway(t, []config.Provider{
-		anthropicProvider("primary", primary.URL),
-		openaiProvider("cand", cand.URL),
-	}, rt)
+	g := shadowGateway(t, anthropicProvider("primary", primary.URL), openaiProvider("cand", cand.URL), "deepseek-chat")
 	if o := g.call(g.client(), false); o.Err != nil {
 		t.Fatal(o.Err)
 	}
