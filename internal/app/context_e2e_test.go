@@ -106,6 +106,29 @@ func TestContextErrorsForOpenAIClients(t *testing.T) {
 	}
 }
 
+// TestContextCountedForOpenAIClients: a vendor that gives no numbers
+// (Zhipu 1261) gets an OpenAI client's input counted by Ferry as it was
+// sent, in OpenAI's format, and the log says the count is an estimate.
+func TestContextCountedForOpenAIClients(t *testing.T) {
+	vendor := fakeupstream.New()
+	defer vendor.Close()
+	g := newGateway(t, func(c *config.Config) {
+		c.Providers = append(c.Providers, config.Provider{Name: "v", Type: config.TypeOpenAI, Profile: "zhipu", BaseURLs: []string{vendor.URL}, APIKey: vendorKey})
+		c.Routes = append(c.Routes, config.Route{Match: "glm-4.5-air", Targets: []config.Target{{Provider: "v"}}})
+	})
+	vendor.SetDefault(fakeupstream.Reply{Fixture: fakeupstream.MustLoad(t, contextFixtures+"zhipu_error_1261.txtar")})
+	oc := openai.NewClient(ooption.WithBaseURL(g.URL+"/v1"), ooption.WithAPIKey(clientKey), ooption.WithHTTPClient(g.HTTP), ooption.WithMaxRetries(0))
+	params := openai.ChatCompletionNewParams{Model: "glm-4.5-air", Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("Be brief."), openai.UserMessage("Summarize the repository.")}}
+	_, err := oc.Chat.Completions.New(context.Background(), params)
+	var e *openai.Error
+	if !errors.As(err, &e) || e.Code != "context_length_exceeded" {
+		t.Fatalf("error %v, want context_length_exceeded", err)
+	}
+	if logs := g.Logs.String(); !strings.Contains(logs, "input counted by Ferry (o200k_base, an estimate)") {
+		t.Errorf("the log does not say the input was counted: %s", logs)
+	}
+}
+
 // contextMessageOf is an Anthropic error's message.
 func contextMessageOf(e *anthropic.Error) string {
 	var b struct {

@@ -24,12 +24,7 @@ func TestShadowTraffic(t *testing.T) {
 	const shadowDelay = 600 * time.Millisecond
 	cand.SetLatency(shadowDelay)
 
-	rt := route("primary")
-	rt.Shadow = config.RouteShadow{Provider: "cand", Model: "claude-candidate-1", Sample: 1}
-	g := startFaultGateway(t, []config.Provider{
-		anthropicProvider("primary", primary.URL),
-		anthropicProvider("cand", cand.URL),
-	}, rt)
+	g := shadowGateway(t, anthropicProvider("primary", primary.URL), anthropicProvider("cand", cand.URL), "claude-candidate-1")
 	c := g.client()
 
 	const n = 6
@@ -85,6 +80,14 @@ func TestShadowTraffic(t *testing.T) {
 	}
 }
 
+// shadowGateway routes claude-* to primary and mirrors every request to
+// cand, as model.
+func shadowGateway(t *testing.T, primary, cand config.Provider, model string) *faultGateway {
+	rt := route(primary.Name)
+	rt.Shadow = config.RouteShadow{Provider: cand.Name, Model: model, Sample: 1}
+	return startFaultGateway(t, []config.Provider{primary, cand}, rt)
+}
+
 func adminShadow(t *testing.T, g *faultGateway) shadow.Summary {
 	t.Helper()
 	resp, err := g.HTTP.Get(g.Admin + "/admin/shadow")
@@ -108,4 +111,35 @@ func deref[T any](p *T) any {
 		return nil
 	}
 	return *p
+}
+
+// TestShadowToOpenAICompatible: a shadow target whose upstream speaks
+// Chat Completions gets the mirrored call translated for it (the relay
+// prepares it, as it does every target's), and its answer is compared.
+func TestShadowToOpenAICompatible(t *testing.T) {
+	checkLeaks(t)
+	f := loadFaultFixtures(t)
+	primary := newFakes(t, 1, f.ok())[0]
+	cand := newFakes(t, 1, f.oaiOK())[0]
+
+	g := shadowGateway(t, anthropicProvider("primary", primary.URL), openaiProvider("cand", cand.URL), "deepseek-chat")
+	if o := g.call(g.client(), false); o.Err != nil {
+		t.Fatal(o.Err)
+	}
+	var sum shadow.Summary
+	if !waitFor(10*time.Second, func() bool {
+		sum = adminShadow(t, g)
+		return len(sum.Targets) == 1 && sum.Targets[0].Pairs+sum.Targets[0].Errors >= 1
+	}) {
+		t.Fatalf("shadow summary never reached a pair: %+v", sum)
+	}
+	if ts := sum.Targets[0]; ts.Errors != 0 || ts.Pairs != 1 {
+		t.Errorf("shadow pairs %d errors %d, want 1 and 0", ts.Pairs, ts.Errors)
+	}
+	if cand.Count() != 1 {
+		t.Fatalf("shadow upstream got %d requests, want 1", cand.Count())
+	}
+	if body := string(cand.Requests()[0].Body); !strings.Contains(body, `"messages"`) || !strings.Contains(body, `"model":"deepseek-chat"`) {
+		t.Errorf("shadow request is not a Chat Completions request for deepseek-chat: %.200s", body)
+	}
 }

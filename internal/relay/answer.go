@@ -137,6 +137,8 @@ type pooledBody struct {
 	r   *Relay
 }
 
+var _ provider.WholeBody = (*pooledBody)(nil)
+
 // Whole is the answer's bytes, unread, valid until Close: the server
 // writes them without copying them into a buffer of its own.
 func (b *pooledBody) Whole() []byte {

@@ -94,6 +94,7 @@ func (r *Relay) shadowCall(ctx context.Context, b *backend, call *provider.Call)
 		return shadow.Outcome{}, errNoShadowNode
 	}
 	call.Node = n.Index()
+	prepare(b.p, call) // on the mirror's worker, not the client's path
 	rec := shadow.NewRecorder(r.now)
 	resp, err := convert.Do(ctx, b.p, call)
 	if err != nil {

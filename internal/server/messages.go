@@ -199,7 +199,7 @@ func count(n int) string {
 // relay reads a non-streaming answer whole already (to check it): its
 // bytes are used as they are, not copied again.
 func (s *Server) readAnswer(body io.Reader) (b []byte, release func(), err error) {
-	if w, ok := body.(interface{ Whole() []byte }); ok {
+	if w, ok := body.(provider.WholeBody); ok {
 		if b := w.Whole(); b != nil && int64(len(b)) <= s.maxResp {
 			return b, func() {}, nil
 		}

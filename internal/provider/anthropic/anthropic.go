@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -135,37 +134,18 @@ func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response
 	if err != nil {
 		return nil, err
 	}
-	firstByte, idle := c.Timeouts(p.firstByte, p.idle)
-	ctx, cancel := context.WithCancelCause(ctx)
 	u := n.URLs[c.Op]
 	if c.Query != "" {
 		q := *u
 		q.RawQuery = c.Query
 		u = &q
 	}
-	// Built by hand rather than with http.NewRequest: the URL is parsed
-	// once per node, not once per request.
-	req := (&http.Request{
-		Method:        http.MethodPost,
-		URL:           u,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        p.callHeader(c),
-		Body:          bytesReader(c.Body),
-		GetBody:       func() (io.ReadCloser, error) { return bytesReader(c.Body), nil },
-		ContentLength: int64(len(c.Body)),
-		Host:          u.Host,
-	}).WithContext(ctx)
-	g := provider.NewGuard(ctx, cancel, firstByte, idle)
-	resp, err := p.rt.RoundTrip(req)
-	if err = g.Headers(err); err != nil {
-		if resp != nil {
-			resp.Body.Close()
-		}
+	firstByte, idle := c.Timeouts(p.firstByte, p.idle)
+	resp, g, err := provider.Post(ctx, p.rt, u, p.callHeader(c), c.Body, firstByte, idle)
+	if err != nil {
 		return nil, err
 	}
-	out := &provider.Response{Status: resp.StatusCode, Header: responseHeader(resp.Header), Node: n.Label}
+	out := &provider.Response{Status: resp.StatusCode, Header: answerHeader.Keep(resp.Header), Node: n.Label}
 	if c.Stream && resp.StatusCode == http.StatusOK && provider.IsEventStream(resp.Header.Get("Content-Type")) {
 		out.Events = provider.Plain(&events{r: sse.NewReader(resp.Body, 0), g: g})
 	} else {
@@ -217,23 +197,9 @@ func forwardRequestHeader(k string) bool {
 	return strings.HasPrefix(k, "Anthropic-") || strings.HasPrefix(k, "X-Stainless-")
 }
 
-// responseHeader keeps the upstream headers a client may act on. The
-// upstream's request id is kept under another name: the response's
-// request-id is the gateway's own.
-func responseHeader(in http.Header) http.Header {
-	h := make(http.Header, 4)
-	for k, v := range in {
-		switch {
-		case k == "Content-Type", k == "Retry-After", k == "Retry-After-Ms", k == "X-Should-Retry":
-			h[k] = v
-		case k == "Request-Id":
-			h["Upstream-Request-Id"] = v
-		case strings.HasPrefix(k, "Anthropic-Ratelimit-"):
-			h[k] = v
-		}
-	}
-	return h
-}
+// answerHeader keeps the upstream headers a client may act on, with
+// Anthropic's names.
+var answerHeader = provider.AnswerHeader{RequestID: "Request-Id", RateLimit: "Anthropic-Ratelimit-", ShouldRetry: true}
 
 // ErrIdle is provider.ErrIdle, the cause when an upstream stays silent
 // longer than stream_idle.

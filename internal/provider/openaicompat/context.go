@@ -24,7 +24,6 @@ import (
 	"github.com/ferrygw/ferry/internal/openai"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/tokens"
-	"github.com/ferrygw/ferry/internal/translate"
 )
 
 // ContextWindow is a model family's documented context window: models
@@ -170,18 +169,8 @@ func (p *Provider) openaiError(c *provider.Call, x *exchange) *provider.Response
 	return out
 }
 
-// openaiFacts describes an OpenAI call the upstream refused.
+// openaiFacts describes an OpenAI call the upstream refused: its input is
+// counted as it was sent, in OpenAI's shapes (CountOpenAITokens).
 func openaiFacts(c *provider.Call) *contextFacts {
-	return &contextFacts{model: c.Model, maxTokens: sentMaxTokens(c.Body), input: func() (int64, error) { return countOpenAI(c.Body) }}
-}
-
-// countOpenAI estimates the input tokens of an OpenAI Chat Completions
-// body: translated to the Anthropic request it means and counted as one
-// (count.go), so both formats are counted alike.
-func countOpenAI(body []byte) (int64, error) {
-	ab, _, err := translate.OpenAIToAnthropicRequest(body, translate.Env{})
-	if err != nil {
-		return 0, err
-	}
-	return CountTokens(ab)
+	return &contextFacts{model: c.Model, maxTokens: sentMaxTokens(c.Body), input: func() (int64, error) { return CountOpenAITokens(c.Body) }}
 }

@@ -22,6 +22,10 @@ package openaicompat
 // from the context too), Claude Code's billing-header system block
 // (translate.AnthropicToOpenAIRequest drops it), server tools and unknown blocks (dropped
 // as well).
+//
+// An OpenAI client's request, sent as it is, is counted by the same rules
+// in its own shapes (CountOpenAITokens): a context-length error without
+// numbers gets its input counted without translating it back.
 
 import (
 	"bytes"
@@ -104,7 +108,24 @@ var o200k = sync.OnceValues(func() (*tiktoken.Tiktoken, error) {
 // count_tokens) request body, as the upstream will count them after
 // translation. See the top of count.go for what is counted.
 func CountTokens(body []byte) (int64, error) {
-	var req anthropic.MessageRequest
+	return countBody(body, (*counter).anthropicRequest)
+}
+
+// CountOpenAITokens estimates the input tokens of an OpenAI Chat
+// Completions request body, which an OpenAI client's call sends upstream
+// as it is: by the rules of CountTokens (see the top of count.go), read
+// from OpenAI's shapes, so that a request counts alike in either format.
+// System and developer messages are framed once, as Anthropic's system;
+// image, file and audio parts count mediaTokens each; reasoning fields of
+// earlier turns are not counted.
+func CountOpenAITokens(body []byte) (int64, error) {
+	return countBody(body, (*counter).chatRequest)
+}
+
+// countBody decodes body as a T and counts it with count, adding the
+// request's framing.
+func countBody[T any](body []byte, count func(*counter, *T) int64) (int64, error) {
+	var req T
 	if err := json.Unmarshal(body, &req); err != nil {
 		return 0, err
 	}
@@ -113,17 +134,17 @@ func CountTokens(body []byte) (int64, error) {
 		return 0, err
 	}
 	c := counter{tk: tk}
-	n := int64(perRequestTokens)
+	return perRequestTokens + count(&c, &req), nil
+}
+
+func (c *counter) anthropicRequest(req *anthropic.MessageRequest) int64 {
+	var n, sys int64
 	if req.System != nil {
-		var sys int64
 		for _, b := range req.System.AsBlocks() {
 			if b.Type == anthropic.BlockText && strings.HasPrefix(b.Text, billingHeader) {
 				continue
 			}
 			sys += c.block(&b)
-		}
-		if sys > 0 {
-			n += sys + perMessageTokens
 		}
 	}
 	for i := range req.Messages {
@@ -134,15 +155,101 @@ func CountTokens(body []byte) (int64, error) {
 	}
 	for i := range req.Tools {
 		t := &req.Tools[i]
-		if !t.IsCustom() {
-			continue
-		}
-		def, err := openai.Marshal(openai.Tool{Type: "function", Function: openai.Function{Name: t.Name, Description: t.Description, Parameters: t.InputSchema}})
-		if err == nil {
-			n += c.text(string(def))
+		if t.IsCustom() {
+			n += c.tool(openai.Tool{Type: "function", Function: openai.Function{Name: t.Name, Description: t.Description, Parameters: t.InputSchema}})
 		}
 	}
-	return n, nil
+	return n + c.system(sys)
+}
+
+// chatRequest is what CountOpenAITokens reads of a Chat Completions
+// request, leniently: a request an upstream refused is one the gateway
+// accepted, so a shape its translation takes (a bare-string image_url, a
+// tool the wire types do not know) must count too.
+type chatRequest struct {
+	Messages []struct {
+		Role      string            `json:"role"`
+		Content   json.RawMessage   `json:"content"`
+		ToolCalls []openai.ToolCall `json:"tool_calls"`
+		Refusal   *string           `json:"refusal"`
+	} `json:"messages"`
+	Tools []json.RawMessage `json:"tools"`
+}
+
+func (c *counter) chatRequest(req *chatRequest) int64 {
+	var n, sys int64
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		k := c.chatContent(m.Content)
+		for _, tc := range m.ToolCalls {
+			k += c.text(tc.Function.Name) + c.text(tc.Function.Arguments)
+		}
+		if m.Refusal != nil {
+			k += c.text(*m.Refusal)
+		}
+		if m.Role == openai.RoleSystem || m.Role == openai.RoleDeveloper {
+			sys += k
+			continue
+		}
+		n += perMessageTokens + k
+	}
+	for _, raw := range req.Tools {
+		var t openai.Tool
+		if json.Unmarshal(raw, &t) != nil || t.Type != "function" {
+			n += c.text(string(raw)) // as the upstream gets it
+			continue
+		}
+		n += c.tool(t)
+	}
+	return n + c.system(sys)
+}
+
+// system is a system prompt of sys tokens with its message framing; none
+// when empty.
+func (*counter) system(sys int64) int64 {
+	if sys == 0 {
+		return 0
+	}
+	return sys + perMessageTokens
+}
+
+// tool counts a tool definition as the JSON of its OpenAI function, which
+// is how chat templates render tools into the prompt.
+func (c *counter) tool(t openai.Tool) int64 {
+	def, err := openai.Marshal(t)
+	if err != nil {
+		return 0
+	}
+	return c.text(string(def))
+}
+
+// chatContent counts a Chat Completions message's content: its text, or
+// its parts (images, files and audio whatever their shape).
+func (c *counter) chatContent(raw json.RawMessage) int64 {
+	var text string
+	if json.Unmarshal(raw, &text) == nil {
+		return c.text(text)
+	}
+	var parts []struct {
+		Type    string `json:"type"`
+		Text    string `json:"text"`
+		Refusal string `json:"refusal"`
+	}
+	if json.Unmarshal(raw, &parts) != nil {
+		return 0
+	}
+	var n int64
+	for _, p := range parts {
+		switch p.Type {
+		case openai.PartText:
+			n += c.text(p.Text)
+		case openai.PartRefusal:
+			n += c.text(p.Refusal)
+		case openai.PartImageURL, openai.PartFile, openai.PartInputAudio:
+			n += mediaTokens
+		}
+	}
+	return n
 }
 
 // counter tokenizes texts, exactly up to maxExactBytes in all.

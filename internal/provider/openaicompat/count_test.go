@@ -135,6 +135,45 @@ func TestCountTokensCall(t *testing.T) {
 	}
 }
 
+// TestCountOpenAITokensAlike: a Chat Completions request counts as the
+// Anthropic request that says the same (system, text, images, a tool call
+// and its result, a tool definition), so an OpenAI client's
+// context-length error gets the count an Anthropic client's would.
+func TestCountOpenAITokensAlike(t *testing.T) {
+	tests := []struct{ name, openai, anthropic string }{
+		{"zhipu 1b",
+			`{"model":"m","messages":[{"role":"system","content":"You are a helpful assistant"},{"role":"user","content":"Say hi in Portuguese"}]}`,
+			`{"model":"m","system":"You are a helpful assistant","messages":[{"role":"user","content":"Say hi in Portuguese"}]}`},
+		{"parts and image",
+			`{"model":"m","messages":[{"role":"developer","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]}`,
+			`{"model":"m","system":[{"type":"text","text":"Be brief."}],"messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AAAA"}}]}]}`},
+		{"bare-string image_url", // lenient, as the relay's translation takes it
+			`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":"https://example.com/cat.webp"}]}]}`,
+			`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image","source":{"type":"url","url":"https://example.com/cat.webp"}}]}]}`},
+		{"tools",
+			`{"model":"m","tools":[{"type":"function","function":{"name":"get_weather","description":"Weather of a city","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],"messages":[{"role":"user","content":"Weather in Paris?"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},{"role":"tool","tool_call_id":"c1","content":"sunny"}]}`,
+			`{"model":"m","tools":[{"name":"get_weather","description":"Weather of a city","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}}],"messages":[{"role":"user","content":"Weather in Paris?"},{"role":"assistant","content":[{"type":"tool_use","id":"c1","name":"get_weather","input":{"city":"Paris"}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"c1","content":"sunny"}]}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := openaicompat.CountOpenAITokens([]byte(tt.openai))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := openaicompat.CountTokens([]byte(tt.anthropic))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o != a || o <= 3 {
+				t.Errorf("OpenAI request counts %d, the Anthropic one %d", o, a)
+			}
+		})
+	}
+	if _, err := openaicompat.CountOpenAITokens([]byte(`{"messages":3}`)); err == nil {
+		t.Error("a body that is no Chat Completions request was counted")
+	}
+}
+
 func BenchmarkCountTokensClaudeCode(b *testing.B) {
 	body, err := os.ReadFile("../../../testdata/claudecode/first_turn.json")
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/ferrygw/ferry/internal/apierr"
@@ -215,7 +214,7 @@ func truncateUTF8(s string, n int) string {
 // header, or nil for an error of the gateway's own.
 func errorResponse(kind apierr.Kind, message string, upstream http.Header, node string) *provider.Response {
 	b := apierr.AppendBody(nil, apierr.Anthropic, kind, message, "")
-	h := responseHeader(upstream)
+	h := answerHeader.Keep(upstream)
 	h["Content-Type"] = jsonContentType
 	if kind.NeedsOperator() {
 		h["X-Should-Retry"] = []string{"false"}
@@ -225,21 +224,6 @@ func errorResponse(kind apierr.Kind, message string, upstream http.Header, node 
 
 var jsonContentType = []string{"application/json"}
 
-// responseHeader keeps the upstream headers a client may act on: the
-// content type, retry hints and rate-limit state. The upstream's request
-// id is kept under another name, since the response's request-id is the
-// gateway's own.
-func responseHeader(in http.Header) http.Header {
-	h := make(http.Header, 4)
-	for k, v := range in {
-		switch {
-		case k == "Content-Type", k == "Retry-After", k == "Retry-After-Ms":
-			h[k] = v
-		case k == "X-Request-Id":
-			h["Upstream-Request-Id"] = v
-		case strings.HasPrefix(k, "X-Ratelimit-"):
-			h[k] = v
-		}
-	}
-	return h
-}
+// answerHeader keeps the upstream headers a client may act on: the
+// content type, retry hints and rate-limit state, with OpenAI's names.
+var answerHeader = provider.AnswerHeader{RequestID: "X-Request-Id", RateLimit: "X-Ratelimit-"}

@@ -15,7 +15,6 @@
 package openaicompat
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -169,7 +168,7 @@ type exchange struct {
 	node string
 }
 
-func (x *exchange) header() http.Header { return responseHeader(x.resp.Header) }
+func (x *exchange) header() http.Header { return answerHeader.Keep(x.resp.Header) }
 
 // eventsHeader is header for a translated stream: the upstream's content
 // type describes its own framing, not the events the client gets.
@@ -186,27 +185,8 @@ func (p *Provider) roundTrip(ctx context.Context, c *provider.Call, body []byte)
 		return nil, err
 	}
 	firstByte, idle := c.Timeouts(p.firstByte, p.idle)
-	actx, cancel := context.WithCancelCause(ctx)
-	// Built by hand rather than with http.NewRequest: the URL is parsed
-	// once per node, not once per request.
-	req := (&http.Request{
-		Method:        http.MethodPost,
-		URL:           n.URLs[0],
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        p.callHeader(c),
-		Body:          io.NopCloser(bytes.NewReader(body)),
-		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
-		ContentLength: int64(len(body)),
-		Host:          n.URLs[0].Host,
-	}).WithContext(actx)
-	g := provider.NewGuard(actx, cancel, firstByte, idle)
-	resp, err := p.rt.RoundTrip(req)
-	if err = g.Headers(err); err != nil {
-		if resp != nil {
-			resp.Body.Close()
-		}
+	resp, g, err := provider.Post(ctx, p.rt, n.URLs[0], p.callHeader(c), body, firstByte, idle)
+	if err != nil {
 		return nil, err
 	}
 	return &exchange{resp: resp, node: n.Label, body: provider.GuardBody(resp.Body, g)}, nil

@@ -214,9 +214,13 @@ func tokenEnd(s string, i int) int {
 	return i
 }
 
-func countTokens(s string) int {
+func countTokens(s string) int { return countPieces(s, tokenEnd) }
+
+// countPieces counts the pieces of s that next cuts it into (tokenEnd,
+// chunkEnd).
+func countPieces(s string, next func(string, int) int) int {
 	n := 0
-	for i := 0; i < len(s); i = tokenEnd(s, i) {
+	for i := 0; i < len(s); i = next(s, i) {
 		n++
 	}
 	return n
@@ -248,13 +252,7 @@ func chunkEnd(s string, i int) int {
 	return j
 }
 
-func countChunks(s string) int {
-	n := 0
-	for i := 0; i < len(s); i = chunkEnd(s, i) {
-		n++
-	}
-	return n
-}
+func countChunks(s string) int { return countPieces(s, chunkEnd) }
 
 // schemaDepth bounds recursion into nested object schemas.
 const schemaDepth = 8

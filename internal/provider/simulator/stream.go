@@ -102,9 +102,7 @@ func (s *stream) Next() (sse.Event, error) {
 	case phPing:
 		s.ph = phDelta
 		// The real API's ping has a space after the colon.
-		s.begin("ping")
-		s.buf = append(s.buf, `{"type": "ping"}`...)
-		return s.end(len("ping")), nil
+		return s.constant("ping", `{"type": "ping"}`), nil
 
 	case phDelta:
 		b := &s.a.blocks[s.bi]
@@ -148,9 +146,7 @@ func (s *stream) Next() (sse.Event, error) {
 
 	case phMessageStop:
 		s.ph = phDone
-		s.begin("message_stop")
-		s.buf = append(s.buf, `{"type":"message_stop"}`...)
-		return s.end(len("message_stop")), nil
+		return s.constant("message_stop", `{"type":"message_stop"}`), nil
 	}
 	s.err = io.EOF
 	return sse.Event{}, io.EOF
@@ -187,6 +183,13 @@ func (s *stream) end(n int) sse.Event {
 		Data: s.buf[dataOffset(n):data:data],
 		Raw:  s.buf[:len(s.buf):len(s.buf)],
 	}
+}
+
+// constant is an event whose data never changes.
+func (s *stream) constant(name, data string) sse.Event {
+	s.begin(name)
+	s.buf = append(s.buf, data...)
+	return s.end(len(name))
 }
 
 func (s *stream) messageStart() sse.Event {

@@ -1,0 +1,43 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Post sends body to u with header h through rt, once, under an idle
+// guard: the wait for the answer's headers bounded by firstByte, the gaps
+// between reads of its body by idle (GuardBody, or the guard's Touch). An
+// error means no answer was had (see Failure); the answer's body is the
+// caller's to close.
+func Post(ctx context.Context, rt http.RoundTripper, u *url.URL, h http.Header, body []byte, firstByte, idle time.Duration) (*http.Response, *IdleGuard, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	// Built by hand rather than with http.NewRequest: the URL is parsed
+	// once per node, not once per request. The body is a bytes.Reader
+	// with its length, so that a small request leaves in one write.
+	req := (&http.Request{
+		Method:        http.MethodPost,
+		URL:           u,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+		ContentLength: int64(len(body)),
+		Host:          u.Host,
+	}).WithContext(ctx)
+	g := NewGuard(ctx, cancel, firstByte, idle)
+	resp, err := rt.RoundTrip(req)
+	if err = g.Headers(err); err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return nil, nil, err
+	}
+	return resp, g, nil
+}
