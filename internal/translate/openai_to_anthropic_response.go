@@ -88,17 +88,14 @@ func OpenAIToAnthropicResponse(body []byte, info *RequestInfo, p *Profile, env E
 	if p == nil {
 		p = &Profile{}
 	}
-	if openai.IsErrorChunk(body) {
-		var eb openai.ErrorBody
-		msg := "an error object"
-		if json.Unmarshal(body, &eb) == nil && eb.Error.Message != "" {
-			msg = fmt.Sprintf("an error: %q", eb.Error.Message)
-		}
-		return nil, anthropic.Totals{}, fmt.Errorf("%w: status 200 with %s", ErrNotChatCompletion, msg)
-	}
 	var cc openai.ChatCompletion
-	if err := json.Unmarshal(body, &cc); err != nil {
-		return nil, anthropic.Totals{}, fmt.Errorf("%w: %v", ErrNotChatCompletion, err)
+	if !rdBody(body, &cc) {
+		// An error object, invalid JSON, or a shape rdBody leaves to
+		// encoding/json, which decides and words the error.
+		cc = openai.ChatCompletion{}
+		if err := rsDecodeSlow(body, &cc); err != nil {
+			return nil, anthropic.Totals{}, err
+		}
 	}
 	switch {
 	case cc.Object != "" && cc.Object != "chat.completion":
@@ -187,6 +184,23 @@ func OpenAIToAnthropicResponse(body []byte, info *RequestInfo, p *Profile, env E
 		return enc, totals, extra
 	}
 	return enc, totals, nil
+}
+
+// rsDecodeSlow decodes body with encoding/json, the way Response did
+// before rdBody: an error object first, then any decoding error.
+func rsDecodeSlow(body []byte, cc *openai.ChatCompletion) error {
+	if openai.IsErrorChunk(body) {
+		var eb openai.ErrorBody
+		msg := "an error object"
+		if json.Unmarshal(body, &eb) == nil && eb.Error.Message != "" {
+			msg = fmt.Sprintf("an error: %q", eb.Error.Message)
+		}
+		return fmt.Errorf("%w: status 200 with %s", ErrNotChatCompletion, msg)
+	}
+	if err := json.Unmarshal(body, cc); err != nil {
+		return fmt.Errorf("%w: %v", ErrNotChatCompletion, err)
+	}
+	return nil
 }
 
 // rsAppendMessage appends the Anthropic message, byte for byte as
