@@ -32,7 +32,10 @@ const SignaturePrefix = "ferry:"
 // the same way; it authenticates nothing.
 func Signature(thinking string) string {
 	h := sha256.Sum256([]byte(thinking))
-	return SignaturePrefix + hex.EncodeToString(h[:8])
+	var sig [len(SignaturePrefix) + 16]byte
+	copy(sig[:], SignaturePrefix)
+	hex.Encode(sig[len(SignaturePrefix):], h[:8])
+	return string(sig[:])
 }
 
 // IsGatewaySignature reports whether a thinking block's signature is one

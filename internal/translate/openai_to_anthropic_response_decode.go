@@ -11,262 +11,143 @@ package translate
 // which resolves escapes and invalid UTF-8 exactly as encoding/json does.
 //
 // It decodes into the same openai.ChatCompletion encoding/json would fill,
-// and gives up (false) wherever its result could differ from
-// encoding/json's: invalid JSON, a value of the wrong type, a key given
-// twice or matching a field only case-insensitively, an escaped nested
-// key, a part type the translation never reads. The caller then decodes
-// with encoding/json, which gives the same answer, or the same error, as
-// before; the common body never gets there.
+// and gives up (false) wherever its result could differ (see
+// json_decode.go), and on a part type an answer does not have. The caller
+// then decodes with encoding/json, which gives the same answer, or the
+// same error, as before; the common body never gets there.
 
 import (
 	"bytes"
 	"encoding/json"
 
-	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/openai"
-)
-
-// The members of each object rdBody decodes, in the order of the structs'
-// fields. An index in these lists is the member's bit in rdFields' seen set.
-var (
-	rdCompletionKeys       = []string{"id", "object", "created", "model", "choices", "usage", "system_fingerprint", "service_tier"}
-	rdChoiceKeys           = []string{"index", "message", "finish_reason", "logprobs", "stop_reason"}
-	rdMessageKeys          = []string{"role", "content", "name", "tool_calls", "tool_call_id", "refusal", "reasoning_content", "reasoning"}
-	rdToolCallKeys         = []string{"index", "id", "type", "function"}
-	rdFunctionKeys         = []string{"name", "arguments"}
-	rdPartKeys             = []string{"type", "text", "image_url", "file", "input_audio", "refusal"}
-	rdUsageKeys            = []string{"prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details", "prompt_cache_hit_tokens", "prompt_cache_miss_tokens"}
-	rdPromptKeys           = []string{"cached_tokens", "cache_write_tokens", "audio_tokens"}
-	rdCompletionDetailKeys = []string{"reasoning_tokens", "audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens"}
 )
 
 // rdBody decodes body, a chat.completion, into cc (which must be zero) as
 // json.Unmarshal would, and reports whether it did. The string fields
 // Response does not read (the answer's id, model, system_fingerprint and
 // service_tier, a message's role, name and tool_call_id, a tool call's
-// type) are only checked to be strings, and stay empty. It also gives up on a
-// body that openai.IsErrorChunk reports as an error object, whose message
-// the caller reads.
+// type) are only checked to be strings, and stay empty. It also gives up
+// on a body that openai.IsErrorChunk reports as an error object, whose
+// message the caller reads.
 func rdBody(body []byte, cc *openai.ChatCompletion) bool {
-	ok := true
-	var seen uint64
-	errorSeen := false
-	err := jsonpeek.Object(body, func(key []byte, start, end int) bool {
-		v := body[start:end]
-		if string(key) == "error" && !errorSeen {
-			// openai.IsErrorChunk looks at the first "error" member only.
-			errorSeen = true
-			if body[0] == '{' && string(v) != "null" {
-				ok = false
-				return false
-			}
-		}
-		i := rdField(key, rdCompletionKeys, &seen)
-		switch i {
-		case rdUnknown:
-			return true
-		case rdBail:
-			ok = false
-		case 0, 3, 6, 7: // id, model, system_fingerprint, service_tier
-			ok = rdStringKind(v)
-		case 1:
-			ok = rdWord(v, &cc.Object, "chat.completion")
-		case 2:
-			ok = rdInt(v, &cc.Created)
-		case 4:
-			ok = rdChoices(v, &cc.Choices)
-		case 5:
-			ok = rdUsage(v, &cc.Usage)
-		}
-		return ok
-	})
-	return err == nil && ok
+	return rdCompletion.top(body, cc)
 }
 
-func rdChoices(v []byte, dst *[]openai.Choice) bool {
-	if rdNull(v) {
-		*dst = nil
-		return true
+var (
+	rdCompletion = rdStruct[openai.ChatCompletion]{
+		{"id", rdSkipString[openai.ChatCompletion]},
+		{"object", func(v []byte, c *openai.ChatCompletion) bool { return rdWord(v, &c.Object, "chat.completion") }},
+		{"created", func(v []byte, c *openai.ChatCompletion) bool { return rdInt(v, &c.Created) }},
+		{"model", rdSkipString[openai.ChatCompletion]},
+		{"choices", func(v []byte, c *openai.ChatCompletion) bool { return rdSlice(v, &c.Choices, rdChoice.object) }},
+		{"usage", func(v []byte, c *openai.ChatCompletion) bool { return rdNew(v, &c.Usage, rdUsage.object) }},
+		{"system_fingerprint", rdSkipString[openai.ChatCompletion]},
+		{"service_tier", rdSkipString[openai.ChatCompletion]},
+		// openai.IsErrorChunk's test; a second "error" gives up.
+		{"error", func(v []byte, c *openai.ChatCompletion) bool { return rdNull(v) }},
 	}
-	cs := []openai.Choice{}
-	ok := rdArray(v, func(v []byte) bool {
-		cs = append(cs, openai.Choice{})
-		return rdNull(v) || rdChoice(v, &cs[len(cs)-1])
-	})
-	*dst = cs
-	return ok
-}
-
-func rdChoice(v []byte, c *openai.Choice) bool {
-	return rdObject(v, rdChoiceKeys, func(i int, v []byte) bool {
-		switch i {
-		case 0:
-			return rdInt(v, &c.Index)
-		case 1:
-			return rdNull(v) || rdMessage(v, &c.Message)
-		case 2:
+	rdChoice = rdStruct[openai.Choice]{
+		{"index", func(v []byte, c *openai.Choice) bool { return rdInt(v, &c.Index) }},
+		{"message", func(v []byte, c *openai.Choice) bool { return rdMessage.object(v, &c.Message) }},
+		{"finish_reason", func(v []byte, c *openai.Choice) bool {
 			return rdWord(v, &c.FinishReason, openai.FinishStop, openai.FinishToolCalls, openai.FinishLength)
-		case 3:
-			return rdRaw(v, &c.Logprobs)
-		default:
-			return rdRaw(v, &c.StopReason)
-		}
-	})
-}
+		}},
+		{"logprobs", func(v []byte, c *openai.Choice) bool { return rdRaw(v, &c.Logprobs) }},
+		{"stop_reason", func(v []byte, c *openai.Choice) bool { return rdRaw(v, &c.StopReason) }},
+	}
+	rdMessage = rdStruct[openai.Message]{
+		{"role", rdSkipString[openai.Message]},
+		{"content", func(v []byte, m *openai.Message) bool { return rdNew(v, &m.Content, rdContent) }},
+		{"name", rdSkipString[openai.Message]},
+		{"tool_calls", func(v []byte, m *openai.Message) bool { return rdSlice(v, &m.ToolCalls, rdToolCall.object) }},
+		{"tool_call_id", rdSkipString[openai.Message]},
+		{"refusal", func(v []byte, m *openai.Message) bool { return rdStringPtr(v, &m.Refusal) }},
+		{"reasoning_content", func(v []byte, m *openai.Message) bool { return rdStringPtr(v, &m.ReasoningContent) }},
+		{"reasoning", func(v []byte, m *openai.Message) bool { return rdStringPtr(v, &m.Reasoning) }},
+	}
+	// rdPart reads text and refusal parts; the parts with a nested object
+	// (image_url, file, input_audio), which an answer does not have, give
+	// up.
+	rdPart = rdStruct[openai.Part]{
+		{"type", func(v []byte, p *openai.Part) bool { return rdString(v, &p.Type) }},
+		{"text", func(v []byte, p *openai.Part) bool { return rdString(v, &p.Text) }},
+		{"image_url", rdGiveUp[openai.Part]},
+		{"file", rdGiveUp[openai.Part]},
+		{"input_audio", rdGiveUp[openai.Part]},
+		{"refusal", func(v []byte, p *openai.Part) bool { return rdString(v, &p.Refusal) }},
+	}
+	rdToolCall = rdStruct[openai.ToolCall]{
+		{"index", func(v []byte, c *openai.ToolCall) bool { return rdIntPtr(v, &c.Index) }},
+		{"id", func(v []byte, c *openai.ToolCall) bool { return rdString(v, &c.ID) }},
+		{"type", rdSkipString[openai.ToolCall]},
+		{"function", func(v []byte, c *openai.ToolCall) bool { return rdFunction(v, &c.Function) }},
+	}
+	rdFunctionCall = rdStruct[openai.FunctionCall]{
+		{"name", func(v []byte, f *openai.FunctionCall) bool { return rdString(v, &f.Name) }},
+		{"arguments", rdArguments},
+	}
+	rdUsage = rdStruct[openai.Usage]{
+		{"prompt_tokens", func(v []byte, u *openai.Usage) bool { return rdInt(v, &u.PromptTokens) }},
+		{"completion_tokens", func(v []byte, u *openai.Usage) bool { return rdInt(v, &u.CompletionTokens) }},
+		{"total_tokens", func(v []byte, u *openai.Usage) bool { return rdInt(v, &u.TotalTokens) }},
+		{"prompt_tokens_details", func(v []byte, u *openai.Usage) bool { return rdNew(v, &u.PromptTokensDetails, rdPromptDetails.object) }},
+		{"completion_tokens_details", func(v []byte, u *openai.Usage) bool {
+			return rdNew(v, &u.CompletionTokensDetails, rdCompletionDetails.object)
+		}},
+		{"prompt_cache_hit_tokens", func(v []byte, u *openai.Usage) bool { return rdInt(v, &u.PromptCacheHitTokens) }},
+		{"prompt_cache_miss_tokens", func(v []byte, u *openai.Usage) bool { return rdInt(v, &u.PromptCacheMissTokens) }},
+	}
+	rdPromptDetails = rdStruct[openai.PromptTokensDetails]{
+		{"cached_tokens", func(v []byte, d *openai.PromptTokensDetails) bool { return rdInt(v, &d.CachedTokens) }},
+		{"cache_write_tokens", func(v []byte, d *openai.PromptTokensDetails) bool { return rdInt(v, &d.CacheWriteTokens) }},
+		{"audio_tokens", func(v []byte, d *openai.PromptTokensDetails) bool { return rdInt(v, &d.AudioTokens) }},
+	}
+	rdCompletionDetails = rdStruct[openai.CompletionTokensDetails]{
+		{"reasoning_tokens", func(v []byte, d *openai.CompletionTokensDetails) bool { return rdInt(v, &d.ReasoningTokens) }},
+		{"audio_tokens", func(v []byte, d *openai.CompletionTokensDetails) bool { return rdInt(v, &d.AudioTokens) }},
+		{"accepted_prediction_tokens", func(v []byte, d *openai.CompletionTokensDetails) bool {
+			return rdInt(v, &d.AcceptedPredictionTokens)
+		}},
+		{"rejected_prediction_tokens", func(v []byte, d *openai.CompletionTokensDetails) bool {
+			return rdInt(v, &d.RejectedPredictionTokens)
+		}},
+	}
+)
 
-func rdMessage(v []byte, m *openai.Message) bool {
-	return rdObject(v, rdMessageKeys, func(i int, v []byte) bool {
-		switch i {
-		case 0, 2, 4: // role, name, tool_call_id
-			return rdStringKind(v)
-		case 1:
-			return rdContent(v, &m.Content)
-		case 3:
-			return rdToolCalls(v, &m.ToolCalls)
-		case 5:
-			return rdStringPtr(v, &m.Refusal)
-		case 6:
-			return rdStringPtr(v, &m.ReasoningContent)
-		default:
-			return rdStringPtr(v, &m.Reasoning)
-		}
-	})
-}
+// rdGiveUp leaves a member to encoding/json.
+func rdGiveUp[T any](_ []byte, _ *T) bool { return false }
 
-// rdContent decodes a message's content as openai.Content.UnmarshalJSON
-// does: null is nil, a string is Text, an array is Parts (non-nil).
-func rdContent(v []byte, dst **openai.Content) bool {
-	switch v[0] {
-	case 'n':
-		*dst = nil
-		return true
-	case '"':
-		c := &openai.Content{}
-		*dst = c
+// rdContent decodes a non-null message content as
+// openai.Content.UnmarshalJSON does: a string is Text, an array Parts
+// (non-nil).
+func rdContent(v []byte, c *openai.Content) bool {
+	if v[0] == '"' {
 		return rdString(v, &c.Text)
-	case '[':
-		parts := []openai.Part{}
-		ok := rdArray(v, func(v []byte) bool {
-			parts = append(parts, openai.Part{})
-			return rdNull(v) || rdPart(v, &parts[len(parts)-1])
-		})
-		*dst = &openai.Content{Parts: parts}
-		return ok
 	}
-	return false
-}
-
-// rdPart decodes a text or refusal part; the parts with a nested object
-// (image_url, file, input_audio), which an answer does not have, bail.
-func rdPart(v []byte, p *openai.Part) bool {
-	return rdObject(v, rdPartKeys, func(i int, v []byte) bool {
-		switch i {
-		case 0:
-			return rdString(v, &p.Type)
-		case 1:
-			return rdString(v, &p.Text)
-		case 5:
-			return rdString(v, &p.Refusal)
-		}
-		return false
-	})
-}
-
-func rdToolCalls(v []byte, dst *[]openai.ToolCall) bool {
-	if rdNull(v) {
-		*dst = nil
-		return true
-	}
-	calls := []openai.ToolCall{}
-	ok := rdArray(v, func(v []byte) bool {
-		calls = append(calls, openai.ToolCall{})
-		return rdNull(v) || rdToolCall(v, &calls[len(calls)-1])
-	})
-	*dst = calls
-	return ok
-}
-
-func rdToolCall(v []byte, tc *openai.ToolCall) bool {
-	return rdObject(v, rdToolCallKeys, func(i int, v []byte) bool {
-		switch i {
-		case 0:
-			return rdIntPtr(v, &tc.Index)
-		case 1:
-			return rdString(v, &tc.ID)
-		case 2:
-			return rdStringKind(v) // type
-		default:
-			return rdFunction(v, &tc.Function)
-		}
-	})
+	return rdSlice(v, &c.Parts, rdPart.object)
 }
 
 // rdFunction decodes a tool call's function as
-// openai.FunctionCall.UnmarshalJSON does: null resets it; arguments are a
-// JSON string, or any other value kept as compact JSON text.
+// openai.FunctionCall.UnmarshalJSON does: null resets it.
 func rdFunction(v []byte, f *openai.FunctionCall) bool {
 	*f = openai.FunctionCall{}
-	if rdNull(v) {
-		return true
-	}
-	return rdObject(v, rdFunctionKeys, func(i int, v []byte) bool {
-		switch {
-		case i == 0:
-			return rdString(v, &f.Name)
-		case rdNull(v):
-			return true
-		case v[0] == '"':
-			return rdString(v, &f.Arguments)
-		}
-		var buf bytes.Buffer
-		if json.Compact(&buf, v) != nil {
-			return false
-		}
-		f.Arguments = buf.String()
-		return true
-	})
+	return rdFunctionCall.object(v, f)
 }
 
-func rdUsage(v []byte, dst **openai.Usage) bool {
-	if rdNull(v) {
-		*dst = nil
+// rdArguments decodes a function's arguments: a JSON string, or any other
+// value kept as its compact JSON text; null gives "".
+func rdArguments(v []byte, f *openai.FunctionCall) bool {
+	switch {
+	case rdNull(v):
 		return true
+	case v[0] == '"':
+		return rdString(v, &f.Arguments)
 	}
-	u := &openai.Usage{}
-	*dst = u
-	return rdObject(v, rdUsageKeys, func(i int, v []byte) bool {
-		switch i {
-		case 0:
-			return rdInt(v, &u.PromptTokens)
-		case 1:
-			return rdInt(v, &u.CompletionTokens)
-		case 2:
-			return rdInt(v, &u.TotalTokens)
-		case 3:
-			if rdNull(v) {
-				u.PromptTokensDetails = nil
-				return true
-			}
-			d := &openai.PromptTokensDetails{}
-			u.PromptTokensDetails = d
-			return rdInts(v, rdPromptKeys, &d.CachedTokens, &d.CacheWriteTokens, &d.AudioTokens)
-		case 4:
-			if rdNull(v) {
-				u.CompletionTokensDetails = nil
-				return true
-			}
-			d := &openai.CompletionTokensDetails{}
-			u.CompletionTokensDetails = d
-			return rdInts(v, rdCompletionDetailKeys, &d.ReasoningTokens, &d.AudioTokens, &d.AcceptedPredictionTokens, &d.RejectedPredictionTokens)
-		case 5:
-			return rdInt(v, &u.PromptCacheHitTokens)
-		default:
-			return rdInt(v, &u.PromptCacheMissTokens)
-		}
-	})
-}
-
-// rdInts decodes an object of integer members: keys[i] into dst[i].
-func rdInts(v []byte, keys []string, dst ...*int64) bool {
-	return rdObject(v, keys, func(i int, v []byte) bool { return rdInt(v, dst[i]) })
+	var buf bytes.Buffer
+	if json.Compact(&buf, v) != nil {
+		return false
+	}
+	f.Arguments = buf.String()
+	return true
 }
