@@ -143,12 +143,9 @@ func NewAnthropicToCompleteStream(info *CompleteInfo) *AnthropicToCompleteStream
 }
 
 func (s *AnthropicToCompleteStream) start(id, model string) {
-	if s.started {
+	model, ok := startOnce(&s.started, s.info.Model, model)
+	if !ok {
 		return
-	}
-	s.started = true
-	if s.info.Model != "" {
-		model = s.info.Model
 	}
 	p := append(s.prefix[:0], `{"type":"completion","id":`...)
 	p = jsonpeek.AppendString(p, cpID(id, s.info.Env))
