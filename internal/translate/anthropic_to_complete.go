@@ -189,11 +189,7 @@ func (s *AnthropicToCompleteStream) finish(reason, seq string) {
 	b = append(b, `"","stop_reason":`...)
 	b = jsonpeek.AppendString(b, r)
 	b = append(b, `,"stop":`...)
-	if stop != nil {
-		b = jsonpeek.AppendString(b, *stop)
-	} else {
-		b = append(b, "null"...)
-	}
+	b = appendStringOrNull(b, stop)
 	b = append(b, s.suffix...)
 	s.q.buf = append(b, "\n\n"...)
 	s.q.mark()

@@ -234,11 +234,7 @@ func rsAppendMessage(dst []byte, id, model string, content []anthropic.ContentBl
 	dst = append(dst, `],"stop_reason":`...)
 	dst = jsonpeek.AppendString(dst, stop)
 	dst = append(dst, `,"stop_sequence":`...)
-	if stopSeq != nil {
-		dst = jsonpeek.AppendString(dst, *stopSeq)
-	} else {
-		dst = append(dst, "null"...)
-	}
+	dst = appendStringOrNull(dst, stopSeq)
 	dst = append(dst, `,"usage":{"input_tokens":`...)
 	dst = strconv.AppendInt(dst, t.Input, 10)
 	dst = append(dst, `,"cache_creation_input_tokens":`...)
@@ -248,6 +244,14 @@ func rsAppendMessage(dst []byte, id, model string, content []anthropic.ContentBl
 	dst = append(dst, `,"output_tokens":`...)
 	dst = strconv.AppendInt(dst, t.Output, 10)
 	return append(dst, "}}"...)
+}
+
+// appendStringOrNull appends the JSON string *s, or null for nil.
+func appendStringOrNull(dst []byte, s *string) []byte {
+	if s == nil {
+		return append(dst, "null"...)
+	}
+	return jsonpeek.AppendString(dst, *s)
 }
 
 // rsAppendBlock appends a thinking, text or tool_use block as
