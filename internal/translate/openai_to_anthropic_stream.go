@@ -387,11 +387,18 @@ func stSplittable(data []byte) bool {
 
 // stMembers validates a chunk and returns the members the stream reads.
 func stMembers(data []byte) (choices, usage, errv []byte, err error) {
-	var v [3][]byte
-	if !jsonpeek.Members(data, stChunkKeys, v[:]) {
-		return nil, nil, nil, jsonpeek.Object(data, nil) // what is wrong
-	}
-	return v[0], v[1], v[2], nil
+	err = jsonpeek.Object(data, func(key []byte, start, end int) bool {
+		switch string(key) {
+		case "choices":
+			choices = data[start:end]
+		case "usage":
+			usage = data[start:end]
+		case "error":
+			errv = data[start:end]
+		}
+		return true
+	})
+	return choices, usage, errv, err
 }
 
 // Finish is called when the upstream body ended: err == nil at a clean EOF,

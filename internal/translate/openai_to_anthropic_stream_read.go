@@ -12,26 +12,28 @@ import (
 	"github.com/ferrygw/ferry/internal/jsonpeek"
 )
 
-// The members of a chunk's objects the stream reads, for
-// jsonpeek.Members.
-var (
-	stChunkKeys = []string{"choices", "usage", "error"}
-	// stop_reason: the stop string or token that matched (vLLM);
-	// matched_stop: the same (SGLang).
-	stChoiceKeys   = []string{"index", "delta", "finish_reason", "stop_reason", "matched_stop"}
-	stPartKeys     = []string{"type", "text"}
-	stToolCallKeys = []string{"index", "id", "function"}
-	stFunctionKeys = []string{"name", "arguments"}
-)
-
 // choice handles one element of choices. Only the first choice (index 0 or
 // none) is read: an Anthropic message has one.
 func (s *OpenAIToAnthropicStream) choice(b []byte) {
-	var v [5][]byte
-	if !jsonpeek.Members(b, stChoiceKeys, v[:]) {
+	var idx, delta, finish, stopR, matched []byte
+	if jsonpeek.Object(b, func(key []byte, start, end int) bool {
+		v := b[start:end]
+		switch string(key) {
+		case "index":
+			idx = v
+		case "delta":
+			delta = v
+		case "finish_reason":
+			finish = v
+		case "stop_reason": // vLLM: the stop string or token that matched
+			stopR = v
+		case "matched_stop": // SGLang: the same
+			matched = v
+		}
+		return true
+	}) != nil {
 		return
 	}
-	idx, delta, finish, stopR, matched := v[0], v[1], v[2], v[3], v[4]
 	if !stZeroIndex(idx) {
 		return
 	}
@@ -108,11 +110,18 @@ func (s *OpenAIToAnthropicStream) delta(b []byte) {
 }
 
 func (s *OpenAIToAnthropicStream) contentPart(b []byte) {
-	var v [2][]byte
-	if !jsonpeek.Members(b, stPartKeys, v[:]) || string(v[0]) != `"text"` {
+	var typ, text []byte
+	if jsonpeek.Object(b, func(key []byte, start, end int) bool {
+		switch string(key) {
+		case "type":
+			typ = b[start:end]
+		case "text":
+			text = b[start:end]
+		}
+		return true
+	}) != nil || string(typ) != `"text"` {
 		return
 	}
-	text := v[1]
 	if t, ok := s.str(text); ok {
 		s.channelText(stText, t)
 	}
@@ -170,20 +179,35 @@ func (s *OpenAIToAnthropicStream) hold(n int) bool {
 // toolEntry handles one element of delta.tool_calls (pos is its position
 // there), or, with legacy, the deprecated delta.function_call.
 func (s *OpenAIToAnthropicStream) toolEntry(b []byte, pos int, legacy bool) {
-	var call [3][]byte // index, id, function
-	var f [2][]byte    // name, arguments
+	var idx, id, fn, name, args []byte
 	if !legacy {
-		if !jsonpeek.Members(b, stToolCallKeys, call[:]) {
+		if jsonpeek.Object(b, func(key []byte, start, end int) bool {
+			switch string(key) {
+			case "index":
+				idx = b[start:end]
+			case "id":
+				id = b[start:end]
+			case "function":
+				fn = b[start:end]
+			}
+			return true
+		}) != nil {
 			return
 		}
 	} else {
-		call[2] = b
+		fn = b
 	}
-	idx, id, fn := call[0], call[1], call[2]
 	if len(fn) > 0 && fn[0] == '{' {
-		jsonpeek.Members(fn, stFunctionKeys, f[:])
+		jsonpeek.Object(fn, func(key []byte, start, end int) bool {
+			switch string(key) {
+			case "name":
+				name = fn[start:end]
+			case "arguments":
+				args = fn[start:end]
+			}
+			return true
+		})
 	}
-	name, args := f[0], f[1]
 	key, hasKey := stInt(idx)
 	switch {
 	case legacy:
