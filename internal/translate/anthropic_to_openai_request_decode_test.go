@@ -140,3 +140,25 @@ func FuzzRequestDecode(f *testing.F) {
 		rqDecodeCompare(t, body)
 	})
 }
+
+// BenchmarkRequestRecorded translates the recorded Claude Code requests
+// of testdata/claudecode (compact JSON as the client sends it, 55-115 KB:
+// a long system prompt, ~20 tools, a conversation).
+func BenchmarkRequestRecorded(b *testing.B) {
+	for _, name := range []string{"first_turn", "thinking_tool_turn"} {
+		body, err := os.ReadFile(filepath.Join("..", "..", "testdata", "claudecode", name+".json"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := rqProfiles["zhipu"]
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := AnthropicToOpenAIRequest(body, "glm-4.7", &p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -4,11 +4,9 @@ package translate
 // tool_choice, schemas, limits and thinking.
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/jsonpeek"
@@ -84,11 +82,6 @@ func rqSchema(schema json.RawMessage, strip map[string]bool) json.RawMessage {
 	if len(strip) == 0 {
 		return schema
 	}
-	if schema[0] != '{' || jsonpeek.Object(schema, nil) != nil {
-		// Not an object jsonpeek takes (too deep): kept as it is.
-		return append(json.RawMessage(nil), schema...)
-	}
-	// Validated once here: the walk below skims.
 	return rqStrip(nil, schema, strip, 0)
 }
 
@@ -109,16 +102,15 @@ func rqStrip(dst []byte, v []byte, strip map[string]bool, depth int) []byte {
 	return rqStripObject(dst, v, strip, depth, 0)
 }
 
-// rqStripObject appends the validated object v: a schema (kind 0), whose
-// keys in strip are dropped, or an object of schemas (kind 'm'), whose
-// keys are names.
+// rqStripObject appends object v: a schema (kind 0), whose keys in strip
+// are dropped, or an object of schemas (kind 'm'), whose keys are names.
 func rqStripObject(dst, v []byte, strip map[string]bool, depth int, kind byte) []byte {
 	start := len(dst)
 	dst = append(dst, '{')
 	first := true
-	err := jsonpeek.Skim(v, func(key []byte, s, e int) bool {
+	err := jsonpeek.Object(v, func(key []byte, s, e int) bool {
 		val := v[s:e]
-		k := rqKey(key)
+		k := string(key)
 		if kind == 0 && strip[k] {
 			return true
 		}
@@ -150,22 +142,6 @@ func rqStripObject(dst, v []byte, strip map[string]bool, depth int, kind byte) [
 	return append(dst, '}')
 }
 
-// rqKey decodes key, a member name as jsonpeek.Skim reports it (between
-// its quotes, as written), the way jsonpeek.Object would have reported
-// it: escapes resolved, invalid UTF-8 as U+FFFD.
-func rqKey(key []byte) string {
-	if bytes.IndexByte(key, '\\') < 0 && utf8.Valid(key) {
-		return string(key)
-	}
-	q := make([]byte, 0, len(key)+2)
-	q = append(append(append(q, '"'), key...), '"')
-	s, err := jsonpeek.String(q)
-	if err != nil {
-		return string(key) // cannot happen: the object was validated
-	}
-	return s
-}
-
 func rqStripList(dst, v []byte, strip map[string]bool, depth int) []byte {
 	if depth > rqMaxSchemaDepth {
 		return append(dst, v...)
@@ -173,7 +149,7 @@ func rqStripList(dst, v []byte, strip map[string]bool, depth int) []byte {
 	start := len(dst)
 	dst = append(dst, '[')
 	first := true
-	err := jsonpeek.SkimArray(v, func(s, e int) bool {
+	err := jsonpeek.Array(v, func(s, e int) bool {
 		if !first {
 			dst = append(dst, ',')
 		}
