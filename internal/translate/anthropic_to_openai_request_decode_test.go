@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
@@ -125,20 +124,7 @@ func TestRequestDecodeTaken(t *testing.T) {
 }
 
 func FuzzRequestDecode(f *testing.F) {
-	for _, s := range rqDecodeSeeds {
-		f.Add([]byte(s))
-	}
-	for _, c := range rqLoad(f, "request") {
-		if b := c.file("anthropic.json"); len(b) < 4096 {
-			f.Add(b)
-		}
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		if strings.Count(string(body), "[")+strings.Count(string(body), "{") > 2000 {
-			return
-		}
-		rqDecodeCompare(t, body)
-	})
+	fuzzDecoder(f, rqDecodeSeeds, "request", "anthropic.json", rqDecodeCompare)
 }
 
 // BenchmarkRequestRecorded translates the recorded Claude Code requests

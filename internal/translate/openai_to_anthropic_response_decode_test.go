@@ -116,11 +116,17 @@ func TestResponseDecodeTaken(t *testing.T) {
 }
 
 func FuzzResponseDecode(f *testing.F) {
-	for _, s := range rdSeeds {
+	fuzzDecoder(f, rdSeeds, "response", "openai.json", rdCompare)
+}
+
+// fuzzDecoder fuzzes a decoder's comparison with encoding/json, seeded
+// with seeds and the small bodies (file) of the goldens in testdata/dir.
+func fuzzDecoder(f *testing.F, seeds []string, dir, file string, compare func(*testing.T, []byte)) {
+	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
-	for _, c := range rqLoad(f, "response") {
-		if b := c.file("openai.json"); len(b) < 4096 {
+	for _, c := range rqLoad(f, dir) {
+		if b := c.file(file); len(b) < 4096 {
 			f.Add(b)
 		}
 	}
@@ -128,6 +134,6 @@ func FuzzResponseDecode(f *testing.F) {
 		if strings.Count(string(body), "[")+strings.Count(string(body), "{") > 2000 {
 			return
 		}
-		rdCompare(t, body)
+		compare(t, body)
 	})
 }
