@@ -320,17 +320,41 @@ func appendToolChoice(dst []byte, t *ToolChoice) ([]byte, error) {
 }
 
 // appendRaw appends the JSON value v compacted and validated, as
-// encoding/json writes a json.RawMessage; json.Compact appends straight
-// into dst's spare room.
+// encoding/json writes a json.RawMessage. An object or array that is
+// compact already (tool schemas as clients send them) is validated by
+// jsonpeek and copied; json.Compact, several times slower, appends the
+// others straight into dst's spare room.
 func appendRaw(dst []byte, v []byte) ([]byte, error) {
 	if len(v) == 0 {
 		return nil, errors.New("openai: empty raw JSON value")
+	}
+	if isCompact(v) && (v[0] == '{' && jsonpeek.Object(v, nil) == nil || v[0] == '[' && jsonpeek.Array(v, nil) == nil) {
+		return append(dst, v...), nil
 	}
 	buf := bytes.NewBuffer(dst)
 	if err := json.Compact(buf, v); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// isCompact reports whether v has no whitespace outside its strings, so
+// that json.Compact would leave a valid v as it is. Only the answer for
+// valid JSON matters.
+func isCompact(v []byte) bool {
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case ' ', '\t', '\n', '\r':
+			return false
+		case '"':
+			for i++; i < len(v) && v[i] != '"'; i++ {
+				if v[i] == '\\' {
+					i++
+				}
+			}
+		}
+	}
+	return true
 }
 
 func appendOptString(dst []byte, key, s string) []byte {

@@ -92,3 +92,28 @@ func TestAppendChatRequestExtra(t *testing.T) {
 		t.Error("NaN: no error")
 	}
 }
+
+// FuzzAppendRaw: appendRaw writes what json.Compact writes, and fails
+// where it fails, whether or not its compact fast path is taken.
+func FuzzAppendRaw(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"object","properties":{"a":{"type":"string","description":"a b\t\"c\\"}}}`,
+		`{ "a" : [ 1 , 2 ] }`, `[1,"x",{"y":null}]`, `"x"`, `1`, `{"a":1}x`, `{"a":"\u2028<>&"}`, `{"a":1`, `[`, `{"a":"b\\"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		if len(v) == 0 {
+			return
+		}
+		var want bytes.Buffer
+		errWant := json.Compact(&want, v)
+		got, err := appendRaw([]byte("prefix:"), v)
+		switch {
+		case (err != nil) != (errWant != nil):
+			t.Fatalf("%q: appendRaw error %v, json.Compact error %v", v, err, errWant)
+		case err == nil && string(got) != "prefix:"+want.String():
+			t.Fatalf("%q: appendRaw wrote %q, json.Compact %q", v, got, want.String())
+		}
+	})
+}

@@ -268,3 +268,17 @@ func oiEndMessage(err error) string {
 	}
 	return "upstream stream ended before the answer was complete"
 }
+
+// startOnce marks the answer of a translated stream started, and returns
+// the model its events name: the one the client asked for (want) if any,
+// else got. It reports false when the answer had started already.
+func startOnce(started *bool, want, got string) (string, bool) {
+	if *started {
+		return "", false
+	}
+	*started = true
+	if want != "" {
+		return want, true
+	}
+	return got, true
+}

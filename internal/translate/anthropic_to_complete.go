@@ -143,12 +143,9 @@ func NewAnthropicToCompleteStream(info *CompleteInfo) *AnthropicToCompleteStream
 }
 
 func (s *AnthropicToCompleteStream) start(id, model string) {
-	if s.started {
+	model, ok := startOnce(&s.started, s.info.Model, model)
+	if !ok {
 		return
-	}
-	s.started = true
-	if s.info.Model != "" {
-		model = s.info.Model
 	}
 	p := append(s.prefix[:0], `{"type":"completion","id":`...)
 	p = jsonpeek.AppendString(p, cpID(id, s.info.Env))
@@ -192,11 +189,7 @@ func (s *AnthropicToCompleteStream) finish(reason, seq string) {
 	b = append(b, `"","stop_reason":`...)
 	b = jsonpeek.AppendString(b, r)
 	b = append(b, `,"stop":`...)
-	if stop != nil {
-		b = jsonpeek.AppendString(b, *stop)
-	} else {
-		b = append(b, "null"...)
-	}
+	b = appendStringOrNull(b, stop)
 	b = append(b, s.suffix...)
 	s.q.buf = append(b, "\n\n"...)
 	s.q.mark()

@@ -75,8 +75,13 @@ func AnthropicToOpenAIRequest(body []byte, model string, p *Profile) ([]byte, *R
 		p = &Profile{}
 	}
 	var in anthropic.MessageRequest
-	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, nil, rqDecodeError(err)
+	if !rqBody(body, &in) {
+		// Invalid, or a shape rqBody leaves to encoding/json, which
+		// decides and words the error.
+		in = anthropic.MessageRequest{}
+		if err := json.Unmarshal(body, &in); err != nil {
+			return nil, nil, rqDecodeError(err)
+		}
 	}
 	info := &RequestInfo{
 		Model:         in.Model,

@@ -74,12 +74,9 @@ func NewAnthropicToOpenAIStream(info *OpenAIRequestInfo) *AnthropicToOpenAIStrea
 // start writes the role chunk, once. id and model come from message_start,
 // or are made up when the stream has none.
 func (s *AnthropicToOpenAIStream) start(id, model string) {
-	if s.started {
+	model, ok := startOnce(&s.started, s.info.Model, model)
+	if !ok {
 		return
-	}
-	s.started = true
-	if s.info.Model != "" {
-		model = s.info.Model
 	}
 	p := append(s.prefix[:0], `{"id":`...)
 	p = jsonpeek.AppendString(p, oiCompletionID(id, s.info.Env))

@@ -150,19 +150,11 @@ func CompleteToAnthropicRequest(body []byte, env Env) ([]byte, *CompleteInfo, er
 		}
 		req.StopSequences = oiStops(stops)
 	}
-	if !oiNull(f.temperature) {
-		t, err := oiNumber("temperature", f.temperature)
-		if err != nil {
-			return nil, nil, err
-		}
-		req.Temperature = &t
+	if req.Temperature, err = oiOptNumber("temperature", f.temperature); err != nil {
+		return nil, nil, err
 	}
-	if !oiNull(f.topP) {
-		p, err := oiNumber("top_p", f.topP)
-		if err != nil {
-			return nil, nil, err
-		}
-		req.TopP = &p
+	if req.TopP, err = oiOptNumber("top_p", f.topP); err != nil {
+		return nil, nil, err
 	}
 	if !oiNull(f.topK) {
 		k, err := oiInt("top_k", f.topK)

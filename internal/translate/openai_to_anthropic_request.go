@@ -261,11 +261,23 @@ func oiInt(field string, v []byte) (int64, error) {
 	return int64(f), nil
 }
 
-// oiNumber decodes a number.
-func oiNumber(field string, v []byte) (float64, error) {
-	var f float64
-	err := oiDecode(field, v, &f)
-	return f, err
+// oiOptNumber decodes an optional number: nil when absent or null.
+func oiOptNumber(field string, v []byte) (*float64, error) {
+	if oiNull(v) {
+		return nil, nil
+	}
+	f := new(float64)
+	if err := oiDecode(field, v, f); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// oiClamp01 clamps an optional number to [0, 1].
+func oiClamp01(f *float64) {
+	if f != nil {
+		*f = min(max(*f, 0), 1)
+	}
 }
 
 // OpenAIToAnthropicRequest turns an OpenAI Chat Completions request body into an
@@ -510,22 +522,14 @@ func OpenAIToAnthropicRequest(body []byte, env Env) ([]byte, *OpenAIRequestInfo,
 	if !haveMax {
 		req.MaxTokens = oiDefaultMaxTokens
 	}
-	if !oiNull(f.temperature) {
-		t, err := oiNumber("temperature", f.temperature)
-		if err != nil {
-			return nil, nil, err
-		}
-		t = min(max(t, 0), 1)
-		req.Temperature = &t
+	if req.Temperature, err = oiOptNumber("temperature", f.temperature); err != nil {
+		return nil, nil, err
 	}
-	if !oiNull(f.topP) {
-		p, err := oiNumber("top_p", f.topP)
-		if err != nil {
-			return nil, nil, err
-		}
-		p = min(max(p, 0), 1)
-		req.TopP = &p
+	if req.TopP, err = oiOptNumber("top_p", f.topP); err != nil {
+		return nil, nil, err
 	}
+	oiClamp01(req.Temperature)
+	oiClamp01(req.TopP)
 	if !oiNull(f.stop) {
 		var stops []string
 		if f.stop[0] == '"' {

@@ -32,7 +32,10 @@ const SignaturePrefix = "ferry:"
 // the same way; it authenticates nothing.
 func Signature(thinking string) string {
 	h := sha256.Sum256([]byte(thinking))
-	return SignaturePrefix + hex.EncodeToString(h[:8])
+	var sig [len(SignaturePrefix) + 16]byte
+	copy(sig[:], SignaturePrefix)
+	hex.Encode(sig[len(SignaturePrefix):], h[:8])
+	return string(sig[:])
 }
 
 // IsGatewaySignature reports whether a thinking block's signature is one
@@ -88,17 +91,14 @@ func OpenAIToAnthropicResponse(body []byte, info *RequestInfo, p *Profile, env E
 	if p == nil {
 		p = &Profile{}
 	}
-	if openai.IsErrorChunk(body) {
-		var eb openai.ErrorBody
-		msg := "an error object"
-		if json.Unmarshal(body, &eb) == nil && eb.Error.Message != "" {
-			msg = fmt.Sprintf("an error: %q", eb.Error.Message)
-		}
-		return nil, anthropic.Totals{}, fmt.Errorf("%w: status 200 with %s", ErrNotChatCompletion, msg)
-	}
 	var cc openai.ChatCompletion
-	if err := json.Unmarshal(body, &cc); err != nil {
-		return nil, anthropic.Totals{}, fmt.Errorf("%w: %v", ErrNotChatCompletion, err)
+	if !rdBody(body, &cc) {
+		// An error object, invalid JSON, or a shape rdBody leaves to
+		// encoding/json, which decides and words the error.
+		cc = openai.ChatCompletion{}
+		if err := rsDecodeSlow(body, &cc); err != nil {
+			return nil, anthropic.Totals{}, err
+		}
 	}
 	switch {
 	case cc.Object != "" && cc.Object != "chat.completion":
@@ -189,6 +189,23 @@ func OpenAIToAnthropicResponse(body []byte, info *RequestInfo, p *Profile, env E
 	return enc, totals, nil
 }
 
+// rsDecodeSlow decodes body with encoding/json, the way Response did
+// before rdBody: an error object first, then any decoding error.
+func rsDecodeSlow(body []byte, cc *openai.ChatCompletion) error {
+	if openai.IsErrorChunk(body) {
+		var eb openai.ErrorBody
+		msg := "an error object"
+		if json.Unmarshal(body, &eb) == nil && eb.Error.Message != "" {
+			msg = fmt.Sprintf("an error: %q", eb.Error.Message)
+		}
+		return fmt.Errorf("%w: status 200 with %s", ErrNotChatCompletion, msg)
+	}
+	if err := json.Unmarshal(body, cc); err != nil {
+		return fmt.Errorf("%w: %v", ErrNotChatCompletion, err)
+	}
+	return nil
+}
+
 // rsAppendMessage appends the Anthropic message, byte for byte as
 // anthropic.Marshal writes an anthropic.Message with these fields, without
 // its reflection and the re-compaction of every nested MarshalJSON
@@ -217,11 +234,7 @@ func rsAppendMessage(dst []byte, id, model string, content []anthropic.ContentBl
 	dst = append(dst, `],"stop_reason":`...)
 	dst = jsonpeek.AppendString(dst, stop)
 	dst = append(dst, `,"stop_sequence":`...)
-	if stopSeq != nil {
-		dst = jsonpeek.AppendString(dst, *stopSeq)
-	} else {
-		dst = append(dst, "null"...)
-	}
+	dst = appendStringOrNull(dst, stopSeq)
 	dst = append(dst, `,"usage":{"input_tokens":`...)
 	dst = strconv.AppendInt(dst, t.Input, 10)
 	dst = append(dst, `,"cache_creation_input_tokens":`...)
@@ -231,6 +244,14 @@ func rsAppendMessage(dst []byte, id, model string, content []anthropic.ContentBl
 	dst = append(dst, `,"output_tokens":`...)
 	dst = strconv.AppendInt(dst, t.Output, 10)
 	return append(dst, "}}"...)
+}
+
+// appendStringOrNull appends the JSON string *s, or null for nil.
+func appendStringOrNull(dst []byte, s *string) []byte {
+	if s == nil {
+		return append(dst, "null"...)
+	}
+	return jsonpeek.AppendString(dst, *s)
 }
 
 // rsAppendBlock appends a thinking, text or tool_use block as
