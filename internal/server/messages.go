@@ -129,7 +129,7 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 		if len(res.Attempts) > 0 {
 			// Every attempt, those refused before a node was called
 			// included (provider@-:no_available_node in the access log).
-			x.Header()["X-Ferry-Attempts"] = []string{count(len(res.Attempts))}
+			x.Header()["X-Ferry-Attempts"] = x.hdr(count(len(res.Attempts)))
 		}
 	}
 	if err == nil && x.guard != nil {
@@ -171,8 +171,8 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 		h[k] = v
 	}
 	s.rateHeaders(x, &lt) // ours again, over an upstream's own
-	h["X-Ferry-Provider"] = []string{res.Provider}
-	h["X-Ferry-Node"] = []string{res.Node}
+	h["X-Ferry-Provider"] = x.hdr(res.Provider)
+	h["X-Ferry-Node"] = x.hdr(res.Node)
 	if res.Status >= 400 && res.Status < 500 && res.Status != http.StatusRequestTimeout &&
 		res.Status != http.StatusConflict && res.Status != http.StatusTooManyRequests {
 		// The same request would fail the same way: say so, or the SDKs
@@ -313,9 +313,9 @@ func (s *Server) relayBody(x *exchange, res *relay.Result) {
 	}
 	h := x.Header()
 	if len(h["Content-Type"]) == 0 {
-		h["Content-Type"] = []string{"application/json"}
+		h["Content-Type"] = x.hdr("application/json")
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	h["Content-Length"] = x.hdr(strconv.Itoa(len(b)))
 	x.WriteHeader(res.Status) // with the write deadline
 	x.Write(b)
 }
@@ -368,9 +368,9 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 	s.m.StreamsInFlight.Inc()
 	defer s.m.StreamsInFlight.Dec()
 	h := x.Header()
-	h["Content-Type"] = []string{"text/event-stream; charset=utf-8"}
-	h["Cache-Control"] = []string{"no-cache"}
-	h["X-Accel-Buffering"] = []string{"no"} // tell nginx-style proxies not to buffer
+	h["Content-Type"] = x.hdr("text/event-stream; charset=utf-8")
+	h["Cache-Control"] = x.hdr("no-cache")
+	h["X-Accel-Buffering"] = x.hdr("no") // tell nginx-style proxies not to buffer
 	delete(h, "Content-Length")
 	x.WriteHeader(http.StatusOK)
 	if err := x.rc.Flush(); err != nil {
