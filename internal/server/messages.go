@@ -44,22 +44,37 @@ func (s *Server) chatCompletions(x *exchange, r *http.Request) {
 // complete serves the legacy Text Completions API, translated to and from
 // the Messages API so that it works on any route.
 func (s *Server) complete(x *exchange, r *http.Request) {
-	body, err := s.readBody(x, r)
+	forwardLegacy(s, x, r, relay.FromComplete, func(c *relay.Complete) []byte { return c.Body })
+}
+
+// answerConverter turns the relay's answer into the client's format.
+type answerConverter = func(*provider.Response) (*provider.Response, error)
+
+// A legacyRequest is a legacy API's request made one the relay serves
+// (relay.FromComplete, relay.FromOpenAICompletion).
+type legacyRequest interface {
+	Answer(*provider.Response) (*provider.Response, error)
+}
+
+// forwardLegacy serves a legacy API: the body made the request body(c)
+// by from (an error is the client's), the answer converted back by c.
+func forwardLegacy[C legacyRequest](s *Server, x *exchange, r *http.Request, from func([]byte) (C, error), body func(C) []byte) {
+	raw, err := s.readBody(x, r)
 	if err != nil {
 		s.fail(x, err)
 		return
 	}
-	c, err := relay.FromComplete(body)
+	c, err := from(raw)
 	if err != nil {
 		s.fail(x, err)
 		return
 	}
-	s.forward(x, r, provider.OpMessages, c.Body, c.Answer)
+	s.forward(x, r, provider.OpMessages, body(c), c.Answer)
 }
 
 // forward inspects a body, relays it and writes the answer. convert, when
 // set, turns the relay's answer into the client's format.
-func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []byte, convert func(*provider.Response) (*provider.Response, error)) {
+func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []byte, convert answerConverter) {
 	peek, err := anthropic.Inspect(body)
 	if err != nil {
 		s.fail(x, apierr.Wrap(apierr.InvalidRequest, err, err.Error()))
