@@ -22,7 +22,7 @@ import (
 // log. One allocation carries everything the log line needs.
 type exchange struct {
 	http.ResponseWriter
-	rc          *http.ResponseController
+	rc          http.ResponseController // by value: no allocation of its own
 	status      int
 	wroteHeader bool
 	bytesOut    int64
@@ -108,7 +108,7 @@ func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
 
 func (s *Server) begin(w http.ResponseWriter, r *http.Request) *exchange {
 	x := &exchange{ResponseWriter: w, start: time.Now(), status: http.StatusOK, writeLimit: s.writeTimeout}
-	x.rc = http.NewResponseController(w)
+	x.rc = *http.NewResponseController(w)
 	x.id = requestID(r.Header)
 	w.Header()["Request-Id"] = x.hdr(x.id)
 	s.m.InFlight.Inc()
