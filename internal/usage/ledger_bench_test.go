@@ -19,8 +19,8 @@ import (
 // Tried on SQLite and dropped (cpu-ns/row): one JSON text per batch
 // inserted with json_each (1 bind instead of 27 a row) costs ~3x more
 // (SQLite parses the JSON again for each extracted column); empty strings
-// bound as NULL and stored through ifnull(?,”) (no C string for the
-// driver to allocate) gains nothing measurable. What is left is the
+// bound as NULL and stored as empty through ifnull (no C string for
+// the driver to allocate) gains nothing measurable. What is left is the
 // driver's per-bind work and the B-tree insert.
 //
 //	go test -run '^$' -bench LedgerInsert -benchmem ./internal/usage/
