@@ -78,7 +78,9 @@ func serveCmd(stderr io.Writer, env func(string) (string, bool)) *cobra.Command 
 				return err
 			}
 			defer st.Close()
-			a, err := app.New(cfg, app.Options{Logger: app.NewLogger(cfg.Log, stderr), Notice: notice, Store: st, ConfigPath: path, Env: env})
+			log, logBuf := app.NewBufferedLogger(cfg.Log, stderr)
+			defer logBuf.Close() // after Run: the shutdown's lines are written
+			a, err := app.New(cfg, app.Options{Logger: log, Notice: notice, Store: st, ConfigPath: path, Env: env})
 			if err != nil {
 				printProblems(stderr, err)
 				return err

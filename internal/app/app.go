@@ -446,11 +446,28 @@ func (a *App) drain(ctx context.Context) {
 // write their error and end.
 const cutGrace = time.Second
 
-// NewLogger builds the logger the config asks for, writing to w (stderr if nil).
+// NewLogger builds the logger the config asks for, writing to w (stderr if
+// nil) each record as it comes.
 func NewLogger(c config.Log, w io.Writer) *slog.Logger {
 	if w == nil {
 		w = stderr()
 	}
+	return newLogger(c, w)
+}
+
+// NewBufferedLogger is NewLogger writing through a LogBuffer (64 KiB,
+// flushed every 100 ms): few write syscalls under load. Close the buffer
+// after the app's Run returns; until then a crash may lose the last 100 ms
+// of lines.
+func NewBufferedLogger(c config.Log, w io.Writer) (*slog.Logger, *LogBuffer) {
+	if w == nil {
+		w = stderr()
+	}
+	b := newLogBuffer(w, logBufferSize, logFlushEvery)
+	return newLogger(c, b), b
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	var lvl slog.Level
 	switch strings.ToLower(c.Level) {
 	case "debug":

@@ -14,13 +14,17 @@ import (
 // handler's records and those lines whole and apart.
 type jsonLog struct {
 	*slog.JSONHandler
-	out *lockedWriter
+	out io.Writer
 }
 
 var _ server.LineSink = (*jsonLog)(nil)
 
+// newJSONLog writes to w under one lock; a LogBuffer is its own lock.
 func newJSONLog(w io.Writer, ho *slog.HandlerOptions) *jsonLog {
-	out := &lockedWriter{w: w}
+	out := w
+	if _, ok := w.(*LogBuffer); !ok {
+		out = &lockedWriter{w: w}
+	}
 	return &jsonLog{JSONHandler: slog.NewJSONHandler(out, ho), out: out}
 }
 

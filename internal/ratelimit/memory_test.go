@@ -131,3 +131,29 @@ func TestMirrorSwept(t *testing.T) {
 		t.Errorf("%d mirrored entries two minutes on, want 1 (the new one)", n)
 	}
 }
+
+// TestSettleCancelledContext: the server settles with the request's own
+// context, cancelled when the client has gone; on Redis the settlement is
+// still made (the concurrency slot comes back).
+func TestSettleCancelledContext(t *testing.T) {
+	c, prefix := testkit.Redis(t)
+	cnt := newCounters()
+	l := newTestLimiter(t, config.RateLimits{Rules: []config.RateRule{{Scope: "key", Concurrency: 1}}}, newClock(), c, prefix, cnt)
+	ctx, cancel := context.WithCancel(context.Background())
+	tk, err := l.Admit(ctx, keyA, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	tk.Settle(ctx, 1)
+	again, err := l.Admit(context.Background(), keyA, 1)
+	if err != nil {
+		t.Fatalf("the slot was not given back: %v", err)
+	}
+	again.Settle(context.Background(), 1)
+	cnt.mu.Lock()
+	defer cnt.mu.Unlock()
+	if len(cnt.store) != 0 {
+		t.Errorf("store errors %v, want none", cnt.store)
+	}
+}

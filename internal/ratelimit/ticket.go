@@ -56,9 +56,10 @@ const SettleTimeout = 2 * time.Second
 // Settle ends the request: its token reservation becomes actual (the
 // difference is refunded, or owed when the request used more) and its
 // concurrency slots are released. It is idempotent, and a no-op for a
-// refused request. Call it with a context that outlives the client (the
-// work happens after the response, e.g. context.WithoutCancel); the wait
-// for the store is bounded by SettleTimeout.
+// refused request. It settles even when ctx is cancelled (the work
+// happens after the response, when the client may be gone): only ctx's
+// values are used, and the wait for the store is bounded by SettleTimeout.
+// In memory nothing waits, and no context is derived.
 func (t *Ticket) Settle(ctx context.Context, actual int64) {
 	st := t.st
 	t.st = none
@@ -67,7 +68,7 @@ func (t *Ticket) Settle(ctx context.Context, actual int64) {
 	case inMemory:
 		t.l.mem.settle(t, actual)
 	case inRedis:
-		ctx, cancel := context.WithTimeout(ctx, SettleTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), SettleTimeout)
 		defer cancel()
 		if err := t.l.red.settle(ctx, t, actual); err != nil {
 			t.l.storeError(err)

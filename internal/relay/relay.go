@@ -85,6 +85,8 @@ type Result struct {
 	Provider string
 	Model    string // the model name the upstream saw
 	Attempts []Attempt
+
+	attempt [1]Attempt // Attempts' backing while there is one
 }
 
 // Attempt records one try: on a node, or refused before one was chosen
@@ -153,6 +155,7 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 		st = r.routes[rt.Match]
 	}
 	res := &Result{Route: rt.Match, Rule: -1}
+	res.Attempts = res.attempt[:0] // the usual one attempt: no allocation of its own
 	var buf [8]int
 	order := st.order(req, len(rt.Targets), buf[:0])
 	plan := rt.Targets

@@ -66,19 +66,13 @@ func accessFields(x *exchange, r *http.Request, status int, d time.Duration, f l
 	f.ms("duration_ms", d)
 	f.num("bytes_in", x.bytesIn)
 	f.num("bytes_out", x.bytesOut)
-	if x.key != "" {
-		f.str("key", x.key)
-	}
+	optional(f, "key", x.key)
 	if x.model != "" {
 		f.str("model", x.model)
 		f.flag("stream", x.stream)
 	}
-	if x.route != "" {
-		f.str("route", x.route)
-	}
-	if x.tag != "" {
-		f.str("tag", x.tag)
-	}
+	optional(f, "route", x.route)
+	optional(f, "tag", x.tag)
 	if x.provider != "" {
 		f.str("provider", x.provider)
 		f.str("node", x.node)
@@ -113,6 +107,13 @@ func accessFields(x *exchange, r *http.Request, status int, d time.Duration, f l
 	}
 	if x.streamErr != nil {
 		f.str("stream_error", redact(x.streamErr.Error()))
+	}
+}
+
+// optional writes a string field that is there only when not empty.
+func optional(f lineFields, key, v string) {
+	if v != "" {
+		f.str(key, v)
 	}
 }
 

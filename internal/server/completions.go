@@ -3,7 +3,6 @@ package server
 import (
 	"net/http"
 
-	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/relay"
 )
 
@@ -11,15 +10,5 @@ import (
 // (/v1/completions), made a Chat Completions request and its answer made
 // text_completion again, so that it works on any route.
 func (s *Server) openAICompletions(x *exchange, r *http.Request) {
-	body, err := s.readBody(x, r)
-	if err != nil {
-		s.fail(x, err)
-		return
-	}
-	c, err := relay.FromOpenAICompletion(body)
-	if err != nil {
-		s.fail(x, err)
-		return
-	}
-	s.forward(x, r, provider.OpMessages, c.Body, c.Answer)
+	forwardLegacy(s, x, r, relay.FromOpenAICompletion, func(c *relay.OpenAICompletion) []byte { return c.Body })
 }

@@ -22,7 +22,7 @@ import (
 // log. One allocation carries everything the log line needs.
 type exchange struct {
 	http.ResponseWriter
-	rc          *http.ResponseController
+	rc          http.ResponseController // by value: no allocation of its own
 	status      int
 	wroteHeader bool
 	bytesOut    int64
@@ -59,6 +59,24 @@ type exchange struct {
 	upstreamWait  time.Duration // time spent waiting on upstreams (observe.go)
 	span          tracing.Span  // the request's span (zero: tracing off)
 	guard         *guardState   // the guardrails' part; nil when none applies
+
+	// Backing for the header values the gateway sets on every answer
+	// (hdr): one allocation with the exchange instead of one a header.
+	hv  [8]string
+	nhv int
+}
+
+// hdr is a one-element header value []string{v}, taken from the
+// exchange's slots while they last. Its capacity is 1: an append to it
+// (Header.Add) copies, and never reaches the next slot.
+func (x *exchange) hdr(v string) []string {
+	if x.nhv == len(x.hv) {
+		return []string{v}
+	}
+	i := x.nhv
+	x.nhv++
+	x.hv[i] = v
+	return x.hv[i : i+1 : i+1]
 }
 
 func (x *exchange) WriteHeader(code int) {
@@ -90,9 +108,9 @@ func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
 
 func (s *Server) begin(w http.ResponseWriter, r *http.Request) *exchange {
 	x := &exchange{ResponseWriter: w, start: time.Now(), status: http.StatusOK, writeLimit: s.writeTimeout}
-	x.rc = http.NewResponseController(w)
+	x.rc = *http.NewResponseController(w)
 	x.id = requestID(r.Header)
-	w.Header()["Request-Id"] = []string{x.id}
+	w.Header()["Request-Id"] = x.hdr(x.id)
 	s.m.InFlight.Inc()
 	s.started()
 	return x

@@ -44,22 +44,37 @@ func (s *Server) chatCompletions(x *exchange, r *http.Request) {
 // complete serves the legacy Text Completions API, translated to and from
 // the Messages API so that it works on any route.
 func (s *Server) complete(x *exchange, r *http.Request) {
-	body, err := s.readBody(x, r)
+	forwardLegacy(s, x, r, relay.FromComplete, func(c *relay.Complete) []byte { return c.Body })
+}
+
+// answerConverter turns the relay's answer into the client's format.
+type answerConverter = func(*provider.Response) (*provider.Response, error)
+
+// A legacyRequest is a legacy API's request made one the relay serves
+// (relay.FromComplete, relay.FromOpenAICompletion).
+type legacyRequest interface {
+	Answer(*provider.Response) (*provider.Response, error)
+}
+
+// forwardLegacy serves a legacy API: the body made the request body(c)
+// by from (an error is the client's), the answer converted back by c.
+func forwardLegacy[C legacyRequest](s *Server, x *exchange, r *http.Request, from func([]byte) (C, error), body func(C) []byte) {
+	raw, err := s.readBody(x, r)
 	if err != nil {
 		s.fail(x, err)
 		return
 	}
-	c, err := relay.FromComplete(body)
+	c, err := from(raw)
 	if err != nil {
 		s.fail(x, err)
 		return
 	}
-	s.forward(x, r, provider.OpMessages, c.Body, c.Answer)
+	s.forward(x, r, provider.OpMessages, body(c), c.Answer)
 }
 
 // forward inspects a body, relays it and writes the answer. convert, when
 // set, turns the relay's answer into the client's format.
-func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []byte, convert func(*provider.Response) (*provider.Response, error)) {
+func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []byte, convert answerConverter) {
 	peek, err := anthropic.Inspect(body)
 	if err != nil {
 		s.fail(x, apierr.Wrap(apierr.InvalidRequest, err, err.Error()))
@@ -129,7 +144,7 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 		if len(res.Attempts) > 0 {
 			// Every attempt, those refused before a node was called
 			// included (provider@-:no_available_node in the access log).
-			x.Header()["X-Ferry-Attempts"] = []string{count(len(res.Attempts))}
+			x.Header()["X-Ferry-Attempts"] = x.hdr(count(len(res.Attempts)))
 		}
 	}
 	if err == nil && x.guard != nil {
@@ -171,8 +186,8 @@ func (s *Server) forward(x *exchange, r *http.Request, op provider.Op, body []by
 		h[k] = v
 	}
 	s.rateHeaders(x, &lt) // ours again, over an upstream's own
-	h["X-Ferry-Provider"] = []string{res.Provider}
-	h["X-Ferry-Node"] = []string{res.Node}
+	h["X-Ferry-Provider"] = x.hdr(res.Provider)
+	h["X-Ferry-Node"] = x.hdr(res.Node)
 	if res.Status >= 400 && res.Status < 500 && res.Status != http.StatusRequestTimeout &&
 		res.Status != http.StatusConflict && res.Status != http.StatusTooManyRequests {
 		// The same request would fail the same way: say so, or the SDKs
@@ -313,9 +328,9 @@ func (s *Server) relayBody(x *exchange, res *relay.Result) {
 	}
 	h := x.Header()
 	if len(h["Content-Type"]) == 0 {
-		h["Content-Type"] = []string{"application/json"}
+		h["Content-Type"] = x.hdr("application/json")
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	h["Content-Length"] = x.hdr(strconv.Itoa(len(b)))
 	x.WriteHeader(res.Status) // with the write deadline
 	x.Write(b)
 }
@@ -368,9 +383,9 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 	s.m.StreamsInFlight.Inc()
 	defer s.m.StreamsInFlight.Dec()
 	h := x.Header()
-	h["Content-Type"] = []string{"text/event-stream; charset=utf-8"}
-	h["Cache-Control"] = []string{"no-cache"}
-	h["X-Accel-Buffering"] = []string{"no"} // tell nginx-style proxies not to buffer
+	h["Content-Type"] = x.hdr("text/event-stream; charset=utf-8")
+	h["Cache-Control"] = x.hdr("no-cache")
+	h["X-Accel-Buffering"] = x.hdr("no") // tell nginx-style proxies not to buffer
 	delete(h, "Content-Length")
 	x.WriteHeader(http.StatusOK)
 	if err := x.rc.Flush(); err != nil {

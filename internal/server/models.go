@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,22 +36,18 @@ func (s *Server) listModels(x *exchange, r *http.Request) {
 		limit = n
 	}
 	ids := models
-	if after := q.Get("after_id"); after != "" {
-		i := slices.Index(ids, after)
-		if i < 0 {
-			s.fail(x, apierr.New(apierr.InvalidRequest, "after_id: unknown model %s", after))
-			return
-		}
-		ids = ids[i+1:]
+	after, ok := s.pageCursor(x, ids, q, "after_id")
+	if !ok {
+		return
 	}
-	fromEnd := false
-	if before := q.Get("before_id"); before != "" {
-		i := slices.Index(ids, before)
-		if i < 0 {
-			s.fail(x, apierr.New(apierr.InvalidRequest, "before_id: unknown model %s", before))
-			return
-		}
-		ids, fromEnd = ids[:i], true
+	ids = ids[after+1:] // all of them without after_id (-1)
+	before, ok := s.pageCursor(x, ids, q, "before_id")
+	if !ok {
+		return
+	}
+	fromEnd := before >= 0
+	if fromEnd {
+		ids = ids[:before]
 	}
 	more := len(ids) > limit
 	if more {
@@ -87,4 +84,19 @@ func (s *Server) visibleModels(x *exchange) []string {
 
 func (s *Server) modelInfo(id string) anthropic.ModelInfo {
 	return anthropic.ModelInfo{Type: "model", ID: id, DisplayName: id, CreatedAt: s.modelsCreated}
+}
+
+// pageCursor is the index in ids of the model the query's param names (-1:
+// the param is absent). ok is false, the error answered, when the model is
+// not in ids.
+func (s *Server) pageCursor(x *exchange, ids []string, q url.Values, param string) (i int, ok bool) {
+	id := q.Get(param)
+	if id == "" {
+		return -1, true
+	}
+	if i = slices.Index(ids, id); i < 0 {
+		s.fail(x, apierr.New(apierr.InvalidRequest, "%s: unknown model %s", param, id))
+		return 0, false
+	}
+	return i, true
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -91,8 +90,9 @@ func (s *Server) settle(x *exchange, r *http.Request, t *ratelimit.Ticket) {
 		actual = 0
 	}
 	// After the response: the client may be gone, the settlement is still
-	// due. The store bounds its own wait (ratelimit.SettleTimeout).
-	t.Settle(context.WithoutCancel(r.Context()), actual)
+	// due; Settle ignores the cancellation and bounds its own wait
+	// (ratelimit.SettleTimeout).
+	t.Settle(r.Context(), actual)
 }
 
 // rateHeaders sets the rate-limit headers of the limits that apply, in the

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -34,7 +33,7 @@ func (s *Server) reserveUsage(x *exchange, r *http.Request, op provider.Op, peek
 			e.KeyBudgets = append(e.KeyBudgets, usage.KeyBudget(id.Name, b.Period, b.Currency, usage.Micros(b.LimitMicros), b.AllowOver))
 		}
 	}
-	if rt := x.rt; rt != nil {
+	if rt := x.rt; rt != nil && s.usage.Budgeted(&e) {
 		for _, tg := range rt.Targets {
 			e.Targets = append(e.Targets, usage.Target{Provider: tg.Provider, Model: tg.UpstreamModel(peek.Model)})
 		}
@@ -84,7 +83,7 @@ func (s *Server) recordUnfinished(x *exchange, r *http.Request) {
 	if x.err != nil {
 		o.ErrorType = x.err.Kind.Type()
 	}
-	s.usage.Record(context.WithoutCancel(r.Context()), s.usageEntry(x, r), x.start, o)
+	s.usage.Record(r.Context(), s.usageEntry(x, r), x.start, o)
 }
 
 // finishUsage prices and records the request once its answer is written.
@@ -124,7 +123,7 @@ func (s *Server) finishUsage(x *exchange, r *http.Request, t *usage.Ticket, body
 		o.Cached = x.cache.free && x.cache.result != cacheCoalesced
 		o.Coalesced = x.cache.result == cacheCoalesced
 	}
-	cost, currency := s.usage.Finish(context.WithoutCancel(r.Context()), t, o)
+	cost, currency := s.usage.Finish(r.Context(), t, o)
 	if cost > 0 {
 		model, tag := s.labels(x)
 		team := ""

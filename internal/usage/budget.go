@@ -242,17 +242,9 @@ ON CONFLICT (budget, window_key) DO NOTHING`, h.id, h.window.Key, store.Micros(h
 		b.rows.Store(row, h.window.End)
 		b.sweep()
 	}
-	res, err := s.Exec(ctx, nil, `UPDATE usage_budget_spend SET reserved = reserved + ?
+	return changedOne(ctx, s, "budget reserve", `UPDATE usage_budget_spend SET reserved = reserved + ?
 WHERE budget = ? AND window_key = ? AND (? = 1 OR spent + reserved < ?)`,
 		int64(h.amount), h.id, h.window.Key, flag(h.budget.AllowOverrun), int64(h.budget.Limit))
-	if err != nil {
-		return false, fmt.Errorf("budget reserve: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("budget reserve: %w", err)
-	}
-	return n == 1, nil
 }
 
 // sweep forgets, at most once a minute, the rows of windows that ended, so

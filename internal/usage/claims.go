@@ -26,14 +26,21 @@ func (c *Claims) Claim(ctx context.Context, key string, until time.Time) (bool, 
 	if _, err := c.Store.Exec(ctx, nil, `DELETE FROM usage_alert_claims WHERE until_us < ?`, store.Micros(now())); err != nil {
 		return false, fmt.Errorf("usage: alert claims: %w", err)
 	}
-	res, err := c.Store.Exec(ctx, nil, `INSERT INTO usage_alert_claims (alert_key, until_us) VALUES (?, ?) ON CONFLICT (alert_key) DO NOTHING`,
+	return changedOne(ctx, c.Store, "usage: alert claim", `INSERT INTO usage_alert_claims (alert_key, until_us) VALUES (?, ?) ON CONFLICT (alert_key) DO NOTHING`,
 		key, store.Micros(until))
+}
+
+// changedOne runs a statement and reports whether it changed exactly one
+// row (a conditional UPDATE that applied, an INSERT that was not a
+// conflict); errors are wrapped with what.
+func changedOne(ctx context.Context, s *store.Store, what, query string, args ...any) (bool, error) {
+	res, err := s.Exec(ctx, nil, query, args...)
 	if err != nil {
-		return false, fmt.Errorf("usage: alert claim: %w", err)
+		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("usage: alert claim: %w", err)
+		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	return n == 1, nil
 }

@@ -68,7 +68,7 @@ func (r *Recorder) Reserve(ctx context.Context, e Entry) (*Ticket, error) {
 		return nil, nil
 	}
 	t := &Ticket{entry: e, start: r.now()}
-	if r.Budgets == nil || len(e.Targets) == 0 {
+	if !r.Budgeted(&e) || len(e.Targets) == 0 {
 		return t, nil
 	}
 	req := Request{Key: e.Key, Team: e.Team, Tag: e.Tag, InputTokens: e.InputTokens, MaxTokens: e.MaxTokens, At: t.start, Extra: e.KeyBudgets}
@@ -79,6 +79,12 @@ func (r *Recorder) Reserve(ctx context.Context, e Entry) (*Ticket, error) {
 	}
 	t.res = res
 	return t, nil
+}
+
+// Budgeted reports whether a request with e's key budgets can hold any
+// budget: without one, Reserve holds nothing and needs no targets.
+func (r *Recorder) Budgeted(e *Entry) bool {
+	return r != nil && r.Budgets != nil && (len(r.Budgets.o.Budgets) > 0 || len(e.KeyBudgets) > 0)
 }
 
 // dearest is the target whose estimate is highest (in CNY), so that a
@@ -99,8 +105,8 @@ func (r *Recorder) dearest(e Entry) Target {
 }
 
 // Finish prices the request, settles its budgets and queues its ledger
-// row. It runs after the response, on a context without the client's
-// cancel: a client that hangs up still pays.
+// row. It runs after the response and ignores ctx's cancellation (only its
+// values are used): a client that hangs up still pays.
 func (r *Recorder) Finish(ctx context.Context, t *Ticket, o Outcome) (Micros, string) {
 	if r == nil || t == nil {
 		return 0, ""
