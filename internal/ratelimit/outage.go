@@ -62,7 +62,7 @@ func (l *Limiter) share() int64 {
 // mirror keeps Redis's answer for t in memory, as the starting point of
 // decisions while Redis is down. v holds admit.lua's five values per scope.
 func (l *Limiter) mirror(t *Ticket, v []int64) {
-	if !l.failOpen {
+	if !l.pol.Load().failOpen {
 		return
 	}
 	l.mem.mirror(t, v, l.share())
@@ -220,7 +220,7 @@ func (r *redisStore) beatLoop() {
 		back := r.l.failing.Load()
 		ctx, cancel := context.WithTimeout(context.Background(), r.beatEvery/2)
 		// Under fail_closed nothing was admitted alone: no outage to mark.
-		_, err := r.beat(ctx, back && r.l.failOpen)
+		_, err := r.beat(ctx, back && r.l.pol.Load().failOpen)
 		cancel()
 		r.l.beaten(err, back)
 		// A failing store is probed every StoreRetry, a healthy one
