@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,6 +58,8 @@ type Notifier struct {
 	started bool
 	closed  bool
 
+	hooks atomic.Pointer[[]Webhook] // Options.Webhooks, then SetWebhooks'
+
 	mu     sync.Mutex
 	recent []Delivery // ring, newest last
 	claims map[string]time.Time
@@ -67,19 +70,8 @@ type Notifier struct {
 
 // New validates o and builds a Notifier.
 func New(o Options) (*Notifier, error) {
-	var errs []error
-	for i, w := range o.Webhooks {
-		switch w.Kind {
-		case DingTalk, Feishu, Slack, Generic:
-		default:
-			errs = append(errs, fmt.Errorf("webhook %d (%s): kind %q is unknown", i, w.Name, w.Kind))
-		}
-		if w.URL == "" {
-			errs = append(errs, fmt.Errorf("webhook %d (%s): no url", i, w.Name))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("alert: %w", err)
+	if err := checkWebhooks(o.Webhooks); err != nil {
+		return nil, err
 	}
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: 10 * time.Second}
@@ -98,6 +90,7 @@ func New(o Options) (*Notifier, error) {
 	o.Queue = cmpOr(o.Queue, 100)
 	o.Keep = cmpOr(o.Keep, 200)
 	n := &Notifier{o: o, queue: make(chan Alert, o.Queue), done: make(chan struct{}), claims: map[string]time.Time{}}
+	n.hooks.Store(&o.Webhooks)
 	n.sent = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ferry_alert_deliveries_total",
 		Help: "Alert deliveries to webhooks, by webhook name and result (ok, failed: after every retry).",
@@ -113,6 +106,38 @@ func New(o Options) (*Notifier, error) {
 	}
 	return n, nil
 }
+
+func checkWebhooks(hooks []Webhook) error {
+	var errs []error
+	for i, w := range hooks {
+		switch w.Kind {
+		case DingTalk, Feishu, Slack, Generic:
+		default:
+			errs = append(errs, fmt.Errorf("webhook %d (%s): kind %q is unknown", i, w.Name, w.Kind))
+		}
+		if w.URL == "" {
+			errs = append(errs, fmt.Errorf("webhook %d (%s): no url", i, w.Name))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("alert: %w", err)
+	}
+	return nil
+}
+
+// SetWebhooks replaces the webhooks (a hot reload of alerts): alerts
+// delivered after it go to hooks; the queue, the deliveries kept and the
+// claims stay.
+func (n *Notifier) SetWebhooks(hooks []Webhook) error {
+	if err := checkWebhooks(hooks); err != nil {
+		return err
+	}
+	n.hooks.Store(&hooks)
+	return nil
+}
+
+// Webhooks are the webhooks in force.
+func (n *Notifier) Webhooks() []Webhook { return *n.hooks.Load() }
 
 func cmpOr[T int | time.Duration](v, def T) T {
 	if v <= 0 {
@@ -229,7 +254,7 @@ func (n *Notifier) Close(ctx context.Context) error {
 // Deliver sends a to every webhook now, retrying each with backoff, and
 // records the deliveries.
 func (n *Notifier) Deliver(ctx context.Context, a Alert) {
-	for _, w := range n.o.Webhooks {
+	for _, w := range n.Webhooks() {
 		d := n.deliverOne(ctx, w, a)
 		result := "ok"
 		if !d.OK {
