@@ -83,10 +83,10 @@ func TestLastReloadInAdminConfig(t *testing.T) {
 	if _, body := do("GET", "/admin/config"); strings.Contains(body, leak) || strings.Contains(body, "nope") {
 		t.Errorf("/admin/config quotes the refused file: %s", body)
 	}
-	// A change outside providers and routes: refused, needs a restart.
-	os.WriteFile(path, fmt.Appendf(nil, reloadYAML, token+"-2", clientKey, "model-b"), 0o600)
+	// A change of a restart-only section: refused, naming it.
+	os.WriteFile(path, fmt.Appendf(fmt.Appendf(nil, reloadYAML, token, clientKey, "model-b"), "shadow: {queue: 7}\n"), 0o600)
 	a.ReloadFile() // as SIGHUP does
-	check(ReloadBySignal, refusedRestart)
+	check(ReloadBySignal, refusedRestart+"shadow")
 	// The watcher.
 	write("model-c")
 	future := time.Now().Add(time.Hour)
