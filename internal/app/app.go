@@ -41,6 +41,7 @@ type Options struct {
 	// (0: the defaults, 60s and 64 MiB)
 	writeTimeout     time.Duration
 	maxResponseBytes int64
+	afterHold        func() // tests: runs in acquire between the hold and the check (reload.go)
 
 	// Store is the durable store for the usage ledger, budgets, alerts and
 	// reports (nil: those are off). `ferry serve` opens it from data_dir or

@@ -127,6 +127,9 @@ func (a *App) acquire() *generation {
 	for {
 		g := a.gen.Load()
 		g.server.Hold()
+		if a.opts.afterHold != nil {
+			a.opts.afterHold() // tests: a reload between the hold and the check
+		}
 		if a.gen.Load() == g {
 			return g
 		}
@@ -274,7 +277,9 @@ func (a *App) reconfigureShared(old, cfg *config.Config) error {
 			return refuse(err)
 		}
 	}
-	setLogLevel(a.log, cfg.Log.Level)
+	if old.Log.Level != cfg.Log.Level {
+		setLogLevel(a.log, cfg.Log.Level)
+	}
 	return nil
 }
 
