@@ -150,7 +150,9 @@ func TestReloadEachSectionUnderLoad(t *testing.T) {
 		}
 	}
 	rpm := func(n int64) func(c *config.Config) {
-		return func(c *config.Config) { c.RateLimits.Rules = []config.RateRule{{Scope: "key", Match: "team-r", RPM: n}} }
+		return func(c *config.Config) {
+			c.RateLimits.Rules = []config.RateRule{{Scope: "key", Match: "team-r", RPM: n}}
+		}
 	}
 	reload("lower a rate limit", rpm(4))
 	if code := status(keyR, "sim-1", "hi"); code != http.StatusTooManyRequests {
