@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -269,5 +271,50 @@ func TestAcquireHoldsGenerationAcrossReload(t *testing.T) {
 	waitRetired(t, g.App, 0)
 	if n := first.server.InFlight(); n != 0 {
 		t.Errorf("the released generation counts %d requests in flight", n)
+	}
+}
+
+// The file paths reload more than routes: a key rotated in the file is in
+// force after a SIGHUP's reload, and after the watcher's.
+func TestReloadFileRotatesKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ferry.yaml")
+	write := func(key string) {
+		yaml := "listen: 127.0.0.1:0\nadmin: {listen: \"off\"}\nkeys: [{name: t, key: " + key + "}]\n" +
+			"providers: [{name: sim, type: simulator}]\nroutes: [{match: sim-1, targets: [{provider: sim}]}]\n"
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(clientKey)
+	a := fileApp(t, path)
+	url, hc := "http://"+a.Addr(), &http.Client{}
+	accepted := func(key string) bool {
+		code, _, err := ask(hc, url, key, "sim-1", "hi")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return code == 200
+	}
+	write(keyB)
+	if err := a.ReloadFile(); err != nil { // as SIGHUP does
+		t.Fatal(err)
+	}
+	if !accepted(keyB) || accepted(clientKey) {
+		t.Fatalf("after rotating the key by SIGHUP: new accepted %v, old accepted %v", accepted(keyB), accepted(clientKey))
+	}
+	write(keyR)
+	future := time.Now().Add(time.Hour)
+	os.Chtimes(path, future, future)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); a.watchConfig(ctx, 10*time.Millisecond) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(5 * time.Second); !accepted(keyR); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the watcher did not put the rotated key in force")
+		}
+	}
+	if accepted(keyB) {
+		t.Error("the key rotated out by the watcher's reload is still accepted")
 	}
 }
