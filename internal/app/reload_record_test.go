@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -89,12 +88,7 @@ func TestLastReloadInAdminConfig(t *testing.T) {
 	check(ReloadBySignal, refusedRestart+"shadow")
 	// The watcher.
 	write("model-c")
-	future := time.Now().Add(time.Hour)
-	os.Chtimes(path, future, future)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); a.watchConfig(ctx, 10*time.Millisecond) }()
-	defer func() { cancel(); <-done }()
+	watchFile(t, a, path)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if l := last(); l["source"] == ReloadByFile {

@@ -89,13 +89,41 @@ func startLoad(g *gateway, clients int) *load {
 	return l
 }
 
-func (l *load) end(t *testing.T) {
+// end stops the load and fails t unless every request succeeded, and at
+// least least did.
+func (l *load) end(t *testing.T, least int64) {
 	t.Helper()
 	l.stop()
 	l.wg.Wait()
-	if f := l.failed.Load(); f != 0 || l.ok.Load() < 20 {
-		t.Errorf("under load: %d requests failed (first: %v), %d succeeded; want none failed of at least 20", f, l.first.Load(), l.ok.Load())
+	if f := l.failed.Load(); f != 0 || l.ok.Load() < least {
+		t.Errorf("under load: %d requests failed (first: %v), %d succeeded; want none failed of at least %d", f, l.first.Load(), l.ok.Load(), least)
 	}
+}
+
+// sendAsync sends a Messages request for model in the background; the
+// channel gets nil for a 200.
+func sendAsync(g *gateway, model string, stream bool) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		code, err := sendModel(g.HTTP, g.URL, model, stream)
+		if err == nil && code != 200 {
+			err = fmt.Errorf("status %d", code)
+		}
+		done <- err
+	}()
+	return done
+}
+
+// watchFile marks the config file changed and runs a's watcher on it
+// until the test ends.
+func watchFile(t *testing.T, a *App, path string) {
+	t.Helper()
+	future := time.Now().Add(time.Hour)
+	os.Chtimes(path, future, future)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); a.watchConfig(ctx, 10*time.Millisecond) }()
+	t.Cleanup(func() { cancel(); <-done })
 }
 
 // TestReloadEachSectionUnderLoad reloads keys, rate limits, cache settings,
@@ -126,7 +154,7 @@ func TestReloadEachSectionUnderLoad(t *testing.T) {
 		return code
 	}
 	l := startLoad(g, 6)
-	defer l.end(t)
+	defer l.end(t, 20)
 
 	// Keys: an added key is accepted, a removed one refused.
 	if code := status(keyB, "sim-1", "hi"); code != http.StatusUnauthorized {
@@ -249,14 +277,7 @@ func TestAcquireHoldsGenerationAcrossReload(t *testing.T) {
 	base := g.App.current().cfg
 	first := g.App.current()
 	armed.Store(true)
-	done := make(chan error, 1)
-	go func() {
-		code, err := sendModel(g.HTTP, g.URL, "only-new", false)
-		if err == nil && code != 200 {
-			err = fmt.Errorf("status %d", code)
-		}
-		done <- err
-	}()
+	done := sendAsync(g, "only-new", false)
 	<-held
 	if err := g.App.Reload(withRoutes(base, nil, append(slices.Clone(base.Routes), simRoute("only-new"))...)); err != nil {
 		t.Fatal(err)
@@ -303,12 +324,7 @@ func TestReloadFileRotatesKeys(t *testing.T) {
 		t.Fatalf("after rotating the key by SIGHUP: new accepted %v, old accepted %v", accepted(keyB), accepted(clientKey))
 	}
 	write(keyR)
-	future := time.Now().Add(time.Hour)
-	os.Chtimes(path, future, future)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); a.watchConfig(ctx, 10*time.Millisecond) }()
-	defer func() { cancel(); <-done }()
+	watchFile(t, a, path)
 	for deadline := time.Now().Add(5 * time.Second); !accepted(keyR); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the watcher did not put the rotated key in force")
