@@ -258,9 +258,9 @@ func (a *App) prepare(cfg *config.Config) (*generation, error) {
 }
 
 // reconfigureShared puts cfg's settings in force on the components every
-// generation shares: the alert webhooks, the rate limiter's rules, the log
-// level and the spending budgets and rate alerts read. All or nothing: a
-// step that fails undoes the ones before it.
+// generation shares: the alert webhooks, the rate limiter's rules and the
+// log level (Reload then points the money at the new spending). All or
+// nothing: a step that fails undoes the ones before it.
 func (a *App) reconfigureShared(old, cfg *config.Config) error {
 	refuse := func(err error) error { return &reloadRefusal{refusedBuild, err} }
 	hooksChanged := a.money != nil && !reflect.DeepEqual(old.Alerts, cfg.Alerts)
