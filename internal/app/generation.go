@@ -51,7 +51,7 @@ func (a *App) buildGeneration(cfg *config.Config, prev *generation) (_ *generati
 	if g.keys, err = a.managed.keyring(cfg); err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}
-	if g.guards, err = newGuardSet(cfg); err != nil {
+	if g.guards, err = reuseGuards(cfg, prev); err != nil {
 		return nil, err
 	}
 	if g.cache, err = a.buildCache(cfg, prev); err != nil {

@@ -225,6 +225,14 @@ func TestReloadEachSectionUnderLoad(t *testing.T) {
 	if code := status(clientKey, "sim-1", phone); code == 200 {
 		t.Error("a phone number passed a guard policy that blocks it")
 	}
+	guards := g.App.current().guards
+	reload("limits", func(c *config.Config) { c.Limits.MaxRequestBytes = 16 << 20 })
+	if g.App.current().guards != guards {
+		t.Error("a reload that changes no guard policy rebuilt the guards")
+	}
+	if code := status(clientKey, "sim-1", phone); code == 200 {
+		t.Error("a phone number passed after a reload that kept the blocking guard")
+	}
 	reload("guard off", func(c *config.Config) { c.Guard.PII = nil })
 	if code := status(clientKey, "sim-1", phone); code != 200 {
 		t.Errorf("a phone number after the guard was removed: %d", code)
