@@ -90,7 +90,6 @@ func New(o Options) (*Notifier, error) {
 	o.Queue = cmpOr(o.Queue, 100)
 	o.Keep = cmpOr(o.Keep, 200)
 	n := &Notifier{o: o, queue: make(chan Alert, o.Queue), done: make(chan struct{}), claims: map[string]time.Time{}}
-	n.hooks.Store(&o.Webhooks)
 	n.sent = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ferry_alert_deliveries_total",
 		Help: "Alert deliveries to webhooks, by webhook name and result (ok, failed: after every retry).",
@@ -104,6 +103,7 @@ func New(o Options) (*Notifier, error) {
 			return nil, fmt.Errorf("alert: metrics: %w", err)
 		}
 	}
+	n.hooks.Store(&o.Webhooks)
 	return n, nil
 }
 
