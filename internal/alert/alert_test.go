@@ -317,3 +317,29 @@ func TestNewRefuses(t *testing.T) {
 		t.Errorf("New = %v", err)
 	}
 }
+
+// A reload's webhooks take the next delivery; a bad list is refused and
+// the old one stays.
+func TestSetWebhooks(t *testing.T) {
+	hits := make(chan string, 4)
+	srv := func(name string) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits <- name
+			io.WriteString(w, "ok")
+		}))
+	}
+	a, b := srv("a"), srv("b")
+	defer a.Close()
+	defer b.Close()
+	n, _, _ := newTest(t, Webhook{Name: "a", Kind: Slack, URL: a.URL})
+	if err := n.SetWebhooks([]Webhook{{Name: "b", Kind: "pager"}}); err == nil {
+		t.Fatal("a webhook of unknown kind without url was accepted")
+	}
+	if err := n.SetWebhooks([]Webhook{{Name: "b", Kind: Slack, URL: b.URL}}); err != nil {
+		t.Fatal(err)
+	}
+	n.Deliver(context.Background(), budgetAlert())
+	if got := <-hits; got != "b" || len(n.Webhooks()) != 1 {
+		t.Errorf("delivered to %s, webhooks %v: want b only", got, n.Webhooks())
+	}
+}

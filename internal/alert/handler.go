@@ -23,7 +23,7 @@ func (n *Notifier) Handler() http.Handler {
 			Webhooks   []hook     `json:"webhooks"`
 			Deliveries []Delivery `json:"deliveries"`
 		}{Webhooks: []hook{}, Deliveries: n.Deliveries()}
-		for _, h := range n.o.Webhooks {
+		for _, h := range n.Webhooks() {
 			out.Webhooks = append(out.Webhooks, hook{h.Name, h.Kind, h.Lang})
 		}
 		b, err := json.Marshal(out)

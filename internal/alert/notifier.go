@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,6 +60,8 @@ type Notifier struct {
 	started bool
 	closed  bool
 
+	hooks atomic.Pointer[[]Webhook] // Options.Webhooks, then SetWebhooks'
+
 	mu     sync.Mutex
 	recent []Delivery // ring, newest last
 	claims map[string]time.Time
@@ -69,19 +72,8 @@ type Notifier struct {
 
 // New validates o and builds a Notifier.
 func New(o Options) (*Notifier, error) {
-	var errs []error
-	for i, w := range o.Webhooks {
-		switch w.Kind {
-		case DingTalk, Feishu, Slack, Generic:
-		default:
-			errs = append(errs, fmt.Errorf("webhook %d (%s): kind %q is unknown", i, w.Name, w.Kind))
-		}
-		if w.URL == "" {
-			errs = append(errs, fmt.Errorf("webhook %d (%s): no url", i, w.Name))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("alert: %w", err)
+	if err := checkWebhooks(o.Webhooks); err != nil {
+		return nil, err
 	}
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: 10 * time.Second}
@@ -108,8 +100,41 @@ func New(o Options) (*Notifier, error) {
 			return nil, fmt.Errorf("alert: metrics: %w", err)
 		}
 	}
+	n.hooks.Store(&o.Webhooks)
 	return n, nil
 }
+
+func checkWebhooks(hooks []Webhook) error {
+	var errs []error
+	for i, w := range hooks {
+		switch w.Kind {
+		case DingTalk, Feishu, Slack, Generic:
+		default:
+			errs = append(errs, fmt.Errorf("webhook %d (%s): kind %q is unknown", i, w.Name, w.Kind))
+		}
+		if w.URL == "" {
+			errs = append(errs, fmt.Errorf("webhook %d (%s): no url", i, w.Name))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("alert: %w", err)
+	}
+	return nil
+}
+
+// SetWebhooks replaces the webhooks (a hot reload of alerts): alerts
+// delivered after it go to hooks; the queue, the deliveries kept and the
+// claims stay.
+func (n *Notifier) SetWebhooks(hooks []Webhook) error {
+	if err := checkWebhooks(hooks); err != nil {
+		return err
+	}
+	n.hooks.Store(&hooks)
+	return nil
+}
+
+// Webhooks are the webhooks in force.
+func (n *Notifier) Webhooks() []Webhook { return *n.hooks.Load() }
 
 func cmpOr[T int | time.Duration](v, def T) T {
 	if v <= 0 {
@@ -226,7 +251,7 @@ func (n *Notifier) Close(ctx context.Context) error {
 // Deliver sends a to every webhook now, retrying each with backoff, and
 // records the deliveries.
 func (n *Notifier) Deliver(ctx context.Context, a Alert) {
-	for _, w := range n.o.Webhooks {
+	for _, w := range n.Webhooks() {
 		d := n.deliverOne(ctx, w, a)
 		result := "ok"
 		if !d.OK {

@@ -88,7 +88,7 @@ type budgetJSON struct {
 // and every active managed key's own, in its current period. Without a store there are no budgets: an empty list.
 func (a *App) adminBudgets(w http.ResponseWriter, r *http.Request) {
 	out := []budgetJSON{}
-	if a.money != nil && a.money.budgets != nil {
+	if a.money != nil {
 		// Managed keys' own budgets, for keys that can still spend.
 		var extra []usage.Budget
 		if repo := a.managed.opened(); repo != nil {
@@ -107,7 +107,7 @@ func (a *App) adminBudgets(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-		st, err := a.money.budgets.Status(r.Context(), extra...)
+		st, err := a.money.spend.Load().budgets.Status(r.Context(), extra...)
 		if err != nil {
 			a.log.Error("admin budgets: store failed", slog.Any("error", err))
 			adminFail(w, apierr.Wrap(apierr.Unavailable, err, "the usage store is unavailable"))

@@ -97,9 +97,10 @@ func (a *App) adminGuard(rt adminRoute) http.Handler {
 // see, a proxy in front) it is refused.
 func (a *App) adminCaller(r *http.Request) (*auth.Identity, error) {
 	presented := auth.Presented(r.Header)
-	token := a.cfg.Admin.Token.Reveal()
+	g := a.current() // admin.token, admin_key and keys reload
+	token := g.cfg.Admin.Token.Reveal()
 	if presented == "" {
-		if token == "" && a.cfg.AdminKey == "" {
+		if token == "" && g.cfg.AdminKey == "" {
 			if !loopbackRemote(r.RemoteAddr) {
 				return nil, apierr.New(apierr.Authentication, "the admin API without admin.token or admin_key answers loopback callers only")
 			}
@@ -113,7 +114,7 @@ func (a *App) adminCaller(r *http.Request) (*auth.Identity, error) {
 			return &auth.Identity{Name: "admin_token", Role: auth.RoleAdmin}, nil
 		}
 	}
-	id, err := a.keys.Identify(presented)
+	id, err := g.keys.Identify(presented)
 	if err != nil {
 		return nil, apierr.Wrap(apierr.Authentication, err, "a valid admin token is required")
 	}

@@ -6,20 +6,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ferrygw/ferry/internal/auth"
-	"github.com/ferrygw/ferry/internal/cache"
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/console"
 	"github.com/ferrygw/ferry/internal/metrics"
@@ -32,7 +29,6 @@ import (
 	"github.com/ferrygw/ferry/internal/shadow"
 	"github.com/ferrygw/ferry/internal/store"
 	"github.com/ferrygw/ferry/internal/tracing"
-	"github.com/ferrygw/ferry/internal/usage"
 )
 
 // Options are what the app needs besides the config.
@@ -45,6 +41,7 @@ type Options struct {
 	// (0: the defaults, 60s and 64 MiB)
 	writeTimeout     time.Duration
 	maxResponseBytes int64
+	afterHold        func() // tests: runs in acquire between the hold and the check (reload.go)
 
 	// Store is the durable store for the usage ledger, budgets, alerts and
 	// reports (nil: those are off). `ferry serve` opens it from data_dir or
@@ -75,16 +72,13 @@ type App struct {
 	mirror  *shadow.Mirror  // shadow traffic: started by Run, drained on shutdown
 	managed *managed        // the store and the managed keys (keys.go)
 	tracer  *tracing.Tracer // nil: tracing off (tracing.otlp_endpoint)
-	keys    *auth.Keyring
-	guards  *guardSet // nil: no guardrails configured (guard.go)
+	replays auth.Replays    // signatures seen, kept over reloads (hmac.go)
 
 	// The request path a reload swaps (reload.go): the current generation
 	// and what survives it.
-	gen       atomic.Pointer[generation]
-	reloads   reloadState
-	respCache *cache.Cache
-	recorder  *usage.Recorder
-	opts      Options
+	gen     atomic.Pointer[generation]
+	reloads reloadState
+	opts    Options
 	// serverBase holds the server options that outlive reloads (built
 	// once: some register metrics); buildServer adds the relay's.
 	serverBase server.Options
@@ -114,15 +108,6 @@ func New(cfg *config.Config, o Options) (_ *App, err error) {
 	if a.managed, err = newManaged(context.Background(), cfg, log, o.Store); err != nil {
 		return nil, err
 	}
-	keys, err := a.managed.keyring()
-	if err != nil {
-		return nil, err
-	}
-	a.keys = keys
-	if keys.Open() {
-		// Validate refused a non-loopback address without keys.
-		a.notices = append(a.notices, "no keys configured: accepting requests without a key, on loopback only ("+cfg.Listen+")")
-	}
 	if a.tracer, err = newTracer(cfg.Tracing, log); err != nil {
 		return nil, err
 	}
@@ -145,44 +130,20 @@ func New(cfg *config.Config, o Options) (_ *App, err error) {
 	if a.limiter, err = a.rateLimiter(log); err != nil {
 		return nil, err
 	}
-	if a.respCache, err = a.buildCache(); err != nil {
-		return nil, err
-	}
-	if a.guards, err = newGuardSet(cfg); err != nil {
-		return nil, err
-	}
-	var guards server.GuardSet
-	if a.guards != nil {
-		guards = a.guards
-	}
 	if o.Store != nil {
 		if err := a.buildMoney(o.Store); err != nil {
 			return nil, err
 		}
-		a.recorder = a.money.recorder
 	}
-	signed, err := a.hmac(log)
-	if err != nil {
-		return nil, err
-	}
+	// What every generation's server shares; buildServer adds the rest.
 	a.serverBase = server.Options{
-		Guards:          guards,
-		GuardMetrics:    metrics.NewGuard(a.metrics.Registry),
-		BasePath:        cfg.BasePath,
-		HMAC:            signed,
-		Keys:            keys,
-		MaxRequestBytes: cfg.Limits.MaxRequestBytes,
-		RateLimiter:     a.limiter,
-		Cache:           a.respCache,
-		Usage:           a.recorder,
-		Logger:          log,
-		Metrics:         a.metrics,
+		GuardMetrics: metrics.NewGuard(a.metrics.Registry),
+		RateLimiter:  a.limiter,
+		Logger:       log,
+		Metrics:      a.metrics,
 
-		BodyTimeout:      cfg.Limits.BodyTimeout,
 		WriteTimeout:     o.writeTimeout,
 		MaxResponseBytes: o.maxResponseBytes,
-		TagHeader:        cfg.RateLimits.TagHeader,
-		Tags:             metrics.NewLabels(cfg.Metrics.Tags),
 		Tracer:           a.tracer,
 		Finished:         a.stats.Observe,
 	}
@@ -191,6 +152,13 @@ func New(cfg *config.Config, o Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.gen.Store(g)
+	if a.money != nil {
+		a.money.spend.Store(g.spend)
+	}
+	if g.keys.Open() {
+		// Validate refused a non-loopback address without keys.
+		a.notices = append(a.notices, "no keys configured: accepting requests without a key, on loopback only ("+cfg.Listen+")")
+	}
 	if o.ConfigPath != "" {
 		if st, err := os.Stat(o.ConfigPath); err == nil {
 			a.reloads.mtime = st.ModTime()
@@ -361,19 +329,11 @@ func (a *App) Run(ctx context.Context) error {
 		defer close(watchDone)
 		a.watchConfig(hctx, configPoll)
 	}()
-	guardDone := make(chan struct{})
-	go func() {
-		defer close(guardDone)
-		if a.guards != nil {
-			a.guards.watch(hctx, a.log)
-		}
-	}()
 	defer func() {
 		stopChecks()
 		a.stopChecks()
 		<-keysDone
 		<-watchDone
-		<-guardDone
 	}()
 	a.mirror.Start(context.WithoutCancel(ctx))
 	if a.money != nil {
@@ -389,8 +349,9 @@ func (a *App) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case runErr = <-errc:
 	}
-	a.log.Info("shutting down", slog.String("grace", a.cfg.ShutdownTimeout.String()))
-	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	grace := a.current().cfg.ShutdownTimeout // shutdown_timeout reloads
+	a.log.Info("shutting down", slog.String("grace", grace.String()))
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	a.drain(sctx)
 	// Shadow calls already queued finish within what is left of the grace
@@ -445,44 +406,6 @@ func (a *App) drain(ctx context.Context) {
 // cutGrace is how long requests cut at the end of the grace period get to
 // write their error and end.
 const cutGrace = time.Second
-
-// NewLogger builds the logger the config asks for, writing to w (stderr if
-// nil) each record as it comes.
-func NewLogger(c config.Log, w io.Writer) *slog.Logger {
-	if w == nil {
-		w = stderr()
-	}
-	return newLogger(c, w)
-}
-
-// NewBufferedLogger is NewLogger writing through a LogBuffer (64 KiB,
-// flushed every 100 ms): few write syscalls under load. Close the buffer
-// after the app's Run returns; until then a crash may lose the last 100 ms
-// of lines.
-func NewBufferedLogger(c config.Log, w io.Writer) (*slog.Logger, *LogBuffer) {
-	if w == nil {
-		w = stderr()
-	}
-	b := newLogBuffer(w, logBufferSize, logFlushEvery)
-	return newLogger(c, b), b
-}
-
-func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	var lvl slog.Level
-	switch strings.ToLower(c.Level) {
-	case "debug":
-		lvl = slog.LevelDebug
-	case "warn":
-		lvl = slog.LevelWarn
-	case "error":
-		lvl = slog.LevelError
-	}
-	ho := &slog.HandlerOptions{Level: lvl}
-	if c.Format == "text" {
-		return slog.New(slog.NewTextHandler(w, ho))
-	}
-	return slog.New(newJSONLog(w, ho))
-}
 
 // Every provider satisfies the relay's interface.
 var (

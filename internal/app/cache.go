@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/ferrygw/ferry/internal/cache"
@@ -12,15 +13,23 @@ import (
 // the map of route match to cache ttl the server consults). The cache always exists:
 // Idempotency-Key needs it even when no route caches; it costs nothing
 // until used. Its Redis store shares the app's one client (redisClient)
-// under redis.prefix + "cache:".
-func (a *App) buildCache() (*cache.Cache, error) {
-	cc := a.cfg.Cache
+// under redis.prefix + "cache:". A reload keeps prev's cache, or
+// reconfigures it on the same stores: the entries carry over (the
+// backend is restart-only).
+func (a *App) buildCache(cfg *config.Config, prev *generation) (*cache.Cache, error) {
+	cc := cfg.Cache
 	o := cache.Options{
 		MaxBytes:       cc.MaxBytes,
 		MaxEntryBytes:  cc.MaxEntryBytes,
 		Coalesce:       cc.Coalesce,
 		DedupWindow:    cc.DedupWindow,
 		IdempotencyTTL: cc.IdempotencyTTL,
+	}
+	if prev != nil {
+		if reflect.DeepEqual(prev.cfg.Cache, cc) {
+			return prev.cache, nil
+		}
+		return prev.cache.Reconfigured(o)
 	}
 	if cc.Backend == config.BackendRedis {
 		rdb := a.redisClient()
@@ -33,7 +42,7 @@ func (a *App) buildCache() (*cache.Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := len(cacheTTLs(a.cfg.Routes))
+	n := len(cacheTTLs(cfg.Routes))
 	if n > 0 || cc.Coalesce || cc.DedupWindow > 0 {
 		a.notices = append(a.notices, fmt.Sprintf("response cache: %d cached routes, %s backend, coalesce %v, dedup window %s", n, cc.Backend, cc.Coalesce, cc.DedupWindow))
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -87,6 +88,29 @@ func newGuardSet(cfg *config.Config) (*guardSet, error) {
 		}
 	}
 	return gs, nil
+}
+
+// reuseGuards returns prev's guard set when cfg changes no guard policy
+// (the guard section, the routes' guards, the tag header), so its word
+// lists stay loaded and a reload of another section does not depend on
+// re-reading them; else cfg's, built afresh.
+func reuseGuards(cfg *config.Config, prev *generation) (*guardSet, error) {
+	if prev != nil && sameGuards(prev.cfg, cfg) {
+		return prev.guards, nil
+	}
+	return newGuardSet(cfg)
+}
+
+func sameGuards(a, b *config.Config) bool {
+	if !reflect.DeepEqual(a.Guard, b.Guard) || a.RateLimits.TagHeader != b.RateLimits.TagHeader || len(a.Routes) != len(b.Routes) {
+		return false
+	}
+	for i := range a.Routes {
+		if a.Routes[i].Match != b.Routes[i].Match || !reflect.DeepEqual(a.Routes[i].Guard, b.Routes[i].Guard) {
+			return false
+		}
+	}
+	return true
 }
 
 func guardConfigured(g config.Guard) bool {

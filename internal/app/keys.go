@@ -113,9 +113,10 @@ func (m *managed) close() {
 	}
 }
 
-// keyring is the static keys, the bootstrap admin key and the managed ones.
-func (m *managed) keyring() (*auth.Keyring, error) {
-	return auth.Build(auth.Options{Keys: m.cfg.Keys, AdminKey: m.cfg.AdminKey.Reveal(), Source: m.cache})
+// keyring is cfg's static keys and bootstrap admin key, and the managed
+// ones (which a reload does not touch: they live in the store).
+func (m *managed) keyring(cfg *config.Config) (*auth.Keyring, error) {
+	return auth.Build(auth.Options{Keys: cfg.Keys, AdminKey: cfg.AdminKey.Reveal(), Source: m.cache})
 }
 
 func fileExists(p string) bool {

@@ -9,42 +9,34 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
-	"github.com/ferrygw/ferry/internal/relay"
 	"github.com/ferrygw/ferry/internal/server"
 )
 
-// A hot reload swaps the request path behind the listener: the relay
-// (routes, providers, pools) and the server in front of it, built from the
-// new config, replace the old ones in one atomic store. A request loads
-// the generation once, as it starts, and finishes on it. What the config
-// of a reload does not change survives it: the listeners, keys, rate
-// limiter, response cache, usage recorder and shadow queue are the same
-// objects, and a provider whose config is unchanged keeps its connections
-// and its pool (breakers, bulkhead, latency figures).
+// A hot reload swaps the request path behind the listener: a generation
+// (generation.go) built from the new config, holding the relay (routes,
+// providers, pools), the keys, guards, cache settings, spending and signed
+// request keys, and the server in front of them, replaces the old one in
+// one atomic store. A request acquires the generation once, as it starts,
+// and finishes on it. What a reload does not change survives it: the
+// listeners, the rate limiter's counters, the cache's entries, the usage
+// ledger and budget spend (in the store), the replay memory, the shadow
+// queue and every open store connection are the same objects, and a
+// provider whose config is unchanged keeps its connections and its pool
+// (breakers, bulkhead, latency figures). The few components shared by
+// every generation whose settings may change (the rate limiter's rules,
+// the alert webhooks, the log level) are reconfigured in place at the
+// swap.
 //
-// A reload changes providers and routes. A config that changes anything
-// else is refused (those sections need a restart), as is one that does not
-// validate; either way the old config stays and the refusal is logged.
-
-// generation is one config's request path.
-type generation struct {
-	cfg    *config.Config
-	relay  *relay.Relay
-	server *server.Server
-	impl   map[string]relay.Provider // providers by name, reused when unchanged
-
-	stopChecks func() // ends this generation's health checks (nil: none running)
-
-	// replaced are the providers of this generation that the reload which
-	// retired it replaced or removed: their idle connections are closed
-	// when the generation is released.
-	replaced []relay.Provider
-}
+// A config that does not validate is refused, and so is one that changes
+// a section bound at start (restartSections, reload_sections.go): the
+// refusal names those sections, and nothing of the rest is applied.
+// Either way the old config stays and the refusal is logged.
 
 // reloadState serialises reloads and keeps what Run's drain must wait for.
 type reloadState struct {
@@ -77,12 +69,9 @@ type reloadResult struct {
 const (
 	refusedNoFile  = "refused: started without a config file"
 	refusedInvalid = "refused: the config does not validate (details in the log)"
-	refusedRestart = "refused: only providers and routes can change without a restart"
-	refusedBuild   = "refused: the new providers or routes could not be built (details in the log)"
+	refusedRestart = "refused: these sections need a restart: " // followed by their names
+	refusedBuild   = "refused: the new config's components could not be built (details in the log)"
 )
-
-// errRestartOnly marks restartOnly's refusal.
-var errRestartOnly = errors.New("only providers and routes can change without a restart")
 
 // reloadRefusal is a refused reload's error with its reason for the
 // record.
@@ -121,9 +110,31 @@ func (a *App) lastReload() (reloadResult, bool) {
 	return *a.reloads.last, true
 }
 
-// serveCurrent serves r on the current generation.
+// serveCurrent serves r on the generation it acquires.
 func (a *App) serveCurrent(w http.ResponseWriter, r *http.Request) {
-	a.gen.Load().server.ServeHTTP(w, r)
+	g := a.acquire()
+	defer g.server.Done()
+	g.server.ServeHTTP(w, r)
+}
+
+// acquire returns the current generation with one request counted in
+// flight on its server. The request counts from before the check that the
+// generation is still current: a reload that swaps it out after the check
+// sees the request in flight and keeps the generation until it ends; one
+// that swapped it out before makes the request let go and take the new
+// one. So a generation is never released under a request.
+func (a *App) acquire() *generation {
+	for {
+		g := a.gen.Load()
+		g.server.Hold()
+		if a.opts.afterHold != nil {
+			a.opts.afterHold() // tests: a reload between the hold and the check
+		}
+		if a.gen.Load() == g {
+			return g
+		}
+		g.server.Done() // may release g: it serves nothing
+	}
 }
 
 // current is the generation requests start on.
@@ -172,28 +183,32 @@ func (a *App) reloadFile() error {
 }
 
 // Reload validates cfg and swaps the request path to it. It refuses a
-// config that does not validate or that changes more than providers and
-// routes; the old config then stays.
+// config that does not validate, or that changes a section needing a
+// restart (naming them); the old config then stays whole.
 func (a *App) Reload(cfg *config.Config) error {
 	a.reloads.mu.Lock()
 	defer a.reloads.mu.Unlock()
-	var err error
-	if e := cfg.Validate(); e != nil {
-		err = &reloadRefusal{refusedInvalid, e}
-	} else if e := restartOnly(a.cfg, cfg); e != nil {
-		err = &reloadRefusal{refusedRestart, e}
-	}
-	var next *generation
+	old := a.current()
+	closers := len(a.closers)
+	next, err := a.prepare(cfg)
 	if err == nil {
-		if next, err = a.buildGeneration(cfg, a.current()); err != nil {
-			err = &reloadRefusal{refusedBuild, err}
-		}
+		err = a.reconfigureShared(old.cfg, cfg)
 	}
 	if err != nil {
-		a.log.Error("reload refused; the old config stays", slog.Any("error", err))
+		// A refused reload keeps none of the providers it built in closers.
+		clear(a.closers[closers:])
+		a.closers = a.closers[:closers]
+		reason := refusedInvalid
+		if rr := (*reloadRefusal)(nil); errors.As(err, &rr) {
+			reason = rr.reason
+		}
+		a.log.Error("reload refused; the old config stays", slog.String("reason", reason), slog.Any("error", err))
 		return fmt.Errorf("reload: %w", err)
 	}
-	old := a.gen.Swap(next)
+	a.gen.Store(next)
+	if a.money != nil {
+		a.money.spend.Store(next.spend)
+	}
 	if a.reloads.checks != nil {
 		a.startChecks(next)
 	}
@@ -213,15 +228,58 @@ func (a *App) Reload(cfg *config.Config) error {
 	}
 	// The old generation stays in retired (so that Run's drain waits for
 	// it) until its server has no request in flight: at once when it has
-	// none, else when its last one ends. A request that loaded it just
-	// before the swap and has not started yet may still run on it after
-	// the release; it does not need the released state.
+	// none, else when its last one ends. Every request that acquired it
+	// counts in flight (acquire), so none runs on it after the release.
 	a.reloads.retired = append(a.reloads.retired, old)
 	old.server.OnIdle(func() { a.release(old) })
 	if old.server.InFlight() == 0 {
 		a.releaseLocked(old)
 	}
-	a.log.Info("config reloaded", slog.Int("providers", len(cfg.Providers)), slog.Int("routes", len(cfg.Routes)))
+	a.log.Info("config reloaded", slog.Any("changed", changedSections(old.cfg, cfg)),
+		slog.Int("providers", len(cfg.Providers)), slog.Int("routes", len(cfg.Routes)))
+	return nil
+}
+
+// prepare validates cfg and builds its generation, or says why not.
+func (a *App) prepare(cfg *config.Config) (*generation, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, &reloadRefusal{refusedInvalid, err}
+	}
+	if names := restartSections(a.cfg, cfg); len(names) > 0 {
+		list := strings.Join(names, ", ")
+		return nil, &reloadRefusal{refusedRestart + list,
+			fmt.Errorf("these sections need a restart: %s; nothing was changed", list)}
+	}
+	next, err := a.buildGeneration(cfg, a.current())
+	if err != nil {
+		return nil, &reloadRefusal{refusedBuild, err}
+	}
+	return next, nil
+}
+
+// reconfigureShared puts cfg's settings in force on the components every
+// generation shares: the alert webhooks, the rate limiter's rules and the
+// log level (Reload then points the money at the new spending). All or
+// nothing: a step that fails undoes the ones before it.
+func (a *App) reconfigureShared(old, cfg *config.Config) error {
+	refuse := func(err error) error { return &reloadRefusal{refusedBuild, err} }
+	hooksChanged := a.money != nil && !reflect.DeepEqual(old.Alerts, cfg.Alerts)
+	if hooksChanged {
+		if err := a.money.notifier.SetWebhooks(webhooks(cfg.Alerts)); err != nil {
+			return refuse(err)
+		}
+	}
+	if !reflect.DeepEqual(old.RateLimits, cfg.RateLimits) {
+		if err := a.limiter.Reconfigure(cfg.RateLimits); err != nil {
+			if hooksChanged {
+				a.money.notifier.SetWebhooks(webhooks(old.Alerts)) // valid: in force until now
+			}
+			return refuse(err)
+		}
+	}
+	if old.Log.Level != cfg.Log.Level {
+		setLogLevel(a.log, cfg.Log.Level)
+	}
 	return nil
 }
 
@@ -245,21 +303,8 @@ func (a *App) releaseLocked(g *generation) {
 		g.stopChecks()
 		g.stopChecks = nil
 	}
-	for _, p := range g.replaced {
-		closeIdle(p)
-		a.closers = slices.DeleteFunc(a.closers, func(c interface{ CloseIdleConnections() }) bool {
-			cp, ok := c.(relay.Provider)
-			return ok && cp == p
-		})
-	}
+	a.pruneClosers(g.replaced)
 	g.replaced = nil
-}
-
-// closeIdle closes p's idle upstream connections, if it keeps any.
-func closeIdle(p relay.Provider) {
-	if c, ok := p.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
 }
 
 // retiredCount is the number of replaced generations not yet released.
@@ -267,111 +312,6 @@ func (a *App) retiredCount() int {
 	a.reloads.mu.Lock()
 	defer a.reloads.mu.Unlock()
 	return len(a.reloads.retired)
-}
-
-// restartOnly reports the sections a reload cannot change: everything but
-// providers and routes.
-func restartOnly(old, cfg *config.Config) error {
-	a, b := *old, *cfg
-	a.Providers, a.Routes, b.Providers, b.Routes = nil, nil, nil, nil
-	if !reflect.DeepEqual(a, b) {
-		return errRestartOnly
-	}
-	return nil
-}
-
-// buildGeneration builds the request path for cfg on the components that
-// outlive reloads, reusing prev's unchanged providers and pools (nil prev:
-// the first generation, all new).
-func (a *App) buildGeneration(cfg *config.Config, prev *generation) (_ *generation, err error) {
-	// A refused reload does not keep the providers it built in closers.
-	closers := len(a.closers)
-	defer func() {
-		if err != nil {
-			clear(a.closers[closers:])
-			a.closers = a.closers[:closers]
-		}
-	}()
-	impl, err := a.buildProviders(cfg, prev)
-	if err != nil {
-		return nil, err
-	}
-	var prevRelay *relay.Relay
-	if prev != nil {
-		prevRelay = prev.relay
-	}
-	rl, err := relay.New(relay.Options{
-		Routes:    cfg.Routes,
-		Providers: cfg.Providers,
-		Impl:      impl,
-		Metrics:   a.metrics,
-		Tracer:    a.tracer,
-		Logger:    a.log,
-		Mirror:    a.mirror,
-		Previous:  prevRelay,
-
-		MaxAnswerBytes: a.opts.maxResponseBytes,
-	})
-	if err != nil {
-		return nil, err
-	}
-	srv, err := a.buildServer(cfg, rl)
-	if err != nil {
-		return nil, err
-	}
-	return &generation{cfg: cfg, relay: rl, server: srv, impl: impl}, nil
-}
-
-// buildProviders builds cfg's providers, reusing prev's when their config
-// is unchanged (nil prev: all new).
-func (a *App) buildProviders(cfg *config.Config, prev *generation) (map[string]relay.Provider, error) {
-	out := make(map[string]relay.Provider, len(cfg.Providers))
-	for _, pc := range cfg.Providers {
-		if prev != nil && prev.impl[pc.Name] != nil && reflect.DeepEqual(providerConfig(prev.cfg, pc.Name), &pc) {
-			out[pc.Name] = prev.impl[pc.Name]
-			continue
-		}
-		p, err := buildProvider(pc, a.tracedTransport(pc, a.opts.transport))
-		if err != nil {
-			return nil, err
-		}
-		out[pc.Name] = p
-		if c, ok := p.(interface{ CloseIdleConnections() }); ok {
-			a.closers = append(a.closers, c)
-		}
-	}
-	return out, nil
-}
-
-func providerConfig(cfg *config.Config, name string) *config.Provider {
-	for i := range cfg.Providers {
-		if cfg.Providers[i].Name == name {
-			return &cfg.Providers[i]
-		}
-	}
-	return nil
-}
-
-// buildServer builds the public API server for cfg's relay on the
-// components that outlive reloads (serverBase).
-func (a *App) buildServer(cfg *config.Config, rl *relay.Relay) (*server.Server, error) {
-	o := a.serverBase
-	o.Relay = rl
-	o.Models = rl.Models()
-	o.ModelsCreated = time.Now()
-	o.CacheTTL = cacheTTLs(cfg.Routes)
-	return server.New(o)
-}
-
-// startChecks runs g's active health checks until its stopChecks.
-func (a *App) startChecks(g *generation) {
-	ctx, cancel := context.WithCancel(a.reloads.checks)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		g.relay.RunHealthChecks(ctx)
-	}()
-	g.stopChecks = func() { cancel(); <-done }
 }
 
 // watchConfig reloads the config file when its modification time changes,

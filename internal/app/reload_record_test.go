@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -83,18 +82,13 @@ func TestLastReloadInAdminConfig(t *testing.T) {
 	if _, body := do("GET", "/admin/config"); strings.Contains(body, leak) || strings.Contains(body, "nope") {
 		t.Errorf("/admin/config quotes the refused file: %s", body)
 	}
-	// A change outside providers and routes: refused, needs a restart.
-	os.WriteFile(path, fmt.Appendf(nil, reloadYAML, token+"-2", clientKey, "model-b"), 0o600)
+	// A change of a restart-only section: refused, naming it.
+	os.WriteFile(path, fmt.Appendf(fmt.Appendf(nil, reloadYAML, token, clientKey, "model-b"), "shadow: {queue: 7}\n"), 0o600)
 	a.ReloadFile() // as SIGHUP does
-	check(ReloadBySignal, refusedRestart)
+	check(ReloadBySignal, refusedRestart+"shadow")
 	// The watcher.
 	write("model-c")
-	future := time.Now().Add(time.Hour)
-	os.Chtimes(path, future, future)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); a.watchConfig(ctx, 10*time.Millisecond) }()
-	defer func() { cancel(); <-done }()
+	watchFile(t, a, path)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if l := last(); l["source"] == ReloadByFile {

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -58,14 +57,7 @@ func TestReloadKeepsGenerationUntilStreamEnds(t *testing.T) {
 	})
 	base := g.App.current().cfg
 	first := g.App.current()
-	done := make(chan error, 1)
-	go func() {
-		code, err := sendModel(g.HTTP, g.URL, "slow-1", true)
-		if err == nil && code != 200 {
-			err = fmt.Errorf("status %d", code)
-		}
-		done <- err
-	}()
+	done := sendAsync(g, "slow-1", true)
 	deadline := time.Now().Add(5 * time.Second)
 	for first.server.InFlight() == 0 {
 		if time.Now().After(deadline) {

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,8 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,36 +64,8 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 	// A slow request starts on the first config; the reloads below remove
 	// its route and provider, and it still finishes on the config it
 	// started with.
-	slowDone := make(chan error, 1)
-	go func() {
-		code, err := sendModel(g.HTTP, g.URL, "slow-1", false)
-		if err == nil && code != 200 {
-			err = fmt.Errorf("status %d", code)
-		}
-		slowDone <- err
-	}()
-
-	var (
-		ok, failed atomic.Int64
-		firstErr   atomic.Value
-		wg         sync.WaitGroup
-	)
-	ctx, stop := context.WithCancel(context.Background())
-	for i := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				code, err := sendModel(g.HTTP, g.URL, "sim-1", i%2 == 0)
-				if err != nil || code != 200 {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d, %v", code, err))
-					continue
-				}
-				ok.Add(1)
-			}
-		}()
-	}
+	slowDone := sendAsync(g, "slow-1", false)
+	l := startLoad(g, 8)
 	time.Sleep(100 * time.Millisecond) // the slow request is in flight, the load running
 	sim := slices.DeleteFunc(slices.Clone(base.Providers), func(p config.Provider) bool { return p.Name == "slow" })
 	for n := 1; n <= 3; n++ {
@@ -115,13 +84,9 @@ func TestReloadUnderLoadFailsNoRequest(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	stop()
-	wg.Wait()
+	l.end(t, 50)
 	if err := <-slowDone; err != nil {
 		t.Errorf("the in-flight request on the old config: %v", err)
-	}
-	if f := failed.Load(); f != 0 || ok.Load() < 50 {
-		t.Errorf("%d requests failed (first: %v), %d succeeded; want none failed of at least 50", f, firstErr.Load(), ok.Load())
 	}
 	if code, _ := sendModel(g.HTTP, g.URL, "slow-1", false); code == 200 {
 		t.Error("slow-1 answers after its route was removed")
@@ -218,12 +183,7 @@ func TestReloadFromFileAdminAndWatch(t *testing.T) {
 	}
 	// A changed modification time: the watcher reloads.
 	write("model-c")
-	future := time.Now().Add(time.Hour)
-	os.Chtimes(path, future, future)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); a.watchConfig(ctx, 10*time.Millisecond) }()
-	defer func() { cancel(); <-done }()
+	watchFile(t, a, path)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if code, _ := sendModel(hc, url, "model-c", false); code == 200 {

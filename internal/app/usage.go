@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferrygw/ferry/internal/alert"
@@ -16,23 +18,31 @@ import (
 )
 
 // money is the ledger, budgets, alerts and reports, built when the app has
-// a store (Options.Store).
+// a store (Options.Store). What a reload may change (prices, budgets, rate
+// alerts) is a spending, built per generation and swapped by the reload;
+// the spend itself is in the store, so budgets carry it over.
 type money struct {
 	store    *store.Store
 	loc      *time.Location
 	rate     usage.Micros
 	ledger   *usage.Ledger
-	recorder *usage.Recorder
-	budgets  *usage.Budgets
-	prices   *usage.Table
 	notifier *alert.Notifier
-	watch    *usage.RateWatch
+	spend    atomic.Pointer[spending] // the current generation's
 	stop     context.CancelFunc
 	done     chan struct{}
 }
 
+// spending is usage.prices, usage.budgets and usage.rate_alerts as built
+// on the money's store.
+type spending struct {
+	prices   *usage.Table
+	budgets  *usage.Budgets
+	recorder *usage.Recorder
+	watch    *usage.RateWatch
+}
+
 // buildMoney builds the money components on st from cfg.Usage and
-// cfg.Alerts.
+// cfg.Alerts; the generation adds its spending (buildSpending).
 func (a *App) buildMoney(st *store.Store) error {
 	cu := a.cfg.Usage
 	loc, err := time.LoadLocation(cu.TimeZone)
@@ -41,11 +51,7 @@ func (a *App) buildMoney(st *store.Store) error {
 	}
 	rate, _ := usage.ParseMicros(cu.USDToCNY) // validated
 	m := &money{store: st, loc: loc, rate: rate}
-	hooks := make([]alert.Webhook, len(a.cfg.Alerts.Webhooks))
-	for i, w := range a.cfg.Alerts.Webhooks {
-		hooks[i] = alert.Webhook{Name: w.Name, Kind: w.Type, URL: w.URL.Reveal(), Secret: w.Secret.Reveal(), Lang: w.Lang}
-	}
-	if m.notifier, err = alert.New(alert.Options{Webhooks: hooks, Logger: a.log, Registerer: a.metrics.Registry,
+	if m.notifier, err = alert.New(alert.Options{Webhooks: webhooks(a.cfg.Alerts), Logger: a.log, Registerer: a.metrics.Registry,
 		Claimer: &usage.Claims{Store: st}}); err != nil {
 		return err
 	}
@@ -53,25 +59,54 @@ func (a *App) buildMoney(st *store.Store) error {
 		Logger: a.log, Registerer: a.metrics.Registry}); err != nil {
 		return err
 	}
-	prices := usage.NewTable(usage.DefaultPrices(), priceOverrides(cu.Prices))
-	budgets, err := usage.NewBudgets(usage.BudgetOptions{Store: st, Budgets: budgetsOf(cu.Budgets), Prices: prices,
-		Location: loc, USDToCNY: rate, Notifier: budgetAlerts{m.notifier}, Logger: a.log})
-	if err != nil {
-		return err
-	}
-	m.prices = prices
-	m.budgets = budgets
-	m.recorder = &usage.Recorder{Prices: prices, Budgets: budgets, Ledger: m.ledger, USDToCNY: rate,
-		// Answers without usage are counted with the embedded o200k_base tokenizer.
-		CountInput: openaicompat.CountTokens, CountText: openaicompat.CountText}
-	m.watch = &usage.RateWatch{Store: st, Location: loc, USDToCNY: rate}
-	for _, r := range cu.RateAlerts {
-		per, _ := usage.ParseMicros(r.SpendPerMinute)
-		m.watch.Rules = append(m.watch.Rules, usage.RateRule{Name: r.Name, Scope: r.Scope, Match: r.Match,
-			Period: usage.Period(r.Period), Calls: r.Calls, PerMinute: per, Currency: r.Currency})
-	}
 	a.money = m
 	return nil
+}
+
+func webhooks(c config.Alerts) []alert.Webhook {
+	hooks := make([]alert.Webhook, len(c.Webhooks))
+	for i, w := range c.Webhooks {
+		hooks[i] = alert.Webhook{Name: w.Name, Kind: w.Type, URL: w.URL.Reveal(), Secret: w.Secret.Reveal(), Lang: w.Lang}
+	}
+	return hooks
+}
+
+// buildSpending builds cfg's prices, budgets and rate alerts on the
+// money's store, or keeps prev's when they are unchanged (nil: no store).
+func (a *App) buildSpending(cfg *config.Config, prev *generation) (*spending, error) {
+	m := a.money
+	if m == nil {
+		return nil, nil
+	}
+	cu := cfg.Usage
+	if prev != nil && reflect.DeepEqual(prev.cfg.Usage, cu) {
+		return prev.spend, nil
+	}
+	prices := usage.NewTable(usage.DefaultPrices(), priceOverrides(cu.Prices))
+	budgets, err := usage.NewBudgets(usage.BudgetOptions{Store: m.store, Budgets: budgetsOf(cu.Budgets), Prices: prices,
+		Location: m.loc, USDToCNY: m.rate, Notifier: budgetAlerts{m.notifier}, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+	sp := &spending{prices: prices, budgets: budgets}
+	sp.recorder = &usage.Recorder{Prices: prices, Budgets: budgets, Ledger: m.ledger, USDToCNY: m.rate,
+		// Answers without usage are counted with the embedded o200k_base tokenizer.
+		CountInput: openaicompat.CountTokens, CountText: openaicompat.CountText}
+	sp.watch = &usage.RateWatch{Store: m.store, Location: m.loc, USDToCNY: m.rate}
+	for _, r := range cu.RateAlerts {
+		per, _ := usage.ParseMicros(r.SpendPerMinute)
+		sp.watch.Rules = append(sp.watch.Rules, usage.RateRule{Name: r.Name, Scope: r.Scope, Match: r.Match,
+			Period: usage.Period(r.Period), Calls: r.Calls, PerMinute: per, Currency: r.Currency})
+	}
+	return sp, nil
+}
+
+// recorder is the spending's usage recorder (nil: no store).
+func (sp *spending) usageRecorder() *usage.Recorder {
+	if sp == nil {
+		return nil
+	}
+	return sp.recorder
 }
 
 func priceOverrides(ps []config.Price) []usage.Price {
@@ -117,7 +152,7 @@ func (m *money) recordShadow(j *shadow.Job, o *shadow.Outcome) {
 		ClientModel: j.RequestModel, Tokens: usage.Tokens{Input: o.InputTokens, Output: o.OutputTokens,
 			CacheRead: o.CacheReadTokens, CacheWrite: o.CacheCreationTokens},
 		Latency: o.Latency, FirstToken: o.TTFB, Status: o.Status, ErrorType: o.ErrorType, Attempts: 1, Shadow: true}
-	if p, ok := m.prices.Lookup(row.Provider, model); ok {
+	if p, ok := m.spend.Load().prices.Lookup(row.Provider, model); ok {
 		row.Cost, row.Currency = p.Cost(row.Tokens, row.At), p.Currency
 	}
 	m.ledger.Record(row)
@@ -146,10 +181,11 @@ func (m *money) start(log *slog.Logger) {
 }
 
 func (m *money) checkRates(ctx context.Context, now time.Time, log *slog.Logger) {
-	if len(m.watch.Rules) == 0 {
+	watch := m.spend.Load().watch
+	if len(watch.Rules) == 0 {
 		return
 	}
-	hits, err := m.watch.Check(ctx, now)
+	hits, err := watch.Check(ctx, now)
 	if err != nil {
 		log.Warn("rate alerts not checked", slog.Any("error", err))
 		return

@@ -55,7 +55,7 @@ type Cache struct {
 	idemTTL     time.Duration
 	pendingTTL  time.Duration
 	now         func() time.Time
-	idem        idemLocal
+	idem        *idemLocal // shared by the Caches Reconfigured from one
 }
 
 // New builds a Cache.
@@ -97,8 +97,32 @@ func New(o Options) (*Cache, error) {
 		idemTTL:     o.IdempotencyTTL,
 		pendingTTL:  o.PendingTTL,
 		now:         o.Now,
-		idem:        idemLocal{m: make(map[string]*pending)},
+		idem:        &idemLocal{m: make(map[string]*pending)},
 	}, nil
+}
+
+// Reconfigured returns a Cache with o's settings on c's stores and
+// in-progress Idempotency-Keys, for a hot reload: the entries carry over
+// (the key scheme does not depend on the settings). o.Store and o.IdemStore
+// are ignored; memory stores take the new byte budget, evicting the least
+// recently used entries beyond a smaller one.
+func (c *Cache) Reconfigured(o Options) (*Cache, error) {
+	o.Store, o.IdemStore = nil, nil
+	if o.Now == nil {
+		o.Now = c.now
+	}
+	n, err := New(o)
+	if err != nil {
+		return nil, err
+	}
+	if m, ok := c.store.(*Memory); ok {
+		m.SetMaxBytes(n.store.(*Memory).max)
+	}
+	if m, ok := c.idemStore.(*Memory); ok && c.idemStore != c.store {
+		m.SetMaxBytes(n.idemStore.(*Memory).max)
+	}
+	n.store, n.idemStore, n.idem = c.store, c.idemStore, c.idem
+	return n, nil
 }
 
 // MaxEntryBytes is the largest answer kept.

@@ -118,6 +118,17 @@ func (m *Memory) Bytes() int64 {
 	return m.used
 }
 
+// SetMaxBytes changes the byte budget (a hot reload of cache.max_bytes),
+// evicting the least recently used entries beyond a smaller one.
+func (m *Memory) SetMaxBytes(n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.max = n
+	for m.used > m.max && m.order.Len() > 0 {
+		m.remove(m.order.Back())
+	}
+}
+
 func (m *Memory) set(key string, val []byte, ttl time.Duration) bool {
 	if el, ok := m.items[key]; ok {
 		m.remove(el)

@@ -21,7 +21,7 @@ import (
 // proxies write them. IPv4-mapped IPv6 addresses are read as IPv4, so one
 // client has one address however it connects.
 func (l *Limiter) ClientIP(remoteAddr string, xff []string) netip.Addr {
-	return clientIP(l.proxies, remoteAddr, xff)
+	return clientIP(l.pol.Load().proxies, remoteAddr, xff)
 }
 
 func clientIP(trusted []netip.Prefix, remoteAddr string, xff []string) netip.Addr {

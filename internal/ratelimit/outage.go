@@ -62,7 +62,7 @@ func (l *Limiter) share() int64 {
 // mirror keeps Redis's answer for t in memory, as the starting point of
 // decisions while Redis is down. v holds admit.lua's five values per scope.
 func (l *Limiter) mirror(t *Ticket, v []int64) {
-	if !l.failOpen {
+	if !l.pol.Load().failOpen {
 		return
 	}
 	l.mem.mirror(t, v, l.share())
@@ -213,7 +213,7 @@ func (r *redisStore) startBeat() {
 func (r *redisStore) beatOnce(ctx context.Context) time.Duration {
 	back := r.l.failing.Load()
 	// Under fail_closed nothing was admitted alone: no outage to mark.
-	_, err := r.beat(ctx, back && r.l.failOpen)
+	_, err := r.beat(ctx, back && r.l.pol.Load().failOpen)
 	r.l.beaten(err, back)
 	next := r.beatEvery
 	if r.l.failing.Load() {

@@ -106,7 +106,7 @@ func TestOutageShare(t *testing.T) {
 	}
 	// A failed heartbeat keeps its debts for the next one.
 	down.Store(true)
-	ls[1].mem.restoreDebts([]debt{{a: applied{rule: ls[1].rules[scopeKey].each, value: "z"}, r: 5}})
+	ls[1].mem.restoreDebts([]debt{{a: applied{rule: ls[1].pol.Load().rules[scopeKey].each, value: "z"}, r: 5}})
 	if _, err := ls[1].red.beat(ctx, true); !errors.Is(err, errDown) {
 		t.Fatalf("heartbeat while down: %v", err)
 	}

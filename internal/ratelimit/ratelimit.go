@@ -29,7 +29,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,14 +86,11 @@ const logEvery = 10 * time.Second
 // Limiter decides whether a request may start. It is safe for concurrent
 // use. A Limiter with no rules admits everything at no cost.
 type Limiter struct {
-	rules     *rules
-	keyLimits bool // Options.KeyLimits
-	proxies   []netip.Prefix
-	tagHeader string
+	pol       atomic.Pointer[policy] // what a reload may change (policy.go)
+	keyLimits bool                   // Options.KeyLimits
+	backend   string
 	mem       *memory // the memory backend, or Redis's fallback under fail_open
 	red       *redisStore
-	failOpen  bool
-	mode      string
 	now       func() time.Time
 	log       *slog.Logger
 	onStore   func(backend, mode string)
@@ -116,25 +112,20 @@ func New(o Options) (*Limiter, error) {
 	if o.Logger == nil {
 		return nil, errors.New("ratelimit: a logger is required")
 	}
-	rs, err := compile(o.Config.Rules)
+	pol, err := newPolicy(o.Config)
 	if err != nil {
 		return nil, err
 	}
+	rs := pol.rules
 	l := &Limiter{
-		rules:     rs,
 		keyLimits: o.KeyLimits,
-		tagHeader: o.Config.TagHeader,
-		failOpen:  o.Config.OnStoreFailure != config.FailClosed,
-		mode:      o.Config.OnStoreFailure,
+		backend:   o.Config.Backend,
 		now:       o.Now,
 		log:       o.Logger,
 		onStore:   o.OnStoreError,
 		onReject:  o.OnReject,
 		onLive:    o.OnInstances,
 		retry:     o.StoreRetry,
-	}
-	if l.mode == "" {
-		l.mode = config.FailOpen
 	}
 	if l.now == nil {
 		// Wall time read off the monotonic clock: one clock read per
@@ -155,13 +146,7 @@ func New(o Options) (*Limiter, error) {
 	if l.retry <= 0 {
 		l.retry = time.Second
 	}
-	for _, p := range o.Config.TrustedProxies {
-		pr, ok := config.ParseTrustedProxy(p)
-		if !ok {
-			return nil, fmt.Errorf("ratelimit: trusted_proxies: %q is not an address or CIDR prefix", p)
-		}
-		l.proxies = append(l.proxies, pr)
-	}
+	l.pol.Store(pol)
 	l.mem = newMemory(l.now)
 	switch o.Config.Backend {
 	case config.BackendMemory, "":
@@ -178,7 +163,7 @@ func New(o Options) (*Limiter, error) {
 			beat = beatEvery
 		}
 		l.red = newRedisStore(o.Redis, o.Prefix+"rl:", lease, beat, o.StoreClock, l)
-		l.mem.fallback = l.failOpen
+		l.mem.fallback = pol.failOpen
 		if !rs.empty() || o.KeyLimits {
 			// From the start, not the first request: every instance must
 			// be counted before the store can fail.
@@ -201,14 +186,14 @@ func (l *Limiter) Close() {
 
 // Enabled reports whether any rule is configured or keys may carry their
 // own limits.
-func (l *Limiter) Enabled() bool { return l.keyLimits || !l.rules.empty() }
+func (l *Limiter) Enabled() bool { return l.keyLimits || !l.pol.Load().rules.empty() }
 
 // Applies reports whether any limit can apply to a request whose key has
 // the limits own: false lets the caller skip the limiter at no cost.
-func (l *Limiter) Applies(own Own) bool { return own != (Own{}) || !l.rules.empty() }
+func (l *Limiter) Applies(own Own) bool { return own != (Own{}) || !l.pol.Load().rules.empty() }
 
 // TagHeader is the request header that names the traffic tag ("": none).
-func (l *Limiter) TagHeader() string { return l.tagHeader }
+func (l *Limiter) TagHeader() string { return l.pol.Load().tagHeader }
 
 // Admit decides whether a request of subject s, estimated to use estTokens
 // input and output tokens, may start. Admitted, it returns a Ticket holding
@@ -219,7 +204,7 @@ func (l *Limiter) TagHeader() string { return l.tagHeader }
 // headers.
 func (l *Limiter) Admit(ctx context.Context, s Subject, estTokens int64) (Ticket, error) {
 	var t Ticket
-	t.n = l.rules.match(&s, &t.scopes)
+	t.n = l.pol.Load().rules.match(&s, &t.scopes)
 	if t.n == 0 {
 		return t, nil
 	}
@@ -307,10 +292,11 @@ var scopeWords = [numScopes]string{"gateway key", "client IP", "route", "traffic
 
 // storeFailed decides without the store, as on_store_failure says.
 func (l *Limiter) storeFailed(t *Ticket, err error) error {
-	l.onStore(config.BackendRedis, l.mode)
+	pol := l.pol.Load()
+	l.onStore(config.BackendRedis, pol.mode)
 	l.failing.Store(true)
 	l.logFailure(err)
-	if !l.failOpen {
+	if !pol.failOpen {
 		t.req, t.tok = seen{}, seen{}
 		return &apierr.Error{
 			Kind:       apierr.Unavailable,
@@ -326,7 +312,7 @@ func (l *Limiter) storeFailed(t *Ticket, err error) error {
 // failed. A reservation not settled stays as it was taken; slots not
 // released expire with their leases.
 func (l *Limiter) storeError(err error) {
-	l.onStore(config.BackendRedis, l.mode)
+	l.onStore(config.BackendRedis, l.pol.Load().mode)
 	l.failing.Store(true)
 	l.logFailure(err)
 }
@@ -350,13 +336,14 @@ func (l *Limiter) logFailure(err error) {
 	n := l.suppressed
 	l.lastLog, l.suppressed = now, 0
 	l.logMu.Unlock()
+	pol := l.pol.Load()
 	what := "refusing requests with 503 (fail_closed)"
-	if l.failOpen {
+	if pol.failOpen {
 		what = "deciding in memory on this instance, on its share of each limit (fail_open)"
 	}
 	l.log.Warn("rate limit store failed: "+what,
 		slog.String("backend", config.BackendRedis),
-		slog.String("mode", l.mode),
+		slog.String("mode", pol.mode),
 		slog.Any("error", err),
 		slog.Int64("live_instances", l.share()),
 		slog.Int("failures_not_logged", n))

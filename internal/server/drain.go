@@ -53,6 +53,16 @@ func (s *Server) Stop() { s.stopAll() }
 // started counts a request in flight.
 func (s *Server) started() { s.active.Add(1) }
 
+// Hold counts one request in flight before it reaches ServeHTTP, and Done
+// ends it. A hot reload's acquire uses them: a request holds the server it
+// loaded before checking that the server is still current, so a reload
+// that swaps it out then sees the request in flight and does not release
+// the server under it. The count nests with ServeHTTP's own.
+func (s *Server) Hold() { s.started() }
+
+// Done ends a Hold.
+func (s *Server) Done() { s.finished() }
+
 // InFlight is the number of requests in flight now.
 func (s *Server) InFlight() int { return int(s.active.Load()) }
 
