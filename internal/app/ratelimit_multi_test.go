@@ -215,8 +215,15 @@ func driveKeys(t *testing.T, procs []*ferryProc, workers int, d time.Duration, k
 		wg  sync.WaitGroup
 	)
 	if midway != nil {
-		timer := time.AfterFunc(d/2, midway)
-		defer timer.Stop()
+		// Wait for a midway call that started (a slow kill under load may
+		// outlast the run): the caller reads what it wrote.
+		ran := make(chan struct{})
+		timer := time.AfterFunc(d/2, func() { defer close(ran); midway() })
+		defer func() {
+			if !timer.Stop() {
+				<-ran
+			}
+		}()
 	}
 	for w := range workers {
 		wg.Add(1)
