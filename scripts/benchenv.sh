@@ -3,7 +3,8 @@
 # $tmp (removed on exit, with the processes in pids killed), builds Ferry
 # (or copies FERRY_BIN) and cmd/benchmock into it, and writes
 # $tmp/ferry.yaml: routes claude-pass to an Anthropic-format upstream and
-# claude-xlat to an OpenAI-compatible one, both the mock on MOCK_PORT.
+# claude-xlat to an OpenAI-compatible one, both the mock on MOCK_PORT; the
+# SQLite store goes in $tmp too, so builds of other versions compare cleanly.
 #
 # wrk_script FILE PATH BODY writes a wrk script posting BODY to PATH with
 # the bench key; start_servers starts the mock and Ferry (mockpid,
@@ -23,6 +24,7 @@ go build -o "$tmp/benchmock" ./cmd/benchmock
 
 cat >"$tmp/ferry.yaml" <<YAML
 listen: 127.0.0.1:$FERRY_PORT
+data_dir: $tmp/data
 admin:
   listen: 127.0.0.1:$ADMIN_PORT
 log:
