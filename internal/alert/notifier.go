@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ferrygw/ferry/internal/lifecycle"
 	"github.com/ferrygw/ferry/internal/metrics"
 )
 
@@ -52,12 +53,10 @@ type Delivery struct {
 
 // Notifier sends alerts. Build it with New, Start it, Close it on shutdown.
 type Notifier struct {
-	o       Options
-	queue   chan Alert
-	done    chan struct{}
-	startMu sync.Mutex
-	started bool
-	closed  bool
+	o     Options
+	queue chan Alert
+	done  chan struct{}
+	life  lifecycle.Gate
 
 	mu     sync.Mutex
 	recent []Delivery // ring, newest last
@@ -145,12 +144,11 @@ func (n *Notifier) Notify(ctx context.Context, a Alert) bool {
 	if !first {
 		return false
 	}
-	n.startMu.Lock()
-	defer n.startMu.Unlock()
-	if n.closed {
+	if !n.life.Enter() {
 		n.dropped.WithLabelValues("closed").Inc()
 		return false
 	}
+	defer n.life.Leave()
 	select {
 	case n.queue <- a:
 		return true
@@ -187,34 +185,28 @@ func (n *Notifier) claim(ctx context.Context, a Alert) (bool, error) {
 
 // Start runs the sender until Close.
 func (n *Notifier) Start() {
-	n.startMu.Lock()
-	defer n.startMu.Unlock()
-	if n.started || n.closed {
-		return
+	n.life.Start(func() { go n.send() })
+}
+
+// send delivers the queued alerts until the queue is closed and empty.
+func (n *Notifier) send() {
+	defer close(n.done)
+	for a := range n.queue {
+		n.Deliver(context.Background(), a)
 	}
-	n.started = true
-	go func() {
-		defer close(n.done)
-		for a := range n.queue {
-			n.Deliver(context.Background(), a)
-		}
-	}()
 }
 
 // Close stops taking alerts and sends the queued ones, until ctx ends.
 func (n *Notifier) Close(ctx context.Context) error {
-	n.startMu.Lock()
-	if !n.closed {
-		n.closed = true
+	n.life.Close(func(started bool) {
 		close(n.queue)
-		if !n.started {
+		if !started {
 			close(n.done)
 			for range n.queue {
 				n.dropped.WithLabelValues("closed").Inc()
 			}
 		}
-	}
-	n.startMu.Unlock()
+	})
 	select {
 	case <-n.done:
 		return nil
