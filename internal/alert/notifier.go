@@ -144,19 +144,16 @@ func (n *Notifier) Notify(ctx context.Context, a Alert) bool {
 	if !first {
 		return false
 	}
-	if !n.life.Enter() {
-		n.dropped.WithLabelValues("closed").Inc()
-		return false
-	}
-	defer n.life.Leave()
-	select {
-	case n.queue <- a:
+	switch lifecycle.Offer(&n.life, n.queue, a) {
+	case lifecycle.Sent:
 		return true
-	default:
+	case lifecycle.Closed:
+		n.dropped.WithLabelValues("closed").Inc()
+	case lifecycle.Full:
 		n.dropped.WithLabelValues("queue_full").Inc()
 		n.o.Logger.Warn("alert queue full; alert dropped", slog.String("alert", a.Key()))
-		return false
 	}
+	return false
 }
 
 // claim asks the Claimer, or this instance's memory, whether a is new.

@@ -51,3 +51,28 @@ func (g *Gate) Enter() bool {
 
 // Leave ends what Enter began.
 func (g *Gate) Leave() { g.mu.RUnlock() }
+
+// Offered is what Offer did with a value.
+type Offered int
+
+// What Offer did.
+const (
+	Sent   Offered = iota // queued
+	Closed                // not queued: the gate is closed
+	Full                  // not queued: the queue is full
+)
+
+// Offer queues v on q without blocking, unless g is closed. q must be
+// closed only inside g.Close, which is what makes the send safe.
+func Offer[T any](g *Gate, q chan<- T, v T) Offered {
+	if !g.Enter() {
+		return Closed
+	}
+	defer g.Leave()
+	select {
+	case q <- v:
+		return Sent
+	default:
+		return Full
+	}
+}

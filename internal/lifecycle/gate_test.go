@@ -66,3 +66,21 @@ func TestGateSendsNeverRaceClose(t *testing.T) {
 	g.Close(func(bool) { close(q) })
 	wg.Wait()
 }
+
+func TestOffer(t *testing.T) {
+	var g Gate
+	q := make(chan int, 1)
+	if got := Offer(&g, q, 1); got != Sent {
+		t.Fatalf("Offer to an empty queue = %v, want Sent", got)
+	}
+	if got := Offer(&g, q, 2); got != Full {
+		t.Fatalf("Offer to a full queue = %v, want Full", got)
+	}
+	g.Close(func(bool) { close(q) })
+	if got := Offer(&g, q, 3); got != Closed {
+		t.Fatalf("Offer after Close = %v, want Closed", got)
+	}
+	if v, ok := <-q; v != 1 || !ok {
+		t.Fatalf("queue held %d, %v; want 1, true", v, ok)
+	}
+}

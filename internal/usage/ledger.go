@@ -138,18 +138,15 @@ func NewLedger(o LedgerOptions) (*Ledger, error) {
 // Record queues r. It returns false, and counts the drop, when the buffer
 // is full or the ledger closed.
 func (l *Ledger) Record(r Row) bool {
-	if !l.life.Enter() {
-		l.drop(l.mDropClosed, 1)
-		return false
-	}
-	defer l.life.Leave()
-	select {
-	case l.rows <- r:
+	switch lifecycle.Offer(&l.life, l.rows, r) {
+	case lifecycle.Sent:
 		return true
-	default:
+	case lifecycle.Closed:
+		l.drop(l.mDropClosed, 1)
+	case lifecycle.Full:
 		l.drop(l.mDropFull, 1)
-		return false
 	}
+	return false
 }
 
 func (l *Ledger) drop(c prometheus.Counter, n int) {
