@@ -45,11 +45,7 @@ func keysCmd(stdout io.Writer, env func(string) (string, bool)) *cobra.Command {
 		Example: "  ferry keys create ci --role user --team platform --tag batch\n  ferry keys create ops --role viewer --admin 10.0.0.5:8081\n" +
 			"  ferry keys create billing-svc --signing   # also a signing secret (needs hmac.master_secret)",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			body, err := spec.body(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			return cl.print(cmd.Context(), stdout, http.MethodPost, "/admin/keys", body)
+			return spec.send(cmd, cl, stdout, http.MethodPost, "/admin/keys", args[0])
 		},
 	}
 	spec.add(create)
@@ -58,11 +54,7 @@ func keysCmd(stdout io.Writer, env func(string) (string, bool)) *cobra.Command {
 		Use: "update ID|NAME", Short: "Change a key's fields (only the flags given)", Args: cobra.ExactArgs(1),
 		Example: "  ferry keys update alice --team research\n  ferry keys update alice --name alice-laptop",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			body, err := upd.body(cmd, "")
-			if err != nil {
-				return err
-			}
-			return cl.print(cmd.Context(), stdout, http.MethodPatch, "/admin/keys/"+url.PathEscape(args[0]), body)
+			return upd.send(cmd, cl, stdout, http.MethodPatch, "/admin/keys/"+url.PathEscape(args[0]), "")
 		},
 	}
 	upd.add(update)
@@ -129,6 +121,16 @@ func (s *keySpecFlags) add(c *cobra.Command) {
 	f.StringSliceVar(&s.meta, "meta", nil, "metadata KEY=VALUE; repeat")
 	f.BoolVar(&s.disabled, "disabled", false, "disabled (update: --disabled=false enables)")
 	f.BoolVar(&s.signing, "signing", false, "create: also a signing secret for signed requests (needs hmac.master_secret); update: --signing=false ends signing")
+}
+
+// send sends the flags' body (named name; "" leaves the name alone) to the
+// admin API and prints the answer.
+func (s *keySpecFlags) send(cmd *cobra.Command, cl *adminClient, w io.Writer, method, path, name string) error {
+	body, err := s.body(cmd, name)
+	if err != nil {
+		return err
+	}
+	return cl.print(cmd.Context(), w, method, path, body)
 }
 
 // body is the JSON of the flags the user gave (and the name on create).

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ferrygw/ferry/internal/lifecycle"
 	"github.com/ferrygw/ferry/internal/metrics"
 )
 
@@ -53,12 +54,10 @@ type Delivery struct {
 
 // Notifier sends alerts. Build it with New, Start it, Close it on shutdown.
 type Notifier struct {
-	o       Options
-	queue   chan Alert
-	done    chan struct{}
-	startMu sync.Mutex
-	started bool
-	closed  bool
+	o     Options
+	queue chan Alert
+	done  chan struct{}
+	life  lifecycle.Gate
 
 	hooks atomic.Pointer[[]Webhook] // Options.Webhooks, then SetWebhooks'
 
@@ -170,20 +169,16 @@ func (n *Notifier) Notify(ctx context.Context, a Alert) bool {
 	if !first {
 		return false
 	}
-	n.startMu.Lock()
-	defer n.startMu.Unlock()
-	if n.closed {
-		n.dropped.WithLabelValues("closed").Inc()
-		return false
-	}
-	select {
-	case n.queue <- a:
+	switch lifecycle.Offer(&n.life, n.queue, a) {
+	case lifecycle.Sent:
 		return true
-	default:
+	case lifecycle.Closed:
+		n.dropped.WithLabelValues("closed").Inc()
+	case lifecycle.Full:
 		n.dropped.WithLabelValues("queue_full").Inc()
 		n.o.Logger.Warn("alert queue full; alert dropped", slog.String("alert", a.Key()))
-		return false
 	}
+	return false
 }
 
 // claim asks the Claimer, or this instance's memory, whether a is new.
@@ -212,34 +207,28 @@ func (n *Notifier) claim(ctx context.Context, a Alert) (bool, error) {
 
 // Start runs the sender until Close.
 func (n *Notifier) Start() {
-	n.startMu.Lock()
-	defer n.startMu.Unlock()
-	if n.started || n.closed {
-		return
+	n.life.Start(func() { go n.send() })
+}
+
+// send delivers the queued alerts until the queue is closed and empty.
+func (n *Notifier) send() {
+	defer close(n.done)
+	for a := range n.queue {
+		n.Deliver(context.Background(), a)
 	}
-	n.started = true
-	go func() {
-		defer close(n.done)
-		for a := range n.queue {
-			n.Deliver(context.Background(), a)
-		}
-	}()
 }
 
 // Close stops taking alerts and sends the queued ones, until ctx ends.
 func (n *Notifier) Close(ctx context.Context) error {
-	n.startMu.Lock()
-	if !n.closed {
-		n.closed = true
+	n.life.Close(func(started bool) {
 		close(n.queue)
-		if !n.started {
+		if !started {
 			close(n.done)
 			for range n.queue {
 				n.dropped.WithLabelValues("closed").Inc()
 			}
 		}
-	}
-	n.startMu.Unlock()
+	})
 	select {
 	case <-n.done:
 		return nil

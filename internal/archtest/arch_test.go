@@ -24,6 +24,7 @@ var layers = map[string]int{
 	"internal/sse":                   0,
 	"internal/jsonpeek":              0,
 	"internal/ids":                   0,
+	"internal/lifecycle":             0, // start-once, close-once guard of a queue's owner (ledger, notifier, shadow)
 	"internal/tokens":                0,
 	"internal/config":                0,
 	"internal/testbody":              0,

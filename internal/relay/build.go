@@ -181,35 +181,39 @@ func (r *Relay) newBackend(pc config.Provider, p Provider, o Options) (*backend,
 	for _, l := range labels {
 		r.m.BreakerState.WithLabelValues(pc.Name, l).Set(metrics.BreakerClosed)
 	}
-	name := pc.Name
 	pool, err := upstream.NewPool(upstream.PoolOptions{
-		Provider: pc.Name,
-		Labels:   labels,
-		Policy:   pc.Policy,
-		Weights:  pc.NodeWeights,
-		Breaker:  pc.Breaker,
-		Retry:    pc.Retry,
-		Bulkhead: pc.Bulkhead,
-		Now:      o.Now,
-		Rand:     o.Rand,
-		NodeDown: pc.Timeouts.NodeDown,
-		OnBreaker: func(node string, from, to upstream.State) {
-			r.m.BreakerState.WithLabelValues(name, node).Set(breakerValue(to))
-			r.m.BreakerTransitions.WithLabelValues(name, node, to.String()).Inc()
-			level := slog.LevelInfo
-			if to == upstream.Open {
-				level = slog.LevelWarn
-			}
-			r.log.LogAttrs(context.Background(), level, "circuit breaker",
-				slog.String("provider", name), slog.String("node", node),
-				slog.String("from", from.String()), slog.String("to", to.String()))
-		},
+		Provider:  pc.Name,
+		Labels:    labels,
+		Policy:    pc.Policy,
+		Weights:   pc.NodeWeights,
+		Breaker:   pc.Breaker,
+		Retry:     pc.Retry,
+		Bulkhead:  pc.Bulkhead,
+		Now:       o.Now,
+		Rand:      o.Rand,
+		NodeDown:  pc.Timeouts.NodeDown,
+		OnBreaker: r.onBreaker(pc.Name),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("relay: provider %s: %w", pc.Name, err)
 	}
 	b.pool = pool
 	return b, nil
+}
+
+// onBreaker reports the provider's breaker transitions: gauge, counter, log.
+func (r *Relay) onBreaker(provider string) func(node string, from, to upstream.State) {
+	return func(node string, from, to upstream.State) {
+		r.m.BreakerState.WithLabelValues(provider, node).Set(breakerValue(to))
+		r.m.BreakerTransitions.WithLabelValues(provider, node, to.String()).Inc()
+		level := slog.LevelInfo
+		if to == upstream.Open {
+			level = slog.LevelWarn
+		}
+		r.log.LogAttrs(context.Background(), level, "circuit breaker",
+			slog.String("provider", provider), slog.String("node", node),
+			slog.String("from", from.String()), slog.String("to", to.String()))
+	}
 }
 
 func breakerValue(s upstream.State) float64 {
@@ -250,18 +254,13 @@ func (r *Relay) newRoute(rc config.Route, o Options) (*route, error) {
 		// Config order, always: no split to keep, nothing to guard.
 		return rt, nil
 	}
-	match := rc.Match
 	split, err := canary.New(canary.Options{
-		Route:   rc.Match,
-		Targets: targets,
-		Guard:   rc.Canary,
-		Now:     o.Now,
-		Rand:    o.Rand,
-		OnRollback: func(target, reason string) {
-			r.m.CanaryRollbacks.WithLabelValues(match, target).Inc()
-			r.m.CanaryWeight.WithLabelValues(match, target).Set(0)
-			r.log.Warn("canary rolled back", slog.String("route", match), slog.String("target", target), slog.String("reason", reason))
-		},
+		Route:      rc.Match,
+		Targets:    targets,
+		Guard:      rc.Canary,
+		Now:        o.Now,
+		Rand:       o.Rand,
+		OnRollback: r.onRollback(rc.Match),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("relay: route %q: %w", rc.Match, err)
@@ -274,9 +273,18 @@ func (r *Relay) newRoute(rc config.Route, o Options) (*route, error) {
 		split.CarryFrom(prev)
 	}
 	for i, w := range split.Weights() {
-		r.m.CanaryWeight.WithLabelValues(match, targets[i].Name).Set(float64(w))
+		r.m.CanaryWeight.WithLabelValues(rc.Match, targets[i].Name).Set(float64(w))
 	}
 	return rt, nil
+}
+
+// onRollback reports a canary rollback on the route: counter, weight, log.
+func (r *Relay) onRollback(route string) func(target, reason string) {
+	return func(target, reason string) {
+		r.m.CanaryRollbacks.WithLabelValues(route, target).Inc()
+		r.m.CanaryWeight.WithLabelValues(route, target).Set(0)
+		r.log.Warn("canary rolled back", slog.String("route", route), slog.String("target", target), slog.String("reason", reason))
+	}
 }
 
 // Models lists the model names to advertise in /v1/models.

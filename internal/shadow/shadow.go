@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ferrygw/ferry/internal/lifecycle"
 )
 
 // DefaultQueueBytes caps the request bytes queued jobs hold when
@@ -66,11 +68,8 @@ type Mirror struct {
 	log        *slog.Logger
 	m          *collectors
 
-	// life guards the queue's closing against Submit's send: Submit holds
-	// it for reading, Close for writing.
-	life    sync.RWMutex
-	started bool
-	closed  bool
+	// life guards the queue's closing against Submit's send.
+	life    lifecycle.Gate
 	queue   chan Job
 	runCtx  context.Context // set by Start
 	cancel  context.CancelFunc
@@ -167,12 +166,11 @@ func (m *Mirror) Submit(j Job) bool {
 		return false
 	}
 	j.Bytes = max(j.Bytes, 0)
-	m.life.RLock()
-	defer m.life.RUnlock()
-	if m.closed {
+	if !m.life.Enter() {
 		m.drop(j.Target, dropClosed)
 		return false
 	}
+	defer m.life.Leave()
 	if n := m.bytes.Add(j.Bytes); m.queueBytes > 0 && j.Bytes > 0 && n > m.queueBytes {
 		m.bytes.Add(-j.Bytes)
 		m.drop(j.Target, dropQueueBytes)
@@ -199,21 +197,17 @@ func (m *Mirror) drop(t Target, reason string) {
 // (shadow calls in flight are cancelled, queued jobs dropped), while Close
 // is the graceful one. Start after Start or Close does nothing.
 func (m *Mirror) Start(ctx context.Context) {
-	m.life.Lock()
-	defer m.life.Unlock()
-	if m.started || m.closed {
-		return
-	}
-	m.started = true
-	m.runCtx, m.cancel = context.WithCancel(ctx)
-	m.wg.Add(m.workers)
-	for range m.workers {
-		go m.work()
-	}
-	go func() {
-		m.wg.Wait()
-		close(m.stopped)
-	}()
+	m.life.Start(func() {
+		m.runCtx, m.cancel = context.WithCancel(ctx)
+		m.wg.Add(m.workers)
+		for range m.workers {
+			go m.work()
+		}
+		go func() {
+			m.wg.Wait()
+			close(m.stopped)
+		}()
+	})
 }
 
 // Close stops taking jobs and waits until the workers have run every
@@ -222,20 +216,17 @@ func (m *Mirror) Start(ctx context.Context) {
 // ctx's error. No goroutine is left either way. Close may be called more
 // than once.
 func (m *Mirror) Close(ctx context.Context) error {
-	m.life.Lock()
-	if !m.closed {
-		m.closed = true
+	m.life.Close(func(started bool) {
 		close(m.queue)
-		if !m.started {
+		if !started {
 			for j := range m.queue {
 				m.bytes.Add(-j.Bytes)
 				m.drop(j.Target, dropClosed)
 			}
 			close(m.stopped)
 		}
-	}
-	cancel := m.cancel
-	m.life.Unlock()
+	})
+	cancel := m.cancel // set by Start, which cannot run after Close
 	var err error
 	select {
 	case <-m.stopped:

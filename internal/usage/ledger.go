@@ -10,7 +10,6 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ferrygw/ferry/internal/lifecycle"
 	"github.com/ferrygw/ferry/internal/store"
 )
 
@@ -68,9 +68,7 @@ type Ledger struct {
 	o       LedgerOptions
 	rows    chan Row
 	done    chan struct{}
-	life    sync.RWMutex
-	closed  bool
-	started bool
+	life    lifecycle.Gate
 	dropped atomic.Int64
 	written atomic.Int64
 
@@ -140,19 +138,15 @@ func NewLedger(o LedgerOptions) (*Ledger, error) {
 // Record queues r. It returns false, and counts the drop, when the buffer
 // is full or the ledger closed.
 func (l *Ledger) Record(r Row) bool {
-	l.life.RLock()
-	defer l.life.RUnlock()
-	if l.closed {
-		l.drop(l.mDropClosed, 1)
-		return false
-	}
-	select {
-	case l.rows <- r:
+	switch lifecycle.Offer(&l.life, l.rows, r) {
+	case lifecycle.Sent:
 		return true
-	default:
+	case lifecycle.Closed:
+		l.drop(l.mDropClosed, 1)
+	case lifecycle.Full:
 		l.drop(l.mDropFull, 1)
-		return false
 	}
+	return false
 }
 
 func (l *Ledger) drop(c prometheus.Counter, n int) {
@@ -168,27 +162,17 @@ func (l *Ledger) Written() int64 { return l.written.Load() }
 
 // Start runs the writer (and the pruner when Retention is set).
 func (l *Ledger) Start() {
-	l.life.Lock()
-	defer l.life.Unlock()
-	if l.started || l.closed {
-		return
-	}
-	l.started = true
-	go l.write()
+	l.life.Start(func() { go l.write() })
 }
 
 // Close stops taking rows and writes every queued one, until ctx ends.
 func (l *Ledger) Close(ctx context.Context) error {
-	l.life.Lock()
-	if !l.closed {
-		l.closed = true
+	l.life.Close(func(started bool) {
 		close(l.rows)
-		if !l.started {
-			l.started = true
-			go l.write()
+		if !started {
+			go l.write() // it writes what was recorded, then ends
 		}
-	}
-	l.life.Unlock()
+	})
 	select {
 	case <-l.done:
 		return nil
