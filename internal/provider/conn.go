@@ -13,7 +13,7 @@ import (
 // transport. A provider's Options embed it and add their own settings.
 type Upstream struct {
 	Name     string
-	BaseURLs []string
+	BaseURLs []string // the nodes, http or https URLs
 	// NodeNames, optional, one per base URL, are the nodes' labels.
 	NodeNames []string
 	APIKey    config.Secret
