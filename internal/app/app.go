@@ -20,6 +20,7 @@ import (
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/console"
 	"github.com/ferrygw/ferry/internal/metrics"
+	"github.com/ferrygw/ferry/internal/provider"
 	anthropicp "github.com/ferrygw/ferry/internal/provider/anthropic"
 	"github.com/ferrygw/ferry/internal/provider/openaicompat"
 	"github.com/ferrygw/ferry/internal/provider/simulator"
@@ -185,29 +186,20 @@ func buildProvider(pc config.Provider, rt http.RoundTripper) (relay.Provider, er
 	if err != nil {
 		return nil, err
 	}
+	up := provider.Upstream{
+		Name:      pc.Name,
+		BaseURLs:  pc.BaseURLs,
+		NodeNames: pc.NodeNames,
+		APIKey:    pc.APIKey,
+		Headers:   pc.Headers,
+		Timeouts:  pc.Timeouts,
+		Transport: rt,
+	}
 	switch pc.Type {
 	case config.TypeAnthropic:
-		return anthropicp.New(anthropicp.Options{
-			Name:      pc.Name,
-			BaseURLs:  pc.BaseURLs,
-			NodeNames: pc.NodeNames,
-			APIKey:    pc.APIKey,
-			Auth:      pc.Auth,
-			Headers:   pc.Headers,
-			Timeouts:  pc.Timeouts,
-			Transport: rt,
-		})
+		return anthropicp.New(anthropicp.Options{Upstream: up, Auth: pc.Auth})
 	case config.TypeOpenAI:
-		return openaicompat.New(openaicompat.Options{
-			Name:      pc.Name,
-			Profile:   pc.Profile,
-			BaseURLs:  pc.BaseURLs,
-			NodeNames: pc.NodeNames,
-			APIKey:    pc.APIKey,
-			Headers:   pc.Headers,
-			Timeouts:  pc.Timeouts,
-			Transport: rt,
-		})
+		return openaicompat.New(openaicompat.Options{Upstream: up, Profile: pc.Profile})
 	case config.TypeSimulator:
 		return simulator.New(simulator.Options{Name: pc.Name, Config: pc.Simulator})
 	}

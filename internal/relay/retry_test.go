@@ -478,7 +478,7 @@ func TestDeadlineBoundsRetries(t *testing.T) {
 		p.Type, p.BaseURLs, p.APIKey = config.TypeAnthropic, []string{srv.URL}, "k"
 		p.Retry = config.Retry{MaxAttempts: 5, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond}
 	})
-	ap, err := anthropicp.New(anthropicp.Options{Name: "p", BaseURLs: pc.BaseURLs, APIKey: pc.APIKey, Timeouts: pc.Timeouts})
+	ap, err := anthropicp.New(anthropicp.Options{Upstream: provider.Upstream{Name: "p", BaseURLs: pc.BaseURLs, APIKey: pc.APIKey, Timeouts: pc.Timeouts}})
 	if err != nil {
 		t.Fatal(err)
 	}

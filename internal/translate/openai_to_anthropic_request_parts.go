@@ -157,22 +157,29 @@ func oiDecodeString(field string, v json.RawMessage) (string, error) {
 	return s, err
 }
 
+// oiContent reads a message's content: null (nothing), a string (s, with
+// isString) or an array of parts.
+func oiContent(field string, v json.RawMessage) (parts []oiInPart, s string, isString bool, err error) {
+	switch {
+	case oiNull(v):
+	case v[0] == '"':
+		s, err = oiDecodeString(field, v)
+		isString = true
+	default:
+		err = oiDecode(field, v, &parts)
+	}
+	return parts, s, isString, err
+}
+
 // oiTexts reads a system, developer or text-only content: a string or an
 // array of text parts.
 func oiTexts(field string, v json.RawMessage) ([]string, error) {
-	if oiNull(v) {
-		return nil, nil
-	}
-	if v[0] == '"' {
-		s, err := oiDecodeString(field, v)
-		if err != nil {
-			return nil, err
-		}
-		return []string{s}, nil
-	}
-	var parts []oiInPart
-	if err := oiDecode(field, v, &parts); err != nil {
+	parts, s, isString, err := oiContent(field, v)
+	switch {
+	case err != nil:
 		return nil, err
+	case isString:
+		return []string{s}, nil
 	}
 	texts := make([]string, 0, len(parts))
 	for i, p := range parts {
@@ -187,22 +194,14 @@ func oiTexts(field string, v json.RawMessage) ([]string, error) {
 // oiUserContent reads a user or tool message's content into Anthropic
 // blocks. Tool messages (tool is set) take text and images.
 func oiUserContent(field string, v json.RawMessage, tool bool) ([]oiBlock, error) {
-	if oiNull(v) {
-		return nil, nil
-	}
-	if v[0] == '"' {
-		s, err := oiDecodeString(field, v)
-		if err != nil {
-			return nil, err
-		}
-		if oiBlank(s) {
-			return nil, nil
-		}
-		return []oiBlock{{Type: "text", Text: s}}, nil
-	}
-	var parts []oiInPart
-	if err := oiDecode(field, v, &parts); err != nil {
+	parts, s, isString, err := oiContent(field, v)
+	switch {
+	case err != nil:
 		return nil, err
+	case isString && oiBlank(s):
+		return nil, nil
+	case isString:
+		return []oiBlock{{Type: "text", Text: s}}, nil
 	}
 	blocks := make([]oiBlock, 0, len(parts))
 	for i, p := range parts {

@@ -12,9 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/textproto"
 	"strings"
-	"time"
 
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
@@ -28,28 +26,15 @@ const DefaultVersion = "2023-06-01"
 
 // Options configure a Provider.
 type Options struct {
-	Name     string
-	BaseURLs []string
-	APIKey   config.Secret
-	Auth     string            // config.AuthXAPIKey (default) or config.AuthBearer
-	Headers  map[string]string // static headers added to every upstream request
-	Timeouts config.Timeouts
-	// Transport overrides the HTTP transport (tests). Nil builds one from Timeouts.
-	Transport http.RoundTripper
-	// NodeNames, optional, one per base URL, are the nodes' labels.
-	NodeNames []string
+	provider.Upstream
+	Auth string // config.AuthXAPIKey (default) or config.AuthBearer
 }
 
 // Provider is an Anthropic-format upstream with one or more nodes.
 type Provider struct {
-	name      string
-	nodes     *provider.Nodes // a node's URLs are per operation, indexed by Op
-	rt        http.RoundTripper
-	authKey   string // canonical header name
-	authValue string
-	static    [][2]string
-	firstByte time.Duration // defaults of Call.FirstByte and Call.StreamIdle
-	idle      time.Duration
+	provider.Conn        // a node's URLs are per operation, indexed by Op
+	authKey       string // canonical header name
+	authValue     string
 }
 
 // New builds a Provider.
@@ -63,11 +48,11 @@ func New(o Options) (*Provider, error) {
 	if o.APIKey == "" {
 		return nil, fmt.Errorf("anthropic provider %s: no api_key", o.Name)
 	}
-	ns, err := provider.NewNodes("anthropic provider "+o.Name, o.BaseURLs, o.NodeNames, paths[:])
+	conn, err := o.Connect("anthropic provider", o.BaseURLs, paths[:])
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{name: o.Name, nodes: ns, firstByte: o.Timeouts.ResponseHeader, idle: o.Timeouts.StreamIdle}
+	p := &Provider{Conn: conn}
 	switch o.Auth {
 	case "", config.AuthXAPIKey:
 		p.authKey, p.authValue = "X-Api-Key", o.APIKey.Reveal()
@@ -76,13 +61,6 @@ func New(o Options) (*Provider, error) {
 	default:
 		return nil, fmt.Errorf("anthropic provider %s: unknown auth %q", o.Name, o.Auth)
 	}
-	for k, v := range o.Headers {
-		p.static = append(p.static, [2]string{textproto.CanonicalMIMEHeaderKey(k), v})
-	}
-	p.rt = o.Transport
-	if p.rt == nil {
-		p.rt = provider.NewTransport(o.Timeouts)
-	}
 	return p, nil
 }
 
@@ -90,35 +68,22 @@ func New(o Options) (*Provider, error) {
 // Options.Transport is nil.
 func NewTransport(t config.Timeouts) *http.Transport { return provider.NewTransport(t) }
 
-// CloseIdleConnections closes the provider's idle upstream connections.
-func (p *Provider) CloseIdleConnections() {
-	if c, ok := p.rt.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
-
-// Name is the provider's configured name.
-func (p *Provider) Name() string { return p.name }
-
 // probe indexes the health-check URL in a node's URLs, after the
 // operations' own.
 const probe = provider.OpCountTokens + 1
 
 var paths = [...]string{provider.OpMessages: "/v1/messages", provider.OpCountTokens: "/v1/messages/count_tokens", probe: "/v1/models"}
 
-// Nodes are the labels of the provider's base URLs; Call.Node indexes them.
-func (p *Provider) Nodes() []string { return p.nodes.Labels() }
-
 // Probe checks that a node answers: GET /v1/models?limit=1 with the
 // provider's credential, the cheapest authenticated call the API has.
 func (p *Provider) Probe(ctx context.Context, node int) error {
-	n, err := p.nodes.Get(node)
+	n, err := p.Node(node)
 	if err != nil {
 		return err
 	}
 	u := *n.URLs[probe]
 	u.RawQuery = "limit=1"
-	return provider.Probe(ctx, p.rt, &u, p.header(nil))
+	return provider.Probe(ctx, p.RT, &u, p.header(nil))
 }
 
 // Do sends the call to the node it names, once. Anything the upstream
@@ -128,9 +93,9 @@ func (p *Provider) Probe(ctx context.Context, node int) error {
 // provider.Failure).
 func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response, error) {
 	if c.Op >= probe {
-		return nil, apierr.New(apierr.NotFound, "operation %s is not supported by provider %s", c.Op, p.name)
+		return nil, apierr.New(apierr.NotFound, "operation %s is not supported by provider %s", c.Op, p.Name())
 	}
-	n, err := p.nodes.Get(c.Node)
+	n, err := p.Node(c.Node)
 	if err != nil {
 		return nil, err
 	}
@@ -140,8 +105,8 @@ func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response
 		q.RawQuery = c.Query
 		u = &q
 	}
-	firstByte, idle := c.Timeouts(p.firstByte, p.idle)
-	resp, g, err := provider.Post(ctx, p.rt, u, p.callHeader(c), c.Body, firstByte, idle)
+	firstByte, idle := c.Timeouts(p.FirstByte, p.Idle)
+	resp, g, err := provider.Post(ctx, p.RT, u, p.callHeader(c), c.Body, firstByte, idle)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +135,7 @@ func (p *Provider) header(in http.Header) http.Header {
 	}
 	h["Content-Type"] = jsonContentType
 	h[p.authKey] = []string{p.authValue}
-	for _, kv := range p.static {
+	for _, kv := range p.Static {
 		h[kv[0]] = []string{kv[1]}
 	}
 	return h

@@ -174,7 +174,7 @@ func waitClosed(t *testing.T, ch <-chan struct{}, what string) {
 // ---- New ----
 
 func TestNewErrors(t *testing.T) {
-	valid := anthropic.Options{Name: "a", BaseURLs: []string{"http://127.0.0.1:1"}, APIKey: "k"}
+	valid := anthropic.Options{Upstream: provider.Upstream{Name: "a", BaseURLs: []string{"http://127.0.0.1:1"}, APIKey: "k"}}
 	tests := []struct {
 		name    string
 		mutate  func(*anthropic.Options)
@@ -396,9 +396,11 @@ func TestRequestForwarding(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			u, seen := recordingUpstream(t)
 			p := newProvider(t, anthropic.Options{
-				BaseURLs: []string{u.URL + tc.prefix},
-				Auth:     tc.auth,
-				Headers:  tc.static,
+				Upstream: provider.Upstream{
+					BaseURLs: []string{u.URL + tc.prefix},
+					Headers:  tc.static,
+				},
+				Auth: tc.auth,
 			})
 			in := tc.header()
 			before := in.Clone()
@@ -440,7 +442,7 @@ func TestRequestForwarding(t *testing.T) {
 
 func TestLargeBodyForwardedExactly(t *testing.T) {
 	u, seen := recordingUpstream(t)
-	p := newProvider(t, anthropic.Options{BaseURLs: []string{u.URL}})
+	p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{u.URL}}})
 	body := make([]byte, 3<<20+17)
 	for i := range body {
 		body[i] = byte(i*7 + i>>9)
@@ -458,7 +460,7 @@ func TestLargeBodyForwardedExactly(t *testing.T) {
 
 func TestUnsupportedOp(t *testing.T) {
 	u := newUpstream(t, okHandler)
-	p := newProvider(t, anthropic.Options{BaseURLs: []string{u.URL}})
+	p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{u.URL}}})
 	resp, err := do(t, context.Background(), p, &provider.Call{Op: provider.Op(99), Body: []byte("{}")})
 	if resp != nil {
 		t.Errorf("got a response for an unsupported op")
@@ -493,7 +495,7 @@ func TestResponseHeaderFilter(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 		io.WriteString(w, `{"id":"msg_1"}`)
 	})
-	p := newProvider(t, anthropic.Options{BaseURLs: []string{u.URL}})
+	p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{u.URL}}})
 	resp, err := do(t, context.Background(), p, call(`{}`))
 	if err != nil {
 		t.Fatalf("Do: %v", err)
@@ -524,7 +526,7 @@ func TestOneAttemptOnNamedNode(t *testing.T) {
 	a, b := newUpstream(t, okHandler), newUpstream(t, okHandler)
 	dead := deadURL(t)
 	rec := newRecorder(config.Timeouts{Connect: 2 * time.Second})
-	p := newProvider(t, anthropic.Options{BaseURLs: []string{dead, a.URL, b.URL}, Transport: rec})
+	p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{dead, a.URL, b.URL}, Transport: rec}})
 	if diff := cmp.Diff([]string{strings.TrimPrefix(dead, "http://"), a.host(), b.host()}, p.Nodes()); diff != "" {
 		t.Errorf("Nodes (-want +got):\n%s", diff)
 	}
@@ -568,7 +570,7 @@ func TestOneAttemptOnNamedNode(t *testing.T) {
 // position when two share a host, or by their configured names: never by
 // the URL's path, query or userinfo, where relays keep tokens.
 func TestNodeLabelsUnique(t *testing.T) {
-	p := newProvider(t, anthropic.Options{BaseURLs: []string{"https://relay.example/tok-SECRET1/v1", "https://relay.example/tok-SECRET2/", "https://user:SECRET3@other.example:8443/x?key=SECRET4"}})
+	p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{"https://relay.example/tok-SECRET1/v1", "https://relay.example/tok-SECRET2/", "https://user:SECRET3@other.example:8443/x?key=SECRET4"}}})
 	if diff := cmp.Diff([]string{"relay.example#1", "relay.example#2", "other.example:8443"}, p.Nodes()); diff != "" {
 		t.Errorf("Nodes (-want +got):\n%s", diff)
 	}
@@ -577,11 +579,11 @@ func TestNodeLabelsUnique(t *testing.T) {
 			t.Errorf("label %q carries part of the URL", l)
 		}
 	}
-	named := newProvider(t, anthropic.Options{BaseURLs: []string{"https://relay.example/a", "https://relay.example/b"}, NodeNames: []string{"hk", "sg"}})
+	named := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{"https://relay.example/a", "https://relay.example/b"}, NodeNames: []string{"hk", "sg"}}})
 	if diff := cmp.Diff([]string{"hk", "sg"}, named.Nodes()); diff != "" {
 		t.Errorf("named Nodes (-want +got):\n%s", diff)
 	}
-	if _, err := anthropic.New(anthropic.Options{Name: "x", APIKey: "k", BaseURLs: []string{"https://a.example"}, NodeNames: []string{"a", "b"}}); err == nil {
+	if _, err := anthropic.New(anthropic.Options{Upstream: provider.Upstream{Name: "x", APIKey: "k", BaseURLs: []string{"https://a.example"}, NodeNames: []string{"a", "b"}}}); err == nil {
 		t.Error("two names for one base URL accepted")
 	}
 }
@@ -599,8 +601,10 @@ func TestNoRetryAfterRequestSent(t *testing.T) {
 		}
 	})
 	p := newProvider(t, anthropic.Options{
-		BaseURLs: []string{hang.URL},
-		Timeouts: config.Timeouts{ResponseHeader: 100 * time.Millisecond},
+		Upstream: provider.Upstream{
+			BaseURLs: []string{hang.URL},
+			Timeouts: config.Timeouts{ResponseHeader: 100 * time.Millisecond},
+		},
 	})
 	resp, err := do(t, context.Background(), p, call(`{}`))
 	if resp != nil {
@@ -639,7 +643,7 @@ func TestUpstreamErrorIsResponse(t *testing.T) {
 				w.WriteHeader(tc.status)
 				io.WriteString(w, errBody)
 			})
-			p := newProvider(t, anthropic.Options{BaseURLs: []string{u.URL}})
+			p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{u.URL}}})
 			c := call(`{}`)
 			c.Stream = tc.stream
 			resp, err := do(t, context.Background(), p, c)
@@ -736,8 +740,10 @@ func TestStreaming(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			u := newUpstream(t, streamHandler(tc.ct, tc.gap))
 			p := newProvider(t, anthropic.Options{
-				BaseURLs: []string{u.URL},
-				Timeouts: config.Timeouts{StreamIdle: tc.idle},
+				Upstream: provider.Upstream{
+					BaseURLs: []string{u.URL},
+					Timeouts: config.Timeouts{StreamIdle: tc.idle},
+				},
 			})
 			c := call(`{"stream":true}`)
 			c.Stream = tc.stream
@@ -779,7 +785,7 @@ func TestStreamBrokenMidFrame(t *testing.T) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, frames[0]+"event: content_block_delta\ndata: {\"trunc")
 	})
-	p := newProvider(t, anthropic.Options{BaseURLs: []string{u.URL}})
+	p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{u.URL}}})
 	c := call(`{}`)
 	c.Stream = true
 	resp, err := do(t, context.Background(), p, c)
@@ -822,8 +828,10 @@ func stallingUpstream(t *testing.T, ct, first string) (*upstream, <-chan struct{
 func TestStreamIdleTimeout(t *testing.T) {
 	u, cancelled := stallingUpstream(t, "text/event-stream", frames[0])
 	p := newProvider(t, anthropic.Options{
-		BaseURLs: []string{u.URL},
-		Timeouts: config.Timeouts{StreamIdle: 100 * time.Millisecond},
+		Upstream: provider.Upstream{
+			BaseURLs: []string{u.URL},
+			Timeouts: config.Timeouts{StreamIdle: 100 * time.Millisecond},
+		},
 	})
 	c := call(`{}`)
 	c.Stream = true
@@ -862,8 +870,10 @@ func TestStreamIdleTimeout(t *testing.T) {
 func TestBodyIdleTimeout(t *testing.T) {
 	u, cancelled := stallingUpstream(t, "application/json", `{"partial":`)
 	p := newProvider(t, anthropic.Options{
-		BaseURLs: []string{u.URL},
-		Timeouts: config.Timeouts{StreamIdle: 100 * time.Millisecond},
+		Upstream: provider.Upstream{
+			BaseURLs: []string{u.URL},
+			Timeouts: config.Timeouts{StreamIdle: 100 * time.Millisecond},
+		},
 	})
 	resp, err := do(t, context.Background(), p, call(`{}`))
 	if err != nil {
@@ -898,8 +908,10 @@ func TestResponseHeaderTimeout(t *testing.T) {
 		}
 	})
 	p := newProvider(t, anthropic.Options{
-		BaseURLs: []string{u.URL},
-		Timeouts: config.Timeouts{ResponseHeader: 100 * time.Millisecond},
+		Upstream: provider.Upstream{
+			BaseURLs: []string{u.URL},
+			Timeouts: config.Timeouts{ResponseHeader: 100 * time.Millisecond},
+		},
 	})
 	start := time.Now()
 	resp, err := do(t, context.Background(), p, call(`{}`))
@@ -920,7 +932,7 @@ func TestCancelledContext(t *testing.T) {
 		live := newUpstream(t, okHandler)
 		other := newUpstream(t, okHandler)
 		rec := newRecorder(config.Timeouts{})
-		p := newProvider(t, anthropic.Options{BaseURLs: []string{live.URL, other.URL}, Transport: rec})
+		p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{live.URL, other.URL}, Transport: rec}})
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		start := time.Now()
@@ -961,7 +973,7 @@ func TestCancelledContext(t *testing.T) {
 			}
 		})
 		live := newUpstream(t, okHandler)
-		p := newProvider(t, anthropic.Options{BaseURLs: []string{u.URL, live.URL}})
+		p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{u.URL, live.URL}}})
 		ctx, cancel := context.WithCancel(context.Background())
 		time.AfterFunc(100*time.Millisecond, cancel)
 		start := time.Now()
@@ -981,7 +993,7 @@ func TestCancelledContext(t *testing.T) {
 	})
 	t.Run("cancelled mid-stream", func(t *testing.T) {
 		u, cancelled := stallingUpstream(t, "text/event-stream", frames[0])
-		p := newProvider(t, anthropic.Options{BaseURLs: []string{u.URL}})
+		p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{u.URL}}})
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		c := call(`{}`)
@@ -1027,7 +1039,7 @@ func TestCloseCancelsUpstream(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			u, cancelled := stallingUpstream(t, tc.ct, tc.first)
 			// No idle timeout: only Close may end the request.
-			p := newProvider(t, anthropic.Options{BaseURLs: []string{u.URL}})
+			p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{u.URL}}})
 			c := call(`{}`)
 			c.Stream = tc.stream
 			resp, err := do(t, context.Background(), p, c)
@@ -1062,7 +1074,7 @@ func TestCloseCancelsUpstream(t *testing.T) {
 
 func TestCloseWhileNextBlocked(t *testing.T) {
 	u, cancelled := stallingUpstream(t, "text/event-stream", frames[0])
-	p := newProvider(t, anthropic.Options{BaseURLs: []string{u.URL}})
+	p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{u.URL}}})
 	c := call(`{}`)
 	c.Stream = true
 	resp, err := do(t, context.Background(), p, c)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ferrygw/ferry/internal/fakeupstream"
+	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/provider/anthropic"
 )
 
@@ -39,7 +40,7 @@ func TestContextErrorReworded(t *testing.T) {
 				w.WriteHeader(tt.status)
 				io.WriteString(w, tt.body)
 			})
-			p := newProvider(t, anthropic.Options{BaseURLs: []string{u.URL}})
+			p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{u.URL}}})
 			for _, stream := range []bool{false, true} {
 				c := call(`{"model":"kimi-for-coding","max_tokens":32000,"stream":true,"messages":[{"role":"user","content":"hi"}]}`)
 				c.Stream = stream

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/provider/anthropic"
 )
 
@@ -17,7 +18,7 @@ func TestHeaderPolicy(t *testing.T) {
 		got <- r.Header.Clone()
 		okHandler(u, w, r)
 	})
-	p := newProvider(t, anthropic.Options{BaseURLs: []string{u.URL}, APIKey: "sk-provider", Headers: map[string]string{"X-Claude-Timezone": "UTC"}})
+	p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{u.URL}, APIKey: "sk-provider", Headers: map[string]string{"X-Claude-Timezone": "UTC"}}})
 	c := call(`{"model":"m","max_tokens":1}`)
 	c.Header.Set("X-Api-Key", "client-key")
 	c.SetHeader = [][2]string{{"X-Claude-Timezone", "Asia/Shanghai"}, {"X-Biz-Type", "batch"}, {"X-Api-Key", "stolen"}, {"Connection", "close"}, {"Authorization", "Bearer x"}}

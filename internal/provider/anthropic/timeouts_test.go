@@ -100,21 +100,21 @@ func TestFailureReasons(t *testing.T) {
 		kind   apierr.Kind
 		max    time.Duration
 	}{
-		{name: "refused", o: anthropic.Options{BaseURLs: []string{deadURL(t)}}, reason: provider.ReasonConnectRefused, kind: apierr.BadGateway},
-		{name: "connect timeout", o: anthropic.Options{BaseURLs: []string{"http://192.0.2.1"}, Transport: dialTimeout{}}, reason: provider.ReasonConnectTimeout, kind: apierr.GatewayTimeout},
-		{name: "TLS handshake timeout", o: anthropic.Options{BaseURLs: []string{"https://" + silent}, Timeouts: config.Timeouts{TLSHandshake: 100 * time.Millisecond, ResponseHeader: 10 * time.Second}},
+		{name: "refused", o: anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{deadURL(t)}}}, reason: provider.ReasonConnectRefused, kind: apierr.BadGateway},
+		{name: "connect timeout", o: anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{"http://192.0.2.1"}, Transport: dialTimeout{}}}, reason: provider.ReasonConnectTimeout, kind: apierr.GatewayTimeout},
+		{name: "TLS handshake timeout", o: anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{"https://" + silent}, Timeouts: config.Timeouts{TLSHandshake: 100 * time.Millisecond, ResponseHeader: 10 * time.Second}}},
 			reason: provider.ReasonTLSHandshakeTimeout, kind: apierr.GatewayTimeout, max: 2 * time.Second},
-		{name: "TLS error", o: anthropic.Options{BaseURLs: []string{untrusted.URL}}, reason: provider.ReasonTLSError, kind: apierr.BadGateway},
-		{name: "first byte", o: anthropic.Options{BaseURLs: []string{hang.URL}, Timeouts: config.Timeouts{ResponseHeader: 100 * time.Millisecond}},
+		{name: "TLS error", o: anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{untrusted.URL}}}, reason: provider.ReasonTLSError, kind: apierr.BadGateway},
+		{name: "first byte", o: anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{hang.URL}, Timeouts: config.Timeouts{ResponseHeader: 100 * time.Millisecond}}},
 			reason: provider.ReasonFirstByteTimeout, kind: apierr.GatewayTimeout, max: 2 * time.Second},
-		{name: "reset", o: anthropic.Options{BaseURLs: []string{reset.URL}}, reason: provider.ReasonConnectionReset, kind: apierr.BadGateway},
-		{name: "deadline", o: anthropic.Options{BaseURLs: []string{hang.URL}},
+		{name: "reset", o: anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{reset.URL}}}, reason: provider.ReasonConnectionReset, kind: apierr.BadGateway},
+		{name: "deadline", o: anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{hang.URL}}},
 			ctx: func() (context.Context, context.CancelFunc) {
 				ctx, cancel := context.WithCancelCause(context.Background())
 				time.AfterFunc(100*time.Millisecond, func() { cancel(provider.ErrDeadline) })
 				return ctx, func() { cancel(nil) }
 			}, reason: provider.ReasonDeadline, kind: apierr.GatewayTimeout, max: 2 * time.Second},
-		{name: "client cancel", o: anthropic.Options{BaseURLs: []string{hang.URL}},
+		{name: "client cancel", o: anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{hang.URL}}},
 			ctx: func() (context.Context, context.CancelFunc) {
 				ctx, cancel := context.WithCancel(context.Background())
 				time.AfterFunc(100*time.Millisecond, cancel)
@@ -158,7 +158,7 @@ func TestCallFirstByteOverride(t *testing.T) {
 		}
 		okHandler(u, w, r)
 	})
-	p := newProvider(t, anthropic.Options{BaseURLs: []string{slow.URL}, Timeouts: config.Timeouts{ResponseHeader: 50 * time.Millisecond}})
+	p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{slow.URL}, Timeouts: config.Timeouts{ResponseHeader: 50 * time.Millisecond}}})
 	if _, err := do(t, context.Background(), p, call(`{}`)); provider.Reason(err) != provider.ReasonFirstByteTimeout {
 		t.Fatalf("provider default: err = %v", err)
 	}
@@ -172,7 +172,7 @@ func TestCallFirstByteOverride(t *testing.T) {
 		t.Errorf("body %q", got)
 	}
 
-	p = newProvider(t, anthropic.Options{BaseURLs: []string{slow.URL}})
+	p = newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{slow.URL}}})
 	c = call(`{}`)
 	c.FirstByte = 50 * time.Millisecond
 	start := time.Now()
@@ -185,7 +185,7 @@ func TestCallFirstByteOverride(t *testing.T) {
 // provider's, and an idle stream names its reason.
 func TestCallStreamIdleOverride(t *testing.T) {
 	u, cancelled := stallingUpstream(t, "text/event-stream", frames[0])
-	p := newProvider(t, anthropic.Options{BaseURLs: []string{u.URL}, Timeouts: config.Timeouts{StreamIdle: time.Hour}})
+	p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{u.URL}, Timeouts: config.Timeouts{StreamIdle: time.Hour}}})
 	c := call(`{}`)
 	c.Stream, c.StreamIdle = true, 100*time.Millisecond
 	resp, err := do(t, context.Background(), p, c)
@@ -217,7 +217,7 @@ func TestProbe(t *testing.T) {
 		got = r.Method + " " + r.URL.RequestURI() + " " + r.Header.Get("X-Api-Key") + " " + r.Header.Get("Anthropic-Version")
 		w.WriteHeader(status)
 	})
-	p := newProvider(t, anthropic.Options{BaseURLs: []string{u.URL + "/relay"}})
+	p := newProvider(t, anthropic.Options{Upstream: provider.Upstream{BaseURLs: []string{u.URL + "/relay"}}})
 	for _, c := range []struct {
 		status int
 		ok     bool

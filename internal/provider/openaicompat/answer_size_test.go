@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/apierr"
 	"github.com/ferrygw/ferry/internal/config"
+	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/provider/openaicompat"
 )
 
@@ -26,7 +27,7 @@ func TestAnswerOverBoundIsCutAtIt(t *testing.T) {
 			}
 		}
 	}))
-	p := newProvider(t, openaicompat.Options{Profile: "vllm", BaseURLs: []string{srv}, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: time.Minute}})
+	p := newProvider(t, openaicompat.Options{Upstream: provider.Upstream{BaseURLs: []string{srv}, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: time.Minute}}, Profile: "vllm"})
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms)

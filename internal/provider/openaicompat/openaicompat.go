@@ -20,13 +20,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/textproto"
 	"strings"
-	"time"
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
-	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/openai"
 	"github.com/ferrygw/ferry/internal/provider"
@@ -46,32 +43,18 @@ const (
 	maxErrorBody = 1 << 20
 )
 
-// Options configure a Provider.
+// Options configure a Provider. Upstream.BaseURLs default to the
+// profile's DefaultBaseURL.
 type Options struct {
-	Name     string
-	Profile  string   // a name from Names()
-	BaseURLs []string // nodes, tried in order; default: the profile's DefaultBaseURL
-	APIKey   config.Secret
-	Headers  map[string]string // static headers added to every upstream request
-	Timeouts config.Timeouts
-	// Transport overrides the HTTP transport (tests). Nil builds one from
-	// Timeouts, without any proxy from the environment.
-	Transport http.RoundTripper
-	// NodeNames, optional, one per base URL, are the nodes' labels.
-	NodeNames []string
+	provider.Upstream
+	Profile string // a name from Names()
 }
 
 // Provider is an OpenAI-compatible upstream with one or more nodes.
 type Provider struct {
-	name    string
-	profile Profile
-	nodes   *provider.Nodes // a node's URLs are its base with chatPath, then modelsPath
-	rt      http.RoundTripper
-	auth    []string // the Authorization value, nil without a key
-	static  [][2]string
-	// Defaults of Call.FirstByte and Call.StreamIdle.
-	firstByte time.Duration
-	idle      time.Duration
+	provider.Conn // a node's URLs are its base with chatPath, then modelsPath
+	profile       Profile
+	auth          []string // the Authorization value, nil without a key
 }
 
 // New builds a Provider.
@@ -93,38 +76,25 @@ func New(o Options) (*Provider, error) {
 	if prof.KeyRequired && o.APIKey == "" {
 		return nil, fmt.Errorf("openai provider %s: profile %s needs an api_key", o.Name, prof.Name)
 	}
-	ns, err := provider.NewNodes("openai provider "+o.Name, bases, o.NodeNames, []string{chatPath, modelsPath})
+	conn, err := o.Connect("openai provider", bases, []string{chatPath, modelsPath})
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{name: o.Name, profile: prof, nodes: ns, firstByte: o.Timeouts.ResponseHeader, idle: o.Timeouts.StreamIdle}
+	p := &Provider{Conn: conn, profile: prof}
 	if o.APIKey != "" {
 		p.auth = []string{"Bearer " + o.APIKey.Reveal()}
-	}
-	for k, v := range o.Headers {
-		p.static = append(p.static, [2]string{textproto.CanonicalMIMEHeaderKey(k), v})
-	}
-	p.rt = o.Transport
-	if p.rt == nil {
-		p.rt = provider.NewTransport(o.Timeouts)
 	}
 	return p, nil
 }
 
-// Name is the provider's configured name.
-func (p *Provider) Name() string { return p.name }
-
-// Nodes are the labels of the provider's base URLs; Call.Node indexes them.
-func (p *Provider) Nodes() []string { return p.nodes.Labels() }
-
 // Probe checks that a node answers: GET {base}/models with the provider's
 // key.
 func (p *Provider) Probe(ctx context.Context, node int) error {
-	n, err := p.nodes.Get(node)
+	n, err := p.Node(node)
 	if err != nil {
 		return err
 	}
-	return provider.Probe(ctx, p.rt, n.URLs[1], p.header())
+	return provider.Probe(ctx, p.RT, n.URLs[1], p.header())
 }
 
 // Speaks reports the formats the provider takes: Anthropic (translated by
@@ -137,13 +107,6 @@ func (p *Provider) Speaks(f provider.Format) bool {
 // Anthropic calls for (convert.ChatTarget).
 func (p *Provider) ChatProfile() *openai.Profile { return &p.profile.Profile }
 
-// CloseIdleConnections closes the provider's idle upstream connections.
-func (p *Provider) CloseIdleConnections() {
-	if c, ok := p.rt.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
-
 // Do performs the call. An upstream's HTTP error is a Response (in the
 // call's format); an error means no answer was had: every node
 // unreachable, a timeout, the client gone.
@@ -152,13 +115,13 @@ func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response
 	case c.Op == provider.OpCountTokens && c.Format == provider.FormatAnthropic:
 		return countResponse(c.Body), nil
 	case c.Op != provider.OpMessages:
-		return nil, apierr.New(apierr.NotFound, "operation %s is not supported by provider %s", c.Op, p.name)
+		return nil, apierr.New(apierr.NotFound, "operation %s is not supported by provider %s", c.Op, p.Name())
 	case c.Format == provider.FormatOpenAI:
 		return p.passthrough(ctx, c)
 	case c.Format == provider.FormatAnthropic:
 		return p.messages(ctx, c)
 	}
-	return nil, apierr.New(apierr.InvalidRequest, "format %d is not supported by provider %s", c.Format, p.name)
+	return nil, apierr.New(apierr.InvalidRequest, "format %d is not supported by provider %s", c.Format, p.Name())
 }
 
 // exchange is one upstream answer, its body under the idle guard.
@@ -180,12 +143,12 @@ func (x *exchange) eventsHeader() http.Header {
 
 // roundTrip POSTs body to the call's node, once.
 func (p *Provider) roundTrip(ctx context.Context, c *provider.Call, body []byte) (*exchange, error) {
-	n, err := p.nodes.Get(c.Node)
+	n, err := p.Node(c.Node)
 	if err != nil {
 		return nil, err
 	}
-	firstByte, idle := c.Timeouts(p.firstByte, p.idle)
-	resp, g, err := provider.Post(ctx, p.rt, n.URLs[0], p.callHeader(c), body, firstByte, idle)
+	firstByte, idle := c.Timeouts(p.FirstByte, p.Idle)
+	resp, g, err := provider.Post(ctx, p.RT, n.URLs[0], p.callHeader(c), body, firstByte, idle)
 	if err != nil {
 		return nil, err
 	}
@@ -195,12 +158,12 @@ func (p *Provider) roundTrip(ctx context.Context, c *provider.Call, body []byte)
 // header builds the upstream request headers: the provider's key and
 // static headers, never anything of the client's (its key, anthropic-*).
 func (p *Provider) header() http.Header {
-	h := make(http.Header, 4+len(p.static))
+	h := make(http.Header, 4+len(p.Static))
 	h["Content-Type"] = jsonContentType
 	if p.auth != nil {
 		h["Authorization"] = p.auth
 	}
-	for _, kv := range p.static {
+	for _, kv := range p.Static {
 		h[kv[0]] = []string{kv[1]}
 	}
 	return h
@@ -244,7 +207,7 @@ func (p *Provider) passthrough(ctx context.Context, c *provider.Call) (*provider
 func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Response, error) {
 	body := c.PreparedBody
 	if body == nil {
-		return nil, apierr.New(apierr.Internal, "provider %s: an Anthropic call reaches it translated (convert.Prepare)", p.name)
+		return nil, apierr.New(apierr.Internal, "provider %s: an Anthropic call reaches it translated (convert.Prepare)", p.Name())
 	}
 	x, err := p.roundTrip(ctx, c, body)
 	if err != nil {

@@ -62,7 +62,7 @@ func newProvider(t *testing.T, o openaicompat.Options) *openaicompat.Provider {
 
 func newTestProvider(t *testing.T, profile string, urls ...string) *openaicompat.Provider {
 	t.Helper()
-	return newProvider(t, openaicompat.Options{Profile: profile, BaseURLs: urls, APIKey: providerKey})
+	return newProvider(t, openaicompat.Options{Upstream: provider.Upstream{BaseURLs: urls, APIKey: providerKey}, Profile: profile})
 }
 
 // newFake starts a fake upstream replaying fixtures.
@@ -490,7 +490,7 @@ func TestRequestShape(t *testing.T) {
 			if tt.noKey {
 				key = ""
 			}
-			p := newProvider(t, openaicompat.Options{Profile: tt.profile, BaseURLs: []string{fake.URL + tt.basePath}, APIKey: key, Headers: map[string]string{"appid": "app-123"}})
+			p := newProvider(t, openaicompat.Options{Upstream: provider.Upstream{BaseURLs: []string{fake.URL + tt.basePath}, APIKey: key, Headers: map[string]string{"appid": "app-123"}}, Profile: tt.profile})
 
 			// 1. Claude Code's first turn: thinking on, stream, tools with $schema.
 			resp, err := do(context.Background(), p, anthropicCall("upstream-model", string(claudeCode), true))
@@ -848,7 +848,7 @@ func TestOneAttemptPerCall(t *testing.T) {
 	f := loadFixture(t, "deepseek_message")
 	fake.SetDefault(fakeupstream.Reply{Fixture: f.reply})
 	dead := deadURL(t)
-	p := newProvider(t, openaicompat.Options{Profile: "deepseek", BaseURLs: []string{dead, fake.URL}, APIKey: providerKey, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: 5 * time.Second}})
+	p := newProvider(t, openaicompat.Options{Upstream: provider.Upstream{BaseURLs: []string{dead, fake.URL}, APIKey: providerKey, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: 5 * time.Second}}, Profile: "deepseek"})
 	live := strings.TrimPrefix(fake.URL, "http://")
 	if got := p.Nodes(); !slices.Equal(got, []string{strings.TrimPrefix(dead, "http://"), live}) {
 		t.Errorf("Nodes = %v", got)
@@ -886,7 +886,7 @@ func TestProbe(t *testing.T) {
 		got.Store(r.Method + " " + r.URL.Path + " " + r.Header.Get("Authorization"))
 		w.WriteHeader(int(status.Load()))
 	}))
-	p := newProvider(t, openaicompat.Options{Profile: "vllm", BaseURLs: []string{srv + "/v1"}, APIKey: providerKey})
+	p := newProvider(t, openaicompat.Options{Upstream: provider.Upstream{BaseURLs: []string{srv + "/v1"}, APIKey: providerKey}, Profile: "vllm"})
 	for _, c := range []struct {
 		status int
 		ok     bool
@@ -903,7 +903,7 @@ func TestProbe(t *testing.T) {
 	if err := p.Probe(context.Background(), 1); err == nil {
 		t.Error("probe of a node that does not exist succeeded")
 	}
-	dead := newProvider(t, openaicompat.Options{Profile: "vllm", BaseURLs: []string{deadURL(t)}})
+	dead := newProvider(t, openaicompat.Options{Upstream: provider.Upstream{BaseURLs: []string{deadURL(t)}}, Profile: "vllm"})
 	if err := dead.Probe(context.Background(), 0); provider.Reason(err) != provider.ReasonConnectRefused {
 		t.Errorf("dead node: %v", err)
 	}
@@ -926,7 +926,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 	gone := make(chan struct{})
 	first := `data: {"id":"1","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}` + "\n\n"
 	srv := newServer(t, stallHandler(t, "text/event-stream", first, gone))
-	p := newProvider(t, openaicompat.Options{Profile: "vllm", BaseURLs: []string{srv}, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: 200 * time.Millisecond}})
+	p := newProvider(t, openaicompat.Options{Upstream: provider.Upstream{BaseURLs: []string{srv}, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: 200 * time.Millisecond}}, Profile: "vllm"})
 	start := time.Now()
 	resp, err := do(context.Background(), p, anthropicCall("m", `{"model":"m","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, true))
 	if err != nil {
@@ -950,7 +950,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 func TestBodyIdleTimeout(t *testing.T) {
 	gone := make(chan struct{})
 	srv := newServer(t, stallHandler(t, "application/json", `{"id":"x",`, gone))
-	p := newProvider(t, openaicompat.Options{Profile: "vllm", BaseURLs: []string{srv}, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: 200 * time.Millisecond}})
+	p := newProvider(t, openaicompat.Options{Upstream: provider.Upstream{BaseURLs: []string{srv}, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: 200 * time.Millisecond}}, Profile: "vllm"})
 	_, err := do(context.Background(), p, anthropicCall("m", `{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`, false))
 	var ae *apierr.Error
 	if !errors.As(err, &ae) || ae.Kind != apierr.GatewayTimeout {
@@ -963,7 +963,7 @@ func TestClientCancelCancelsUpstream(t *testing.T) {
 	gone := make(chan struct{})
 	first := `data: {"id":"1","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}` + "\n\n"
 	srv := newServer(t, stallHandler(t, "text/event-stream", first, gone))
-	p := newProvider(t, openaicompat.Options{Profile: "vllm", BaseURLs: []string{srv}, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: time.Minute}})
+	p := newProvider(t, openaicompat.Options{Upstream: provider.Upstream{BaseURLs: []string{srv}, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: time.Minute}}, Profile: "vllm"})
 	ctx, cancel := context.WithCancel(context.Background())
 	resp, err := do(ctx, p, anthropicCall("m", `{"model":"m","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, true))
 	if err != nil {
@@ -993,7 +993,7 @@ func TestClientCancelCancelsUpstream(t *testing.T) {
 func TestCloseCancelsUpstream(t *testing.T) {
 	gone := make(chan struct{})
 	srv := newServer(t, stallHandler(t, "text/event-stream", `data: {"id":"1","choices":[]}`+"\n\n", gone))
-	p := newProvider(t, openaicompat.Options{Profile: "vllm", BaseURLs: []string{srv}, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: time.Minute}})
+	p := newProvider(t, openaicompat.Options{Upstream: provider.Upstream{BaseURLs: []string{srv}, Timeouts: config.Timeouts{Connect: time.Second, StreamIdle: time.Minute}}, Profile: "vllm"})
 	resp, err := do(context.Background(), p, anthropicCall("m", `{"model":"m","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, true))
 	if err != nil {
 		t.Fatal(err)
@@ -1026,13 +1026,13 @@ func TestNew(t *testing.T) {
 		o    openaicompat.Options
 		err  string
 	}{
-		{"no name", openaicompat.Options{Profile: "openai", APIKey: "k"}, "name required"},
-		{"unknown profile", openaicompat.Options{Name: "x", Profile: "nope", APIKey: "k"}, `unknown profile "nope"`},
-		{"key required", openaicompat.Options{Name: "x", Profile: "zhipu"}, "needs an api_key"},
-		{"generic needs a base URL", openaicompat.Options{Name: "x", Profile: "generic"}, "base_urls required"},
-		{"bad base URL", openaicompat.Options{Name: "x", Profile: "vllm", BaseURLs: []string{"ftp://x"}}, "bad base_url"},
-		{"local without key", openaicompat.Options{Name: "x", Profile: "ollama"}, ""},
-		{"default base URL", openaicompat.Options{Name: "x", Profile: "deepseek", APIKey: "k"}, ""},
+		{"no name", openaicompat.Options{Upstream: provider.Upstream{APIKey: "k"}, Profile: "openai"}, "name required"},
+		{"unknown profile", openaicompat.Options{Upstream: provider.Upstream{Name: "x", APIKey: "k"}, Profile: "nope"}, `unknown profile "nope"`},
+		{"key required", openaicompat.Options{Upstream: provider.Upstream{Name: "x"}, Profile: "zhipu"}, "needs an api_key"},
+		{"generic needs a base URL", openaicompat.Options{Upstream: provider.Upstream{Name: "x"}, Profile: "generic"}, "base_urls required"},
+		{"bad base URL", openaicompat.Options{Upstream: provider.Upstream{Name: "x", BaseURLs: []string{"ftp://x"}}, Profile: "vllm"}, "bad base_url"},
+		{"local without key", openaicompat.Options{Upstream: provider.Upstream{Name: "x"}, Profile: "ollama"}, ""},
+		{"default base URL", openaicompat.Options{Upstream: provider.Upstream{Name: "x", APIKey: "k"}, Profile: "deepseek"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
