@@ -18,16 +18,20 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
+// readyInputs are streams with BOM, CR and CRLF endings, comments, blank
+// lines, an unnamed field and a cut.
+var readyInputs = []string{
+	"event: a\ndata: 1\n\nevent: b\ndata: 2\n\n",
+	"\xef\xbb\xbfdata: x\r\n\r\n: ping\r\n\r\ndata: y\rdata: z\r\r",
+	"\n\ndata: a\n\n\n: only a comment\n\ndata: cut",
+	"data: a\ndata: b\n\nid: 1\n\n\n",
+}
+
 // Ready never reads, Next after a true Ready does not read either, and
 // asking it changes nothing of what Next returns, however the input was
 // split into reads.
 func TestReady(t *testing.T) {
-	for _, in := range []string{
-		"event: a\ndata: 1\n\nevent: b\ndata: 2\n\n",
-		"\xef\xbb\xbfdata: x\r\n\r\n: ping\r\n\r\ndata: y\rdata: z\r\r",
-		"\n\ndata: a\n\n\n: only a comment\n\ndata: cut",
-		"data: a\ndata: b\n\nid: 1\n\n\n",
-	} {
+	for _, in := range readyInputs {
 		for name, mk := range readers([]byte(in)) {
 			want, wantErr := readAll(NewReader(mk(), 0))
 			cr := &countingReader{r: mk()}
