@@ -12,6 +12,7 @@
 #   scripts/syscalls.sh               # passthrough, JSON answers
 #   MODE=stream scripts/syscalls.sh   # passthrough, event streams
 #   MODE=xlat scripts/syscalls.sh     # Anthropic client -> OpenAI-format upstream
+#   MODE=xlatstream scripts/syscalls.sh  # the same, event streams
 #   FERRY_BIN=/tmp/ferry-old scripts/syscalls.sh
 #
 # Needs wrk, curl and strace (and ptrace permission).
@@ -32,7 +33,8 @@ case $MODE in
 pass) ;;
 stream) stream='"stream":true,' ;;
 xlat) model=claude-xlat ;;
-*) echo "MODE is pass, stream or xlat" >&2; exit 2 ;;
+xlatstream) model=claude-xlat stream='"stream":true,' ;;
+*) echo "MODE is pass, stream, xlat or xlatstream" >&2; exit 2 ;;
 esac
 wrk_script "$tmp/req.lua" /v1/messages '{"model":"'$model'","max_tokens":1024,'$stream'"messages":[{"role":"user","content":"Tell me about the weather in San Francisco today."}]}'
 

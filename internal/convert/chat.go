@@ -264,6 +264,7 @@ func (c chunks) Done() bool { return c.Finished() }
 type noEvents struct{}
 
 func (noEvents) Next() (sse.Event, error)        { return sse.Event{}, io.EOF }
+func (noEvents) Ready() bool                     { return true }
 func (noEvents) Close() error                    { return nil }
 func (noEvents) Usage() (anthropic.Totals, bool) { return anthropic.Totals{}, false }
 func (noEvents) Note() error                     { return nil }

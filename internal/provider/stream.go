@@ -21,6 +21,11 @@ type Stream interface {
 	// clean end: a stream cut before its end marker is an error
 	// (ErrTruncated).
 	Next() (sse.Event, error)
+	// Ready reports whether Next would return now, without waiting on the
+	// upstream: an event (or the stream's end) is already at hand. False
+	// when unsure. The server leaves its writes unflushed only while Ready,
+	// so a burst read at once goes out in one write and no event waits.
+	Ready() bool
 	Close() error
 	// Usage is the answer's usage in Anthropic's terms, and whether it
 	// was seen (in part: a stream cut short has its input count).
@@ -42,6 +47,10 @@ type StreamBase struct{ Src Stream }
 // Next reads Src.
 func (b *StreamBase) Next() (sse.Event, error) { return b.Src.Next() }
 
+// Ready is Src's: right for a wrapper that yields one event per event of
+// Src; one that drops, holds or makes events overrides it.
+func (b *StreamBase) Ready() bool { return b.Src.Ready() }
+
 // Close closes Src.
 func (b *StreamBase) Close() error { return b.Src.Close() }
 
@@ -59,6 +68,12 @@ func (b *StreamBase) Fault() error { return b.Src.Fault() }
 func Plain(src sse.Source) Stream { return plain{src} }
 
 type plain struct{ sse.Source }
+
+// Ready is the source's when it can tell (an sse.Reader), else false.
+func (p plain) Ready() bool {
+	r, ok := p.Source.(interface{ Ready() bool })
+	return ok && r.Ready()
+}
 
 func (plain) Usage() (anthropic.Totals, bool) { return anthropic.Totals{}, false }
 func (plain) Note() error                     { return nil }

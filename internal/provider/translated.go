@@ -30,6 +30,10 @@ type Translated struct {
 	Tr    StreamTranslator
 	ended bool
 	fault error // the source's failure, closed by Tr
+
+	held    bool // Ready took the next event (or the end) from Tr: Next returns it
+	hold    sse.Event
+	holdErr error
 }
 
 // NewTranslated translates src with tr.
@@ -39,12 +43,37 @@ func NewTranslated(src Stream, tr StreamTranslator) *Translated {
 
 // Next yields the translator's next event, reading the source as needed.
 func (t *Translated) Next() (sse.Event, error) {
+	if t.held {
+		t.held = false
+		return t.hold, t.holdErr
+	}
+	ev, _, err := t.step(true)
+	return ev, err
+}
+
+// Ready reports whether Next would return without waiting on the source:
+// it translates the source's events at hand until one comes out (kept for
+// Next) or none is left, as a translation may make nothing of an event.
+func (t *Translated) Ready() bool {
+	if !t.held {
+		t.hold, t.held, t.holdErr = t.step(false)
+	}
+	return t.held
+}
+
+// step yields the translator's next event, reading the source as needed;
+// with wait false it reads the source only while Src is Ready, and
+// reports false when it would have to wait.
+func (t *Translated) step(wait bool) (sse.Event, bool, error) {
 	for {
 		if ev, ok := t.Tr.Next(); ok {
-			return ev, nil
+			return ev, true, nil
 		}
 		if t.ended || t.Tr.Done() {
-			return sse.Event{}, io.EOF
+			return sse.Event{}, true, io.EOF
+		}
+		if !wait && !t.Src.Ready() {
+			return sse.Event{}, false, nil
 		}
 		ev, err := t.Src.Next()
 		if err != nil {

@@ -3,6 +3,7 @@ package provider_test
 import (
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,7 +43,9 @@ func (u *upper) Feed(ev sse.Event) {
 	if n == "stop" {
 		u.done = true
 	}
-	u.q = append(u.q, map[string]string{"a": "A", "b": "B", "stop": "STOP"}[n])
+	if m, ok := map[string]string{"a": "A", "b": "B", "stop": "STOP"}[n]; ok {
+		u.q = append(u.q, m)
+	}
 }
 
 func (u *upper) Next() (sse.Event, bool) {
@@ -113,5 +116,60 @@ func TestTranslated(t *testing.T) {
 				t.Errorf("Next after the end = %v, want io.EOF", err)
 			}
 		})
+	}
+}
+
+// readyEvents is events whose first ready ones are at hand.
+type readyEvents struct {
+	events
+	ready  int
+	asking bool // Ready is being asked
+	early  int  // events read while asking, not at hand
+}
+
+func (e *readyEvents) Next() (sse.Event, error) {
+	if e.ready > 0 {
+		e.ready--
+	} else if e.asking {
+		e.early++
+	}
+	return e.events.Next()
+}
+
+func (e *readyEvents) Ready() bool { return e.ready > 0 }
+
+// Ready translates the events at hand, skipping those that make nothing
+// ("x"),
+// until one comes out; it never reads a source event not at hand, and
+// Next returns the event it took.
+func TestTranslatedReady(t *testing.T) {
+	src := &readyEvents{events: events{names: []string{"a", "x", "b", "x", "a"}, err: io.EOF}, ready: 3}
+	s := provider.NewTranslated(provider.Plain(src), &upper{})
+	var got []string
+	var ready []bool
+	for {
+		src.asking = true
+		r := s.Ready()
+		src.asking = false
+		ready = append(ready, r)
+		if src.early > 0 {
+			t.Fatal("Ready read a source event not at hand")
+		}
+		ev, err := s.Next()
+		if err == io.EOF {
+			break
+		}
+		got = append(got, string(ev.Name))
+		if !r {
+			src.ready = 1 // the rest arrives one at a time
+		}
+	}
+	if g := strings.Join(got, " "); g != "A B A END" {
+		t.Errorf("events %q", g)
+	}
+	// a at hand; x (making nothing), then b; nothing at hand (Next reads x
+	// and a); the end at hand, END out; the end.
+	if want := []bool{true, true, false, true, true}; !slices.Equal(ready, want) {
+		t.Errorf("Ready before each Next %v, want %v", ready, want)
 	}
 }

@@ -117,6 +117,10 @@ func (e *flightEvents) Next() (sse.Event, error) {
 	return ev, err
 }
 
+// Ready is false: the flight's log is not asked, so a shared stream's
+// reader flushes every event.
+func (e *flightEvents) Ready() bool { return false }
+
 func (e *flightEvents) Close() error { return e.rd.Close() }
 
 // Note is the shared stream's, once the flight ended.

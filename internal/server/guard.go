@@ -217,6 +217,10 @@ func (e *guardedEvents) Next() (sse.Event, error) {
 	return ev, nil
 }
 
+// Ready is false: the filter may hold text back or read on, so an answer
+// through the guard is flushed event by event.
+func (e *guardedEvents) Ready() bool { return false }
+
 // Usage is the upstream's, its output raised to the text read after a
 // refusal.
 func (e *guardedEvents) Usage() (anthropic.Totals, bool) {

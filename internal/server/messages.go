@@ -376,7 +376,7 @@ func (s *Server) countTokens(x *exchange) {
 }
 
 // relayStream copies an event stream to the client event by event, flushing
-// each one as it arrives. After the status is sent nothing can change it: a
+// when no further event is at hand (provider.Stream's Ready). After the status is sent nothing can change it: a
 // broken upstream stream ends with an error event in the client's format,
 // never a silent truncation the client might take for a complete answer.
 func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
@@ -397,6 +397,7 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 	// fault are the stream's own to say (provider.Stream).
 	openaiFormat := x.format == provider.FormatOpenAI
 	var deadline time.Time
+	unflushed := false // the last event written waits for the next one, at hand
 	for {
 		t0 := time.Now()
 		ev, err := res.Events.Next()
@@ -418,14 +419,23 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 			x.streamErr, x.gone = errClientGone, true
 			break
 		}
-		if err := x.rc.Flush(); err != nil {
-			x.streamErr, x.gone = errClientGone, true
-			break
-		}
 		x.relayed.add(ev.Name, ev.Data, openaiFormat)
+		// Done with ev: Ready may read on. Events the upstream sent in one
+		// read go out in one write; one not followed by another at hand is
+		// flushed at once, so no event waits for the next.
+		unflushed = res.Events.Ready()
+		if !unflushed {
+			if err := x.rc.Flush(); err != nil {
+				x.streamErr, x.gone = errClientGone, true
+				break
+			}
+		}
 		if x.firstToken == 0 && x.relayed.narrow+x.relayed.wide > 0 {
 			x.firstToken = time.Since(x.start)
 		}
+	}
+	if unflushed && !x.gone {
+		x.rc.Flush() // the end came at once: an error event flushed its own
 	}
 	if t, seen := res.Events.Usage(); seen {
 		x.usage, x.usageSeen = t, true

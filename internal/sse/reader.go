@@ -76,6 +76,7 @@ type Reader struct {
 	lf        byteMark // the next '\n'
 	cr        byteMark // the next '\r'
 	content   bool     // the frame has a non-blank line
+	complete  bool     // scan saw the frame's blank line: Next dispatches it without scanning
 	hasName   bool
 	nameStart int
 	nameEnd   int
@@ -116,12 +117,29 @@ func (r *Reader) Reset(rd io.Reader) {
 }
 
 func (r *Reader) resetFrame() {
-	r.content, r.hasName, r.ndata = false, false, 0
+	r.content, r.complete, r.hasName, r.ndata = false, false, false, 0
 }
 
 // Buffered returns the number of bytes read from the underlying reader
 // that belong to frames not yet returned.
 func (r *Reader) Buffered() int { return r.w - r.r }
+
+// Ready reports whether Next would return without reading the underlying
+// reader: a whole frame is buffered, or the stream's end or error is
+// known. A writer relaying events can leave its output unflushed while
+// Ready, and flush when it is not, without holding any event back.
+func (r *Reader) Ready() bool {
+	if r.done != nil || r.err != nil {
+		return true
+	}
+	if r.bom && !r.skipBOM() {
+		return false
+	}
+	if !r.complete {
+		r.complete = r.scan()
+	}
+	return r.complete
+}
 
 // Close closes the underlying reader if it is an io.Closer. It does not
 // touch the Reader's state, so it may be called while Next is blocked.
@@ -147,7 +165,7 @@ func (r *Reader) Next() (ev Event, err error) {
 	}
 	for {
 		if !r.bom || r.skipBOM() {
-			if r.scan() {
+			if r.complete || r.scan() {
 				if r.pos-r.r > r.max {
 					return Event{}, r.fail(r.tooLarge())
 				}

@@ -187,6 +187,9 @@ func (e *events) Next() (sse.Event, error) {
 	return ev, nil
 }
 
+// Ready is the reader's: whether a frame (or the end) is buffered.
+func (e *events) Ready() bool { return e.r.Ready() }
+
 func (e *events) Close() error {
 	e.g.Stop()
 	return e.r.Close()
