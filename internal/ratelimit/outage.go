@@ -41,6 +41,9 @@ const (
 	beatTTL   = 3 * beatEvery // a heartbeat missed twice is still alive
 	// debtBatch is the most limit keys handed debts in one heartbeat.
 	debtBatch = 256
+	// handRounds is the most rounds in which a heartbeat back from an
+	// outage hands over the debts taken while it was on its way.
+	handRounds = 4
 )
 
 // debt is what this instance took from one scope value's limits while
@@ -143,6 +146,20 @@ func (m *memory) takeDebts() []debt {
 	return ds
 }
 
+// owes says whether any debt is kept.
+func (m *memory) owes() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, sm := range m.m {
+		for _, e := range sm {
+			if e.debtR != 0 || e.debtT != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // restoreDebts puts back debts that could not be handed to Redis.
 func (m *memory) restoreDebts(ds []debt) {
 	m.mu.Lock()
@@ -192,6 +209,25 @@ func (r *redisStore) beat(ctx context.Context, back bool) (int64, error) {
 	return n, nil
 }
 
+// handRest hands Redis the debts taken in memory while a hand-over was on
+// its way: the store still failing, requests went on being decided in
+// memory, and Redis, back, must owe them before it decides alone again
+// (or it admits the whole limit on top of them until the next heartbeat).
+// One round trip a round, each shorter than the last (the first waited
+// out a slow or stalled Redis), until a round finds nothing owed; at most
+// handRounds, what remains goes with the next heartbeat.
+func (r *redisStore) handRest(ctx context.Context) error {
+	for range handRounds {
+		if !r.l.mem.owes() {
+			return nil
+		}
+		if _, err := r.beat(ctx, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // startBeat starts the heartbeat loop (interval <= 0: never, for tests,
 // which call beat themselves).
 func (r *redisStore) startBeat() {
@@ -213,8 +249,19 @@ func (r *redisStore) startBeat() {
 func (r *redisStore) beatOnce(ctx context.Context) time.Duration {
 	back := r.l.failing.Load()
 	// Under fail_closed nothing was admitted alone: no outage to mark.
-	_, err := r.beat(ctx, back && r.l.pol.Load().failOpen)
+	owed := back && r.l.pol.Load().failOpen
+	_, err := r.beat(ctx, owed)
+	if err == nil && owed {
+		err = r.handRest(ctx)
+	}
 	r.l.beaten(err, back)
+	if err == nil && owed {
+		// Requests that read the store as failing just before it came
+		// back were decided in memory after the last round.
+		if err := r.handRest(ctx); err != nil {
+			r.l.beaten(err, false)
+		}
+	}
 	next := r.beatEvery
 	if r.l.failing.Load() {
 		next = min(next, r.l.retry)

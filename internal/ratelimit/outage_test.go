@@ -316,3 +316,71 @@ func TestSuccessDoesNotEndAFailure(t *testing.T) {
 		t.Error("a decision's success ended the store failure without a heartbeat")
 	}
 }
+
+// handOverHook is a Redis that, once switched on, runs during each
+// heartbeat call (before Redis sees it) what the instance does meanwhile.
+type handOverHook struct {
+	flaky
+	liveKey string
+	during  func()
+}
+
+func (h *handOverHook) EvalSha(ctx context.Context, sha string, keys []string, args ...any) *redis.Cmd {
+	if f := h.during; f != nil && len(keys) > 0 && keys[0] == h.liveKey && !h.down.Load() {
+		h.during = nil
+		f()
+	}
+	return h.flaky.EvalSha(ctx, sha, keys, args...)
+}
+
+// TestDebtsDuringHandOver: requests decided in memory while the heartbeat
+// that hands the debts over is on its way (a slow Redis, just back from a
+// stall: under load that took the multi-process test 50-200 ms) are owed
+// to Redis too, before it decides alone again. (Before: they stayed in
+// memory until the next heartbeat, beatEvery later, and Redis admitted
+// the whole limit meanwhile: 13 where the limit is 10.)
+func TestDebtsDuringHandOver(t *testing.T) {
+	c, prefix := testkit.Redis(t)
+	h := &handOverHook{flaky: flaky{Redis: c}}
+	clk := newClock()
+	l := newTestLimiter(t, config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 10}}}, clk, h, prefix, nil)
+	h.liveKey = l.red.liveKey
+	ctx := context.Background()
+	if _, err := l.red.beat(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	admitted := 0
+	admit := func() {
+		if _, err := l.Admit(ctx, keyA, 0); err == nil {
+			admitted++
+		} else if apierr.From(err).Kind != apierr.RateLimit {
+			t.Fatalf("admit: %v", err)
+		}
+	}
+	h.down.Store(true)
+	for range 4 {
+		admit()
+	}
+	// Back: while the heartbeat's call is on its way, three more are
+	// decided in memory, the store still failing.
+	h.down.Store(false)
+	h.during = func() {
+		for range 3 {
+			admit()
+		}
+	}
+	l.red.beatOnce(ctx)
+	if l.failing.Load() {
+		t.Fatal("the heartbeat did not bring the store back")
+	}
+	if admitted != 7 {
+		t.Fatalf("admitted %d before Redis decides again, want 7", admitted)
+	}
+	clk.Advance(time.Second)
+	for range 10 {
+		admit()
+	}
+	if admitted != 10 {
+		t.Errorf("admitted %d in the minute, limit 10: the debts of the hand-over's requests were not owed to Redis", admitted)
+	}
+}
