@@ -62,13 +62,27 @@ func (l *Limiter) share() int64 {
 	return max(l.red.instances.Load(), 1)
 }
 
+// mark is the outage mark as admit.lua saw it: the instances back and
+// the live instances; back == live when there is none.
+type mark struct{ back, live int64 }
+
+// part is what the mark leaves the instances back of limit (admit.lua's
+// eff).
+func (k mark) part(limit int64) int64 {
+	if k.back >= k.live || k.back <= 0 || limit == 0 {
+		return limit
+	}
+	return max(limit*k.back/k.live, 1)
+}
+
 // mirror keeps Redis's answer for t in memory, as the starting point of
-// decisions while Redis is down. v holds admit.lua's five values per scope.
-func (l *Limiter) mirror(t *Ticket, v []int64) {
+// decisions while Redis is down. v holds admit.lua's five values per scope;
+// k the mark it decided under.
+func (l *Limiter) mirror(t *Ticket, v []int64, k mark) {
 	if !l.pol.Load().failOpen {
 		return
 	}
-	l.mem.mirror(t, v, l.share())
+	l.mem.mirror(t, v, l.share(), k)
 }
 
 // beaten takes the outcome of a heartbeat that began with the store
@@ -86,8 +100,10 @@ func (l *Limiter) beaten(err error, back bool) {
 }
 
 // mirror sets the entries of t's scope values to Redis's state v, split
-// between share instances.
-func (m *memory) mirror(t *Ticket, v []int64, share int64) {
+// between share instances. Under an outage mark k, the instances not back
+// still hold their shares: this instance starts from its part of what the
+// mark leaves the instances back, not from a share of all that is left.
+func (m *memory) mirror(t *Ticket, v []int64, share int64, k mark) {
 	now := m.now().UnixMilli()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -107,20 +123,40 @@ func (m *memory) mirror(t *Ticket, v []int64, share int64) {
 		switch {
 		case r.burst:
 			if r.rpm > 0 {
-				e.r = bucket{level: s[0] / share, last: now}
+				e.r = bucket{level: k.bucketLevel(s[0], r.rpm, share), last: now}
 			}
 			if r.tpm > 0 {
-				e.t = bucket{level: s[1] / share, last: now}
+				e.t = bucket{level: k.bucketLevel(s[1], r.tpm, share), last: now}
 			}
 		default:
 			if r.rpm > 0 {
-				e.rw.seed(now, ceilDiv(max(r.rpm-s[0]/unit, 0), share))
+				e.rw.seed(now, k.windowUsed(s[0], r.rpm, share))
 			}
 			if r.tpm > 0 {
-				e.tw.seed(now, ceilDiv(max(r.tpm-s[1]/unit, 0), share))
+				e.tw.seed(now, k.windowUsed(s[1], r.tpm, share))
 			}
 		}
 	}
+}
+
+// windowUsed is what a window mirroring Redis's level (bucket units) of a
+// window of limit holds on this instance, whose own limit is its share.
+func (k mark) windowUsed(level, limit, share int64) int64 {
+	used := max(limit-level/unit, 0)
+	if k.back >= k.live {
+		return ceilDiv(used, share)
+	}
+	left := max(k.part(limit)-used, 0) / k.back
+	return max(shareOf(limit, share)-left, 0)
+}
+
+// bucketLevel is windowUsed for a token bucket: its level on this
+// instance.
+func (k mark) bucketLevel(level, limit, share int64) int64 {
+	if k.back >= k.live {
+		return level / share
+	}
+	return min((level-(limit-k.part(limit))*unit)/k.back, shareOf(limit, share)*unit)
 }
 
 // seed replaces w by used taken at now.

@@ -384,3 +384,55 @@ func TestDebtsDuringHandOver(t *testing.T) {
 		t.Errorf("admitted %d in the minute, limit 10: the debts of the hand-over's requests were not owed to Redis", admitted)
 	}
 }
+
+// TestOutageAgainUnderMark: Redis fails again while the first outage's
+// mark stands. The instance back decides on its part of what the mark
+// leaves it (the limit times instances back / live, less what is taken),
+// not on a third of all Redis has left, which the instances not yet back
+// still hold as their shares. (Before: 6 more where the limit was spent.)
+func TestOutageAgainUnderMark(t *testing.T) {
+	c, prefix := testkit.Redis(t)
+	clk := newClock()
+	var down atomic.Bool
+	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 30}}}
+	var ls []*Limiter
+	for range 3 {
+		ls = append(ls, newTestLimiter(t, cfg, clk, &sharedDown{Redis: c, down: &down}, prefix, nil))
+	}
+	ctx := context.Background()
+	for range 2 {
+		for _, l := range ls {
+			if _, err := l.red.beat(ctx, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	admit := func(l *Limiter, n int) int {
+		ok := 0
+		for range n {
+			if tk, err := l.Admit(ctx, keyA, 0); err == nil {
+				ok++
+				tk.Settle(ctx, 0)
+			}
+		}
+		return ok
+	}
+	down.Store(true)
+	total := admit(ls[0], 20) + admit(ls[1], 20) + admit(ls[2], 20)
+	if total != 30 {
+		t.Fatalf("first outage: %d admitted, want 30 (a share of 10 each)", total)
+	}
+	down.Store(false)
+	if _, err := ls[0].red.beat(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	ls[0].beaten(nil, true)
+	clk.Advance(time.Second)
+	total += admit(ls[0], 5) // Redis: 10 taken, the mark holds instance 0 to 10
+	down.Store(true)
+	clk.Advance(time.Second)
+	total += admit(ls[0], 20)
+	if total != 30 {
+		t.Errorf("%d admitted in the minute, limit 30: the second outage started from a third of what Redis had left, not from what the mark left instance 0", total)
+	}
+}
