@@ -115,20 +115,15 @@ func TestOutageShare(t *testing.T) {
 	}
 }
 
-// TestOutageMark: the first instance back from an outage may not use the
-// shares of the instances still deciding on their own. Redis admits it
-// the limit times (instances back / live instances) until every instance
-// has handed its debts over. (Without the mark: the first back admits the
-// whole limit from Redis while the others' outage admissions are still
-// on their way, up to 5/3 of the limit in this case.)
-func TestOutageMark(t *testing.T) {
-	c, prefix := testkit.Redis(t)
-	clk := newClock()
-	var down atomic.Bool
+// outageTrio is three instances of rpm 30 per key on one Redis, which
+// down takes away from all of them, each counting three live; admit asks
+// one of them n times and says how many it admitted.
+func outageTrio(t *testing.T, c Redis, prefix string, clk *testkit.Clock) ([]*Limiter, *atomic.Bool, func(*Limiter, int) int) {
+	down := new(atomic.Bool)
 	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 30}}}
 	var ls []*Limiter
 	for range 3 {
-		ls = append(ls, newTestLimiter(t, cfg, clk, &sharedDown{Redis: c, down: &down}, prefix, nil))
+		ls = append(ls, newTestLimiter(t, cfg, clk, &sharedDown{Redis: c, down: down}, prefix, nil))
 	}
 	ctx := context.Background()
 	for range 2 {
@@ -148,6 +143,20 @@ func TestOutageMark(t *testing.T) {
 		}
 		return ok
 	}
+	return ls, down, admit
+}
+
+// TestOutageMark: the first instance back from an outage may not use the
+// shares of the instances still deciding on their own. Redis admits it
+// the limit times (instances back / live instances) until every instance
+// has handed its debts over. (Without the mark: the first back admits the
+// whole limit from Redis while the others' outage admissions are still
+// on their way, up to 5/3 of the limit in this case.)
+func TestOutageMark(t *testing.T) {
+	c, prefix := testkit.Redis(t)
+	clk := newClock()
+	ls, down, admit := outageTrio(t, c, prefix, clk)
+	ctx := context.Background()
 	back := func(l *Limiter) {
 		if _, err := l.red.beat(ctx, true); err != nil {
 			t.Fatal(err)
@@ -393,30 +402,8 @@ func TestDebtsDuringHandOver(t *testing.T) {
 func TestOutageAgainUnderMark(t *testing.T) {
 	c, prefix := testkit.Redis(t)
 	clk := newClock()
-	var down atomic.Bool
-	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 30}}}
-	var ls []*Limiter
-	for range 3 {
-		ls = append(ls, newTestLimiter(t, cfg, clk, &sharedDown{Redis: c, down: &down}, prefix, nil))
-	}
+	ls, down, admit := outageTrio(t, c, prefix, clk)
 	ctx := context.Background()
-	for range 2 {
-		for _, l := range ls {
-			if _, err := l.red.beat(ctx, false); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	admit := func(l *Limiter, n int) int {
-		ok := 0
-		for range n {
-			if tk, err := l.Admit(ctx, keyA, 0); err == nil {
-				ok++
-				tk.Settle(ctx, 0)
-			}
-		}
-		return ok
-	}
 	down.Store(true)
 	total := admit(ls[0], 20) + admit(ls[1], 20) + admit(ls[2], 20)
 	if total != 30 {
