@@ -163,7 +163,11 @@ func countKey(out []rlOutcome, key string) int {
 // TestMultiInstanceRedisStalls: two 0.5 s stalls of Redis (SIGSTOP) in a
 // run of three processes under load. No more than the limit is admitted
 // in the run (under a minute), stalls or not. (Before: each stall let
-// every process fall back to a fresh full bucket.)
+// every process fall back to a fresh full bucket. Then, on a loaded
+// machine, 3058-3859: the heartbeat handing the debts over fell in the
+// second stall, and what the processes decided in memory while it waited
+// was not owed to Redis until the next one; see TestDebtsDuringHandOver.)
+// The run lasts 3.5 s so that a loaded machine still reaches the limit.
 func TestMultiInstanceRedisStalls(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
@@ -191,7 +195,7 @@ func TestMultiInstanceRedisStalls(t *testing.T) {
 			}
 		}))
 	}
-	out := driveKeys(t, procs, 4, 2500*time.Millisecond, []string{multiKeyA}, body, nil)
+	out := driveKeys(t, procs, 4, 3500*time.Millisecond, []string{multiKeyA}, body, nil)
 	for _, tm := range timers {
 		tm.Stop()
 	}

@@ -16,7 +16,9 @@
 -- limit (1 rpm, 2 tpm, 3 concurrency), retry-after ms, then for each scope:
 -- requests level, tokens level, leases held (after the request if
 -- admitted), requests reset, tokens reset (ms; -1 for buckets, whose level
--- says it). A window's level is its remaining amount in bucket units.
+-- says it). A window's level is its remaining amount in bucket units. Last,
+-- the mark's instances back and live instances (1, 1: no mark), from which
+-- an instance that finds Redis failing again takes its share (outage.go).
 local now = clock(ARGV[1])
 local lease, id, est = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local n = (#KEYS - 2) / 2
@@ -129,4 +131,6 @@ for i = 1, n do
   out[#out + 1] = rr
   out[#out + 1] = tr
 end
+out[#out + 1] = num
+out[#out + 1] = den
 return out

@@ -41,6 +41,9 @@ const (
 	beatTTL   = 3 * beatEvery // a heartbeat missed twice is still alive
 	// debtBatch is the most limit keys handed debts in one heartbeat.
 	debtBatch = 256
+	// handRounds is the most rounds in which a heartbeat back from an
+	// outage hands over the debts taken while it was on its way.
+	handRounds = 4
 )
 
 // debt is what this instance took from one scope value's limits while
@@ -59,13 +62,27 @@ func (l *Limiter) share() int64 {
 	return max(l.red.instances.Load(), 1)
 }
 
+// mark is the outage mark as admit.lua saw it: the instances back and
+// the live instances; back == live when there is none.
+type mark struct{ back, live int64 }
+
+// part is what the mark leaves the instances back of limit (admit.lua's
+// eff).
+func (k mark) part(limit int64) int64 {
+	if k.back >= k.live || k.back <= 0 || limit == 0 {
+		return limit
+	}
+	return max(limit*k.back/k.live, 1)
+}
+
 // mirror keeps Redis's answer for t in memory, as the starting point of
-// decisions while Redis is down. v holds admit.lua's five values per scope.
-func (l *Limiter) mirror(t *Ticket, v []int64) {
+// decisions while Redis is down. v holds admit.lua's five values per scope;
+// k the mark it decided under.
+func (l *Limiter) mirror(t *Ticket, v []int64, k mark) {
 	if !l.pol.Load().failOpen {
 		return
 	}
-	l.mem.mirror(t, v, l.share())
+	l.mem.mirror(t, v, l.share(), k)
 }
 
 // beaten takes the outcome of a heartbeat that began with the store
@@ -83,8 +100,10 @@ func (l *Limiter) beaten(err error, back bool) {
 }
 
 // mirror sets the entries of t's scope values to Redis's state v, split
-// between share instances.
-func (m *memory) mirror(t *Ticket, v []int64, share int64) {
+// between share instances. Under an outage mark k, the instances not back
+// still hold their shares: this instance starts from its part of what the
+// mark leaves the instances back, not from a share of all that is left.
+func (m *memory) mirror(t *Ticket, v []int64, share int64, k mark) {
 	now := m.now().UnixMilli()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -104,20 +123,40 @@ func (m *memory) mirror(t *Ticket, v []int64, share int64) {
 		switch {
 		case r.burst:
 			if r.rpm > 0 {
-				e.r = bucket{level: s[0] / share, last: now}
+				e.r = bucket{level: k.bucketLevel(s[0], r.rpm, share), last: now}
 			}
 			if r.tpm > 0 {
-				e.t = bucket{level: s[1] / share, last: now}
+				e.t = bucket{level: k.bucketLevel(s[1], r.tpm, share), last: now}
 			}
 		default:
 			if r.rpm > 0 {
-				e.rw.seed(now, ceilDiv(max(r.rpm-s[0]/unit, 0), share))
+				e.rw.seed(now, k.windowUsed(s[0], r.rpm, share))
 			}
 			if r.tpm > 0 {
-				e.tw.seed(now, ceilDiv(max(r.tpm-s[1]/unit, 0), share))
+				e.tw.seed(now, k.windowUsed(s[1], r.tpm, share))
 			}
 		}
 	}
+}
+
+// windowUsed is what a window mirroring Redis's level (bucket units) of a
+// window of limit holds on this instance, whose own limit is its share.
+func (k mark) windowUsed(level, limit, share int64) int64 {
+	used := max(limit-level/unit, 0)
+	if k.back >= k.live {
+		return ceilDiv(used, share)
+	}
+	left := max(k.part(limit)-used, 0) / k.back
+	return max(shareOf(limit, share)-left, 0)
+}
+
+// bucketLevel is windowUsed for a token bucket: its level on this
+// instance.
+func (k mark) bucketLevel(level, limit, share int64) int64 {
+	if k.back >= k.live {
+		return level / share
+	}
+	return min((level-(limit-k.part(limit))*unit)/k.back, shareOf(limit, share)*unit)
 }
 
 // seed replaces w by used taken at now.
@@ -141,6 +180,20 @@ func (m *memory) takeDebts() []debt {
 		}
 	}
 	return ds
+}
+
+// owes says whether any debt is kept.
+func (m *memory) owes() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, sm := range m.m {
+		for _, e := range sm {
+			if e.debtR != 0 || e.debtT != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // restoreDebts puts back debts that could not be handed to Redis.
@@ -192,6 +245,25 @@ func (r *redisStore) beat(ctx context.Context, back bool) (int64, error) {
 	return n, nil
 }
 
+// handRest hands Redis the debts taken in memory while a hand-over was on
+// its way: the store still failing, requests went on being decided in
+// memory, and Redis, back, must owe them before it decides alone again
+// (or it admits the whole limit on top of them until the next heartbeat).
+// One round trip a round, each shorter than the last (the first waited
+// out a slow or stalled Redis), until a round finds nothing owed; at most
+// handRounds, what remains goes with the next heartbeat.
+func (r *redisStore) handRest(ctx context.Context) error {
+	for range handRounds {
+		if !r.l.mem.owes() {
+			return nil
+		}
+		if _, err := r.beat(ctx, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // startBeat starts the heartbeat loop (interval <= 0: never, for tests,
 // which call beat themselves).
 func (r *redisStore) startBeat() {
@@ -213,8 +285,19 @@ func (r *redisStore) startBeat() {
 func (r *redisStore) beatOnce(ctx context.Context) time.Duration {
 	back := r.l.failing.Load()
 	// Under fail_closed nothing was admitted alone: no outage to mark.
-	_, err := r.beat(ctx, back && r.l.pol.Load().failOpen)
+	owed := back && r.l.pol.Load().failOpen
+	_, err := r.beat(ctx, owed)
+	if err == nil && owed {
+		err = r.handRest(ctx)
+	}
 	r.l.beaten(err, back)
+	if err == nil && owed {
+		// Requests that read the store as failing just before it came
+		// back were decided in memory after the last round.
+		if err := r.handRest(ctx); err != nil {
+			r.l.beaten(err, false)
+		}
+	}
 	next := r.beatEvery
 	if r.l.failing.Load() {
 		next = min(next, r.l.retry)

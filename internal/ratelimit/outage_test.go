@@ -115,20 +115,15 @@ func TestOutageShare(t *testing.T) {
 	}
 }
 
-// TestOutageMark: the first instance back from an outage may not use the
-// shares of the instances still deciding on their own. Redis admits it
-// the limit times (instances back / live instances) until every instance
-// has handed its debts over. (Without the mark: the first back admits the
-// whole limit from Redis while the others' outage admissions are still
-// on their way, up to 5/3 of the limit in this case.)
-func TestOutageMark(t *testing.T) {
-	c, prefix := testkit.Redis(t)
-	clk := newClock()
-	var down atomic.Bool
+// outageTrio is three instances of rpm 30 per key on one Redis, which
+// down takes away from all of them, each counting three live; admit asks
+// one of them n times and says how many it admitted.
+func outageTrio(t *testing.T, c Redis, prefix string, clk *testkit.Clock) ([]*Limiter, *atomic.Bool, func(*Limiter, int) int) {
+	down := new(atomic.Bool)
 	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 30}}}
 	var ls []*Limiter
 	for range 3 {
-		ls = append(ls, newTestLimiter(t, cfg, clk, &sharedDown{Redis: c, down: &down}, prefix, nil))
+		ls = append(ls, newTestLimiter(t, cfg, clk, &sharedDown{Redis: c, down: down}, prefix, nil))
 	}
 	ctx := context.Background()
 	for range 2 {
@@ -148,6 +143,20 @@ func TestOutageMark(t *testing.T) {
 		}
 		return ok
 	}
+	return ls, down, admit
+}
+
+// TestOutageMark: the first instance back from an outage may not use the
+// shares of the instances still deciding on their own. Redis admits it
+// the limit times (instances back / live instances) until every instance
+// has handed its debts over. (Without the mark: the first back admits the
+// whole limit from Redis while the others' outage admissions are still
+// on their way, up to 5/3 of the limit in this case.)
+func TestOutageMark(t *testing.T) {
+	c, prefix := testkit.Redis(t)
+	clk := newClock()
+	ls, down, admit := outageTrio(t, c, prefix, clk)
+	ctx := context.Background()
 	back := func(l *Limiter) {
 		if _, err := l.red.beat(ctx, true); err != nil {
 			t.Fatal(err)
@@ -314,5 +323,103 @@ func TestSuccessDoesNotEndAFailure(t *testing.T) {
 	}
 	if !l.failing.Load() {
 		t.Error("a decision's success ended the store failure without a heartbeat")
+	}
+}
+
+// handOverHook is a Redis that, once switched on, runs during each
+// heartbeat call (before Redis sees it) what the instance does meanwhile.
+type handOverHook struct {
+	flaky
+	liveKey string
+	during  func()
+}
+
+func (h *handOverHook) EvalSha(ctx context.Context, sha string, keys []string, args ...any) *redis.Cmd {
+	if f := h.during; f != nil && len(keys) > 0 && keys[0] == h.liveKey && !h.down.Load() {
+		h.during = nil
+		f()
+	}
+	return h.flaky.EvalSha(ctx, sha, keys, args...)
+}
+
+// TestDebtsDuringHandOver: requests decided in memory while the heartbeat
+// that hands the debts over is on its way (a slow Redis, just back from a
+// stall: under load that took the multi-process test 50-200 ms) are owed
+// to Redis too, before it decides alone again. (Before: they stayed in
+// memory until the next heartbeat, beatEvery later, and Redis admitted
+// the whole limit meanwhile: 13 where the limit is 10.)
+func TestDebtsDuringHandOver(t *testing.T) {
+	c, prefix := testkit.Redis(t)
+	h := &handOverHook{flaky: flaky{Redis: c}}
+	clk := newClock()
+	l := newTestLimiter(t, config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 10}}}, clk, h, prefix, nil)
+	h.liveKey = l.red.liveKey
+	ctx := context.Background()
+	if _, err := l.red.beat(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	admitted := 0
+	admit := func() {
+		if _, err := l.Admit(ctx, keyA, 0); err == nil {
+			admitted++
+		} else if apierr.From(err).Kind != apierr.RateLimit {
+			t.Fatalf("admit: %v", err)
+		}
+	}
+	h.down.Store(true)
+	for range 4 {
+		admit()
+	}
+	// Back: while the heartbeat's call is on its way, three more are
+	// decided in memory, the store still failing.
+	h.down.Store(false)
+	h.during = func() {
+		for range 3 {
+			admit()
+		}
+	}
+	l.red.beatOnce(ctx)
+	if l.failing.Load() {
+		t.Fatal("the heartbeat did not bring the store back")
+	}
+	if admitted != 7 {
+		t.Fatalf("admitted %d before Redis decides again, want 7", admitted)
+	}
+	clk.Advance(time.Second)
+	for range 10 {
+		admit()
+	}
+	if admitted != 10 {
+		t.Errorf("admitted %d in the minute, limit 10: the debts of the hand-over's requests were not owed to Redis", admitted)
+	}
+}
+
+// TestOutageAgainUnderMark: Redis fails again while the first outage's
+// mark stands. The instance back decides on its part of what the mark
+// leaves it (the limit times instances back / live, less what is taken),
+// not on a third of all Redis has left, which the instances not yet back
+// still hold as their shares. (Before: 6 more where the limit was spent.)
+func TestOutageAgainUnderMark(t *testing.T) {
+	c, prefix := testkit.Redis(t)
+	clk := newClock()
+	ls, down, admit := outageTrio(t, c, prefix, clk)
+	ctx := context.Background()
+	down.Store(true)
+	total := admit(ls[0], 20) + admit(ls[1], 20) + admit(ls[2], 20)
+	if total != 30 {
+		t.Fatalf("first outage: %d admitted, want 30 (a share of 10 each)", total)
+	}
+	down.Store(false)
+	if _, err := ls[0].red.beat(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	ls[0].beaten(nil, true)
+	clk.Advance(time.Second)
+	total += admit(ls[0], 5) // Redis: 10 taken, the mark holds instance 0 to 10
+	down.Store(true)
+	clk.Advance(time.Second)
+	total += admit(ls[0], 20)
+	if total != 30 {
+		t.Errorf("%d admitted in the minute, limit 30: the second outage started from a third of what Redis had left, not from what the mark left instance 0", total)
 	}
 }

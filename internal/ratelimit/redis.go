@@ -158,8 +158,8 @@ func (r *redisStore) admit(ctx context.Context, t *Ticket) (denial, error) {
 	if err != nil {
 		return denial{}, fmt.Errorf("admit: %w", err)
 	}
-	if len(res) != 5+5*t.n {
-		return denial{}, fmt.Errorf("admit: the script answered %d values, want %d", len(res), 5+5*t.n)
+	if len(res) != 7+5*t.n {
+		return denial{}, fmt.Errorf("admit: the script answered %d values, want %d", len(res), 7+5*t.n)
 	}
 	t.now = res[1]
 	for i := 0; i < t.n; i++ {
@@ -171,7 +171,7 @@ func (r *redisStore) admit(ctx context.Context, t *Ticket) (denial, error) {
 			t.recordSeen(storeSeen(v[1], rl.tpm, v[4]), true)
 		}
 	}
-	r.l.mirror(t, res[5:])
+	r.l.mirror(t, res[5:5+5*t.n], mark{back: res[5+5*t.n], live: res[6+5*t.n]})
 	if res[0] == 1 {
 		t.st, t.id = inRedis, id
 		if leases != nil {
