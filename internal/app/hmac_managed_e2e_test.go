@@ -212,3 +212,32 @@ func TestManagedSigningLedger(t *testing.T) {
 		t.Errorf("ledger rows of the key: %d, want 2 (signed and bearer)", rows)
 	}
 }
+
+// TestManagedSigningMasterSecretReload: hmac.master_secret needs a
+// restart (the key store derives the signing secrets it hands out from the
+// one it opened with): a reload that changes it is refused, naming it, and
+// the key's signing secret keeps working.
+func TestManagedSigningMasterSecretReload(t *testing.T) {
+	g := keysGateway(t, "", func(c *config.Config) { c.HMAC.MasterSecret = testMasterSecret })
+	admin := "http://" + g.App.AdminAddr()
+	st, k := call(t, "POST", admin+"/admin/keys", testAdminKey, map[string]any{"name": "svc", "signing": true})
+	if st != 201 {
+		t.Fatalf("create: %d %v", st, k)
+	}
+	id, secret := k["id"].(string), k["signing_secret"].(string)
+	c := *g.App.current().cfg
+	c.HMAC.MasterSecret = "another-master-0123456789abcdef01234567"
+	if err := g.App.Reload(&c); err == nil || !strings.Contains(err.Error(), "hmac.master_secret") {
+		t.Errorf("reload changing hmac.master_secret: %v, want a refusal naming it", err)
+	}
+	if code, out := signed(t, g, id, secret, 0); code != 200 {
+		t.Errorf("the signing secret after the refused reload: %d %s", code, out)
+	}
+	st, k = call(t, "POST", admin+"/admin/keys/svc/rotate", testAdminKey, map[string]any{"grace": "0s"})
+	if st != 200 {
+		t.Fatalf("rotate: %d %v", st, k)
+	}
+	if code, out := signed(t, g, id, k["signing_secret"].(string), 0); code != 200 {
+		t.Errorf("the rotated signing secret: %d %s", code, out)
+	}
+}

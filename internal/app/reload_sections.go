@@ -31,6 +31,9 @@ var restartOnly = []struct {
 	{"tracing", func(c *config.Config) any { return c.Tracing }},
 	{"log.format", func(c *config.Config) any { return c.Log.Format }},
 	{"keys_refresh", func(c *config.Config) any { return c.KeysRefresh }},
+	// The key store hands out signing secrets derived from the master
+	// secret it was opened with (keys.go).
+	{"hmac.master_secret", func(c *config.Config) any { return c.HMAC.MasterSecret }},
 }
 
 // reloadable are the settings a reload puts in force, as the docs list
