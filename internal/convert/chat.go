@@ -188,7 +188,7 @@ func wholeChunk(b []byte) ([]byte, bool) {
 		finish = &ch.FinishReason
 	}
 	chunk := openai.Chunk{
-		ID: cc.ID, Object: "chat.completion.chunk", Created: cc.Created, Model: cc.Model,
+		Head: openai.Head{ID: cc.ID, Object: "chat.completion.chunk", Created: cc.Created, Model: cc.Model},
 		Choices: []openai.ChunkChoice{{
 			Delta:        openai.Delta{Role: m.Role, Content: content, ReasoningContent: m.ReasoningContent, Reasoning: m.Reasoning, ToolCalls: calls, Refusal: m.Refusal},
 			FinishReason: finish,

@@ -157,3 +157,19 @@ func TestChunkDecode(t *testing.T) {
 		t.Errorf("chunk %+v", c)
 	}
 }
+
+func TestAnswerMarshalOrder(t *testing.T) {
+	// Head's members come first, as OpenAI writes them.
+	head := Head{ID: "chatcmpl-1", Object: "chat.completion", Created: 7, Model: "m"}
+	got, _ := Marshal(ChatCompletion{Head: head, Choices: []Choice{}, Usage: &Usage{}, SystemFingerprint: "fp", ServiceTier: "default"})
+	want := `{"id":"chatcmpl-1","object":"chat.completion","created":7,"model":"m","choices":[],"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0},"system_fingerprint":"fp","service_tier":"default"}`
+	if string(got) != want {
+		t.Errorf("chat.completion:\n got %s\nwant %s", got, want)
+	}
+	head.Object = "chat.completion.chunk"
+	got, _ = Marshal(Chunk{Head: head, Choices: []ChunkChoice{}, SystemFingerprint: "fp"})
+	want = `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":7,"model":"m","choices":[],"system_fingerprint":"fp"}`
+	if string(got) != want {
+		t.Errorf("chunk:\n got %s\nwant %s", got, want)
+	}
+}

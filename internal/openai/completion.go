@@ -18,12 +18,19 @@ const (
 	FinishFunctionCall  = "function_call" // deprecated functions API
 )
 
+// Head is the members an answer and a stream chunk both begin with. It is
+// embedded first in ChatCompletion and Chunk, so that encoding/json writes
+// its members first and decodes them as the outer type's own.
+type Head struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"` // "chat.completion" or "chat.completion.chunk"
+	Created int64  `json:"created"`
+	Model   string `json:"model"`
+}
+
 // ChatCompletion is a non-streaming answer ("object":"chat.completion").
 type ChatCompletion struct {
-	ID                string   `json:"id"`
-	Object            string   `json:"object"`
-	Created           int64    `json:"created"`
-	Model             string   `json:"model"`
+	Head
 	Choices           []Choice `json:"choices"`
 	Usage             *Usage   `json:"usage,omitempty"`
 	SystemFingerprint string   `json:"system_fingerprint,omitempty"`
@@ -102,10 +109,7 @@ func (u *Usage) Totals() tokens.Totals {
 // Usage set; encoders should write that as "choices":[] (a non-nil empty
 // slice), as OpenAI does.
 type Chunk struct {
-	ID                string        `json:"id"`
-	Object            string        `json:"object"`
-	Created           int64         `json:"created"`
-	Model             string        `json:"model"`
+	Head
 	Choices           []ChunkChoice `json:"choices"`
 	Usage             *Usage        `json:"usage,omitempty"`
 	SystemFingerprint string        `json:"system_fingerprint,omitempty"`
