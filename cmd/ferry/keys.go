@@ -23,79 +23,86 @@ import (
 // that every instance sharing its store sees the change and the audit log
 // records it.
 func keysCmd(stdout io.Writer, env func(string) (string, bool)) *cobra.Command {
-	cl := &adminClient{}
+	k := &keysCLI{out: stdout}
 	c := &cobra.Command{Use: "keys", Short: "Manage gateway keys (through the admin API: /admin/keys)", Example: `  ferry keys list
   ferry keys create alice --team search --model 'claude-*'
   ferry keys rotate alice --grace 1h`}
 	pf := c.PersistentFlags()
-	pf.StringVar(&cl.admin, "admin", "http://"+config.DefaultAdminListen, "the gateway's admin listener (URL or host:port)")
-	pf.StringVar(&cl.token, "token", "", "admin token or admin key (default $"+adminTokenEnv+", then $"+config.EnvAdminKey+")")
-	pf.DurationVar(&cl.timeout, "timeout", 10*time.Second, "give up on the admin API after this long")
-	pf.BoolVar(&cl.json, "json", false, "print the admin API's JSON")
+	pf.StringVar(&k.cl.admin, "admin", "http://"+config.DefaultAdminListen, "the gateway's admin listener (URL or host:port)")
+	pf.StringVar(&k.cl.token, "token", "", "admin token or admin key (default $"+adminTokenEnv+", then $"+config.EnvAdminKey+")")
+	pf.DurationVar(&k.cl.timeout, "timeout", 10*time.Second, "give up on the admin API after this long")
+	pf.BoolVar(&k.cl.json, "json", false, "print the admin API's JSON")
 	c.PersistentPreRun = func(*cobra.Command, []string) {
 		for _, name := range []string{adminTokenEnv, config.EnvAdminKey} {
-			if cl.token == "" {
-				cl.token, _ = env(name)
+			if k.cl.token == "" {
+				k.cl.token, _ = env(name)
 			}
 		}
 	}
-	var spec keySpecFlags
-	create := &cobra.Command{
-		Use: "create NAME", Short: "Create a key; it is printed once, store it", Args: cobra.ExactArgs(1),
+	create := &cobra.Command{Use: "create NAME", Short: "Create a key; it is printed once, store it", Args: cobra.ExactArgs(1), RunE: k.create,
 		Example: "  ferry keys create ci --role user --team platform --tag batch\n  ferry keys create ops --role viewer --admin 10.0.0.5:8081\n" +
-			"  ferry keys create billing-svc --signing   # also a signing secret (needs hmac.master_secret)",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return spec.send(cmd, cl, stdout, http.MethodPost, "/admin/keys", args[0])
-		},
-	}
-	spec.add(create)
-	var upd keySpecFlags
-	update := &cobra.Command{
-		Use: "update ID|NAME", Short: "Change a key's fields (only the flags given)", Args: cobra.ExactArgs(1),
-		Example: "  ferry keys update alice --team research\n  ferry keys update alice --name alice-laptop",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return upd.send(cmd, cl, stdout, http.MethodPatch, "/admin/keys/"+url.PathEscape(args[0]), "")
-		},
-	}
-	upd.add(update)
-	update.Flags().StringVar(&upd.rename, "name", "", "a new name")
-	var grace time.Duration
-	var signing bool
-	rotate := &cobra.Command{
-		Use: "rotate ID|NAME", Short: "Give a key a new secret (and signing secret), printed once; the old ones work for --grace", Args: cobra.ExactArgs(1),
+			"  ferry keys create billing-svc --signing   # also a signing secret (needs hmac.master_secret)"}
+	k.createSpec.add(create)
+	update := &cobra.Command{Use: "update ID|NAME", Short: "Change a key's fields (only the flags given)", Args: cobra.ExactArgs(1), RunE: k.update,
+		Example: "  ferry keys update alice --team research\n  ferry keys update alice --name alice-laptop"}
+	k.updateSpec.add(update)
+	update.Flags().StringVar(&k.updateSpec.rename, "name", "", "a new name")
+	rotate := &cobra.Command{Use: "rotate ID|NAME", Short: "Give a key a new secret (and signing secret), printed once; the old ones work for --grace", Args: cobra.ExactArgs(1), RunE: k.rotate,
 		Example: "  ferry keys rotate alice\n  ferry keys rotate alice --grace 0s   # the old secret stops at once\n" +
-			"  ferry keys rotate alice --signing    # and give it a first signing secret",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return cl.print(cmd.Context(), stdout, http.MethodPost, "/admin/keys/"+url.PathEscape(args[0])+"/rotate",
-				map[string]any{"grace": grace.String(), "signing": signing})
-		},
-	}
-	rotate.Flags().DurationVar(&grace, "grace", 24*time.Hour, "how long the old secret keeps working (0s: not at all)")
-	rotate.Flags().BoolVar(&signing, "signing", false, "give a key without one a signing secret (a key that signs always gets a new one)")
+			"  ferry keys rotate alice --signing    # and give it a first signing secret"}
+	rotate.Flags().DurationVar(&k.grace, "grace", 24*time.Hour, "how long the old secret keeps working (0s: not at all)")
+	rotate.Flags().BoolVar(&k.signing, "signing", false, "give a key without one a signing secret (a key that signs always gets a new one)")
 	c.AddCommand(create, update, rotate,
-		&cobra.Command{
-			Use: "list", Short: "List every key", Args: cobra.NoArgs,
-			Example: "  ferry keys list\n  ferry keys list --json",
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				return cl.print(cmd.Context(), stdout, http.MethodGet, "/admin/keys", nil)
-			},
-		},
-		&cobra.Command{
-			Use: "show ID|NAME", Short: "Show one key", Args: cobra.ExactArgs(1),
-			Example: "  ferry keys show alice --json",
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return cl.print(cmd.Context(), stdout, http.MethodGet, "/admin/keys/"+url.PathEscape(args[0]), nil)
-			},
-		},
-		&cobra.Command{
-			Use: "revoke ID|NAME", Short: "Revoke a key for good, on every instance within keys_refresh", Args: cobra.ExactArgs(1),
-			Example: "  ferry keys revoke alice",
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return cl.print(cmd.Context(), stdout, http.MethodPost, "/admin/keys/"+url.PathEscape(args[0])+"/revoke", nil)
-			},
-		},
+		&cobra.Command{Use: "list", Short: "List every key", Args: cobra.NoArgs, RunE: k.list,
+			Example: "  ferry keys list\n  ferry keys list --json"},
+		&cobra.Command{Use: "show ID|NAME", Short: "Show one key", Args: cobra.ExactArgs(1), RunE: k.show,
+			Example: "  ferry keys show alice --json"},
+		&cobra.Command{Use: "revoke ID|NAME", Short: "Revoke a key for good, on every instance within keys_refresh", Args: cobra.ExactArgs(1), RunE: k.revoke,
+			Example: "  ferry keys revoke alice"},
 	)
 	return c
+}
+
+// keysCLI is what the subcommands of ferry keys share: the admin API
+// client (the persistent flags) and each subcommand's own flags. Its
+// methods are the subcommands' RunE; an ID|NAME argument is args[0].
+type keysCLI struct {
+	cl                     adminClient
+	out                    io.Writer
+	createSpec, updateSpec keySpecFlags  // create, update
+	grace                  time.Duration // rotate
+	signing                bool          // rotate
+}
+
+func (k *keysCLI) create(cmd *cobra.Command, args []string) error {
+	return k.createSpec.send(cmd, &k.cl, k.out, http.MethodPost, "/admin/keys", args[0])
+}
+
+func (k *keysCLI) update(cmd *cobra.Command, args []string) error {
+	return k.updateSpec.send(cmd, &k.cl, k.out, http.MethodPatch, keyPath(args[0], ""), "")
+}
+
+func (k *keysCLI) rotate(cmd *cobra.Command, args []string) error {
+	body := map[string]any{"grace": k.grace.String(), "signing": k.signing}
+	return k.cl.print(cmd.Context(), k.out, http.MethodPost, keyPath(args[0], "/rotate"), body)
+}
+
+func (k *keysCLI) list(cmd *cobra.Command, _ []string) error {
+	return k.cl.print(cmd.Context(), k.out, http.MethodGet, "/admin/keys", nil)
+}
+
+func (k *keysCLI) show(cmd *cobra.Command, args []string) error {
+	return k.cl.print(cmd.Context(), k.out, http.MethodGet, keyPath(args[0], ""), nil)
+}
+
+func (k *keysCLI) revoke(cmd *cobra.Command, args []string) error {
+	return k.cl.print(cmd.Context(), k.out, http.MethodPost, keyPath(args[0], "/revoke"), nil)
+}
+
+// keyPath is the admin API path of one key, by ID or name, and an action
+// on it ("" for the key itself, "/rotate", "/revoke").
+func keyPath(key, action string) string {
+	return "/admin/keys/" + url.PathEscape(key) + action
 }
 
 // keySpecFlags are the flags of create and update.
