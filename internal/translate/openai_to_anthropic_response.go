@@ -260,22 +260,11 @@ func appendStringOrNull(dst []byte, s *string) []byte {
 func rsAppendBlock(dst []byte, b *anthropic.ContentBlock) []byte {
 	switch b.Type {
 	case anthropic.BlockThinking:
-		dst = append(dst, `{"type":"thinking","thinking":`...)
-		dst = jsonpeek.AppendString(dst, b.Thinking)
-		dst = append(dst, `,"signature":`...)
-		dst = jsonpeek.AppendString(dst, b.Signature)
+		return anthropic.AppendThinkingBlock(dst, b.Thinking, b.Signature)
 	case anthropic.BlockText:
-		dst = append(dst, `{"type":"text","text":`...)
-		dst = jsonpeek.AppendString(dst, b.Text)
-	default: // tool_use
-		dst = append(dst, `{"type":"tool_use","id":`...)
-		dst = jsonpeek.AppendString(dst, b.ID)
-		dst = append(dst, `,"name":`...)
-		dst = jsonpeek.AppendString(dst, b.Name)
-		dst = append(dst, `,"input":`...)
-		dst = append(dst, b.Input...)
+		return anthropic.AppendTextBlock(dst, b.Text)
 	}
-	return append(dst, '}')
+	return anthropic.AppendToolUseBlock(dst, b.ID, b.Name, b.Input)
 }
 
 // rsStopReason maps a finish_reason (PROTOCOL.md §11). Unknown reasons

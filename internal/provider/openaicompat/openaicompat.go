@@ -1,7 +1,7 @@
 // Package openaicompat forwards calls to OpenAI-compatible Chat Completions
 // upstreams (OpenAI, Zhipu GLM, DashScope Qwen, Qianfan ERNIE, DeepSeek,
 // Moonshot Kimi, vLLM, Ollama): transport and vendor error handling; vendor
-// quirks are data, in profiles.go.
+// quirks are data, in profiles.yaml (read by profiles.go).
 //
 // An Anthropic call arrives translated by the relay (package convert, with
 // ChatProfile, once per target) and is sent as such; its success goes back

@@ -3,13 +3,15 @@ package simulator
 import (
 	"strconv"
 
+	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/jsonpeek"
 )
 
 // JSON is written by hand with append, so that a stream costs no allocation
 // per event (encoding/json would allocate for every event, and
 // strconv.AppendQuote writes Go escapes such as \x00 and \a that JSON does not
-// know). Strings are written by jsonpeek.AppendString.
+// know). Strings are written by jsonpeek.AppendString, content blocks by
+// package anthropic's writers, which the translator's responses share.
 
 func appendInt(b []byte, n int) []byte { return strconv.AppendInt(b, int64(n), 10) }
 
@@ -42,23 +44,11 @@ func appendMessage(b []byte, a *answer) []byte {
 		blk := &a.blocks[i]
 		switch blk.kind {
 		case kindText:
-			b = append(b, `{"type":"text","text":`...)
-			b = jsonpeek.AppendString(b, blk.text)
-			b = append(b, '}')
+			b = anthropic.AppendTextBlock(b, blk.text)
 		case kindThinking:
-			b = append(b, `{"type":"thinking","thinking":`...)
-			b = jsonpeek.AppendString(b, blk.text)
-			b = append(b, `,"signature":`...)
-			b = jsonpeek.AppendString(b, blk.signature)
-			b = append(b, '}')
+			b = anthropic.AppendThinkingBlock(b, blk.text, blk.signature)
 		case kindToolUse:
-			b = append(b, `{"type":"tool_use","id":`...)
-			b = jsonpeek.AppendString(b, blk.id)
-			b = append(b, `,"name":`...)
-			b = jsonpeek.AppendString(b, blk.name)
-			b = append(b, `,"input":`...)
-			b = append(b, blk.text...)
-			b = append(b, '}')
+			b = anthropic.AppendToolUseBlock(b, blk.id, blk.name, blk.text)
 		}
 	}
 	b = append(b, `],"stop_reason":`...)
