@@ -15,6 +15,17 @@ import (
 // keep them in a struct whose slot method gives the field of a key, nil
 // for a member that is dropped), and the wording of decoding errors.
 
+// readFields reads the top-level members of body, which must be one JSON
+// object, into the fields slot gives (a fields struct's slot method); the
+// error is the client's (fieldsError).
+func readFields(body []byte, slot func(key []byte) *[]byte) error {
+	var dup string
+	err := jsonpeek.Object(body, func(key []byte, start, end int) bool {
+		return setField(slot(key), body[start:end], key, &dup)
+	})
+	return fieldsError(err, dup)
+}
+
 // setField keeps v in p (nil: the member is dropped) and notes in dup the
 // first key given twice. It always reports true, to go on.
 func setField(p *[]byte, v, key []byte, dup *string) bool {
