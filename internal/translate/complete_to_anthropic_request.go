@@ -58,6 +58,10 @@ type cpFields struct {
 	model, prompt, maxTokens, stop, temperature, topP, topK, metadata, stream []byte
 }
 
+// set keeps the raw value of a member read (see readFields).
+func (f *cpFields) set(key, v []byte) bool { return keepField(f.slot(key), v) }
+
+// slot is the field of the member key; nil for a member that is dropped.
 func (f *cpFields) slot(key []byte) *[]byte {
 	switch string(key) {
 	case "model":
@@ -97,7 +101,7 @@ func (f *cpFields) slot(key []byte) *[]byte {
 // are kept; other fields are dropped.
 func CompleteToAnthropicRequest(body []byte, env Env) ([]byte, *CompleteInfo, error) {
 	var f cpFields
-	err := readFields(body, f.slot)
+	err := readFields(body, f.set)
 	if err != nil {
 		return nil, nil, err
 	}

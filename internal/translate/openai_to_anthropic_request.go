@@ -193,6 +193,10 @@ type oiFields struct {
 	reasoningEffort, responseFormat, functions, functionCall []byte
 }
 
+// set keeps the raw value of a member read (see readFields).
+func (f *oiFields) set(key, v []byte) bool { return keepField(f.slot(key), v) }
+
+// slot is the field of the member key; nil for a member that is dropped.
 func (f *oiFields) slot(key []byte) *[]byte {
 	switch string(key) {
 	case "model":
@@ -388,7 +392,7 @@ func oiClamp01(f *float64) {
 //     names, ...) is dropped.
 func OpenAIToAnthropicRequest(body []byte, env Env) ([]byte, *OpenAIRequestInfo, error) {
 	var f oiFields
-	err := readFields(body, f.slot)
+	err := readFields(body, f.set)
 	if err != nil {
 		return nil, nil, err
 	}
