@@ -5,11 +5,7 @@ package translate
 // Text Completions → Messages. The answer goes back through
 // anthropic_to_complete.go.
 
-import (
-	"strings"
-
-	"github.com/ferrygw/ferry/internal/jsonpeek"
-)
+import "strings"
 
 // CompleteInfo is what translating a Text Completions request learned that
 // translating its answer needs.
@@ -41,17 +37,15 @@ const (
 	cpErrEnd   = `prompt must end with "` + cpAssistant + `" turn`
 )
 
+// cpRequest is the Anthropic request body CompleteToAnthropicRequest
+// writes. Field order is the order of the output.
 type cpRequest struct {
-	Model         string      `json:"model"`
-	MaxTokens     int64       `json:"max_tokens"`
-	System        string      `json:"system,omitempty"`
+	oiRequestHead
 	Messages      []cpMessage `json:"messages"`
 	StopSequences []string    `json:"stop_sequences,omitempty"`
-	Temperature   *float64    `json:"temperature,omitempty"`
-	TopP          *float64    `json:"top_p,omitempty"`
-	TopK          *int64      `json:"top_k,omitempty"`
-	Metadata      *oiMetadata `json:"metadata,omitempty"`
-	Stream        bool        `json:"stream,omitempty"`
+	oiSampling
+	Metadata *oiMetadata `json:"metadata,omitempty"`
+	Stream   bool        `json:"stream,omitempty"`
 }
 
 type cpMessage struct {
@@ -64,8 +58,12 @@ type cpFields struct {
 	model, prompt, maxTokens, stop, temperature, topP, topK, metadata, stream []byte
 }
 
-func (f *cpFields) slot(key string) *[]byte {
-	switch key {
+// set keeps the raw value of a member read (see readFields).
+func (f *cpFields) set(key, v []byte) bool { return keepField(f.slot(key), v) }
+
+// slot is the field of the member key; nil for a member that is dropped.
+func (f *cpFields) slot(key []byte) *[]byte {
+	switch string(key) {
 	case "model":
 		return &f.model
 	case "prompt":
@@ -103,24 +101,15 @@ func (f *cpFields) slot(key string) *[]byte {
 // are kept; other fields are dropped.
 func CompleteToAnthropicRequest(body []byte, env Env) ([]byte, *CompleteInfo, error) {
 	var f cpFields
-	var dup string
-	err := jsonpeek.Object(body, func(key []byte, start, end int) bool {
-		return setField(f.slot(string(key)), body[start:end], key, &dup)
-	})
-	if err = fieldsError(err, dup); err != nil {
+	err := readFields(body, f.set)
+	if err != nil {
 		return nil, nil, err
 	}
 
 	var req cpRequest
 	info := &CompleteInfo{Env: env}
-	if oiNull(f.model) {
-		return nil, nil, oiErr("model", "field required")
-	}
-	if err := oiDecode("model", f.model, &req.Model); err != nil {
+	if err := oiModel(f.model, &req.Model); err != nil {
 		return nil, nil, err
-	}
-	if req.Model == "" {
-		return nil, nil, oiErr("model", "must not be empty")
 	}
 	info.Model = req.Model
 	if oiNull(f.maxTokens) {
@@ -150,10 +139,7 @@ func CompleteToAnthropicRequest(body []byte, env Env) ([]byte, *CompleteInfo, er
 		}
 		req.StopSequences = oiStops(stops)
 	}
-	if req.Temperature, err = oiOptNumber("temperature", f.temperature); err != nil {
-		return nil, nil, err
-	}
-	if req.TopP, err = oiOptNumber("top_p", f.topP); err != nil {
+	if err = req.oiSampling.read(f.temperature, f.topP); err != nil {
 		return nil, nil, err
 	}
 	if !oiNull(f.topK) {
@@ -174,12 +160,10 @@ func CompleteToAnthropicRequest(body []byte, env Env) ([]byte, *CompleteInfo, er
 			req.Metadata = &oiMetadata{UserID: *md.UserID}
 		}
 	}
-	if !oiNull(f.stream) {
-		if err := oiDecode("stream", f.stream, &req.Stream); err != nil {
-			return nil, nil, err
-		}
-		info.Stream = req.Stream
+	if err := oiOptBool("stream", f.stream, &req.Stream); err != nil {
+		return nil, nil, err
 	}
+	info.Stream = req.Stream
 	out, err := oiMarshal(&req)
 	if err != nil {
 		return nil, nil, err

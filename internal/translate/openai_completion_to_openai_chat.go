@@ -23,30 +23,33 @@ type OpenAICompletionInfo struct {
 }
 
 type ocRequest struct {
-	Model         string          `json:"model"`
-	Prompt        json.RawMessage `json:"prompt"`
-	MaxTokens     *int64          `json:"max_tokens"`
-	Stop          json.RawMessage `json:"stop"`
-	Temperature   *float64        `json:"temperature"`
-	TopP          *float64        `json:"top_p"`
-	Stream        bool            `json:"stream"`
-	StreamOptions json.RawMessage `json:"stream_options"`
-	User          string          `json:"user"`
-	Echo          bool            `json:"echo"`
-	N             *int64          `json:"n"`
-	Suffix        *string         `json:"suffix"`
+	Model     string          `json:"model"`
+	Prompt    json.RawMessage `json:"prompt"`
+	MaxTokens *int64          `json:"max_tokens"`
+	ocKept
+	Echo   bool    `json:"echo"`
+	N      *int64  `json:"n"`
+	Suffix *string `json:"suffix"`
 }
 
-type ocChatRequest struct {
-	Model         string          `json:"model"`
-	Messages      []cpMessage     `json:"messages"`
-	MaxTokens     int64           `json:"max_tokens"`
+// ocKept are the members a completion request hands to the chat request
+// as they are. Embedded in both, its fields are promoted: encoding/json
+// reads and writes them as members of the enclosing object (omitempty
+// only matters when writing).
+type ocKept struct {
 	Stop          json.RawMessage `json:"stop,omitempty"`
 	Temperature   *float64        `json:"temperature,omitempty"`
 	TopP          *float64        `json:"top_p,omitempty"`
 	Stream        bool            `json:"stream,omitempty"`
 	StreamOptions json.RawMessage `json:"stream_options,omitempty"`
 	User          string          `json:"user,omitempty"`
+}
+
+type ocChatRequest struct {
+	Model     string      `json:"model"`
+	Messages  []cpMessage `json:"messages"`
+	MaxTokens int64       `json:"max_tokens"`
+	ocKept
 }
 
 // OpenAICompletionToChatRequest turns a legacy completion request into a
@@ -75,15 +78,10 @@ func OpenAICompletionToChatRequest(body []byte, env Env) ([]byte, *OpenAIComplet
 		return nil, nil, oiErr("suffix", "is not supported")
 	}
 	out := ocChatRequest{
-		Model:         req.Model,
-		Messages:      []cpMessage{{Role: "user", Content: prompt}},
-		MaxTokens:     DefaultCompletionMaxTokens,
-		Stop:          req.Stop,
-		Temperature:   req.Temperature,
-		TopP:          req.TopP,
-		Stream:        req.Stream,
-		StreamOptions: req.StreamOptions,
-		User:          req.User,
+		Model:     req.Model,
+		Messages:  []cpMessage{{Role: "user", Content: prompt}},
+		MaxTokens: DefaultCompletionMaxTokens,
+		ocKept:    req.ocKept,
 	}
 	if string(out.Stop) == "null" {
 		out.Stop = nil

@@ -11,8 +11,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-
-	"github.com/ferrygw/ferry/internal/jsonpeek"
 )
 
 // OpenAIRequestInfo is what translating an OpenAI request learned that
@@ -57,20 +55,38 @@ const (
 // Anthropic request body, as OpenAIToAnthropicRequest writes it. Field order is
 // the order of the output.
 type oiAnthropicRequest struct {
-	Model         string          `json:"model"`
-	MaxTokens     int64           `json:"max_tokens"`
-	System        string          `json:"system,omitempty"`
+	oiRequestHead
 	Messages      []oiTurn        `json:"messages"`
 	Tools         []oiTool        `json:"tools,omitempty"`
 	ToolChoice    *oiToolChoice   `json:"tool_choice,omitempty"`
 	Thinking      *oiThinking     `json:"thinking,omitempty"`
-	Temperature   *float64        `json:"temperature,omitempty"`
-	TopP          *float64        `json:"top_p,omitempty"`
+	oiSampling                    // top_k stays unset
 	StopSequences []string        `json:"stop_sequences,omitempty"`
 	Metadata      *oiMetadata     `json:"metadata,omitempty"`
 	OutputConfig  *oiOutputConfig `json:"output_config,omitempty"`
 	Stream        bool            `json:"stream,omitempty"`
 }
+
+// The parts of an Anthropic request body that the request translators
+// (OpenAIToAnthropicRequest, CompleteToAnthropicRequest) both write.
+// Embedded, their fields are promoted: encoding/json writes them in place,
+// as members of the enclosing object. Where the rest goes differs between
+// the two (the golden files fix each output's member order).
+type (
+	// oiRequestHead is how the body starts; its messages follow.
+	oiRequestHead struct {
+		Model     string `json:"model"`
+		MaxTokens int64  `json:"max_tokens"`
+		System    string `json:"system,omitempty"`
+	}
+	// oiSampling are the sampling parameters, kept as the client gave them
+	// (OpenAIToAnthropicRequest then clamps them).
+	oiSampling struct {
+		Temperature *float64 `json:"temperature,omitempty"`
+		TopP        *float64 `json:"top_p,omitempty"`
+		TopK        *int64   `json:"top_k,omitempty"`
+	}
+)
 
 type oiTurn struct {
 	Role    string    `json:"role"`
@@ -177,8 +193,12 @@ type oiFields struct {
 	reasoningEffort, responseFormat, functions, functionCall []byte
 }
 
-func (f *oiFields) slot(key string) *[]byte {
-	switch key {
+// set keeps the raw value of a member read (see readFields).
+func (f *oiFields) set(key, v []byte) bool { return keepField(f.slot(key), v) }
+
+// slot is the field of the member key; nil for a member that is dropped.
+func (f *oiFields) slot(key []byte) *[]byte {
+	switch string(key) {
 	case "model":
 		return &f.model
 	case "messages":
@@ -261,6 +281,39 @@ func oiInt(field string, v []byte) (int64, error) {
 	return int64(f), nil
 }
 
+// oiModel decodes the required model member into dst; it must not be
+// empty.
+func oiModel(v []byte, dst *string) error {
+	if oiNull(v) {
+		return oiErr("model", "field required")
+	}
+	if err := oiDecode("model", v, dst); err != nil {
+		return err
+	}
+	if *dst == "" {
+		return oiErr("model", "must not be empty")
+	}
+	return nil
+}
+
+// oiOptBool decodes an optional boolean into dst, which absent or null
+// leave as it is.
+func oiOptBool(field string, v []byte, dst *bool) error {
+	if oiNull(v) {
+		return nil
+	}
+	return oiDecode(field, v, dst)
+}
+
+// read decodes the optional temperature and top_p members.
+func (s *oiSampling) read(temperature, topP []byte) (err error) {
+	if s.Temperature, err = oiOptNumber("temperature", temperature); err != nil {
+		return err
+	}
+	s.TopP, err = oiOptNumber("top_p", topP)
+	return err
+}
+
 // oiOptNumber decodes an optional number: nil when absent or null.
 func oiOptNumber(field string, v []byte) (*float64, error) {
 	if oiNull(v) {
@@ -339,25 +392,16 @@ func oiClamp01(f *float64) {
 //     names, ...) is dropped.
 func OpenAIToAnthropicRequest(body []byte, env Env) ([]byte, *OpenAIRequestInfo, error) {
 	var f oiFields
-	var dup string
-	err := jsonpeek.Object(body, func(key []byte, start, end int) bool {
-		return setField(f.slot(string(key)), body[start:end], key, &dup)
-	})
-	if err = fieldsError(err, dup); err != nil {
+	err := readFields(body, f.set)
+	if err != nil {
 		return nil, nil, err
 	}
 
 	info := &OpenAIRequestInfo{Created: env.unix(), Env: env}
 	req := oiAnthropicRequest{}
 
-	if oiNull(f.model) {
-		return nil, nil, oiErr("model", "field required")
-	}
-	if err := oiDecode("model", f.model, &req.Model); err != nil {
+	if err := oiModel(f.model, &req.Model); err != nil {
 		return nil, nil, err
-	}
-	if req.Model == "" {
-		return nil, nil, oiErr("model", "must not be empty")
 	}
 	info.Model = req.Model
 
@@ -373,12 +417,10 @@ func OpenAIToAnthropicRequest(body []byte, env Env) ([]byte, *OpenAIRequestInfo,
 			return nil, nil, oiErr("n", "only 1 choice is supported")
 		}
 	}
-	if !oiNull(f.stream) {
-		if err := oiDecode("stream", f.stream, &req.Stream); err != nil {
-			return nil, nil, err
-		}
-		info.Stream = req.Stream
+	if err := oiOptBool("stream", f.stream, &req.Stream); err != nil {
+		return nil, nil, err
 	}
+	info.Stream = req.Stream
 	if !oiNull(f.streamOptions) {
 		var so struct {
 			IncludeUsage *bool `json:"include_usage"`
@@ -522,10 +564,7 @@ func OpenAIToAnthropicRequest(body []byte, env Env) ([]byte, *OpenAIRequestInfo,
 	if !haveMax {
 		req.MaxTokens = oiDefaultMaxTokens
 	}
-	if req.Temperature, err = oiOptNumber("temperature", f.temperature); err != nil {
-		return nil, nil, err
-	}
-	if req.TopP, err = oiOptNumber("top_p", f.topP); err != nil {
+	if err = req.oiSampling.read(f.temperature, f.topP); err != nil {
 		return nil, nil, err
 	}
 	oiClamp01(req.Temperature)

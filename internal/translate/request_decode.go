@@ -12,20 +12,36 @@ import (
 
 // Reading a client's request body, for the request translators: the
 // top-level members (OpenAIToAnthropicRequest, CompleteToAnthropicRequest
-// keep them in a struct whose slot method gives the field of a key, nil
-// for a member that is dropped), and the wording of decoding errors.
+// keep their raw values in a fields struct, whose slot method gives the
+// field of a key, nil for a member that is dropped), and the wording of
+// decoding errors.
 
-// setField keeps v in p (nil: the member is dropped) and notes in dup the
-// first key given twice. It always reports true, to go on.
-func setField(p *[]byte, v, key []byte, dup *string) bool {
-	if p == nil {
+// readFields reads the top-level members of body, which must be one JSON
+// object, with set: a fields struct's set method, which keeps the raw
+// value of a member it reads and reports whether it had one already. The
+// error is the client's (fieldsError). set is a method value rather than
+// slot itself: a pointer into the fields coming back from a call through a
+// func value would move them to the heap.
+func readFields(body []byte, set func(key, v []byte) (dup bool)) error {
+	var dup string
+	err := jsonpeek.Object(body, func(key []byte, start, end int) bool {
+		if set(key, body[start:end]) && dup == "" {
+			dup = string(key)
+		}
 		return true
+	})
+	return fieldsError(err, dup)
+}
+
+// keepField keeps v in p (nil: the member is dropped) and reports whether
+// p held a value already (the member was given twice).
+func keepField(p *[]byte, v []byte) (dup bool) {
+	if p == nil {
+		return false
 	}
-	if *p != nil && *dup == "" {
-		*dup = string(key)
-	}
+	dup = *p != nil
 	*p = v
-	return true
+	return dup
 }
 
 // fieldsError is the client's error (*Error) for a body that is not a
