@@ -113,13 +113,13 @@ func (r *aeReader) event(ev sse.Event) (e aeEvent) {
 	v := r.vals[:]
 	switch e.kind {
 	case aeMessageStart:
-		if e.malformed = !jsonpeek.Members(ev.Data, aeNamesStart, v[:1]); !e.malformed {
+		if e.malformed = jsonpeek.Members(ev.Data, aeNamesStart, v[:1]) != nil; !e.malformed {
 			m := r.sub[:3]
 			jsonpeek.Members(v[0], aeNamesMessage, m)
 			e.id, e.model, e.usage = m[0], m[1], m[2]
 		}
 	case aeBlockStart, aeBlockDelta, aeBlockStop:
-		if e.malformed = !jsonpeek.Members(ev.Data, aeNamesIndexed, v[:3]); e.malformed {
+		if e.malformed = jsonpeek.Members(ev.Data, aeNamesIndexed, v[:3]) != nil; e.malformed {
 			break
 		}
 		e.index = oiIndex(v[0])
@@ -131,7 +131,7 @@ func (r *aeReader) event(ev sse.Event) (e aeEvent) {
 			jsonpeek.Members(v[2], aeNamesDelta, e.delta)
 		}
 	case aeMessageDelta:
-		if e.malformed = !jsonpeek.Members(ev.Data, aeNamesMsgDelta, v[:2]); !e.malformed {
+		if e.malformed = jsonpeek.Members(ev.Data, aeNamesMsgDelta, v[:2]) != nil; !e.malformed {
 			e.usage = v[1]
 			e.delta = r.sub[:6]
 			jsonpeek.Members(v[0], aeNamesDelta, e.delta)
@@ -239,7 +239,7 @@ func oiEventType(ev sse.Event) []byte {
 		return ev.Name
 	}
 	var v [1][]byte
-	if jsonpeek.Members(ev.Data, aeNamesType, v[:]) && oiIsString(v[0]) {
+	if jsonpeek.Members(ev.Data, aeNamesType, v[:]) == nil && oiIsString(v[0]) {
 		return []byte(oiStringOf(v[0]))
 	}
 	return nil
@@ -250,7 +250,7 @@ func oiEventType(ev sse.Event) []byte {
 // val and sub are scratch slices of one and two elements.
 func oiUpstreamError(data []byte, val, sub [][]byte) (typ, msg string) {
 	typ, msg = "api_error", "upstream stream failed"
-	if jsonpeek.Members(data, aeNamesError, val) && jsonpeek.Members(val[0], aeNamesErrorObj, sub) {
+	if jsonpeek.Members(data, aeNamesError, val) == nil && jsonpeek.Members(val[0], aeNamesErrorObj, sub) == nil {
 		if t := oiStringOf(sub[0]); t != "" {
 			typ = t
 		}
