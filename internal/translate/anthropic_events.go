@@ -31,6 +31,18 @@ const (
 	aeError
 )
 
+// aeTypes are the event types the kinds stand for.
+var aeTypes = [...]string{
+	aePing:         "ping",
+	aeMessageStart: "message_start",
+	aeBlockStart:   "content_block_start",
+	aeBlockDelta:   "content_block_delta",
+	aeBlockStop:    "content_block_stop",
+	aeMessageDelta: "message_delta",
+	aeMessageStop:  "message_stop",
+	aeError:        "error",
+}
+
 // aeEvent is one Anthropic stream event as the translators read it: the
 // members they need as written (string literals still quoted), pointing
 // into the event's data. Valid until the next read.
@@ -92,18 +104,18 @@ func (r *aeReader) ready() bool {
 }
 
 // read starts a Feed: it reads one event, after making room in the frame
-// queue. ok is false when the stream is done already (the event is
-// dropped). A known event whose data is not the JSON object it must be
-// reads as an aeError saying so, which ends the stream.
-func (r *aeReader) read(ev sse.Event) (e aeEvent, ok bool) {
+// queue. Once the stream is done every event reads as aeUnknown, which the
+// translators drop. A known event whose data is not the JSON object it
+// must be reads as an aeError saying so, which ends the stream.
+func (r *aeReader) read(ev sse.Event) (e aeEvent) {
 	if !r.ready() {
-		return e, false
+		return aeEvent{kind: aeUnknown, index: -1}
 	}
 	e = r.event(ev)
 	if e.malformed {
-		e.kind, e.errType, e.errMsg = aeError, "api_error", "upstream sent a malformed "+string(oiEventType(ev))+" event"
+		e.kind, e.errType, e.errMsg = aeError, "api_error", "upstream sent a malformed "+aeTypes[e.kind]+" event"
 	}
-	return e, true
+	return e
 }
 
 // event reads one event.
@@ -142,25 +154,13 @@ func (r *aeReader) event(ev sse.Event) (e aeEvent) {
 	return e
 }
 
-// aeKindOf is the kind of an event of type typ.
+// aeKindOf is the kind of an event of type typ: aeUnknown for a type not
+// in aeTypes (its own entry there is "").
 func aeKindOf(typ []byte) aeKind {
-	switch string(typ) {
-	case "ping":
-		return aePing
-	case "message_start":
-		return aeMessageStart
-	case "content_block_start":
-		return aeBlockStart
-	case "content_block_delta":
-		return aeBlockDelta
-	case "content_block_stop":
-		return aeBlockStop
-	case "message_delta":
-		return aeMessageDelta
-	case "message_stop":
-		return aeMessageStop
-	case "error":
-		return aeError
+	for k, name := range aeTypes {
+		if string(typ) == name {
+			return aeKind(k)
+		}
 	}
 	return aeUnknown
 }
