@@ -112,8 +112,8 @@ func (s *OpenAIToAnthropicStream) delta(b []byte) {
 // The members of a content part, of a tool call and of its function that
 // the stream reads (shared so that reading allocates nothing). The chunk's
 // and the choice's members, read for every chunk, are picked with a switch
-// instead: jsonpeek.Members compares each key with each name, which there
-// measured 6% more instructions per text chunk.
+// instead: jsonpeek.Members compares each key with each name, and there
+// made a text chunk 3% slower (6% more instructions).
 var (
 	stNamesPart     = []string{"type", "text"}
 	stNamesTool     = []string{"index", "id", "function"}
