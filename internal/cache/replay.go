@@ -37,7 +37,7 @@ var (
 //	message_stop
 func AppendStream(dst, msg []byte) ([]byte, error) {
 	var v [5][]byte
-	ok := jsonpeek.Members(msg, messageNames, v[:])
+	ok := jsonpeek.Members(msg, messageNames, v[:]) == nil
 	content, stopReason, stopSequence, stopDetails, usage := v[0], v[1], v[2], v[3], v[4]
 	if !ok || len(content) == 0 || content[0] != '[' {
 		return dst, errNotMessage
@@ -102,7 +102,7 @@ func AppendStream(dst, msg []byte) ([]byte, error) {
 // appendBlock appends block i's events.
 func appendBlock(dst, scratch []byte, i int, block []byte) ([]byte, []byte, error) {
 	var v [6][]byte
-	ok := jsonpeek.Members(block, blockNames, v[:])
+	ok := jsonpeek.Members(block, blockNames, v[:]) == nil
 	typ, text, citations, thinking, signature, input := v[0], v[1], v[2], v[3], v[4], v[5]
 	if !ok || len(typ) == 0 || typ[0] != '"' {
 		return dst, scratch, errNotMessage

@@ -11,21 +11,20 @@ import (
 
 // Members reads the top-level members named in names from the JSON object
 // b into vals (vals[i] is the value of names[i], b[start:end] as written,
-// nil if absent; the last of duplicates wins). It reports whether b is one
-// valid JSON object. len(vals) must be at least len(names).
-func Members(b []byte, names []string, vals [][]byte) bool {
-	for i := range vals {
-		vals[i] = nil
-	}
-	err := Object(b, func(key []byte, start, end int) bool {
+// nil if absent; the last of duplicates wins). It returns Object's verdict
+// on b: nil when b is one valid JSON object (on an error, vals holds what
+// was read before it). len(vals) must be at least len(names).
+func Members(b []byte, names []string, vals [][]byte) error {
+	clear(vals)
+	return Object(b, func(key []byte, start, end int) bool {
 		for i, n := range names {
 			if string(key) == n {
 				vals[i] = b[start:end]
+				break
 			}
 		}
 		return true
 	})
-	return err == nil
 }
 
 // StringIs reports whether v is a JSON string literal that decodes to s.

@@ -9,13 +9,13 @@ import (
 func TestMembers(t *testing.T) {
 	names := []string{"a", "b", "c"}
 	vals := make([][]byte, 3)
-	if !Members([]byte(`{"b":[1, 2],"a":"x","a":"y"}`), names, vals) {
+	if Members([]byte(`{"b":[1, 2],"a":"x","a":"y"}`), names, vals) != nil {
 		t.Fatal("valid object refused")
 	}
 	if string(vals[0]) != `"y"` || string(vals[1]) != `[1, 2]` || vals[2] != nil {
 		t.Errorf("vals = %q", vals)
 	}
-	if Members([]byte(`{"a":1`), names, vals) || Members([]byte(`[1]`), names, vals) {
+	if Members([]byte(`{"a":1`), names, vals) == nil || Members([]byte(`[1]`), names, vals) == nil {
 		t.Error("invalid object accepted")
 	}
 }

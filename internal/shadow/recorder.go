@@ -24,10 +24,11 @@ const (
 // are ignored (and the outcome marked Truncated).
 const maxBlocks = 1024
 
-// The members the recorder reads: of a content block (in a message or a
-// content_block_start), of content_block_start and content_block_delta
-// events, and of a delta.
+// The members the recorder reads: of a message body, of a content block
+// (in a message or a content_block_start), of content_block_start and
+// content_block_delta events, and of a delta.
 var (
+	bodyNames      = []string{"content", "stop_reason", "usage"}
 	blockNames     = []string{"type", "text", "name", "input"}
 	startNames     = []string{"index", "content_block"}
 	deltaNames     = []string{"index", "delta"}
@@ -116,18 +117,11 @@ func (r *Recorder) FeedBody(b []byte) {
 		r.out.ErrorType = errorType(b)
 		return
 	}
-	var content, stop []byte
-	err := jsonpeek.Object(b, func(key []byte, start, end int) bool {
-		switch string(key) {
-		case "content":
-			content = b[start:end]
-		case "stop_reason":
-			stop = b[start:end]
-		case "usage":
-			anthropic.MergeUsage(b[start:end], &r.usage)
-		}
-		return true
-	})
+	var v [3][]byte
+	err := jsonpeek.Members(b, bodyNames, v[:])
+	content, stop, usage := v[0], v[1], v[2]
+	// The usage counts even when the body breaks after it.
+	anthropic.MergeUsage(usage, &r.usage)
 	if err != nil {
 		r.Fail(fmt.Errorf("unreadable answer: %w", err))
 		return

@@ -31,6 +31,18 @@ const (
 	aeError
 )
 
+// aeTypes are the event types the kinds stand for.
+var aeTypes = [...]string{
+	aePing:         "ping",
+	aeMessageStart: "message_start",
+	aeBlockStart:   "content_block_start",
+	aeBlockDelta:   "content_block_delta",
+	aeBlockStop:    "content_block_stop",
+	aeMessageDelta: "message_delta",
+	aeMessageStop:  "message_stop",
+	aeError:        "error",
+}
+
 // aeEvent is one Anthropic stream event as the translators read it: the
 // members they need as written (string literals still quoted), pointing
 // into the event's data. Valid until the next read.
@@ -92,18 +104,18 @@ func (r *aeReader) ready() bool {
 }
 
 // read starts a Feed: it reads one event, after making room in the frame
-// queue. ok is false when the stream is done already (the event is
-// dropped). A known event whose data is not the JSON object it must be
-// reads as an aeError saying so, which ends the stream.
-func (r *aeReader) read(ev sse.Event) (e aeEvent, ok bool) {
+// queue. Once the stream is done every event reads as aeUnknown, which the
+// translators drop. A known event whose data is not the JSON object it
+// must be reads as an aeError saying so, which ends the stream.
+func (r *aeReader) read(ev sse.Event) (e aeEvent) {
 	if !r.ready() {
-		return e, false
+		return aeEvent{kind: aeUnknown, index: -1}
 	}
 	e = r.event(ev)
 	if e.malformed {
-		e.kind, e.errType, e.errMsg = aeError, "api_error", "upstream sent a malformed "+string(oiEventType(ev))+" event"
+		e.kind, e.errType, e.errMsg = aeError, "api_error", "upstream sent a malformed "+aeTypes[e.kind]+" event"
 	}
-	return e, true
+	return e
 }
 
 // event reads one event.
@@ -113,13 +125,13 @@ func (r *aeReader) event(ev sse.Event) (e aeEvent) {
 	v := r.vals[:]
 	switch e.kind {
 	case aeMessageStart:
-		if e.malformed = !jsonpeek.Members(ev.Data, aeNamesStart, v[:1]); !e.malformed {
+		if e.malformed = jsonpeek.Members(ev.Data, aeNamesStart, v[:1]) != nil; !e.malformed {
 			m := r.sub[:3]
 			jsonpeek.Members(v[0], aeNamesMessage, m)
 			e.id, e.model, e.usage = m[0], m[1], m[2]
 		}
 	case aeBlockStart, aeBlockDelta, aeBlockStop:
-		if e.malformed = !jsonpeek.Members(ev.Data, aeNamesIndexed, v[:3]); e.malformed {
+		if e.malformed = jsonpeek.Members(ev.Data, aeNamesIndexed, v[:3]) != nil; e.malformed {
 			break
 		}
 		e.index = oiIndex(v[0])
@@ -131,7 +143,7 @@ func (r *aeReader) event(ev sse.Event) (e aeEvent) {
 			jsonpeek.Members(v[2], aeNamesDelta, e.delta)
 		}
 	case aeMessageDelta:
-		if e.malformed = !jsonpeek.Members(ev.Data, aeNamesMsgDelta, v[:2]); !e.malformed {
+		if e.malformed = jsonpeek.Members(ev.Data, aeNamesMsgDelta, v[:2]) != nil; !e.malformed {
 			e.usage = v[1]
 			e.delta = r.sub[:6]
 			jsonpeek.Members(v[0], aeNamesDelta, e.delta)
@@ -142,25 +154,13 @@ func (r *aeReader) event(ev sse.Event) (e aeEvent) {
 	return e
 }
 
-// aeKindOf is the kind of an event of type typ.
+// aeKindOf is the kind of an event of type typ: aeUnknown for a type not
+// in aeTypes (its own entry there is "").
 func aeKindOf(typ []byte) aeKind {
-	switch string(typ) {
-	case "ping":
-		return aePing
-	case "message_start":
-		return aeMessageStart
-	case "content_block_start":
-		return aeBlockStart
-	case "content_block_delta":
-		return aeBlockDelta
-	case "content_block_stop":
-		return aeBlockStop
-	case "message_delta":
-		return aeMessageDelta
-	case "message_stop":
-		return aeMessageStop
-	case "error":
-		return aeError
+	for k, name := range aeTypes {
+		if string(typ) == name {
+			return aeKind(k)
+		}
 	}
 	return aeUnknown
 }
@@ -239,7 +239,7 @@ func oiEventType(ev sse.Event) []byte {
 		return ev.Name
 	}
 	var v [1][]byte
-	if jsonpeek.Members(ev.Data, aeNamesType, v[:]) && oiIsString(v[0]) {
+	if jsonpeek.Members(ev.Data, aeNamesType, v[:]) == nil && oiIsString(v[0]) {
 		return []byte(oiStringOf(v[0]))
 	}
 	return nil
@@ -250,7 +250,7 @@ func oiEventType(ev sse.Event) []byte {
 // val and sub are scratch slices of one and two elements.
 func oiUpstreamError(data []byte, val, sub [][]byte) (typ, msg string) {
 	typ, msg = "api_error", "upstream stream failed"
-	if jsonpeek.Members(data, aeNamesError, val) && jsonpeek.Members(val[0], aeNamesErrorObj, sub) {
+	if jsonpeek.Members(data, aeNamesError, val) == nil && jsonpeek.Members(val[0], aeNamesErrorObj, sub) == nil {
 		if t := oiStringOf(sub[0]); t != "" {
 			typ = t
 		}

@@ -209,11 +209,7 @@ func (s *AnthropicToCompleteStream) fail(typ, msg string) {
 
 // Feed takes one Anthropic event.
 func (s *AnthropicToCompleteStream) Feed(ev sse.Event) {
-	e, ok := s.read(ev)
-	if !ok {
-		return
-	}
-	switch e.kind {
+	switch e := s.read(ev); e.kind {
 	case aePing:
 		if !s.sent {
 			return // before the first completion event: see the type doc

@@ -182,11 +182,7 @@ func (s *AnthropicToOpenAIStream) endBlock() {
 
 // Feed takes one Anthropic event.
 func (s *AnthropicToOpenAIStream) Feed(ev sse.Event) {
-	e, ok := s.read(ev)
-	if !ok {
-		return
-	}
-	switch e.kind {
+	switch e := s.read(ev); e.kind {
 	case aeMessageStart:
 		if e.usage != nil {
 			anthropic.MergeUsage(e.usage, &s.usage)

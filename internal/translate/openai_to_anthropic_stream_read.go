@@ -109,20 +109,25 @@ func (s *OpenAIToAnthropicStream) delta(b []byte) {
 	}
 }
 
+// The members of a content part, of a tool call and of its function that
+// the stream reads (shared so that reading allocates nothing). The chunk's
+// and the choice's members, read for every chunk, are picked with a switch
+// instead: jsonpeek.Members compares each key with each name, and there
+// made a text chunk 3% slower (6% more instructions).
+var (
+	stNamesPart     = []string{"type", "text"}
+	stNamesTool     = []string{"index", "id", "function"}
+	stNamesFunction = []string{"name", "arguments"}
+)
+
+// contentPart handles one element of a content array: text parts are
+// text, other parts are dropped.
 func (s *OpenAIToAnthropicStream) contentPart(b []byte) {
-	var typ, text []byte
-	if jsonpeek.Object(b, func(key []byte, start, end int) bool {
-		switch string(key) {
-		case "type":
-			typ = b[start:end]
-		case "text":
-			text = b[start:end]
-		}
-		return true
-	}) != nil || string(typ) != `"text"` {
+	var v [2][]byte // type, text
+	if jsonpeek.Members(b, stNamesPart, v[:]) != nil || string(v[0]) != `"text"` {
 		return
 	}
-	if t, ok := s.str(text); ok {
+	if t, ok := s.str(v[1]); ok {
 		s.channelText(stText, t)
 	}
 }
@@ -179,35 +184,20 @@ func (s *OpenAIToAnthropicStream) hold(n int) bool {
 // toolEntry handles one element of delta.tool_calls (pos is its position
 // there), or, with legacy, the deprecated delta.function_call.
 func (s *OpenAIToAnthropicStream) toolEntry(b []byte, pos int, legacy bool) {
-	var idx, id, fn, name, args []byte
+	var v [3][]byte // index, id, function
 	if !legacy {
-		if jsonpeek.Object(b, func(key []byte, start, end int) bool {
-			switch string(key) {
-			case "index":
-				idx = b[start:end]
-			case "id":
-				id = b[start:end]
-			case "function":
-				fn = b[start:end]
-			}
-			return true
-		}) != nil {
+		if jsonpeek.Members(b, stNamesTool, v[:]) != nil {
 			return
 		}
 	} else {
-		fn = b
+		v[2] = b
 	}
+	idx, id, fn := v[0], v[1], v[2]
+	var f [2][]byte // name, arguments
 	if len(fn) > 0 && fn[0] == '{' {
-		jsonpeek.Object(fn, func(key []byte, start, end int) bool {
-			switch string(key) {
-			case "name":
-				name = fn[start:end]
-			case "arguments":
-				args = fn[start:end]
-			}
-			return true
-		})
+		jsonpeek.Members(fn, stNamesFunction, f[:])
 	}
+	name, args := f[0], f[1]
 	key, hasKey := stInt(idx)
 	switch {
 	case legacy:

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/ferrygw/ferry/internal/sse"
@@ -44,6 +45,35 @@ func TestStreamShape(t *testing.T) {
 		s.Feed(sse.Event{Name: []byte("message_stop"), Data: []byte(`{"type":"message_stop"}`)})
 		if _, ok := s.Next(); ok {
 			t.Errorf("%s: a frame after the end", name)
+		}
+	}
+}
+
+// TestAnthropicStreamsMalformedEvent: a known event whose data is not an
+// object ends both Anthropic-reading streams with an error naming the
+// event's type, and later events are dropped. (An event without a name is
+// typed by its data, so it is never a known malformed one.)
+func TestAnthropicStreamsMalformedEvent(t *testing.T) {
+	for _, ev := range []sse.Event{
+		{Name: []byte("content_block_delta"), Data: []byte(`{"type":"content_block_delta","index":0,"delta":`)},
+		{Name: []byte("message_delta"), Data: []byte(`[1]`)},
+	} {
+		for name, s := range map[string]streamTranslator[sse.Event, []byte]{
+			"AnthropicToOpenAI":   NewAnthropicToOpenAIStream(nil),
+			"AnthropicToComplete": NewAnthropicToCompleteStream(nil),
+		} {
+			s.Feed(ev)
+			var out []byte
+			for f, ok := s.Next(); ok; f, ok = s.Next() {
+				out = append(out, f...)
+			}
+			if !bytes.Contains(out, []byte(`"upstream sent a malformed `+string(ev.Name)+` event"`)) {
+				t.Errorf("%s, %q: output %s", name, ev.Data, out)
+			}
+			s.Feed(sse.Event{Name: []byte("ping"), Data: []byte(`{"type":"ping"}`)})
+			if f, ok := s.Next(); ok {
+				t.Errorf("%s: frame %q after the end", name, f)
+			}
 		}
 	}
 }
