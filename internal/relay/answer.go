@@ -32,7 +32,7 @@ import (
 type settle struct {
 	end     func(failed bool) // the node's hold on the stream (upstream.Node.Hold)
 	release func()            // the bulkhead slot
-	stop    func()            // the deadline timer and the attempt's context
+	dl      *deadline         // the deadline timer and the attempt's context
 	client  context.Context   // the client's context: its end is nobody's fault
 	node    *upstream.Node
 	gauge   prometheus.Gauge
@@ -64,7 +64,7 @@ func (s *settle) close() {
 	if s.closed.CompareAndSwap(false, true) {
 		s.result(upstream.Neutral)
 		s.release()
-		s.stop()
+		s.dl.stop()
 	}
 }
 

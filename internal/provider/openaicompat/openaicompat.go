@@ -94,7 +94,7 @@ func (p *Provider) Probe(ctx context.Context, node int) error {
 	if err != nil {
 		return err
 	}
-	return provider.Probe(ctx, p.RT, n.URLs[1], p.header())
+	return provider.Probe(ctx, p.RT, n.URLs[1], p.header(0))
 }
 
 // Speaks reports the formats the provider takes: Anthropic (translated by
@@ -157,8 +157,9 @@ func (p *Provider) roundTrip(ctx context.Context, c *provider.Call, body []byte)
 
 // header builds the upstream request headers: the provider's key and
 // static headers, never anything of the client's (its key, anthropic-*).
-func (p *Provider) header() http.Header {
-	h := make(http.Header, 4+len(p.Static))
+func (p *Provider) header(extra int) http.Header {
+	h := make(http.Header, 2+len(p.Static)+extra) // extra more to come: made at its final size
+
 	h["Content-Type"] = jsonContentType
 	if p.auth != nil {
 		h["Authorization"] = p.auth
@@ -171,7 +172,7 @@ func (p *Provider) header() http.Header {
 
 // callHeader is header for a call, with the header policy's headers last.
 func (p *Provider) callHeader(c *provider.Call) http.Header {
-	h := p.header()
+	h := p.header(len(c.SetHeader))
 	c.ApplySetHeader(h)
 	return h
 }
