@@ -141,18 +141,19 @@ func (x *exchange) eventsHeader() http.Header {
 	return h
 }
 
-// roundTrip POSTs body to the call's node, once.
-func (p *Provider) roundTrip(ctx context.Context, c *provider.Call, body []byte) (*exchange, error) {
+// roundTrip POSTs body to the call's node, once. The exchange is a value:
+// it lives on the caller's stack.
+func (p *Provider) roundTrip(ctx context.Context, c *provider.Call, body []byte) (exchange, error) {
 	n, err := p.Node(c.Node)
 	if err != nil {
-		return nil, err
+		return exchange{}, err
 	}
 	firstByte, idle := c.Timeouts(p.FirstByte, p.Idle)
 	resp, g, err := provider.Post(ctx, p.RT, n.URLs[0], p.callHeader(c), body, firstByte, idle)
 	if err != nil {
-		return nil, err
+		return exchange{}, err
 	}
-	return &exchange{resp: resp, node: n.Label, body: provider.GuardBody(resp.Body, g)}, nil
+	return exchange{resp: resp, node: n.Label, body: provider.GuardBody(resp.Body, g)}, nil
 }
 
 // header builds the upstream request headers: the provider's key and
@@ -187,7 +188,7 @@ func (p *Provider) passthrough(ctx context.Context, c *provider.Call) (*provider
 		return nil, err
 	}
 	if st := x.resp.StatusCode; st < 200 || st > 299 {
-		return p.openaiError(c, x), nil
+		return p.openaiError(c, &x), nil
 	}
 	out := &provider.Response{Status: x.resp.StatusCode, Header: x.header(), Node: x.node}
 	if c.Stream && x.resp.StatusCode == http.StatusOK && provider.IsEventStream(x.resp.Header.Get("Content-Type")) {
