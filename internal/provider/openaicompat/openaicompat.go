@@ -251,10 +251,21 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 }
 
 // isAnswer reports whether b looks like a chat.completion: choices, and no
-// error object.
+// error object (openai.IsErrorChunk's test), both found in one pass over
+// b rather than two.
 func isAnswer(b []byte) bool {
-	ch := jsonpeek.Member(b, "choices")
-	return len(ch) > 2 && ch[0] == '[' && !openai.IsErrorChunk(b)
+	var ch, e []byte
+	jsonpeek.Object(b, func(key []byte, start, end int) bool {
+		switch {
+		case ch == nil && string(key) == "choices":
+			ch = b[start:end]
+		case e == nil && string(key) == "error":
+			e = b[start:end]
+		}
+		return true
+	})
+	isError := len(b) > 0 && b[0] == '{' && e != nil && string(e) != "null"
+	return len(ch) > 2 && ch[0] == '[' && !isError
 }
 
 // readAtMost reads r whole, failing when it holds more than limit bytes.
