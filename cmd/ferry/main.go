@@ -85,6 +85,7 @@ func serveCmd(stderr io.Writer, env func(string) (string, bool)) *cobra.Command 
 				printProblems(stderr, err)
 				return err
 			}
+			tuneServeGC() // gc.go
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			defer reloadOnHangup(ctx, a)()

@@ -133,7 +133,12 @@ func (ch chat) answer(resp *provider.Response) (*provider.Response, error) {
 	// validation tells the model what is missing); the log still says so.
 	resp.Header["Content-Type"] = jsonContentType
 	resp.Header.Del("Content-Length")
-	resp.Body, resp.Usage, resp.Note = provider.NewBytesBody(out), &totals, err
+	if bb, ok := resp.Body.(*provider.BytesBody); ok {
+		bb.Set(out) // the upstream's bytes are read: the body holds the translation now
+	} else {
+		resp.Body = provider.NewBytesBody(out)
+	}
+	resp.Usage, resp.Note = &totals, err
 	return resp, nil
 }
 

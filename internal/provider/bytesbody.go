@@ -2,10 +2,10 @@ package provider
 
 import "bytes"
 
-// WholeBody is an answer body the relay read whole (to check it): Whole is
-// its bytes, unread, valid until the body is closed, or nil when it was
-// closed or partly read. The server writes them without a copy of its
-// own.
+// WholeBody is an answer body held whole (the relay reads a whole answer
+// to check it; a translation's is in memory): Whole is its bytes, unread,
+// valid until the body is closed, or nil when it was closed or partly
+// read. The server writes them without a copy of its own.
 type WholeBody interface {
 	Whole() []byte
 }
@@ -18,11 +18,28 @@ type BytesBody struct {
 	b []byte
 }
 
+var _ WholeBody = (*BytesBody)(nil)
+
 // NewBytesBody is a body of b.
 func NewBytesBody(b []byte) *BytesBody {
-	bb := &BytesBody{b: b}
-	bb.Reset(b)
+	bb := &BytesBody{}
+	bb.Set(b)
 	return bb
+}
+
+// Set makes the body b, unread: a translation's answer takes the place of
+// the answer it was made of.
+func (bb *BytesBody) Set(b []byte) {
+	bb.b = b
+	bb.Reset(b)
+}
+
+// Whole is the body's bytes while none was read (WholeBody).
+func (bb *BytesBody) Whole() []byte {
+	if int64(bb.Len()) != bb.Size() {
+		return nil
+	}
+	return bb.b
 }
 
 // Close does nothing.

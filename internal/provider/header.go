@@ -17,18 +17,34 @@ type AnswerHeader struct {
 
 // Keep is the headers of in a client may act on. The upstream's request
 // id is kept under another name, since the response's request-id is the
-// gateway's own.
+// gateway's own. The map is made at its final size: Anthropic sends a
+// dozen rate-limit headers, and a map grown past its first 8 entries is
+// made twice.
 func (a *AnswerHeader) Keep(in http.Header) http.Header {
-	h := make(http.Header, 4)
+	n := 0
+	for k := range in {
+		if a.name(k) != "" {
+			n++
+		}
+	}
+	h := make(http.Header, n)
 	for k, v := range in {
-		switch {
-		case k == "Content-Type", k == "Retry-After", k == "Retry-After-Ms", k == "X-Should-Retry" && a.ShouldRetry:
-			h[k] = v
-		case k == a.RequestID:
-			h["Upstream-Request-Id"] = v
-		case strings.HasPrefix(k, a.RateLimit):
-			h[k] = v
+		if name := a.name(k); name != "" {
+			h[name] = v
 		}
 	}
 	return h
+}
+
+// name is the name an upstream header k is kept under, "" when it is not.
+func (a *AnswerHeader) name(k string) string {
+	switch {
+	case k == "Content-Type", k == "Retry-After", k == "Retry-After-Ms", k == "X-Should-Retry" && a.ShouldRetry:
+		return k
+	case k == a.RequestID:
+		return "Upstream-Request-Id"
+	case strings.HasPrefix(k, a.RateLimit):
+		return k
+	}
+	return ""
 }

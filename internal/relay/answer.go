@@ -32,7 +32,7 @@ import (
 type settle struct {
 	end     func(failed bool) // the node's hold on the stream (upstream.Node.Hold)
 	release func()            // the bulkhead slot
-	stop    func()            // the deadline timer and the attempt's context
+	dl      *deadline         // the deadline timer and the attempt's context
 	client  context.Context   // the client's context: its end is nobody's fault
 	node    *upstream.Node
 	gauge   prometheus.Gauge
@@ -64,7 +64,7 @@ func (s *settle) close() {
 	if s.closed.CompareAndSwap(false, true) {
 		s.result(upstream.Neutral)
 		s.release()
-		s.stop()
+		s.dl.stop()
 	}
 }
 
@@ -87,8 +87,17 @@ const defaultMaxAnswer = 64 << 20
 // buffer and checks that it is JSON; the answer then holds the bytes. An
 // answer over the bound is cut as soon as it passes it, having held no
 // more than the bound plus a block (bytes.Buffer's doubling held 440 MB
-// for a 64 MiB bound).
+// for a 64 MiB bound). An answer in memory already (a translation's) is
+// checked where it is, not copied.
 func (r *Relay) readAnswer(ctx context.Context, resp *provider.Response) error {
+	if bb, ok := resp.Body.(*provider.BytesBody); ok {
+		b := bb.Bytes()
+		var err error
+		if int64(len(b)) > r.maxWhole {
+			err = provider.ErrTooLarge
+		}
+		return r.checkAnswer(ctx, resp, b, err)
+	}
 	bp, _ := r.bufs.Get().(*[]byte)
 	if bp == nil {
 		bp = new([]byte)
@@ -101,17 +110,7 @@ func (r *Relay) readAnswer(ctx context.Context, resp *provider.Response) error {
 		b, _, err = provider.ReadBounded(resp.Body, *bp, r.maxWhole)
 		resp.Body.Close()
 	}
-	switch {
-	case errors.Is(err, provider.ErrTooLarge):
-		err = &apierr.Error{Kind: apierr.BadGateway, Public: fmt.Sprintf("upstream answer too large: over %d bytes", r.maxWhole),
-			Err: &provider.Failure{Reason: ReasonTooLarge, Err: fmt.Errorf("upstream answer over %d bytes", r.maxWhole)}}
-	case err != nil:
-		err = provider.Classify(ctx, err)
-	case !jsonpeek.Valid(b):
-		err = &apierr.Error{Kind: apierr.BadGateway, Public: "upstream answer is not valid JSON",
-			Err: &provider.Failure{Reason: ReasonMalformed, Err: fmt.Errorf("upstream answered %d with %d bytes that are not JSON: %.200q", resp.Status, len(b), b)}}
-	}
-	if err != nil {
+	if err = r.checkAnswer(ctx, resp, b, err); err != nil {
 		r.putBuf(bp)
 		return err
 	}
@@ -119,6 +118,22 @@ func (r *Relay) readAnswer(ctx context.Context, resp *provider.Response) error {
 	pb := &pooledBody{buf: bp, r: r}
 	pb.Reader.Reset(b)
 	resp.Body = pb
+	return nil
+}
+
+// checkAnswer is the verdict on a whole answer b, read with err: nil, or
+// why it is no answer.
+func (r *Relay) checkAnswer(ctx context.Context, resp *provider.Response, b []byte, err error) error {
+	switch {
+	case errors.Is(err, provider.ErrTooLarge):
+		return &apierr.Error{Kind: apierr.BadGateway, Public: fmt.Sprintf("upstream answer too large: over %d bytes", r.maxWhole),
+			Err: &provider.Failure{Reason: ReasonTooLarge, Err: fmt.Errorf("upstream answer over %d bytes", r.maxWhole)}}
+	case err != nil:
+		return provider.Classify(ctx, err)
+	case !jsonpeek.Valid(b):
+		return &apierr.Error{Kind: apierr.BadGateway, Public: "upstream answer is not valid JSON",
+			Err: &provider.Failure{Reason: ReasonMalformed, Err: fmt.Errorf("upstream answered %d with %d bytes that are not JSON: %.200q", resp.Status, len(b), b)}}
+	}
 	return nil
 }
 

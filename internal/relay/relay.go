@@ -86,7 +86,8 @@ type Result struct {
 	Model    string // the model name the upstream saw
 	Attempts []Attempt
 
-	attempt [1]Attempt // Attempts' backing while there is one
+	attempt [1]Attempt    // Attempts' backing while there is one
+	call    provider.Call // the first target's call: no allocation of its own
 }
 
 // Attempt records one try: on a node, or refused before one was chosen
@@ -170,7 +171,15 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 		kept    *keptAnswer
 		lastErr error
 		prev    string
+		callBuf [8]targetCall
 	)
+	// Each target's call, by its place in order, built once: the second
+	// pass tries the same targets again, their translations made already.
+	calls := callBuf[:0]
+	if len(order) > len(callBuf) {
+		calls = make([]targetCall, len(order))
+	}
+	calls = calls[:len(order)]
 	// Two passes at most: the second, panic routing, only when the first
 	// found no available node on any target (every breaker open), so that
 	// breakers move traffic but never leave a route with nothing to call.
@@ -185,10 +194,19 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 			if pos > 0 && prev != "" {
 				r.m.Fallbacks.WithLabelValues(rt.Match, prev, t.Provider).Inc()
 			}
-			call, back, err := r.tracedCall(ctx, req, b, &t, model, &conv)
-			if err != nil {
-				return res, err // an untranslatable request: the client's error
+			tc := &calls[pos]
+			if tc.call == nil {
+				dst := &res.call
+				if pos > 0 {
+					dst = new(provider.Call)
+				}
+				back, err := r.tracedCall(ctx, req, b, &t, model, &conv, dst)
+				if err != nil {
+					return res, err // an untranslatable request: the client's error
+				}
+				tc.call, tc.back = dst, back
 			}
+			call, back := tc.call, tc.back
 			out := r.target(ctx, b, st, call, start, res, force)
 			if out.skipped {
 				noNode = false
@@ -206,6 +224,7 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 				resp := out.resp
 				r.mirror(ctx, req, st, conv, resp, back != nil, t.Provider, start)
 				if back != nil {
+					var err error
 					if resp, err = back.answer(resp); err != nil {
 						out.resp.Close()
 						return res, apierr.Wrap(apierr.BadGateway, err, "upstream answer could not be translated")
@@ -250,6 +269,13 @@ func (r *Relay) Do(ctx context.Context, req *Request) (*Result, error) {
 	return res, lastErr
 }
 
+// targetCall is the call built for one target, and the request's
+// translation when the answer must go back (see call).
+type targetCall struct {
+	call *provider.Call
+	back *converted
+}
+
 // keptAnswer is the last error answer, buffered, given to the client when
 // no later target succeeds.
 type keptAnswer struct {
@@ -279,13 +305,14 @@ func (st *route) order(req *Request, n int, dst []int) []int {
 	return st.split.Order(key, dst)
 }
 
-// call builds the call to one target: the body with the target's model, in
-// a format its provider speaks, with the route's timeouts. A translated
-// request is translated once, for every target that needs it (conv), and
-// returned as back: its answer must be translated back.
-func (r *Relay) call(req *Request, b *backend, t *routing.Target, model string, conv **converted) (*provider.Call, *converted, error) {
+// call builds the call to one target into call: the body with the
+// target's model, in a format its provider speaks, with the route's
+// timeouts. A translated request is translated once, for every target
+// that needs it (conv), and returned as back: its answer must be
+// translated back.
+func (r *Relay) call(req *Request, b *backend, t *routing.Target, model string, conv **converted, call *provider.Call) (*converted, error) {
 	up := t.UpstreamModel(model)
-	call := &provider.Call{
+	*call = provider.Call{
 		Op:        req.Op,
 		Format:    req.Format,
 		Model:     up,
@@ -301,14 +328,14 @@ func (r *Relay) call(req *Request, b *backend, t *routing.Target, model string, 
 	if speaks(b.p, req.Format) {
 		call.Body = applyParams(req.Peek.WithModel(req.Body, up), req.Format, params)
 		prepare(b.p, call)
-		return call, nil, nil
+		return nil, nil
 	}
 	// Only OpenAI clients reach here: the provider speaks Anthropic, so
 	// the call goes as Anthropic and the answer comes back translated.
 	if *conv == nil {
 		c, err := convertOpenAI(req.Body)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		*conv = c
 	}
@@ -317,7 +344,7 @@ func (r *Relay) call(req *Request, b *backend, t *routing.Target, model string, 
 	call.Body = applyParams(c.peek.WithModel(c.body, up), provider.FormatAnthropic, params)
 	call.Stream = c.peek.Stream
 	prepare(b.p, call)
-	return call, c, nil
+	return c, nil
 }
 
 // bytesPerToken turns a body's size into the input estimate that trait

@@ -6,8 +6,12 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/openai"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/sse"
@@ -156,6 +160,54 @@ func TestPreparedOncePerTarget(t *testing.T) {
 	}
 	if !strings.Contains(body, `"type":"message"`) || !strings.Contains(body, `"text":"Hi"`) {
 		t.Errorf("answer %s, want the chat completion as an Anthropic message", body)
+	}
+}
+
+// profileCounter is a chatTarget that counts the reads of its profile:
+// one per translation of a call (convert.Prepare), one per answer
+// translated back (convert.Do).
+type profileCounter struct {
+	chatTarget
+	reads atomic.Int32
+}
+
+func (p *profileCounter) ChatProfile() *openai.Profile {
+	p.reads.Add(1)
+	return p.chatTarget.ChatProfile()
+}
+
+// TestPreparedOncePerPass: panic routing's second pass over the targets
+// sends the translations the first pass made; a target is translated once
+// per request, whatever the passes.
+func TestPreparedOncePerPass(t *testing.T) {
+	trip := func(p *config.Provider) { p.Breaker.ConsecutiveFailures = 1; p.Retry.MaxAttempts = 1 }
+	fail := true
+	ans := func(ctx context.Context, c *provider.Call, i int) (*provider.Response, error) {
+		if fail {
+			return jsonAnswer(500, serverErr)(ctx, c, i)
+		}
+		return jsonAnswer(200, chatCompletion)(ctx, c, i)
+	}
+	a := &profileCounter{chatTarget: chatTarget{&fakeProvider{answer: ans}}}
+	b := &profileCounter{chatTarget: chatTarget{&fakeProvider{answer: ans}}}
+	g := simple(t, map[string]Provider{"a": a, "b": b}, []string{"a", "b"}, provCfg("a", trip), provCfg("b", trip))
+	res, _ := g.Do(context.Background(), plain(t)) // opens a, then b
+	readAll(t, res)
+	a.reads.Store(0)
+	fail = false
+	res, err := g.Do(context.Background(), plain(t))
+	if err != nil {
+		t.Fatalf("every breaker open: %v, want a panic call", err)
+	}
+	if body := readAll(t, res); res.Provider != "a" || !strings.Contains(body, `"text":"Hi"`) {
+		t.Fatalf("got %s from %s, want a's answer translated", body, res.Provider)
+	}
+	if diff := cmp.Diff([]string{"a@-:no_available_node", "b@-:no_available_node", "a@n0:200"}, attemptList(res)); diff != "" {
+		t.Errorf("attempts (-want +got):\n%s", diff)
+	}
+	// One translation in the first pass, one answer back in the second.
+	if n := a.reads.Load(); n != 2 {
+		t.Errorf("a's call translated %d times for one request, want once", n-1)
 	}
 }
 

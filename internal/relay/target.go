@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/ferrygw/ferry/internal/apierr"
@@ -142,7 +143,7 @@ func (r *Relay) target(ctx context.Context, b *backend, st *route, call *provide
 func (r *Relay) succeeded(ctx context.Context, b *backend, n *upstream.Node, f provider.Format, a *attemptResult, dl *deadline, release func(), t0 time.Time) targetOutcome {
 	if a.resp.Events != nil {
 		dl.disarm()
-		wrap(a.resp, f, &settle{end: n.Hold(), release: release, stop: dl.stop, client: ctx, node: n, gauge: b.ttfb[n.Index()]})
+		wrap(a.resp, f, &settle{end: n.Hold(), release: release, dl: dl, client: ctx, node: n, gauge: b.ttfb[n.Index()]})
 	} else {
 		release()
 		dl.stop()
@@ -221,12 +222,21 @@ func (r *Relay) bulkheadRefused(ctx, tctx context.Context, b *backend, err error
 }
 
 // deadline is a target's total deadline: tctx ends with provider.ErrDeadline
-// when it passes.
+// when it passes. Deadlines are pooled with their timer: a request's target
+// takes one, arms its timer with Reset, and gives it back at stop, so that
+// the timer and its function are made once per pooled deadline, not once
+// per request (three allocations a request). A deadline whose timer fired
+// (or may be firing: Stop said false) is left to the GC, its function
+// perhaps still running.
 type deadline struct {
 	deadline time.Time // zero: none
 	timer    *time.Timer
 	cancel   context.CancelCauseFunc
+	armed    bool // the timer is set for this use
+	reusable bool // the timer's function did not run for this use
 }
+
+var deadlines = sync.Pool{New: func() any { return new(deadline) }}
 
 // bound starts the target's deadline: the route's total, or the
 // provider's, from the request's start. ok is false when it has passed
@@ -237,30 +247,45 @@ func (r *Relay) bound(ctx context.Context, st *route, b *backend, start, now tim
 		total = b.t.Total
 	}
 	tctx, cancel := context.WithCancelCause(ctx)
-	dl := &deadline{cancel: cancel}
+	dl := deadlines.Get().(*deadline)
+	dl.deadline, dl.cancel, dl.reusable = time.Time{}, cancel, true
 	if total > 0 {
 		dl.deadline = start.Add(total)
 		left := dl.deadline.Sub(now)
 		if left <= 0 {
-			cancel(nil)
+			dl.stop()
 			return nil, nil, false
 		}
-		dl.timer = time.AfterFunc(left, func() { cancel(provider.ErrDeadline) })
+		dl.armed = true
+		if dl.timer == nil {
+			dl.timer = time.AfterFunc(left, dl.expire)
+		} else {
+			dl.timer.Reset(left) // stopped, and its function not run, when it was pooled
+		}
 	}
 	return tctx, dl, true
 }
 
+// expire ends the target's context when the deadline passes.
+func (d *deadline) expire() { d.cancel(provider.ErrDeadline) }
+
 // disarm stops the timer: a stream that started has no total deadline.
 func (d *deadline) disarm() {
-	if d.timer != nil {
-		d.timer.Stop()
+	if d.armed {
+		d.armed = false
+		d.reusable = d.timer.Stop()
 	}
 }
 
-// stop ends the deadline and the target's context.
+// stop ends the deadline and the target's context, once; d is not used
+// after.
 func (d *deadline) stop() {
 	d.disarm()
 	d.cancel(nil)
+	if d.reusable {
+		d.cancel = nil
+		deadlines.Put(d)
+	}
 }
 
 // label is the attempt's outcome as a metric label: upstream_<status>, or

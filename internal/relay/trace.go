@@ -14,15 +14,15 @@ import (
 )
 
 // tracedCall is call inside a ferry.translate span.
-func (r *Relay) tracedCall(ctx context.Context, req *Request, b *backend, t *routing.Target, model string, conv **converted) (*provider.Call, *converted, error) {
+func (r *Relay) tracedCall(ctx context.Context, req *Request, b *backend, t *routing.Target, model string, conv **converted, call *provider.Call) (*converted, error) {
 	_, sp := r.tracer.Start(ctx, "ferry.translate")
-	call, back, err := r.call(req, b, t, model, conv)
+	back, err := r.call(req, b, t, model, conv, call)
 	if sp.Recording() {
 		sp.Set(attribute.String("ferry.provider", b.name), attribute.Bool("ferry.translated", back != nil))
 	}
 	sp.Fail(err)
 	sp.End()
-	return call, back, err
+	return back, err
 }
 
 // tracedAttempt is attempt inside a client span, ending when the answer's

@@ -4,8 +4,9 @@ package relay
 // and Anthropic's: a request translated once per request (not per target
 // or attempt), its answer translated back once, after the retry loop chose
 // it. For a target whose upstream speaks another format (Chat
-// Completions): the Anthropic call translated once per target (prepare),
-// each attempt's answer translated back (convert.Do, in attempt).
+// Completions): the Anthropic call translated once per target (prepare;
+// panic routing's second pass reuses it), each attempt's answer
+// translated back (convert.Do, in attempt).
 
 import (
 	"bytes"

@@ -32,9 +32,9 @@ type Options struct {
 
 // Provider is an Anthropic-format upstream with one or more nodes.
 type Provider struct {
-	provider.Conn        // a node's URLs are per operation, indexed by Op
-	authKey       string // canonical header name
-	authValue     string
+	provider.Conn          // a node's URLs are per operation, indexed by Op
+	authKey       string   // canonical header name
+	authValue     []string // shared by every request's header: sent, never changed
 }
 
 // New builds a Provider.
@@ -55,9 +55,9 @@ func New(o Options) (*Provider, error) {
 	p := &Provider{Conn: conn}
 	switch o.Auth {
 	case "", config.AuthXAPIKey:
-		p.authKey, p.authValue = "X-Api-Key", o.APIKey.Reveal()
+		p.authKey, p.authValue = "X-Api-Key", []string{o.APIKey.Reveal()}
 	case config.AuthBearer:
-		p.authKey, p.authValue = "Authorization", "Bearer "+o.APIKey.Reveal()
+		p.authKey, p.authValue = "Authorization", []string{"Bearer " + o.APIKey.Reveal()}
 	default:
 		return nil, fmt.Errorf("anthropic provider %s: unknown auth %q", o.Name, o.Auth)
 	}
@@ -83,7 +83,7 @@ func (p *Provider) Probe(ctx context.Context, node int) error {
 	}
 	u := *n.URLs[probe]
 	u.RawQuery = "limit=1"
-	return provider.Probe(ctx, p.RT, &u, p.header(nil))
+	return provider.Probe(ctx, p.RT, &u, p.header(nil, 0))
 }
 
 // Do sends the call to the node it names, once. Anything the upstream
@@ -122,9 +122,18 @@ func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response
 
 // header builds the upstream request headers from an allowlist of the
 // client's headers plus the provider's own credential. The client's key
-// (x-api-key, Authorization) is never copied.
-func (p *Provider) header(in http.Header) http.Header {
-	h := make(http.Header, 8)
+// (x-api-key, Authorization) is never copied. The map is made at its final
+// size, extra more to come (the header policy's): an SDK sends a dozen
+// headers to forward, and a map grown past its first 8 entries is made
+// twice.
+func (p *Provider) header(in http.Header, extra int) http.Header {
+	n := 3 + len(p.Static) + extra // the version, the content type, the credential
+	for k := range in {
+		if forwardRequestHeader(k) {
+			n++
+		}
+	}
+	h := make(http.Header, n)
 	for k, v := range in {
 		if forwardRequestHeader(k) {
 			h[k] = v
@@ -134,7 +143,7 @@ func (p *Provider) header(in http.Header) http.Header {
 		h["Anthropic-Version"] = []string{DefaultVersion}
 	}
 	h["Content-Type"] = jsonContentType
-	h[p.authKey] = []string{p.authValue}
+	h[p.authKey] = p.authValue
 	for _, kv := range p.Static {
 		h[kv[0]] = []string{kv[1]}
 	}
@@ -143,7 +152,7 @@ func (p *Provider) header(in http.Header) http.Header {
 
 // callHeader is header for a call, with the header policy's headers last.
 func (p *Provider) callHeader(c *provider.Call) http.Header {
-	h := p.header(c.Header)
+	h := p.header(c.Header, len(c.SetHeader))
 	c.ApplySetHeader(h)
 	return h
 }

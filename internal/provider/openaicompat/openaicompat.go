@@ -94,7 +94,7 @@ func (p *Provider) Probe(ctx context.Context, node int) error {
 	if err != nil {
 		return err
 	}
-	return provider.Probe(ctx, p.RT, n.URLs[1], p.header())
+	return provider.Probe(ctx, p.RT, n.URLs[1], p.header(0))
 }
 
 // Speaks reports the formats the provider takes: Anthropic (translated by
@@ -141,24 +141,26 @@ func (x *exchange) eventsHeader() http.Header {
 	return h
 }
 
-// roundTrip POSTs body to the call's node, once.
-func (p *Provider) roundTrip(ctx context.Context, c *provider.Call, body []byte) (*exchange, error) {
+// roundTrip POSTs body to the call's node, once. The exchange is a value:
+// it lives on the caller's stack.
+func (p *Provider) roundTrip(ctx context.Context, c *provider.Call, body []byte) (exchange, error) {
 	n, err := p.Node(c.Node)
 	if err != nil {
-		return nil, err
+		return exchange{}, err
 	}
 	firstByte, idle := c.Timeouts(p.FirstByte, p.Idle)
 	resp, g, err := provider.Post(ctx, p.RT, n.URLs[0], p.callHeader(c), body, firstByte, idle)
 	if err != nil {
-		return nil, err
+		return exchange{}, err
 	}
-	return &exchange{resp: resp, node: n.Label, body: provider.GuardBody(resp.Body, g)}, nil
+	return exchange{resp: resp, node: n.Label, body: provider.GuardBody(resp.Body, g)}, nil
 }
 
 // header builds the upstream request headers: the provider's key and
 // static headers, never anything of the client's (its key, anthropic-*).
-func (p *Provider) header() http.Header {
-	h := make(http.Header, 4+len(p.Static))
+func (p *Provider) header(extra int) http.Header {
+	h := make(http.Header, 2+len(p.Static)+extra) // extra more to come: made at its final size
+
 	h["Content-Type"] = jsonContentType
 	if p.auth != nil {
 		h["Authorization"] = p.auth
@@ -171,7 +173,7 @@ func (p *Provider) header() http.Header {
 
 // callHeader is header for a call, with the header policy's headers last.
 func (p *Provider) callHeader(c *provider.Call) http.Header {
-	h := p.header()
+	h := p.header(len(c.SetHeader))
 	c.ApplySetHeader(h)
 	return h
 }
@@ -186,7 +188,7 @@ func (p *Provider) passthrough(ctx context.Context, c *provider.Call) (*provider
 		return nil, err
 	}
 	if st := x.resp.StatusCode; st < 200 || st > 299 {
-		return p.openaiError(c, x), nil
+		return p.openaiError(c, &x), nil
 	}
 	out := &provider.Response{Status: x.resp.StatusCode, Header: x.header(), Node: x.node}
 	if c.Stream && x.resp.StatusCode == http.StatusOK && provider.IsEventStream(x.resp.Header.Get("Content-Type")) {
@@ -249,10 +251,21 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 }
 
 // isAnswer reports whether b looks like a chat.completion: choices, and no
-// error object.
+// error object (openai.IsErrorChunk's test), both found in one pass over
+// b rather than two.
 func isAnswer(b []byte) bool {
-	ch := jsonpeek.Member(b, "choices")
-	return len(ch) > 2 && ch[0] == '[' && !openai.IsErrorChunk(b)
+	var ch, e []byte
+	jsonpeek.Object(b, func(key []byte, start, end int) bool {
+		switch {
+		case ch == nil && string(key) == "choices":
+			ch = b[start:end]
+		case e == nil && string(key) == "error":
+			e = b[start:end]
+		}
+		return true
+	})
+	isError := len(b) > 0 && b[0] == '{' && e != nil && string(e) != "null"
+	return len(ch) > 2 && ch[0] == '[' && !isError
 }
 
 // readAtMost reads r whole, failing when it holds more than limit bytes.
