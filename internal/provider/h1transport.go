@@ -115,9 +115,10 @@ func (pc *h1Conn) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// cancelIO ends the connection's pending and future I/O: the round trip's
-// context was cancelled.
-func (pc *h1Conn) cancelIO() { pc.conn.SetDeadline(longAgo) }
+// cancelIO closes the connection: the round trip's context was cancelled.
+// Pending I/O returns at once, and the upstream sees the request abandoned
+// (as net/http shows it), which a deadline alone would not tell it.
+func (pc *h1Conn) cancelIO() { pc.conn.Close() }
 
 // RoundTrip sends req on a pooled connection, or a new one, and returns
 // the answer once its headers are read; the body streams from the
