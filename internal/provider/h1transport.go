@@ -453,7 +453,7 @@ func (pc *h1Conn) response(req *http.Request, fr *fasthttp.Response, stop func()
 	if resp.ContentLength < 0 {
 		resp.ContentLength = -1
 	}
-	b := &h1Body{pc: pc, fr: fr, stop: stop, ctx: req.Context(), keep: !resp.Close && fr.Header.ContentLength() != -2}
+	b := &h1Body{pc: pc, fr: fr, stop: stop, ctx: req.Context(), keep: !resp.Close && !req.Close && fr.Header.ContentLength() != -2}
 	if fr.BodyStream() == nil || resp.ContentLength == 0 {
 		// No body (HEAD, 204, 304, an empty one): the connection is free
 		// already.
