@@ -101,6 +101,7 @@ type h1Conn struct {
 	reused bool            // it carried a request before this one
 	timer  *time.Timer     // closes it after IdleConnTimeout in the pool
 	nwrite int64           // bytes written to conn
+	hdr    fasthttp.RequestHeader
 	// Built once per connection rather than per request: the peek of
 	// alive, the cancel of a round trip.
 	peekFn   func(fd uintptr) bool
@@ -383,7 +384,8 @@ func (pc *h1Conn) roundTrip(req *http.Request, body io.Reader) (resp *http.Respo
 // writeRequest writes req's header, as net/http would, and body, then
 // flushes: one write when both fit the write buffer.
 func (pc *h1Conn) writeRequest(req *http.Request, body io.Reader) error {
-	var h fasthttp.RequestHeader
+	h := &pc.hdr // reused: its buffers are allocated once per connection
+	h.Reset()
 	h.DisableNormalizing() // the names leave as the caller spelled them
 	h.SetNoDefaultContentType(true)
 	h.SetMethod(req.Method)
