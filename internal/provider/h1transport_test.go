@@ -383,8 +383,11 @@ func TestH1CloseDuringRead(t *testing.T) {
 	if _, err := resp.Body.Read(make([]byte, 8)); err == nil {
 		t.Fatal("Read after Close returned no error")
 	}
-	if tr.nidle != 0 {
-		t.Errorf("%d idle connections, want 0", tr.nidle)
+	tr.mu.Lock()
+	n := tr.nidle
+	tr.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d idle connections, want 0", n)
 	}
 }
 
