@@ -49,7 +49,7 @@ func upstreamTransport(pc config.Provider, rt http.RoundTripper) (http.RoundTrip
 		return rt, nil
 	}
 	tr := provider.NewTransport(pc.Timeouts)
-	if err := provider.UpstreamTLS(tr, pc.CAFile, pc.PinSHA256); err != nil {
+	if err := provider.UpstreamTLS(tr.HTTP, pc.CAFile, pc.PinSHA256); err != nil {
 		return nil, fmt.Errorf("provider %s: %w", pc.Name, err)
 	}
 	return tr, nil

@@ -35,7 +35,7 @@ func TestTransportHTTP2(t *testing.T) {
 	defer tr.CloseIdleConnections()
 	roots := x509.NewCertPool()
 	roots.AddCert(tlsSrv.Certificate())
-	tr.TLSClientConfig = &tls.Config{RootCAs: roots}
+	tr.HTTP.TLSClientConfig = &tls.Config{RootCAs: roots}
 	for url, want := range map[string]string{tlsSrv.URL: "HTTP/2.0", plain.URL: "HTTP/1.1"} {
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
 		resp, err := tr.RoundTrip(req)
@@ -74,16 +74,36 @@ func TestTransportWritesPerRequest(t *testing.T) {
 		io.WriteString(w, `{}`)
 	}))
 	defer srv.Close()
-	tr := NewTransport(config.DefaultTimeouts())
+	for name, tr := range testTransports() {
+		t.Run(name, func(t *testing.T) { testWritesPerRequest(t, srv, tr) })
+	}
+}
+
+// testTransports are the plain-HTTP transports to test: net/http's and
+// H1Transport, each behind a Transport.
+func testTransports() map[string]*Transport {
+	t := config.DefaultTimeouts()
+	return map[string]*Transport{
+		"net/http": {HTTP: newHTTPTransport(t)},
+		"h1":       {HTTP: newHTTPTransport(t), H1: NewH1Transport(t)},
+	}
+}
+
+func testWritesPerRequest(t *testing.T, srv *httptest.Server, tr *Transport) {
 	defer tr.CloseIdleConnections()
 	var writes atomic.Int64
-	dial := tr.DialContext
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
+	count := func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return countingConn{c, &writes}, nil
 		}
-		return countingConn{c, &writes}, nil
+	}
+	tr.HTTP.DialContext = count(tr.HTTP.DialContext)
+	if tr.H1 != nil {
+		tr.H1.DialContext = count(tr.H1.DialContext)
 	}
 	u, _ := url.Parse(srv.URL + "/v1/messages")
 	for _, tt := range []struct {
@@ -235,10 +255,10 @@ func TestTransportHTTP2DropsSilentConnection(t *testing.T) {
 
 	tr := NewTransport(config.DefaultTimeouts())
 	defer tr.CloseIdleConnections()
-	tr.HTTP2.SendPingTimeout, tr.HTTP2.PingTimeout = 50*time.Millisecond, 100*time.Millisecond
+	tr.HTTP.HTTP2.SendPingTimeout, tr.HTTP.HTTP2.PingTimeout = 50*time.Millisecond, 100*time.Millisecond
 	roots := x509.NewCertPool()
 	roots.AddCert(srv.Certificate())
-	tr.TLSClientConfig = &tls.Config{RootCAs: roots, ServerName: "example.com"}
+	tr.HTTP.TLSClientConfig = &tls.Config{RootCAs: roots, ServerName: "example.com"}
 	call := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -41,7 +41,7 @@ func TestUpstreamTLSCAFileAndPins(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := NewTransport(config.DefaultTimeouts())
 			defer tr.CloseIdleConnections()
-			if err := UpstreamTLS(tr, tt.caFile, tt.pins); err != nil {
+			if err := UpstreamTLS(tr.HTTP, tt.caFile, tt.pins); err != nil {
 				t.Fatal(err)
 			}
 			req, _ := http.NewRequest(http.MethodGet, srv.URL, nil)
@@ -69,7 +69,7 @@ func TestUpstreamTLSCAFileAndPins(t *testing.T) {
 		})
 	}
 	tr := NewTransport(config.DefaultTimeouts())
-	if err := UpstreamTLS(tr, filepath.Join(t.TempDir(), "missing.pem"), nil); err == nil {
+	if err := UpstreamTLS(tr.HTTP, filepath.Join(t.TempDir(), "missing.pem"), nil); err == nil {
 		t.Error("a missing ca_file was accepted")
 	}
 }

@@ -66,7 +66,7 @@ func New(o Options) (*Provider, error) {
 
 // NewTransport is provider.NewTransport, the transport New builds when
 // Options.Transport is nil.
-func NewTransport(t config.Timeouts) *http.Transport { return provider.NewTransport(t) }
+func NewTransport(t config.Timeouts) *provider.Transport { return provider.NewTransport(t) }
 
 // probe indexes the health-check URL in a node's URLs, after the
 // operations' own.

@@ -78,7 +78,7 @@ func deadURL(t *testing.T) string {
 
 // recorder wraps the real transport and records the host of every attempt.
 type recorder struct {
-	rt    *http.Transport
+	rt    *provider.Transport
 	mu    sync.Mutex
 	hosts []string
 }
