@@ -274,6 +274,7 @@ type keyRow struct {
 	SigningSecret                             string     `json:"signing_secret"`
 	ExpiresAt                                 *time.Time `json:"expires_at"`
 	Models, Routes                            []string
+	Signing                                   bool `json:"signing"` // may sign requests (X-Ferry-Key-Id: its ID)
 }
 
 func (c *adminClient) print(ctx context.Context, w io.Writer, method, path string, body any) error {
@@ -303,13 +304,13 @@ func (c *adminClient) print(ctx context.Context, w io.Writer, method, path strin
 	}
 	var b bytes.Buffer
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tID\tPREFIX\tROLE\tTEAM\tTAG\tSTATUS\tEXPIRES\tMODELS\tROUTES")
+	fmt.Fprintln(tw, "NAME\tID\tPREFIX\tROLE\tTEAM\tTAG\tSTATUS\tSIGNING\tEXPIRES\tMODELS\tROUTES")
 	for _, r := range rows {
 		exp := "never"
 		if r.ExpiresAt != nil {
 			exp = r.ExpiresAt.Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.ID, r.Prefix, r.Role, dash(r.Team), dash(r.Tag), r.Status, exp,
+		fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.ID, r.Prefix, r.Role, dash(r.Team), dash(r.Tag), r.Status, yesNo(r.Signing), exp,
 			dash(strings.Join(r.Models, ",")), dash(strings.Join(r.Routes, ",")))
 	}
 	tw.Flush()
@@ -321,6 +322,13 @@ func (c *adminClient) print(ctx context.Context, w io.Writer, method, path strin
 	}
 	_, err = w.Write(b.Bytes())
 	return err
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 func dash(s string) string {

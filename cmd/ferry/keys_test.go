@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,14 +96,45 @@ func TestKeysSigning(t *testing.T) {
 	if err != nil || !strings.Contains(out, ": fys-") {
 		t.Errorf("rotate of a signing key: %v\n%s", err, out)
 	}
+	if _, _, err := run(t, env, "keys", "create", "plain", "--admin", admin); err != nil {
+		t.Fatal(err)
+	}
+	if got := signingColumn(t, env, admin); got["billing-svc"] != "yes" || got["plain"] != "no" {
+		t.Errorf("keys list SIGNING column = %v, want billing-svc yes, plain no", got)
+	}
 	out, _, err = run(t, env, "keys", "update", "billing-svc", "--admin", admin, "--signing=false", "--json")
 	if err != nil || !strings.Contains(out, `"signing": false`) {
 		t.Errorf("update --signing=false: %v\n%s", err, out)
+	}
+	if got := signingColumn(t, env, admin); got["billing-svc"] != "no" {
+		t.Errorf("keys list SIGNING column after --signing=false = %v, want billing-svc no", got)
 	}
 	_, _, err = run(t, env, "keys", "create", "svc", "--admin", keysGateway(t), "--signing")
 	if err == nil || !strings.Contains(err.Error(), "400 invalid_request_error: signing: the gateway has no hmac.master_secret") {
 		t.Errorf("no master secret: %v", err)
 	}
+}
+
+// signingColumn runs ferry keys list and returns its SIGNING column by
+// key name.
+func signingColumn(t *testing.T, env map[string]string, admin string) map[string]string {
+	t.Helper()
+	out, _, err := run(t, env, "keys", "list", "--admin", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	col := slices.Index(strings.Fields(lines[0]), "SIGNING")
+	if col < 0 {
+		t.Fatalf("keys list has no SIGNING column:\n%s", out)
+	}
+	got := map[string]string{}
+	for _, l := range lines[1:] {
+		if f := strings.Fields(l); len(f) > col {
+			got[f[0]] = f[col]
+		}
+	}
+	return got
 }
 
 func TestParseMicros(t *testing.T) {

@@ -57,9 +57,10 @@ func (a *App) adminConfig(w http.ResponseWriter, _ *http.Request) {
 	if r, ok := a.lastReload(); ok {
 		last = r
 	}
+	g := a.current()
 	adminJSON(w, http.StatusOK, map[string]any{
-		"config":      maskedConfig(reflect.ValueOf(a.current().cfg).Elem(), ""),
-		"loaded_at":   a.started.UTC().Format(time.RFC3339),
+		"config":      maskedConfig(reflect.ValueOf(g.cfg).Elem(), ""),
+		"loaded_at":   g.loaded.UTC().Format(time.RFC3339), // of the serving config: a reload's, not the start's
 		"last_reload": last,
 	})
 }

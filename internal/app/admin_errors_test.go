@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -94,5 +95,78 @@ func TestAnonymousAdminLoopbackOnly(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		t.Errorf("/metrics from afar: %d, want 200 (scrapers)", rec.Code)
+	}
+}
+
+// TestReloadStaticKeyNameClash: a reload whose config names a static key
+// (or an hmac.keys id) as a managed key is refused, as a managed key is
+// refused a static key's name: the reason names it, in the reload's
+// result and log, and nothing changes. A reload that goes through
+// reserves its static names from managed keys and frees the ones it
+// removed. A clash from before the reload does not block it.
+func TestReloadStaticKeyNameClash(t *testing.T) {
+	g := keysGateway(t, "")
+	admin := "http://" + g.App.AdminAddr()
+	st, body := call(t, "POST", admin+"/admin/keys", testAdminKey, map[string]any{"name": "bob"})
+	if st != 201 {
+		t.Fatalf("create: %d %v", st, body)
+	}
+	managedID, _ := body["id"].(string)
+	withKeys := func(hmacIDs []string, ks ...config.Key) *config.Config {
+		c := *g.App.current().cfg
+		c.Keys = ks
+		c.HMAC.Keys = nil
+		for _, id := range hmacIDs {
+			c.HMAC.Keys = append(c.HMAC.Keys, config.HMACKey{ID: id, Secret: "hmac-secret-0123456789abcdef0123456789"})
+		}
+		return &c
+	}
+	teamA := config.Key{Name: "team-a", Key: clientKey}
+	for name, cfg := range map[string]*config.Config{
+		`"bob" (a static key's name in the config file)`:        withKeys(nil, teamA, config.Key{Name: "bob", Key: "fy-static-bob-0123456789abcdef"}),
+		`"` + managedID + `" (a signing key's id in hmac.keys)`: withKeys([]string{managedID}, teamA),
+	} {
+		before := g.App.current()
+		err := g.App.Reload(cfg)
+		var rr *reloadRefusal
+		if !errors.As(err, &rr) || rr.reason != refusedNames+name {
+			t.Errorf("reload naming a managed key %s: %v, want refused: %q", name, err, refusedNames+name)
+		}
+		if g.App.current() != before {
+			t.Errorf("%s: the generation changed", name)
+		}
+		g.App.noteReload(ReloadByAdmin, err)
+		if last, _ := g.App.lastReload(); last.Result != refusedNames+name {
+			t.Errorf("last reload's result = %q, want %q", last.Result, refusedNames+name)
+		}
+	}
+	if logs := g.Logs.String(); !strings.Contains(logs, "reload refused") || !strings.Contains(logs, `managed keys already have these names: \"bob\"`) {
+		t.Errorf("the refusal's log does not name the clash:\n%s", logs)
+	}
+	// A clash from before the reload (here made by lifting the
+	// reservation) is not the reload's: it does not block one.
+	repo := g.App.managed.opened()
+	repo.SetReserved(nil)
+	if st, body := call(t, "POST", admin+"/admin/keys", testAdminKey, map[string]any{"name": "team-a"}); st != 201 {
+		t.Fatalf("create: %d %v", st, body)
+	}
+	g.App.managed.reserve(g.App.current().cfg)
+	if err := g.App.Reload(withKeys(nil, teamA, config.Key{Name: "erin", Key: "fy-static-erin-0123456789abcdef"})); err != nil {
+		t.Errorf("a reload keeping a static name a managed key had before it: %v", err)
+	}
+	if err := g.App.Reload(withKeys(nil, teamA)); err != nil {
+		t.Fatal(err)
+	}
+	// Reloaded: team-a gone, carol new. carol is kept from managed keys,
+	// team-a is free for one.
+	if err := g.App.Reload(withKeys(nil, config.Key{Name: "carol", Key: "fy-static-carol-0123456789abcdef"})); err != nil {
+		t.Fatal(err)
+	}
+	st, body = call(t, "POST", admin+"/admin/keys", testAdminKey, map[string]any{"name": "carol"})
+	if typ, msg := errType(body); st != 409 || typ != "conflict_error" || !strings.Contains(msg, "static key") {
+		t.Errorf("create a managed key named as a static key a reload added: %d %v, want 409 conflict_error", st, body)
+	}
+	if st, body := call(t, "PATCH", admin+"/admin/keys/team-a", testAdminKey, map[string]any{"name": "erin"}); st != 200 {
+		t.Errorf("rename a managed key onto a static key's name a reload removed: %d %v, want 200", st, body)
 	}
 }

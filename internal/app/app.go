@@ -84,7 +84,6 @@ type App struct {
 	// once: some register metrics); buildServer adds the relay's.
 	serverBase server.Options
 	stats      *console.Stats // the console's live charts (admin_console.go)
-	started    time.Time
 }
 
 // New builds every component. It refuses an unauthenticated gateway on a
@@ -97,7 +96,7 @@ func New(cfg *config.Config, o Options) (_ *App, err error) {
 	if log == nil {
 		log = NewLogger(cfg.Log, nil)
 	}
-	a := &App{cfg: cfg, log: log, metrics: metrics.New(), opts: o, stats: console.NewStats(nil), started: time.Now()}
+	a := &App{cfg: cfg, log: log, metrics: metrics.New(), opts: o, stats: console.NewStats(nil)}
 	defer func() {
 		if err != nil && a.managed != nil {
 			a.managed.close() // a store it opened: nothing else will

@@ -20,6 +20,7 @@ import (
 // outlive reloads (reload.go says which sections need a restart).
 type generation struct {
 	cfg    *config.Config
+	loaded time.Time                 // when it was built: GET /admin/config's loaded_at
 	relay  *relay.Relay              // routes and providers
 	server *server.Server            // the API in front of the relay
 	impl   map[string]relay.Provider // providers by name, reused when unchanged
@@ -41,7 +42,7 @@ type generation struct {
 // outlive reloads, reusing prev's unchanged providers, pools, cache and
 // spending (nil prev: the first generation).
 func (a *App) buildGeneration(cfg *config.Config, prev *generation) (_ *generation, err error) {
-	g := &generation{cfg: cfg}
+	g := &generation{cfg: cfg, loaded: time.Now()}
 	if g.impl, err = a.buildProviders(cfg, prev); err != nil {
 		return nil, err
 	}

@@ -20,17 +20,19 @@ import (
 // SQLite file already exists, and otherwise on the first /admin/keys
 // request: a gateway nobody manages writes no file.
 type managed struct {
-	cfg    *config.Config
+	cfg    *config.Config // the config at start: its restart-only settings
 	cache  *keys.Cache
+	log    *slog.Logger
 	shared *store.Store // the caller's store: used, never closed here
 
-	mu   sync.Mutex
-	st   *store.Store
-	repo *keys.Repo
+	mu       sync.Mutex
+	st       *store.Store
+	repo     *keys.Repo
+	reserved map[string]string // the serving config's reservedNames, kept from managed keys
 }
 
 func newManaged(ctx context.Context, cfg *config.Config, log *slog.Logger, shared *store.Store) (*managed, error) {
-	m := &managed{cfg: cfg, cache: keys.NewCache(nil, log), shared: shared}
+	m := &managed{cfg: cfg, cache: keys.NewCache(nil, log), log: log, shared: shared, reserved: reservedNames(cfg)}
 	if shared != nil || cfg.Store != "" || cfg.AdminKey != "" || fileExists(filepath.Join(cfg.DataDir, store.SQLiteFile)) {
 		if _, err := m.open(ctx); err != nil {
 			return nil, err
@@ -64,17 +66,7 @@ func (m *managed) open(ctx context.Context) (*keys.Repo, error) {
 		return fail(err)
 	}
 	repo := keys.NewRepo(st, nil)
-	static := make([]string, len(m.cfg.Keys))
-	for i, k := range m.cfg.Keys {
-		static[i] = k.Name
-	}
-	repo.Reserve("a static key's name in the config file", static...)
-	repo.Reserve("reserved for the admin credentials", auth.AdminKeyName, "admin_token", "anonymous")
-	signing := make([]string, len(m.cfg.HMAC.Keys))
-	for i, k := range m.cfg.HMAC.Keys {
-		signing[i] = k.ID
-	}
-	repo.Reserve("a signing key's id in hmac.keys", signing...)
+	repo.SetReserved(m.reserved)
 	if master := m.cfg.HMAC.MasterSecret.Reveal(); master != "" {
 		repo.SignWith([]byte(master))
 	}
@@ -110,6 +102,61 @@ func (m *managed) close() {
 	defer m.mu.Unlock()
 	if m.st != nil {
 		m.st.Close()
+	}
+}
+
+// reservedNames are the names cfg gives keys that managed keys may not
+// take, each with whose it is: the rate limits, ledger and audit tell keys
+// apart by name.
+func reservedNames(cfg *config.Config) map[string]string {
+	out := map[string]string{}
+	for _, k := range cfg.Keys {
+		out[k.Name] = "a static key's name in the config file"
+	}
+	for _, n := range []string{auth.AdminKeyName, "admin_token", "anonymous"} {
+		out[n] = "reserved for the admin credentials"
+	}
+	for _, k := range cfg.HMAC.Keys {
+		out[k.ID] = "a signing key's id in hmac.keys"
+	}
+	return out
+}
+
+// taken names the names cfg reserves (reservedNames) anew that managed
+// keys already have, by name or id, each with whose it is in cfg,
+// refreshing the managed keys first (a failed refresh checks the last set
+// read). A reload refuses them, as a managed key is refused a reserved
+// name. Names the serving config reserves already are not checked: a
+// clash from before (a key store shared with a differently configured
+// instance) is the start's to judge, and must not block every reload.
+func (m *managed) taken(ctx context.Context, cfg *config.Config) []string {
+	added := reservedNames(cfg)
+	m.mu.Lock()
+	for n := range m.reserved {
+		delete(added, n)
+	}
+	m.mu.Unlock()
+	if len(added) == 0 {
+		return nil
+	}
+	if err := m.cache.Refresh(ctx); err != nil {
+		m.log.Warn("managed keys could not be refreshed: a reload's key names are checked against the last set read", slog.Any("error", err))
+	}
+	names := m.cache.Taken(added)
+	for i, n := range names {
+		names[i] = fmt.Sprintf("%q (%s)", n, added[n])
+	}
+	return names
+}
+
+// reserve keeps cfg's reserved names (reservedNames) from managed keys
+// from now on: a reload's config replaces the one before.
+func (m *managed) reserve(cfg *config.Config) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reserved = reservedNames(cfg)
+	if m.repo != nil {
+		m.repo.SetReserved(m.reserved)
 	}
 }
 

@@ -71,6 +71,7 @@ const (
 	refusedInvalid = "refused: the config does not validate (details in the log)"
 	refusedRestart = "refused: these sections need a restart: " // followed by their names
 	refusedBuild   = "refused: the new config's components could not be built (details in the log)"
+	refusedNames   = "refused: managed keys already have these names: " // followed by them, each with whose it is in the config
 )
 
 // reloadRefusal is a refused reload's error with its reason for the
@@ -206,6 +207,7 @@ func (a *App) Reload(cfg *config.Config) error {
 		return fmt.Errorf("reload: %w", err)
 	}
 	a.gen.Store(next)
+	a.managed.reserve(cfg)
 	if a.money != nil {
 		a.money.spend.Store(next.spend)
 	}
@@ -250,12 +252,35 @@ func (a *App) prepare(cfg *config.Config) (*generation, error) {
 		return nil, &reloadRefusal{refusedRestart + list,
 			fmt.Errorf("these sections need a restart: %s; nothing was changed", list)}
 	}
+	if err := a.keyNamesFree(cfg); err != nil {
+		return nil, err
+	}
 	next, err := a.buildGeneration(cfg, a.current())
 	if err != nil {
 		return nil, &reloadRefusal{refusedBuild, err}
 	}
 	return next, nil
 }
+
+// keyNamesFree refuses a config whose static keys (or hmac.keys ids) are
+// named as managed keys: the rate limits, ledger and audit would take the
+// two for one. It is the other side of what the key store does from start
+// on, refusing a managed key a reserved name (managed.reserve).
+func (a *App) keyNamesFree(cfg *config.Config) error {
+	ctx, cancel := context.WithTimeout(context.Background(), keyNamesTimeout)
+	defer cancel()
+	taken := a.managed.taken(ctx, cfg)
+	if len(taken) == 0 {
+		return nil
+	}
+	names := strings.Join(taken, ", ")
+	return &reloadRefusal{refusedNames + names,
+		fmt.Errorf("keys: managed keys already have these names: %s; rename the config's keys (or the managed keys); nothing was changed", names)}
+}
+
+// keyNamesTimeout bounds the managed keys' refresh before a reload's name
+// check: a store that does not answer leaves the last set read.
+const keyNamesTimeout = 5 * time.Second
 
 // reconfigureShared puts cfg's settings in force on the components every
 // generation shares: the alert webhooks, the rate limiter's rules and the

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferrygw/ferry/internal/config"
 )
 
 // TestLastReloadInAdminConfig: GET /admin/config answers null before any
@@ -100,4 +102,31 @@ func TestLastReloadInAdminConfig(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	check(ReloadByFile, "ok")
+}
+
+// TestLoadedAtFollowsReload: GET /admin/config's loaded_at is when the
+// serving config was loaded: a reload's time after a reload, not the
+// start's.
+func TestLoadedAtFollowsReload(t *testing.T) {
+	g := newGateway(t, func(c *config.Config) { c.Admin.Listen = "127.0.0.1:0" })
+	loadedAt := func() time.Time {
+		t.Helper()
+		st, body := call(t, "GET", "http://"+g.App.AdminAddr()+"/admin/config", "", nil)
+		at, err := time.Parse(time.RFC3339, fmt.Sprint(body["loaded_at"]))
+		if st != 200 || err != nil {
+			t.Fatalf("GET /admin/config: %d %v (%v)", st, body, err)
+		}
+		return at
+	}
+	started := loadedAt()
+	// loaded_at has seconds: reload in a later second than the start.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 10*time.Millisecond)))
+	reloaded := time.Now().Truncate(time.Second)
+	cfg := g.App.current().cfg
+	if err := g.App.Reload(withRoutes(cfg, nil, append(cfg.Routes, simRoute("extra-*"))...)); err != nil {
+		t.Fatal(err)
+	}
+	if at := loadedAt(); at.Before(reloaded) || !at.After(started) {
+		t.Errorf("loaded_at after a reload = %v, want the reload's time (%v or later), not the start's (%v)", at, reloaded, started)
+	}
 }

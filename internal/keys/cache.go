@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +85,24 @@ func (c *Cache) Signer(keyID string, now time.Time) (*auth.Identity, []string) {
 
 // Empty implements auth.Source.
 func (c *Cache) Empty() bool { return c.snap.Load().n == 0 }
+
+// Taken returns, sorted, the names in names that a managed key of the
+// last loaded set (revoked ones included: names stay unique) has as its
+// name or id. The repository refuses a managed key a reserved name
+// (Repo.SetReserved); this is the other way round, for a reload whose
+// config brings a static key or signing key id named as a managed key.
+func (c *Cache) Taken(names map[string]string) []string {
+	var out []string
+	for _, e := range c.snap.Load().byDigest {
+		for _, n := range []string{e.id.Name, e.id.ID} {
+			if _, ok := names[n]; ok && !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // Refresh reloads the keys if their version changed since the last load.
 // The version is read before the keys, so a write between the two reads

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferrygw/ferry/internal/auth"
@@ -17,8 +18,8 @@ import (
 type Repo struct {
 	st       *store.Store
 	now      func() time.Time
-	reserved map[string]string // name: what has it (Reserve)
-	master   []byte            // hmac.master_secret; nil: keys cannot sign (SignWith)
+	reserved atomic.Pointer[map[string]string] // name: what has it (SetReserved)
+	master   []byte                            // hmac.master_secret; nil: keys cannot sign (SignWith)
 }
 
 // SignWith lets keys sign requests: their signing secrets derive from
@@ -49,18 +50,12 @@ func (r *Repo) sign(k *Key, grace *time.Time) error {
 	return nil
 }
 
-// Reserve keeps names from managed keys: the config file's static keys
-// and the bootstrap admin key, which the rate limits, ledger and audit
-// tell apart by name. what says whose they are, for the refusal. Call it
-// before the Repo is used.
-func (r *Repo) Reserve(what string, names ...string) {
-	if r.reserved == nil {
-		r.reserved = make(map[string]string)
-	}
-	for _, n := range names {
-		r.reserved[n] = what
-	}
-}
+// SetReserved keeps names from managed keys: the config file's static
+// keys and the bootstrap admin key, which the rate limits, ledger and
+// audit tell apart by name. Each name maps to whose it is, for the
+// refusal. It replaces the names set before: a reload sets its config's,
+// while the Repo is in use. names must not be changed afterwards.
+func (r *Repo) SetReserved(names map[string]string) { r.reserved.Store(&names) }
 
 // NewRepo returns a Repo on st (migrated with Schema); now is the clock
 // (time.Now if nil).
@@ -246,7 +241,7 @@ func (r *Repo) change(ctx context.Context, ref string, f func(*Key) error) (Key,
 }
 
 func (r *Repo) nameFree(ctx context.Context, tx *sql.Tx, name, self string) error {
-	if what, ok := r.reserved[name]; ok {
+	if what, ok := r.reservedAs(name); ok {
 		return &NameTakenError{Msg: fmt.Sprintf("name: %q is %s; a managed key needs another name", name, what)}
 	}
 	var n int
@@ -257,6 +252,15 @@ func (r *Repo) nameFree(ctx context.Context, tx *sql.Tx, name, self string) erro
 		return &NameTakenError{Msg: fmt.Sprintf("name: %q is already used by another managed key", name)}
 	}
 	return nil
+}
+
+// reservedAs says whose name is, if it is reserved (SetReserved).
+func (r *Repo) reservedAs(name string) (string, bool) {
+	if m := r.reserved.Load(); m != nil {
+		what, ok := (*m)[name]
+		return what, ok
+	}
+	return "", false
 }
 
 func (r *Repo) bump(ctx context.Context, tx *sql.Tx) error {
