@@ -335,11 +335,7 @@ func (pc *h1Conn) alive() bool {
 }
 
 func (pc *h1Conn) peek(fd uintptr) bool {
-	var buf [1]byte
-	_, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	// EAGAIN: nothing to read, still open. No error: 0 bytes (the FIN) or
-	// bytes the upstream sent unasked; either way not reusable.
-	pc.peekOpen = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK || err == syscall.EINTR
+	pc.peekOpen = peekOpen(fd)
 	return true
 }
 
