@@ -606,8 +606,47 @@ func (b *h1Body) Close() error {
 		b.pc.conn.SetReadDeadline(longAgo)
 		return nil
 	}
-	b.finish(false)
+	b.finish(b.drained())
 	return nil
+}
+
+// drainMax bounds what Close reads of a body's rest to keep its
+// connection.
+const drainMax = 4 << 10
+
+// drained reads the rest of an unfinished body, when it has already
+// arrived, without waiting on the network, and reports whether that was
+// its end (the connection may then be reused). A stream reader stops at
+// its end marker (an OpenAI stream's "data: [DONE]") and closes the body
+// with the chunked encoding's last chunk still unread, though already in
+// the buffer; net/http's chunked reader looks ahead for it and keeps the
+// connection. Without this, every such stream would cost the next request
+// a new connection (measured: +0.1 ms to a translated stream's first
+// token on loopback). Called under b.mu, with no Read in progress.
+func (b *h1Body) drained() bool {
+	if !b.keep || b.pc == nil || b.err != nil {
+		return false
+	}
+	if b.eof {
+		return true
+	}
+	// A deadline in the past: what is buffered is read, the socket is not
+	// waited on (a read that needs it fails at once).
+	b.pc.conn.SetReadDeadline(longAgo)
+	var scratch [512]byte
+	for n := 0; n < drainMax; {
+		m, err := b.stream.Read(scratch[:])
+		n += m
+		if err == io.EOF {
+			b.eof = true
+			b.pc.conn.SetReadDeadline(time.Time{})
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
+	return false
 }
 
 // finish ends the body's hold on its connection, pooling it when reuse is

@@ -128,6 +128,67 @@ func TestH1KeepAliveReuse(t *testing.T) {
 	}
 }
 
+// A stream reader that stops at its end marker and closes the body, the
+// chunked encoding's last chunk unread but already received, leaves the
+// connection to the next request; one closed while the upstream is still
+// writing does not (the upstream must see it abandoned).
+func TestH1CloseAtStreamEndKeepsConnection(t *testing.T) {
+	hold := make(chan struct{})
+	srv, conns := countedServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: {}\n\n")
+		w.(http.Flusher).Flush()
+		if r.URL.Path == "/slow" {
+			<-hold // still generating when the client closes
+		}
+		io.WriteString(w, "data: [DONE]\n\n")
+	})
+	tr := newH1(t)
+	readToDone := func(path string) {
+		t.Helper()
+		// As the providers do: Post, and the body under the idle guard,
+		// whose Close cancels the request (after closing the body).
+		u, _ := url.Parse(srv.URL + path)
+		resp, g, err := Post(context.Background(), tr, u, http.Header{}, []byte(`{}`), time.Second, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body = GuardBody(resp.Body, g)
+		br := bufio.NewReader(resp.Body)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("before [DONE]: %q, %v", line, err)
+			}
+			if line == "data: [DONE]\n" {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // the last chunk arrives
+		resp.Body.Close()
+	}
+	for range 5 {
+		readToDone("/fast")
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections for 5 streams read to their end marker, want 1", n)
+	}
+	resp, err := post(context.Background(), tr, srv.URL+"/slow", nil, []byte(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(resp.Body).ReadString('\n')
+	if line != "data: {}\n" {
+		t.Fatalf("first line %q", line)
+	}
+	resp.Body.Close()
+	close(hold)
+	readToDone("/fast")
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2: a stream closed mid-way must not leave its connection", n)
+	}
+}
+
 // rawServer serves each connection with fn (a hand-written upstream for
 // what httptest cannot be made to do); it counts connections.
 func rawServer(t *testing.T, fn func(n int64, c net.Conn)) (string, *atomic.Int64) {

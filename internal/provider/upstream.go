@@ -333,7 +333,7 @@ func (g *IdleGuard) Err(err error) error {
 
 // GuardBody returns rc, an upstream body, with every read that returns
 // bytes touching g, read errors other than io.EOF passed through g.Err,
-// and Close stopping g (which cancels the request) before closing rc.
+// and Close stopping g (which cancels the request) after closing rc.
 func GuardBody(rc io.ReadCloser, g *IdleGuard) io.ReadCloser {
 	return &guardedBody{rc: rc, g: g}
 }
@@ -354,7 +354,12 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Close closes rc first, then stops g: a body whose rest already arrived
+// (an OpenAI stream's last chunk after [DONE]) is finished by the
+// transport and its connection kept, which the request's cancel, coming
+// first, would have closed.
 func (b *guardedBody) Close() error {
+	err := b.rc.Close()
 	b.g.Stop()
-	return b.rc.Close()
+	return err
 }

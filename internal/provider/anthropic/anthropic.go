@@ -199,7 +199,11 @@ func (e *events) Next() (sse.Event, error) {
 // Ready is the reader's: whether a frame (or the end) is buffered.
 func (e *events) Ready() bool { return e.r.Ready() }
 
+// Close closes the body before stopping the guard, whose cancel would
+// close the connection of a body the transport could still finish
+// (guardedBody.Close).
 func (e *events) Close() error {
+	err := e.r.Close()
 	e.g.Stop()
-	return e.r.Close()
+	return err
 }
