@@ -2,6 +2,7 @@ package app
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/ferrygw/ferry/internal/config"
 )
@@ -288,8 +291,8 @@ func admitCalls(lines []string, keyPrefix string) int {
 // was not owed to Redis until the next one; see TestDebtsDuringHandOver.)
 //
 // The run goes on until the limit is reached everywhere after the stalls
-// (refusedInARow answers in a row refused: every process refuses, the
-// outage mark gone), however long a loaded machine takes, within 30 s and
+// (refusedInARow answers in a row refused, every process refusing, with
+// the outage mark gone from Redis), however long a loaded machine takes, within 30 s and
 // 2 x the limit in requests after the stalls (a limiter that never
 // refuses overshoots by then).
 func TestMultiInstanceRedisStalls(t *testing.T) {
@@ -323,6 +326,8 @@ func TestMultiInstanceRedisStalls(t *testing.T) {
 			}
 		}))
 	}
+	rdb := redis.NewClient(&redis.Options{Addr: rp.Addr, ReadTimeout: time.Second})
+	defer rdb.Close()
 	after, inARow := 0, 0
 	out := driveWhile(t, procs, 4, 30*time.Second, []string{multiKeyA}, body, nil, func(o rlOutcome) bool {
 		inARow++
@@ -331,11 +336,15 @@ func TestMultiInstanceRedisStalls(t *testing.T) {
 		}
 		select {
 		case <-stallsOver:
-			after++
-			return inARow < refusedInARow && after < 2*rpm
 		default:
 			return true
 		}
+		if after++; after >= 2*rpm {
+			return false
+		}
+		// While the outage mark stands, the instances back are refused
+		// at their part of the limit: not yet the limit itself.
+		return inARow < refusedInARow || rdb.Exists(context.Background(), "ferrytest:rl:back").Val() > 0
 	})
 	for _, tm := range timers {
 		tm.Stop()
