@@ -21,7 +21,9 @@ import (
 // request in a way the gateway can still recover from (refused connection,
 // 5xx, reset before the headers, stall before the first byte). 2000
 // requests, half of them streams, 16 at a time: at least 99.9% must
-// succeed as the client sees it (no SDK retries).
+// succeed as the client sees it (no SDK retries), each failing node gets
+// no more requests than its breaker lets through, and no request takes
+// over 10 s. (Not the run's wall time: a loaded machine stretches it.)
 //
 // The last run has the faults start a quarter of the way through, on
 // nodes the gateway has found healthy so far (without refusals there:
