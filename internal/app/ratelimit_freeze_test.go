@@ -360,7 +360,8 @@ func TestMultiInstanceRedisStalls(t *testing.T) {
 	}
 	rp.Thaw(t)
 	ok, refused := count(t, out)
-	t.Logf("%d requests: %d admitted, %d refused; limit %d in any rolling minute", len(out), ok, refused, rpm)
+	t.Logf("%d requests in %v: %d admitted, %d refused; limit %d in any rolling minute",
+		len(out), out[len(out)-1].start.Sub(out[0].start).Round(time.Millisecond), ok, refused, rpm)
 	if os.Getenv("FERRY_DEBUG_TIMELINE") != "" {
 		t0 := out[0].start
 		per := map[int]int{}
