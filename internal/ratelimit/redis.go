@@ -83,13 +83,15 @@ type redisStore struct {
 	liveKey     string // the instance registry
 	backKey     string // the outage mark
 	beatEvery   time.Duration
-	instances   atomic.Int64 // live instances last counted; 0: never
+	instances   atomic.Int64  // live instances last counted; 0: never
+	timeout     time.Duration // the store client's per-command timeout
+	skew        atomic.Int64  // the store's clock less this instance's, ms, from below (learnClock)
 	beatStarted atomic.Bool
 	beatDone    chan struct{}
 }
 
-func newRedisStore(c Redis, prefix string, lease, beat time.Duration, clock func() time.Time, l *Limiter) *redisStore {
-	return &redisStore{
+func newRedisStore(c Redis, prefix string, lease, beat, timeout time.Duration, clock func() time.Time, l *Limiter) *redisStore {
+	r := &redisStore{
 		c: c, prefix: prefix, lease: lease, clock: clock, l: l,
 		admitS:  newScript(bucketLua + windowLua + admitLua),
 		settleS: newScript(bucketLua + windowLua + settleLua),
@@ -103,8 +105,11 @@ func newRedisStore(c Redis, prefix string, lease, beat time.Duration, clock func
 		liveKey:   prefix + "live",
 		backKey:   prefix + "back",
 		beatEvery: beat,
+		timeout:   timeout,
 		beatDone:  make(chan struct{}),
 	}
+	r.skew.Store(skewUnknown)
+	return r
 }
 
 func (r *redisStore) bucketKey(a applied) string {
