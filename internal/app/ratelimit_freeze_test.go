@@ -297,11 +297,17 @@ func storeCalls(lines []string, keyPrefix string) (admits, dials int) {
 // every process fall back to a fresh full bucket. Then, on a loaded
 // machine, 3058-3859: the heartbeat handing the debts over fell in the
 // second stall, and what the processes decided in memory while it waited
-// was not owed to Redis until the next one; see TestDebtsDuringHandOver.)
+// was not owed to Redis until the next one; see TestDebtsDuringHandOver.
+// Then 3133-3433, in up to 6 of 8 runs under load: a process's probe, sent into
+// the stall, timed out and ran when Redis thawed, counting it back while it
+// still decided on its share; the mark went with the others back, and they
+// took from Redis all the limit had left; see
+// TestLateHeartbeatDoesNotMarkBack.)
 //
 // The run goes on until the limit is reached everywhere after the stalls
-// (refusedInARow answers in a row refused, every process refusing, with
-// the outage mark gone from Redis), however long a loaded machine takes, within 30 s and
+// (refusedInARow answers in a row refused, every process refusing, counted
+// from a second after the stalls, with the outage mark gone from Redis),
+// however long a loaded machine takes, within 30 s and
 // 2 x the limit in requests after the stalls (a limiter that never
 // refuses overshoots by then).
 func TestMultiInstanceRedisStalls(t *testing.T) {
@@ -337,23 +343,45 @@ func TestMultiInstanceRedisStalls(t *testing.T) {
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: rp.Addr, ReadTimeout: time.Second})
 	defer rdb.Close()
-	after, inARow := 0, 0
+	// reached: the run stopped on refusedInARow refusals in a row, all
+	// started once every process had had the time to come back (each
+	// probes its failing store every second), with no outage mark in
+	// Redis. Not the refusals last counted: the requests still in flight
+	// at the stop may be admitted: Redis may find room again once the last
+	// process back has handed over debts below its share (a run stopped so
+	// admitted 2865, one at 2.7 s after none for 0.6 s).
+	after, inARow, reached := 0, 0, false
+	var countFrom time.Time
 	out := driveWhile(t, procs, 4, 30*time.Second, []string{multiKeyA}, body, nil, func(o rlOutcome) bool {
-		inARow++
-		if o.status != http.StatusTooManyRequests {
-			inARow = 0
-		}
 		select {
 		case <-stallsOver:
 		default:
 			return true
 		}
+		if countFrom.IsZero() {
+			countFrom = time.Now().Add(time.Second)
+		}
 		if after++; after >= 2*rpm {
 			return false
 		}
+		if o.start.Before(countFrom) {
+			return true
+		}
+		inARow++
+		if o.status != http.StatusTooManyRequests {
+			inARow = 0
+		}
+		if inARow < refusedInARow {
+			return true
+		}
 		// While the outage mark stands, the instances back are refused
 		// at their part of the limit: not yet the limit itself.
-		return inARow < refusedInARow || rdb.Exists(context.Background(), "ferrytest:rl:back").Val() > 0
+		if rdb.Exists(context.Background(), "ferrytest:rl:back").Val() > 0 {
+			inARow = 0
+			return true
+		}
+		reached = true
+		return false
 	})
 	for _, tm := range timers {
 		tm.Stop()
@@ -378,7 +406,7 @@ func TestMultiInstanceRedisStalls(t *testing.T) {
 	if ok > rpm+rpm/100 {
 		t.Errorf("admitted %d in under a minute with two stalls, limit %d (+1%%)", ok, rpm)
 	}
-	if inARow < refusedInARow {
+	if !reached {
 		t.Errorf("%d requests in %v, and not %d refused in a row after the stalls: the limit was not reached everywhere",
 			len(out), out[len(out)-1].start.Sub(out[0].start).Round(time.Millisecond), refusedInARow)
 	}
