@@ -32,11 +32,21 @@ import (
 // stands, Redis admits against the limit times (instances back / live
 // instances), leaving the shares of those not back untouched. Every
 // heartbeat adds its instance, and the mark goes when all are back.
+// Only an instance that is back may be added: a heartbeat carries the
+// time, on Redis's clock, at which its instance gives up on it, and does
+// nothing if Redis runs it later (a stalled Redis runs the calls waiting
+// in its sockets when it thaws), since its instance, timed out, still
+// decides on its share (deadline).
 //
 // What is not covered: an instance cut off from Redis longer than the mark
 // (a partition rather than an outage) goes on with its share while the
 // others use the whole limit, until its registry entry expires (beatTTL)
-// and the others stop counting it.
+// and the others stop counting it. Nor is a heartbeat that Redis runs
+// just before its deadline and whose answer arrives just after (the
+// instance is then counted back while not), or a Redis clock stepped back
+// (the deadlines fall later). Decisions carry no deadline: one the
+// instance timed out on and decided in memory, which Redis runs on
+// thawing, is counted twice, which errs on the side of refusing.
 
 const (
 	beatEvery = 2 * time.Second
