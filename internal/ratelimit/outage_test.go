@@ -117,13 +117,18 @@ func TestOutageShare(t *testing.T) {
 
 // outageTrio is three instances of rpm 30 per key on one Redis, which
 // down takes away from all of them, each counting three live; admit asks
-// one of them n times and says how many it admitted.
-func outageTrio(t *testing.T, c Redis, prefix string, clk *testkit.Clock) ([]*Limiter, *atomic.Bool, func(*Limiter, int) int) {
+// one of them n times and says how many it admitted. wrap, if given,
+// wraps each instance's Redis.
+func outageTrio(t *testing.T, c Redis, prefix string, clk *testkit.Clock, wrap ...func(*sharedDown) Redis) ([]*Limiter, *atomic.Bool, func(*Limiter, int) int) {
 	down := new(atomic.Bool)
 	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 30}}}
 	var ls []*Limiter
 	for range 3 {
-		ls = append(ls, newTestLimiter(t, cfg, clk, &sharedDown{Redis: c, down: down}, prefix, nil))
+		var r Redis = &sharedDown{Redis: c, down: down}
+		if len(wrap) > 0 {
+			r = wrap[0](r.(*sharedDown))
+		}
+		ls = append(ls, newTestLimiter(t, cfg, clk, r, prefix, nil))
 	}
 	ctx := context.Background()
 	for range 2 {
@@ -429,7 +434,7 @@ func TestOutageAgainUnderMark(t *testing.T) {
 // was sent runs it when it thaws, late after, and the instance has long
 // seen a timeout.
 type lateRedis struct {
-	sharedDown
+	*sharedDown
 	clk     *testkit.Clock
 	liveKey string
 	late    time.Duration
@@ -461,36 +466,15 @@ var errTimedOut = errors.New("i/o timeout")
 func TestLateHeartbeatDoesNotMarkBack(t *testing.T) {
 	c, prefix := testkit.Redis(t)
 	clk := newClock()
-	down := new(atomic.Bool)
-	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 30}}}
-	var ls []*Limiter
 	var fs []*lateRedis
-	for range 3 {
-		f := &lateRedis{sharedDown: sharedDown{Redis: c, down: down}, clk: clk}
-		l := newTestLimiter(t, cfg, clk, f, prefix, nil)
-		f.liveKey = l.red.liveKey
-		ls, fs = append(ls, l), append(fs, f)
+	ls, down, admit := outageTrio(t, c, prefix, clk, func(sd *sharedDown) Redis {
+		fs = append(fs, &lateRedis{sharedDown: sd, clk: clk})
+		return fs[len(fs)-1]
+	})
+	for i, l := range ls {
+		fs[i].liveKey = l.red.liveKey
 	}
 	ctx := context.Background()
-	for range 2 {
-		for _, l := range ls {
-			if _, err := l.red.beat(ctx, false); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	admit := func(l *Limiter, n int) int {
-		ok := 0
-		for range n {
-			if tk, err := l.Admit(ctx, keyA, 0); err == nil {
-				ok++
-				tk.Settle(ctx, 0)
-			} else if apierr.From(err).Kind != apierr.RateLimit {
-				t.Fatalf("admit: %v", err)
-			}
-		}
-		return ok
-	}
 	down.Store(true)
 	total := admit(ls[0], 2) + admit(ls[1], 2) + admit(ls[2], 2)
 	// Instance 2 probes the stalled Redis; its call times out, and Redis
