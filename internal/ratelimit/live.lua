@@ -6,10 +6,11 @@
 -- an outage (see outage.go): created by the first one back, joined by
 -- every heartbeat while it stands, gone when all live instances are in it.
 --
--- A call that reaches Redis after its deadline does nothing: the instance
--- gave up on it (a Redis stalled when it was sent runs it when it thaws),
--- so it still owes its debts and still decides on its share; counting it
--- back would let the mark go while it does (outage.go).
+-- A call that reaches Redis after its deadline takes no debts and only
+-- drops the instance from the outage mark: the instance gave up on it (a
+-- Redis stalled when it was sent runs it when it thaws), so it still owes
+-- its debts and still decides on its share; counting it back would let
+-- the mark go while it does (outage.go).
 --
 -- KEYS: [1] the registry, [2] the outage mark, then the limit keys (as
 -- admit.lua's KEYS[2i-1]) owed to. ARGV: [1] now in unix ms, or -1 for
@@ -23,7 +24,10 @@
 local now = clock(ARGV[1])
 local ttl, id, back, mark = tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1', tonumber(ARGV[5])
 local deadline = tonumber(ARGV[6])
-if deadline > 0 and now > deadline then return {0, now, 1} end
+if deadline > 0 and now > deadline then
+  redis.call('SREM', KEYS[2], id)
+  return {0, now, 1}
+end
 for i = 3, #KEYS do
   local b = 6 + 5 * (i - 3)
   local rpm, tpm, burst = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), ARGV[b + 3] == '1'

@@ -32,11 +32,12 @@ import (
 // stands, Redis admits against the limit times (instances back / live
 // instances), leaving the shares of those not back untouched. Every
 // heartbeat adds its instance, and the mark goes when all are back.
-// Only an instance that is back may be added: a heartbeat carries the
-// time, on Redis's clock, at which its instance gives up on it, and does
-// nothing if Redis runs it later (a stalled Redis runs the calls waiting
-// in its sockets when it thaws), since its instance, timed out, still
-// decides on its share (deadline).
+// Only an instance that is back may be in it. Every call carries the
+// time, on Redis's clock, at which its instance gives up on it (deadline);
+// one Redis runs later (a stalled Redis runs the calls waiting in its
+// sockets when it thaws) takes nothing, since its instance, timed out,
+// decided in memory, and drops the instance from the mark: it fails again
+// (a second stall while the mark stands), not back.
 //
 // What is not covered: an instance cut off from Redis longer than the mark
 // (a partition rather than an outage) goes on with its share while the
@@ -44,9 +45,8 @@ import (
 // and the others stop counting it. Nor is a heartbeat that Redis runs
 // just before its deadline and whose answer arrives just after (the
 // instance is then counted back while not), or a Redis clock stepped back
-// (the deadlines fall later). Decisions carry no deadline: one the
-// instance timed out on and decided in memory, which Redis runs on
-// thawing, is counted twice, which errs on the side of refusing.
+// (the deadlines fall later), or an instance failing again whose calls
+// never reach Redis (it stays in the mark).
 
 const (
 	beatEvery = 2 * time.Second
@@ -250,8 +250,8 @@ func (r *redisStore) beat(ctx context.Context, back bool) (int64, error) {
 	return n, nil
 }
 
-// errLate: Redis ran a heartbeat after its deadline, and so did nothing.
-var errLate = errors.New("the store ran the heartbeat after its deadline")
+// errLate: Redis ran a call after its deadline, and so took nothing.
+var errLate = errors.New("the store ran the call after its deadline")
 
 // beatRound is one live.lua call of a heartbeat, handing over ds.
 func (r *redisStore) beatRound(ctx context.Context, back bool, ds []debt) (int64, error) {
@@ -282,11 +282,12 @@ func (r *redisStore) beatRound(ctx context.Context, back bool, ds []debt) (int64
 }
 
 // deadline is when, on the store's clock, this instance gives up on a
-// heartbeat sent now (0: not known, no deadline). A call the store runs
-// later does nothing (live.lua): a stalled Redis runs the calls waiting in
-// its sockets when it thaws, and a heartbeat the instance gave up on, run
-// then, would count it back from the outage while it still decides on its
-// share; with the debts it hands over also kept to hand again.
+// call sent now (0: not known, no deadline). A call the store runs later
+// takes nothing (live.lua, admit.lua): a stalled Redis runs the calls
+// waiting in its sockets when it thaws, and a heartbeat the instance gave
+// up on, run then, would count it back from the outage while it still
+// decides on its share (and take the debts it keeps to hand again); a
+// decision it gave up on and took in memory would be counted twice.
 //
 // The store's clock is estimated from below (learnClock), so the deadline
 // is never later than the instance's timeout; what is left is a call run

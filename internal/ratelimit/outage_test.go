@@ -429,19 +429,18 @@ func TestOutageAgainUnderMark(t *testing.T) {
 	}
 }
 
-// lateRedis is a Redis that, once late is set, runs the next heartbeat
-// call only after the instance gave up on it: a Redis frozen when the call
-// was sent runs it when it thaws, late after, and the instance has long
-// seen a timeout.
+// lateRedis is a Redis that, once late is set, runs the next call only
+// after the instance gave up on it: a Redis frozen when the call was sent
+// runs it when it thaws, late after, and the instance has long seen a
+// timeout.
 type lateRedis struct {
 	*sharedDown
-	clk     *testkit.Clock
-	liveKey string
-	late    time.Duration
+	clk  *testkit.Clock
+	late time.Duration
 }
 
 func (f *lateRedis) EvalSha(ctx context.Context, sha string, keys []string, args ...any) *redis.Cmd {
-	if f.late > 0 && len(keys) > 0 && keys[0] == f.liveKey {
+	if f.late > 0 {
 		f.clk.Advance(f.late)
 		f.late = 0
 		args[0] = f.clk.Now().UnixMilli() // the store's clock when it runs the call
@@ -471,9 +470,6 @@ func TestLateHeartbeatDoesNotMarkBack(t *testing.T) {
 		fs = append(fs, &lateRedis{sharedDown: sd, clk: clk})
 		return fs[len(fs)-1]
 	})
-	for i, l := range ls {
-		fs[i].liveKey = l.red.liveKey
-	}
 	ctx := context.Background()
 	down.Store(true)
 	total := admit(ls[0], 2) + admit(ls[1], 2) + admit(ls[2], 2)
@@ -506,6 +502,66 @@ func TestLateHeartbeatDoesNotMarkBack(t *testing.T) {
 	}
 	if n := admit(ls[1], 10); total+n > 30 {
 		t.Errorf("%d more once all were back, %d before: over the limit of 30", n, total)
+	}
+	if n, _ := c.Exists(ctx, prefix+"rl:back").Result(); n != 0 {
+		t.Error("the outage mark outlived the outage")
+	}
+}
+
+// TestOutageAgainMemberNotBack: Redis stalls again while the first
+// outage's mark stands, and the instances back, members of the mark,
+// decide in memory again. The instance still out since the first stall
+// comes back first; the mark must not go, since the two others still
+// decide on their parts. Their decisions that timed out, which Redis runs
+// when it thaws, drop them from the mark. (Before: the mark went with the
+// third back, which then took from Redis all the limit had left on top of
+// the two others' parts: 43 where the limit is 30.)
+func TestOutageAgainMemberNotBack(t *testing.T) {
+	c, prefix := testkit.Redis(t)
+	clk := newClock()
+	var fs []*lateRedis
+	ls, down, admit := outageTrio(t, c, prefix, clk, func(sd *sharedDown) Redis {
+		fs = append(fs, &lateRedis{sharedDown: sd, clk: clk})
+		return fs[len(fs)-1]
+	})
+	ctx := context.Background()
+	back := func(l *Limiter) {
+		_, err := l.red.beat(ctx, true)
+		l.beaten(err, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	down.Store(true)
+	total := admit(ls[0], 2) + admit(ls[1], 2) + admit(ls[2], 2)
+	down.Store(false)
+	back(ls[0])
+	back(ls[1]) // the mark: instances 0 and 1; instance 2 still out
+	clk.Advance(time.Second)
+	total += admit(ls[0], 2) + admit(ls[1], 2)
+	// The second stall: the first decision of instances 0 and 1 times
+	// out; Redis runs it when it thaws.
+	down.Store(true)
+	fs[0].late, fs[1].late = 500*time.Millisecond, 500*time.Millisecond
+	total += admit(ls[0], 20) + admit(ls[1], 20) + admit(ls[2], 20)
+	if !ls[0].failing.Load() || !ls[1].failing.Load() {
+		t.Fatal("the late decisions did not fail")
+	}
+	down.Store(false)
+	back(ls[2]) // first back after the second stall
+	total += admit(ls[2], 40)
+	total += admit(ls[0], 40) + admit(ls[1], 40) // still on their parts
+	if total > 31 {
+		t.Errorf("%d admitted in the minute, limit 30 (+1, mirrors taken at different times): the mark went while instances 0 and 1, failing again, decided on their parts", total)
+	}
+	if n, _ := c.Exists(ctx, prefix+"rl:back").Result(); n != 1 {
+		t.Error("the outage mark went with instances 0 and 1 still out")
+	}
+	back(ls[0])
+	back(ls[1])
+	total += admit(ls[0], 40)
+	if total > 31 {
+		t.Errorf("%d admitted once all were back, limit 30", total)
 	}
 	if n, _ := c.Exists(ctx, prefix+"rl:back").Result(); n != 0 {
 		t.Error("the outage mark outlived the outage")
