@@ -32,12 +32,12 @@ import (
 // stands, Redis admits against the limit times (instances back / live
 // instances), leaving the shares of those not back untouched. Every
 // heartbeat adds its instance, and the mark goes when all are back.
-// Only an instance that is back may be in it. Every call carries the
-// time, on Redis's clock, at which its instance gives up on it (deadline);
-// one Redis runs later (a stalled Redis runs the calls waiting in its
-// sockets when it thaws) takes nothing, since its instance, timed out,
-// decided in memory, and drops the instance from the mark: it fails again
-// (a second stall while the mark stands), not back.
+// Only an instance that is back may be in it. Every heartbeat and
+// decision carries the time, on Redis's clock, at which its instance gives
+// up on it (deadline); one Redis runs later (a stalled Redis runs the
+// calls waiting in its sockets when it thaws) takes nothing, since its
+// instance, timed out, decided in memory, and drops the instance from the
+// mark: it fails again (a second stall while the mark stands), not back.
 //
 // What is not covered: an instance cut off from Redis longer than the mark
 // (a partition rather than an outage) goes on with its share while the
