@@ -454,6 +454,17 @@ func (f *lateRedis) EvalSha(ctx context.Context, sha string, keys []string, args
 
 var errTimedOut = errors.New("i/o timeout")
 
+// lateTrio is outageTrio on lateRedis, on a clock of its own.
+func lateTrio(t *testing.T, c Redis, prefix string) ([]*Limiter, []*lateRedis, *atomic.Bool, func(*Limiter, int) int) {
+	clk := newClock()
+	var fs []*lateRedis
+	ls, down, admit := outageTrio(t, c, prefix, clk, func(sd *sharedDown) Redis {
+		fs = append(fs, &lateRedis{sharedDown: sd, clk: clk})
+		return fs[len(fs)-1]
+	})
+	return ls, fs, down, admit
+}
+
 // TestLateHeartbeatDoesNotMarkBack: a heartbeat that a stalled Redis runs
 // only after the instance gave up on it must not count the instance back
 // from the outage: the instance still decides on its share, so the mark
@@ -464,12 +475,7 @@ var errTimedOut = errors.New("i/o timeout")
 // The multi-process stalls test admitted up to 3433 of 3000 so.)
 func TestLateHeartbeatDoesNotMarkBack(t *testing.T) {
 	c, prefix := testkit.Redis(t)
-	clk := newClock()
-	var fs []*lateRedis
-	ls, down, admit := outageTrio(t, c, prefix, clk, func(sd *sharedDown) Redis {
-		fs = append(fs, &lateRedis{sharedDown: sd, clk: clk})
-		return fs[len(fs)-1]
-	})
+	ls, fs, down, admit := lateTrio(t, c, prefix)
 	ctx := context.Background()
 	down.Store(true)
 	total := admit(ls[0], 2) + admit(ls[1], 2) + admit(ls[2], 2)
@@ -518,12 +524,7 @@ func TestLateHeartbeatDoesNotMarkBack(t *testing.T) {
 // the two others' parts: 43 where the limit is 30.)
 func TestOutageAgainMemberNotBack(t *testing.T) {
 	c, prefix := testkit.Redis(t)
-	clk := newClock()
-	var fs []*lateRedis
-	ls, down, admit := outageTrio(t, c, prefix, clk, func(sd *sharedDown) Redis {
-		fs = append(fs, &lateRedis{sharedDown: sd, clk: clk})
-		return fs[len(fs)-1]
-	})
+	ls, fs, down, admit := lateTrio(t, c, prefix)
 	ctx := context.Background()
 	back := func(l *Limiter) {
 		_, err := l.red.beat(ctx, true)
@@ -536,8 +537,8 @@ func TestOutageAgainMemberNotBack(t *testing.T) {
 	total := admit(ls[0], 2) + admit(ls[1], 2) + admit(ls[2], 2)
 	down.Store(false)
 	back(ls[0])
-	back(ls[1]) // the mark: instances 0 and 1; instance 2 still out
-	clk.Advance(time.Second)
+	back(ls[1])                    // the mark: instances 0 and 1; instance 2 still out
+	fs[0].clk.Advance(time.Second) // the clock of all three
 	total += admit(ls[0], 2) + admit(ls[1], 2)
 	// The second stall: the first decision of instances 0 and 1 times
 	// out; Redis runs it when it thaws.
