@@ -537,8 +537,8 @@ func TestOutageAgainMemberNotBack(t *testing.T) {
 	total := admit(ls[0], 2) + admit(ls[1], 2) + admit(ls[2], 2)
 	down.Store(false)
 	back(ls[0])
-	back(ls[1])                    // the mark: instances 0 and 1; instance 2 still out
-	fs[0].clk.Advance(time.Second) // the clock of all three
+	back(ls[1]) // the mark: instances 0 and 1; instance 2 still out
+	fs[0].clk.Advance(time.Second)
 	total += admit(ls[0], 2) + admit(ls[1], 2)
 	// The second stall: the first decision of instances 0 and 1 times
 	// out; Redis runs it when it thaws.
