@@ -219,6 +219,8 @@ func (a *App) rateLimiter(log *slog.Logger) (*ratelimit.Limiter, error) {
 		},
 		OnReject:    func(scope, limit string) { m.RateLimitRejected.WithLabelValues(scope, limit).Inc() },
 		OnInstances: func(n int64) { m.RateLimitInstances.Set(float64(n)) },
+		// The heartbeat's deadline in Redis: when the client gives up.
+		StoreTimeout: a.cfg.Redis.Timeout,
 		// Managed keys carry their own limits, and may be created at any
 		// time through /admin/keys: the limiter is on for them even with no
 		// rules (a request whose key has none skips it at no cost).

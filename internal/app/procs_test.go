@@ -14,6 +14,7 @@ package app
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -305,11 +306,24 @@ func (r *redisProc) Kill() {
 	})
 }
 
-// Freeze stops the server (SIGSTOP) until Thaw.
+// Freeze stops the server (SIGSTOP) until Thaw, and waits (up to a
+// second) for the kernel to show it stopped: what is sent after Freeze
+// waits for Thaw.
 func (r *redisProc) Freeze(t testing.TB) {
 	t.Helper()
 	if err := r.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatalf("SIGSTOP redis-server: %v", err)
+	}
+	stat := fmt.Sprintf("/proc/%d/stat", r.cmd.Process.Pid)
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			return // not Linux: the signal is all there is
+		}
+		// pid (comm) state ...: the state follows the last ')'.
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) && b[i+2] == 'T' {
+			return
+		}
 	}
 }
 

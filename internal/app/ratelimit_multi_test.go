@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -206,13 +207,22 @@ func drive(t *testing.T, procs []*ferryProc, workers int, d time.Duration, key, 
 // len(keys)].
 func driveKeys(t *testing.T, procs []*ferryProc, workers int, d time.Duration, keys []string, body string, midway func()) []rlOutcome {
 	t.Helper()
+	return driveWhile(t, procs, workers, d, keys, body, midway, nil)
+}
+
+// driveWhile is driveKeys that also stops, before d has passed, once more
+// (called with each outcome in turn, under a lock) returns false. nil
+// more: until d has passed.
+func driveWhile(t *testing.T, procs []*ferryProc, workers int, d time.Duration, keys []string, body string, midway func(), more func(rlOutcome) bool) []rlOutcome {
+	t.Helper()
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}, Timeout: 10 * time.Second}
 	defer hc.CloseIdleConnections()
 	deadline := time.Now().Add(d)
 	var (
-		mu  sync.Mutex
-		out []rlOutcome
-		wg  sync.WaitGroup
+		mu   sync.Mutex
+		out  []rlOutcome
+		wg   sync.WaitGroup
+		stop atomic.Bool
 	)
 	if midway != nil {
 		// Wait for a midway call that started (a slow kill under load may
@@ -230,7 +240,7 @@ func driveKeys(t *testing.T, procs []*ferryProc, workers int, d time.Duration, k
 		go func() {
 			defer wg.Done()
 			key := keys[w%len(keys)]
-			for i := w; time.Now().Before(deadline); i += workers {
+			for i := w; time.Now().Before(deadline) && !stop.Load(); i += workers {
 				o := rlOutcome{start: time.Now(), key: key}
 				req, _ := http.NewRequest(http.MethodPost, procs[i%len(procs)].URL+"/v1/messages", strings.NewReader(body))
 				req.Header.Set("X-Api-Key", key)
@@ -258,6 +268,9 @@ func driveKeys(t *testing.T, procs []*ferryProc, workers int, d time.Duration, k
 				o.took = time.Since(o.start)
 				mu.Lock()
 				out = append(out, o)
+				if more != nil && !more(o) {
+					stop.Store(true)
+				}
 				mu.Unlock()
 			}
 		}()

@@ -11,7 +11,12 @@
 -- instances still deciding on their own untouched (outage.go).
 -- ARGV: [1] now in unix ms, or -1 for Redis's clock; [2] lease ms; [3] the
 -- request id; [4] the tokens to reserve; then for each scope i, from
--- ARGV[4+4(i-1)+1]: rpm, tpm, concurrency (0: no such limit), burst (1|0).
+-- ARGV[4+4(i-1)+1]: rpm, tpm, concurrency (0: no such limit), burst (1|0);
+-- then the deadline, unix ms on the clock of [1] (0: none), and the
+-- instance id. A call run after its deadline, which its instance gave up
+-- on and decided in memory (a stalled Redis runs it when it thaws), takes
+-- nothing and drops the instance from the outage mark: it is failing
+-- again, not back (outage.go). It returns -1, now.
 -- Returns: admitted (1|0), now, refusing scope (1-based, 0: none), refusing
 -- limit (1 rpm, 2 tpm, 3 concurrency), retry-after ms, then for each scope:
 -- requests level, tokens level, leases held (after the request if
@@ -22,6 +27,11 @@
 local now = clock(ARGV[1])
 local lease, id, est = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local n = (#KEYS - 2) / 2
+local deadline = tonumber(ARGV[5 + 4 * n])
+if deadline > 0 and now > deadline then
+  redis.call('SREM', KEYS[#KEYS - 1], ARGV[6 + 4 * n])
+  return {-1, now}
+end
 -- The outage mark: num / den of each limit is Redis's to give.
 local num, den = 1, 1
 local backs = redis.call('SCARD', KEYS[#KEYS - 1])

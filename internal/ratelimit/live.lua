@@ -6,17 +6,30 @@
 -- an outage (see outage.go): created by the first one back, joined by
 -- every heartbeat while it stands, gone when all live instances are in it.
 --
+-- A call that reaches Redis after its deadline takes no debts and only
+-- drops the instance from the outage mark: the instance gave up on it (a
+-- Redis stalled when it was sent runs it when it thaws), so it still owes
+-- its debts and still decides on its share; counting it back would let
+-- the mark go while it does (outage.go).
+--
 -- KEYS: [1] the registry, [2] the outage mark, then the limit keys (as
 -- admit.lua's KEYS[2i-1]) owed to. ARGV: [1] now in unix ms, or -1 for
 -- Redis's clock; [2] heartbeat ttl ms; [3] the instance id; [4] 1 if the
 -- instance is back from an outage, else 0; [5] how long a new mark lives,
--- ms; then for each limit key i, from ARGV[5+5(i-3)+1]: rpm, tpm, burst
--- (1|0), requests owed, tokens owed.
--- Returns the number of live instances, this one included.
+-- ms; [6] the deadline, unix ms on the clock of [1] (0: none); then for
+-- each limit key i, from ARGV[6+5(i-3)+1]: rpm, tpm, burst (1|0),
+-- requests owed, tokens owed.
+-- Returns the number of live instances, this one included (0 when too
+-- late), now, and 1 if too late, else 0.
 local now = clock(ARGV[1])
 local ttl, id, back, mark = tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1', tonumber(ARGV[5])
+local deadline = tonumber(ARGV[6])
+if deadline > 0 and now > deadline then
+  redis.call('SREM', KEYS[2], id)
+  return {0, now, 1}
+end
 for i = 3, #KEYS do
-  local b = 5 + 5 * (i - 3)
+  local b = 6 + 5 * (i - 3)
   local rpm, tpm, burst = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), ARGV[b + 3] == '1'
   local dr, dt = tonumber(ARGV[b + 4]), tonumber(ARGV[b + 5])
   local v = redis.call('GET', KEYS[i])
@@ -52,4 +65,4 @@ if back or marked then
   if not marked then redis.call('PEXPIRE', KEYS[2], mark) end
   if redis.call('SCARD', KEYS[2]) >= n then redis.call('DEL', KEYS[2]) end
 end
-return n
+return {n, now, 0}

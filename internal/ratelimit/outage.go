@@ -2,7 +2,9 @@ package ratelimit
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -30,11 +32,21 @@ import (
 // stands, Redis admits against the limit times (instances back / live
 // instances), leaving the shares of those not back untouched. Every
 // heartbeat adds its instance, and the mark goes when all are back.
+// Only an instance that is back may be in it. Every heartbeat and
+// decision carries the time, on Redis's clock, at which its instance gives
+// up on it (deadline); one Redis runs later (a stalled Redis runs the
+// calls waiting in its sockets when it thaws) takes nothing, since its
+// instance, timed out, decided in memory, and drops the instance from the
+// mark: it fails again (a second stall while the mark stands), not back.
 //
 // What is not covered: an instance cut off from Redis longer than the mark
 // (a partition rather than an outage) goes on with its share while the
 // others use the whole limit, until its registry entry expires (beatTTL)
-// and the others stop counting it.
+// and the others stop counting it. Nor is a heartbeat that Redis runs
+// just before its deadline and whose answer arrives just after (the
+// instance is then counted back while not), or a Redis clock stepped back
+// (the deadlines fall later), or an instance failing again whose calls
+// never reach Redis (it stays in the mark).
 
 const (
 	beatEvery = 2 * time.Second
@@ -218,22 +230,15 @@ func (m *memory) restoreDebts(ds []debt) {
 func (r *redisStore) beat(ctx context.Context, back bool) (int64, error) {
 	ds := r.l.mem.takeDebts()
 	var n int64
-	flag := 0
-	if back {
-		flag = 1
-	}
 	for first := true; first || len(ds) > 0; first = false {
 		k := min(len(ds), debtBatch)
-		keys := make([]string, 0, 2+k)
-		args := make([]any, 5, 5+5*k)
-		keys = append(keys, r.liveKey, r.backKey)
-		args[0], args[1], args[2], args[3], args[4] = r.nowArg(), beatTTL.Milliseconds(), r.idBase, flag, (2 * beatEvery).Milliseconds()
-		for _, d := range ds[:k] {
-			keys = append(keys, r.bucketKey(d.a))
-			args = append(args, d.a.rule.rpm, d.a.rule.tpm, burstArg(d.a.rule), d.r, d.t)
-		}
 		var err error
-		n, err = r.liveS.run(ctx, r.c, keys, args).Int64()
+		n, err = r.beatRound(ctx, back, ds[:k])
+		if errors.Is(err, errLate) {
+			// Redis answered in time after all: the deadline came from a
+			// stale clock offset, which the answer corrected.
+			n, err = r.beatRound(ctx, back, ds[:k])
+		}
 		if err != nil {
 			r.l.mem.restoreDebts(ds)
 			return 0, fmt.Errorf("heartbeat: %w", err)
@@ -243,6 +248,77 @@ func (r *redisStore) beat(ctx context.Context, back bool) (int64, error) {
 	r.instances.Store(n)
 	r.l.onLive(n)
 	return n, nil
+}
+
+// errLate: Redis ran a call after its deadline, and so took nothing.
+var errLate = errors.New("the store ran the call after its deadline")
+
+// beatRound is one live.lua call of a heartbeat, handing over ds.
+func (r *redisStore) beatRound(ctx context.Context, back bool, ds []debt) (int64, error) {
+	flag := 0
+	if back {
+		flag = 1
+	}
+	keys := make([]string, 0, 2+len(ds))
+	args := make([]any, 6, 6+5*len(ds))
+	keys = append(keys, r.liveKey, r.backKey)
+	args[0], args[1], args[2], args[3], args[4], args[5] = r.nowArg(), beatTTL.Milliseconds(), r.idBase, flag, (2 * beatEvery).Milliseconds(), r.deadline(ctx)
+	for _, d := range ds {
+		keys = append(keys, r.bucketKey(d.a))
+		args = append(args, d.a.rule.rpm, d.a.rule.tpm, burstArg(d.a.rule), d.r, d.t)
+	}
+	res, err := r.liveS.run(ctx, r.c, keys, args).Int64Slice()
+	if err != nil {
+		return 0, err
+	}
+	if len(res) != 3 {
+		return 0, fmt.Errorf("the script answered %d values, want 3", len(res))
+	}
+	r.learnClock(res[1])
+	if res[2] == 1 {
+		return 0, errLate
+	}
+	return res[0], nil
+}
+
+// deadline is when, on the store's clock, this instance gives up on a
+// call sent now (0: not known, no deadline). A call the store runs later
+// takes nothing (live.lua, admit.lua): a stalled Redis runs the calls
+// waiting in its sockets when it thaws, and a heartbeat the instance gave
+// up on, run then, would count it back from the outage while it still
+// decides on its share (and take the debts it keeps to hand again); a
+// decision it gave up on and took in memory would be counted twice.
+//
+// The store's clock is estimated from below (learnClock), so the deadline
+// is never later than the instance's timeout; what is left is a call run
+// just before it whose answer arrives just after.
+func (r *redisStore) deadline(ctx context.Context) int64 {
+	skew := r.skew.Load()
+	if skew == skewUnknown {
+		return 0
+	}
+	wait := r.timeout
+	if d, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(d))
+	}
+	return r.l.now().UnixMilli() + skew + wait.Milliseconds()
+}
+
+// skewUnknown: no answer of the store has told its clock yet.
+const skewUnknown = math.MinInt64
+
+// learnClock takes the store's clock from an answer: storeNow was read
+// before the answer arrived, so storeNow - now is at most the offset of
+// the store's clock from this instance's, and the greatest such bound the
+// closest.
+func (r *redisStore) learnClock(storeNow int64) {
+	bound := storeNow - r.l.now().UnixMilli()
+	for {
+		cur := r.skew.Load()
+		if bound <= cur || r.skew.CompareAndSwap(cur, bound) {
+			return
+		}
+	}
 }
 
 // handRest hands Redis the debts taken in memory while a hand-over was on

@@ -117,13 +117,18 @@ func TestOutageShare(t *testing.T) {
 
 // outageTrio is three instances of rpm 30 per key on one Redis, which
 // down takes away from all of them, each counting three live; admit asks
-// one of them n times and says how many it admitted.
-func outageTrio(t *testing.T, c Redis, prefix string, clk *testkit.Clock) ([]*Limiter, *atomic.Bool, func(*Limiter, int) int) {
+// one of them n times and says how many it admitted. wrap, if given,
+// wraps each instance's Redis.
+func outageTrio(t *testing.T, c Redis, prefix string, clk *testkit.Clock, wrap ...func(*sharedDown) Redis) ([]*Limiter, *atomic.Bool, func(*Limiter, int) int) {
 	down := new(atomic.Bool)
 	cfg := config.RateLimits{Rules: []config.RateRule{{Scope: "key", RPM: 30}}}
 	var ls []*Limiter
 	for range 3 {
-		ls = append(ls, newTestLimiter(t, cfg, clk, &sharedDown{Redis: c, down: down}, prefix, nil))
+		var r Redis = &sharedDown{Redis: c, down: down}
+		if len(wrap) > 0 {
+			r = wrap[0](r.(*sharedDown))
+		}
+		ls = append(ls, newTestLimiter(t, cfg, clk, r, prefix, nil))
 	}
 	ctx := context.Background()
 	for range 2 {
@@ -421,5 +426,145 @@ func TestOutageAgainUnderMark(t *testing.T) {
 	total += admit(ls[0], 20)
 	if total != 30 {
 		t.Errorf("%d admitted in the minute, limit 30: the second outage started from a third of what Redis had left, not from what the mark left instance 0", total)
+	}
+}
+
+// lateRedis is a Redis that, once late is set, runs the next call only
+// after the instance gave up on it: a Redis frozen when the call was sent
+// runs it when it thaws, late after, and the instance has long seen a
+// timeout.
+type lateRedis struct {
+	*sharedDown
+	clk  *testkit.Clock
+	late time.Duration
+}
+
+func (f *lateRedis) EvalSha(ctx context.Context, sha string, keys []string, args ...any) *redis.Cmd {
+	if f.late > 0 {
+		f.clk.Advance(f.late)
+		f.late = 0
+		args[0] = f.clk.Now().UnixMilli() // the store's clock when it runs the call
+		f.Redis.EvalSha(ctx, sha, keys, args...)
+		cmd := redis.NewCmd(ctx)
+		cmd.SetErr(errTimedOut)
+		return cmd
+	}
+	return f.sharedDown.EvalSha(ctx, sha, keys, args...)
+}
+
+var errTimedOut = errors.New("i/o timeout")
+
+// lateTrio is outageTrio on lateRedis, on a clock of its own.
+func lateTrio(t *testing.T, c Redis, prefix string) ([]*Limiter, []*lateRedis, *atomic.Bool, func(*Limiter, int) int) {
+	clk := newClock()
+	var fs []*lateRedis
+	ls, down, admit := outageTrio(t, c, prefix, clk, func(sd *sharedDown) Redis {
+		fs = append(fs, &lateRedis{sharedDown: sd, clk: clk})
+		return fs[len(fs)-1]
+	})
+	return ls, fs, down, admit
+}
+
+// TestLateHeartbeatDoesNotMarkBack: a heartbeat that a stalled Redis runs
+// only after the instance gave up on it must not count the instance back
+// from the outage: the instance still decides on its share, so the mark
+// must hold the others to theirs. (Before: Redis ran it when it thawed,
+// added the instance to the mark, and when the two others came back the
+// mark went; they admitted from Redis all the limit had left while the
+// third went on admitting its share in memory: 38 where the limit is 30.
+// The multi-process stalls test admitted up to 3433 of 3000 so.)
+func TestLateHeartbeatDoesNotMarkBack(t *testing.T) {
+	c, prefix := testkit.Redis(t)
+	ls, fs, down, admit := lateTrio(t, c, prefix)
+	ctx := context.Background()
+	down.Store(true)
+	total := admit(ls[0], 2) + admit(ls[1], 2) + admit(ls[2], 2)
+	// Instance 2 probes the stalled Redis; its call times out, and Redis
+	// runs it a second later, when it thaws.
+	fs[2].late = time.Second
+	_, err := ls[2].red.beat(ctx, true)
+	ls[2].beaten(err, true)
+	if err == nil || !ls[2].failing.Load() {
+		t.Fatalf("the late heartbeat: %v, want a failure that leaves the store failing", err)
+	}
+	down.Store(false)
+	for _, l := range ls[:2] {
+		_, err := l.red.beat(ctx, true)
+		l.beaten(err, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	total += admit(ls[2], 20) // still failing: the rest of its share
+	total += admit(ls[0], 40)
+	if total > 30 {
+		t.Errorf("%d admitted in the minute, limit 30: the late heartbeat counted instance 2 back while it still decided on its share", total)
+	}
+	// Instance 2 back: it hands over all it admitted, and the mark goes.
+	_, err = ls[2].red.beat(ctx, true)
+	ls[2].beaten(err, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := admit(ls[1], 10); total+n > 30 {
+		t.Errorf("%d more once all were back, %d before: over the limit of 30", n, total)
+	}
+	if n, _ := c.Exists(ctx, prefix+"rl:back").Result(); n != 0 {
+		t.Error("the outage mark outlived the outage")
+	}
+}
+
+// TestOutageAgainMemberNotBack: Redis stalls again while the first
+// outage's mark stands, and the instances back, members of the mark,
+// decide in memory again. The instance still out since the first stall
+// comes back first; the mark must not go, since the two others still
+// decide on their parts. Their decisions that timed out, which Redis runs
+// when it thaws, drop them from the mark. (Before: the mark went with the
+// third back, which then took from Redis all the limit had left on top of
+// the two others' parts: 43 where the limit is 30.)
+func TestOutageAgainMemberNotBack(t *testing.T) {
+	c, prefix := testkit.Redis(t)
+	ls, fs, down, admit := lateTrio(t, c, prefix)
+	ctx := context.Background()
+	back := func(l *Limiter) {
+		_, err := l.red.beat(ctx, true)
+		l.beaten(err, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	down.Store(true)
+	total := admit(ls[0], 2) + admit(ls[1], 2) + admit(ls[2], 2)
+	down.Store(false)
+	back(ls[0])
+	back(ls[1]) // the mark: instances 0 and 1; instance 2 still out
+	fs[0].clk.Advance(time.Second)
+	total += admit(ls[0], 2) + admit(ls[1], 2)
+	// The second stall: the first decision of instances 0 and 1 times
+	// out; Redis runs it when it thaws.
+	down.Store(true)
+	fs[0].late, fs[1].late = 500*time.Millisecond, 500*time.Millisecond
+	total += admit(ls[0], 20) + admit(ls[1], 20) + admit(ls[2], 20)
+	if !ls[0].failing.Load() || !ls[1].failing.Load() {
+		t.Fatal("the late decisions did not fail")
+	}
+	down.Store(false)
+	back(ls[2]) // first back after the second stall
+	total += admit(ls[2], 40)
+	total += admit(ls[0], 40) + admit(ls[1], 40) // still on their parts
+	if total > 31 {
+		t.Errorf("%d admitted in the minute, limit 30 (+1, mirrors taken at different times): the mark went while instances 0 and 1, failing again, decided on their parts", total)
+	}
+	if n, _ := c.Exists(ctx, prefix+"rl:back").Result(); n != 1 {
+		t.Error("the outage mark went with instances 0 and 1 still out")
+	}
+	back(ls[0])
+	back(ls[1])
+	total += admit(ls[0], 40)
+	if total > 31 {
+		t.Errorf("%d admitted once all were back, limit 30", total)
+	}
+	if n, _ := c.Exists(ctx, prefix+"rl:back").Result(); n != 0 {
+		t.Error("the outage mark outlived the outage")
 	}
 }

@@ -71,6 +71,10 @@ type Options struct {
 	// registry and hands it the outage's debts (outage.go). 0: every 2s;
 	// negative: never on its own (tests).
 	Heartbeat time.Duration
+	// StoreTimeout is the Redis client's timeout per command (redis.timeout;
+	// default 100ms): past it the limiter takes a call as failed, and a
+	// heartbeat Redis runs later does nothing (outage.go).
+	StoreTimeout time.Duration
 	// KeyLimits: subjects may carry a key's own limits (Subject.Own, the
 	// managed keys'), so the limiter is on even with no rules configured.
 	KeyLimits bool
@@ -162,7 +166,11 @@ func New(o Options) (*Limiter, error) {
 		if beat == 0 {
 			beat = beatEvery
 		}
-		l.red = newRedisStore(o.Redis, o.Prefix+"rl:", lease, beat, o.StoreClock, l)
+		timeout := o.StoreTimeout
+		if timeout <= 0 {
+			timeout = 100 * time.Millisecond
+		}
+		l.red = newRedisStore(o.Redis, o.Prefix+"rl:", lease, beat, timeout, o.StoreClock, l)
 		l.mem.fallback = pol.failOpen
 		if !rs.empty() || o.KeyLimits {
 			// From the start, not the first request: every instance must

@@ -83,13 +83,15 @@ type redisStore struct {
 	liveKey     string // the instance registry
 	backKey     string // the outage mark
 	beatEvery   time.Duration
-	instances   atomic.Int64 // live instances last counted; 0: never
+	instances   atomic.Int64  // live instances last counted; 0: never
+	timeout     time.Duration // the store client's per-command timeout
+	skew        atomic.Int64  // the store's clock less this instance's, ms, from below (learnClock)
 	beatStarted atomic.Bool
 	beatDone    chan struct{}
 }
 
-func newRedisStore(c Redis, prefix string, lease, beat time.Duration, clock func() time.Time, l *Limiter) *redisStore {
-	return &redisStore{
+func newRedisStore(c Redis, prefix string, lease, beat, timeout time.Duration, clock func() time.Time, l *Limiter) *redisStore {
+	r := &redisStore{
 		c: c, prefix: prefix, lease: lease, clock: clock, l: l,
 		admitS:  newScript(bucketLua + windowLua + admitLua),
 		settleS: newScript(bucketLua + windowLua + settleLua),
@@ -103,8 +105,11 @@ func newRedisStore(c Redis, prefix string, lease, beat time.Duration, clock func
 		liveKey:   prefix + "live",
 		backKey:   prefix + "back",
 		beatEvery: beat,
+		timeout:   timeout,
 		beatDone:  make(chan struct{}),
 	}
+	r.skew.Store(skewUnknown)
+	return r
 }
 
 func (r *redisStore) bucketKey(a applied) string {
@@ -138,7 +143,7 @@ func (r *redisStore) nowArg() int64 {
 // admit runs admit.lua for t: one round trip.
 func (r *redisStore) admit(ctx context.Context, t *Ticket) (denial, error) {
 	keys := make([]string, 0, 2*t.n+2)
-	args := make([]any, 4, 4+4*t.n)
+	args := make([]any, 4, 6+4*t.n)
 	var leases []string
 	for i := 0; i < t.n; i++ {
 		a := t.scopes[i]
@@ -154,9 +159,15 @@ func (r *redisStore) admit(ctx context.Context, t *Ticket) (denial, error) {
 		id = r.idBase + strconv.FormatUint(r.ids.Add(1), 36)
 	}
 	args[0], args[1], args[2], args[3] = r.nowArg(), r.lease.Milliseconds(), id, t.est
+	args = append(args, r.deadline(ctx), r.idBase)
 	res, err := r.admitS.run(ctx, r.c, keys, args).Int64Slice()
 	if err != nil {
 		return denial{}, fmt.Errorf("admit: %w", err)
+	}
+	if len(res) == 2 && res[0] == -1 {
+		// Run after its deadline: nothing taken (outage.go).
+		r.learnClock(res[1])
+		return denial{}, fmt.Errorf("admit: %w", errLate)
 	}
 	if len(res) != 7+5*t.n {
 		return denial{}, fmt.Errorf("admit: the script answered %d values, want %d", len(res), 7+5*t.n)
