@@ -32,50 +32,47 @@ func main() {
 	}
 }
 
-// write writes the corpus to w.
+// kind is one category of values (or of decoys, when decoy is set) and how
+// many examples of it the corpus holds.
+type kind struct {
+	name  string
+	n     int
+	decoy bool
+	fn    func() string
+}
+
+// write writes the corpus to w: each category's examples, then the decoys
+// (category "-", the value column naming the decoy's kind).
 func write(w io.Writer) {
 	g := &gen{r: rand.New(rand.NewPCG(12, 2026))}
-	type kind struct {
-		cat string
-		n   int
-		fn  func() string
-	}
 	kinds := []kind{
-		{"id_card", 700, g.idCard},
-		{"bank_card", 600, g.bankCard},
-		{"phone", 600, g.phone},
-		{"landline", 400, g.landline},
-		{"email", 400, g.email},
-		{"passport", 300, g.passport},
-		{"secret", 500, g.secret},
+		{"id_card", 700, false, g.idCard},
+		{"bank_card", 600, false, g.bankCard},
+		{"phone", 600, false, g.phone},
+		{"landline", 400, false, g.landline},
+		{"email", 400, false, g.email},
+		{"passport", 300, false, g.passport},
+		{"secret", 500, false, g.secret},
+		{"timestamp_ms", 300, true, g.timestampMS},
+		{"snowflake", 300, true, g.snowflake},
+		{"order_number", 300, true, g.orderNumber},
+		{"invoice_number", 200, true, g.invoice},
+		{"waybill", 300, true, g.waybill},
+		{"id_wrong_check", 300, true, g.idWrongCheck},
+		{"card_wrong_luhn", 200, true, g.cardWrongLuhn},
+		{"inside_longer_number", 300, true, g.insideLonger},
+		{"prose_numbers", 200, true, g.proseNumbers},
+		{"lookalike_tokens", 200, true, g.lookalike},
+		{"product_code", 200, true, g.productCode},
 	}
 	for _, k := range kinds {
 		for range k.n {
 			v := k.fn()
-			fmt.Fprintf(w, "%s\t%s\t%s\n", k.cat, esc(v), esc(g.context(v)))
-		}
-	}
-	decoys := []struct {
-		name string
-		n    int
-		fn   func() string
-	}{
-		{"timestamp_ms", 300, g.timestampMS},
-		{"snowflake", 300, g.snowflake},
-		{"order_number", 300, g.orderNumber},
-		{"invoice_number", 200, g.invoice},
-		{"waybill", 300, g.waybill},
-		{"id_wrong_check", 300, g.idWrongCheck},
-		{"card_wrong_luhn", 200, g.cardWrongLuhn},
-		{"inside_longer_number", 300, g.insideLonger},
-		{"prose_numbers", 200, g.proseNumbers},
-		{"lookalike_tokens", 200, g.lookalike},
-		{"product_code", 200, g.productCode},
-	}
-	for _, d := range decoys {
-		for range d.n {
-			v := d.fn()
-			fmt.Fprintf(w, "-\t%s\t%s\n", d.name, esc(g.context(v)))
+			cat, val := k.name, v
+			if k.decoy {
+				cat, val = "-", k.name
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\n", cat, esc(val), esc(g.context(v)))
 		}
 	}
 }
