@@ -1,9 +1,13 @@
 package app
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -168,5 +172,29 @@ func TestReloadStaticKeyNameClash(t *testing.T) {
 	}
 	if st, body := call(t, "PATCH", admin+"/admin/keys/team-a", testAdminKey, map[string]any{"name": "erin"}); st != 200 {
 		t.Errorf("rename a managed key onto a static key's name a reload removed: %d %v, want 200", st, body)
+	}
+}
+
+// TestStartWarnsStaticKeyNameClash: a start whose config names a static key
+// (or an hmac.keys id) as a managed key already is does not fail (refusing
+// would take the gateway down) but logs each clash with whose name it is.
+func TestStartWarnsStaticKeyNameClash(t *testing.T) {
+	g := keysGateway(t, "")
+	if st, body := call(t, "POST", "http://"+g.App.AdminAddr()+"/admin/keys", testAdminKey, map[string]any{"name": "bob"}); st != 201 {
+		t.Fatalf("create: %d %v", st, body)
+	}
+	cfg := *g.App.current().cfg
+	cfg.Keys = append(slices.Clone(cfg.Keys), config.Key{Name: "bob", Key: "fy-static-bob-0123456789abcdef"})
+	var logs bytes.Buffer
+	m, err := newManaged(context.Background(), &cfg, slog.New(slog.NewTextHandler(&logs, nil)), g.App.managed.st)
+	if err != nil {
+		t.Fatalf("a start with a clashing static key name: %v, want it to start", err)
+	}
+	m.close()
+	if !strings.Contains(logs.String(), "a managed key has a name the config file reserves") || !strings.Contains(logs.String(), `name=bob reserved_as="a static key's name in the config file"`) {
+		t.Errorf("the start's log does not name the clash:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "team-a") {
+		t.Errorf("a name no managed key has is logged:\n%s", logs.String())
 	}
 }

@@ -74,11 +74,25 @@ func (m *managed) open(ctx context.Context) (*keys.Repo, error) {
 	if err := m.cache.Refresh(ctx); err != nil {
 		return fail(fmt.Errorf("load managed keys: %w", err))
 	}
+	m.warnTaken()
 	if owned {
 		m.st = st
 	}
 	m.repo = repo
 	return repo, nil
+}
+
+// warnTaken logs the names the config reserves that managed keys already
+// have (a key store shared with an instance configured otherwise, or a
+// config edited while stopped). A reload refuses such names (taken); the
+// start only warns, as refusing would take the gateway down: both keys
+// still work, but rate limits, the ledger and audit count them as one.
+func (m *managed) warnTaken() {
+	names := m.cache.Taken(m.reserved)
+	for _, n := range names {
+		m.log.Warn("a managed key has a name the config file reserves; rate limits, usage and audit count the two as one key: rename the managed key (PATCH /admin/keys/NAME) or the config's",
+			slog.String("name", n), slog.String("reserved_as", m.reserved[n]))
+	}
 }
 
 // opened is the repository, nil while the store is not open.
