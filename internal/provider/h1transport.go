@@ -461,6 +461,9 @@ func (pc *h1Conn) response(req *http.Request, fr *fasthttp.Response, stop func()
 		return resp
 	}
 	b.stream = fr.BodyStream()
+	if fr.Header.ContentLength() == -1 {
+		b.stream = newChunkedBody(pc.br) // fasthttp's stream is left unread
+	}
 	resp.Body = b
 	return resp
 }

@@ -388,9 +388,13 @@ func (s *Server) relayStream(x *exchange, r *http.Request, res *relay.Result) {
 	h["X-Accel-Buffering"] = x.hdr("no") // tell nginx-style proxies not to buffer
 	delete(h, "Content-Length")
 	x.WriteHeader(http.StatusOK)
-	if err := x.rc.Flush(); err != nil {
-		x.streamErr, x.gone = err, true
-		return
+	// The status goes at once, unless an event is at hand to carry it in
+	// the same write (the upstream sent its first events with its header).
+	if !res.Events.Ready() {
+		if err := x.rc.Flush(); err != nil {
+			x.streamErr, x.gone = err, true
+			return
+		}
 	}
 	// From the relay, io.EOF is a clean end: a stream cut before its end
 	// marker is an error (provider.ErrTruncated), and its usage, note and
