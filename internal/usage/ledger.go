@@ -2,14 +2,10 @@ package usage
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/bits"
-	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -78,12 +74,10 @@ type Ledger struct {
 	// The drop counters, resolved once: Record never hashes a label.
 	mDropFull, mDropClosed, mDropStore prometheus.Counter
 
-	// The writer's own state, touched only by write and its callees:
-	// prepared multi-row INSERTs by row count, and the argument slice
-	// reused from batch to batch.
-	stmts map[int]*sql.Stmt
-	args  []any
-	box   boxes
+	// The writer's own state, touched only by write and its callees: the
+	// COPY argument slice reused from batch to batch.
+	args []any
+	box  boxes
 }
 
 // NewLedger builds a Ledger on o.Store.
@@ -110,7 +104,7 @@ func NewLedger(o LedgerOptions) (*Ledger, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	l := &Ledger{o: o, rows: make(chan Row, o.Buffer), done: make(chan struct{}), stmts: map[int]*sql.Stmt{}}
+	l := &Ledger{o: o, rows: make(chan Row, o.Buffer), done: make(chan struct{})}
 	l.mWritten = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "ferry_ledger_rows_written_total", Help: "Usage ledger rows written to the store.",
 	})
@@ -185,7 +179,6 @@ func (l *Ledger) Close(ctx context.Context) error {
 // prunes every PruneEvery.
 func (l *Ledger) write() {
 	defer close(l.done)
-	defer l.closeStmts()
 	flush := time.NewTicker(l.o.FlushEvery)
 	defer flush.Stop()
 	prune := time.NewTicker(l.o.PruneEvery)
@@ -243,96 +236,19 @@ func (l *Ledger) flush(batch []Row) {
 
 const ledgerColumns = 27
 
-// maxStmtRows is the most rows one INSERT carries: SQLite binds at most
-// 32766 variables, PostgreSQL 65535.
-const maxStmtRows = 32766 / ledgerColumns
-
-const insertPrefix = `INSERT INTO usage_ledger (at_us, request_id, key_name, team, tag, route, provider, node, model, client_model,
-input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, estimated, cost_micros, currency,
-latency_us, ttft_us, status, error_type, attempts, cached, coalesced, shadow, session_id, endpoint) VALUES `
-
-// ledgerColumnNames are insertPrefix's columns, for COPY.
+// ledgerColumnNames are the ledger's columns in the order values and the
+// batch table give them.
 var ledgerColumnNames = []string{"at_us", "request_id", "key_name", "team", "tag", "route", "provider", "node", "model", "client_model",
 	"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "estimated", "cost_micros", "currency",
 	"latency_us", "ttft_us", "status", "error_type", "attempts", "cached", "coalesced", "shadow", "session_id", "endpoint"}
 
 // insert writes rows atomically: on PostgreSQL in one COPY, on SQLite in
-// one transaction of multi-row INSERTs prepared once and reused: a full
-// statement of min(Batch, maxStmtRows) rows while that many remain, then
-// one of each power of two for the rest, so at most a dozen statements are
-// ever prepared and no batch is parsed again.
+// one INSERT … SELECT from the batch table (ledger_sqlite.go).
 func (l *Ledger) insert(ctx context.Context, rows []Row) error {
 	if l.o.Store.Dialect() == store.Postgres {
 		return l.copyRows(ctx, rows)
 	}
-	full := min(l.o.Batch, maxStmtRows)
-	chunk := func(left int) int {
-		if left >= full {
-			return full
-		}
-		return 1 << (bits.Len(uint(left)) - 1) // the largest power of two ≤ left
-	}
-	// Prepare first, outside the transaction: a pool of one connection
-	// would otherwise wait on itself.
-	for left := len(rows); left > 0; left -= chunk(left) {
-		if _, err := l.stmt(ctx, chunk(left)); err != nil {
-			return fmt.Errorf("insert %d ledger rows: prepare: %w", len(rows), err)
-		}
-	}
-	tx, err := l.o.Store.DB().BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("insert %d ledger rows: begin: %w", len(rows), err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	for len(rows) > 0 {
-		n := chunk(len(rows))
-		stmt := l.stmts[n]
-		args := slices.Grow(l.args[:0], n*ledgerColumns)[:n*ledgerColumns]
-		for i := range n {
-			l.box.values(args[i*ledgerColumns:(i+1)*ledgerColumns], &rows[i])
-		}
-		_, err = tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
-		clear(args) // let the rows' strings go
-		l.args = args[:0]
-		if err != nil {
-			return fmt.Errorf("insert %d ledger rows: %w", len(rows), err)
-		}
-		rows = rows[n:]
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("insert ledger rows: commit: %w", err)
-	}
-	return nil
-}
-
-// stmt is the prepared INSERT of n rows, prepared on first use.
-func (l *Ledger) stmt(ctx context.Context, n int) (*sql.Stmt, error) {
-	if s := l.stmts[n]; s != nil {
-		return s, nil
-	}
-	var b strings.Builder
-	one := "(" + strings.Repeat("?,", ledgerColumns-1) + "?)"
-	b.Grow(len(insertPrefix) + n*(len(one)+1))
-	b.WriteString(insertPrefix)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(one)
-	}
-	s, err := l.o.Store.DB().PrepareContext(ctx, l.o.Store.Rebind(b.String()))
-	if err != nil {
-		return nil, err
-	}
-	l.stmts[n] = s
-	return s, nil
-}
-
-func (l *Ledger) closeStmts() {
-	for n, s := range l.stmts {
-		s.Close()
-		delete(l.stmts, n)
-	}
+	return l.insertSQLite(ctx, rows)
 }
 
 // copyRows writes rows with PostgreSQL's COPY (pgx CopyFrom on the pool
@@ -396,7 +312,7 @@ func (b *boxes) str(i int, s string) any {
 	return b.v[i]
 }
 
-// values fills v (ledgerColumns long) with r's columns in insertPrefix's order.
+// values fills v (ledgerColumns long) with r's columns in ledgerColumnNames's order.
 func (b *boxes) values(v []any, r *Row) {
 	v[0], v[1], v[2], v[3], v[4] = store.Micros(r.At), b.str(1, r.RequestID), b.str(2, r.Key), b.str(3, r.Team), b.str(4, r.Tag)
 	v[5], v[6], v[7], v[8], v[9] = b.str(5, r.Route), b.str(6, r.Provider), b.str(7, r.Node), b.str(8, r.Model), b.str(9, r.ClientModel)

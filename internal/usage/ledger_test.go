@@ -137,10 +137,10 @@ func BenchmarkLedger(b *testing.B) {
 	}
 }
 
-// TestLedgerPartialBatches: a batch that is not a whole number of full
-// statements is written as power-of-two chunks in one transaction (SQLite)
-// or one COPY (PostgreSQL); every row lands once, with its own values even
-// when its strings differ from the row before.
+// TestLedgerPartialBatches: batches of any size, full or not, are written
+// in one INSERT … SELECT (SQLite) or one COPY (PostgreSQL); every row lands
+// once, with its own values even when its strings differ from the row
+// before.
 func TestLedgerPartialBatches(t *testing.T) {
 	storetest.Both(t, func(t *testing.T, s *store.Store) {
 		l, err := NewLedger(LedgerOptions{Store: s, Batch: 100, FlushEvery: time.Hour})
