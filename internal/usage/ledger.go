@@ -312,16 +312,18 @@ func (b *boxes) str(i int, s string) any {
 	return b.v[i]
 }
 
-// values fills v (ledgerColumns long) with r's columns in ledgerColumnNames's order.
+// values fills v (ledgerColumns long) with r's columns in ledgerColumnNames's
+// order; every integer is an int64, which both SQLite's virtual table and
+// pgx take.
 func (b *boxes) values(v []any, r *Row) {
 	v[0], v[1], v[2], v[3], v[4] = store.Micros(r.At), b.str(1, r.RequestID), b.str(2, r.Key), b.str(3, r.Team), b.str(4, r.Tag)
 	v[5], v[6], v[7], v[8], v[9] = b.str(5, r.Route), b.str(6, r.Provider), b.str(7, r.Node), b.str(8, r.Model), b.str(9, r.ClientModel)
 	v[10], v[11], v[12], v[13], v[14], v[15], v[16] = r.Input, r.Output, r.CacheRead, r.CacheWrite, flag(r.Estimated), int64(r.Cost), b.str(16, r.Currency)
-	v[17], v[18], v[19], v[20], v[21] = r.Latency.Microseconds(), r.FirstToken.Microseconds(), r.Status, b.str(20, r.ErrorType), r.Attempts
+	v[17], v[18], v[19], v[20], v[21] = r.Latency.Microseconds(), r.FirstToken.Microseconds(), int64(r.Status), b.str(20, r.ErrorType), int64(r.Attempts)
 	v[22], v[23], v[24], v[25], v[26] = flag(r.Cached), flag(r.Coalesced), flag(r.Shadow), b.str(25, r.SessionID), b.str(26, r.Endpoint)
 }
 
-func flag(b bool) int {
+func flag(b bool) int64 {
 	if b {
 		return 1
 	}

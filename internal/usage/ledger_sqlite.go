@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 
 	"modernc.org/sqlite/vtab"
-
-	"github.com/ferrygw/ferry/internal/store"
 )
 
 // On SQLite the writer inserts a batch with one statement that reads it
@@ -107,16 +105,18 @@ func (batchTable) Open() (vtab.Cursor, error) { return &batchCursor{}, nil }
 func (batchTable) Disconnect() error          { return nil }
 func (batchTable) Destroy() error             { return nil }
 
-// batchCursor walks one batch. Strings that repeat from row to row are
-// boxed once (boxes).
+// batchCursor walks one batch; a row's values are made once (boxes.values,
+// whose strings that repeat from row to row are boxed once).
 type batchCursor struct {
 	rows []Row
 	i    int
+	cur  int // the row vals holds, -1 for none
+	vals [ledgerColumns]any
 	box  boxes
 }
 
 func (c *batchCursor) Filter(idxNum int, _ string, vals []vtab.Value) error {
-	c.rows, c.i = nil, 0
+	c.rows, c.i, c.cur = nil, 0, -1
 	if idxNum != handlePlan || len(vals) != 1 {
 		return errors.New(batchModule + " is read only with handle = ?")
 	}
@@ -137,65 +137,14 @@ func (c *batchCursor) Eof() bool             { return c.i >= len(c.rows) }
 func (c *batchCursor) Rowid() (int64, error) { return int64(c.i), nil }
 func (c *batchCursor) Close() error          { c.rows = nil; return nil }
 
-// Column is the col'th of ledgerColumnNames, as boxes.values gives it
-// (SQLite takes int64, not int).
+// Column is the col'th of ledgerColumnNames.
 func (c *batchCursor) Column(col int) (vtab.Value, error) {
-	r, b := &c.rows[c.i], &c.box
-	switch col {
-	case 0:
-		return store.Micros(r.At), nil
-	case 1:
-		return b.str(1, r.RequestID), nil
-	case 2:
-		return b.str(2, r.Key), nil
-	case 3:
-		return b.str(3, r.Team), nil
-	case 4:
-		return b.str(4, r.Tag), nil
-	case 5:
-		return b.str(5, r.Route), nil
-	case 6:
-		return b.str(6, r.Provider), nil
-	case 7:
-		return b.str(7, r.Node), nil
-	case 8:
-		return b.str(8, r.Model), nil
-	case 9:
-		return b.str(9, r.ClientModel), nil
-	case 10:
-		return r.Input, nil
-	case 11:
-		return r.Output, nil
-	case 12:
-		return r.CacheRead, nil
-	case 13:
-		return r.CacheWrite, nil
-	case 14:
-		return int64(flag(r.Estimated)), nil
-	case 15:
-		return int64(r.Cost), nil
-	case 16:
-		return b.str(16, r.Currency), nil
-	case 17:
-		return r.Latency.Microseconds(), nil
-	case 18:
-		return r.FirstToken.Microseconds(), nil
-	case 19:
-		return int64(r.Status), nil
-	case 20:
-		return b.str(20, r.ErrorType), nil
-	case 21:
-		return int64(r.Attempts), nil
-	case 22:
-		return int64(flag(r.Cached)), nil
-	case 23:
-		return int64(flag(r.Coalesced)), nil
-	case 24:
-		return int64(flag(r.Shadow)), nil
-	case 25:
-		return b.str(25, r.SessionID), nil
-	case 26:
-		return b.str(26, r.Endpoint), nil
+	if col < 0 || col >= ledgerColumns {
+		return nil, fmt.Errorf("%s: no column %d", batchModule, col)
 	}
-	return nil, fmt.Errorf("%s: no column %d", batchModule, col)
+	if c.cur != c.i {
+		c.box.values(c.vals[:], &c.rows[c.i])
+		c.cur = c.i
+	}
+	return c.vals[col], nil
 }
