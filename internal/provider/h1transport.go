@@ -84,12 +84,10 @@ const userAgent = "Go-http-client/1.1"
 var longAgo = time.Unix(1, 0)
 
 var (
-	errH1Scheme       = errors.New("provider: H1Transport serves http:// URLs only")
-	errBodyClosed     = errors.New("http: read on closed response body")
-	errBodyLength     = errors.New("http: ContentLength differs from the body's length")
-	errServerClosed   = errors.New("provider: reused connection closed by the upstream before answering")
-	errStatusLine     = errors.New("provider: malformed status line in the upstream's answer")
-	errTooManyInterim = errors.New("provider: too many interim (1xx) answers from the upstream")
+	errH1Scheme     = errors.New("provider: H1Transport serves http:// URLs only")
+	errBodyClosed   = errors.New("http: read on closed response body")
+	errBodyLength   = errors.New("http: ContentLength differs from the body's length")
+	errServerClosed = errors.New("provider: reused connection closed by the upstream before answering")
 )
 
 // h1Conn is one pooled connection.
@@ -377,52 +375,6 @@ func (pc *h1Conn) roundTrip(req *http.Request, body io.Reader) (resp *http.Respo
 		return fail(err)
 	}
 	return pc.response(req, fr, stop), wrote, nil
-}
-
-// maxInterim bounds the interim (1xx) answers read before the answer.
-const maxInterim = 10
-
-// readAnswer reads an answer's header into fr, past interim (1xx) ones,
-// and sets up its body's stream (none for HEAD, 1xx, 204 and 304). Each
-// status line is checked before fasthttp parses it, as net/http would
-// (three digits), and must be a real status: fasthttp reads 000 as 200.
-func readAnswer(br *bufio.Reader, fr *fasthttp.Response) error {
-	code := 0
-	for n := 0; ; n++ {
-		if line, err := br.Peek(len("HTTP/1.1 200\n")); err == nil && !statusLineOK(line) {
-			return fmt.Errorf("%w: %q", errStatusLine, line)
-		}
-		if err := fr.Header.Read(br); err != nil {
-			return err
-		}
-		if code = fr.StatusCode(); code >= 200 || code == http.StatusSwitchingProtocols {
-			break
-		}
-		if n == maxInterim {
-			return errTooManyInterim
-		}
-	}
-	if fr.SkipBody || code < 200 || code == http.StatusNoContent || code == http.StatusNotModified {
-		return nil
-	}
-	return fr.ReadBody(br, 0)
-}
-
-// statusLineOK reports whether line, an answer's first 13 bytes, starts
-// "HTTP/x.y NNN" and a space or line end, NNN from 100 to 599.
-func statusLineOK(line []byte) bool {
-	if len(line) < 13 || string(line[:5]) != "HTTP/" || line[8] != ' ' {
-		return false
-	}
-	code := 0
-	for _, c := range line[9:12] {
-		if c < '0' || c > '9' {
-			return false
-		}
-		code = code*10 + int(c-'0')
-	}
-	end := line[12]
-	return code >= 100 && code <= 599 && (end == ' ' || end == '\r' || end == '\n')
 }
 
 // writeRequest writes req's header, as net/http would, and body, then
