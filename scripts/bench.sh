@@ -14,7 +14,8 @@
 # features (benchmock -proxy: net/http's server, then Ferry's H1Transport
 # or a tuned net/http Transport as the client; GOGC=200 as Ferry sets
 # it): what any proxy costs on this machine, so that a ferry row less its
-# floor row is what Ferry's own features cost.
+# floor row is what Ferry's own features cost. In those rows rps_ferry,
+# cpu_us/req and allocs/req are the proxy's.
 #
 #   scripts/bench.sh                  # DUR=5s ROUNDS=3 CONNS=50
 #   DUR=10s ROUNDS=5 scripts/bench.sh
