@@ -6,6 +6,9 @@
 //	    serves POST /v1/messages (Anthropic format) and
 //	    POST /v1/chat/completions (OpenAI format), each a canned answer,
 //	    or an event stream when the body asks for one ("stream":true).
+//	benchmock -listen 127.0.0.1:9304 -proxy http://127.0.0.1:9300 -client h1|nethttp
+//	    serves a forwarding proxy with no features to that upstream: the
+//	    bench's floor (proxy.go).
 //	benchmock -ttft URL -format anthropic|openai -model M -key K -n 300
 //	    sends n streaming requests one after another and prints the
 //	    median and p99 time until the first text delta is read, in µs.
@@ -34,8 +37,15 @@ func main() {
 	model := flag.String("model", "claude-sonnet-4-5", "the model asked for by -ttft")
 	key := flag.String("key", "", "the API key sent by -ttft")
 	n := flag.Int("n", 300, "requests sent by -ttft")
+	proxy := flag.String("proxy", "", "with -listen: forward to this upstream base URL instead of answering")
+	client := flag.String("client", "h1", "the upstream transport of -proxy: h1 or nethttp")
 	flag.Parse()
 	switch {
+	case *listen != "" && *proxy != "":
+		if err := serveProxy(*listen, *proxy, *client); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	case *listen != "":
 		srv := &http.Server{Addr: *listen, Handler: bench.Upstream(), ReadHeaderTimeout: 10 * time.Second}
 		if err := srv.ListenAndServe(); err != nil {

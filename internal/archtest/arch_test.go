@@ -61,7 +61,7 @@ var layers = map[string]int{
 	"internal/app":                   7,
 	"internal/archtest":              8,
 	"cmd/ferry":                      8,
-	"cmd/benchmock":                  8, // the measurement mock of scripts/bench.sh; imports only internal/bench
+	"cmd/benchmock":                  8, // the measurement mock and floor proxy of scripts/bench.sh
 	"internal/guard/corpusgen":       8,
 }
 
