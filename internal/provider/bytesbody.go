@@ -5,7 +5,8 @@ import "bytes"
 // WholeBody is an answer body held whole (the relay reads a whole answer
 // to check it; a translation's is in memory): Whole is its bytes, unread,
 // valid until the body is closed, or nil when it was closed or partly
-// read. The server writes them without a copy of its own.
+// read. The server writes them without a copy of its own, and relies on
+// them being valid JSON: the relay hands over no other.
 type WholeBody interface {
 	Whole() []byte
 }
