@@ -358,6 +358,7 @@ func TestMember(t *testing.T) {
 		{[]byte(`{"mod\u0065l":"m"}`), "model", `"m"`},
 		{[]byte(`{"x":{"usage":1},"us\"age":2,"usage":3,"usage":4}`), "usage", `3`},
 		{[]byte(` { "a" : "}" , "usage" : [ 1 ] } `), "usage", `[ 1 ]`},
+		{[]byte(`{"us\u0061ge":5}`), "usage", `5`},
 	} {
 		if got := string(Member(c.body, c.name)); got != c.want {
 			t.Errorf("Member(%s, %q) = %q, want %q", c.body, c.name, got, c.want)

@@ -22,12 +22,10 @@ func Member(b []byte, name string) []byte {
 // SkimMember is Member for a b known to be valid JSON (checked by [Object]
 // or [Valid] earlier on its path): it finds the member with [Skim], which
 // only looks for boundaries, instead of validating everything before it.
-// A member name written with escapes is decoded to be compared, as Member
-// does; only such a name allocates.
 func SkimMember(b []byte, name string) []byte {
 	var v []byte
 	Skim(b, func(key []byte, start, end int) bool {
-		if string(key) == name || bytes.IndexByte(key, '\\') >= 0 && escapedKeyIs(key, name) {
+		if KeyIs(key, name) {
 			v = b[start:end]
 			return false
 		}
@@ -36,9 +34,13 @@ func SkimMember(b []byte, name string) []byte {
 	return v
 }
 
-// escapedKeyIs reports whether key, a member name as written between its
-// quotes, decodes to name.
-func escapedKeyIs(key []byte, name string) bool {
+// KeyIs reports whether key, a member name as [Skim] reports it (between
+// its quotes, escapes not resolved), decodes to name, as [Object] would
+// decode it. Only a name written with escapes allocates.
+func KeyIs(key []byte, name string) bool {
+	if bytes.IndexByte(key, '\\') < 0 {
+		return string(key) == name
+	}
 	lit := make([]byte, 0, len(key)+2)
 	lit = append(append(append(lit, '"'), key...), '"')
 	return StringIs(lit, name)

@@ -252,14 +252,16 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 
 // isAnswer reports whether b looks like a chat.completion: choices, and no
 // error object (openai.IsErrorChunk's test), both found in one pass over
-// b rather than two.
+// b rather than two. The pass skims (jsonpeek.Skim): the translation
+// validates b, and an invalid b fails there whatever isAnswer said (and
+// parseUpstreamError refuses it).
 func isAnswer(b []byte) bool {
 	var ch, e []byte
-	jsonpeek.Object(b, func(key []byte, start, end int) bool {
+	jsonpeek.Skim(b, func(key []byte, start, end int) bool {
 		switch {
-		case ch == nil && string(key) == "choices":
+		case ch == nil && jsonpeek.KeyIs(key, "choices"):
 			ch = b[start:end]
-		case e == nil && string(key) == "error":
+		case e == nil && jsonpeek.KeyIs(key, "error"):
 			e = b[start:end]
 		}
 		return true
