@@ -100,11 +100,8 @@ func appendString[T string | []byte](dst []byte, s T) []byte {
 }
 
 // needsLook flags (high bit) the bytes of x that appendString cannot copy
-// as they are: below 0x20, '"', '\\' and non-ASCII. Bytes after the first
-// flagged one may be flagged falsely.
-func needsLook(x uint64) uint64 {
-	return (x-lo*0x20)&^x&hi | hasByte(x, '"') | hasByte(x, '\\') | x&hi
-}
+// as they are: special's, and non-ASCII. The lowest flag is exact.
+func needsLook(x uint64) uint64 { return special(x) | x&hi }
 
 // load64 is the eight bytes of s from i, little-endian (one load).
 func load64[T string | []byte](s T, i int) uint64 {
