@@ -265,11 +265,17 @@ type IdleGuard struct {
 // cancels, before the request is sent. firstByte <= 0: no first-byte limit;
 // idle <= 0: no idle limit.
 func NewGuard(ctx context.Context, cancel context.CancelCauseFunc, firstByte, idle time.Duration) *IdleGuard {
-	g := &IdleGuard{ctx: ctx, cancel: cancel, idle: idle}
+	g := new(IdleGuard)
+	g.start(ctx, cancel, firstByte, idle)
+	return g
+}
+
+// start is NewGuard for a zero guard g.
+func (g *IdleGuard) start(ctx context.Context, cancel context.CancelCauseFunc, firstByte, idle time.Duration) {
+	g.ctx, g.cancel, g.idle = ctx, cancel, idle
 	if firstByte > 0 {
 		g.timer = time.AfterFunc(firstByte, g.fire)
 	}
-	return g
 }
 
 func (g *IdleGuard) fire() {
