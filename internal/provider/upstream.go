@@ -259,6 +259,7 @@ type IdleGuard struct {
 	idle    time.Duration
 	timer   *time.Timer
 	headers atomic.Bool // the response headers arrived: the timer is the idle one
+	body    guardedBody // GuardBody's first
 }
 
 // NewGuard starts a guard for an attempt made under ctx, which cancel
@@ -340,7 +341,12 @@ func (g *IdleGuard) Err(err error) error {
 // GuardBody returns rc, an upstream body, with every read that returns
 // bytes touching g, read errors other than io.EOF passed through g.Err,
 // and Close stopping g (which cancels the request) after closing rc.
+// The first body guarded by g is held in g, allocated with it.
 func GuardBody(rc io.ReadCloser, g *IdleGuard) io.ReadCloser {
+	if g.body.g == nil {
+		g.body = guardedBody{rc: rc, g: g}
+		return &g.body
+	}
 	return &guardedBody{rc: rc, g: g}
 }
 
