@@ -331,8 +331,9 @@ func BenchmarkObject(b *testing.B) {
 }
 
 func BenchmarkString(b *testing.B) {
-	for _, in := range []string{`"claude-sonnet-4-5-20250929"`, `"claude\u002dsonnet\u002d4"`} {
-		b.Run(in, func(b *testing.B) {
+	long := `"` + strings.Repeat(`1.  **Analyze the Request:** The user wants \"hi\" in Portuguese.\n\n`, 14) + `"`
+	for _, in := range []string{`"claude-sonnet-4-5-20250929"`, `"claude\u002dsonnet\u002d4"`, long} {
+		b.Run(in[:min(len(in), 32)], func(b *testing.B) {
 			v := []byte(in)
 			b.ReportAllocs()
 			for b.Loop() {
