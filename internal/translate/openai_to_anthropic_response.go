@@ -110,7 +110,8 @@ func OpenAIToAnthropicResponse(body []byte, info *RequestInfo, p *Profile, env E
 	msg := &choice.Message
 	totals := cc.Usage.Totals()
 
-	var content []anthropic.ContentBlock
+	// Room for thinking, text and the tool calls: one allocation.
+	content := make([]anthropic.ContentBlock, 0, 2+len(msg.ToolCalls))
 	if r := msg.ReasoningText(p.ReasoningFields); r != "" {
 		// Shown whether or not the client asked for thinking: some
 		// upstreams think by default (Zhipu), and the text is part of
