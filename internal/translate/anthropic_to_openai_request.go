@@ -398,7 +398,9 @@ func (b *rqBuilder) user(t *rqTurn) error {
 		parts = append(parts, m...)
 	}
 	b.flush()
-	parts = append(media, parts...)
+	if len(media) > 0 {
+		parts = append(media, parts...)
+	}
 	if len(parts) == 0 {
 		return nil
 	}
