@@ -133,11 +133,15 @@ func (ch chat) answer(resp *provider.Response) (*provider.Response, error) {
 	// validation tells the model what is missing); the log still says so.
 	resp.Header["Content-Type"] = jsonContentType
 	resp.Header.Del("Content-Length")
-	if bb, ok := resp.Body.(*provider.BytesBody); ok {
-		bb.Set(out) // the upstream's bytes are read: the body holds the translation now
-	} else {
-		resp.Body = provider.NewBytesBody(out)
+	// The translation is valid JSON by construction
+	// (translate.OpenAIToAnthropicResponse, fuzzed): the relay does not
+	// check it again.
+	bb, ok := resp.Body.(*provider.BytesBody)
+	if !ok {
+		bb = &provider.BytesBody{}
+		resp.Body = bb
 	}
+	bb.SetWritten(out) // the upstream's bytes are read: the body holds the translation now
 	resp.Usage, resp.Note = &totals, err
 	return resp, nil
 }

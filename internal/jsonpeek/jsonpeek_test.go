@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -330,8 +331,9 @@ func BenchmarkObject(b *testing.B) {
 }
 
 func BenchmarkString(b *testing.B) {
-	for _, in := range []string{`"claude-sonnet-4-5-20250929"`, `"claude\u002dsonnet\u002d4"`} {
-		b.Run(in, func(b *testing.B) {
+	long := `"` + strings.Repeat(`1.  **Analyze the Request:** The user wants \"hi\" in Portuguese.\n\n`, 14) + `"`
+	for _, in := range []string{`"claude-sonnet-4-5-20250929"`, `"claude\u002dsonnet\u002d4"`, long} {
+		b.Run(in[:min(len(in), 32)], func(b *testing.B) {
 			v := []byte(in)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -355,9 +357,47 @@ func TestMember(t *testing.T) {
 		{b, "missing", ""},
 		{[]byte(`[1]`), "a", ""},
 		{[]byte(`{"mod\u0065l":"m"}`), "model", `"m"`},
+		{[]byte(`{"x":{"usage":1},"us\"age":2,"usage":3,"usage":4}`), "usage", `3`},
+		{[]byte(` { "a" : "}" , "usage" : [ 1 ] } `), "usage", `[ 1 ]`},
+		{[]byte(`{"us\u0061ge":5}`), "usage", `5`},
 	} {
 		if got := string(Member(c.body, c.name)); got != c.want {
 			t.Errorf("Member(%s, %q) = %q, want %q", c.body, c.name, got, c.want)
+		}
+		if got := string(SkimMember(c.body, c.name)); got != c.want {
+			t.Errorf("SkimMember(%s, %q) = %q, want %q", c.body, c.name, got, c.want)
+		}
+	}
+}
+
+// BenchmarkMemberUsage finds the usage of a Message answer (it comes
+// last), validating everything before it or skimming: a recorded answer
+// of short strings, and one with 3.5 KB of text.
+func BenchmarkMemberUsage(b *testing.B) {
+	rec, err := os.ReadFile("../../testdata/anthropic/message_tool_use.txtar")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec = rec[bytes.Index(rec, []byte("-- body --\n"))+len("-- body --\n"):]
+	long := []byte(`{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"` +
+		strings.Repeat("The weather in San Francisco is mild today. ", 80) +
+		`"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":402,"output_tokens":89}}`)
+	for _, body := range []struct {
+		name string
+		b    []byte
+	}{{"recorded", rec}, {"text3.5KB", long}} {
+		for _, f := range []struct {
+			name string
+			fn   func([]byte, string) []byte
+		}{{"Member", Member}, {"SkimMember", SkimMember}} {
+			b.Run(body.name+"/"+f.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if f.fn(body.b, "usage") == nil {
+						b.Fatal("no usage")
+					}
+				}
+			})
 		}
 	}
 }

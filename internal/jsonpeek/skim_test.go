@@ -7,7 +7,8 @@ import (
 )
 
 // FuzzSkim: Skim and SkimArray never panic, and on valid JSON they report
-// the same value spans as the validating Object and Array.
+// the same value spans as the validating Object and Array, and SkimMember
+// finds what Member finds.
 func FuzzSkim(f *testing.F) {
 	for _, s := range []string{`{"a":"\\\"","b\"":{"c":["]","}",{"d":"\\\\"}]},"e":-1.5e3,"f":true,"g":null}`, `[1,"]",{"a":[]}]`, `{}`, `[ ]`, `{"a":1,"a":2}`} {
 		f.Add([]byte(s))
@@ -25,6 +26,11 @@ func FuzzSkim(f *testing.F) {
 			}
 			if d := cmp.Diff(want, got); d != "" {
 				t.Fatalf("Skim spans differ from Object's (-Object +Skim):\n%s", d)
+			}
+			for _, name := range []string{"a", "b\"", "usage"} {
+				if m, sm := Member(b, name), SkimMember(b, name); string(m) != string(sm) || (m == nil) != (sm == nil) {
+					t.Fatalf("SkimMember(%q) = %q, Member %q", name, sm, m)
+				}
 			}
 		}
 		want, got = nil, nil

@@ -1,7 +1,9 @@
 package jsonpeek
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -46,10 +48,7 @@ func appendUnquotedLimit(dst, s []byte, limit int) ([]byte, bool) {
 			i += n
 		case c < utf8.RuneSelf:
 			// A run of plain ASCII: copied in one go.
-			j := i + 1
-			for j < len(s) && s[j] < utf8.RuneSelf && s[j] != '\\' {
-				j++
-			}
+			j := plainRun(s, i+1)
 			if room := limit - len(dst); j-i > room {
 				return append(dst, s[i:i+room]...), true
 			}
@@ -73,6 +72,21 @@ func appendUnquotedLimit(dst, s []byte, limit int) ([]byte, bool) {
 		}
 	}
 	return dst, false
+}
+
+// plainRun returns the end of the run of ASCII bytes other than '\\' in s
+// from i, looking at eight bytes at a time while it can (SWAR).
+func plainRun(s []byte, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		if m := hasByte(x, '\\') | x&hi; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(s) && s[i] < utf8.RuneSelf && s[i] != '\\' {
+		i++
+	}
+	return i
 }
 
 // unescape decodes the escape sequence at the start of s (s[0] is '\\')

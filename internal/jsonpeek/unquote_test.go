@@ -42,6 +42,24 @@ func TestAppendUnquotedLimit(t *testing.T) {
 
 // FuzzAppendUnquoted checks the decoder against encoding/json on every
 // string literal encoding/json accepts, and the limit on all input.
+// TestUnquoteWords puts an escape, a non-ASCII character and invalid UTF-8
+// at each position around the eight-byte runs of an escaped literal, and
+// checks String against encoding/json.
+func TestUnquoteWords(t *testing.T) {
+	for _, special := range []string{`\n`, `\\`, `\"`, `\u00e9`, `\ud83d\udc4b`, "é", "\xff", "\x7f"} {
+		for pos := 0; pos < 20; pos++ {
+			lit := []byte(`"\t` + strings.Repeat("a", pos) + special + strings.Repeat("b", 20-pos) + `"`)
+			var want string
+			if err := json.Unmarshal(lit, &want); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := String(lit); err != nil || got != want {
+				t.Errorf("String(%s) = %q, %v; want %q", lit, got, err, want)
+			}
+		}
+	}
+}
+
 func FuzzAppendUnquoted(f *testing.F) {
 	for _, s := range []string{`"a\nb"`, `"\ud83d\udc4b"`, `"\ud83d"`, "\"\xff\"", `"\u00e9x"`, `"你好"`} {
 		f.Add([]byte(s), 5)

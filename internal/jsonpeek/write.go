@@ -8,6 +8,7 @@ package jsonpeek
 import (
 	"bytes"
 	"encoding/json"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -34,6 +35,16 @@ func appendString[T string | []byte](dst []byte, s T) []byte {
 	dst = append(dst, '"')
 	start := 0 // s[start:i] is still to be copied
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) {
+			// Eight bytes at a time while none needs a look (SWAR): the
+			// lowest byte flagged is the first one that does.
+			if m := needsLook(load64(s, i)); m == 0 {
+				i += 8
+				continue
+			} else {
+				i += bits.TrailingZeros64(m) / 8
+			}
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -88,11 +99,33 @@ func appendString[T string | []byte](dst []byte, s T) []byte {
 	return append(dst, '"')
 }
 
+// needsLook flags (high bit) the bytes of x that appendString cannot copy
+// as they are: special's, and non-ASCII. The lowest flag is exact.
+func needsLook(x uint64) uint64 { return special(x) | x&hi }
+
+// load64 is the eight bytes of s from i, little-endian (one load).
+func load64[T string | []byte](s T, i int) uint64 {
+	w := s[i : i+8]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
 // StringLen returns len(AppendString(nil, s)) without writing anything, for
 // callers that allocate the result at its exact size.
 func StringLen(s string) int {
 	n := len(`""`)
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) {
+			// Eight bytes at a time while none needs a look (SWAR): the
+			// lowest byte flagged is the first one that does.
+			if m := needsLook(load64(s, i)); m == 0 {
+				i, n = i+8, n+8
+				continue
+			} else {
+				k := bits.TrailingZeros64(m) / 8
+				i, n = i+k, n+k
+			}
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {

@@ -3,6 +3,7 @@ package jsonpeek
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -57,6 +58,48 @@ func FuzzAppendString(f *testing.F) {
 			t.Errorf("AppendStringBytes(%q) = %s, AppendString wrote %s", s, b[1:], got[1:])
 		}
 	})
+}
+
+// TestAppendStringWords puts each kind of byte that needs a look at each
+// position of a string long enough for the eight-byte scan, before and
+// after plain runs, and checks the result against encoding/json.
+func TestAppendStringWords(t *testing.T) {
+	for _, special := range []string{"\"", "\\", "\x00", "\x1f", "\n", "\x7f", " ", "\u00e9", "\xff", "\u2028", "\U0001F642"} {
+		for pos := 0; pos < 20; pos++ {
+			s := strings.Repeat("a", pos) + special + strings.Repeat("b", 20-pos)
+			var want bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetEscapeHTML(false)
+			enc.Encode(s)
+			if got := AppendString(nil, s); string(got) != strings.TrimSuffix(want.String(), "\n") {
+				t.Errorf("AppendString(%q) = %s, want %s", s, got, want.Bytes())
+			}
+			if got := AppendStringBytes(nil, []byte(s)); string(got) != strings.TrimSuffix(want.String(), "\n") {
+				t.Errorf("AppendStringBytes(%q) = %s, want %s", s, got, want.Bytes())
+			}
+			if n := StringLen(s); n != want.Len()-1 {
+				t.Errorf("StringLen(%q) = %d, want %d", s, n, want.Len()-1)
+			}
+		}
+	}
+}
+
+// BenchmarkAppendString: short names, a plain 880-byte text, and a text
+// with escapes and non-ASCII every few bytes.
+func BenchmarkAppendString(b *testing.B) {
+	for _, c := range []struct{ name, s string }{
+		{"key", "team-a"},
+		{"model", "claude-sonnet-4-20250514"},
+		{"plain880", strings.Repeat("The weather in San Francisco is mild today. ", 20)},
+		{"escapes", strings.Repeat("line one of text\n  * \"item\": Olá\n", 20)},
+	} {
+		dst := make([]byte, 0, 4096)
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				dst = AppendString(dst[:0], c.s)
+			}
+		})
+	}
 }
 
 func TestAppendStringBytesAllocs(t *testing.T) {

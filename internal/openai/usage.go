@@ -14,7 +14,11 @@ import (
 // DeepSeek's prompt_cache_hit_tokens. It reports whether usage was found
 // (a null usage, as in every chunk but the last, is not usage).
 func ReadUsage(b []byte, t *tokens.Totals) bool {
-	u := jsonpeek.Member(b, "usage")
+	return MergeUsage(jsonpeek.Member(b, "usage"), t)
+}
+
+// MergeUsage is ReadUsage given the usage member's value u (nil: none).
+func MergeUsage(u []byte, t *tokens.Totals) bool {
 	if u == nil || string(u) == "null" {
 		return false
 	}

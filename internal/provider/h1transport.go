@@ -490,11 +490,19 @@ var statusLines = func() (s [500]string) {
 
 // responseHeader copies h into an http.Header with canonical keys, as
 // net/http's reader builds it: Transfer-Encoding is the body's framing,
-// not a header. The values share one backing array.
+// not a header. The values are substrings of one string, and the
+// one-value slices share one backing array: three allocations besides
+// the map, however many headers.
 func responseHeader(h *fasthttp.ResponseHeader) http.Header {
-	n := h.Len() + 2 // Len leaves out some of the headers All yields
-	hdr := make(http.Header, n)
-	vals := make([]string, 0, n)
+	type value struct {
+		key        string
+		start, end int
+	}
+	var (
+		spare [32]value
+		text  [2048]byte
+	)
+	values, buf := spare[:0], text[:0]
 	for k, v := range h.All() {
 		key, ok := commonKeys[string(k)]
 		if !ok {
@@ -503,15 +511,20 @@ func responseHeader(h *fasthttp.ResponseHeader) http.Header {
 		if key == "Transfer-Encoding" {
 			continue
 		}
-		if old, ok := hdr[key]; ok {
-			hdr[key] = append(old, string(v))
+		values = append(values, value{key, len(buf), len(buf) + len(v)})
+		buf = append(buf, v...)
+	}
+	all := string(buf)
+	hdr := make(http.Header, len(values))
+	vals := make([]string, 0, len(values))
+	for _, e := range values {
+		v := all[e.start:e.end]
+		if old, ok := hdr[e.key]; ok {
+			hdr[e.key] = append(old, v)
 			continue
 		}
-		if len(vals) == cap(vals) {
-			vals = make([]string, 0, 4)
-		}
-		vals = append(vals, string(v))
-		hdr[key] = vals[len(vals)-1 : len(vals) : len(vals)]
+		vals = append(vals, v)
+		hdr[e.key] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	return hdr
 }

@@ -536,6 +536,37 @@ func TestH1Headers(t *testing.T) {
 	}
 }
 
+// TestH1ManyHeaders: more headers and header bytes than responseHeader
+// holds on its stack arrive whole, each under its own name.
+func TestH1ManyHeaders(t *testing.T) {
+	want := http.Header{}
+	var head strings.Builder
+	for i := range 40 {
+		k, v := fmt.Sprintf("X-H%02d", i), strings.Repeat(string(rune('a'+i%26)), 100+i)
+		want[k] = []string{v}
+		fmt.Fprintf(&head, "%s: %s\r\n", k, v)
+	}
+	u, _ := rawServer(t, func(_ int64, c net.Conn) {
+		if _, err := readRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\n%sContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", head.String())
+	})
+	resp, err := post(context.Background(), newH1(t), u, http.Header{}, []byte(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(t, resp)
+	for k, v := range want {
+		if g := resp.Header[k]; len(g) != 1 || g[0] != v[0] {
+			t.Errorf("header %s = %q, want %q", k, g, v)
+		}
+	}
+	if len(resp.Header) != len(want)+2 { // and Content-Type, Content-Length
+		t.Errorf("%d headers, want %d: %v", len(resp.Header), len(want)+2, resp.Header)
+	}
+}
+
 // Connect failures keep their classification: nothing listens, refused.
 func TestH1ConnectRefused(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")

@@ -19,19 +19,22 @@ type AnswerHeader struct {
 // id is kept under another name, since the response's request-id is the
 // gateway's own. The map is made at its final size: Anthropic sends a
 // dozen rate-limit headers, and a map grown past its first 8 entries is
-// made twice.
+// made twice. in is walked once, the kept headers gathered on the stack.
 func (a *AnswerHeader) Keep(in http.Header) http.Header {
-	n := 0
-	for k := range in {
-		if a.name(k) != "" {
-			n++
-		}
+	type kept struct {
+		name string
+		v    []string
 	}
-	h := make(http.Header, n)
+	var spare [16]kept
+	keep := spare[:0]
 	for k, v := range in {
 		if name := a.name(k); name != "" {
-			h[name] = v
+			keep = append(keep, kept{name, v})
 		}
+	}
+	h := make(http.Header, len(keep))
+	for _, e := range keep {
+		h[e.name] = e.v
 	}
 	return h
 }

@@ -16,6 +16,8 @@ import (
 // caller's to close.
 func Post(ctx context.Context, rt http.RoundTripper, u *url.URL, h http.Header, body []byte, firstByte, idle time.Duration) (*http.Response, *IdleGuard, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
+	p := new(posted)
+	p.body.Reset(body)
 	// Built by hand rather than with http.NewRequest: the URL is parsed
 	// once per node, not once per request. The body is a bytes.Reader
 	// with its length, so that a small request leaves in one write.
@@ -26,12 +28,13 @@ func Post(ctx context.Context, rt http.RoundTripper, u *url.URL, h http.Header, 
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        h,
-		Body:          io.NopCloser(bytes.NewReader(body)),
+		Body:          &p.body,
 		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
 		ContentLength: int64(len(body)),
 		Host:          u.Host,
 	}).WithContext(ctx)
-	g := NewGuard(ctx, cancel, firstByte, idle)
+	g := &p.guard
+	g.start(ctx, cancel, firstByte, idle)
 	resp, err := rt.RoundTrip(req)
 	if err = g.Headers(err); err != nil {
 		if resp != nil {
@@ -41,3 +44,15 @@ func Post(ctx context.Context, rt http.RoundTripper, u *url.URL, h http.Header, 
 	}
 	return resp, g, nil
 }
+
+// posted is one Post's request body and guard, allocated together.
+type posted struct {
+	guard IdleGuard
+	body  memBody
+}
+
+// memBody is a request body in memory: io.NopCloser(bytes.NewReader)
+// in one value.
+type memBody struct{ bytes.Reader }
+
+func (*memBody) Close() error { return nil }

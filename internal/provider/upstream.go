@@ -259,17 +259,24 @@ type IdleGuard struct {
 	idle    time.Duration
 	timer   *time.Timer
 	headers atomic.Bool // the response headers arrived: the timer is the idle one
+	body    guardedBody // GuardBody's first
 }
 
 // NewGuard starts a guard for an attempt made under ctx, which cancel
 // cancels, before the request is sent. firstByte <= 0: no first-byte limit;
 // idle <= 0: no idle limit.
 func NewGuard(ctx context.Context, cancel context.CancelCauseFunc, firstByte, idle time.Duration) *IdleGuard {
-	g := &IdleGuard{ctx: ctx, cancel: cancel, idle: idle}
+	g := new(IdleGuard)
+	g.start(ctx, cancel, firstByte, idle)
+	return g
+}
+
+// start is NewGuard for a zero guard g.
+func (g *IdleGuard) start(ctx context.Context, cancel context.CancelCauseFunc, firstByte, idle time.Duration) {
+	g.ctx, g.cancel, g.idle = ctx, cancel, idle
 	if firstByte > 0 {
 		g.timer = time.AfterFunc(firstByte, g.fire)
 	}
-	return g
 }
 
 func (g *IdleGuard) fire() {
@@ -334,7 +341,12 @@ func (g *IdleGuard) Err(err error) error {
 // GuardBody returns rc, an upstream body, with every read that returns
 // bytes touching g, read errors other than io.EOF passed through g.Err,
 // and Close stopping g (which cancels the request) after closing rc.
+// The first body guarded by g is held in g, allocated with it.
 func GuardBody(rc io.ReadCloser, g *IdleGuard) io.ReadCloser {
+	if g.body.g == nil {
+		g.body = guardedBody{rc: rc, g: g}
+		return &g.body
+	}
 	return &guardedBody{rc: rc, g: g}
 }
 

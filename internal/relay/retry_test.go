@@ -439,12 +439,33 @@ func TestMalformedAnswerRetried(t *testing.T) {
 		t.Errorf("attempts (-want +got):\n%s", diff)
 	}
 
-	bad := &fakeProvider{answer: jsonAnswer(200, `<html>`)}
-	g = simple(t, map[string]Provider{"p": bad}, []string{"p"})
-	_, err = g.Do(context.Background(), plain(t))
-	var ae *apierr.Error
-	if !errors.As(err, &ae) || ae.Kind != apierr.BadGateway || provider.Reason(err) != ReasonMalformed || bad.count() != 3 {
-		t.Errorf("err = %v after %d calls", err, bad.count())
+	// An answer in memory is checked as well, unless the gateway wrote it
+	// (a translation's: BytesBody.SetWritten).
+	inMemory := func(body string) answerFunc {
+		return func(context.Context, *provider.Call, int) (*provider.Response, error) {
+			return &provider.Response{Status: 200, Header: http.Header{}, Body: provider.NewBytesBody([]byte(body))}, nil
+		}
+	}
+	for _, answer := range []answerFunc{jsonAnswer(200, `<html>`), inMemory(`<html>`)} {
+		bad := &fakeProvider{answer: answer}
+		g = simple(t, map[string]Provider{"p": bad}, []string{"p"})
+		_, err = g.Do(context.Background(), plain(t))
+		var ae *apierr.Error
+		if !errors.As(err, &ae) || ae.Kind != apierr.BadGateway || provider.Reason(err) != ReasonMalformed || bad.count() != 3 {
+			t.Errorf("err = %v after %d calls", err, bad.count())
+		}
+	}
+	written := &fakeProvider{answer: func(context.Context, *provider.Call, int) (*provider.Response, error) {
+		bb := &provider.BytesBody{}
+		bb.SetWritten([]byte(message))
+		return &provider.Response{Status: 200, Header: http.Header{}, Body: bb}, nil
+	}}
+	g = simple(t, map[string]Provider{"p": written}, []string{"p"})
+	if res, err = g.Do(context.Background(), plain(t)); err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, res); body != message || written.count() != 1 {
+		t.Errorf("written answer: %s after %d calls", body, written.count())
 	}
 }
 

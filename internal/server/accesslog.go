@@ -179,7 +179,31 @@ func (j *jsonFields) num(k string, v int64) {
 // encoding/json formats it (%f-style in this range, shortest form).
 func (j *jsonFields) ms(k string, d time.Duration) {
 	j.key(k)
-	j.b = strconv.AppendFloat(j.b, msOf(d), 'f', -1, 64)
+	j.b = appendMs(j.b, d)
+}
+
+// appendMs appends msOf(d) as strconv.AppendFloat(b, msOf(d), 'f', -1, 64)
+// does, from the integer microseconds: below 1e15 µs (31 years) the
+// shortest decimal of the float is the exact one, trailing zeros dropped.
+func appendMs(b []byte, d time.Duration) []byte {
+	us := d.Microseconds()
+	if us <= -1e15 || us >= 1e15 {
+		return strconv.AppendFloat(b, msOf(d), 'f', -1, 64)
+	}
+	if us < 0 {
+		b, us = append(b, '-'), -us
+	}
+	b = strconv.AppendInt(b, us/1000, 10)
+	frac := us % 1000
+	if frac == 0 {
+		return b
+	}
+	digits := [3]byte{byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+	n := 3
+	for digits[n-1] == '0' {
+		n--
+	}
+	return append(append(b, '.'), digits[:n]...)
 }
 
 func (j *jsonFields) flag(k string, v bool) {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -115,5 +116,22 @@ func BenchmarkAccessLine(b *testing.B) {
 				s.writeAccess(x, r, slog.LevelInfo, 200, 1500*time.Microsecond)
 			}
 		})
+	}
+}
+
+// TestAppendMs: the hand-formatted milliseconds are AppendFloat's, byte
+// for byte, on edges and a spread of values.
+func TestAppendMs(t *testing.T) {
+	ds := []time.Duration{0, time.Microsecond, 999 * time.Microsecond, time.Millisecond, 1500 * time.Microsecond,
+		1010 * time.Microsecond, 1001 * time.Microsecond, -1500 * time.Microsecond, -time.Microsecond, 999 * time.Nanosecond,
+		time.Hour, 1e15*time.Microsecond - 1, 1e15 * time.Microsecond, 1<<63 - 1, -1 << 63}
+	for d := time.Duration(1); d < 1e18; d = d*7 + 13 {
+		ds = append(ds, d, -d)
+	}
+	for _, d := range ds {
+		want := strconv.AppendFloat(nil, msOf(d), 'f', -1, 64)
+		if got := appendMs(nil, d); string(got) != string(want) {
+			t.Errorf("appendMs(%d) = %s, want %s", d, got, want)
+		}
 	}
 }

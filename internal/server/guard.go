@@ -149,7 +149,7 @@ func (s *Server) guardAnswer(x *exchange, resp *provider.Response) error {
 	old := resp.Body
 	defer old.Close()       // after release: a whole answer's bytes may be the relay's until then
 	resp.Body = http.NoBody // closed here, once, whatever happens
-	b, release, err := s.readAnswer(old)
+	b, _, release, err := s.readAnswer(old)
 	defer release()
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/anthropic"
 	"github.com/ferrygw/ferry/internal/apierr"
+	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/openai"
 	"github.com/ferrygw/ferry/internal/provider"
 	"github.com/ferrygw/ferry/internal/relay"
@@ -212,11 +213,12 @@ func count(n int) string {
 // readAnswer returns a whole answer's bytes, valid until the body is
 // closed and release is called. The
 // relay reads a non-streaming answer whole already (to check it): its
-// bytes are used as they are, not copied again.
-func (s *Server) readAnswer(body io.Reader) (b []byte, release func(), err error) {
+// bytes are used as they are, not copied again, and checked says so
+// (provider.WholeBody: valid JSON).
+func (s *Server) readAnswer(body io.Reader) (b []byte, checked bool, release func(), err error) {
 	if w, ok := body.(provider.WholeBody); ok {
 		if b := w.Whole(); b != nil && int64(len(b)) <= s.maxResp {
-			return b, func() {}, nil
+			return b, true, func() {}, nil
 		}
 	}
 	bp := s.getBuf()
@@ -227,7 +229,7 @@ func (s *Server) readAnswer(body io.Reader) (b []byte, release func(), err error
 	if errors.Is(err, provider.ErrTooLarge) {
 		err = apierr.Wrap(apierr.BadGateway, err, fmt.Sprintf("upstream answer too large: over %d bytes", s.maxResp))
 	}
-	return b, func() {
+	return b, false, func() {
 		if cap(*bp) <= 1<<20 { // a rare huge answer's buffer is left to the GC
 			s.bufs.Put(bp)
 		}
@@ -308,7 +310,7 @@ func (s *Server) dropBody(x *exchange, r *http.Request) {
 // reading its usage on the way for the access log.
 func (s *Server) relayBody(x *exchange, res *relay.Result) {
 	t0 := time.Now()
-	b, release, err := s.readAnswer(res.Body)
+	b, checked, release, err := s.readAnswer(res.Body)
 	x.waited(t0)
 	defer release()
 	if err != nil {
@@ -324,7 +326,7 @@ func (s *Server) relayBody(x *exchange, res *relay.Result) {
 		x.usage, x.usageSeen = *res.Usage, true
 		s.countTokens(x)
 	case res.Status == http.StatusOK:
-		s.sniffBodyUsage(x, b)
+		s.sniffBodyUsage(x, b, checked)
 	}
 	h := x.Header()
 	if len(h["Content-Type"]) == 0 {
@@ -344,12 +346,17 @@ func (s *Server) getBuf() *[]byte {
 }
 
 // sniffBodyUsage reads "usage" from a Message without decoding the rest.
-func (s *Server) sniffBodyUsage(x *exchange, b []byte) {
-	read := anthropic.MessageUsage
-	if x.format == provider.FormatOpenAI {
-		read = openai.ReadUsage
+// checked: b is known to be valid JSON (readAnswer), so the member is
+// found by skimming rather than by validating the bytes before it.
+func (s *Server) sniffBodyUsage(x *exchange, b []byte, checked bool) {
+	member, merge := jsonpeek.Member, anthropic.MergeUsage
+	if checked {
+		member = jsonpeek.SkimMember
 	}
-	if read(b, &x.usage) {
+	if x.format == provider.FormatOpenAI {
+		merge = openai.MergeUsage
+	}
+	if u := member(b, "usage"); u != nil && merge(u, &x.usage) {
 		x.usageSeen = true
 		s.countTokens(x)
 		return

@@ -212,6 +212,13 @@ func (b *rqBuilder) conversation(in *anthropic.MessageRequest) error {
 			return &Error{Msg: fmt.Sprintf("messages.%d.role: must be \"user\", \"assistant\" or \"system\", not %q", i, m.Role)}
 		}
 	}
+	// Room for a message per turn and the system message, whose slot is
+	// kept first and filled once the system text is joined.
+	hasSystem := len(b.system) > 0
+	b.out = make([]openai.Message, 0, len(in.Messages)+1)
+	if hasSystem {
+		b.out = append(b.out, openai.Message{})
+	}
 	for i := range turns {
 		t := &turns[i]
 		var err error
@@ -233,9 +240,8 @@ func (b *rqBuilder) conversation(in *anthropic.MessageRequest) error {
 		}
 	}
 	b.flush()
-	if len(b.system) > 0 {
-		sys := openai.Message{Role: openai.RoleSystem, Content: openai.TextContent(strings.Join(b.system, "\n\n"))}
-		b.out = append([]openai.Message{sys}, b.out...)
+	if hasSystem {
+		b.out[0] = openai.Message{Role: openai.RoleSystem, Content: openai.TextContent(strings.Join(b.system, "\n\n"))}
 	}
 	// User messages were built as parts so that they could be merged; a
 	// lone text part is sent as a plain string, which every vendor takes.
@@ -392,7 +398,9 @@ func (b *rqBuilder) user(t *rqTurn) error {
 		parts = append(parts, m...)
 	}
 	b.flush()
-	parts = append(media, parts...)
+	if len(media) > 0 {
+		parts = append(media, parts...)
+	}
 	if len(parts) == 0 {
 		return nil
 	}

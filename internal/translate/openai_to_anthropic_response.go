@@ -110,7 +110,8 @@ func OpenAIToAnthropicResponse(body []byte, info *RequestInfo, p *Profile, env E
 	msg := &choice.Message
 	totals := cc.Usage.Totals()
 
-	var content []anthropic.ContentBlock
+	// Room for thinking, text and the tool calls: one allocation.
+	content := make([]anthropic.ContentBlock, 0, 2+len(msg.ToolCalls))
 	if r := msg.ReasoningText(p.ReasoningFields); r != "" {
 		// Shown whether or not the client asked for thinking: some
 		// upstreams think by default (Zhipu), and the text is part of
@@ -321,10 +322,16 @@ func rsStopSequence(text string, vendor json.RawMessage, stops []string) (string
 	return text[:bestEnd-len(stops[best])], stops[best], true
 }
 
+// rsInputMaxDepth is the deepest tool_use input the message holds: it
+// sits three levels down (message, content, block), and the message stays
+// within jsonpeek.MaxDepth, so that it is valid JSON to the relay's and
+// the server's scans too (the relay does not check a translation again).
+const rsInputMaxDepth = jsonpeek.MaxDepth - 3
+
 // rsInput parses tool-call arguments into a tool_use input. "" (a call
 // without arguments) is {}. A JSON string holding an object is unwrapped
-// (double-encoded arguments). Anything else that is not an object gives
-// {} and false.
+// (double-encoded arguments). Anything else that is not an object, or an
+// object nested deeper than rsInputMaxDepth, gives {} and false.
 func rsInput(args string) (json.RawMessage, bool) {
 	a := bytes.TrimSpace([]byte(args))
 	if len(a) == 0 {
@@ -345,5 +352,30 @@ func rsInput(args string) (json.RawMessage, bool) {
 	if json.Compact(&buf, a) != nil {
 		return json.RawMessage("{}"), false
 	}
+	// Each level takes two bytes: a shorter input cannot be too deep.
+	if buf.Len() > 2*rsInputMaxDepth && rsDepth(buf.Bytes()) > rsInputMaxDepth {
+		return json.RawMessage("{}"), false
+	}
 	return buf.Bytes(), true
+}
+
+// rsDepth is the deepest nesting of objects and arrays in b, valid JSON.
+func rsDepth(b []byte) int {
+	depth, deepest := 0, 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+			deepest = max(deepest, depth)
+		case '}', ']':
+			depth--
+		}
+	}
+	return deepest
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferrygw/ferry/internal/jsonpeek"
 	"github.com/ferrygw/ferry/internal/testkit"
 	"golang.org/x/tools/txtar"
 )
@@ -84,6 +85,9 @@ func rsCheckMessage(t testing.TB, body []byte, totals any) {
 	if err := json.Unmarshal(body, &m); err != nil {
 		t.Fatalf("not a message: %v", err)
 	}
+	if !jsonpeek.Valid(body) { // the relay does not check a translation again
+		t.Fatalf("not valid to jsonpeek: %.300s", body)
+	}
 	if !strings.HasPrefix(m.ID, "msg_") || m.Type != "message" || m.Role != "assistant" || m.StopReason == nil {
 		t.Errorf("bad message header: %s", body)
 	}
@@ -154,6 +158,29 @@ func TestResponseIDsFromEnv(t *testing.T) {
 	}
 	if want := []string{"toolu_1", "toolu_2"}; m.ID != "msg_3" || strings.Join(ids, ",") != strings.Join(want, ",") {
 		t.Errorf("message id %q, tool ids %q", m.ID, ids)
+	}
+}
+
+// TestResponseDeepToolInput: a tool input nested deeper than the message
+// can hold within jsonpeek.MaxDepth becomes {}, noted; one level less is
+// kept, and both messages are valid to jsonpeek.
+func TestResponseDeepToolInput(t *testing.T) {
+	for _, c := range []struct {
+		depth int
+		kept  bool
+	}{{rsInputMaxDepth, true}, {rsInputMaxDepth + 1, false}} {
+		args := strings.Repeat(`{"a":`, c.depth-1) + `{}` + strings.Repeat(`}`, c.depth-1)
+		q, _ := json.Marshal(args)
+		body := `{"choices":[{"index":0,"finish_reason":"tool_calls","message":{"role":"assistant","tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":` + string(q) + `}}]}}]}`
+		got, totals, err := OpenAIToAnthropicResponse([]byte(body), &RequestInfo{Model: "claude"}, &Profile{}, goldenEnv())
+		var ta *ToolArgumentsError
+		if c.kept != (err == nil) || !c.kept && !errors.As(err, &ta) {
+			t.Fatalf("depth %d: err %v, want kept %v", c.depth, err, c.kept)
+		}
+		rsCheckMessage(t, got, totals)
+		if kept := strings.Contains(string(got), args); kept != c.kept {
+			t.Errorf("depth %d: input kept %v, want %v", c.depth, kept, c.kept)
+		}
 	}
 }
 

@@ -125,19 +125,22 @@ func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response
 // (x-api-key, Authorization) is never copied. The map is made at its final
 // size, extra more to come (the header policy's): an SDK sends a dozen
 // headers to forward, and a map grown past its first 8 entries is made
-// twice.
+// twice. in is walked once, the forwarded headers gathered on the stack.
 func (p *Provider) header(in http.Header, extra int) http.Header {
-	n := 3 + len(p.Static) + extra // the version, the content type, the credential
-	for k := range in {
-		if forwardRequestHeader(k) {
-			n++
-		}
+	type forwarded struct {
+		k string
+		v []string
 	}
-	h := make(http.Header, n)
+	var spare [16]forwarded
+	fwd := spare[:0]
 	for k, v := range in {
 		if forwardRequestHeader(k) {
-			h[k] = v
+			fwd = append(fwd, forwarded{k, v})
 		}
+	}
+	h := make(http.Header, len(fwd)+3+len(p.Static)+extra) // the version, the content type, the credential
+	for _, e := range fwd {
+		h[e.k] = e.v
 	}
 	if len(h["Anthropic-Version"]) == 0 {
 		h["Anthropic-Version"] = []string{DefaultVersion}

@@ -216,3 +216,26 @@ func TestContextWindowsCited(t *testing.T) {
 		}
 	}
 }
+
+// TestIsAnswer: choices and no error object, member names decoded as
+// written (escapes), nested members ignored.
+func TestIsAnswer(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want bool
+	}{
+		{`{"choices":[{"index":0}]}`, true},
+		{` { "id" : "x" , "choices" : [ {} ] } `, true},
+		{`{"ch\u006fices":[{}]}`, true},
+		{`{"choices":[]}`, false},
+		{`{"choices":[{}],"error":null}`, true},
+		{`{"choices":[{}],"error":{"message":"m"}}`, false},
+		{`{"choices":[{}],"\u0065rror":"m"}`, false},
+		{`{"x":{"choices":[{}]}}`, false},
+		{`[{"choices":[{}]}]`, false},
+	} {
+		if got := isAnswer([]byte(c.body)); got != c.want {
+			t.Errorf("isAnswer(%s) = %v, want %v", c.body, got, c.want)
+		}
+	}
+}

@@ -228,8 +228,14 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 		return &provider.Response{Status: status, Header: x.eventsHeader(), Events: upstreamChunks{sse.NewReader(x.body, 0)}, Node: x.node}, nil
 	}
 	// Memory as bytes arrive, and an over-size answer cut as it passes
-	// the bound (io.ReadAll's growth allocated several times it).
-	b, _, err := provider.ReadBounded(x.body, nil, maxAnswer)
+	// the bound (io.ReadAll's growth allocated several times it). A
+	// declared length sizes the first block, up to 64 KiB: one byte past
+	// it lets the read see the end without another block.
+	var start []byte
+	if n := x.resp.ContentLength; n >= 0 {
+		start = make([]byte, 0, min(n+1, 64<<10))
+	}
+	b, _, err := provider.ReadBounded(x.body, start, maxAnswer)
 	x.body.Close()
 	if errors.Is(err, provider.ErrTooLarge) {
 		err = fmt.Errorf("upstream answer over %d bytes: %w", maxAnswer, err)
@@ -252,14 +258,16 @@ func (p *Provider) messages(ctx context.Context, c *provider.Call) (*provider.Re
 
 // isAnswer reports whether b looks like a chat.completion: choices, and no
 // error object (openai.IsErrorChunk's test), both found in one pass over
-// b rather than two.
+// b rather than two. The pass skims (jsonpeek.Skim): the translation
+// validates b, and an invalid b fails there whatever isAnswer said (and
+// parseUpstreamError refuses it).
 func isAnswer(b []byte) bool {
 	var ch, e []byte
-	jsonpeek.Object(b, func(key []byte, start, end int) bool {
+	jsonpeek.Skim(b, func(key []byte, start, end int) bool {
 		switch {
-		case ch == nil && string(key) == "choices":
+		case ch == nil && jsonpeek.KeyIs(key, "choices"):
 			ch = b[start:end]
-		case e == nil && string(key) == "error":
+		case e == nil && jsonpeek.KeyIs(key, "error"):
 			e = b[start:end]
 		}
 		return true
