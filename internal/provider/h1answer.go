@@ -54,9 +54,11 @@ func readAnswer(br *bufio.Reader, fr *fasthttp.Response) error {
 }
 
 // statusLineOK reports whether line, an answer's first 13 bytes, starts
-// "HTTP/x.y NNN" and a space or line end, NNN from 100 to 599.
+// "HTTP/1.1 NNN" (or 1.0) and a space or line end, NNN from 100 to 599:
+// fasthttp reads any other version as 1.0, net/http some as 1.1, and the
+// body's framing would differ.
 func statusLineOK(line []byte) bool {
-	if len(line) < 13 || string(line[:5]) != "HTTP/" || line[8] != ' ' {
+	if len(line) < 13 || (string(line[:8]) != "HTTP/1.1" && string(line[:8]) != "HTTP/1.0") || line[8] != ' ' {
 		return false
 	}
 	code := 0

@@ -35,7 +35,7 @@ func FuzzH1Response(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, answer []byte) {
-		wantStatus, wantBody, wantOK := netHTTPReads(answer)
+		wantStatus, wantType, wantBody, wantOK := netHTTPReads(answer)
 		tr := newH1(t)
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
 			c, s := net.Pipe()
@@ -67,12 +67,15 @@ func FuzzH1Response(f *testing.F) {
 		if resp.StatusCode != wantStatus || !bytes.Equal(body, wantBody) {
 			t.Fatalf("H1Transport read %d %q, net/http %d %q, of %q", resp.StatusCode, body, wantStatus, wantBody, answer)
 		}
+		if len(wantType) < 2 && strings.Join(resp.Header["Content-Type"], ",") != strings.Join(wantType, ",") {
+			t.Fatalf("H1Transport read Content-Type %q, net/http %q, of %q", resp.Header["Content-Type"], wantType, answer)
+		}
 	})
 }
 
-// netHTTPReads is what net/http's client reader makes of answer, and
-// whether it read it without error.
-func netHTTPReads(answer []byte) (int, []byte, bool) {
+// netHTTPReads is what net/http's client reader makes of answer (status,
+// Content-Type values, body), and whether it read it without error.
+func netHTTPReads(answer []byte) (int, []string, []byte, bool) {
 	req, _ := http.NewRequest("POST", "http://upstream.test/v1/messages", nil)
 	br := bufio.NewReader(bytes.NewReader(answer))
 	resp, err := http.ReadResponse(br, req)
@@ -80,10 +83,10 @@ func netHTTPReads(answer []byte) (int, []byte, bool) {
 		resp, err = http.ReadResponse(br, req)
 	}
 	if err != nil {
-		return 0, nil, false
+		return 0, nil, nil, false
 	}
 	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, body, err == nil
+	return resp.StatusCode, resp.Header["Content-Type"], body, err == nil
 }
 
 // headerLine is a well-formed header field line (RFC 9110 token, colon).

@@ -369,6 +369,7 @@ func (pc *h1Conn) roundTrip(req *http.Request, body io.Reader) (resp *http.Respo
 	}
 	fr := fasthttp.AcquireResponse()
 	fr.StreamBody = true
+	fr.Header.SetNoDefaultContentType(true) // an answer without one has none, as net/http reads it
 	fr.SkipBody = req.Method == http.MethodHead
 	if err := readAnswer(pc.br, fr); err != nil {
 		fasthttp.ReleaseResponse(fr)
