@@ -17,10 +17,15 @@ type AnswerHeader struct {
 
 // Keep is the headers of in a client may act on. The upstream's request
 // id is kept under another name, since the response's request-id is the
-// gateway's own. The map is made at its final size: Anthropic sends a
-// dozen rate-limit headers, and a map grown past its first 8 entries is
-// made twice. in is walked once, the kept headers gathered on the stack.
-func (a *AnswerHeader) Keep(in http.Header) http.Header {
+// gateway's own.
+func (a *AnswerHeader) Keep(in http.Header) http.Header { return SelectHeader(in, a.name, 0) }
+
+// SelectHeader is the headers of in that name keeps, each under the name
+// it returns ("" drops it), in a map made at its final size with room for
+// extra more: providers send a dozen headers to keep (and SDKs a dozen to
+// forward), and a map grown past its first 8 entries is made twice. in is
+// walked once, the kept headers gathered on the stack.
+func SelectHeader(in http.Header, name func(string) string, extra int) http.Header {
 	type kept struct {
 		name string
 		v    []string
@@ -28,11 +33,11 @@ func (a *AnswerHeader) Keep(in http.Header) http.Header {
 	var spare [16]kept
 	keep := spare[:0]
 	for k, v := range in {
-		if name := a.name(k); name != "" {
-			keep = append(keep, kept{name, v})
+		if n := name(k); n != "" {
+			keep = append(keep, kept{n, v})
 		}
 	}
-	h := make(http.Header, len(keep))
+	h := make(http.Header, len(keep)+extra)
 	for _, e := range keep {
 		h[e.name] = e.v
 	}

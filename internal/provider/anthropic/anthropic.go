@@ -123,25 +123,9 @@ func (p *Provider) Do(ctx context.Context, c *provider.Call) (*provider.Response
 // header builds the upstream request headers from an allowlist of the
 // client's headers plus the provider's own credential. The client's key
 // (x-api-key, Authorization) is never copied. The map is made at its final
-// size, extra more to come (the header policy's): an SDK sends a dozen
-// headers to forward, and a map grown past its first 8 entries is made
-// twice. in is walked once, the forwarded headers gathered on the stack.
+// size, extra more to come (the header policy's).
 func (p *Provider) header(in http.Header, extra int) http.Header {
-	type forwarded struct {
-		k string
-		v []string
-	}
-	var spare [16]forwarded
-	fwd := spare[:0]
-	for k, v := range in {
-		if forwardRequestHeader(k) {
-			fwd = append(fwd, forwarded{k, v})
-		}
-	}
-	h := make(http.Header, len(fwd)+3+len(p.Static)+extra) // the version, the content type, the credential
-	for _, e := range fwd {
-		h[e.k] = e.v
-	}
+	h := provider.SelectHeader(in, forwardName, 3+len(p.Static)+extra) // the version, the content type, the credential
 	if len(h["Anthropic-Version"]) == 0 {
 		h["Anthropic-Version"] = []string{DefaultVersion}
 	}
@@ -162,16 +146,18 @@ func (p *Provider) callHeader(c *provider.Call) http.Header {
 
 var jsonContentType = []string{"application/json"}
 
-// forwardRequestHeader is the request header allowlist. Keys are canonical
-// (net/http canonicalizes incoming headers).
-func forwardRequestHeader(k string) bool {
-	switch k {
-	case "Accept", "User-Agent", "X-App", "X-Claude-Code-Session-Id":
-		return true
+// forwardName is the request header allowlist (provider.SelectHeader's
+// name: k when it is forwarded, "" when not). Keys are canonical (net/http
+// canonicalizes incoming headers).
+func forwardName(k string) string {
+	switch {
+	case k == "Accept", k == "User-Agent", k == "X-App", k == "X-Claude-Code-Session-Id",
+		// anthropic-version, anthropic-beta (every value), and the newer
+		// anthropic-* request parameters; X-Stainless-* describe the SDK.
+		strings.HasPrefix(k, "Anthropic-"), strings.HasPrefix(k, "X-Stainless-"):
+		return k
 	}
-	// anthropic-version, anthropic-beta (every value), and the newer
-	// anthropic-* request parameters; X-Stainless-* describe the SDK.
-	return strings.HasPrefix(k, "Anthropic-") || strings.HasPrefix(k, "X-Stainless-")
+	return ""
 }
 
 // answerHeader keeps the upstream headers a client may act on, with
