@@ -63,6 +63,7 @@ type LedgerOptions struct {
 type Ledger struct {
 	o       LedgerOptions
 	rows    chan Row
+	nudge   chan struct{} // wakes the writer before its tick: a batch waits, or Close
 	done    chan struct{}
 	life    lifecycle.Gate
 	dropped atomic.Int64
@@ -104,7 +105,7 @@ func NewLedger(o LedgerOptions) (*Ledger, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	l := &Ledger{o: o, rows: make(chan Row, o.Buffer), done: make(chan struct{})}
+	l := &Ledger{o: o, rows: make(chan Row, o.Buffer), nudge: make(chan struct{}, 1), done: make(chan struct{})}
 	l.mWritten = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "ferry_ledger_rows_written_total", Help: "Usage ledger rows written to the store.",
 	})
@@ -134,6 +135,9 @@ func NewLedger(o LedgerOptions) (*Ledger, error) {
 func (l *Ledger) Record(r Row) bool {
 	switch lifecycle.Offer(&l.life, l.rows, r) {
 	case lifecycle.Sent:
+		if len(l.rows) >= l.o.Batch {
+			l.wake()
+		}
 		return true
 	case lifecycle.Closed:
 		l.drop(l.mDropClosed, 1)
@@ -163,6 +167,7 @@ func (l *Ledger) Start() {
 func (l *Ledger) Close(ctx context.Context) error {
 	l.life.Close(func(started bool) {
 		close(l.rows)
+		l.wake()
 		if !started {
 			go l.write() // it writes what was recorded, then ends
 		}
@@ -175,8 +180,19 @@ func (l *Ledger) Close(ctx context.Context) error {
 	}
 }
 
-// write is the one writer: it batches rows until Batch or FlushEvery, and
-// prunes every PruneEvery.
+// wake nudges the writer, unless a nudge waits already.
+func (l *Ledger) wake() {
+	select {
+	case l.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// write is the one writer. It sleeps until FlushEvery's tick or a nudge
+// (Record's once a batch waits, Close's), then writes what waits; it
+// prunes every PruneEvery. Record does not wake it for each row: a writer
+// waiting on the queue itself was woken by every request, at a moderate
+// load two thread switches a request.
 func (l *Ledger) write() {
 	defer close(l.done)
 	flush := time.NewTicker(l.o.FlushEvery)
@@ -186,23 +202,44 @@ func (l *Ledger) write() {
 	batch := make([]Row, 0, l.o.Batch)
 	for {
 		select {
-		case r, ok := <-l.rows:
-			if !ok {
-				l.flush(batch)
-				return
-			}
-			batch = append(batch, r)
-			if len(batch) == l.o.Batch {
-				l.flush(batch)
-				batch = batch[:0]
-			}
+		case <-l.nudge:
 		case <-flush.C:
-			l.flush(batch)
-			batch = batch[:0]
 		case <-prune.C:
 			if l.o.Retention > 0 {
 				l.prune()
 			}
+			continue
+		}
+		if !l.drain(batch) {
+			return // closed, and all of it written
+		}
+	}
+}
+
+// drain writes the rows waiting, Batch at a time, into batch's array. It
+// returns false once the queue is closed and emptied.
+func (l *Ledger) drain(batch []Row) bool {
+	for {
+		b, open := batch[:0], true
+	fill:
+		for len(b) < l.o.Batch {
+			select {
+			case r, ok := <-l.rows:
+				if !ok {
+					open = false
+					break fill
+				}
+				b = append(b, r)
+			default:
+				break fill
+			}
+		}
+		l.flush(b)
+		if !open {
+			return false
+		}
+		if len(b) < l.o.Batch {
+			return true
 		}
 	}
 }

@@ -167,3 +167,39 @@ func TestLedgerPartialBatches(t *testing.T) {
 		}
 	}, Schema)
 }
+
+// TestLedgerWritesFullBatchBeforeTick: the writer sleeps between ticks
+// (a row does not wake it), but a full batch waiting does, and fewer rows
+// wait for the tick or Close.
+func TestLedgerWritesFullBatchBeforeTick(t *testing.T) {
+	s := storetest.SQLite(t, Schema)
+	l, err := NewLedger(LedgerOptions{Store: s, Batch: 50, FlushEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Start()
+	for i := range 49 {
+		l.Record(row(i))
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := l.Written(); n != 0 {
+		t.Fatalf("%d rows written before a batch was full or the tick came", n)
+	}
+	l.Record(row(49))
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Written() != 50 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := l.Written(); n != 50 {
+		t.Fatalf("a full batch waiting: %d rows written, want 50 before the tick", n)
+	}
+	for i := range 7 {
+		l.Record(row(50 + i))
+	}
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.Written(); n != 57 {
+		t.Errorf("after Close: %d rows written, want 57", n)
+	}
+}
