@@ -20,6 +20,7 @@ import (
 
 	"github.com/ferrygw/ferry/internal/config"
 	"github.com/ferrygw/ferry/internal/provider"
+	"github.com/ferrygw/ferry/internal/server"
 )
 
 // proxyClient is the upstream transport of -client: h1 is Ferry's own
@@ -48,13 +49,9 @@ func proxyServer(listen, upstream string, rt http.RoundTripper) (*http.Server, e
 	if err != nil || base.Scheme != "http" || base.Host == "" {
 		return nil, fmt.Errorf("-proxy %q: want an http:// base URL", upstream)
 	}
-	return &http.Server{
-		Addr:              listen,
-		Handler:           proxyHandler(base, rt),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    1 << 20,
-	}, nil
+	srv := server.NewHTTPServer(proxyHandler(base, rt))
+	srv.Addr = listen
+	return srv, nil
 }
 
 // forwarded are the request headers passed upstream.
@@ -96,7 +93,7 @@ func proxyHandler(base *url.URL, rt http.RoundTripper) http.Handler {
 		defer resp.Body.Close()
 		ct := resp.Header.Get("Content-Type")
 		w.Header()["Content-Type"] = []string{ct}
-		if ct == "text/event-stream" {
+		if provider.IsEventStream(ct) {
 			copyStream(w, resp)
 			return
 		}

@@ -164,13 +164,8 @@ func New(cfg *config.Config, o Options) (_ *App, err error) {
 			a.reloads.mtime = st.ModTime()
 		}
 	}
-	a.public = &http.Server{
-		Handler:           http.HandlerFunc(a.serveCurrent),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    1 << 20,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
+	a.public = server.NewHTTPServer(http.HandlerFunc(a.serveCurrent))
+	a.public.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	if err := a.listenerTLS(log); err != nil {
 		return nil, err
 	}
